@@ -1,0 +1,46 @@
+//! The domain of onshi: the things the eligibility system talks about, as types that validate
+//! themselves.
+//!
+//! This crate does no I/O: no files, no network, no database, no clock of its own (time is passed
+//! in through [`Clock`]). Everything here is a pure function of its inputs, so it is tested with
+//! plain unit and property tests.
+//!
+//! - [`ids`]: identifiers with check digits: insurer number (保険者番号), facility code
+//!   (医療機関コード), My Number (個人番号) and its keyed hash, the card symbol / number / branch
+//!   (記号・番号・枝番).
+//! - [`member`]: a member's qualification (資格情報) and the codes it carries.
+//! - [`import`]: one row of an insurer's member file, parsed and validated field by field.
+
+pub mod error;
+pub mod ids;
+pub mod import;
+pub mod member;
+pub mod text;
+
+pub use error::FieldError;
+pub use ids::{
+    BranchNumber, CardNumber, CardSymbol, FacilityCode, InsurerKind, InsurerNumber, MyNumber,
+    MyNumberKey, PersonRef,
+};
+pub use member::{
+    CopayRatio, LossReason, MemberDetails, MemberInput, MemberKey, Personal, Relationship, Sex,
+    ValidMember, parse_date,
+};
+
+use time::OffsetDateTime;
+
+/// Where the current time comes from. Servers use the system clock; tests pass a fixed one.
+pub trait Clock: Send + Sync + 'static {
+    /// The current instant, in UTC.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// A clock that always says the same instant (for tests and reproducible runs).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub OffsetDateTime);
+
+impl Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0
+    }
+}

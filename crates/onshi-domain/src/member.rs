@@ -1,0 +1,576 @@
+//! A member's qualification (資格情報): who is insured, by whom, under which card, for which period.
+//!
+//! A member is identified within its insurer by the card key ([`MemberKey`]: 記号・番号・枝番).
+//! What the insurer says about the member ([`MemberDetails`]) changes over time; the registry keeps
+//! every version and never overwrites one.
+
+use std::fmt;
+
+use ring::digest;
+use serde::{Serialize, Serializer};
+use time::Date;
+
+use crate::error::FieldError;
+use crate::ids::{BranchNumber, CardNumber, CardSymbol, InsurerKind, InsurerNumber, MyNumber, PersonRef};
+use crate::text::{is_kana_name_char, normalize, normalize_compact};
+
+/// A value that is personal data: it serialises as itself (for the people allowed to see it) but
+/// its `Debug` is redacted, so it cannot reach a log line by accident.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Personal<T>(pub T);
+
+impl<T> fmt::Debug for Personal<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl<T: Serialize> Serialize for Personal<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// 性別 as on the card: the interface's codes 1 男, 2 女, 3 未設定.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    /// 1 男
+    Male,
+    /// 2 女
+    Female,
+    /// 3 未設定
+    Unset,
+}
+
+impl Sex {
+    /// Reads `1`/`2`/`3`, `M`/`F`, `male`/`female`/`unset` or 男/女/未設定.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        match normalize_compact(input).to_ascii_lowercase().as_str() {
+            "1" | "m" | "male" | "男" => Ok(Self::Male),
+            "2" | "f" | "female" | "女" => Ok(Self::Female),
+            "3" | "unset" | "未設定" => Ok(Self::Unset),
+            _ => Err("must be 1 (男), 2 (女) or 3 (未設定)".into()),
+        }
+    }
+    /// The interface code.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Male => 1,
+            Self::Female => 2,
+            Self::Unset => 3,
+        }
+    }
+    /// From the interface code.
+    pub fn from_code(code: i64) -> Option<Self> {
+        [Self::Male, Self::Female, Self::Unset]
+            .into_iter()
+            .find(|s| i64::from(s.code()) == code)
+    }
+}
+
+/// 本人・家族区分: whether the member is the insured person or a dependant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Relationship {
+    /// 1 本人 (被保険者)
+    Insured,
+    /// 2 家族 (被扶養者)
+    Dependent,
+}
+
+impl Relationship {
+    /// Reads `1`/`2`, 本人/家族, or `insured`/`self`/`dependent`/`family`.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        match normalize_compact(input).to_ascii_lowercase().as_str() {
+            "1" | "本人" | "insured" | "self" => Ok(Self::Insured),
+            "2" | "家族" | "dependent" | "family" => Ok(Self::Dependent),
+            _ => Err("must be 1 (本人) or 2 (家族)".into()),
+        }
+    }
+    /// The interface code.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Insured => 1,
+            Self::Dependent => 2,
+        }
+    }
+    /// From the interface code.
+    pub fn from_code(code: i64) -> Option<Self> {
+        match code {
+            1 => Some(Self::Insured),
+            2 => Some(Self::Dependent),
+            _ => None,
+        }
+    }
+}
+
+/// 一部負担金割合: the share of the bill the patient pays, in percent (10, 20 or 30).
+/// The interface writes it as three digits ("030").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct CopayRatio(u8);
+
+impl CopayRatio {
+    /// Reads `10`, `20`, `30` (also `010`, `30%`, full-width digits).
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = normalize_compact(input);
+        let s = s.strip_suffix('%').unwrap_or(&s);
+        match s.parse::<u8>() {
+            Ok(p) => Self::from_percent(p),
+            Err(_) => Err("must be 10, 20 or 30 (percent)".into()),
+        }
+    }
+    /// From a stored percentage.
+    pub fn from_percent(p: u8) -> Result<Self, String> {
+        if matches!(p, 10 | 20 | 30) {
+            Ok(Self(p))
+        } else {
+            Err("must be 10, 20 or 30 (percent)".into())
+        }
+    }
+    /// The percentage.
+    pub fn percent(self) -> u8 {
+        self.0
+    }
+}
+
+/// 資格喪失事由: why a qualification ended (the interface's codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LossReason {
+    /// 01 死亡
+    Death,
+    /// 02 生活保護受給開始
+    PublicAssistance,
+    /// 03 医療保険等の資格取得 (moved to another insurer)
+    OtherInsurance,
+    /// 99 その他
+    Other,
+}
+
+impl LossReason {
+    /// Reads `01`/`02`/`03`/`99` or `death`/`public_assistance`/`other_insurance`/`other`.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        match normalize_compact(input).to_ascii_lowercase().as_str() {
+            "01" | "1" | "death" => Ok(Self::Death),
+            "02" | "2" | "public_assistance" => Ok(Self::PublicAssistance),
+            "03" | "3" | "other_insurance" => Ok(Self::OtherInsurance),
+            "99" | "other" => Ok(Self::Other),
+            _ => Err("must be 01 (死亡), 02 (生活保護), 03 (他の資格取得) or 99 (その他)".into()),
+        }
+    }
+    /// The interface code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Death => "01",
+            Self::PublicAssistance => "02",
+            Self::OtherInsurance => "03",
+            Self::Other => "99",
+        }
+    }
+}
+
+/// Which member of which insurer: 保険者番号 + 記号 + 番号 + 枝番.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct MemberKey {
+    /// 保険者番号
+    pub insurer: InsurerNumber,
+    /// 記号 ("" when none)
+    pub symbol: CardSymbol,
+    /// 番号
+    pub number: CardNumber,
+    /// 枝番 ("" only for 後期高齢者)
+    pub branch: BranchNumber,
+}
+
+/// What an insurer says about a member at one point in time: one version of the qualification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberDetails {
+    /// 氏名
+    pub name: Personal<String>,
+    /// カナ氏名
+    pub name_kana: Personal<String>,
+    /// 生年月日
+    pub birth_date: Personal<Date>,
+    /// 性別
+    pub sex: Sex,
+    /// 本人・家族
+    pub relationship: Relationship,
+    /// 資格取得年月日
+    pub qualified_from: Date,
+    /// 資格喪失年月日: the last day of the qualification, if it has ended or will end.
+    pub qualified_until: Option<Date>,
+    /// 資格喪失事由, when the qualification has ended.
+    pub loss_reason: Option<LossReason>,
+    /// 一部負担金割合
+    pub copay_ratio: CopayRatio,
+    /// The person behind the member across insurers, when the insurer gave a My Number.
+    #[serde(skip)]
+    pub person: Option<PersonRef>,
+}
+
+impl MemberDetails {
+    /// Whether the qualification covers `date`.
+    pub fn covers(&self, date: Date) -> bool {
+        self.qualified_from <= date && self.qualified_until.is_none_or(|u| date <= u)
+    }
+
+    /// A digest of everything in this version, so that re-importing an unchanged member is
+    /// recognised without comparing every column.
+    pub fn content_hash(&self) -> String {
+        let fields = [
+            self.name.0.clone(),
+            self.name_kana.0.clone(),
+            self.birth_date.0.to_string(),
+            self.sex.code().to_string(),
+            self.relationship.code().to_string(),
+            self.qualified_from.to_string(),
+            self.qualified_until.map(|d| d.to_string()).unwrap_or_default(),
+            self.loss_reason.map(|r| r.code().to_owned()).unwrap_or_default(),
+            self.copay_ratio.percent().to_string(),
+            self.person.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default(),
+        ];
+        let d = digest::digest(&digest::SHA256, fields.join("\u{1f}").as_bytes());
+        d.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The rules that involve more than one field. Errors name the field to fix.
+    pub fn check_consistency(&self, key: &MemberKey) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Some(until) = self.qualified_until
+            && until < self.qualified_from
+        {
+            errors.push(FieldError::new(
+                "qualified_until",
+                "must not be before qualified_from",
+            ));
+        }
+        if self.qualified_from < self.birth_date.0 {
+            errors.push(FieldError::new(
+                "qualified_from",
+                "must not be before birth_date",
+            ));
+        }
+        if self.loss_reason.is_some() && self.qualified_until.is_none() {
+            errors.push(FieldError::new(
+                "loss_reason",
+                "is only allowed with qualified_until",
+            ));
+        }
+        if key.branch.is_empty() && key.insurer.kind() != InsurerKind::LateStageElderly {
+            errors.push(FieldError::new(
+                "branch",
+                "is required (only 後期高齢者 cards have no 枝番)",
+            ));
+        }
+        errors
+    }
+}
+
+/// Parses a date written `YYYY-MM-DD` or `YYYYMMDD` (full-width digits allowed).
+pub fn parse_date(input: &str) -> Result<Date, String> {
+    let s = normalize_compact(input);
+    let digits: String = match s.len() {
+        10 if s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-' => s.replace('-', ""),
+        8 => s,
+        _ => return Err("must be a date as YYYY-MM-DD or YYYYMMDD".into()),
+    };
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() != 8 {
+        return Err("must be a date as YYYY-MM-DD or YYYYMMDD".into());
+    }
+    let num = |r: std::ops::Range<usize>| digits[r].parse::<u16>().unwrap_or(0);
+    let month = time::Month::try_from(num(4..6) as u8).map_err(|_| "has no such month")?;
+    Date::from_calendar_date(i32::from(num(0..4)), month, num(6..8) as u8)
+        .map_err(|_| "is not a date in the calendar".to_owned())
+}
+
+/// The raw text of a member as an insurer sends it (CSV row or JSON body), before validation.
+/// Field names are the CSV column names and the JSON member names.
+#[derive(Debug, Default, Clone)]
+pub struct MemberInput<'a> {
+    /// 保険者番号
+    pub insurer_number: &'a str,
+    /// 記号
+    pub symbol: &'a str,
+    /// 番号
+    pub number: &'a str,
+    /// 枝番
+    pub branch: &'a str,
+    /// 氏名
+    pub name: &'a str,
+    /// カナ氏名
+    pub name_kana: &'a str,
+    /// 生年月日
+    pub birth_date: &'a str,
+    /// 性別
+    pub sex: &'a str,
+    /// 本人・家族
+    pub relationship: &'a str,
+    /// 資格取得年月日
+    pub qualified_from: &'a str,
+    /// 資格喪失年月日 (may be empty)
+    pub qualified_until: &'a str,
+    /// 一部負担金割合
+    pub copay_ratio: &'a str,
+    /// 個人番号 (may be empty)
+    pub my_number: &'a str,
+    /// 資格喪失事由 (may be empty)
+    pub loss_reason: &'a str,
+}
+
+/// A member input that passed validation. The My Number, if any, is still to be hashed by the
+/// caller with the deployment's key (the domain holds no keys).
+#[derive(Debug, Clone)]
+pub struct ValidMember {
+    /// The card key.
+    pub key: MemberKey,
+    /// The version's content (with `person` unset).
+    pub details: MemberDetails,
+    /// The My Number, to be turned into a [`PersonRef`].
+    pub my_number: Option<MyNumber>,
+}
+
+const NAME_MAX: usize = 100;
+
+fn parse_name(input: &str) -> Result<String, String> {
+    let s = normalize(input);
+    if s.is_empty() {
+        return Err("is required".into());
+    }
+    if s.chars().count() > NAME_MAX {
+        return Err(format!("must be at most {NAME_MAX} characters"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(s)
+}
+
+fn parse_kana(input: &str) -> Result<String, String> {
+    let s = parse_name(input)?;
+    if !s.chars().all(is_kana_name_char) {
+        return Err("must be katakana (全角 or 半角) and spaces".into());
+    }
+    Ok(s)
+}
+
+impl MemberInput<'_> {
+    /// Validates every field and the rules across fields, collecting every error (not just the
+    /// first), each naming its field.
+    pub fn validate(&self) -> Result<ValidMember, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        macro_rules! field {
+            ($name:ident, $parse:expr) => {
+                match $parse(self.$name) {
+                    Ok(v) => Some(v),
+                    Err(reason) => {
+                        errors.push(FieldError::new(stringify!($name), reason));
+                        None
+                    }
+                }
+            };
+        }
+        let optional = |s: &str| normalize_compact(s).is_empty();
+        let insurer = field!(insurer_number, InsurerNumber::parse);
+        let symbol = field!(symbol, CardSymbol::parse);
+        let number = field!(number, CardNumber::parse);
+        let branch = field!(branch, BranchNumber::parse);
+        let name = field!(name, parse_name);
+        let name_kana = field!(name_kana, parse_kana);
+        let birth_date = field!(birth_date, parse_date);
+        let sex = field!(sex, Sex::parse);
+        let relationship = field!(relationship, Relationship::parse);
+        let qualified_from = field!(qualified_from, parse_date);
+        let qualified_until = if optional(self.qualified_until) {
+            Some(None)
+        } else {
+            field!(qualified_until, parse_date).map(Some)
+        };
+        let copay_ratio = field!(copay_ratio, CopayRatio::parse);
+        let my_number = if optional(self.my_number) {
+            Some(None)
+        } else {
+            field!(my_number, MyNumber::parse).map(Some)
+        };
+        let loss_reason = if optional(self.loss_reason) {
+            Some(None)
+        } else {
+            field!(loss_reason, LossReason::parse).map(Some)
+        };
+        let (
+            Some(insurer),
+            Some(symbol),
+            Some(number),
+            Some(branch),
+            Some(name),
+            Some(name_kana),
+            Some(birth_date),
+            Some(sex),
+            Some(relationship),
+            Some(qualified_from),
+            Some(qualified_until),
+            Some(copay_ratio),
+            Some(my_number),
+            Some(loss_reason),
+        ) = (
+            insurer,
+            symbol,
+            number,
+            branch,
+            name,
+            name_kana,
+            birth_date,
+            sex,
+            relationship,
+            qualified_from,
+            qualified_until,
+            copay_ratio,
+            my_number,
+            loss_reason,
+        )
+        else {
+            return Err(errors);
+        };
+        let key = MemberKey {
+            insurer,
+            symbol,
+            number,
+            branch,
+        };
+        let details = MemberDetails {
+            name: Personal(name),
+            name_kana: Personal(name_kana),
+            birth_date: Personal(birth_date),
+            sex,
+            relationship,
+            qualified_from,
+            qualified_until,
+            loss_reason,
+            copay_ratio,
+            person: None,
+        };
+        let errors = details.check_consistency(&key);
+        if errors.is_empty() {
+            Ok(ValidMember {
+                key,
+                details,
+                my_number,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn input() -> MemberInput<'static> {
+        MemberInput {
+            insurer_number: "01130012",
+            symbol: "１２３",
+            number: "4567",
+            branch: "1",
+            name: "山田　太郎",
+            name_kana: "ヤマダ タロウ",
+            birth_date: "1980-04-01",
+            sex: "1",
+            relationship: "本人",
+            qualified_from: "20200401",
+            qualified_until: "",
+            copay_ratio: "30",
+            my_number: "123456789018",
+            loss_reason: "",
+        }
+    }
+
+    #[test]
+    fn a_valid_member_is_normalised() {
+        let m = input().validate().unwrap();
+        assert_eq!(m.key.symbol.as_str(), "123");
+        assert_eq!(m.key.branch.as_str(), "01");
+        assert_eq!(m.details.name.0, "山田 太郎");
+        assert_eq!(m.details.qualified_from, date!(2020 - 04 - 01));
+        assert!(m.my_number.is_some());
+        assert!(m.details.covers(date!(2024 - 01 - 01)));
+        assert!(!m.details.covers(date!(2020 - 03 - 31)));
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let bad = MemberInput {
+            insurer_number: "01130013",
+            birth_date: "1980-02-30",
+            sex: "x",
+            copay_ratio: "40",
+            my_number: "123456789017",
+            ..input()
+        };
+        let errors = bad.validate().unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["insurer_number", "birth_date", "sex", "copay_ratio", "my_number"]
+        );
+        assert_eq!(errors[0].reason, "check digit is 3, expected 2");
+        assert_eq!(errors[1].reason, "is not a date in the calendar");
+    }
+
+    #[test]
+    fn cross_field_rules() {
+        let errors = MemberInput {
+            qualified_until: "2019-01-01",
+            qualified_from: "1970-01-01",
+            loss_reason: "03",
+            branch: "",
+            ..input()
+        }
+        .validate()
+        .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["qualified_from", "branch"]);
+        let errors = MemberInput {
+            loss_reason: "01",
+            ..input()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(errors[0].field, "loss_reason");
+        // 後期高齢者 (法別 39) cards may have no 枝番.
+        let koki = InsurerNumber::from_data_digits("3913001").unwrap();
+        let koki = koki.as_str().to_owned();
+        assert!(MemberInput { insurer_number: &koki, branch: "", ..input() }.validate().is_ok());
+    }
+
+    #[test]
+    fn dates_and_codes() {
+        assert_eq!(parse_date("２０２４０２２９").unwrap(), date!(2024 - 02 - 29));
+        assert!(parse_date("2023-02-29").is_err());
+        assert!(parse_date("2024/01/01").is_err());
+        assert_eq!(CopayRatio::parse("030").unwrap().percent(), 30);
+        assert!(CopayRatio::parse("3").is_err());
+        assert_eq!(Sex::from_code(2), Some(Sex::Female));
+        assert_eq!(LossReason::parse("3").unwrap(), LossReason::OtherInsurance);
+    }
+
+    #[test]
+    fn personal_data_is_redacted_in_debug() {
+        let m = input().validate().unwrap();
+        let dbg = format!("{m:?}");
+        assert!(!dbg.contains("山田"));
+        assert!(!dbg.contains("1980"));
+        assert!(!dbg.contains("123456789018"));
+    }
+
+    #[test]
+    fn content_hash_tracks_every_field() {
+        let a = input().validate().unwrap().details;
+        let mut b = a.clone();
+        assert_eq!(a.content_hash(), b.content_hash());
+        b.copay_ratio = CopayRatio::from_percent(20).unwrap();
+        assert_ne!(a.content_hash(), b.content_hash());
+    }
+}
