@@ -106,10 +106,7 @@ impl InsurerNumber {
         let (data, check) = digits.split_at(digits.len() - 1);
         let expected = luhn_check_digit(data);
         if check[0] != expected {
-            return Err(format!(
-                "check digit is {}, expected {expected}",
-                check[0]
-            ));
+            return Err(format!("check digit is {}, expected {expected}", check[0]));
         }
         Ok(Self(s))
     }
@@ -388,10 +385,7 @@ impl MyNumberKey {
     /// A key from 32 or more secret bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
         if bytes.len() < 32 {
-            return Err(format!(
-                "must be at least 32 bytes, got {}",
-                bytes.len()
-            ));
+            return Err(format!("must be at least 32 bytes, got {}", bytes.len()));
         }
         let key = hmac::Key::new(hmac::HMAC_SHA256, bytes);
         let tag = hmac::sign(&key, b"onshi:my-number-key:fingerprint");
@@ -490,13 +484,23 @@ mod tests {
 
     #[test]
     fn insurer_number_forms() {
-        assert_eq!(InsurerNumber::parse("０１１３００１２").unwrap().as_str(), "01130012");
+        assert_eq!(
+            InsurerNumber::parse("０１１３００１２").unwrap().as_str(),
+            "01130012"
+        );
         let six = InsurerNumber::from_data_digits("13810").unwrap();
         assert_eq!(six.kind(), InsurerKind::NationalHealthInsurance);
         assert_eq!(InsurerNumber::parse(&format!("  {six}")).unwrap(), six);
         assert_eq!(InsurerNumber::parse(&format!("00{six}")).unwrap(), six);
-        assert!(InsurerNumber::parse("0113001").unwrap_err().contains("got 7"));
-        assert_eq!(InsurerNumber::parse("0113A012").unwrap_err(), "must be digits only");
+        assert!(
+            InsurerNumber::parse("0113001")
+                .unwrap_err()
+                .contains("got 7")
+        );
+        assert_eq!(
+            InsurerNumber::parse("0113A012").unwrap_err(),
+            "must be digits only"
+        );
     }
 
     #[test]
@@ -516,8 +520,16 @@ mod tests {
         let c = FacilityCode::parse("1311111111").unwrap();
         assert_eq!(c.prefecture(), 13);
         assert_eq!(c.fee_schedule(), FeeSchedule::Medical);
-        assert!(FacilityCode::parse("4811111111").unwrap_err().contains("prefecture 48"));
-        assert!(FacilityCode::parse("1321111111").unwrap_err().contains("点数表"));
+        assert!(
+            FacilityCode::parse("4811111111")
+                .unwrap_err()
+                .contains("prefecture 48")
+        );
+        assert!(
+            FacilityCode::parse("1321111111")
+                .unwrap_err()
+                .contains("点数表")
+        );
         assert!(FacilityCode::parse("131111111").is_err());
     }
 
@@ -527,7 +539,10 @@ mod tests {
         let n = MyNumber::from_first11([1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]);
         assert_eq!(n.0[11], 8);
         assert!(MyNumber::parse("123456789018").is_ok());
-        assert_eq!(MyNumber::parse("123456789017").unwrap_err(), "check digit does not match");
+        assert_eq!(
+            MyNumber::parse("123456789017").unwrap_err(),
+            "check digit does not match"
+        );
         assert!(MyNumber::parse("1234 5678 9018").is_ok());
         assert_eq!(format!("{n:?}"), "MyNumber(<redacted>)");
     }

@@ -35,17 +35,30 @@ const ABSENT: usize = usize::MAX;
 impl ColumnMap {
     /// Reads the header row. Names are matched without case or surrounding spaces (and a UTF-8
     /// byte-order mark on the first is ignored). Missing, unknown and repeated columns are errors.
-    pub fn from_header<'a>(header: impl IntoIterator<Item = &'a str>) -> Result<Self, Vec<FieldError>> {
+    pub fn from_header<'a>(
+        header: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, Vec<FieldError>> {
         let mut index = [ABSENT; 14];
         let mut errors = Vec::new();
-        let names: Vec<&str> = REQUIRED_COLUMNS.iter().chain(OPTIONAL_COLUMNS.iter()).copied().collect();
+        let names: Vec<&str> = REQUIRED_COLUMNS
+            .iter()
+            .chain(OPTIONAL_COLUMNS.iter())
+            .copied()
+            .collect();
         for (pos, raw) in header.into_iter().enumerate() {
-            let name = raw.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
+            let name = raw
+                .trim_start_matches('\u{feff}')
+                .trim()
+                .to_ascii_lowercase();
             match names.iter().position(|n| *n == name) {
                 Some(i) if index[i] == ABSENT => index[i] = pos,
                 Some(_) => errors.push(FieldError::new(name, "column appears twice in the header")),
                 None => errors.push(FieldError::new(
-                    if name.is_empty() { format!("column {}", pos + 1) } else { name },
+                    if name.is_empty() {
+                        format!("column {}", pos + 1)
+                    } else {
+                        name
+                    },
                     format!("unknown column; expected {}", names.join(", ")),
                 )),
             }
@@ -55,7 +68,11 @@ impl ColumnMap {
                 errors.push(FieldError::new(*name, "column is missing from the header"));
             }
         }
-        if errors.is_empty() { Ok(Self { index }) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(Self { index })
+        } else {
+            Err(errors)
+        }
     }
 
     /// How many columns a row must have (the header's width).
@@ -65,7 +82,13 @@ impl ColumnMap {
 
     /// The member input of one row; `get(i)` returns the row's i-th field.
     pub fn input<'a>(&self, get: impl Fn(usize) -> Option<&'a str>) -> MemberInput<'a> {
-        let f = |i: usize| if self.index[i] == ABSENT { "" } else { get(self.index[i]).unwrap_or("") };
+        let f = |i: usize| {
+            if self.index[i] == ABSENT {
+                ""
+            } else {
+                get(self.index[i]).unwrap_or("")
+            }
+        };
         MemberInput {
             insurer_number: f(0),
             symbol: f(1),
@@ -101,7 +124,11 @@ mod tests {
 
     #[test]
     fn header_in_any_order_with_bom() {
-        let mut header: Vec<String> = REQUIRED_COLUMNS.iter().rev().map(|s| s.to_uppercase()).collect();
+        let mut header: Vec<String> = REQUIRED_COLUMNS
+            .iter()
+            .rev()
+            .map(|s| s.to_uppercase())
+            .collect();
         header[0] = format!("\u{feff}{}", header[0]);
         let map = ColumnMap::from_header(header.iter().map(String::as_str)).unwrap();
         assert_eq!(map.width(), 13);
@@ -114,12 +141,16 @@ mod tests {
 
     #[test]
     fn header_errors_name_the_column() {
-        let errors = ColumnMap::from_header(["insurer_number", "symbol", "nmber", "symbol"]).unwrap_err();
+        let errors =
+            ColumnMap::from_header(["insurer_number", "symbol", "nmber", "symbol"]).unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert!(text[0].starts_with("nmber: unknown column"));
         assert_eq!(text[1], "symbol: column appears twice in the header");
         assert!(text.contains(&"number: column is missing from the header".to_owned()));
-        let e = LineError { line: 3, error: FieldError::new("sex", "bad") };
+        let e = LineError {
+            line: 3,
+            error: FieldError::new("sex", "bad"),
+        };
         assert_eq!(e.to_string(), "line 3: sex: bad");
     }
 }

@@ -11,7 +11,9 @@ use serde::{Serialize, Serializer};
 use time::Date;
 
 use crate::error::FieldError;
-use crate::ids::{BranchNumber, CardNumber, CardSymbol, InsurerKind, InsurerNumber, MyNumber, PersonRef};
+use crate::ids::{
+    BranchNumber, CardNumber, CardSymbol, InsurerKind, InsurerNumber, MyNumber, PersonRef,
+};
 use crate::text::{is_kana_name_char, normalize, normalize_compact};
 
 /// A value that is personal data: it serialises as itself (for the people allowed to see it) but
@@ -226,13 +228,23 @@ impl MemberDetails {
             self.sex.code().to_string(),
             self.relationship.code().to_string(),
             self.qualified_from.to_string(),
-            self.qualified_until.map(|d| d.to_string()).unwrap_or_default(),
-            self.loss_reason.map(|r| r.code().to_owned()).unwrap_or_default(),
+            self.qualified_until
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            self.loss_reason
+                .map(|r| r.code().to_owned())
+                .unwrap_or_default(),
             self.copay_ratio.percent().to_string(),
-            self.person.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default(),
+            self.person
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
         ];
         let d = digest::digest(&digest::SHA256, fields.join("\u{1f}").as_bytes());
-        d.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect()
+        d.as_ref()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The rules that involve more than one field. Errors name the field to fix.
@@ -513,7 +525,13 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["insurer_number", "birth_date", "sex", "copay_ratio", "my_number"]
+            [
+                "insurer_number",
+                "birth_date",
+                "sex",
+                "copay_ratio",
+                "my_number"
+            ]
         );
         assert_eq!(errors[0].reason, "check digit is 3, expected 2");
         assert_eq!(errors[1].reason, "is not a date in the calendar");
@@ -542,12 +560,23 @@ mod tests {
         // 後期高齢者 (法別 39) cards may have no 枝番.
         let koki = InsurerNumber::from_data_digits("3913001").unwrap();
         let koki = koki.as_str().to_owned();
-        assert!(MemberInput { insurer_number: &koki, branch: "", ..input() }.validate().is_ok());
+        assert!(
+            MemberInput {
+                insurer_number: &koki,
+                branch: "",
+                ..input()
+            }
+            .validate()
+            .is_ok()
+        );
     }
 
     #[test]
     fn dates_and_codes() {
-        assert_eq!(parse_date("２０２４０２２９").unwrap(), date!(2024 - 02 - 29));
+        assert_eq!(
+            parse_date("２０２４０２２９").unwrap(),
+            date!(2024 - 02 - 29)
+        );
         assert!(parse_date("2023-02-29").is_err());
         assert!(parse_date("2024/01/01").is_err());
         assert_eq!(CopayRatio::parse("030").unwrap().percent(), 30);

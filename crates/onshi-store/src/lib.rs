@@ -1,1 +1,408 @@
+//! onshi's storage: one [`Store`] with two backends, chosen at start-up from the URL.
+//!
+//! - **SQLite** (`sqlite:PATH`, or a plain file path): the embedded default. One file in WAL mode,
+//!   created on first use; one writer connection (so writers never meet `SQLITE_BUSY`) and a pool
+//!   of read-only connections.
+//! - **PostgreSQL** (`postgres://…`): the production store.
+//!
+//! Every query is written once, with `$N` placeholders that both drivers accept, and compiled
+//! once per backend by the `on_pool!` macro. Where the SQL must differ (DDL, bulk loading), the
+//! two arms are written out side by side.
+//!
+//! Invariants:
+//! - Member versions are only ever inserted; a change is a new version.
+//! - Every method that returns a person's data takes an [`Actor`] and appends an
+//!   `access_log` row in the same call, so no read goes unrecorded.
+//! - Nothing here logs personal data: errors name tables and constraints, never values.
 
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use time::OffsetDateTime;
+
+use onshi_domain::{InsurerNumber, MemberDetails, MemberKey};
+
+mod import;
+mod members;
+mod migrate;
+pub mod testing;
+
+pub use import::{ImportOutcome, ImportSession, StagedRow};
+pub use members::MemberPage;
+
+/// Runs `$body` with `$p` bound to the pool of the store's backend (`read` or `write`), compiling
+/// the body once for SQLite and once for PostgreSQL.
+macro_rules! on_pool {
+    ($store:expr, read, |$p:ident| $body:expr) => {
+        match &*$store.backend {
+            $crate::Backend::Sqlite { read: $p, .. } => $body,
+            $crate::Backend::Postgres($p) => $body,
+        }
+    };
+    ($store:expr, write, |$p:ident| $body:expr) => {
+        match &*$store.backend {
+            $crate::Backend::Sqlite { write: $p, .. } => $body,
+            $crate::Backend::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Something went wrong in the store. Messages never contain personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no backend onshi knows.
+    #[error("unsupported database URL (expected sqlite:PATH, a file path, or postgres://…)")]
+    UnsupportedUrl,
+    /// No such record (or not one the caller may see).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The write conflicts with what is stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database was written by a newer onshi, or with another My Number key.
+    #[error("{0}")]
+    Incompatible(String),
+    /// A stored value does not read back as a valid domain value.
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    /// The database itself failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Who is reading or changing data: written into the access log with every such call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// An insurer through its API token.
+    Insurer(InsurerNumber),
+    /// A person operating onshi's command line (named by the OS user or `--operator`).
+    Operator(String),
+}
+
+impl Actor {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Insurer(_) => "insurer",
+            Self::Operator(_) => "operator",
+        }
+    }
+    fn id(&self) -> &str {
+        match self {
+            Self::Insurer(n) => n.as_str(),
+            Self::Operator(name) => name,
+        }
+    }
+}
+
+/// An insurer (保険者) as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Insurer {
+    /// 保険者番号
+    pub number: InsurerNumber,
+    /// 保険者名
+    pub name: String,
+    /// When it was registered.
+    pub created_at: OffsetDateTime,
+}
+
+/// One version of a member, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRecord {
+    /// The member's opaque id (stable across versions).
+    pub id: String,
+    /// The card key.
+    pub key: MemberKey,
+    /// The version number, from 1.
+    pub version: i64,
+    /// When this version was recorded.
+    pub recorded_at: OffsetDateTime,
+    /// Where the version came from: `api` or `import`.
+    pub source: String,
+    /// The content of the version.
+    pub details: MemberDetails,
+}
+
+/// One entry of the access log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessEntry {
+    /// Position in the log.
+    pub seq: i64,
+    /// When.
+    pub at: OffsetDateTime,
+    /// `insurer` or `operator`.
+    pub actor_kind: String,
+    /// The insurer number or operator name.
+    pub actor_id: String,
+    /// What was done: `read`, `list`, `history`, `create`, `change`, `import`.
+    pub action: String,
+    /// The member concerned, if one.
+    pub member_id: Option<String>,
+}
+
+pub(crate) enum Backend {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The registry's storage. Cheap to clone (pools are shared).
+#[derive(Clone)]
+pub struct Store {
+    backend: std::sync::Arc<Backend>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.backend_name())
+    }
+}
+
+/// Which backend a URL names, without connecting.
+pub fn backend_of(url: &str) -> Result<&'static str, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok("postgresql")
+    } else if url.starts_with("sqlite:") || !url.contains("://") {
+        Ok("sqlite")
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &userinfo[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Store {
+    /// Connects to the store the URL names and brings its schema up to date. A SQLite file is
+    /// created (with its folder) if missing.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let backend = match backend_of(url)? {
+            "postgresql" => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await?;
+                Backend::Postgres(pool)
+            }
+            _ => {
+                let path = url
+                    .strip_prefix("sqlite://")
+                    .or_else(|| url.strip_prefix("sqlite:"))
+                    .unwrap_or(url);
+                let path = path.split('?').next().unwrap_or(path);
+                if let Some(dir) = std::path::Path::new(path).parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+                }
+                let opts = SqliteConnectOptions::from_str(&format!("sqlite:{path}"))?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true);
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(opts.clone())
+                    .await?;
+                migrate::run_sqlite(&write).await?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(opts.read_only(true))
+                    .await?;
+                let store = Self {
+                    backend: std::sync::Arc::new(Backend::Sqlite { read, write }),
+                };
+                return Ok(store);
+            }
+        };
+        if let Backend::Postgres(pool) = &backend {
+            migrate::run_postgres(pool).await?;
+        }
+        Ok(Self {
+            backend: std::sync::Arc::new(backend),
+        })
+    }
+
+    /// `sqlite` or `postgresql`.
+    pub fn backend_name(&self) -> &'static str {
+        match &*self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgresql",
+        }
+    }
+
+    /// Closes every connection (SQLite checkpoints its WAL).
+    pub async fn close(&self) {
+        match &*self.backend {
+            Backend::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Records the fingerprint of the deployment's My Number key on first use, and refuses a
+    /// different key afterwards: hashes made with another key would never match.
+    pub async fn check_key_fingerprint(&self, fingerprint: &str) -> Result<(), StoreError> {
+        let stored: Option<String> = on_pool!(self, write, |p| {
+            sqlx::query("INSERT INTO meta (key, value) VALUES ('my_number_key', $1) ON CONFLICT (key) DO NOTHING")
+                .bind(fingerprint)
+                .execute(p)
+                .await?;
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'my_number_key'")
+                .fetch_optional(p)
+                .await?
+        });
+        match stored {
+            Some(s) if s != fingerprint => Err(StoreError::Incompatible(format!(
+                "this database was written with the My Number key whose fingerprint is {s}, not {fingerprint}: \
+                 start onshi with that key"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Registers an insurer with the hash of its API token.
+    pub async fn create_insurer(
+        &self,
+        number: &InsurerNumber,
+        name: &str,
+        token_hash: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let done =
+            on_pool!(self, write, |p| {
+                sqlx::query(
+            "INSERT INTO insurers (number, name, token_hash, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (number) DO NOTHING"
+        )
+        .bind(number.as_str())
+        .bind(name)
+        .bind(token_hash)
+        .bind(at)
+        .execute(p)
+        .await?
+        .rows_affected()
+            });
+        if done == 0 {
+            return Err(StoreError::Conflict(format!(
+                "insurer {number} is already registered"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Replaces an insurer's API token hash (the old token stops working at once).
+    pub async fn set_insurer_token(
+        &self,
+        number: &InsurerNumber,
+        token_hash: &str,
+    ) -> Result<(), StoreError> {
+        let done = on_pool!(self, write, |p| sqlx::query(
+            "UPDATE insurers SET token_hash = $2 WHERE number = $1"
+        )
+        .bind(number.as_str())
+        .bind(token_hash)
+        .execute(p)
+        .await?
+        .rows_affected());
+        if done == 0 {
+            Err(StoreError::NotFound("insurer"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The insurer whose API token hashes to `token_hash`.
+    pub async fn insurer_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<Insurer>, StoreError> {
+        let row: Option<(String, String, OffsetDateTime)> =
+            on_pool!(self, read, |p| sqlx::query_as(
+                "SELECT number, name, created_at FROM insurers WHERE token_hash = $1"
+            )
+            .bind(token_hash)
+            .fetch_optional(p)
+            .await?);
+        row.map(insurer_from).transpose()
+    }
+
+    /// Every registered insurer, by number.
+    pub async fn insurers(&self) -> Result<Vec<Insurer>, StoreError> {
+        let rows: Vec<(String, String, OffsetDateTime)> = on_pool!(self, read, |p| sqlx::query_as(
+            "SELECT number, name, created_at FROM insurers ORDER BY number"
+        )
+        .fetch_all(p)
+        .await?);
+        rows.into_iter().map(insurer_from).collect()
+    }
+
+    /// The access log entries about one member, oldest first.
+    pub async fn access_log_of_member(
+        &self,
+        member_id: &str,
+    ) -> Result<Vec<AccessEntry>, StoreError> {
+        type Row = (i64, OffsetDateTime, String, String, String, Option<String>);
+        let rows: Vec<Row> = on_pool!(self, read, |p| {
+            sqlx::query_as(
+            "SELECT seq, at, actor_kind, actor_id, action, member_id FROM access_log WHERE member_id = $1 ORDER BY seq"
+        )
+        .bind(member_id)
+        .fetch_all(p)
+        .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(seq, at, actor_kind, actor_id, action, member_id)| AccessEntry {
+                    seq,
+                    at,
+                    actor_kind,
+                    actor_id,
+                    action,
+                    member_id,
+                },
+            )
+            .collect())
+    }
+
+    /// Counts of rows in the registry's tables, for status output: (insurers, members, versions).
+    pub async fn counts(&self) -> Result<(i64, i64, i64), StoreError> {
+        Ok(on_pool!(self, read, |p| {
+            sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM insurers), (SELECT COUNT(*) FROM members), (SELECT COUNT(*) FROM member_versions)"
+        )
+        .fetch_one(p)
+        .await?
+        }))
+    }
+}
+
+fn insurer_from(
+    (number, name, created_at): (String, String, OffsetDateTime),
+) -> Result<Insurer, StoreError> {
+    Ok(Insurer {
+        number: InsurerNumber::parse(&number).map_err(StoreError::Corrupt)?,
+        name,
+        created_at,
+    })
+}

@@ -1,0 +1,445 @@
+//! Members and their versions: create, read, change, history, lists and as-of-date queries.
+
+use sqlx::{AssertSqlSafe, ColumnIndex, Decode, Row, Type};
+use time::{Date, OffsetDateTime};
+
+use onshi_domain::{
+    BranchNumber, CardNumber, CardSymbol, CopayRatio, InsurerNumber, LossReason, MemberDetails,
+    MemberKey, PersonRef, Personal, Relationship, Sex,
+};
+
+use crate::{Actor, MemberRecord, Store, StoreError, on_pool};
+
+/// A page of members, with the cursor for the next page.
+#[derive(Debug, Clone)]
+pub struct MemberPage {
+    /// The members on this page, by id.
+    pub items: Vec<MemberRecord>,
+    /// Pass as `after` to get the next page; `None` on the last page.
+    pub next_after: Option<String>,
+}
+
+/// `SELECT <member columns> FROM members m JOIN member_versions v … <rest>`, as one literal.
+macro_rules! select_members {
+    ($join:literal, $rest:literal) => {
+        concat!(
+            "SELECT m.id, m.insurer_number, m.symbol, m.number, m.branch, v.version, v.recorded_at, v.source, ",
+            "v.name, v.name_kana, v.birth_date, v.sex, v.relationship, v.qualified_from, v.qualified_until, ",
+            "v.loss_reason, v.copay_ratio, v.person_ref ",
+            "FROM members m JOIN member_versions v ON v.member_id = m.id AND ",
+            $join,
+            " ",
+            $rest
+        )
+    };
+}
+
+/// Appends one version row; the same column list everywhere a version is written.
+macro_rules! insert_version {
+    ($exec:expr, $member_id:expr, $version:expr, $at:expr, $source:expr, $d:expr) => {{
+        let d: &MemberDetails = $d;
+        sqlx::query(
+            "INSERT INTO member_versions (member_id, version, recorded_at, source, name, name_kana, birth_date, sex, \
+             relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, content_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind($member_id)
+        .bind($version)
+        .bind($at)
+        .bind($source)
+        .bind(&d.name.0)
+        .bind(&d.name_kana.0)
+        .bind(d.birth_date.0)
+        .bind(i32::from(d.sex.code()))
+        .bind(i32::from(d.relationship.code()))
+        .bind(d.qualified_from)
+        .bind(d.qualified_until)
+        .bind(d.loss_reason.map(LossReason::code))
+        .bind(i32::from(d.copay_ratio.percent()))
+        .bind(d.person.as_ref().map(PersonRef::as_str))
+        .bind(d.content_hash())
+        .execute($exec)
+        .await?
+    }};
+}
+
+/// Appends access-log rows, one per member id (or one with no member when `ids` is empty).
+macro_rules! log_access {
+    ($exec:expr, $at:expr, $actor:expr, $action:expr, $ids:expr, $detail:expr) => {{
+        let ids: &[&str] = $ids;
+        let actor: &Actor = $actor;
+        let detail: Option<String> = $detail;
+        let n = ids.len().max(1);
+        let mut sql = String::from(
+            "INSERT INTO access_log (at, actor_kind, actor_id, action, member_id, detail) VALUES ",
+        );
+        for i in 0..n {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("($1, $2, $3, $4, ${}, $5)", i + 6));
+        }
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind($at)
+            .bind(actor.kind())
+            .bind(actor.id())
+            .bind($action)
+            .bind(detail);
+        if ids.is_empty() {
+            q = q.bind(None::<&str>);
+        }
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.execute($exec).await?;
+    }};
+}
+pub(crate) use log_access;
+
+fn corrupt(field: &str) -> impl Fn(String) -> StoreError + '_ {
+    move |e| StoreError::Corrupt(format!("{field}: {e}"))
+}
+
+/// Reads a member row (the column list of `select_members!`).
+fn decode<'r, R>(row: &'r R) -> Result<MemberRecord, StoreError>
+where
+    R: Row,
+    usize: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    i32: Decode<'r, R::Database> + Type<R::Database>,
+    Date: Decode<'r, R::Database> + Type<R::Database>,
+    Option<Date>: Decode<'r, R::Database> + Type<R::Database>,
+    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let text = |i: usize| row.try_get::<String, _>(i);
+    let small = |i: usize| row.try_get::<i32, _>(i).map(i64::from);
+    let key = MemberKey {
+        insurer: InsurerNumber::parse(&text(1)?).map_err(corrupt("insurer_number"))?,
+        symbol: CardSymbol::parse(&text(2)?).map_err(corrupt("symbol"))?,
+        number: CardNumber::parse(&text(3)?).map_err(corrupt("number"))?,
+        branch: BranchNumber::parse(&text(4)?).map_err(corrupt("branch"))?,
+    };
+    let loss: Option<String> = row.try_get(15)?;
+    let person: Option<String> = row.try_get(17)?;
+    let details = MemberDetails {
+        name: Personal(text(8)?),
+        name_kana: Personal(text(9)?),
+        birth_date: Personal(row.try_get(10)?),
+        sex: Sex::from_code(small(11)?).ok_or_else(|| StoreError::Corrupt("sex".into()))?,
+        relationship: Relationship::from_code(small(12)?)
+            .ok_or_else(|| StoreError::Corrupt("relationship".into()))?,
+        qualified_from: row.try_get(13)?,
+        qualified_until: row.try_get(14)?,
+        loss_reason: loss
+            .map(|l| LossReason::parse(&l))
+            .transpose()
+            .map_err(corrupt("loss_reason"))?,
+        copay_ratio: CopayRatio::from_percent(u8::try_from(small(16)?).unwrap_or(0))
+            .map_err(corrupt("copay_ratio"))?,
+        person: person
+            .map(PersonRef::from_stored)
+            .transpose()
+            .map_err(corrupt("person_ref"))?,
+    };
+    Ok(MemberRecord {
+        id: text(0)?,
+        key,
+        version: row.try_get(5)?,
+        recorded_at: row.try_get(6)?,
+        source: text(7)?,
+        details,
+    })
+}
+
+/// A new opaque member id.
+pub(crate) fn new_member_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl Store {
+    /// Registers a new member with its first version. A member with the same card key at the
+    /// same insurer is a conflict.
+    pub async fn create_member(
+        &self,
+        actor: &Actor,
+        key: &MemberKey,
+        details: &MemberDetails,
+        at: OffsetDateTime,
+    ) -> Result<MemberRecord, StoreError> {
+        let id = new_member_id();
+        on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO members (id, insurer_number, symbol, number, branch, current_version, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6) ON CONFLICT (insurer_number, symbol, number, branch) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(key.insurer.as_str())
+            .bind(key.symbol.as_str())
+            .bind(key.number.as_str())
+            .bind(key.branch.as_str())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Err(StoreError::Conflict(
+                    "a member with this insurer number, symbol, number and branch already exists"
+                        .into(),
+                ));
+            }
+            insert_version!(&mut *tx, &id, 1_i64, at, "api", details);
+            log_access!(&mut *tx, at, actor, "create", &[id.as_str()], None);
+            tx.commit().await?;
+        });
+        Ok(MemberRecord {
+            id,
+            key: key.clone(),
+            version: 1,
+            recorded_at: at,
+            source: "api".into(),
+            details: details.clone(),
+        })
+    }
+
+    /// The current version of one member of `insurer`. Another insurer's member is `NotFound`.
+    pub async fn member(
+        &self,
+        actor: &Actor,
+        insurer: &InsurerNumber,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<MemberRecord, StoreError> {
+        let record = on_pool!(self, read, |p| {
+            let row = sqlx::query(select_members!(
+                "v.version = m.current_version",
+                "WHERE m.id = $1 AND m.insurer_number = $2"
+            ))
+            .bind(id)
+            .bind(insurer.as_str())
+            .fetch_optional(p)
+            .await?;
+            row.as_ref().map(decode).transpose()?
+        })
+        .ok_or(StoreError::NotFound("member"))?;
+        on_pool!(self, write, |p| log_access!(
+            p,
+            at,
+            actor,
+            "read",
+            &[record.id.as_str()],
+            None
+        ));
+        Ok(record)
+    }
+
+    /// The current version of the member with this card key, if any.
+    pub async fn find_member(
+        &self,
+        actor: &Actor,
+        key: &MemberKey,
+        at: OffsetDateTime,
+    ) -> Result<Option<MemberRecord>, StoreError> {
+        let record = on_pool!(self, read, |p| {
+            let row = sqlx::query(select_members!(
+                "v.version = m.current_version",
+                "WHERE m.insurer_number = $1 AND m.symbol = $2 AND m.number = $3 AND m.branch = $4"
+            ))
+            .bind(key.insurer.as_str())
+            .bind(key.symbol.as_str())
+            .bind(key.number.as_str())
+            .bind(key.branch.as_str())
+            .fetch_optional(p)
+            .await?;
+            row.as_ref().map(decode).transpose()?
+        });
+        if let Some(r) = &record {
+            on_pool!(self, write, |p| log_access!(
+                p,
+                at,
+                actor,
+                "read",
+                &[r.id.as_str()],
+                None
+            ));
+        }
+        Ok(record)
+    }
+
+    /// Records a new version of a member. When `expected_version` is given and is not the current
+    /// version, nothing is written (optimistic concurrency). A version equal to the current one
+    /// writes nothing and returns the current version with `false`.
+    pub async fn change_member(
+        &self,
+        actor: &Actor,
+        insurer: &InsurerNumber,
+        id: &str,
+        expected_version: Option<i64>,
+        details: &MemberDetails,
+        at: OffsetDateTime,
+    ) -> Result<(MemberRecord, bool), StoreError> {
+        let outcome = on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            let row = sqlx::query(select_members!(
+                "v.version = m.current_version",
+                "WHERE m.id = $1 AND m.insurer_number = $2"
+            ))
+            .bind(id)
+            .bind(insurer.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let current = row
+                .as_ref()
+                .map(decode)
+                .transpose()?
+                .ok_or(StoreError::NotFound("member"))?;
+            if let Some(expected) = expected_version
+                && expected != current.version
+            {
+                return Err(StoreError::Conflict(format!(
+                    "version {expected} is not the current version ({}): read the member again",
+                    current.version
+                )));
+            }
+            if current.details.content_hash() == details.content_hash() {
+                log_access!(&mut *tx, at, actor, "read", &[id], None);
+                tx.commit().await?;
+                (current, false)
+            } else {
+                let version = current.version + 1;
+                let moved = sqlx::query("UPDATE members SET current_version = $1 WHERE id = $2 AND current_version = $3")
+                    .bind(version)
+                    .bind(id)
+                    .bind(current.version)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if moved == 0 {
+                    return Err(StoreError::Conflict(
+                        "the member was changed at the same time: read it again".into(),
+                    ));
+                }
+                insert_version!(&mut *tx, id, version, at, "api", details);
+                log_access!(&mut *tx, at, actor, "change", &[id], None);
+                tx.commit().await?;
+                let record = MemberRecord {
+                    version,
+                    recorded_at: at,
+                    source: "api".into(),
+                    details: details.clone(),
+                    ..current
+                };
+                (record, true)
+            }
+        });
+        Ok(outcome)
+    }
+
+    /// Every version of one member of `insurer`, oldest first.
+    pub async fn member_history(
+        &self,
+        actor: &Actor,
+        insurer: &InsurerNumber,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<Vec<MemberRecord>, StoreError> {
+        let records = on_pool!(self, read, |p| {
+            let rows = sqlx::query(select_members!(
+                "TRUE",
+                "WHERE m.id = $1 AND m.insurer_number = $2 ORDER BY v.version"
+            ))
+            .bind(id)
+            .bind(insurer.as_str())
+            .fetch_all(p)
+            .await?;
+            rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?
+        });
+        if records.is_empty() {
+            return Err(StoreError::NotFound("member"));
+        }
+        on_pool!(self, write, |p| log_access!(
+            p,
+            at,
+            actor,
+            "history",
+            &[id],
+            None
+        ));
+        Ok(records)
+    }
+
+    /// One page of an insurer's members (current versions), by id. With `as_of`, only members
+    /// whose qualification covers that date.
+    pub async fn list_members(
+        &self,
+        actor: &Actor,
+        insurer: &InsurerNumber,
+        as_of: Option<Date>,
+        after: Option<&str>,
+        limit: u32,
+        at: OffsetDateTime,
+    ) -> Result<MemberPage, StoreError> {
+        let limit = limit.clamp(1, 1000);
+        let mut items = on_pool!(self, read, |p| {
+            let rows = sqlx::query(select_members!(
+                "v.version = m.current_version",
+                "WHERE m.insurer_number = $1 AND m.id > $2 \
+                 AND ($3 IS NULL OR (v.qualified_from <= $3 AND (v.qualified_until IS NULL OR v.qualified_until >= $3))) \
+                 ORDER BY m.id LIMIT $4"
+            ))
+            .bind(insurer.as_str())
+            .bind(after.unwrap_or(""))
+            .bind(as_of)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(p)
+            .await?;
+            rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?
+        });
+        let next_after = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|m| m.id.clone())
+        } else {
+            None
+        };
+        let ids: Vec<&str> = items.iter().map(|m| m.id.as_str()).collect();
+        if !ids.is_empty() {
+            on_pool!(self, write, |p| log_access!(
+                p, at, actor, "list", &ids, None
+            ));
+        }
+        Ok(MemberPage { items, next_after })
+    }
+
+    /// A person's qualifications at every insurer that gave their My Number (current versions),
+    /// ordered by start date; with `as_of`, only those covering that date.
+    pub async fn qualifications_of_person(
+        &self,
+        actor: &Actor,
+        person: &PersonRef,
+        as_of: Option<Date>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<MemberRecord>, StoreError> {
+        let records = on_pool!(self, read, |p| {
+            let rows = sqlx::query(select_members!(
+                "v.version = m.current_version",
+                "WHERE v.person_ref = $1 \
+                 AND ($2 IS NULL OR (v.qualified_from <= $2 AND (v.qualified_until IS NULL OR v.qualified_until >= $2))) \
+                 ORDER BY v.qualified_from, m.id"
+            ))
+            .bind(person.as_str())
+            .bind(as_of)
+            .fetch_all(p)
+            .await?;
+            rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?
+        });
+        let ids: Vec<&str> = records.iter().map(|m| m.id.as_str()).collect();
+        if !ids.is_empty() {
+            on_pool!(self, write, |p| log_access!(
+                p, at, actor, "read", &ids, None
+            ));
+        }
+        Ok(records)
+    }
+}

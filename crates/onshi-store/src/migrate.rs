@@ -1,0 +1,82 @@
+//! Schema migrations, embedded in the binary: one folder per backend, applied in order, each in
+//! its own transaction, recorded in `schema_migrations`. Migrations are append-only: a shipped
+//! file is never edited, and both folders always hold the same versions.
+
+use sqlx::{PgPool, SqlitePool};
+
+use crate::StoreError;
+
+/// (version, name, SQL) for each backend. Keep the two lists the same length and order.
+const SQLITE: &[(i64, &str, &str)] = &[(
+    1,
+    "registry",
+    include_str!("../migrations/sqlite/0001_registry.sql"),
+)];
+const POSTGRES: &[(i64, &str, &str)] = &[(
+    1,
+    "registry",
+    include_str!("../migrations/postgres/0001_registry.sql"),
+)];
+
+const CREATE: &str =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)";
+
+macro_rules! run {
+    ($pool:expr, $list:expr) => {{
+        sqlx::raw_sql(CREATE).execute($pool).await?;
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version").fetch_all($pool).await?;
+        let known = $list.last().map_or(0, |m| m.0);
+        if let Some(&newest) = applied.last()
+            && newest > known
+        {
+            return Err(StoreError::Incompatible(format!(
+                "the database is at schema version {newest}, newer than this onshi knows ({known}): upgrade onshi"
+            )));
+        }
+        for (version, name, sql) in $list {
+            if applied.contains(version) {
+                continue;
+            }
+            let mut tx = $pool.begin().await?;
+            sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
+                .bind(version)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version, name, "applied schema migration");
+        }
+        Ok(())
+    }};
+}
+
+pub(crate) async fn run_sqlite(pool: &SqlitePool) -> Result<(), StoreError> {
+    run!(pool, SQLITE)
+}
+
+pub(crate) async fn run_postgres(pool: &PgPool) -> Result<(), StoreError> {
+    // Two servers starting at once must not both migrate: hold an advisory lock meanwhile.
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SELECT pg_advisory_lock(7242011)")
+        .execute(&mut *conn)
+        .await?;
+    let result: Result<(), StoreError> = async { run!(pool, POSTGRES) }.await;
+    sqlx::query("SELECT pg_advisory_unlock(7242011)")
+        .execute(&mut *conn)
+        .await?;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let s: Vec<(i64, &str)> = SQLITE.iter().map(|m| (m.0, m.1)).collect();
+        let p: Vec<(i64, &str)> = POSTGRES.iter().map(|m| (m.0, m.1)).collect();
+        assert_eq!(s, p);
+    }
+}

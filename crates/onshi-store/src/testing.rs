@@ -1,0 +1,137 @@
+//! Fresh databases for tests, on every backend the environment offers.
+//!
+//! SQLite is always there (a file in a temporary folder). PostgreSQL is used when
+//! `ONSHI_TEST_DATABASE_URL` names a server where the user may create databases: each test gets a
+//! database of its own, `onshi_test_<random>`, dropped by [`TestDb::cleanup`] (a failed test leaves
+//! its database behind for inspection). Without the variable the PostgreSQL half is skipped with a
+//! printed reason, unless `ONSHI_REQUIRE_PG=1`, which makes the skip an error (CI sets it).
+
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+use crate::{Store, StoreError};
+
+/// The environment variable naming the PostgreSQL server for tests.
+pub const DATABASE_URL_VAR: &str = "ONSHI_TEST_DATABASE_URL";
+/// The environment variable that turns a skipped PostgreSQL test into a failure.
+pub const REQUIRE_PG_VAR: &str = "ONSHI_REQUIRE_PG";
+
+/// A database made for one test.
+#[derive(Debug)]
+pub struct TestDb {
+    /// The URL to open it with.
+    pub url: String,
+    /// `sqlite` or `postgresql`.
+    pub backend: &'static str,
+    admin: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Why no test databases could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TestDbError {
+    /// `ONSHI_REQUIRE_PG=1` but no server was named.
+    #[error("{REQUIRE_PG_VAR}=1 but {DATABASE_URL_VAR} is not set")]
+    PostgresRequired,
+    /// Creating the database failed.
+    #[error("creating a test database: {0}")]
+    Create(String),
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[after_scheme..].find('/') {
+        Some(slash) => &base[..after_scheme + slash],
+        None => base,
+    };
+    format!("{base}/{name}{query}")
+}
+
+impl TestDb {
+    /// A fresh SQLite database in its own temporary folder.
+    pub fn sqlite() -> Result<Self, TestDbError> {
+        let dir = tempfile::tempdir().map_err(|e| TestDbError::Create(e.to_string()))?;
+        let url = format!("sqlite:{}", dir.path().join("onshi.db").display());
+        Ok(Self {
+            url,
+            backend: "sqlite",
+            admin: None,
+            _dir: Some(dir),
+        })
+    }
+
+    /// A fresh PostgreSQL database, or `None` (after printing why) when no server is configured.
+    pub async fn postgres() -> Result<Option<Self>, TestDbError> {
+        let Ok(admin_url) = std::env::var(DATABASE_URL_VAR) else {
+            if std::env::var(REQUIRE_PG_VAR).is_ok_and(|v| v == "1") {
+                return Err(TestDbError::PostgresRequired);
+            }
+            eprintln!("skipping the PostgreSQL half of this test: {DATABASE_URL_VAR} is not set");
+            return Ok(None);
+        };
+        let name = format!("onshi_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&admin_url)
+            .await
+            .map_err(|e| TestDbError::Create(e.to_string()))?;
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .map_err(|e| TestDbError::Create(e.to_string()))?;
+        let _ = conn.close().await;
+        Ok(Some(Self {
+            url: with_database(&admin_url, &name),
+            backend: "postgresql",
+            admin: Some((admin_url, name)),
+            _dir: None,
+        }))
+    }
+
+    /// SQLite, and PostgreSQL when configured.
+    pub async fn all() -> Result<Vec<Self>, TestDbError> {
+        let mut dbs = vec![Self::sqlite()?];
+        dbs.extend(Self::postgres().await?);
+        Ok(dbs)
+    }
+
+    /// Opens (and migrates) the database.
+    pub async fn open(&self) -> Result<Store, StoreError> {
+        Store::open(&self.url).await
+    }
+
+    /// Drops a PostgreSQL test database (SQLite's folder goes with `self`).
+    pub async fn cleanup(self) {
+        if let Some((admin_url, name)) = &self.admin
+            && let Ok(mut conn) = PgConnection::connect(admin_url).await
+        {
+            let _ = sqlx::raw_sql(AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_replaces_the_path() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "t2"),
+            "postgres://u:p@h/t2?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://h:5432", "t3"),
+            "postgres://h:5432/t3"
+        );
+    }
+}

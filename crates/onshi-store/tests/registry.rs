@@ -1,0 +1,373 @@
+//! The registry's behaviour, on every backend: SQLite always, PostgreSQL when
+//! ONSHI_TEST_DATABASE_URL is set (see `onshi_store::testing`).
+
+use onshi_domain::{InsurerNumber, MemberDetails, MemberInput, MyNumber, MyNumberKey, ValidMember};
+use onshi_store::testing::TestDb;
+use onshi_store::{Actor, StagedRow, Store, StoreError};
+use time::OffsetDateTime;
+use time::macros::{date, datetime};
+
+const T0: OffsetDateTime = datetime!(2026-01-05 09:00 UTC);
+const T1: OffsetDateTime = datetime!(2026-02-01 09:00 UTC);
+
+fn key() -> MyNumberKey {
+    MyNumberKey::from_bytes(&[7; 32]).unwrap()
+}
+
+fn kyokai() -> InsurerNumber {
+    InsurerNumber::parse("01130012").unwrap()
+}
+
+fn society() -> InsurerNumber {
+    InsurerNumber::from_data_digits("0613801").unwrap()
+}
+
+fn member(insurer: &str, number: &str, from: &str, until: &str, my_number: &str) -> ValidMember {
+    let mut m = MemberInput {
+        insurer_number: insurer,
+        symbol: "10",
+        number,
+        branch: "00",
+        name: "試験 花子",
+        name_kana: "シケン ハナコ",
+        birth_date: "1990-05-06",
+        sex: "2",
+        relationship: "1",
+        qualified_from: from,
+        qualified_until: until,
+        copay_ratio: "30",
+        my_number,
+        loss_reason: "",
+    }
+    .validate()
+    .unwrap();
+    m.details.person = m.my_number.as_ref().map(|n| key().person_ref(n));
+    m
+}
+
+async fn with_insurers(db: &TestDb) -> Store {
+    let store = db.open().await.unwrap();
+    store
+        .create_insurer(&kyokai(), "協会けんぽ東京支部", "hash-a", T0)
+        .await
+        .unwrap();
+    store
+        .create_insurer(&society(), "試験健康保険組合", "hash-b", T0)
+        .await
+        .unwrap();
+    store
+}
+
+fn actor(n: &InsurerNumber) -> Actor {
+    Actor::Insurer(n.clone())
+}
+
+#[tokio::test]
+async fn versions_history_and_isolation() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let a = actor(&kyokai());
+        let m = member("01130012", "1", "2020-04-01", "", "");
+        let created = store
+            .create_member(&a, &m.key, &m.details, T0)
+            .await
+            .unwrap();
+        assert_eq!(created.version, 1, "{}", db.backend);
+
+        // The same card key again is a conflict.
+        let again = store.create_member(&a, &m.key, &m.details, T0).await;
+        assert!(
+            matches!(again, Err(StoreError::Conflict(_))),
+            "{}",
+            db.backend
+        );
+
+        // A change is a new version; the old one stays readable in the history.
+        let mut changed: MemberDetails = m.details.clone();
+        changed.copay_ratio = onshi_domain::CopayRatio::from_percent(20).unwrap();
+        let (v2, wrote) = store
+            .change_member(&a, &kyokai(), &created.id, Some(1), &changed, T1)
+            .await
+            .unwrap();
+        assert!(wrote);
+        assert_eq!(v2.version, 2);
+        let (same, wrote) = store
+            .change_member(&a, &kyokai(), &created.id, None, &changed, T1)
+            .await
+            .unwrap();
+        assert!(!wrote, "an identical change writes nothing");
+        assert_eq!(same.version, 2);
+        let stale = store
+            .change_member(&a, &kyokai(), &created.id, Some(1), &m.details, T1)
+            .await;
+        assert!(
+            matches!(stale, Err(StoreError::Conflict(_))),
+            "stale version refused on {}",
+            db.backend
+        );
+
+        let read = store.member(&a, &kyokai(), &created.id, T1).await.unwrap();
+        assert_eq!(read.version, 2);
+        assert_eq!(read.details.copay_ratio.percent(), 20);
+        assert_eq!(read.recorded_at, T1);
+        let history = store
+            .member_history(&a, &kyokai(), &created.id, T1)
+            .await
+            .unwrap();
+        assert_eq!(
+            history
+                .iter()
+                .map(|h| h.details.copay_ratio.percent())
+                .collect::<Vec<_>>(),
+            [30, 20]
+        );
+        assert_eq!(history[0].details, m.details);
+
+        // Another insurer cannot see it: not found, not forbidden.
+        let b = actor(&society());
+        assert!(matches!(
+            store.member(&b, &society(), &created.id, T1).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.member_history(&b, &society(), &created.id, T1).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let wrong = store
+            .change_member(&b, &society(), &created.id, None, &changed, T1)
+            .await;
+        assert!(matches!(wrong, Err(StoreError::NotFound(_))));
+        assert!(
+            store
+                .list_members(&b, &society(), None, None, 100, T1)
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+
+        // Every read and change was logged against the member.
+        let log = store.access_log_of_member(&created.id).await.unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            ["create", "change", "read", "read", "history"],
+            "{}",
+            db.backend
+        );
+        assert!(log.iter().all(|e| e.actor_id == "01130012"));
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn as_of_date_follows_a_change_of_insurer() {
+    let first11 = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5];
+    let my_number = MyNumber::from_first11(first11);
+    let digits = format!("3141592653{}{}", 5, MyNumber::check_digit(&first11));
+    let digits = digits.as_str();
+    let person = key().person_ref(&my_number);
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let op = Actor::Operator("test".into());
+        // Insured at 協会けんぽ until 2024-03-31, then at a 健保組合 from 2024-04-01.
+        let mut old = member("01130012", "77", "2015-04-01", "2024-03-31", digits);
+        old.details.loss_reason = Some(onshi_domain::LossReason::OtherInsurance);
+        let new = member(society().as_str(), "5", "2024-04-01", "", digits);
+        let unrelated = member("01130012", "78", "2015-04-01", "", "");
+        for m in [&old, &new, &unrelated] {
+            store
+                .create_member(&actor(&m.key.insurer), &m.key, &m.details, T0)
+                .await
+                .unwrap();
+        }
+        let at = |d| {
+            let store = store.clone();
+            let op = op.clone();
+            let person = person.clone();
+            async move {
+                store
+                    .qualifications_of_person(&op, &person, Some(d), T1)
+                    .await
+                    .unwrap()
+            }
+        };
+        let before = at(date!(2024 - 03 - 31)).await;
+        assert_eq!(before.len(), 1, "{}", db.backend);
+        assert_eq!(before[0].key.insurer, kyokai());
+        let after = at(date!(2024 - 04 - 01)).await;
+        assert_eq!(after.len(), 1);
+        assert_eq!(after[0].key.insurer, society());
+        assert!(at(date!(2010 - 01 - 01)).await.is_empty());
+        let all = store
+            .qualifications_of_person(&op, &person, None, T1)
+            .await
+            .unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|m| m.key.insurer.clone())
+                .collect::<Vec<_>>(),
+            [kyokai(), society()]
+        );
+
+        // The insurer's own list honours as_of too.
+        let k = actor(&kyokai());
+        let listed = store
+            .list_members(&k, &kyokai(), Some(date!(2024 - 06 - 01)), None, 10, T1)
+            .await
+            .unwrap();
+        assert_eq!(listed.items.len(), 1);
+        assert_eq!(listed.items[0].key.number.as_str(), "78");
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn paging_walks_every_member_once() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let a = actor(&kyokai());
+        for i in 0..25 {
+            let m = member("01130012", &format!("{i}"), "2020-04-01", "", "");
+            store
+                .create_member(&a, &m.key, &m.details, T0)
+                .await
+                .unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = store
+                .list_members(&a, &kyokai(), None, after.as_deref(), 10, T1)
+                .await
+                .unwrap();
+            seen.extend(page.items.iter().map(|m| m.id.clone()));
+            match page.next_after {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 25, "{}", db.backend);
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, seen, "pages are ordered and disjoint");
+        db.cleanup().await;
+    }
+}
+
+fn staged(rows: &[(u64, ValidMember)]) -> Vec<StagedRow> {
+    rows.iter()
+        .map(|(line, m)| StagedRow {
+            line: *line,
+            key: m.key.clone(),
+            details: m.details.clone(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn import_is_all_or_nothing_and_idempotent() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let op = Actor::Operator("test".into());
+        let rows: Vec<(u64, ValidMember)> = (0..2500)
+            .map(|i| {
+                (
+                    i + 2,
+                    member("01130012", &format!("{}", 1000 + i), "2020-04-01", "", ""),
+                )
+            })
+            .collect();
+
+        // Staged but never applied: nothing is written.
+        let mut session = store.begin_import().await.unwrap();
+        session.stage(&staged(&rows)).await.unwrap();
+        drop(session);
+        assert_eq!(store.counts().await.unwrap().1, 0, "{}", db.backend);
+
+        // Duplicated card keys are found with both lines.
+        let mut with_dup = rows[..10].to_vec();
+        with_dup.push((99, rows[3].1.clone()));
+        let mut session = store.begin_import().await.unwrap();
+        session.stage(&staged(&with_dup)).await.unwrap();
+        assert_eq!(session.duplicates().await.unwrap(), [(99, 5)]);
+        drop(session);
+
+        let mut session = store.begin_import().await.unwrap();
+        session.stage(&staged(&rows)).await.unwrap();
+        assert!(session.duplicates().await.unwrap().is_empty());
+        let first = session.apply(&op, T0).await.unwrap();
+        assert_eq!(
+            (first.rows, first.created, first.changed, first.unchanged),
+            (2500, 2500, 0, 0),
+            "{}",
+            db.backend
+        );
+
+        let mut session = store.begin_import().await.unwrap();
+        session.stage(&staged(&rows)).await.unwrap();
+        let second = session.apply(&op, T1).await.unwrap();
+        assert_eq!(
+            (second.created, second.changed, second.unchanged),
+            (0, 0, 2500)
+        );
+        assert_eq!(store.counts().await.unwrap(), (2, 2500, 2500));
+
+        // One changed row and one new row: one new version, one new member.
+        let mut next = rows.clone();
+        next[7].1.details.qualified_until = Some(date!(2025 - 12 - 31));
+        next.push((3000, member("01130012", "9999", "2024-04-01", "", "")));
+        let mut session = store.begin_import().await.unwrap();
+        session.stage(&staged(&next)).await.unwrap();
+        let third = session.apply(&op, T1).await.unwrap();
+        assert_eq!(
+            (third.created, third.changed, third.unchanged),
+            (1, 1, 2499)
+        );
+        let found = store
+            .find_member(&op, &next[7].1.key, T1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.version, 2);
+        assert_eq!(found.source, "import");
+        assert_eq!(found.details.qualified_until, Some(date!(2025 - 12 - 31)));
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_my_number_key_cannot_change() {
+    for db in TestDb::all().await.unwrap() {
+        let store = db.open().await.unwrap();
+        let fp = key().fingerprint();
+        store.check_key_fingerprint(&fp).await.unwrap();
+        store.check_key_fingerprint(&fp).await.unwrap();
+        let other = MyNumberKey::from_bytes(&[8; 32]).unwrap().fingerprint();
+        let err = store.check_key_fingerprint(&other).await.unwrap_err();
+        assert!(err.to_string().contains(&fp), "{err}");
+        // Reopening runs no migration twice.
+        store.close().await;
+        let again = db.open().await.unwrap();
+        again.check_key_fingerprint(&fp).await.unwrap();
+        again.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[test]
+fn unknown_url_schemes_are_refused() {
+    assert!(matches!(
+        onshi_store::backend_of("mysql://x"),
+        Err(StoreError::UnsupportedUrl)
+    ));
+    assert_eq!(onshi_store::backend_of("data/onshi.db").unwrap(), "sqlite");
+    assert_eq!(
+        onshi_store::redact_url("postgres://u:secret@h/db"),
+        "postgres://u:***@h/db"
+    );
+}
