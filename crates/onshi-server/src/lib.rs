@@ -1,1 +1,163 @@
+//! onshi's HTTP server: the only crate that knows HTTP.
+//!
+//! - [`router`] builds the axum router and the OpenAPI document together (utoipa-axum), so every
+//!   route is documented by construction; the document is served at `/openapi.json`.
+//! - [`problem`]: the one error shape (RFC 9457 problem details).
+//! - [`auth`]: insurer API tokens.
+//! - [`members`]: the insurer API.
+//!
+//! Request logs carry the method, the route *template* (never the raw path or query, which can
+//! hold card numbers), the status and the latency, and nothing from bodies.
 
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json, Router};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use onshi_domain::{Clock, InsurerNumber, MyNumberKey};
+use onshi_store::{Actor, Store};
+
+pub mod auth;
+pub mod members;
+pub mod problem;
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The registry.
+    pub store: Store,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// The deployment's key for My Number hashes.
+    pub my_number_key: MyNumberKey,
+}
+
+impl AppState {
+    fn actor(&self, insurer: &InsurerNumber) -> Actor {
+        Actor::Insurer(insurer.clone())
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "onshi",
+        description = "Online health-insurance eligibility verification (オンライン資格確認). \
+                       Errors are RFC 9457 problem details.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerToken),
+    tags((name = "members", description = "An insurer's members and their qualifications (資格情報)"),
+         (name = "system", description = "Liveness and this document"))
+)]
+struct ApiDoc;
+
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "insurer_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The insurer's API token, from `onshi insurer add`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Liveness.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok` when the process answers.
+    pub status: &'static str,
+    /// `sqlite` or `postgresql`.
+    pub store: &'static str,
+}
+
+/// Is the server up?
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
+async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        store: state.store.backend_name(),
+    })
+}
+
+/// This document: the OpenAPI description of every route.
+#[utoipa::path(get, path = "/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI 3.1 document")))]
+async fn openapi(
+    Extension(doc): Extension<Arc<utoipa::openapi::OpenApi>>,
+) -> Json<utoipa::openapi::OpenApi> {
+    Json((*doc).clone())
+}
+
+/// The router with every route, and the OpenAPI document describing exactly those routes.
+pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(openapi))
+        .routes(routes!(members::list_members, members::create_member))
+        .routes(routes!(members::get_member, members::change_member))
+        .routes(routes!(members::end_member))
+        .routes(routes!(members::member_history))
+        .split_for_parts();
+    let router = router
+        .layer(Extension(Arc::new(api.clone())))
+        .fallback(|| async { problem::Problem::not_found("route") })
+        .layer(middleware::from_fn(log_request))
+        .with_state(state);
+    (router, api)
+}
+
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        route,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response.into_response()
+}
+
+/// Serves `state` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (router, _) = router(state);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -288,9 +288,8 @@ impl Store {
         token_hash: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let done =
-            on_pool!(self, write, |p| {
-                sqlx::query(
+        let done = on_pool!(self, write, |p| {
+            sqlx::query(
             "INSERT INTO insurers (number, name, token_hash, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (number) DO NOTHING"
         )
@@ -301,7 +300,7 @@ impl Store {
         .execute(p)
         .await?
         .rows_affected()
-            });
+        });
         if done == 0 {
             return Err(StoreError::Conflict(format!(
                 "insurer {number} is already registered"

@@ -1,0 +1,334 @@
+//! The insurer API end to end through the router, on every backend.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::{Value, json};
+use time::macros::datetime;
+use tower::ServiceExt;
+
+use onshi_domain::{FixedClock, InsurerNumber, MyNumberKey};
+use onshi_server::{AppState, auth, router};
+use onshi_store::testing::TestDb;
+
+struct Api {
+    router: axum::Router,
+    doc: utoipa::openapi::OpenApi,
+    token_a: String,
+    token_b: String,
+}
+
+async fn api(db: &TestDb) -> Api {
+    let store = db.open().await.unwrap();
+    let at = datetime!(2026-01-05 09:00 UTC);
+    let (token_a, hash_a) = auth::new_token().unwrap();
+    let (token_b, hash_b) = auth::new_token().unwrap();
+    store
+        .create_insurer(
+            &InsurerNumber::parse("01130012").unwrap(),
+            "協会けんぽ東京支部",
+            &hash_a,
+            at,
+        )
+        .await
+        .unwrap();
+    let b = InsurerNumber::from_data_digits("0613801").unwrap();
+    store
+        .create_insurer(&b, "試験健康保険組合", &hash_b, at)
+        .await
+        .unwrap();
+    let state = AppState {
+        store,
+        clock: Arc::new(FixedClock(at)),
+        my_number_key: MyNumberKey::from_bytes(&[9; 32]).unwrap(),
+    };
+    let (router, doc) = router(state);
+    Api {
+        router,
+        doc,
+        token_a,
+        token_b,
+    }
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, headers, value)
+    }
+}
+
+fn hanako() -> Value {
+    json!({
+        "symbol": "１０", "number": "2001", "branch": "1",
+        "name": "試験 花子", "name_kana": "シケン ハナコ", "birth_date": "19900506",
+        "sex": "2", "relationship": 1, "qualified_from": "2020-04-01", "copay_ratio": "30",
+        "my_number": "123456789018"
+    })
+}
+
+#[tokio::test]
+async fn members_crud_isolation_and_errors() {
+    for db in TestDb::all().await.unwrap() {
+        let api = api(&db).await;
+        let (a, b) = (Some(api.token_a.as_str()), Some(api.token_b.as_str()));
+
+        // Without or with a wrong token: 401 problem.
+        let (s, h, body) = api.call(Method::GET, "/v1/members", None, None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert_eq!(h[header::WWW_AUTHENTICATE], "Bearer");
+        assert_eq!(h[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(body["type"], "urn:onshi:problem:unauthorized");
+        let (s, _, _) = api
+            .call(Method::GET, "/v1/members", Some("onshi_ins_nope"), None)
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+        // Create: normalised, My Number never echoed.
+        let (s, h, m) = api
+            .call(Method::POST, "/v1/members", a, Some(hanako()))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{m}");
+        assert_eq!(h[header::ETAG], "\"1\"");
+        assert_eq!(m["symbol"], "10");
+        assert_eq!(m["branch"], "01");
+        assert_eq!(m["insurer_number"], "01130012");
+        assert_eq!(m["person_linked"], true);
+        assert!(!m.to_string().contains("123456789018"));
+        let id = m["id"].as_str().unwrap().to_owned();
+
+        // The same card again: 409.
+        let (s, _, p) = api
+            .call(Method::POST, "/v1/members", a, Some(hanako()))
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT);
+        assert_eq!(p["type"], "urn:onshi:problem:conflict");
+
+        // Bad fields: 422 naming each.
+        let mut bad = hanako();
+        bad["copay_ratio"] = json!("40");
+        bad["birth_date"] = json!("1990-13-01");
+        bad["my_number"] = json!("123456789017");
+        bad["nickname"] = json!("x");
+        let (s, _, p) = api.call(Method::POST, "/v1/members", a, Some(bad)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p["errors"][0]["field"], "nickname");
+        let mut bad = hanako();
+        bad["copay_ratio"] = json!("40");
+        bad["birth_date"] = json!("1990-13-01");
+        let (_, _, p) = api.call(Method::POST, "/v1/members", a, Some(bad)).await;
+        let fields: Vec<&str> = p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["birth_date", "copay_ratio"]);
+        let mut foreign = hanako();
+        foreign["insurer_number"] =
+            json!(InsurerNumber::from_data_digits("0613801").unwrap().as_str());
+        let (s, _, p) = api
+            .call(Method::POST, "/v1/members", a, Some(foreign))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p["errors"][0]["field"], "insurer_number");
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/v1/members")
+            .header(header::AUTHORIZATION, format!("Bearer {}", api.token_a))
+            .body(Body::from("{not json"))
+            .unwrap();
+        let res = api.router.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+        // Another insurer: 404 for read, change, end and history; its list is empty.
+        for (method, uri) in [
+            (Method::GET, format!("/v1/members/{id}")),
+            (Method::PATCH, format!("/v1/members/{id}")),
+            (Method::POST, format!("/v1/members/{id}/end")),
+            (Method::GET, format!("/v1/members/{id}/history")),
+        ] {
+            let body = (method != Method::GET)
+                .then(|| json!({"qualified_until": "2026-03-31", "loss_reason": "03"}));
+            let (s, _, p) = api.call(method.clone(), &uri, b, body).await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{method} {uri} on {}", db.backend);
+            assert_eq!(p["type"], "urn:onshi:problem:not-found");
+        }
+        let (_, _, page) = api.call(Method::GET, "/v1/members", b, None).await;
+        assert_eq!(page["items"].as_array().unwrap().len(), 0);
+
+        // Change with a version; a stale version is 409; the card key cannot change.
+        let (s, h, m) = api
+            .call(
+                Method::PATCH,
+                &format!("/v1/members/{id}"),
+                a,
+                Some(json!({"copay_ratio": 20, "version": 1})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{m}");
+        assert_eq!(h[header::ETAG], "\"2\"");
+        assert_eq!(m["copay_ratio"], 20);
+        assert_eq!(
+            m["person_linked"], true,
+            "an unchanged My Number link is kept"
+        );
+        let req = Request::builder()
+            .method(Method::PATCH)
+            .uri(format!("/v1/members/{id}"))
+            .header(header::AUTHORIZATION, format!("Bearer {}", api.token_a))
+            .header(header::IF_MATCH, "\"1\"")
+            .body(Body::from(r#"{"name": "試験 花"}"#))
+            .unwrap();
+        assert_eq!(
+            api.router.clone().oneshot(req).await.unwrap().status(),
+            StatusCode::CONFLICT
+        );
+        let (s, _, p) = api
+            .call(
+                Method::PATCH,
+                &format!("/v1/members/{id}"),
+                a,
+                Some(json!({"number": "9"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p["errors"][0]["field"], "number");
+
+        // End: both fields required; then it shows in as_of lists only before the end.
+        let (s, _, p) = api
+            .call(
+                Method::POST,
+                &format!("/v1/members/{id}/end"),
+                a,
+                Some(json!({"qualified_until": "2026-03-31"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p["errors"][0]["field"], "loss_reason");
+        let (s, _, m) = api
+            .call(
+                Method::POST,
+                &format!("/v1/members/{id}/end"),
+                a,
+                Some(json!({"qualified_until": "2026-03-31", "loss_reason": "03"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{m}");
+        assert_eq!(m["loss_reason"], "other_insurance");
+        assert_eq!(m["version"], 3);
+        let (_, _, page) = api
+            .call(Method::GET, "/v1/members?as_of=2026-03-31", a, None)
+            .await;
+        assert_eq!(page["items"].as_array().unwrap().len(), 1);
+        let (_, _, page) = api
+            .call(Method::GET, "/v1/members?as_of=20260401", a, None)
+            .await;
+        assert_eq!(page["items"].as_array().unwrap().len(), 0);
+        let (s, _, p) = api
+            .call(Method::GET, "/v1/members?as_of=2026-02-30&limit=0", a, None)
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p["errors"].as_array().unwrap().len(), 2);
+
+        // Find by card, in full-width as typed at a desk.
+        let (_, _, page) = api
+            .call(
+                Method::GET,
+                "/v1/members?symbol=%EF%BC%91%EF%BC%90&number=2001&branch=01",
+                a,
+                None,
+            )
+            .await;
+        assert_eq!(page["items"][0]["id"], id.as_str());
+
+        let (_, _, h) = api
+            .call(Method::GET, &format!("/v1/members/{id}/history"), a, None)
+            .await;
+        let copays: Vec<i64> = h["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["copay_ratio"].as_i64().unwrap())
+            .collect();
+        assert_eq!(copays, [30, 20, 20]);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn every_route_is_documented_and_answers() {
+    let db = TestDb::sqlite().unwrap();
+    let api = api(&db).await;
+    let mut documented: Vec<String> = api.doc.paths.paths.keys().cloned().collect();
+    documented.sort();
+    assert_eq!(
+        documented,
+        [
+            "/healthz",
+            "/openapi.json",
+            "/v1/members",
+            "/v1/members/{id}",
+            "/v1/members/{id}/end",
+            "/v1/members/{id}/history"
+        ]
+    );
+    for (path, item) in &api.doc.paths.paths {
+        let methods = [
+            (Method::GET, item.get.is_some()),
+            (Method::POST, item.post.is_some()),
+            (Method::PATCH, item.patch.is_some()),
+        ];
+        for (method, present) in methods {
+            if !present {
+                continue;
+            }
+            let uri = path.replace("{id}", "no-such-id");
+            let (s, _, body) = api
+                .call(method.clone(), &uri, Some(&api.token_a), Some(json!({})))
+                .await;
+            assert_ne!(
+                body["detail"], "route not found",
+                "{method} {path} is documented but not routed"
+            );
+            assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        }
+    }
+    let (s, _, body) = api.call(Method::GET, "/no/such/route", None, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(body["detail"], "route not found");
+    let (s, _, health) = api.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(health["store"], "sqlite");
+    let (_, _, doc) = api.call(Method::GET, "/openapi.json", None, None).await;
+    assert!(doc["components"]["securitySchemes"]["insurer_token"].is_object());
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+}
