@@ -397,7 +397,7 @@ impl MyNumberKey {
     /// A key written as hexadecimal (64 or more hex digits), as in a key file.
     pub fn from_hex(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err("must be hexadecimal".into());
         }
         let bytes: Vec<u8> = (0..text.len())

@@ -1,6 +1,8 @@
 //! The registry's behaviour, on every backend: SQLite always, PostgreSQL when
 //! ONSHI_TEST_DATABASE_URL is set (see `onshi_store::testing`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use onshi_domain::{InsurerNumber, MemberDetails, MemberInput, MyNumber, MyNumberKey, ValidMember};
 use onshi_store::testing::TestDb;
 use onshi_store::{Actor, StagedRow, Store, StoreError};

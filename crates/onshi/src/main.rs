@@ -1,1 +1,504 @@
-fn main() {}
+//! `onshi`: the one binary. Each verb is a thin layer over the store and server crates.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use time::OffsetDateTime;
+
+use onshi_domain::import::LineError;
+use onshi_domain::{Clock, InsurerNumber};
+use onshi_server::{AppState, SystemClock};
+use onshi_store::{Actor, Store, StoreError};
+
+mod config;
+mod demo;
+mod import;
+mod synth;
+
+use config::{DEFAULT_LISTEN, FileConfig, StoreArgs};
+use import::Encoding;
+
+/// Online health-insurance eligibility verification (オンライン資格確認) and the data-health
+/// services around it.
+///
+/// Start with `onshi demo`: it creates a SQLite database with synthetic insurers and members,
+/// prints what to try, and serves the API. Configuration comes from flags, then ONSHI_*
+/// environment variables, then a TOML file (--config), then defaults.
+#[derive(Debug, Parser)]
+#[command(
+    name = "onshi",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Log filter, e.g. `info` or `onshi_store=debug,info` (tracing's EnvFilter syntax).
+    #[arg(long, env = "ONSHI_LOG", default_value = "info", global = true)]
+    log: String,
+
+    /// Log format on standard error.
+    #[arg(long, env = "ONSHI_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API (insurer API, /healthz, /openapi.json).
+    ///
+    /// Example: onshi serve --db postgres://onshi@db/onshi --my-number-key-file /etc/onshi/key --listen 0.0.0.0:8080
+    Serve(ServeArgs),
+
+    /// Create (once) a demo registry with synthetic insurers and members, then serve it.
+    ///
+    /// Everything lives under --dir: the SQLite database, its My Number key, the insurers' API
+    /// tokens (demo-tokens.txt) and the member files it imported. Running it again reuses them.
+    Demo(demo::DemoArgs),
+
+    /// Import files into the registry.
+    #[command(subcommand)]
+    Import(ImportCommand),
+
+    /// Register insurers and manage their API tokens.
+    #[command(subcommand)]
+    Insurer(InsurerCommand),
+
+    /// Generate synthetic data (for demos, tests and benchmarks).
+    #[command(subcommand)]
+    Gen(GenCommand),
+
+    /// Manage the key that turns My Numbers into person references.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+
+    /// Address to listen on. [default: 127.0.0.1:8080]
+    #[arg(long, env = "ONSHI_LISTEN", value_name = "ADDR")]
+    listen: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Import an insurer's member file (CSV with a header row), all or nothing.
+    ///
+    /// Columns (any order): insurer_number, symbol, number, branch, name, name_kana, birth_date,
+    /// sex, relationship, qualified_from, qualified_until, copay_ratio, my_number, and optionally
+    /// loss_reason. Dates are YYYY-MM-DD or YYYYMMDD; qualified_until and my_number may be empty.
+    /// Any bad row refuses the whole file, listing every problem as `line N: field: reason`.
+    /// Importing the same file again changes nothing; a changed row becomes a new version.
+    ///
+    /// Example: onshi import members members.csv --encoding cp932
+    Members {
+        /// The CSV file.
+        file: PathBuf,
+
+        /// The file's character encoding.
+        #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+        encoding: Encoding,
+
+        /// Who is importing, for the access log. [default: $USER]
+        #[arg(long, env = "ONSHI_OPERATOR")]
+        operator: Option<String>,
+
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum InsurerCommand {
+    /// Register an insurer and print its API token (shown once; only its hash is stored).
+    ///
+    /// Example: onshi insurer add --number 01130012 --name "全国健康保険協会 東京支部"
+    Add {
+        /// 保険者番号 (8 digits, or 6 for 国保, with check digit).
+        #[arg(long, required_unless_present = "from")]
+        number: Option<String>,
+        /// The insurer's name.
+        #[arg(long, required_unless_present = "from")]
+        name: Option<String>,
+        /// Register every insurer of a CSV file with columns number,name (as `onshi gen insurers` writes).
+        #[arg(long, conflicts_with_all = ["number", "name"], value_name = "FILE")]
+        from: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Replace an insurer's API token (the old one stops working at once) and print the new one.
+    Token {
+        /// 保険者番号.
+        #[arg(long)]
+        number: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List registered insurers.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GenCommand {
+    /// Write a synthetic member file: households, dependants, changes of insurer, valid check digits.
+    ///
+    /// Example: onshi gen members --count 1000000 --out members.csv
+    Members {
+        /// How many member rows.
+        #[arg(long, default_value_t = 10_000)]
+        count: u64,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Output encoding.
+        #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+        encoding: Encoding,
+        /// Random seed (same seed, same file).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Write the synthetic insurers (number,name) that `gen members` uses.
+    Insurers {
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Write a new random My Number key (hex) to a file readable only by its owner.
+    Generate {
+        /// The key file to create (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Everything that can stop a verb, each with a message for the person at the terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad configuration.
+    #[error("{0}")]
+    Config(String),
+    /// A file could not be read or written.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A file was refused.
+    #[error("refused: {total} problem(s) in the file; nothing was imported")]
+    Rejected {
+        /// The problems listed (at most `import::MAX_LISTED_ERRORS`).
+        errors: Vec<LineError>,
+        /// How many there were in all.
+        total: u64,
+    },
+}
+
+fn init_logging(cli: &Cli) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn operator(name: Option<String>) -> Actor {
+    Actor::Operator(
+        name.or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "cli".to_owned()),
+    )
+}
+
+async fn open_store(args: &StoreArgs) -> Result<(Store, onshi_domain::MyNumberKey), CliError> {
+    let file = FileConfig::load(args.config.as_deref())?;
+    let settings = args.resolve(&file)?;
+    let store = Store::open(&settings.db).await.map_err(|e| match e {
+        StoreError::Database(inner) => CliError::Config(format!(
+            "cannot open {}: {inner}",
+            onshi_store::redact_url(&settings.db)
+        )),
+        other => other.into(),
+    })?;
+    store
+        .check_key_fingerprint(&settings.key.fingerprint())
+        .await?;
+    Ok((store, settings.key))
+}
+
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// Binds, prints the address (tests and scripts read this line), and serves until a signal.
+pub(crate) async fn serve(
+    store: Store,
+    key: onshi_domain::MyNumberKey,
+    listen: &str,
+) -> Result<(), CliError> {
+    let addr: SocketAddr = listen.parse().map_err(|_| {
+        CliError::Config(format!(
+            "--listen: '{listen}' is not an address like 127.0.0.1:8080"
+        ))
+    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError::Io(listen.to_owned(), e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| CliError::Io(listen.to_owned(), e))?;
+    println!(
+        "onshi is listening on http://{local} (store: {})",
+        store.backend_name()
+    );
+    let state = AppState {
+        store: store.clone(),
+        clock: std::sync::Arc::new(SystemClock),
+        my_number_key: key,
+    };
+    onshi_server::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| CliError::Io(local.to_string(), e))?;
+    store.close().await;
+    Ok(())
+}
+
+async fn add_insurer(
+    store: &Store,
+    number: &str,
+    name: &str,
+    at: OffsetDateTime,
+) -> Result<String, CliError> {
+    let number =
+        InsurerNumber::parse(number).map_err(|e| CliError::Config(format!("--number: {e}")))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(CliError::Config("--name: is required".into()));
+    }
+    let (token, hash) = onshi_server::auth::new_token()
+        .map_err(|_| CliError::Config("no system randomness".into()))?;
+    store.create_insurer(&number, name, &hash, at).await?;
+    Ok(token)
+}
+
+fn read_insurers_csv(path: &std::path::Path) -> Result<Vec<(String, String)>, CliError> {
+    let mut reader = csv::Reader::from_path(path)
+        .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
+    let mut out = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
+        match (record.get(0), record.get(1)) {
+            (Some(n), Some(name)) => out.push((n.to_owned(), name.to_owned())),
+            _ => {
+                return Err(CliError::Config(format!(
+                    "{}: line {}: expected number,name",
+                    path.display(),
+                    i + 2
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let clock = SystemClock;
+    match cli.command {
+        Command::Serve(args) => {
+            let file = FileConfig::load(args.store.config.as_deref())?;
+            let listen = args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+            let (store, key) = open_store(&args.store).await?;
+            serve(store, key, &listen).await
+        }
+        Command::Demo(args) => demo::run(args, &clock).await,
+        Command::Import(ImportCommand::Members {
+            file,
+            encoding,
+            operator: who,
+            store,
+        }) => {
+            let (store, key) = open_store(&store).await?;
+            let job = import::ImportJob {
+                path: &file,
+                encoding,
+                actor: operator(who),
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let report = import::import_members(&store, &key, &clock, job).await?;
+            let o = report.outcome;
+            println!(
+                "imported {}: {} rows ({} created, {} changed, {} unchanged) in {:.1} s, {:.0} rows/s",
+                file.display(),
+                o.rows,
+                o.created,
+                o.changed,
+                o.unchanged,
+                report.seconds,
+                report.rows_per_second()
+            );
+            store.close().await;
+            Ok(())
+        }
+        Command::Insurer(InsurerCommand::Add {
+            number,
+            name,
+            from,
+            store,
+        }) => {
+            let (store, _) = open_store(&store).await?;
+            let list = match (from, number, name) {
+                (Some(path), _, _) => read_insurers_csv(&path)?,
+                (None, Some(n), Some(name)) => vec![(n, name)],
+                _ => {
+                    return Err(CliError::Config(
+                        "give --number and --name, or --from FILE".into(),
+                    ));
+                }
+            };
+            for (number, name) in list {
+                let token = add_insurer(&store, &number, &name, clock.now()).await?;
+                println!("{number}\t{token}\t{name}");
+            }
+            eprintln!(
+                "Keep each token now: only its hash is stored. Use it as 'Authorization: Bearer <token>'."
+            );
+            store.close().await;
+            Ok(())
+        }
+        Command::Insurer(InsurerCommand::Token { number, store }) => {
+            let (store, _) = open_store(&store).await?;
+            let number = InsurerNumber::parse(&number)
+                .map_err(|e| CliError::Config(format!("--number: {e}")))?;
+            let (token, hash) = onshi_server::auth::new_token()
+                .map_err(|_| CliError::Config("no system randomness".into()))?;
+            store.set_insurer_token(&number, &hash).await?;
+            println!("{number}\t{token}");
+            store.close().await;
+            Ok(())
+        }
+        Command::Insurer(InsurerCommand::List { store }) => {
+            let (store, _) = open_store(&store).await?;
+            for i in store.insurers().await? {
+                println!("{}\t{}\t{}", i.number, i.number.kind().japanese(), i.name);
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Gen(GenCommand::Members {
+            count,
+            out,
+            encoding,
+            seed,
+        }) => {
+            let today = clock.now().date();
+            let n = synth::write_csv(synth::Population::new(count, seed, today), &out, encoding)?;
+            println!("wrote {n} members to {}", out.display());
+            Ok(())
+        }
+        Command::Gen(GenCommand::Insurers { out }) => {
+            let mut text = String::from("number,name\n");
+            for (n, name) in synth::insurers() {
+                text.push_str(&format!("{n},{name}\n"));
+            }
+            std::fs::write(&out, text).map_err(|e| CliError::Io(out.display().to_string(), e))?;
+            println!(
+                "wrote {} insurers to {}",
+                synth::insurers().len(),
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Key(KeyCommand::Generate { out }) => {
+            config::write_new_key(&out)?;
+            println!(
+                "wrote a new My Number key to {} (back it up with the database)",
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::Rejected { errors, total }) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            if (errors.len() as u64) < total {
+                eprintln!("… and {} more", total - errors.len() as u64);
+            }
+            eprintln!("error: refused: {total} problem(s) in the file; nothing was imported");
+            ExitCode::from(65) // EX_DATAERR
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

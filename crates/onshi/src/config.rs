@@ -1,0 +1,204 @@
+//! Configuration: command-line flags, then `ONSHI_*` environment variables (clap reads both), then
+//! an optional TOML file, then defaults. Secrets (the My Number key) come from a file or the
+//! environment, never from a flag, so they stay out of shell history and `ps`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+use onshi_domain::MyNumberKey;
+
+use crate::CliError;
+
+/// Where the SQLite database lives when nothing else is said.
+pub const DEFAULT_DB: &str = "sqlite:onshi-data/onshi.db";
+/// Where the server listens when nothing else is said.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The key file's name beside a SQLite database.
+pub const KEY_FILE_NAME: &str = "my-number.key";
+
+/// Options shared by every verb that opens the registry.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Database URL: `sqlite:PATH` (the embedded default) or `postgres://USER@HOST/DB`.
+    /// [default: sqlite:onshi-data/onshi.db]
+    #[arg(long, env = "ONSHI_DB", value_name = "URL")]
+    pub db: Option<String>,
+
+    /// File holding the My Number hashing key (64+ hex digits). With SQLite and no key configured,
+    /// `my-number.key` beside the database is used, and created on first run. The key may instead
+    /// be given in ONSHI_MY_NUMBER_KEY.
+    #[arg(long, env = "ONSHI_MY_NUMBER_KEY_FILE", value_name = "FILE")]
+    pub my_number_key_file: Option<PathBuf>,
+
+    /// A TOML file with any of: db, listen, my_number_key_file.
+    #[arg(long, env = "ONSHI_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The TOML configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Database URL.
+    pub db: Option<String>,
+    /// Listen address.
+    pub listen: Option<String>,
+    /// Key file.
+    pub my_number_key_file: Option<PathBuf>,
+}
+
+impl FileConfig {
+    /// Reads the file named by `--config`/`ONSHI_CONFIG`, or an empty configuration.
+    pub fn load(path: Option<&Path>) -> Result<Self, CliError> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| CliError::Config(format!("{}: {e}", path.display())))
+    }
+}
+
+/// The resolved store settings.
+#[derive(Debug)]
+pub struct StoreSettings {
+    /// Database URL.
+    pub db: String,
+    /// The My Number key.
+    pub key: MyNumberKey,
+}
+
+impl StoreArgs {
+    /// Resolves the database URL and loads (or, for SQLite, creates) the My Number key.
+    pub fn resolve(&self, file: &FileConfig) -> Result<StoreSettings, CliError> {
+        let db = self
+            .db
+            .clone()
+            .or_else(|| file.db.clone())
+            .unwrap_or_else(|| DEFAULT_DB.to_owned());
+        onshi_store::backend_of(&db).map_err(|e| CliError::Config(format!("--db: {e}")))?;
+        let key = load_key(
+            &db,
+            self.my_number_key_file
+                .as_deref()
+                .or(file.my_number_key_file.as_deref()),
+        )?;
+        Ok(StoreSettings { db, key })
+    }
+}
+
+fn sqlite_dir(db: &str) -> Option<PathBuf> {
+    if onshi_store::backend_of(db).ok()? != "sqlite" {
+        return None;
+    }
+    let path = db
+        .strip_prefix("sqlite://")
+        .or_else(|| db.strip_prefix("sqlite:"))
+        .unwrap_or(db);
+    let path = Path::new(path.split('?').next().unwrap_or(path));
+    Some(path.parent().map(Path::to_path_buf).unwrap_or_default())
+}
+
+fn load_key(db: &str, file: Option<&Path>) -> Result<MyNumberKey, CliError> {
+    if let Ok(hex) = std::env::var("ONSHI_MY_NUMBER_KEY") {
+        return MyNumberKey::from_hex(&hex)
+            .map_err(|e| CliError::Config(format!("ONSHI_MY_NUMBER_KEY: {e}")));
+    }
+    let path = match (file, sqlite_dir(db)) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(dir)) => {
+            let path = dir.join(KEY_FILE_NAME);
+            if !path.exists() {
+                write_new_key(&path)?;
+                tracing::warn!(path = %path.display(), "created a new My Number key; back it up with the database");
+            }
+            path
+        }
+        (None, None) => {
+            return Err(CliError::Config(
+                "a PostgreSQL store needs the My Number key: pass --my-number-key-file FILE (make one with \
+                 'onshi key generate --out FILE') or set ONSHI_MY_NUMBER_KEY"
+                    .into(),
+            ));
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
+    MyNumberKey::from_hex(&text).map_err(|e| CliError::Config(format!("{}: {e}", path.display())))
+}
+
+/// Writes a new random key (256 bits, hex) to `path`, readable by the owner only.
+pub fn write_new_key(path: &Path) -> Result<(), CliError> {
+    use ring::rand::{SecureRandom, SystemRandom};
+    if path.exists() {
+        return Err(CliError::Config(format!(
+            "{} exists; refusing to overwrite a key",
+            path.display()
+        )));
+    }
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| CliError::Config("no system randomness".into()))?;
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| CliError::Io(dir.display().to_string(), e))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .map_err(|e| CliError::Io(path.display().to_string(), e))?;
+    use std::io::Write;
+    writeln!(f, "{}", hex::encode(bytes))
+        .map_err(|e| CliError::Io(path.display().to_string(), e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_created_beside_sqlite_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite:{}", dir.path().join("x.db").display());
+        let a = load_key(&db, None).unwrap();
+        let b = load_key(&db, None).unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        assert!(
+            load_key("postgres://h/db", None)
+                .unwrap_err()
+                .to_string()
+                .contains("--my-number-key-file")
+        );
+        assert!(
+            write_new_key(&dir.path().join(KEY_FILE_NAME)).is_err(),
+            "never overwrites"
+        );
+    }
+
+    #[test]
+    fn config_file_is_strict() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("onshi.toml");
+        std::fs::write(&p, "db = \"sqlite:a.db\"\nlisten = \"0.0.0.0:9\"\n").unwrap();
+        let c = FileConfig::load(Some(&p)).unwrap();
+        assert_eq!(c.db.as_deref(), Some("sqlite:a.db"));
+        std::fs::write(&p, "dbb = 1\n").unwrap();
+        assert!(
+            FileConfig::load(Some(&p))
+                .unwrap_err()
+                .to_string()
+                .contains("dbb")
+        );
+    }
+}

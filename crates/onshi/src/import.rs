@@ -1,0 +1,454 @@
+//! `onshi import members FILE`: an insurer's member file into the registry, all or nothing.
+//!
+//! One thread reads, decodes (UTF-8 or CP932/Shift_JIS), parses and validates rows and hashes My
+//! Numbers, handing batches to the store, which stages them in one transaction. Every bad row is
+//! reported as `line N: field: reason`; if there is any, the transaction is dropped and the store
+//! is unchanged. Memory stays flat whatever the file's size.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use encoding_rs::{Decoder, DecoderResult, SHIFT_JIS};
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::mpsc;
+
+use onshi_domain::import::{ColumnMap, LineError};
+use onshi_domain::{Clock, FieldError, MyNumberKey};
+use onshi_store::{Actor, ImportOutcome, StagedRow, Store};
+
+use crate::CliError;
+
+/// The character encoding of a member file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Encoding {
+    /// UTF-8 (a byte-order mark is allowed).
+    #[value(name = "utf-8", alias = "utf8")]
+    Utf8,
+    /// Windows-31J / CP932, the Shift_JIS that Japanese office software writes.
+    #[value(name = "cp932", alias = "shift_jis", alias = "sjis")]
+    Cp932,
+}
+
+/// The most errors listed for one file (all are counted).
+pub const MAX_LISTED_ERRORS: usize = 200;
+const BATCH: usize = 5000;
+
+/// A finished import and how long it took.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportReport {
+    /// What the store did.
+    pub outcome: ImportOutcome,
+    /// Wall-clock seconds, reading to commit.
+    pub seconds: f64,
+}
+
+impl ImportReport {
+    /// Rows per second over the whole import.
+    pub fn rows_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.outcome.rows as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Counts the bytes read through it (for the progress bar).
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Decodes CP932 into UTF-8 as it reads; a byte sequence that is not CP932 is an error naming
+/// its offset (no replacement characters are ever stored).
+struct Cp932Reader<R> {
+    inner: R,
+    decoder: Decoder,
+    input: Vec<u8>,
+    start: usize,
+    end: usize,
+    output: Vec<u8>,
+    out_start: usize,
+    out_end: usize,
+    consumed: u64,
+    eof: bool,
+    done: bool,
+}
+
+impl<R: Read> Cp932Reader<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            decoder: SHIFT_JIS.new_decoder(),
+            input: vec![0; 64 * 1024],
+            start: 0,
+            end: 0,
+            output: vec![0; 128 * 1024],
+            out_start: 0,
+            out_end: 0,
+            consumed: 0,
+            eof: false,
+            done: false,
+        }
+    }
+
+    /// Decodes the next piece of input into `output`.
+    fn fill(&mut self) -> io::Result<()> {
+        self.out_start = 0;
+        self.out_end = 0;
+        loop {
+            if self.start == self.end && !self.eof {
+                self.start = 0;
+                self.end = self.inner.read(&mut self.input)?;
+                self.eof = self.end == 0;
+            }
+            let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(
+                &self.input[self.start..self.end],
+                &mut self.output[self.out_end..],
+                self.eof,
+            );
+            self.start += read;
+            self.consumed += read as u64;
+            self.out_end += written;
+            match result {
+                DecoderResult::Malformed(bad, _) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "not valid CP932 (Shift_JIS) near byte {}",
+                            self.consumed.saturating_sub(u64::from(bad))
+                        ),
+                    ));
+                }
+                DecoderResult::OutputFull => return Ok(()),
+                DecoderResult::InputEmpty if self.eof => {
+                    self.done = true;
+                    return Ok(());
+                }
+                DecoderResult::InputEmpty if self.out_end > 0 => return Ok(()),
+                DecoderResult::InputEmpty => {}
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for Cp932Reader<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        while self.out_start == self.out_end {
+            if self.done {
+                return Ok(0);
+            }
+            self.fill()?;
+        }
+        let n = out.len().min(self.out_end - self.out_start);
+        out[..n].copy_from_slice(&self.output[self.out_start..self.out_start + n]);
+        self.out_start += n;
+        Ok(n)
+    }
+}
+
+/// What the reading thread found.
+struct Parsed {
+    rows: u64,
+    errors: Vec<LineError>,
+    error_count: u64,
+}
+
+impl Parsed {
+    fn push(&mut self, line: u64, error: FieldError) {
+        self.error_count += 1;
+        if self.errors.len() < MAX_LISTED_ERRORS {
+            self.errors.push(LineError { line, error });
+        }
+    }
+}
+
+fn read_rows(
+    source: Box<dyn Read + Send>,
+    key: &MyNumberKey,
+    insurers: &HashSet<String>,
+    tx: &mpsc::Sender<Vec<StagedRow>>,
+) -> Result<Parsed, CliError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(source);
+    let mut parsed = Parsed {
+        rows: 0,
+        errors: Vec::new(),
+        error_count: 0,
+    };
+    let mut record = csv::ByteRecord::new();
+    let mut header: Option<ColumnMap> = None;
+    let mut header_names: Vec<String> = Vec::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let line_before = csv.position().line();
+        match csv.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(line_before, csv::Position::line);
+                let reason = match e.kind() {
+                    csv::ErrorKind::Io(io) => io.to_string(),
+                    _ => e.to_string(),
+                };
+                parsed.push(line, FieldError::new("file", reason));
+                break;
+            }
+        }
+        let line = record.position().map_or(line_before, csv::Position::line);
+        let mut fields: Vec<&str> = Vec::with_capacity(16);
+        for (i, raw) in record.iter().enumerate() {
+            match std::str::from_utf8(raw) {
+                Ok(s) => fields.push(s),
+                Err(_) => {
+                    // A wrong encoding is a problem of the whole file: say it once and stop.
+                    let column = header_names
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("column {}", i + 1));
+                    parsed.push(
+                        line,
+                        FieldError::new(
+                            column,
+                            "not valid UTF-8 (if the file is Shift_JIS, pass --encoding cp932)",
+                        ),
+                    );
+                    return Ok(parsed);
+                }
+            }
+        }
+        let Some(map) = &header else {
+            match ColumnMap::from_header(fields.iter().copied()) {
+                Ok(m) => {
+                    header = Some(m);
+                    header_names = fields
+                        .iter()
+                        .map(|f| f.trim().to_ascii_lowercase())
+                        .collect();
+                }
+                Err(errors) => {
+                    for e in errors {
+                        parsed.push(line, e);
+                    }
+                    return Ok(parsed);
+                }
+            }
+            continue;
+        };
+        if fields.len() == 1 && fields[0].trim().is_empty() {
+            continue; // a blank line
+        }
+        parsed.rows += 1;
+        if fields.len() != map.width() {
+            parsed.push(
+                line,
+                FieldError::new(
+                    "row",
+                    format!(
+                        "has {} fields, the header has {}",
+                        fields.len(),
+                        map.width()
+                    ),
+                ),
+            );
+            continue;
+        }
+        let input = map.input(|i| fields.get(i).copied());
+        let mut valid = match input.validate() {
+            Ok(v) => v,
+            Err(errors) => {
+                for e in errors {
+                    parsed.push(line, e);
+                }
+                continue;
+            }
+        };
+        if !insurers.contains(valid.key.insurer.as_str()) {
+            parsed.push(
+                line,
+                FieldError::new(
+                    "insurer_number",
+                    format!(
+                        "insurer {} is not registered (onshi insurer add)",
+                        valid.key.insurer
+                    ),
+                ),
+            );
+            continue;
+        }
+        valid.details.person = valid.my_number.take().map(|n| key.person_ref(&n));
+        if parsed.error_count == 0 {
+            batch.push(StagedRow {
+                line,
+                key: valid.key,
+                details: valid.details,
+            });
+            if batch.len() == BATCH && tx.blocking_send(std::mem::take(&mut batch)).is_err() {
+                // The store side stopped (its own error is reported there).
+                return Ok(parsed);
+            }
+        }
+    }
+    if header.is_none() {
+        parsed.push(
+            1,
+            FieldError::new("file", "is empty: expected a header row"),
+        );
+    }
+    if parsed.error_count == 0 && !batch.is_empty() {
+        let _ = tx.blocking_send(batch);
+    }
+    Ok(parsed)
+}
+
+/// What to import and how.
+pub struct ImportJob<'a> {
+    /// The file.
+    pub path: &'a Path,
+    /// Its encoding.
+    pub encoding: Encoding,
+    /// Who is importing (for the access log).
+    pub actor: Actor,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
+}
+
+/// Imports a member file. On any bad row nothing is written and every error is returned.
+pub async fn import_members(
+    store: &Store,
+    key: &MyNumberKey,
+    clock: &dyn Clock,
+    job: ImportJob<'_>,
+) -> Result<ImportReport, CliError> {
+    let started = Instant::now();
+    let path: PathBuf = job.path.to_path_buf();
+    let file = File::open(&path).map_err(|e| CliError::Io(path.display().to_string(), e))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let count = Arc::new(AtomicU64::new(0));
+    let counting = Counting {
+        inner: BufReader::with_capacity(256 * 1024, file),
+        count: Arc::clone(&count),
+    };
+    let source: Box<dyn Read + Send> = match job.encoding {
+        Encoding::Utf8 => Box::new(counting),
+        Encoding::Cp932 => Box::new(Cp932Reader::new(counting)),
+    };
+    let insurers: HashSet<String> = store
+        .insurers()
+        .await?
+        .into_iter()
+        .map(|i| i.number.as_str().to_owned())
+        .collect();
+
+    let bar = if job.progress {
+        ProgressBar::new(size)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("reading");
+
+    let (tx, mut rx) = mpsc::channel::<Vec<StagedRow>>(4);
+    let key_for_reader = key.clone();
+    let reader =
+        tokio::task::spawn_blocking(move || read_rows(source, &key_for_reader, &insurers, &tx));
+
+    let mut session = store.begin_import().await?;
+    let mut stage_error = None;
+    while let Some(batch) = rx.recv().await {
+        if let Err(e) = session.stage(&batch).await {
+            stage_error = Some(e);
+            break;
+        }
+        bar.set_position(count.load(Ordering::Relaxed));
+    }
+    drop(rx);
+    let parsed = reader
+        .await
+        .map_err(|e| CliError::Config(format!("reader thread failed: {e}")))??;
+    if let Some(e) = stage_error {
+        bar.abandon();
+        return Err(e.into());
+    }
+    if parsed.error_count > 0 {
+        bar.abandon_with_message("refused");
+        return Err(CliError::Rejected {
+            errors: parsed.errors,
+            total: parsed.error_count,
+        });
+    }
+    bar.set_position(size);
+    bar.set_message("checking");
+    let duplicates = session.duplicates().await?;
+    if !duplicates.is_empty() {
+        bar.abandon_with_message("refused");
+        let total = duplicates.len() as u64;
+        let errors = duplicates
+            .into_iter()
+            .take(MAX_LISTED_ERRORS)
+            .map(|(line, first)| LineError {
+                line,
+                error: FieldError::new(
+                    "number",
+                    format!("the same insurer_number, symbol, number and branch as line {first}"),
+                ),
+            })
+            .collect();
+        return Err(CliError::Rejected { errors, total });
+    }
+    bar.set_message("applying");
+    let outcome = session.apply(&job.actor, clock.now()).await?;
+    bar.finish_and_clear();
+    Ok(ImportReport {
+        outcome,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cp932_decodes_across_buffer_boundaries() {
+        let text = "山田　太郎,ﾔﾏﾀﾞ\n".repeat(10_000);
+        let (bytes, _, _) = SHIFT_JIS.encode(&text);
+        let mut out = String::new();
+        Cp932Reader::new(io::Cursor::new(bytes.into_owned()))
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out.len(), text.len());
+        assert!(out == text, "decoded text differs");
+    }
+
+    #[test]
+    fn cp932_refuses_bad_bytes() {
+        let mut out = String::new();
+        let err = Cp932Reader::new(io::Cursor::new(b"abc\x81\x20def".to_vec()))
+            .read_to_string(&mut out)
+            .unwrap_err();
+        assert!(err.to_string().contains("not valid CP932"), "{err}");
+    }
+}

@@ -1,0 +1,597 @@
+//! A synthetic population for demos and benchmarks: a realistic mix of insurers (協会けんぽ,
+//! 健康保険組合, 国保, 共済, 後期高齢者), households with dependants sharing a card number under
+//! their own 枝番, valid check digits throughout, and people who moved from one insurer to
+//! another (the old qualification ended, the new one linked by the same My Number).
+//!
+//! Generation is deterministic for a seed and streams row by row, so any size fits in memory.
+//! Every name is made up from common name parts; no real person is described.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use time::{Date, Duration};
+
+use onshi_domain::{InsurerNumber, MyNumber};
+
+use crate::CliError;
+use crate::import::Encoding;
+
+/// The demo insurers: (number without check digit, name). The check digit is computed.
+const INSURERS: [(&str, &str, u32); 9] = [
+    ("0113001", "全国健康保険協会 東京支部", 30),
+    ("0127001", "全国健康保険協会 大阪支部", 15),
+    ("0613001", "オンシ商事健康保険組合", 10),
+    ("0627002", "なにわ電機健康保険組合", 8),
+    ("3113001", "試験省共済組合", 5),
+    ("13811", "東京都世田谷区 国民健康保険", 15),
+    ("27101", "大阪府大阪市 国民健康保険", 10),
+    ("3913001", "東京都後期高齢者医療広域連合", 5),
+    ("3927001", "大阪府後期高齢者医療広域連合", 2),
+];
+
+/// The demo insurers with their check digits, and names.
+pub fn insurers() -> Vec<(InsurerNumber, &'static str)> {
+    INSURERS
+        .iter()
+        .filter_map(|(data, name, _)| {
+            InsurerNumber::from_data_digits(data)
+                .ok()
+                .map(|n| (n, *name))
+        })
+        .collect()
+}
+
+const SURNAMES: [(&str, &str); 20] = [
+    ("佐藤", "サトウ"),
+    ("鈴木", "スズキ"),
+    ("高橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("伊藤", "イトウ"),
+    ("渡辺", "ワタナベ"),
+    ("山本", "ヤマモト"),
+    ("中村", "ナカムラ"),
+    ("小林", "コバヤシ"),
+    ("加藤", "カトウ"),
+    ("吉田", "ヨシダ"),
+    ("山田", "ヤマダ"),
+    ("佐々木", "ササキ"),
+    ("山口", "ヤマグチ"),
+    ("松本", "マツモト"),
+    ("井上", "イノウエ"),
+    ("木村", "キムラ"),
+    ("林", "ハヤシ"),
+    ("斎藤", "サイトウ"),
+    ("清水", "シミズ"),
+];
+const MALE: [(&str, &str); 10] = [
+    ("太郎", "タロウ"),
+    ("翔", "ショウ"),
+    ("大輔", "ダイスケ"),
+    ("健一", "ケンイチ"),
+    ("蓮", "レン"),
+    ("拓也", "タクヤ"),
+    ("誠", "マコト"),
+    ("悠真", "ユウマ"),
+    ("浩", "ヒロシ"),
+    ("湊", "ミナト"),
+];
+const FEMALE: [(&str, &str); 10] = [
+    ("花子", "ハナコ"),
+    ("陽菜", "ヒナ"),
+    ("美咲", "ミサキ"),
+    ("結衣", "ユイ"),
+    ("恵子", "ケイコ"),
+    ("さくら", "サクラ"),
+    ("愛", "アイ"),
+    ("葵", "アオイ"),
+    ("由美", "ユミ"),
+    ("凛", "リン"),
+];
+
+/// SplitMix64: small, fast, and the same on every platform.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// One generated member row, in the column order of the member file.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The 13 values plus loss_reason.
+    pub values: [String; 14],
+}
+
+/// The header of generated files.
+pub const HEADER: [&str; 14] = [
+    "insurer_number",
+    "symbol",
+    "number",
+    "branch",
+    "name",
+    "name_kana",
+    "birth_date",
+    "sex",
+    "relationship",
+    "qualified_from",
+    "qualified_until",
+    "copay_ratio",
+    "my_number",
+    "loss_reason",
+];
+
+/// Streams a population of `count` member rows.
+pub struct Population {
+    rng: Rng,
+    today: Date,
+    insurers: Vec<(InsurerNumber, u32)>,
+    weight_total: u32,
+    next_number: Vec<u64>,
+    person: u64,
+    pending: std::collections::VecDeque<Row>,
+    remaining: u64,
+}
+
+impl Population {
+    /// A population of `count` rows as of `today`, from `seed`.
+    pub fn new(count: u64, seed: u64, today: Date) -> Self {
+        let insurers: Vec<(InsurerNumber, u32)> = INSURERS
+            .iter()
+            .filter_map(|(data, _, w)| InsurerNumber::from_data_digits(data).ok().map(|n| (n, *w)))
+            .collect();
+        let weight_total = insurers.iter().map(|(_, w)| w).sum();
+        let next_number = vec![1; insurers.len()];
+        Self {
+            rng: Rng(seed),
+            today,
+            insurers,
+            weight_total,
+            next_number,
+            person: 0,
+            pending: Default::default(),
+            remaining: count,
+        }
+    }
+
+    fn my_number(&mut self) -> String {
+        // Distinct for every person: the person counter spread over 11 digits, plus check digit.
+        self.person += 1;
+        let mut first = [0u8; 11];
+        let mut n = self.person.wrapping_mul(2_654_435_761) % 100_000_000_000;
+        for d in first.iter_mut().rev() {
+            *d = (n % 10) as u8;
+            n /= 10;
+        }
+        if first[0] == 0 {
+            first[0] = 1 + (self.person % 9) as u8;
+        }
+        let check = MyNumber::check_digit(&first);
+        first
+            .iter()
+            .map(|d| char::from(b'0' + d))
+            .chain(std::iter::once(char::from(b'0' + check)))
+            .collect()
+    }
+
+    fn pick_insurer(&mut self, kind: fn(&InsurerNumber) -> bool) -> usize {
+        loop {
+            let mut r = self.rng.below(u64::from(self.weight_total)) as u32;
+            for (i, (n, w)) in self.insurers.iter().enumerate() {
+                if r < *w {
+                    if kind(n) {
+                        return i;
+                    }
+                    break;
+                }
+                r -= w;
+            }
+        }
+    }
+
+    fn birth(&mut self, age_from: i64, age_to: i64) -> Date {
+        let days =
+            (age_from * 365) + self.rng.below(((age_to - age_from).max(1) * 365) as u64) as i64;
+        self.today - Duration::days(days)
+    }
+
+    fn household(&mut self) {
+        use onshi_domain::InsurerKind::*;
+        let elderly = self.rng.chance(12);
+        let (surname, surname_kana) = SURNAMES[self.rng.below(20) as usize];
+        let head_male = self.rng.chance(70);
+        if elderly {
+            // 後期高齢者: one card per person, no 記号 and no 枝番.
+            let i = self.pick_insurer(|n| n.kind() == LateStageElderly);
+            let birth = self.birth(75, 95);
+            let from = birth + Duration::days(75 * 365 + 19);
+            let copay = if self.rng.chance(80) {
+                "10"
+            } else if self.rng.chance(50) {
+                "20"
+            } else {
+                "30"
+            };
+            self.push_person(
+                i,
+                "",
+                surname,
+                surname_kana,
+                head_male,
+                birth,
+                "1",
+                from.max(date_floor()),
+                copay,
+                "",
+            );
+            return;
+        }
+        let employee = self.rng.chance(75);
+        let i = if employee {
+            self.pick_insurer(|n| {
+                n.kind() != NationalHealthInsurance && n.kind() != LateStageElderly
+            })
+        } else {
+            self.pick_insurer(|n| n.kind() == NationalHealthInsurance)
+        };
+        let symbol = if employee {
+            format!("{}", 1000 + self.rng.below(9000))
+        } else {
+            format!("{:02}", self.rng.below(99) + 1)
+        };
+        let head_birth = self.birth(22, 70);
+        let hired = (head_birth + Duration::days(22 * 365 + self.rng.below(365 * 15) as i64))
+            .max(date_floor());
+        let moved = employee && self.rng.chance(5);
+        let from = if moved {
+            // Changed jobs (and insurer) within the last three years.
+            let change = self.today - Duration::days(1 + self.rng.below(3 * 365) as i64);
+            let old = self.pick_insurer(|n| {
+                n.kind() != NationalHealthInsurance && n.kind() != LateStageElderly
+            });
+            let old = if old == i { (i + 1) % 5 } else { old };
+            let my_number = self.my_number();
+            let until = change - Duration::days(1);
+            let old_symbol = format!("{}", 1000 + self.rng.below(9000));
+            self.push_row(
+                old,
+                &old_symbol,
+                "00",
+                surname,
+                surname_kana,
+                head_male,
+                head_birth,
+                "1",
+                hired.min(until),
+                &until.to_string(),
+                "30",
+                &my_number,
+                "03",
+            );
+            self.push_row(
+                i,
+                &symbol,
+                "00",
+                surname,
+                surname_kana,
+                head_male,
+                head_birth,
+                "1",
+                change,
+                "",
+                "30",
+                &my_number,
+                "",
+            );
+            return;
+        } else {
+            hired
+        };
+        let age = |b: Date, today: Date| (today - b).whole_days() / 365;
+        let head_copay = if age(head_birth, self.today) >= 70 {
+            "20"
+        } else {
+            "30"
+        };
+        let number = self.take_number(i);
+        self.push_family(
+            i,
+            &symbol,
+            &number,
+            "00",
+            surname,
+            surname_kana,
+            head_male,
+            head_birth,
+            "1",
+            from,
+            head_copay,
+        );
+        let mut branch = 1;
+        if self.rng.chance(55) {
+            let spouse_birth = (head_birth + Duration::days(self.rng.below(3000) as i64 - 1500))
+                .min(self.today - Duration::days(18 * 365));
+            self.push_family(
+                i,
+                &symbol,
+                &number,
+                &format!("{branch:02}"),
+                surname,
+                surname_kana,
+                !head_male,
+                spouse_birth,
+                "2",
+                from,
+                "30",
+            );
+            branch += 1;
+        }
+        let children = self.rng.below(3);
+        for _ in 0..children {
+            let child_birth = self.birth(0, 20);
+            let child_from = from.max(child_birth);
+            let preschool = age(child_birth, self.today) < 6;
+            let male = self.rng.chance(50);
+            self.push_family(
+                i,
+                &symbol,
+                &number,
+                &format!("{branch:02}"),
+                surname,
+                surname_kana,
+                male,
+                child_birth,
+                "2",
+                child_from,
+                if preschool { "20" } else { "30" },
+            );
+            branch += 1;
+        }
+    }
+
+    fn take_number(&mut self, insurer: usize) -> String {
+        let n = self.next_number[insurer];
+        self.next_number[insurer] += 1;
+        format!("{n}")
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_person(
+        &mut self,
+        i: usize,
+        symbol: &str,
+        surname: &str,
+        kana: &str,
+        male: bool,
+        birth: Date,
+        rel: &str,
+        from: Date,
+        copay: &str,
+        branch: &str,
+    ) {
+        let my_number = if self.rng.chance(95) {
+            self.my_number()
+        } else {
+            String::new()
+        };
+        self.push_row(
+            i, symbol, branch, surname, kana, male, birth, rel, from, "", copay, &my_number, "",
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_family(
+        &mut self,
+        i: usize,
+        symbol: &str,
+        number: &str,
+        branch: &str,
+        surname: &str,
+        kana: &str,
+        male: bool,
+        birth: Date,
+        rel: &str,
+        from: Date,
+        copay: &str,
+    ) {
+        let my_number = if self.rng.chance(95) {
+            self.my_number()
+        } else {
+            String::new()
+        };
+        let (given, given_kana) = if male {
+            MALE[self.rng.below(10) as usize]
+        } else {
+            FEMALE[self.rng.below(10) as usize]
+        };
+        let row = Row {
+            values: [
+                self.insurers[i].0.to_string(),
+                symbol.to_owned(),
+                number.to_owned(),
+                branch.to_owned(),
+                format!("{surname} {given}"),
+                format!("{kana} {given_kana}"),
+                birth.to_string(),
+                if male { "1" } else { "2" }.to_owned(),
+                rel.to_owned(),
+                from.max(birth).to_string(),
+                String::new(),
+                copay.to_owned(),
+                my_number,
+                String::new(),
+            ],
+        };
+        self.pending.push_back(row);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_row(
+        &mut self,
+        i: usize,
+        symbol: &str,
+        branch: &str,
+        surname: &str,
+        kana: &str,
+        male: bool,
+        birth: Date,
+        rel: &str,
+        from: Date,
+        until: &str,
+        copay: &str,
+        my_number: &str,
+        loss: &str,
+    ) {
+        let number = self.take_number(i);
+        let number = if self.insurers[i].0.kind() == onshi_domain::InsurerKind::LateStageElderly {
+            format!("{:08}", number.parse::<u64>().unwrap_or(0))
+        } else {
+            number
+        };
+        let (given, given_kana) = if male {
+            MALE[self.rng.below(10) as usize]
+        } else {
+            FEMALE[self.rng.below(10) as usize]
+        };
+        self.pending.push_back(Row {
+            values: [
+                self.insurers[i].0.to_string(),
+                symbol.to_owned(),
+                number,
+                branch.to_owned(),
+                format!("{surname} {given}"),
+                format!("{kana} {given_kana}"),
+                birth.to_string(),
+                if male { "1" } else { "2" }.to_owned(),
+                rel.to_owned(),
+                from.max(birth).to_string(),
+                until.to_owned(),
+                copay.to_owned(),
+                my_number.to_owned(),
+                loss.to_owned(),
+            ],
+        });
+    }
+}
+
+fn date_floor() -> Date {
+    // Qualifications in the demo start no earlier than this (the registry's own history).
+    Date::from_ordinal_date(2000, 1).unwrap_or(Date::MIN)
+}
+
+impl Iterator for Population {
+    type Item = Row;
+    fn next(&mut self) -> Option<Row> {
+        if self.remaining == 0 {
+            return None;
+        }
+        while self.pending.is_empty() {
+            self.household();
+        }
+        self.remaining -= 1;
+        self.pending.pop_front()
+    }
+}
+
+/// Writes rows as a member file in `encoding`, with the header. Returns the number of rows.
+pub fn write_csv(
+    rows: impl Iterator<Item = Row>,
+    path: &Path,
+    encoding: Encoding,
+) -> Result<u64, CliError> {
+    let io_err = |e: std::io::Error| CliError::Io(path.display().to_string(), e);
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(io_err)?;
+    }
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path).map_err(io_err)?);
+    let mut line = String::with_capacity(256);
+    let mut write_line = |fields: &mut dyn Iterator<Item = &str>,
+                          out: &mut BufWriter<File>|
+     -> std::io::Result<()> {
+        line.clear();
+        for (i, f) in fields.enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            line.push_str(f); // generated values never hold commas, quotes or newlines
+        }
+        line.push_str("\r\n");
+        match encoding {
+            Encoding::Utf8 => out.write_all(line.as_bytes()),
+            Encoding::Cp932 => out.write_all(&encoding_rs::SHIFT_JIS.encode(&line).0),
+        }
+    };
+    write_line(&mut HEADER.iter().copied(), &mut out).map_err(io_err)?;
+    let mut n = 0;
+    for row in rows {
+        write_line(&mut row.values.iter().map(String::as_str), &mut out).map_err(io_err)?;
+        n += 1;
+    }
+    out.flush().map_err(io_err)?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onshi_domain::MemberInput;
+    use time::macros::date;
+
+    #[test]
+    fn every_generated_row_is_valid_and_card_keys_are_unique() {
+        let mut keys = std::collections::HashSet::new();
+        let mut linked_people = std::collections::HashMap::<String, u32>::new();
+        let rows: Vec<Row> = Population::new(20_000, 7, date!(2026 - 11 - 01)).collect();
+        assert_eq!(rows.len(), 20_000);
+        for row in &rows {
+            let v = &row.values;
+            let input = MemberInput {
+                insurer_number: &v[0],
+                symbol: &v[1],
+                number: &v[2],
+                branch: &v[3],
+                name: &v[4],
+                name_kana: &v[5],
+                birth_date: &v[6],
+                sex: &v[7],
+                relationship: &v[8],
+                qualified_from: &v[9],
+                qualified_until: &v[10],
+                copay_ratio: &v[11],
+                my_number: &v[12],
+                loss_reason: &v[13],
+            };
+            let m = input
+                .validate()
+                .unwrap_or_else(|e| panic!("{e:?} in {v:?}"));
+            assert!(keys.insert(m.key.clone()), "duplicate key {v:?}");
+            if !v[12].is_empty() {
+                *linked_people.entry(v[12].clone()).or_default() += 1;
+            }
+        }
+        let movers = linked_people.values().filter(|&&n| n == 2).count();
+        assert!(movers > 50, "some people changed insurer ({movers})");
+        assert!(linked_people.values().all(|&n| n <= 2));
+        let same: Vec<String> = Population::new(100, 7, date!(2026 - 11 - 01))
+            .map(|r| r.values.join(","))
+            .collect();
+        let again: Vec<String> = Population::new(100, 7, date!(2026 - 11 - 01))
+            .map(|r| r.values.join(","))
+            .collect();
+        assert_eq!(same, again, "deterministic for a seed");
+    }
+}

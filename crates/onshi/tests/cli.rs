@@ -1,0 +1,249 @@
+//! The `onshi` binary end to end: import (UTF-8 and Shift_JIS, refusals, idempotency) on every
+//! backend, and the demo answering /healthz.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use onshi_store::testing::TestDb;
+
+const KEY_HEX: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
+
+fn onshi(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_onshi"))
+        .args(args)
+        .env("ONSHI_LOG", "warn")
+        .env("ONSHI_MY_NUMBER_KEY", KEY_HEX)
+        .env_remove("ONSHI_DB")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const HEADER: &str = "insurer_number,symbol,number,branch,name,name_kana,birth_date,sex,relationship,qualified_from,qualified_until,copay_ratio,my_number";
+
+/// A member file of `n` rows; `bad_line` (1-based file line) gets a wrong insurer check digit.
+fn members_csv(n: usize, bad_line: Option<usize>) -> String {
+    let mut s = format!("{HEADER}\n");
+    for i in 0..n {
+        let line = i + 2;
+        let insurer = if Some(line) == bad_line {
+            "01130013"
+        } else {
+            "01130012"
+        };
+        s.push_str(&format!(
+            "{insurer},１２,{},0{},山田　太郎,ﾔﾏﾀﾞ ﾀﾛｳ,1980-04-0{},1,本人,20200401,,30,\n",
+            100 + i,
+            i % 10,
+            1 + i % 9
+        ));
+    }
+    s
+}
+
+fn write(dir: &Path, name: &str, content: &str, sjis: bool) -> String {
+    let path = dir.join(name);
+    let bytes = if sjis {
+        encoding_rs::SHIFT_JIS.encode(content).0.into_owned()
+    } else {
+        content.as_bytes().to_vec()
+    };
+    std::fs::write(&path, bytes).unwrap();
+    path.display().to_string()
+}
+
+async fn counts(db: &TestDb) -> (i64, i64, i64) {
+    let store = db.open().await.unwrap();
+    let c = store.counts().await.unwrap();
+    store.close().await;
+    c
+}
+
+#[tokio::test]
+async fn import_refuses_bad_files_whole_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    for db in TestDb::all().await.unwrap() {
+        let url = db.url.as_str();
+        let out = onshi(&[
+            "insurer",
+            "add",
+            "--number",
+            "01130012",
+            "--name",
+            "協会けんぽ東京支部",
+            "--db",
+            url,
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).starts_with("01130012\tonshi_ins_"));
+
+        for sjis in [false, true] {
+            let enc = if sjis { "cp932" } else { "utf-8" };
+            let tag = format!("{} {enc}", db.backend);
+            let bad = write(dir.path(), "bad.csv", &members_csv(8, Some(5)), sjis);
+            let good = write(dir.path(), "good.csv", &members_csv(8, None), sjis);
+            let before = counts(&db).await;
+
+            let out = onshi(&["import", "members", &bad, "--encoding", enc, "--db", url]);
+            assert_eq!(out.status.code(), Some(65), "{tag}");
+            let err = text(&out.stderr);
+            assert!(
+                err.contains("line 5: insurer_number: check digit is 3, expected 2"),
+                "{tag}: {err}"
+            );
+            assert!(err.contains("nothing was imported"), "{err}");
+            assert_eq!(
+                counts(&db).await,
+                before,
+                "a refused file leaves the store unchanged ({tag})"
+            );
+
+            let out = onshi(&["import", "members", &good, "--encoding", enc, "--db", url]);
+            assert!(out.status.success(), "{tag}: {}", text(&out.stderr));
+            let expected = if sjis {
+                "(0 created, 0 changed, 8 unchanged)"
+            } else {
+                "(8 created, 0 changed, 0 unchanged)"
+            };
+            assert!(
+                text(&out.stdout).contains(expected),
+                "{tag}: {}",
+                text(&out.stdout)
+            );
+            let after_first = counts(&db).await;
+            assert_eq!(after_first, (1, 8, 8), "{tag}");
+
+            let out = onshi(&["import", "members", &good, "--encoding", enc, "--db", url]);
+            assert!(
+                text(&out.stdout).contains("(0 created, 0 changed, 8 unchanged)"),
+                "{tag}"
+            );
+            assert_eq!(
+                counts(&db).await,
+                after_first,
+                "a second import changes nothing ({tag})"
+            );
+        }
+
+        // Shift_JIS read as UTF-8: one clear error, nothing written.
+        let sjis = write(dir.path(), "sjis.csv", &members_csv(3, None), true);
+        let out = onshi(&["import", "members", &sjis, "--db", url]);
+        assert_eq!(out.status.code(), Some(65));
+        assert!(text(&out.stderr).contains(
+            "line 2: symbol: not valid UTF-8 (if the file is Shift_JIS, pass --encoding cp932)"
+        ));
+
+        // Duplicates, unknown insurers, short rows and bad headers name their lines.
+        let mut dup = members_csv(3, None);
+        let repeated = dup.lines().nth(2).unwrap().to_owned();
+        dup.push_str(&repeated);
+        dup.push('\n');
+        let unknown = members_csv(2, None).replace("01130012,１２,101", "06138010,１２,101");
+        let short = format!("{}01130012,1,2\n", members_csv(1, None));
+        let header = members_csv(1, None).replace("copay_ratio", "copay");
+        for (name, content, expected) in [
+            (
+                "dup.csv",
+                dup,
+                "line 5: number: the same insurer_number, symbol, number and branch as line 3",
+            ),
+            (
+                "unknown.csv",
+                unknown,
+                "line 3: insurer_number: insurer 06138010 is not registered",
+            ),
+            (
+                "short.csv",
+                short,
+                "line 3: row: has 3 fields, the header has 13",
+            ),
+            ("header.csv", header, "line 1: copay: unknown column"),
+        ] {
+            let path = write(dir.path(), name, &content, false);
+            let out = onshi(&["import", "members", &path, "--db", url]);
+            assert_eq!(out.status.code(), Some(65), "{name}");
+            assert!(
+                text(&out.stderr).contains(expected),
+                "{name}: {}",
+                text(&out.stderr)
+            );
+        }
+        assert_eq!(counts(&db).await, (1, 8, 8));
+
+        // A changed row becomes a new version of that member only.
+        let changed = members_csv(8, None).replace(
+            "1980-04-03,1,本人,20200401,,30",
+            "1980-04-03,1,本人,20200401,2026-03-31,30",
+        );
+        let path = write(dir.path(), "changed.csv", &changed, false);
+        let out = onshi(&["import", "members", &path, "--db", url]);
+        assert!(
+            text(&out.stdout).contains("(0 created, 1 changed, 7 unchanged)"),
+            "{}",
+            text(&out.stdout)
+        );
+        assert_eq!(counts(&db).await, (1, 8, 9));
+        db.cleanup().await;
+    }
+}
+
+#[test]
+fn demo_serves_healthz() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_onshi"))
+        .args([
+            "demo",
+            "--dir",
+            &dir.path().display().to_string(),
+            "--listen",
+            "127.0.0.1:0",
+            "--members",
+            "600",
+        ])
+        .env("ONSHI_LOG", "warn")
+        .env_remove("ONSHI_MY_NUMBER_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut addr = None;
+    let mut seen = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if let Some(rest) = line.strip_prefix("onshi is listening on http://") {
+            addr = rest.split_whitespace().next().map(str::to_owned);
+            break;
+        }
+    }
+    let addr = addr.unwrap_or_else(|| panic!("no address in:\n{seen}"));
+    assert!(seen.contains("9 insurers, 600 members"), "{seen}");
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.contains(r#"{"status":"ok","store":"sqlite"}"#),
+        "{response}"
+    );
+    assert!(dir.path().join("my-number.key").exists());
+    let tokens = std::fs::read_to_string(dir.path().join("demo-tokens.txt")).unwrap();
+    assert_eq!(
+        tokens.lines().filter(|l| l.contains("onshi_ins_")).count(),
+        9
+    );
+}
