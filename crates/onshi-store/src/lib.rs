@@ -18,7 +18,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -51,6 +52,10 @@ macro_rules! on_pool {
     };
 }
 pub(crate) use on_pool;
+
+/// Statements slower than this are logged at debug level (`ONSHI_LOG=sqlx=debug`): bulk imports
+/// are expected to run long statements, so they are not warnings.
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 
 /// Something went wrong in the store. Messages never contain personal data.
 #[derive(Debug, thiserror::Error)]
@@ -192,10 +197,13 @@ impl Store {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let backend = match backend_of(url)? {
             "postgresql" => {
+                let opts = PgConnectOptions::from_str(url)?
+                    .log_statements(log::LevelFilter::Trace)
+                    .log_slow_statements(log::LevelFilter::Debug, SLOW_STATEMENT);
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
-                    .connect(url)
+                    .connect_with(opts)
                     .await?;
                 Backend::Postgres(pool)
             }
@@ -216,7 +224,9 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(30))
-                    .foreign_keys(true);
+                    .foreign_keys(true)
+                    .log_statements(log::LevelFilter::Trace)
+                    .log_slow_statements(log::LevelFilter::Debug, SLOW_STATEMENT);
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
                     .connect_with(opts.clone())
