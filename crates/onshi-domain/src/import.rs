@@ -4,8 +4,9 @@
 use crate::error::FieldError;
 use crate::member::MemberInput;
 
-/// The columns every member file has, in the documented order (any order is accepted).
-pub const REQUIRED_COLUMNS: [&str; 13] = [
+/// Every column of a member file (and every field of a member in the JSON API), in the documented
+/// order; any order is accepted. The first [`REQUIRED`] must be present, the rest may be.
+pub const COLUMNS: [&str; 14] = [
     "insurer_number",
     "symbol",
     "number",
@@ -19,10 +20,11 @@ pub const REQUIRED_COLUMNS: [&str; 13] = [
     "qualified_until",
     "copay_ratio",
     "my_number",
+    "loss_reason",
 ];
 
-/// Columns a file may add.
-pub const OPTIONAL_COLUMNS: [&str; 1] = ["loss_reason"];
+/// How many of [`COLUMNS`] a file must have.
+pub const REQUIRED: usize = 13;
 
 /// Where each column stands in a file, read from its header row.
 #[derive(Debug, Clone)]
@@ -40,11 +42,7 @@ impl ColumnMap {
     ) -> Result<Self, Vec<FieldError>> {
         let mut index = [ABSENT; 14];
         let mut errors = Vec::new();
-        let names: Vec<&str> = REQUIRED_COLUMNS
-            .iter()
-            .chain(OPTIONAL_COLUMNS.iter())
-            .copied()
-            .collect();
+        let names = COLUMNS;
         for (pos, raw) in header.into_iter().enumerate() {
             let name = raw
                 .trim_start_matches('\u{feff}')
@@ -63,7 +61,7 @@ impl ColumnMap {
                 )),
             }
         }
-        for (i, name) in REQUIRED_COLUMNS.iter().enumerate() {
+        for (i, name) in COLUMNS[..REQUIRED].iter().enumerate() {
             if index[i] == ABSENT {
                 errors.push(FieldError::new(*name, "column is missing from the header"));
             }
@@ -124,7 +122,7 @@ mod tests {
 
     #[test]
     fn header_in_any_order_with_bom() {
-        let mut header: Vec<String> = REQUIRED_COLUMNS
+        let mut header: Vec<String> = COLUMNS[..REQUIRED]
             .iter()
             .rev()
             .map(|s| s.to_uppercase())

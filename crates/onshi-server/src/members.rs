@@ -157,22 +157,7 @@ pub struct EndBody {
     version: Option<i64>,
 }
 
-const MEMBER_FIELDS: [&str; 14] = [
-    "insurer_number",
-    "symbol",
-    "number",
-    "branch",
-    "name",
-    "name_kana",
-    "birth_date",
-    "sex",
-    "relationship",
-    "qualified_from",
-    "qualified_until",
-    "copay_ratio",
-    "my_number",
-    "loss_reason",
-];
+const MEMBER_FIELDS: [&str; 14] = onshi_domain::import::COLUMNS;
 
 /// A JSON object's members as text, checked against the fields a route takes.
 struct Fields {

@@ -116,22 +116,7 @@ pub struct Row {
 }
 
 /// The header of generated files.
-pub const HEADER: [&str; 14] = [
-    "insurer_number",
-    "symbol",
-    "number",
-    "branch",
-    "name",
-    "name_kana",
-    "birth_date",
-    "sex",
-    "relationship",
-    "qualified_from",
-    "qualified_until",
-    "copay_ratio",
-    "my_number",
-    "loss_reason",
-];
+pub const HEADER: [&str; 14] = onshi_domain::import::COLUMNS;
 
 /// Streams a population of `count` member rows.
 pub struct Population {
@@ -267,6 +252,7 @@ impl Population {
             let old_symbol = format!("{}", 1000 + self.rng.below(9000));
             self.push_row(
                 old,
+                None,
                 &old_symbol,
                 "00",
                 surname,
@@ -282,6 +268,7 @@ impl Population {
             );
             self.push_row(
                 i,
+                None,
                 &symbol,
                 "00",
                 surname,
@@ -387,7 +374,8 @@ impl Population {
             String::new()
         };
         self.push_row(
-            i, symbol, branch, surname, kana, male, birth, rel, from, "", copay, &my_number, "",
+            i, None, symbol, branch, surname, kana, male, birth, rel, from, "", copay, &my_number,
+            "",
         );
     }
 
@@ -411,36 +399,29 @@ impl Population {
         } else {
             String::new()
         };
-        let (given, given_kana) = if male {
-            MALE[self.rng.below(10) as usize]
-        } else {
-            FEMALE[self.rng.below(10) as usize]
-        };
-        let row = Row {
-            values: [
-                self.insurers[i].0.to_string(),
-                symbol.to_owned(),
-                number.to_owned(),
-                branch.to_owned(),
-                format!("{surname} {given}"),
-                format!("{kana} {given_kana}"),
-                birth.to_string(),
-                if male { "1" } else { "2" }.to_owned(),
-                rel.to_owned(),
-                from.max(birth).to_string(),
-                String::new(),
-                copay.to_owned(),
-                my_number,
-                String::new(),
-            ],
-        };
-        self.pending.push_back(row);
+        self.push_row(
+            i,
+            Some(number.to_owned()),
+            symbol,
+            branch,
+            surname,
+            kana,
+            male,
+            birth,
+            rel,
+            from,
+            "",
+            copay,
+            &my_number,
+            "",
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
     fn push_row(
         &mut self,
         i: usize,
+        number: Option<String>,
         symbol: &str,
         branch: &str,
         surname: &str,
@@ -454,11 +435,12 @@ impl Population {
         my_number: &str,
         loss: &str,
     ) {
-        let number = self.take_number(i);
-        let number = if self.insurers[i].0.kind() == onshi_domain::InsurerKind::LateStageElderly {
-            format!("{:08}", number.parse::<u64>().unwrap_or(0))
-        } else {
-            number
+        let number = match number {
+            Some(n) => n,
+            None if self.insurers[i].0.kind() == onshi_domain::InsurerKind::LateStageElderly => {
+                format!("{:08}", self.take_number(i).parse::<u64>().unwrap_or(0))
+            }
+            None => self.take_number(i),
         };
         let (given, given_kana) = if male {
             MALE[self.rng.below(10) as usize]
