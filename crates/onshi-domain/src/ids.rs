@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use ring::hmac;
+use aws_lc_rs::hmac;
 use serde::Serialize;
 
 use crate::text::{normalize, normalize_compact};

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use ring::digest;
+use aws_lc_rs::digest;
 use serde::{Serialize, Serializer};
 use time::Date;
 

@@ -3,8 +3,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use ring::digest;
-use ring::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use onshi_domain::InsurerNumber;
 
@@ -15,7 +15,7 @@ use crate::problem::Problem;
 pub const TOKEN_PREFIX: &str = "onshi_ins_";
 
 /// A new random API token (256 bits) and the hash to store for it.
-pub fn new_token() -> Result<(String, String), ring::error::Unspecified> {
+pub fn new_token() -> Result<(String, String), aws_lc_rs::error::Unspecified> {
     let mut bytes = [0u8; 32];
     SystemRandom::new().fill(&mut bytes)?;
     let token = format!("{TOKEN_PREFIX}{}", hex(&bytes));

@@ -131,7 +131,7 @@ fn load_key(db: &str, file: Option<&Path>) -> Result<MyNumberKey, CliError> {
 
 /// Writes a new random key (256 bits, hex) to `path`, readable by the owner only.
 pub fn write_new_key(path: &Path) -> Result<(), CliError> {
-    use ring::rand::{SecureRandom, SystemRandom};
+    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
     if path.exists() {
         return Err(CliError::Config(format!(
             "{} exists; refusing to overwrite a key",
