@@ -1,10 +1,10 @@
 //! Insurer API tokens: made here, stored only as their SHA-256, checked on every request.
 
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use aws_lc_rs::digest;
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use onshi_domain::InsurerNumber;
 
