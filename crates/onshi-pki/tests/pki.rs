@@ -164,7 +164,7 @@ fn revocation_needs_a_fresh_crl() {
             (CertKind::Card, w.card_ca.cert_der().to_vec()),
             (CertKind::Smartphone, w.phone_ca.cert_der().to_vec()),
         ],
-        &[w.card_crl.clone()],
+        std::slice::from_ref(&w.card_crl),
         StalePolicy::Reject,
         NOW,
     )
