@@ -10,7 +10,11 @@
 //!   (記号・番号・枝番).
 //! - [`member`]: a member's qualification (資格情報) and the codes it carries.
 //! - [`import`]: one row of an insurer's member file, parsed and validated field by field.
+//! - [`eligibility`]: which qualification answers a check, with the interface's validity codes.
+//! - [`audit`]: the audit log's hash chain.
 
+pub mod audit;
+pub mod eligibility;
 pub mod error;
 pub mod ids;
 pub mod import;

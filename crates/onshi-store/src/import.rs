@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 
 use onshi_domain::{LossReason, MemberDetails, MemberKey, PersonRef};
 
-use crate::members::{log_access, new_member_id};
+use crate::audit::audit;
+use crate::members::new_member_id;
 use crate::{Actor, Backend, Store, StoreError};
 
 /// One validated row of a member file, with its line number for error messages.
@@ -229,7 +230,7 @@ impl ImportSession {
                 "{rows} rows: {created} created, {} changed",
                 versions - created
             );
-            log_access!(&mut **tx, at, actor, "import", &[], Some(detail));
+            audit!(&mut **tx, at, actor, "import", &[], None, Some(detail));
             (created, versions)
         });
         match self.tx {

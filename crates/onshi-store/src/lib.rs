@@ -12,7 +12,7 @@
 //! Invariants:
 //! - Member versions are only ever inserted; a change is a new version.
 //! - Every method that returns a person's data takes an [`Actor`] and appends an
-//!   `access_log` row in the same call, so no read goes unrecorded.
+//!   hash-chained `audit_log` entry in the same call, so no read goes unrecorded.
 //! - Nothing here logs personal data: errors name tables and constraints, never values.
 
 use std::str::FromStr;
@@ -25,13 +25,17 @@ use sqlx::sqlite::{
 };
 use time::OffsetDateTime;
 
-use onshi_domain::{InsurerNumber, MemberDetails, MemberKey};
+use onshi_domain::{FacilityCode, InsurerNumber, MemberDetails, MemberKey, PersonRef};
 
+mod audit;
+mod eligibility;
 mod import;
 mod members;
 mod migrate;
 pub mod testing;
 
+pub use audit::{AuditBreak, AuditEntry};
+pub use eligibility::{Challenge, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};
 pub use members::MemberPage;
 
@@ -87,6 +91,10 @@ pub enum Actor {
     Insurer(InsurerNumber),
     /// A person operating onshi's command line (named by the OS user or `--operator`).
     Operator(String),
+    /// A medical facility or pharmacy through its credentials.
+    Facility(FacilityCode),
+    /// An insured person, authenticated by their card, reading their own records.
+    Person(PersonRef),
 }
 
 impl Actor {
@@ -94,12 +102,16 @@ impl Actor {
         match self {
             Self::Insurer(_) => "insurer",
             Self::Operator(_) => "operator",
+            Self::Facility(_) => "facility",
+            Self::Person(_) => "person",
         }
     }
     fn id(&self) -> &str {
         match self {
             Self::Insurer(n) => n.as_str(),
             Self::Operator(name) => name,
+            Self::Facility(code) => code.as_str(),
+            Self::Person(person) => person.as_str(),
         }
     }
 }
@@ -130,23 +142,6 @@ pub struct MemberRecord {
     pub source: String,
     /// The content of the version.
     pub details: MemberDetails,
-}
-
-/// One entry of the access log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessEntry {
-    /// Position in the log.
-    pub seq: i64,
-    /// When.
-    pub at: OffsetDateTime,
-    /// `insurer` or `operator`.
-    pub actor_kind: String,
-    /// The insurer number or operator name.
-    pub actor_id: String,
-    /// What was done: `read`, `list`, `history`, `create`, `change`, `import`.
-    pub action: String,
-    /// The member concerned, if one.
-    pub member_id: Option<String>,
 }
 
 pub(crate) enum Backend {
@@ -363,35 +358,6 @@ impl Store {
         .fetch_all(p)
         .await?);
         rows.into_iter().map(insurer_from).collect()
-    }
-
-    /// The access log entries about one member, oldest first.
-    pub async fn access_log_of_member(
-        &self,
-        member_id: &str,
-    ) -> Result<Vec<AccessEntry>, StoreError> {
-        type Row = (i64, OffsetDateTime, String, String, String, Option<String>);
-        let rows: Vec<Row> = on_pool!(self, read, |p| {
-            sqlx::query_as(
-            "SELECT seq, at, actor_kind, actor_id, action, member_id FROM access_log WHERE member_id = $1 ORDER BY seq"
-        )
-        .bind(member_id)
-        .fetch_all(p)
-        .await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(
-                |(seq, at, actor_kind, actor_id, action, member_id)| AccessEntry {
-                    seq,
-                    at,
-                    actor_kind,
-                    actor_id,
-                    action,
-                    member_id,
-                },
-            )
-            .collect())
     }
 
     /// Counts of rows in the registry's tables, for status output: (insurers, members, versions).

@@ -1,6 +1,6 @@
 //! Members and their versions: create, read, change, history, lists and as-of-date queries.
 
-use sqlx::{AssertSqlSafe, ColumnIndex, Decode, Row, Type};
+use sqlx::{ColumnIndex, Decode, Row, Type};
 use time::{Date, OffsetDateTime};
 
 use onshi_domain::{
@@ -8,6 +8,7 @@ use onshi_domain::{
     MemberKey, PersonRef, Personal, Relationship, Sex,
 };
 
+use crate::audit::audit;
 use crate::{Actor, MemberRecord, Store, StoreError, on_pool};
 
 /// A page of members, with the cursor for the next page.
@@ -62,39 +63,6 @@ macro_rules! insert_version {
         .await?
     }};
 }
-
-/// Appends access-log rows, one per member id (or one with no member when `ids` is empty).
-macro_rules! log_access {
-    ($exec:expr, $at:expr, $actor:expr, $action:expr, $ids:expr, $detail:expr) => {{
-        let ids: &[&str] = $ids;
-        let actor: &Actor = $actor;
-        let detail: Option<String> = $detail;
-        let n = ids.len().max(1);
-        let mut sql = String::from(
-            "INSERT INTO access_log (at, actor_kind, actor_id, action, member_id, detail) VALUES ",
-        );
-        for i in 0..n {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("($1, $2, $3, $4, ${}, $5)", i + 6));
-        }
-        let mut q = sqlx::query(AssertSqlSafe(sql))
-            .bind($at)
-            .bind(actor.kind())
-            .bind(actor.id())
-            .bind($action)
-            .bind(detail);
-        if ids.is_empty() {
-            q = q.bind(None::<&str>);
-        }
-        for id in ids {
-            q = q.bind(*id);
-        }
-        q.execute($exec).await?;
-    }};
-}
-pub(crate) use log_access;
 
 fn corrupt(field: &str) -> impl Fn(String) -> StoreError + '_ {
     move |e| StoreError::Corrupt(format!("{field}: {e}"))
@@ -192,7 +160,7 @@ impl Store {
                 ));
             }
             insert_version!(&mut *tx, &id, 1_i64, at, "api", details);
-            log_access!(&mut *tx, at, actor, "create", &[id.as_str()], None);
+            audit!(&mut *tx, at, actor, "create", &[id.as_str()], None, None);
             tx.commit().await?;
         });
         Ok(MemberRecord {
@@ -225,14 +193,8 @@ impl Store {
             row.as_ref().map(decode).transpose()?
         })
         .ok_or(StoreError::NotFound("member"))?;
-        on_pool!(self, write, |p| log_access!(
-            p,
-            at,
-            actor,
-            "read",
-            &[record.id.as_str()],
-            None
-        ));
+        self.append_audit(at, actor, "read", &[record.id.as_str()], None)
+            .await?;
         Ok(record)
     }
 
@@ -257,14 +219,8 @@ impl Store {
             row.as_ref().map(decode).transpose()?
         });
         if let Some(r) = &record {
-            on_pool!(self, write, |p| log_access!(
-                p,
-                at,
-                actor,
-                "read",
-                &[r.id.as_str()],
-                None
-            ));
+            self.append_audit(at, actor, "read", &[r.id.as_str()], None)
+                .await?;
         }
         Ok(record)
     }
@@ -305,7 +261,7 @@ impl Store {
                 )));
             }
             if current.details.content_hash() == details.content_hash() {
-                log_access!(&mut *tx, at, actor, "read", &[id], None);
+                audit!(&mut *tx, at, actor, "read", &[id], None, None);
                 tx.commit().await?;
                 (current, false)
             } else {
@@ -323,7 +279,7 @@ impl Store {
                     ));
                 }
                 insert_version!(&mut *tx, id, version, at, "api", details);
-                log_access!(&mut *tx, at, actor, "change", &[id], None);
+                audit!(&mut *tx, at, actor, "change", &[id], None, None);
                 tx.commit().await?;
                 let record = MemberRecord {
                     version,
@@ -360,14 +316,7 @@ impl Store {
         if records.is_empty() {
             return Err(StoreError::NotFound("member"));
         }
-        on_pool!(self, write, |p| log_access!(
-            p,
-            at,
-            actor,
-            "history",
-            &[id],
-            None
-        ));
+        self.append_audit(at, actor, "history", &[id], None).await?;
         Ok(records)
     }
 
@@ -406,9 +355,7 @@ impl Store {
         };
         let ids: Vec<&str> = items.iter().map(|m| m.id.as_str()).collect();
         if !ids.is_empty() {
-            on_pool!(self, write, |p| log_access!(
-                p, at, actor, "list", &ids, None
-            ));
+            self.append_audit(at, actor, "list", &ids, None).await?;
         }
         Ok(MemberPage { items, next_after })
     }
@@ -437,9 +384,7 @@ impl Store {
         });
         let ids: Vec<&str> = records.iter().map(|m| m.id.as_str()).collect();
         if !ids.is_empty() {
-            on_pool!(self, write, |p| log_access!(
-                p, at, actor, "read", &ids, None
-            ));
+            self.append_audit(at, actor, "read", &ids, None).await?;
         }
         Ok(records)
     }

@@ -7,16 +7,30 @@ use sqlx::{PgPool, SqlitePool};
 use crate::StoreError;
 
 /// (version, name, SQL) for each backend. Keep the two lists the same length and order.
-const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "registry",
-    include_str!("../migrations/sqlite/0001_registry.sql"),
-)];
-const POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "registry",
-    include_str!("../migrations/postgres/0001_registry.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "registry",
+        include_str!("../migrations/sqlite/0001_registry.sql"),
+    ),
+    (
+        2,
+        "eligibility",
+        include_str!("../migrations/sqlite/0002_eligibility.sql"),
+    ),
+];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "registry",
+        include_str!("../migrations/postgres/0001_registry.sql"),
+    ),
+    (
+        2,
+        "eligibility",
+        include_str!("../migrations/postgres/0002_eligibility.sql"),
+    ),
+];
 
 const CREATE: &str =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)";

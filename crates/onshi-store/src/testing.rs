@@ -106,6 +106,20 @@ impl TestDb {
         Store::open(&self.url).await
     }
 
+    /// Runs SQL straight on the database, around the store: for tests that tamper with data the
+    /// way an attacker with database access would.
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
+        use sqlx::SqliteConnection;
+        let sql = AssertSqlSafe(sql.to_owned());
+        if self.backend == "postgresql" {
+            let mut conn = PgConnection::connect(&self.url).await?;
+            Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
+        } else {
+            let mut conn = SqliteConnection::connect(&self.url).await?;
+            Ok(sqlx::query(sql).execute(&mut conn).await?.rows_affected())
+        }
+    }
+
     /// Drops a PostgreSQL test database (SQLite's folder goes with `self`).
     pub async fn cleanup(self) {
         if let Some((admin_url, name)) = &self.admin

@@ -149,7 +149,7 @@ async fn versions_history_and_isolation() {
         );
 
         // Every read and change was logged against the member.
-        let log = store.access_log_of_member(&created.id).await.unwrap();
+        let log = store.audit_of_member(&created.id).await.unwrap();
         let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(
             actions,
@@ -372,4 +372,179 @@ fn unknown_url_schemes_are_refused() {
         onshi_store::redact_url("postgres://u:secret@h/db"),
         "postgres://u:***@h/db"
     );
+}
+
+#[tokio::test]
+async fn the_audit_chain_finds_edits_and_deletions() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let a = actor(&kyokai());
+        let mut ids = Vec::new();
+        for i in 0..4 {
+            let m = member("01130012", &format!("{i}"), "2020-04-01", "", "");
+            ids.push(
+                store
+                    .create_member(&a, &m.key, &m.details, T0)
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        store
+            .list_members(&a, &kyokai(), None, None, 10, T1)
+            .await
+            .unwrap(); // 4 more entries
+        assert_eq!(store.verify_audit().await.unwrap(), Ok(8), "{}", db.backend);
+
+        // An edited entry is named, and so is everything after a deleted one.
+        db.execute_raw("UPDATE audit_log SET actor_id = '06138010' WHERE seq = 3")
+            .await
+            .unwrap();
+        let broken = store.verify_audit().await.unwrap().unwrap_err();
+        assert_eq!(broken.seq, 3, "{}: {broken}", db.backend);
+        assert!(broken.reason.contains("edited"), "{broken}");
+        db.execute_raw("UPDATE audit_log SET actor_id = '01130012' WHERE seq = 3")
+            .await
+            .unwrap();
+        assert_eq!(store.verify_audit().await.unwrap(), Ok(8));
+
+        db.execute_raw("DELETE FROM audit_log WHERE seq = 5")
+            .await
+            .unwrap();
+        let broken = store.verify_audit().await.unwrap().unwrap_err();
+        assert_eq!(broken.seq, 5);
+        assert!(broken.reason.contains("deleted"), "{broken}");
+        db.cleanup().await;
+    }
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let a = actor(&kyokai());
+        let m = member("01130012", "1", "2020-04-01", "", "");
+        store
+            .create_member(&a, &m.key, &m.details, T0)
+            .await
+            .unwrap();
+        store
+            .list_members(&a, &kyokai(), None, None, 10, T1)
+            .await
+            .unwrap();
+        db.execute_raw("DELETE FROM audit_log WHERE seq = 2")
+            .await
+            .unwrap();
+        let broken = store.verify_audit().await.unwrap().unwrap_err();
+        assert_eq!(
+            broken.seq, 2,
+            "removing the last entry is found too ({})",
+            db.backend
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn challenges_are_single_use_and_consents_expire() {
+    use onshi_domain::FacilityCode;
+    for db in TestDb::all().await.unwrap() {
+        let store = db.open().await.unwrap();
+        let facility = FacilityCode::parse("1311111111").unwrap();
+        store
+            .create_facility(&facility, "試験クリニック", "fhash", T0)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .facility_by_token_hash("fhash")
+                .await
+                .unwrap()
+                .unwrap()
+                .code,
+            facility
+        );
+        assert!(
+            store
+                .create_facility(&facility, "x", "other", T0)
+                .await
+                .is_err()
+        );
+
+        store
+            .create_challenge(
+                "c1",
+                "00ff",
+                "1311111111",
+                "check",
+                T0,
+                T0 + time::Duration::minutes(5),
+            )
+            .await
+            .unwrap();
+        let c = store.challenge("c1").await.unwrap().unwrap();
+        assert_eq!((c.audience.as_str(), c.used_at), ("1311111111", None));
+        assert!(store.consume_challenge("c1", T0).await.unwrap());
+        assert!(
+            !store.consume_challenge("c1", T0).await.unwrap(),
+            "second use refused on {}",
+            db.backend
+        );
+        assert_eq!(
+            store.challenge("c1").await.unwrap().unwrap().used_at,
+            Some(T0)
+        );
+
+        let person = key().person_ref(&MyNumber::parse("123456789018").unwrap());
+        store
+            .record_certificate("fp1", "card", "01", &person, T1, T0)
+            .await
+            .unwrap();
+        store
+            .record_certificate("fp1", "card", "01", &person, T1, T0)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.person_of_certificate("fp1").await.unwrap(),
+            Some(person.clone())
+        );
+        assert_eq!(store.person_of_certificate("fp2").await.unwrap(), None);
+        assert!(!store.is_registered_for_insurance(&person).await.unwrap());
+        assert!(
+            store
+                .register_for_insurance(&person, "portal", None, "fp1", T0)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .register_for_insurance(&person, "facility", Some(&facility), "fp1", T0)
+                .await
+                .unwrap()
+        );
+        assert!(store.is_registered_for_insurance(&person).await.unwrap());
+        assert_eq!(
+            store.registration_counts().await.unwrap(),
+            [("portal".to_owned(), 1)]
+        );
+
+        let until = T0 + time::Duration::hours(24);
+        store
+            .record_consents(&person, &facility, &["checkup", "medication"], T0, until)
+            .await
+            .unwrap();
+        let now = store
+            .consents_in_force(&person, &facility, T0 + time::Duration::hours(1))
+            .await
+            .unwrap();
+        assert_eq!(
+            now.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(),
+            ["checkup", "medication"]
+        );
+        assert_eq!(now[0].expires_at, until);
+        assert!(
+            store
+                .consents_in_force(&person, &facility, until)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        db.cleanup().await;
+    }
 }

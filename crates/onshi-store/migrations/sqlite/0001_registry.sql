@@ -48,14 +48,27 @@ CREATE TABLE member_versions (
 );
 CREATE INDEX member_versions_by_person ON member_versions (person_ref) WHERE person_ref IS NOT NULL;
 
--- Who read or changed whose data, and when. Append-only.
-CREATE TABLE access_log (
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+-- Who read or changed whose data, and when. Append-only and hash-chained: each hash covers the
+-- entry and the hash before it (onshi_domain::audit), so `onshi audit verify` finds any edited
+-- or deleted entry. audit_head holds the last seq and hash; appends take its row lock.
+CREATE TABLE audit_log (
+    seq        INTEGER PRIMARY KEY,
     at         TEXT NOT NULL,
     actor_kind TEXT NOT NULL,
     actor_id   TEXT NOT NULL,
     action     TEXT NOT NULL,
     member_id  TEXT,
-    detail     TEXT
+    person_ref TEXT,
+    detail     TEXT,
+    prev_hash  TEXT NOT NULL,
+    hash       TEXT NOT NULL
 );
-CREATE INDEX access_log_by_member ON access_log (member_id) WHERE member_id IS NOT NULL;
+CREATE INDEX audit_log_by_member ON audit_log (member_id) WHERE member_id IS NOT NULL;
+CREATE INDEX audit_log_by_person ON audit_log (person_ref) WHERE person_ref IS NOT NULL;
+
+CREATE TABLE audit_head (
+    id   INTEGER PRIMARY KEY,
+    seq  INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');

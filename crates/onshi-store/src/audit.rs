@@ -1,0 +1,245 @@
+//! The hash-chained audit log: append (inside the caller's transaction), verify, and read.
+//!
+//! An append moves `audit_head` first (`UPDATE … RETURNING`, which takes the row lock on
+//! PostgreSQL and is trivially serial on SQLite's single writer), so appends are numbered and
+//! chained in commit order and never fork.
+
+use sqlx::AssertSqlSafe;
+use time::OffsetDateTime;
+
+use onshi_domain::audit::{AuditContent, GENESIS, audit_time, chain_hash};
+
+use crate::{Actor, Store, StoreError, on_pool};
+
+/// Appends one entry per id in `$ids` (or one with no member when empty) to the audit log,
+/// chained, using `$exec` (a transaction) for every statement.
+macro_rules! audit {
+    ($exec:expr, $at:expr, $actor:expr, $action:expr, $ids:expr, $person:expr, $detail:expr) => {{
+        let ids: &[&str] = $ids;
+        let actor: &$crate::Actor = $actor;
+        let person: Option<&str> = $person;
+        let detail: Option<String> = $detail;
+        let at = onshi_domain::audit::audit_time($at);
+        let members: Vec<Option<&str>> = if ids.is_empty() { vec![None] } else { ids.iter().map(|i| Some(*i)).collect() };
+        let n = members.len() as i64;
+        let (end, prev): (i64, String) =
+            sqlx::query_as("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+                .bind(n)
+                .fetch_one($exec)
+                .await?;
+        let mut prev = prev;
+        let mut rows = Vec::with_capacity(members.len());
+        for (i, member) in members.iter().enumerate() {
+            let seq = end - n + 1 + i as i64;
+            let content = onshi_domain::audit::AuditContent {
+                seq,
+                at,
+                actor_kind: actor.kind(),
+                actor_id: actor.id(),
+                action: $action,
+                member_id: *member,
+                person_ref: person,
+                detail: detail.as_deref(),
+            };
+            let hash = onshi_domain::audit::chain_hash(&prev, &content);
+            rows.push((seq, *member, std::mem::replace(&mut prev, hash.clone()), hash));
+        }
+        let mut sql = String::from(
+            "INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, member_id, person_ref, detail, prev_hash, hash) VALUES ",
+        );
+        for i in 0..rows.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let b = 7 + i * 4;
+            sql.push_str(&format!("(${b}, $1, $2, $3, $4, ${}, $5, $6, ${}, ${})", b + 1, b + 2, b + 3));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(at)
+            .bind(actor.kind())
+            .bind(actor.id())
+            .bind($action)
+            .bind(person)
+            .bind(detail.clone());
+        for (seq, member, prev_hash, hash) in &rows {
+            q = q.bind(*seq).bind(*member).bind(prev_hash.clone()).bind(hash.clone());
+        }
+        q.execute($exec).await?;
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(prev).execute($exec).await?;
+    }};
+}
+pub(crate) use audit;
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Position in the log.
+    pub seq: i64,
+    /// When.
+    pub at: OffsetDateTime,
+    /// `insurer`, `facility`, `operator` or `person`.
+    pub actor_kind: String,
+    /// The insurer number, facility code or operator name (for `person`, a person reference).
+    pub actor_id: String,
+    /// What was done: `read`, `list`, `history`, `create`, `change`, `import`, `check_card`, …
+    pub action: String,
+    /// The member concerned, if one.
+    pub member_id: Option<String>,
+}
+
+/// Where the chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("audit entry {seq}: {reason}")]
+pub struct AuditBreak {
+    /// The first entry that does not verify.
+    pub seq: i64,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+type Row = (
+    i64,
+    OffsetDateTime,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+);
+
+impl Store {
+    /// Appends audit entries in a transaction of their own.
+    pub(crate) async fn append_audit(
+        &self,
+        at: OffsetDateTime,
+        actor: &Actor,
+        action: &str,
+        ids: &[&str],
+        person: Option<&str>,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            audit!(&mut *tx, at, actor, action, ids, person, None);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Walks the whole chain in order and recomputes every hash. `Ok(n)` is the number of
+    /// entries; `Err` names the first entry that was edited, removed or reordered.
+    pub async fn verify_audit(&self) -> Result<Result<i64, AuditBreak>, StoreError> {
+        const PAGE: i64 = 10_000;
+        let mut prev = GENESIS.to_owned();
+        let mut expected = 1_i64;
+        loop {
+            let rows: Vec<Row> = on_pool!(self, read, |p| {
+                sqlx::query_as(
+                "SELECT seq, at, actor_kind, actor_id, action, member_id, person_ref, detail, prev_hash, hash \
+                 FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2"
+            )
+            .bind(expected)
+            .bind(PAGE)
+            .fetch_all(p)
+            .await?
+            });
+            let done = (rows.len() as i64) < PAGE;
+            for (seq, at, kind, id, action, member, person, detail, prev_hash, hash) in rows {
+                if seq != expected {
+                    return Ok(Err(AuditBreak {
+                        seq: expected,
+                        reason: format!(
+                            "missing (the log jumps from {} to {seq}): deleted?",
+                            expected - 1
+                        ),
+                    }));
+                }
+                if prev_hash != prev {
+                    return Ok(Err(AuditBreak {
+                        seq,
+                        reason: "does not follow the entry before it".into(),
+                    }));
+                }
+                let content = AuditContent {
+                    seq,
+                    at: audit_time(at),
+                    actor_kind: &kind,
+                    actor_id: &id,
+                    action: &action,
+                    member_id: member.as_deref(),
+                    person_ref: person.as_deref(),
+                    detail: detail.as_deref(),
+                };
+                if chain_hash(&prev, &content) != hash {
+                    return Ok(Err(AuditBreak {
+                        seq,
+                        reason: "its content does not match its hash: edited?".into(),
+                    }));
+                }
+                prev = hash;
+                expected += 1;
+            }
+            if done {
+                break;
+            }
+        }
+        let (head_seq, head_hash): (i64, String) = on_pool!(self, read, |p| sqlx::query_as(
+            "SELECT seq, hash FROM audit_head WHERE id = 1"
+        )
+        .fetch_one(p)
+        .await?);
+        if head_seq != expected - 1 || head_hash != prev {
+            return Ok(Err(AuditBreak {
+                seq: expected,
+                reason: format!(
+                    "missing: the log should end at entry {head_seq} (deleted from the end?)"
+                ),
+            }));
+        }
+        Ok(Ok(expected - 1))
+    }
+
+    /// The audit entries about one member, oldest first.
+    pub async fn audit_of_member(&self, member_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_where("member_id = $1", member_id).await
+    }
+
+    /// Who looked at a person's data: entries naming the person, or any member that is theirs.
+    pub async fn audit_of_person(&self, person_ref: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_where(
+            "person_ref = $1 OR member_id IN (SELECT member_id FROM member_versions WHERE person_ref = $1)",
+            person_ref,
+        )
+        .await
+    }
+
+    async fn audit_where(
+        &self,
+        condition: &str,
+        value: &str,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        type R = (i64, OffsetDateTime, String, String, String, Option<String>);
+        let sql = format!(
+            "SELECT seq, at, actor_kind, actor_id, action, member_id FROM audit_log WHERE {condition} ORDER BY seq"
+        );
+        let rows: Vec<R> = on_pool!(self, read, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(value)
+            .fetch_all(p)
+            .await?);
+        Ok(rows
+            .into_iter()
+            .map(
+                |(seq, at, actor_kind, actor_id, action, member_id)| AuditEntry {
+                    seq,
+                    at,
+                    actor_kind,
+                    actor_id,
+                    action,
+                    member_id,
+                },
+            )
+            .collect())
+    }
+}

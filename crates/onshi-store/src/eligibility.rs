@@ -1,0 +1,320 @@
+//! What eligibility checks need from the store: facilities, the certificate directory,
+//! registrations for insurance use, single-use challenges, consents.
+
+use time::OffsetDateTime;
+
+use onshi_domain::{FacilityCode, PersonRef};
+
+use crate::{Store, StoreError, on_pool};
+
+/// A registered facility.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facility {
+    /// 医療機関コード.
+    pub code: FacilityCode,
+    /// Its name.
+    pub name: String,
+}
+
+/// A challenge as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// The random nonce, hex.
+    pub nonce: String,
+    /// The facility code (or `portal`) it was issued to.
+    pub audience: String,
+    /// `check`, `registration` or `portal`.
+    pub purpose: String,
+    /// When it stops being usable.
+    pub expires_at: OffsetDateTime,
+    /// When it was used, if it was.
+    pub used_at: Option<OffsetDateTime>,
+}
+
+/// A consent in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// `medication`, `checkup` or `clinical`.
+    pub kind: String,
+    /// When it was given.
+    pub given_at: OffsetDateTime,
+    /// Until when it holds.
+    pub expires_at: OffsetDateTime,
+}
+
+fn person(s: String) -> Result<PersonRef, StoreError> {
+    PersonRef::from_stored(s).map_err(StoreError::Corrupt)
+}
+
+impl Store {
+    /// Registers a facility with the hash of its API token.
+    pub async fn create_facility(
+        &self,
+        code: &FacilityCode,
+        name: &str,
+        token_hash: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let n = on_pool!(self, write, |p| {
+            sqlx::query(
+            "INSERT INTO facilities (code, name, token_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO NOTHING"
+        )
+        .bind(code.as_str())
+        .bind(name)
+        .bind(token_hash)
+        .bind(at)
+        .execute(p)
+        .await?
+        .rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::Conflict(format!(
+                "facility {} is already registered",
+                code.as_str()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The facility whose API token hashes to `token_hash`.
+    pub async fn facility_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<Facility>, StoreError> {
+        let row: Option<(String, String)> = on_pool!(self, read, |p| sqlx::query_as(
+            "SELECT code, name FROM facilities WHERE token_hash = $1"
+        )
+        .bind(token_hash)
+        .fetch_optional(p)
+        .await?);
+        row.map(|(code, name)| {
+            Ok(Facility {
+                code: FacilityCode::parse(&code).map_err(StoreError::Corrupt)?,
+                name,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records that a certificate belongs to a person (the J-LIS directory). Recording the same
+    /// certificate again changes nothing.
+    pub async fn record_certificate(
+        &self,
+        fingerprint: &str,
+        kind: &str,
+        serial: &str,
+        person: &PersonRef,
+        not_after: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, write, |p| {
+            sqlx::query(
+            "INSERT INTO certificates (fingerprint, kind, serial, person_ref, not_after, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (fingerprint) DO NOTHING"
+        )
+        .bind(fingerprint)
+        .bind(kind)
+        .bind(serial)
+        .bind(person.as_str())
+        .bind(not_after)
+        .bind(at)
+        .execute(p)
+        .await?
+        .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// The person a certificate belongs to.
+    pub async fn person_of_certificate(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<PersonRef>, StoreError> {
+        let row: Option<String> = on_pool!(self, read, |p| sqlx::query_scalar(
+            "SELECT person_ref FROM certificates WHERE fingerprint = $1"
+        )
+        .bind(fingerprint)
+        .fetch_optional(p)
+        .await?);
+        row.map(person).transpose()
+    }
+
+    /// Records a person's registration for insurance use (利用申込). Returns false when the person
+    /// was already registered (the first registration stays).
+    pub async fn register_for_insurance(
+        &self,
+        person: &PersonRef,
+        channel: &str,
+        facility: Option<&FacilityCode>,
+        certificate: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let n = on_pool!(self, write, |p| {
+            sqlx::query(
+            "INSERT INTO insurance_registrations (person_ref, channel, facility_code, certificate, registered_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_ref) DO NOTHING"
+        )
+        .bind(person.as_str())
+        .bind(channel)
+        .bind(facility.map(FacilityCode::as_str))
+        .bind(certificate)
+        .bind(at)
+        .execute(p)
+        .await?
+        .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Whether a person has registered their card for insurance use.
+    pub async fn is_registered_for_insurance(
+        &self,
+        person: &PersonRef,
+    ) -> Result<bool, StoreError> {
+        let n: i64 = on_pool!(self, read, |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM insurance_registrations WHERE person_ref = $1"
+        )
+        .bind(person.as_str())
+        .fetch_one(p)
+        .await?);
+        Ok(n > 0)
+    }
+
+    /// Registrations for insurance use by channel (`portal`, `facility`, `pharmacy`).
+    pub async fn registration_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(on_pool!(self, read, |p| {
+            sqlx::query_as(
+            "SELECT channel, COUNT(*) FROM insurance_registrations GROUP BY channel ORDER BY channel"
+        )
+        .fetch_all(p)
+        .await?
+        }))
+    }
+
+    /// Stores a new challenge.
+    pub async fn create_challenge(
+        &self,
+        id: &str,
+        nonce: &str,
+        audience: &str,
+        purpose: &str,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, write, |p| {
+            sqlx::query(
+            "INSERT INTO challenges (id, nonce, audience, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
+        )
+        .bind(id)
+        .bind(nonce)
+        .bind(audience)
+        .bind(purpose)
+        .bind(at)
+        .bind(expires_at)
+        .execute(p)
+        .await?
+        .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// A challenge by id.
+    pub async fn challenge(&self, id: &str) -> Result<Option<Challenge>, StoreError> {
+        type R = (
+            String,
+            String,
+            String,
+            OffsetDateTime,
+            Option<OffsetDateTime>,
+        );
+        let row: Option<R> = on_pool!(self, read, |p| sqlx::query_as(
+            "SELECT nonce, audience, purpose, expires_at, used_at FROM challenges WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(p)
+        .await?);
+        Ok(row.map(
+            |(nonce, audience, purpose, expires_at, used_at)| Challenge {
+                nonce,
+                audience,
+                purpose,
+                expires_at,
+                used_at,
+            },
+        ))
+    }
+
+    /// Marks a challenge used; false if it was already used (or has gone), so of two
+    /// simultaneous uses exactly one succeeds.
+    pub async fn consume_challenge(
+        &self,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let n = on_pool!(self, write, |p| sqlx::query(
+            "UPDATE challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL"
+        )
+        .bind(at)
+        .bind(id)
+        .execute(p)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Records consents given at a facility, each until `expires_at`.
+    pub async fn record_consents(
+        &self,
+        person: &PersonRef,
+        facility: &FacilityCode,
+        kinds: &[&str],
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        for kind in kinds {
+            on_pool!(self, write, |p| {
+                sqlx::query(
+                "INSERT INTO consents (person_ref, facility_code, kind, given_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT DO NOTHING"
+            )
+            .bind(person.as_str())
+            .bind(facility.as_str())
+            .bind(*kind)
+            .bind(at)
+            .bind(expires_at)
+            .execute(p)
+            .await?
+            .rows_affected()
+            });
+        }
+        Ok(())
+    }
+
+    /// The consents a person has given a facility that are in force at `at`, newest per kind.
+    pub async fn consents_in_force(
+        &self,
+        person: &PersonRef,
+        facility: &FacilityCode,
+        at: OffsetDateTime,
+    ) -> Result<Vec<Consent>, StoreError> {
+        let rows: Vec<(String, OffsetDateTime, OffsetDateTime)> =
+            on_pool!(self, read, |p| sqlx::query_as(
+                "SELECT kind, MAX(given_at), MAX(expires_at) FROM consents \
+             WHERE person_ref = $1 AND facility_code = $2 AND given_at <= $3 AND expires_at > $3 \
+             GROUP BY kind ORDER BY kind"
+            )
+            .bind(person.as_str())
+            .bind(facility.as_str())
+            .bind(at)
+            .fetch_all(p)
+            .await?);
+        Ok(rows
+            .into_iter()
+            .map(|(kind, given_at, expires_at)| Consent {
+                kind,
+                given_at,
+                expires_at,
+            })
+            .collect())
+    }
+}
