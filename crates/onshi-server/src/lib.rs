@@ -27,8 +27,10 @@ use onshi_domain::{Clock, InsurerNumber, MyNumberKey};
 use onshi_store::{Actor, Store};
 
 pub mod auth;
+pub mod eligibility;
 pub mod members;
 pub mod problem;
+pub mod trust;
 
 /// The real clock.
 #[derive(Debug, Clone, Copy, Default)]
@@ -49,6 +51,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The deployment's key for My Number hashes.
     pub my_number_key: MyNumberKey,
+    /// Trust anchors and CRLs for card checks.
+    pub trust: Arc<trust::Trust>,
 }
 
 impl AppState {
@@ -67,6 +71,8 @@ impl AppState {
     ),
     modifiers(&BearerToken),
     tags((name = "members", description = "An insurer's members and their qualifications (資格情報)"),
+         (name = "eligibility", description = "Eligibility confirmation (資格確認) by card or card number, for facilities"),
+         (name = "portal", description = "The insured person's own portal: registration for insurance use and access history"),
          (name = "system", description = "Liveness and this document"))
 )]
 struct ApiDoc;
@@ -76,6 +82,15 @@ struct BearerToken;
 impl Modify for BearerToken {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "facility_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The facility's API token, from `onshi facility add`"))
+                    .build(),
+            ),
+        );
         components.add_security_scheme(
             "insurer_token",
             SecurityScheme::Http(
@@ -95,14 +110,28 @@ pub struct Health {
     pub status: &'static str,
     /// `sqlite` or `postgresql`.
     pub store: &'static str,
+    /// Revocation lists past their nextUpdate (issuer names): the operator must refresh them.
+    pub stale_crls: Vec<String>,
 }
 
 /// Is the server up?
 #[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
 async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    let stale_crls: Vec<String> = state
+        .trust
+        .crl_status(state.clock.now())
+        .into_iter()
+        .filter(|c| c.stale)
+        .map(|c| c.issuer)
+        .collect();
     Json(Health {
-        status: "ok",
+        status: if stale_crls.is_empty() {
+            "ok"
+        } else {
+            "degraded"
+        },
         store: state.store.backend_name(),
+        stale_crls,
     })
 }
 
@@ -123,6 +152,13 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(members::get_member, members::change_member))
         .routes(routes!(members::end_member))
         .routes(routes!(members::member_history))
+        .routes(routes!(eligibility::facility_challenge))
+        .routes(routes!(eligibility::portal_challenge))
+        .routes(routes!(eligibility::check_card))
+        .routes(routes!(eligibility::check_number))
+        .routes(routes!(eligibility::facility_registration))
+        .routes(routes!(eligibility::portal_registration))
+        .routes(routes!(eligibility::portal_access_log))
         .split_for_parts();
     let router = router
         .layer(Extension(Arc::new(api.clone())))

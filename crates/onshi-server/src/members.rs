@@ -570,7 +570,7 @@ pub async fn list_members(
     }))
 }
 
-fn card_key(input: &MemberInput<'_>) -> Result<onshi_domain::MemberKey, Problem> {
+pub(crate) fn card_key(input: &MemberInput<'_>) -> Result<onshi_domain::MemberKey, Problem> {
     use onshi_domain::{BranchNumber, CardNumber, CardSymbol};
     let mut errors = Vec::new();
     let symbol = CardSymbol::parse(input.symbol)

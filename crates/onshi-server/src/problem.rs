@@ -128,3 +128,47 @@ impl From<StoreError> for Problem {
         }
     }
 }
+
+/// A JSON body whose rejections are problem details too: a missing or unknown field is named;
+/// other type errors are described without repeating the value (it may be personal data).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(JsonRejection::JsonDataError(e)) => {
+                let text = e.body_text();
+                let named = |marker: &str| {
+                    text.split(marker)
+                        .nth(1)
+                        .and_then(|rest| rest.split('`').next())
+                        .map(str::to_owned)
+                };
+                let error = if let Some(field) = named("missing field `") {
+                    FieldError::new(field, "is required")
+                } else if let Some(field) = named("unknown field `") {
+                    FieldError::new(field, "unknown field")
+                } else {
+                    FieldError::new(
+                        "body",
+                        "a field has the wrong type (strings are expected for codes and dates)",
+                    )
+                };
+                Err(Problem::validation(vec![error]))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::bad_request(
+                "send the body as JSON with 'Content-Type: application/json'",
+            )),
+            Err(_) => Err(Problem::bad_request("the body is not valid JSON")),
+        }
+    }
+}

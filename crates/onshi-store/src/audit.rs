@@ -128,6 +128,26 @@ impl Store {
         Ok(())
     }
 
+    /// Records a check, registration or other event about a person (no member read), with a
+    /// detail that carries no personal data (e.g. `validity=1`).
+    pub async fn record_check(
+        &self,
+        at: OffsetDateTime,
+        actor: &Actor,
+        action: &str,
+        person: Option<&onshi_domain::PersonRef>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let person = person.map(onshi_domain::PersonRef::as_str);
+        let detail = (!detail.is_empty()).then(|| detail.to_owned());
+        on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            audit!(&mut *tx, at, actor, action, &[], person, detail);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// Walks the whole chain in order and recomputes every hash. `Ok(n)` is the number of
     /// entries; `Err` names the first entry that was edited, removed or reordered.
     pub async fn verify_audit(&self) -> Result<Result<i64, AuditBreak>, StoreError> {

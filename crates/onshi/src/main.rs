@@ -293,6 +293,7 @@ pub(crate) async fn serve(
         store: store.clone(),
         clock: std::sync::Arc::new(SystemClock),
         my_number_key: key,
+        trust: std::sync::Arc::new(onshi_server::trust::Trust::none()),
     };
     onshi_server::serve(listener, state, shutdown_signal())
         .await
