@@ -393,10 +393,7 @@ fn stamp(t: time::OffsetDateTime) -> String {
 }
 
 fn result(j: &Judgement<MemberRecord>, date: Date) -> EligibilityResult {
-    let shown_code = match j.validity {
-        Validity::InvalidNewerExists => Validity::InvalidNewerExists,
-        v => v,
-    };
+    let shown_code = j.validity;
     EligibilityResult {
         validity_code: j.validity.code(),
         validity_label: j.validity.japanese().to_owned(),

@@ -1,0 +1,638 @@
+//! Eligibility checks end to end through the router, with a real PKI, on every backend.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::{Value, json};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use tower::ServiceExt;
+
+use onshi_domain::{Clock, FacilityCode, InsurerNumber, MemberInput, MyNumber, MyNumberKey};
+use onshi_pki::{Authority, CertKind, StalePolicy, VirtualCard};
+use onshi_server::trust::{Trust, TrustSources};
+use onshi_server::{AppState, auth, router};
+use onshi_store::testing::TestDb;
+use onshi_store::{Actor, Store};
+
+const NOW: OffsetDateTime = datetime!(2026-11-24 09:00 UTC);
+
+#[derive(Clone)]
+struct TestClock(Arc<Mutex<OffsetDateTime>>);
+
+impl Clock for TestClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+fn my_number(seed: u8) -> String {
+    let first: [u8; 11] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 0, seed % 10];
+    let check = MyNumber::check_digit(&first);
+    first
+        .iter()
+        .chain([check].iter())
+        .map(|d| char::from(b'0' + d))
+        .collect()
+}
+
+async fn member(
+    store: &Store,
+    key: &MyNumberKey,
+    insurer: &str,
+    number: &str,
+    from: &str,
+    until: &str,
+    mn: &str,
+) {
+    let mut m = MemberInput {
+        insurer_number: insurer,
+        symbol: "10",
+        number,
+        branch: "00",
+        name: "試験 花子",
+        name_kana: "シケン ハナコ",
+        birth_date: "1990-05-06",
+        sex: "2",
+        relationship: "1",
+        qualified_from: from,
+        qualified_until: until,
+        copay_ratio: "30",
+        my_number: mn,
+        loss_reason: if until.is_empty() { "" } else { "03" },
+    }
+    .validate()
+    .unwrap();
+    m.details.person = m.my_number.as_ref().map(|n| key.person_ref(n));
+    let insurer = m.key.insurer.clone();
+    store
+        .create_member(&Actor::Insurer(insurer), &m.key, &m.details, NOW)
+        .await
+        .unwrap();
+}
+
+struct World {
+    router: axum::Router,
+    clock: Arc<Mutex<OffsetDateTime>>,
+    f1: String,
+    f2: String,
+    cards: std::collections::HashMap<&'static str, VirtualCard>,
+    store: Store,
+}
+
+async fn world(db: &TestDb) -> World {
+    let store = db.open().await.unwrap();
+    let key = MyNumberKey::from_bytes(&[4; 32]).unwrap();
+    let society = InsurerNumber::from_data_digits("0613801").unwrap();
+    store
+        .create_insurer(
+            &InsurerNumber::parse("01130012").unwrap(),
+            "協会けんぽ",
+            "h1",
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .create_insurer(&society, "試験健保", "h2", NOW)
+        .await
+        .unwrap();
+    // P has a card and a phone; Q's card is revoked; R's expired; S never registered; T moved.
+    member(
+        &store,
+        &key,
+        "01130012",
+        "1",
+        "2020-04-01",
+        "",
+        &my_number(1),
+    )
+    .await;
+    member(
+        &store,
+        &key,
+        "01130012",
+        "2",
+        "2020-04-01",
+        "",
+        &my_number(2),
+    )
+    .await;
+    member(
+        &store,
+        &key,
+        "01130012",
+        "3",
+        "2020-04-01",
+        "",
+        &my_number(3),
+    )
+    .await;
+    member(
+        &store,
+        &key,
+        "01130012",
+        "4",
+        "2020-04-01",
+        "",
+        &my_number(4),
+    )
+    .await;
+    member(
+        &store,
+        &key,
+        "01130012",
+        "77",
+        "2015-04-01",
+        "2024-03-31",
+        &my_number(5),
+    )
+    .await;
+    member(
+        &store,
+        &key,
+        society.as_str(),
+        "5",
+        "2024-04-01",
+        "",
+        &my_number(5),
+    )
+    .await;
+
+    let card_ca = Authority::create(CertKind::Card, NOW - Duration::days(100)).unwrap();
+    let phone_ca = Authority::create(CertKind::Smartphone, NOW - Duration::days(100)).unwrap();
+    let mut cards = std::collections::HashMap::new();
+    let mut revoked = Vec::new();
+    for (label, seed, ca, expired) in [
+        ("valid", 1, &card_ca, false),
+        ("phone", 1, &phone_ca, false),
+        ("revoked", 2, &card_ca, false),
+        ("expired", 3, &card_ca, true),
+        ("unregistered", 4, &card_ca, false),
+        ("moved", 5, &card_ca, false),
+    ] {
+        let (from, until) = if expired {
+            (NOW - Duration::days(90), NOW - Duration::days(1))
+        } else {
+            (NOW - Duration::days(30), NOW + Duration::days(900))
+        };
+        let issued = ca.issue(from, until).unwrap();
+        let person = key.person_ref(&MyNumber::parse(&my_number(seed)).unwrap());
+        let fp = onshi_pki::fingerprint(&issued.cert_der);
+        store
+            .record_certificate(&fp, ca.kind().as_str(), "s", &person, until, NOW)
+            .await
+            .unwrap();
+        if label != "unregistered" && label != "phone" {
+            store
+                .register_for_insurance(&person, "portal", None, &fp, NOW)
+                .await
+                .unwrap();
+        }
+        if label == "revoked" {
+            revoked.push((issued.serial.clone(), NOW - Duration::days(1)));
+        }
+        cards.insert(
+            label,
+            VirtualCard::new(
+                ca.kind(),
+                label,
+                &issued.cert_der,
+                &issued.key_pkcs8,
+                "1234",
+            ),
+        );
+    }
+    let sources = TrustSources {
+        anchors: vec![
+            (CertKind::Card, card_ca.cert_pem().as_bytes().to_vec()),
+            (
+                CertKind::Smartphone,
+                phone_ca.cert_pem().as_bytes().to_vec(),
+            ),
+        ],
+        crls: vec![
+            card_ca
+                .crl(
+                    &revoked,
+                    1,
+                    NOW - Duration::hours(1),
+                    NOW + Duration::days(1),
+                )
+                .unwrap(),
+            phone_ca
+                .crl(&[], 1, NOW - Duration::hours(1), NOW + Duration::days(1))
+                .unwrap(),
+        ],
+    };
+    let (f1, h1) = auth::new_token().unwrap();
+    let (f2, h2) = auth::new_token().unwrap();
+    store
+        .create_facility(
+            &FacilityCode::parse("1311111111").unwrap(),
+            "試験クリニック",
+            &h1,
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .create_facility(
+            &FacilityCode::parse("1341111111").unwrap(),
+            "試験薬局",
+            &h2,
+            NOW,
+        )
+        .await
+        .unwrap();
+    let clock = Arc::new(Mutex::new(NOW));
+    let state = AppState {
+        store: store.clone(),
+        clock: Arc::new(TestClock(Arc::clone(&clock))),
+        my_number_key: key,
+        trust: Arc::new(Trust::new(&sources, StalePolicy::Reject, NOW).unwrap()),
+    };
+    let (router, _) = router(state);
+    World {
+        router,
+        clock,
+        f1,
+        f2,
+        cards,
+        store,
+    }
+}
+
+impl World {
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let res = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::from(body.to_string())).unwrap())
+            .await
+            .unwrap();
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// A challenge from `token`'s facility (or the portal), signed by `card`.
+    async fn proof(&self, token: Option<&str>, card: &str) -> Value {
+        let uri = if token.is_some() {
+            "/v1/challenges"
+        } else {
+            "/v1/portal/challenges"
+        };
+        let (s, c) = self.call(Method::POST, uri, token, json!({})).await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let message: Vec<u8> = (0..c["message"].as_str().unwrap().len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&c["message"].as_str().unwrap()[i..i + 2], 16).unwrap())
+            .collect();
+        let card = &self.cards[card];
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        json!({
+            "challenge_id": c["challenge_id"],
+            "certificate": b64.encode(card.certificate_der().unwrap()),
+            "signature": b64.encode(card.sign(&message).unwrap()),
+        })
+    }
+
+    async fn check(&self, token: &str, proof: &Value, date: &str) -> (StatusCode, Value) {
+        let mut body = proof.clone();
+        body["consultation_date"] = json!(date);
+        body["consent"] = json!(["medication", "checkup"]);
+        self.call(Method::POST, "/v1/eligibility/card", Some(token), body)
+            .await
+    }
+}
+
+#[tokio::test]
+async fn card_and_number_checks_answer_like_the_real_interface() {
+    for db in TestDb::all().await.unwrap() {
+        let w = world(&db).await;
+        let f1 = Some(w.f1.as_str());
+
+        // Valid card: 有効, with the member's data and the consents just given.
+        let proof = w.proof(f1, "valid").await;
+        let (s, r) = w.check(&w.f1, &proof, "2026-11-24").await;
+        assert_eq!(s, StatusCode::OK, "{r} ({})", db.backend);
+        assert_eq!(
+            (r["validity_code"].as_u64(), r["validity_label"].as_str()),
+            (Some(1), Some("有効"))
+        );
+        assert_eq!(r["qualifications"][0]["number"], "1");
+        assert_eq!(r["qualifications"][0]["name"], "試験 花子");
+        assert_eq!(r["qualifications"][0]["copay_ratio"], "030");
+        assert_eq!(r["certificate_kind"], "card");
+        assert_eq!(r["consents"].as_array().unwrap().len(), 2);
+        assert_eq!(r["consents"][0]["expires_at"], "20261125090000");
+
+        // The same signed challenge again: a replay.
+        let (s, p) = w.check(&w.f1, &proof, "2026-11-24").await;
+        assert_eq!(
+            (s, p["type"].as_str()),
+            (
+                StatusCode::CONFLICT,
+                Some("urn:onshi:problem:challenge-replayed")
+            )
+        );
+
+        // The smartphone of the same person: 有効, same member.
+        let (s, r) = w
+            .check(&w.f1, &w.proof(f1, "phone").await, "2026-11-24")
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(
+            (r["validity_code"].as_u64(), r["certificate_kind"].as_str()),
+            (Some(1), Some("smartphone"))
+        );
+        assert_eq!(r["qualifications"][0]["number"], "1");
+
+        for (card, status, kind) in [
+            ("revoked", StatusCode::FORBIDDEN, "certificate-revoked"),
+            ("expired", StatusCode::FORBIDDEN, "certificate-expired"),
+            ("unregistered", StatusCode::FORBIDDEN, "not-registered"),
+        ] {
+            let (s, p) = w.check(&w.f1, &w.proof(f1, card).await, "2026-11-24").await;
+            assert_eq!(
+                (s, p["type"].as_str().unwrap()),
+                (status, &*format!("urn:onshi:problem:{kind}")),
+                "{card}: {p}"
+            );
+        }
+
+        // A person who changed insurer: the new qualification by card ...
+        let (_, r) = w
+            .check(&w.f1, &w.proof(f1, "moved").await, "2026-11-24")
+            .await;
+        assert_eq!(r["validity_code"], 1, "{r}");
+        assert_eq!(r["qualifications"][0]["insurer_number"], "06138010");
+        // ... and 3 (無効・新しい資格あり) with the new one, by the old card's number.
+        let old_card = json!({"insurer_number": "01130012", "symbol": "10", "number": "77", "branch": "00", "consultation_date": "20261124"});
+        let (s, r) = w
+            .call(Method::POST, "/v1/eligibility/number", f1, old_card.clone())
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(
+            (r["validity_code"].as_u64(), r["validity_label"].as_str()),
+            (Some(3), Some("無効（新しい資格あり）"))
+        );
+        assert_eq!(r["new_qualification"]["insurer_number"], "06138010");
+        assert_eq!(r["new_qualification"]["validity_code"], 1);
+        let mut on_old_date = old_card.clone();
+        on_old_date["consultation_date"] = json!("2024-03-31");
+        let (_, r) = w
+            .call(Method::POST, "/v1/eligibility/number", f1, on_old_date)
+            .await;
+        assert_eq!(r["validity_code"], 1);
+        let unknown =
+            json!({"insurer_number": "01130012", "symbol": "10", "number": "999", "branch": "00"});
+        let (_, r) = w
+            .call(Method::POST, "/v1/eligibility/number", f1, unknown)
+            .await;
+        assert_eq!(
+            (r["validity_code"].as_u64(), r["validity_label"].as_str()),
+            (Some(4), Some("該当資格なし"))
+        );
+        let wrong_birth = json!({"insurer_number": "01130012", "symbol": "１０", "number": "1", "branch": "0", "birth_date": "19900507"});
+        let (_, r) = w
+            .call(Method::POST, "/v1/eligibility/number", f1, wrong_birth)
+            .await;
+        assert_eq!(r["validity_code"], 4);
+        let bad = json!({"insurer_number": "01130013", "number": "1"});
+        let (s, p) = w
+            .call(Method::POST, "/v1/eligibility/number", f1, bad)
+            .await;
+        assert_eq!(
+            (s, p["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("insurer_number"))
+        );
+
+        // The audit chain holds after all of it.
+        assert!(w.store.verify_audit().await.unwrap().is_ok());
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_proofs_are_refused_each_with_its_own_reason() {
+    for db in TestDb::all().await.unwrap() {
+        let w = world(&db).await;
+        let (f1, f2) = (Some(w.f1.as_str()), Some(w.f2.as_str()));
+
+        // A challenge issued to facility 1, answered at facility 2.
+        let proof = w.proof(f1, "valid").await;
+        let (s, p) = w.check(&w.f2, &proof, "2026-11-24").await;
+        assert_eq!(
+            (s, p["type"].as_str()),
+            (
+                StatusCode::FORBIDDEN,
+                Some("urn:onshi:problem:challenge-foreign")
+            ),
+            "{}",
+            db.backend
+        );
+
+        // A certificate with one byte changed.
+        let mut tampered = w.proof(f1, "valid").await;
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut der = b64
+            .decode(tampered["certificate"].as_str().unwrap())
+            .unwrap();
+        let n = der.len();
+        der[n - 300] ^= 1;
+        tampered["certificate"] = json!(b64.encode(der));
+        let (s, p) = w.check(&w.f1, &tampered, "2026-11-24").await;
+        assert_eq!(
+            (s, p["type"].as_str()),
+            (
+                StatusCode::FORBIDDEN,
+                Some("urn:onshi:problem:certificate-counterfeit")
+            )
+        );
+
+        // Another card's signature with this card's certificate.
+        let mut swapped = w.proof(f1, "valid").await;
+        let other = w.proof(f1, "moved").await;
+        swapped["signature"] = other["signature"].clone();
+        let (s, p) = w.check(&w.f1, &swapped, "2026-11-24").await;
+        assert_eq!(
+            (s, p["type"].as_str()),
+            (
+                StatusCode::UNAUTHORIZED,
+                Some("urn:onshi:problem:signature-invalid")
+            )
+        );
+        // A refused signature does not use the challenge up: the right one still works.
+        let (s, _) = w.check(&w.f1, &other, "2026-11-24").await;
+        assert_eq!(s, StatusCode::OK);
+
+        // A challenge answered after its 120 seconds.
+        let late = w.proof(f1, "valid").await;
+        *w.clock.lock().unwrap() = NOW + Duration::seconds(121);
+        let (s, p) = w.check(&w.f1, &late, "2026-11-24").await;
+        assert_eq!(
+            (s, p["type"].as_str()),
+            (
+                StatusCode::GONE,
+                Some("urn:onshi:problem:challenge-expired")
+            )
+        );
+        let (s, p) = w
+            .call(
+                Method::POST,
+                "/v1/eligibility/card",
+                f2,
+                json!({"challenge_id": "x", "certificate": "", "signature": ""}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["type"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("urn:onshi:problem:challenge-unknown")
+            )
+        );
+        let (s, p) = w
+            .call(
+                Method::POST,
+                "/v1/eligibility/card",
+                f2,
+                json!({"certificate": ""}),
+            )
+            .await;
+        assert_eq!(
+            (s, p["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("challenge_id"))
+        );
+        let (s, _) = w
+            .call(Method::POST, "/v1/eligibility/card", None, json!({}))
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn registration_and_the_persons_own_access_history() {
+    for db in TestDb::all().await.unwrap() {
+        let w = world(&db).await;
+        let (f1, f2) = (Some(w.f1.as_str()), Some(w.f2.as_str()));
+        // The unregistered card registers at a pharmacy's reader (facility 2 is 調剤).
+        let proof = w.proof(f2, "unregistered").await;
+        let (s, r) = w.call(Method::POST, "/v1/registrations", f2, proof).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(
+            (r["registered_now"].as_bool(), r["channel"].as_str()),
+            (Some(true), Some("pharmacy"))
+        );
+        let (s, r) = w
+            .check(&w.f1, &w.proof(f1, "unregistered").await, "2026-11-24")
+            .await;
+        assert_eq!((s, r["validity_code"].as_u64()), (StatusCode::OK, Some(1)));
+        // Registering again from the portal changes nothing.
+        let (_, r) = w
+            .call(
+                Method::POST,
+                "/v1/portal/registrations",
+                None,
+                w.proof(None, "unregistered").await,
+            )
+            .await;
+        assert_eq!(r["registered_now"], false);
+        let counts = w.store.registration_counts().await.unwrap();
+        assert_eq!(
+            counts,
+            [("pharmacy".to_owned(), 1), ("portal".to_owned(), 4)],
+            "{}",
+            db.backend
+        );
+
+        // The person sees that facility 1 checked them; another person does not see it.
+        let (s, log) = w
+            .call(
+                Method::POST,
+                "/v1/portal/access-log",
+                None,
+                w.proof(None, "unregistered").await,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{log}");
+        let seen: Vec<(String, String)> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["actor"].as_str().unwrap().to_owned(),
+                    e["action"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert!(
+            seen.contains(&("1311111111".into(), "check_card".into())),
+            "{seen:?}"
+        );
+        assert!(
+            seen.contains(&("1341111111".into(), "register".into())),
+            "{seen:?}"
+        );
+        let (_, other) = w
+            .call(
+                Method::POST,
+                "/v1/portal/access-log",
+                None,
+                w.proof(None, "moved").await,
+            )
+            .await;
+        assert!(
+            other
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["actor"] != "1341111111"),
+            "{other}"
+        );
+        // A facility challenge cannot be used at the portal.
+        let (s, p) = w
+            .call(
+                Method::POST,
+                "/v1/portal/access-log",
+                None,
+                w.proof(f1, "moved").await,
+            )
+            .await;
+        assert_eq!(
+            (s, p["type"].as_str()),
+            (
+                StatusCode::FORBIDDEN,
+                Some("urn:onshi:problem:challenge-foreign")
+            )
+        );
+        db.cleanup().await;
+    }
+}
