@@ -6,9 +6,11 @@ use clap::Args;
 
 use onshi_domain::Clock;
 
+use crate::cards::{PkiDir, TrustArgs, write_card};
 use crate::config::StoreArgs;
 use crate::import::{Encoding, ImportJob, import_members};
 use crate::{CliError, open_store, operator, synth};
+use onshi_pki::CertKind;
 
 /// `onshi demo` options.
 #[derive(Debug, Args)]
@@ -80,13 +82,25 @@ pub(crate) async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliErro
             report.seconds,
             report.rows_per_second()
         );
+        setup_cards(&args, &store, &key, clock, &tokens_path, &members_path).await?;
     }
     print_guide(&args, &db, &store).await?;
     if args.no_serve {
         store.close().await;
         return Ok(());
     }
-    crate::serve(store, key, &args.listen).await
+    let pki = PkiDir(args.dir.join("pki"));
+    let trust = TrustArgs {
+        card_roots: vec![pki.root(CertKind::Card)],
+        smartphone_roots: vec![pki.root(CertKind::Smartphone)],
+        crls: vec![
+            pki.crl(CertKind::Card).display().to_string(),
+            pki.crl(CertKind::Smartphone).display().to_string(),
+        ],
+        crl_refresh: 60,
+        ..TrustArgs::default()
+    };
+    crate::serve(store, key, &args.listen, &trust).await
 }
 
 async fn print_guide(
@@ -137,6 +151,197 @@ async fn print_guide(
          \x20 onshi import members {sjis} --encoding cp932 --db {db}\n",
         tokens = tokens_path.display(),
         sjis = args.dir.join(MEMBERS_SJIS_FILE).display(),
+    );
+    let facility = tokens
+        .lines()
+        .find(|l| l.starts_with(FACILITIES[0].0))
+        .and_then(|l| l.split_whitespace().nth(1));
+    if let Some(ftoken) = facility {
+        let cards = args.dir.join("cards");
+        let server = if args.listen == "127.0.0.1:8080" {
+            String::new()
+        } else {
+            format!(" --server {base}")
+        };
+        println!(
+            "Card checks at {} (onshi is target/release/onshi):",
+            FACILITIES[0].1
+        );
+        for (card, extra) in [
+            ("valid", " --consent medication,checkup"),
+            ("smartphone", ""),
+            ("revoked", ""),
+            ("expired", ""),
+            ("unregistered", ""),
+            ("moved", ""),
+        ] {
+            println!(
+                "  onshi reader{server} --facility-token {ftoken} --card {} --face ok{extra}",
+                cards.join(format!("{card}.json")).display()
+            );
+        }
+        if let Ok(old) = std::fs::read_to_string(cards.join("moved-old-card.txt")) {
+            let f: std::collections::HashMap<&str, &str> = old
+                .split_whitespace()
+                .filter_map(|kv| kv.split_once('='))
+                .collect();
+            println!(
+                "  onshi check number{server} --facility-token {ftoken} --insurer {} --symbol {} --number {} --branch {}   (the old card: 3)",
+                f.get("insurer_number").unwrap_or(&""),
+                f.get("symbol").unwrap_or(&""),
+                f.get("number").unwrap_or(&""),
+                f.get("branch").unwrap_or(&"")
+            );
+        }
+        println!(
+            "  onshi register{server} --card {} --pin 1234",
+            cards.join("unregistered.json").display()
+        );
+        println!("  onshi audit verify --db {db}\n");
+    }
+    Ok(())
+}
+
+/// A demo card to issue: label, kind, holder's My Number, validity, registered for insurance use.
+type CardPlan<'a> = (
+    &'a str,
+    CertKind,
+    &'a str,
+    (time::OffsetDateTime, time::OffsetDateTime),
+    bool,
+);
+
+/// The demo facilities: (code, name).
+const FACILITIES: [(&str, &str); 2] = [
+    ("1311234567", "オンシ内科クリニック"),
+    ("1341234567", "オンシ薬局"),
+];
+
+/// Picks demo people from the member file: four insured persons with a My Number that appears
+/// once, and one that appears twice (a change of insurer). Returns (my numbers, mover's old card).
+fn pick_people(members_csv: &str) -> (Vec<String>, Option<(String, [String; 4])>) {
+    let rows: Vec<Vec<&str>> = members_csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let mut count = std::collections::HashMap::<&str, u32>::new();
+    for r in &rows {
+        if let Some(mn) = r.get(12).filter(|m| !m.is_empty()) {
+            *count.entry(mn).or_default() += 1;
+        }
+    }
+    let steady: Vec<String> = rows
+        .iter()
+        .filter(|r| {
+            r.len() >= 14
+                && !r[12].is_empty()
+                && count[r[12]] == 1
+                && r[10].is_empty()
+                && r[8] == "1"
+        })
+        .filter(|r| !r[0].starts_with("39"))
+        .take(4)
+        .map(|r| r[12].to_owned())
+        .collect();
+    let mover = rows
+        .iter()
+        .find(|r| r.len() >= 14 && !r[12].is_empty() && count[r[12]] == 2 && !r[10].is_empty())
+        .map(|r| {
+            (
+                r[12].to_owned(),
+                [
+                    r[0].to_owned(),
+                    r[1].to_owned(),
+                    r[2].to_owned(),
+                    r[3].to_owned(),
+                ],
+            )
+        });
+    (steady, mover)
+}
+
+async fn setup_cards(
+    args: &DemoArgs,
+    store: &onshi_store::Store,
+    key: &onshi_domain::MyNumberKey,
+    clock: &dyn Clock,
+    tokens_path: &std::path::Path,
+    members_path: &std::path::Path,
+) -> Result<(), CliError> {
+    let now = clock.now();
+    let mut tokens = std::fs::read_to_string(tokens_path).unwrap_or_default();
+    tokens.push_str("# facility_code  api_token  name\n");
+    for (code, name) in FACILITIES {
+        let token = crate::add_facility(store, code, name, now).await?;
+        tokens.push_str(&format!("{code}  {token}  {name}\n"));
+    }
+    std::fs::write(tokens_path, tokens)
+        .map_err(|e| CliError::Io(tokens_path.display().to_string(), e))?;
+
+    let pki = PkiDir(args.dir.join("pki"));
+    pki.init(now)?;
+    let csv = std::fs::read_to_string(members_path)
+        .map_err(|e| CliError::Io(members_path.display().to_string(), e))?;
+    let (people, mover) = pick_people(&csv);
+    let (Some(a), Some(b), Some(c), Some(d)) =
+        (people.first(), people.get(1), people.get(2), people.get(3))
+    else {
+        return Err(CliError::Config(
+            "the demo population is too small for the demo cards (use --members 1000 or more)"
+                .into(),
+        ));
+    };
+    let live = (
+        now - time::Duration::days(1),
+        now + time::Duration::days(5 * 365),
+    );
+    let dead = (
+        now - time::Duration::days(400),
+        now - time::Duration::days(1),
+    );
+    let mut plan: Vec<CardPlan<'_>> = vec![
+        ("valid", CertKind::Card, a.as_str(), live, true),
+        ("smartphone", CertKind::Smartphone, a.as_str(), live, false),
+        ("revoked", CertKind::Card, b.as_str(), live, true),
+        ("expired", CertKind::Card, c.as_str(), dead, true),
+        ("unregistered", CertKind::Card, d.as_str(), live, false),
+    ];
+    if let Some((mn, _)) = &mover {
+        plan.push(("moved", CertKind::Card, mn.as_str(), live, true));
+    }
+    let cards_dir = args.dir.join("cards");
+    for (label, kind, my_number, valid, registered) in plan {
+        let card = pki
+            .issue(store, key, kind, my_number, label, valid, now)
+            .await?;
+        if registered {
+            let der = card
+                .certificate_der()
+                .map_err(|e| CliError::Config(e.to_string()))?;
+            let person = key
+                .person_ref(&onshi_domain::MyNumber::parse(my_number).map_err(CliError::Config)?);
+            store
+                .register_for_insurance(&person, "portal", None, &onshi_pki::fingerprint(&der), now)
+                .await?;
+        }
+        if label == "revoked" {
+            pki.revoke(&card, now)?;
+        }
+        write_card(&cards_dir.join(format!("{label}.json")), &card)?;
+    }
+    if let Some((_, old)) = mover {
+        let text = format!(
+            "insurer_number={} symbol={} number={} branch={}\n",
+            old[0], old[1], old[2], old[3]
+        );
+        std::fs::write(cards_dir.join("moved-old-card.txt"), text)
+            .map_err(|e| CliError::Io("moved-old-card.txt".into(), e))?;
+    }
+    println!(
+        "Issued demo cards in {} (PIN 1234) and trust anchors in {}.",
+        cards_dir.display(),
+        pki.0.display()
     );
     Ok(())
 }

@@ -12,6 +12,7 @@ use onshi_domain::{Clock, InsurerNumber};
 use onshi_server::{AppState, SystemClock};
 use onshi_store::{Actor, Store, StoreError};
 
+mod cards;
 mod config;
 mod demo;
 mod import;
@@ -82,6 +83,138 @@ enum Command {
     /// Manage the key that turns My Numbers into person references.
     #[command(subcommand)]
     Key(KeyCommand),
+
+    /// Register facilities (hospitals, clinics, pharmacies) and their API tokens.
+    #[command(subcommand)]
+    Facility(FacilityCommand),
+
+    /// A demo public-key infrastructure: authorities, virtual cards, revocation lists.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+
+    /// Act as a face-authentication card reader: unlock a virtual card, sign a challenge, check
+    /// eligibility, print the result.
+    ///
+    /// A failed face match or a wrong PIN never reaches the server; three wrong PINs lock the card.
+    ///
+    /// Example: onshi reader --facility-token $TOKEN --card onshi-demo/cards/valid.json --face ok --consent medication,checkup
+    Reader(cards::ReaderArgs),
+
+    /// Register a card for insurance use (利用申込) from the portal, or at a facility's reader.
+    Register(cards::RegisterArgs),
+
+    /// Check eligibility without a card.
+    #[command(subcommand)]
+    Check(CheckCommand),
+
+    /// Verify the audit log's hash chain.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+
+    /// Counts of registrations for insurance use, by channel.
+    Registrations {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FacilityCommand {
+    /// Register a facility and print its API token (shown once).
+    ///
+    /// Example: onshi facility add --code 1311111111 --name "オンシ内科クリニック"
+    Add {
+        /// 医療機関コード (10 digits).
+        #[arg(long)]
+        code: String,
+        /// The facility's name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PkiCommand {
+    /// Create a card authority and a smartphone authority (RSA-2048) and empty CRLs in DIR.
+    Init {
+        /// The PKI folder.
+        #[arg(long, default_value = "onshi-pki")]
+        dir: PathBuf,
+    },
+    /// Issue a virtual card or smartphone for a person and record it in the certificate directory.
+    Issue {
+        /// The PKI folder.
+        #[arg(long, default_value = "onshi-pki")]
+        dir: PathBuf,
+        /// card or smartphone.
+        #[arg(long, value_enum, default_value_t = KindArg::Card)]
+        kind: KindArg,
+        /// The holder's My Number (kept only as its keyed hash).
+        #[arg(long, env = "ONSHI_CARD_MY_NUMBER")]
+        my_number: String,
+        /// A label for people (no personal data).
+        #[arg(long, default_value = "card")]
+        label: String,
+        /// The card file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Make the certificate already expired (for testing refusals).
+        #[arg(long)]
+        expired: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a card's certificate and republish its authority's CRL.
+    Revoke {
+        /// The PKI folder.
+        #[arg(long, default_value = "onshi-pki")]
+        dir: PathBuf,
+        /// The card file.
+        #[arg(long)]
+        card: PathBuf,
+    },
+    /// Republish both CRLs (valid seven days from now).
+    Crl {
+        /// The PKI folder.
+        #[arg(long, default_value = "onshi-pki")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KindArg {
+    /// My Number card.
+    Card,
+    /// Smartphone certificate.
+    Smartphone,
+}
+
+impl From<KindArg> for onshi_pki::CertKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Card => Self::Card,
+            KindArg::Smartphone => Self::Smartphone,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum CheckCommand {
+    /// Check by insurance-card number (保険者番号・記号・番号・枝番).
+    ///
+    /// Example: onshi check number --facility-token $TOKEN --insurer 01130012 --symbol 10 --number 1 --branch 00
+    Number(cards::NumberArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; names the first edited or missing entry (exit 1).
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +225,9 @@ struct ServeArgs {
     /// Address to listen on. [default: 127.0.0.1:8080]
     #[arg(long, env = "ONSHI_LISTEN", value_name = "ADDR")]
     listen: Option<String>,
+
+    #[command(flatten)]
+    trust: cards::TrustArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +340,9 @@ pub enum CliError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The server refused a request (the message names why).
+    #[error("refused: {0}")]
+    Refused(String),
     /// A file was refused.
     #[error("refused: {total} problem(s) in the file; nothing was imported")]
     Rejected {
@@ -273,6 +412,7 @@ pub(crate) async fn serve(
     store: Store,
     key: onshi_domain::MyNumberKey,
     listen: &str,
+    trust: &cards::TrustArgs,
 ) -> Result<(), CliError> {
     let addr: SocketAddr = listen.parse().map_err(|_| {
         CliError::Config(format!(
@@ -293,7 +433,7 @@ pub(crate) async fn serve(
         store: store.clone(),
         clock: std::sync::Arc::new(SystemClock),
         my_number_key: key,
-        trust: std::sync::Arc::new(onshi_server::trust::Trust::none()),
+        trust: trust.load(std::sync::Arc::new(SystemClock)).await?,
     };
     onshi_server::serve(listener, state, shutdown_signal())
         .await
@@ -317,6 +457,29 @@ async fn add_insurer(
     let (token, hash) = onshi_server::auth::new_token()
         .map_err(|_| CliError::Config("no system randomness".into()))?;
     store.create_insurer(&number, name, &hash, at).await?;
+    Ok(token)
+}
+
+/// Registers a facility; its token has the `onshi_fac_` prefix.
+pub(crate) async fn add_facility(
+    store: &Store,
+    code: &str,
+    name: &str,
+    at: OffsetDateTime,
+) -> Result<String, CliError> {
+    let code = onshi_domain::FacilityCode::parse(code)
+        .map_err(|e| CliError::Config(format!("--code: {e}")))?;
+    let (token, _) = onshi_server::auth::new_token()
+        .map_err(|_| CliError::Config("no system randomness".into()))?;
+    let token = token.replacen(onshi_server::auth::TOKEN_PREFIX, "onshi_fac_", 1);
+    store
+        .create_facility(
+            &code,
+            name.trim(),
+            &onshi_server::auth::hash_token(&token),
+            at,
+        )
+        .await?;
     Ok(token)
 }
 
@@ -350,7 +513,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 .or(file.listen)
                 .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
             let (store, key) = open_store(&args.store).await?;
-            serve(store, key, &listen).await
+            serve(store, key, &listen, &args.trust).await
         }
         Command::Demo(args) => demo::run(args, &clock).await,
         Command::Import(ImportCommand::Members {
@@ -448,6 +611,93 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 synth::insurers().len(),
                 out.display()
             );
+            Ok(())
+        }
+        Command::Facility(FacilityCommand::Add { code, name, store }) => {
+            let (store, _) = open_store(&store).await?;
+            let token = add_facility(&store, &code, &name, clock.now()).await?;
+            println!("{code}\t{token}\t{name}");
+            eprintln!("Keep the token now: only its hash is stored.");
+            store.close().await;
+            Ok(())
+        }
+        Command::Pki(PkiCommand::Init { dir }) => {
+            cards::PkiDir(dir.clone()).init(clock.now())?;
+            println!(
+                "created a card authority and a smartphone authority in {}",
+                dir.display()
+            );
+            Ok(())
+        }
+        Command::Pki(PkiCommand::Issue {
+            dir,
+            kind,
+            my_number,
+            label,
+            out,
+            expired,
+            store,
+        }) => {
+            let (store, key) = open_store(&store).await?;
+            let now = clock.now();
+            let valid = if expired {
+                (
+                    now - time::Duration::days(400),
+                    now - time::Duration::days(1),
+                )
+            } else {
+                (
+                    now - time::Duration::days(1),
+                    now + time::Duration::days(5 * 365),
+                )
+            };
+            let card = cards::PkiDir(dir)
+                .issue(&store, &key, kind.into(), &my_number, &label, valid, now)
+                .await?;
+            cards::write_card(&out, &card)?;
+            println!("wrote {} ({}, PIN 1234)", out.display(), card.kind.as_str());
+            store.close().await;
+            Ok(())
+        }
+        Command::Pki(PkiCommand::Revoke { dir, card }) => {
+            let c = cards::read_card(&card)?;
+            cards::PkiDir(dir).revoke(&c, clock.now())?;
+            println!(
+                "revoked {} and republished the {} CRL",
+                card.display(),
+                c.kind.as_str()
+            );
+            Ok(())
+        }
+        Command::Pki(PkiCommand::Crl { dir }) => {
+            let pki = cards::PkiDir(dir);
+            for kind in [onshi_pki::CertKind::Card, onshi_pki::CertKind::Smartphone] {
+                pki.publish(kind, clock.now())?;
+            }
+            println!("republished both CRLs (valid 7 days)");
+            Ok(())
+        }
+        Command::Reader(args) => cards::reader(&args).await,
+        Command::Register(args) => cards::register(&args).await,
+        Command::Check(CheckCommand::Number(args)) => cards::check_number(&args).await,
+        Command::Audit(AuditCommand::Verify { store }) => {
+            let (store, _) = open_store(&store).await?;
+            let result = store.verify_audit().await?;
+            store.close().await;
+            match result {
+                Ok(n) => {
+                    println!("audit log intact: {n} entries, every hash verified");
+                    Ok(())
+                }
+                Err(broken) => Err(CliError::Refused(format!("audit log broken at {broken}"))),
+            }
+        }
+        Command::Registrations { store } => {
+            let (store, _) = open_store(&store).await?;
+            for (channel, n) in store.registration_counts().await? {
+                println!("{channel}\t{n}");
+            }
+            store.close().await;
             Ok(())
         }
         Command::Key(KeyCommand::Generate { out }) => {

@@ -260,7 +260,7 @@ impl Population {
                 head_male,
                 head_birth,
                 "1",
-                hired.min(until),
+                hired.min(until - Duration::days(730)),
                 &until.to_string(),
                 "30",
                 &my_number,
@@ -442,11 +442,10 @@ impl Population {
             }
             None => self.take_number(i),
         };
-        let (given, given_kana) = if male {
-            MALE[self.rng.below(10) as usize]
-        } else {
-            FEMALE[self.rng.below(10) as usize]
-        };
+        // The given name follows from the person (surname, birth date, sex), so the two rows of
+        // someone who changed insurer carry the same name.
+        let pick = (birth.to_julian_day().unsigned_abs() as usize + surname.len()) % 10;
+        let (given, given_kana) = if male { MALE[pick] } else { FEMALE[pick] };
         self.pending.push_back(Row {
             values: [
                 self.insurers[i].0.to_string(),
@@ -537,6 +536,7 @@ mod tests {
     fn every_generated_row_is_valid_and_card_keys_are_unique() {
         let mut keys = std::collections::HashSet::new();
         let mut linked_people = std::collections::HashMap::<String, u32>::new();
+        let mut names = std::collections::HashMap::<String, String>::new();
         let rows: Vec<Row> = Population::new(20_000, 7, date!(2026 - 11 - 01)).collect();
         assert_eq!(rows.len(), 20_000);
         for row in &rows {
@@ -563,6 +563,8 @@ mod tests {
             assert!(keys.insert(m.key.clone()), "duplicate key {v:?}");
             if !v[12].is_empty() {
                 *linked_people.entry(v[12].clone()).or_default() += 1;
+                let first = names.entry(v[12].clone()).or_insert_with(|| v[4].clone());
+                assert_eq!(*first, v[4], "one person, one name across insurers");
             }
         }
         let movers = linked_people.values().filter(|&&n| n == 2).count();

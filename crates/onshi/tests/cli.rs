@@ -190,6 +190,26 @@ async fn import_refuses_bad_files_whole_and_is_idempotent() {
             text(&out.stdout)
         );
         assert_eq!(counts(&db).await, (1, 8, 9));
+
+        // The audit log holds, until one row is edited behind onshi's back.
+        let out = onshi(&["audit", "verify", "--db", url]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).starts_with("audit log intact: "),
+            "{}",
+            text(&out.stdout)
+        );
+        db.execute_raw("UPDATE audit_log SET action = 'nothing' WHERE seq = 2")
+            .await
+            .unwrap();
+        let out = onshi(&["audit", "verify", "--db", url]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr)
+                .contains("audit log broken at audit entry 2: its content does not match its hash"),
+            "{}",
+            text(&out.stderr)
+        );
         db.cleanup().await;
     }
 }
@@ -227,6 +247,105 @@ fn demo_serves_healthz() {
     }
     let addr = addr.unwrap_or_else(|| panic!("no address in:\n{seen}"));
     assert!(seen.contains("9 insurers, 600 members"), "{seen}");
+    // The reader flow against the demo's cards and facility.
+    let facility_token = std::fs::read_to_string(dir.path().join("demo-tokens.txt"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("1311234567"))
+        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        .unwrap();
+    let server = format!("http://{addr}");
+    let reader = |card: &str, auth: &[&str]| {
+        let card = dir
+            .path()
+            .join("cards")
+            .join(format!("{card}.json"))
+            .display()
+            .to_string();
+        let mut args = vec![
+            "reader",
+            "--server",
+            &server,
+            "--facility-token",
+            &facility_token,
+            "--card",
+            &card,
+        ];
+        args.extend_from_slice(auth);
+        onshi(&args)
+    };
+    let out = reader("valid", &["--face", "ok", "--consent", "medication"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("資格有効性 1 有効"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(text(&out.stdout).contains("同意 medication"));
+    let out = reader("smartphone", &["--pin", "1234"]);
+    assert!(
+        text(&out.stdout).starts_with("資格有効性 1 有効"),
+        "{}",
+        text(&out.stderr)
+    );
+    for (card, expected) in [
+        ("revoked", "403 certificate-revoked"),
+        ("expired", "403 certificate-expired"),
+        ("unregistered", "403 not-registered"),
+    ] {
+        let out = reader(card, &["--face", "ok"]);
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{card}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = reader("moved", &["--face", "ok"]);
+    assert!(
+        text(&out.stdout).starts_with("資格有効性 1 有効"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = reader("valid", &["--face", "fail"]);
+    assert!(text(&out.stderr).contains("nothing was sent to the server"));
+    for left in ["2 tries left", "1 tries left", "locked"] {
+        let out = reader("valid", &["--pin", "9999"]);
+        assert!(text(&out.stderr).contains(left), "{}", text(&out.stderr));
+    }
+    let out = reader("valid", &["--pin", "1234"]);
+    assert!(
+        text(&out.stderr).contains("locked"),
+        "a locked card stays locked"
+    );
+    let old = std::fs::read_to_string(dir.path().join("cards/moved-old-card.txt")).unwrap();
+    let f: std::collections::HashMap<&str, &str> = old
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    let out = onshi(&[
+        "check",
+        "number",
+        "--server",
+        &server,
+        "--facility-token",
+        &facility_token,
+        "--insurer",
+        f["insurer_number"],
+        "--symbol",
+        f["symbol"],
+        "--number",
+        f["number"],
+        "--branch",
+        f["branch"],
+    ]);
+    assert!(
+        text(&out.stdout).starts_with("資格有効性 3 無効（新しい資格あり）"),
+        "{} {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+
     let mut stream = TcpStream::connect(&addr).unwrap();
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -237,7 +356,7 @@ fn demo_serves_healthz() {
     let _ = child.wait();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(
-        response.contains(r#"{"status":"ok","store":"sqlite"}"#),
+        response.contains(r#"{"status":"ok","store":"sqlite","stale_crls":[]}"#),
         "{response}"
     );
     assert!(dir.path().join("my-number.key").exists());

@@ -1,0 +1,613 @@
+//! Cards at the command line: the demo PKI (`onshi pki`), the trust configuration of `serve`,
+//! and the clients a facility runs: the card-reader emulator (`onshi reader`), registration for
+//! insurance use (`onshi register`) and the number check (`onshi check number`).
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use clap::{Args, ValueEnum};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use onshi_domain::{Clock, MyNumber, MyNumberKey};
+use onshi_pki::{Authority, CardError, CertKind, StalePolicy, VirtualCard};
+use onshi_server::trust::{Trust, TrustSources};
+use onshi_store::Store;
+
+use crate::CliError;
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {
+    move |e| CliError::Io(path.display().to_string(), e)
+}
+
+fn pki_err(e: onshi_pki::PkiError) -> CliError {
+    CliError::Config(e.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trust configuration of `serve`.
+
+/// Where `serve` finds trust anchors and CRLs for card checks.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TrustArgs {
+    /// Trust anchor for My Number card certificates (PEM; repeatable).
+    #[arg(
+        long = "card-root",
+        env = "ONSHI_CARD_ROOTS",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    pub card_roots: Vec<PathBuf>,
+    /// Trust anchor for smartphone certificates (PEM; repeatable).
+    #[arg(
+        long = "smartphone-root",
+        env = "ONSHI_SMARTPHONE_ROOTS",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    pub smartphone_roots: Vec<PathBuf>,
+    /// A CRL file or http:// URL (PEM or DER; repeatable), reloaded every --crl-refresh seconds.
+    #[arg(
+        long = "crl",
+        env = "ONSHI_CRLS",
+        value_delimiter = ',',
+        value_name = "FILE|URL"
+    )]
+    pub crls: Vec<String>,
+    /// What to do when a CRL is past its nextUpdate: refuse card checks (reject) or go on (accept).
+    #[arg(long, env = "ONSHI_CRL_STALE_POLICY", value_enum, default_value_t = StaleArg::Reject)]
+    pub crl_stale_policy: StaleArg,
+    /// Seconds between CRL reloads.
+    #[arg(long, env = "ONSHI_CRL_REFRESH", default_value_t = 300)]
+    pub crl_refresh: u64,
+}
+
+/// `--crl-stale-policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum StaleArg {
+    /// Refuse card checks against a stale CRL (safe default).
+    #[default]
+    Reject,
+    /// Keep checking against the stale CRL; /healthz reports it.
+    Accept,
+}
+
+impl TrustArgs {
+    /// True when no anchor is configured (card checks then answer 503).
+    pub fn is_empty(&self) -> bool {
+        self.card_roots.is_empty() && self.smartphone_roots.is_empty()
+    }
+
+    async fn sources(&self) -> Result<TrustSources, CliError> {
+        let mut sources = TrustSources::default();
+        for (kind, files) in [
+            (CertKind::Card, &self.card_roots),
+            (CertKind::Smartphone, &self.smartphone_roots),
+        ] {
+            for f in files {
+                sources
+                    .anchors
+                    .push((kind, std::fs::read(f).map_err(io(f))?));
+            }
+        }
+        for c in &self.crls {
+            let bytes = if c.starts_with("http://") || c.starts_with("https://") {
+                let resp = reqwest::get(c)
+                    .await
+                    .map_err(|e| CliError::Config(format!("CRL {c}: {e}")))?;
+                let resp = resp
+                    .error_for_status()
+                    .map_err(|e| CliError::Config(format!("CRL {c}: {e}")))?;
+                resp.bytes()
+                    .await
+                    .map_err(|e| CliError::Config(format!("CRL {c}: {e}")))?
+                    .to_vec()
+            } else {
+                std::fs::read(c).map_err(io(Path::new(c)))?
+            };
+            sources.crls.push(bytes);
+        }
+        Ok(sources)
+    }
+
+    /// Loads anchors and CRLs, and starts reloading the CRLs in the background.
+    pub async fn load(
+        &self,
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Result<std::sync::Arc<Trust>, CliError> {
+        if self.is_empty() {
+            tracing::warn!(
+                "no trust anchors configured (--card-root, --smartphone-root): card checks will answer 503"
+            );
+            return Ok(std::sync::Arc::new(Trust::none()));
+        }
+        let policy = match self.crl_stale_policy {
+            StaleArg::Reject => StalePolicy::Reject,
+            StaleArg::Accept => StalePolicy::Accept,
+        };
+        let trust = std::sync::Arc::new(
+            Trust::new(&self.sources().await?, policy, clock.now()).map_err(pki_err)?,
+        );
+        let (args, refreshed) = (self.clone(), std::sync::Arc::clone(&trust));
+        tokio::spawn(async move {
+            let mut tick =
+                tokio::time::interval(std::time::Duration::from_secs(args.crl_refresh.max(1)));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match args.sources().await {
+                    Ok(s) => {
+                        if let Err(e) = refreshed.reload(&s, clock.now()) {
+                            tracing::warn!(error = %e, "CRL reload failed; keeping the previous ones");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "CRL reload failed; keeping the previous ones")
+                    }
+                }
+            }
+        });
+        Ok(trust)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The demo PKI: a folder with two authorities, their CRLs, and the revoked serials.
+
+/// The files of a demo PKI folder.
+pub struct PkiDir(pub PathBuf);
+
+impl PkiDir {
+    fn ca(&self, kind: CertKind) -> (PathBuf, PathBuf) {
+        (
+            self.0.join(format!("{}-ca.pem", kind.as_str())),
+            self.0.join(format!("{}-ca.key", kind.as_str())),
+        )
+    }
+    /// The CRL file of `kind`.
+    pub fn crl(&self, kind: CertKind) -> PathBuf {
+        self.0.join(format!("{}.crl", kind.as_str()))
+    }
+    /// The root certificate file of `kind`.
+    pub fn root(&self, kind: CertKind) -> PathBuf {
+        self.ca(kind).0
+    }
+    fn revoked(&self, kind: CertKind) -> PathBuf {
+        self.0.join(format!("{}-revoked.txt", kind.as_str()))
+    }
+
+    /// Creates both authorities and empty CRLs (refusing to overwrite an existing PKI).
+    pub fn init(&self, now: OffsetDateTime) -> Result<(), CliError> {
+        if self.root(CertKind::Card).exists() {
+            return Err(CliError::Config(format!(
+                "{} already holds a PKI",
+                self.0.display()
+            )));
+        }
+        std::fs::create_dir_all(&self.0).map_err(io(&self.0))?;
+        for kind in [CertKind::Card, CertKind::Smartphone] {
+            let ca = Authority::create(kind, now).map_err(pki_err)?;
+            let (cert, key) = self.ca(kind);
+            std::fs::write(&cert, ca.cert_pem()).map_err(io(&cert))?;
+            write_private(&key, ca.key_pem().as_bytes())?;
+            std::fs::write(self.revoked(kind), "").map_err(io(&self.revoked(kind)))?;
+            self.publish(kind, now)?;
+        }
+        Ok(())
+    }
+
+    /// Loads one authority.
+    pub fn authority(&self, kind: CertKind) -> Result<Authority, CliError> {
+        let (cert, key) = self.ca(kind);
+        let cert_pem = std::fs::read_to_string(&cert).map_err(io(&cert))?;
+        let key_pem = std::fs::read_to_string(&key).map_err(io(&key))?;
+        Authority::from_pem(kind, &cert_pem, &key_pem).map_err(pki_err)
+    }
+
+    /// Signs and writes the CRL of `kind`, valid seven days.
+    pub fn publish(&self, kind: CertKind, now: OffsetDateTime) -> Result<(), CliError> {
+        let ca = self.authority(kind)?;
+        let list = std::fs::read_to_string(self.revoked(kind)).unwrap_or_default();
+        let revoked: Vec<(Vec<u8>, OffsetDateTime)> = list
+            .lines()
+            .filter_map(|l| {
+                let (serial, at) = l.split_once(' ')?;
+                let bytes = (0..serial.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(serial.get(i..i + 2)?, 16).ok())
+                    .collect::<Option<Vec<u8>>>()?;
+                let at = OffsetDateTime::from_unix_timestamp(at.parse().ok()?).ok()?;
+                Some((bytes, at))
+            })
+            .collect();
+        let number = u64::try_from(now.unix_timestamp()).unwrap_or(1);
+        let der = ca
+            .crl(
+                &revoked,
+                number,
+                now - Duration::minutes(1),
+                now + Duration::days(7),
+            )
+            .map_err(pki_err)?;
+        std::fs::write(self.crl(kind), der).map_err(io(&self.crl(kind)))
+    }
+
+    /// Issues a card (or smartphone) certificate for the person with `my_number`, records it in
+    /// the certificate directory, and returns the virtual card.
+    #[allow(clippy::too_many_arguments)] // each is a distinct input of issuing a card
+    pub async fn issue(
+        &self,
+        store: &Store,
+        key: &MyNumberKey,
+        kind: CertKind,
+        my_number: &str,
+        label: &str,
+        valid: (OffsetDateTime, OffsetDateTime),
+        now: OffsetDateTime,
+    ) -> Result<VirtualCard, CliError> {
+        let n = MyNumber::parse(my_number)
+            .map_err(|e| CliError::Config(format!("--my-number: {e}")))?;
+        let issued = self
+            .authority(kind)?
+            .issue(valid.0, valid.1)
+            .map_err(pki_err)?;
+        let person = key.person_ref(&n);
+        let fp = onshi_pki::fingerprint(&issued.cert_der);
+        let serial: String = issued.serial.iter().map(|b| format!("{b:02x}")).collect();
+        store
+            .record_certificate(&fp, kind.as_str(), &serial, &person, valid.1, now)
+            .await?;
+        Ok(VirtualCard::new(
+            kind,
+            label,
+            &issued.cert_der,
+            &issued.key_pkcs8,
+            "1234",
+        ))
+    }
+
+    /// Revokes a card's certificate and republishes its CRL.
+    pub fn revoke(&self, card: &VirtualCard, now: OffsetDateTime) -> Result<(), CliError> {
+        let der = card
+            .certificate_der()
+            .map_err(|e| CliError::Config(e.to_string()))?;
+        let (_, cert) = x509_parser::parse_x509_certificate(&der)
+            .map_err(|e| CliError::Config(format!("card: {e}")))?;
+        let serial: String = cert
+            .raw_serial()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let path = self.revoked(card.kind);
+        let mut list = std::fs::read_to_string(&path).unwrap_or_default();
+        list.push_str(&format!("{serial} {}\n", now.unix_timestamp()));
+        std::fs::write(&path, list).map_err(io(&path))?;
+        self.publish(card.kind, now)
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path).map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))
+}
+
+/// Reads a virtual card file.
+pub fn read_card(path: &Path) -> Result<VirtualCard, CliError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    serde_json::from_str(&text)
+        .map_err(|e| CliError::Config(format!("{}: not a card file: {e}", path.display())))
+}
+
+/// Writes a virtual card file (its PIN counter changes as it is used).
+pub fn write_card(path: &Path, card: &VirtualCard) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(card).map_err(|e| CliError::Config(e.to_string()))?;
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    std::fs::write(path, text).map_err(io(path))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients: the reader, registration, the number check.
+
+/// How the reader authenticates the holder before the card signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Face {
+    /// The face matched the card's photo.
+    Ok,
+    /// The face did not match: nothing is sent to the server.
+    Fail,
+}
+
+async fn post(
+    server: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> Result<(u16, Value), CliError> {
+    let client = reqwest::Client::new();
+    let mut req = client
+        .post(format!("{}{path}", server.trim_end_matches('/')))
+        .json(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| CliError::Config(format!("cannot reach {server}: {e}")))?;
+    let status = resp.status().as_u16();
+    let value = resp.json().await.unwrap_or(Value::Null);
+    Ok((status, value))
+}
+
+/// Unlocks the card with the face check or PIN (saving the PIN counter), fetches a challenge
+/// from `token`'s facility (or the portal), signs it, and returns the proof.
+async fn card_proof(
+    server: &str,
+    token: Option<&str>,
+    path: &Path,
+    face: Option<Face>,
+    pin: Option<&str>,
+) -> Result<Value, CliError> {
+    let mut card = read_card(path)?;
+    match (face, pin) {
+        (Some(Face::Fail), _) => {
+            return Err(CliError::Config("face authentication failed: nothing was sent to the server; try again or use the PIN".into()));
+        }
+        (Some(Face::Ok), _) => {}
+        (None, Some(pin)) => {
+            let result = card.verify_pin(pin);
+            write_card(path, &card)?;
+            result.map_err(|e| CliError::Config(format!("{e}; nothing was sent to the server")))?;
+        }
+        (None, None) => return Err(CliError::Config("give --face ok|fail or --pin PIN".into())),
+    }
+    let uri = if token.is_some() {
+        "/v1/challenges"
+    } else {
+        "/v1/portal/challenges"
+    };
+    let (status, challenge) = post(server, uri, token, &json!({})).await?;
+    if status != 201 {
+        return Err(problem_error(status, &challenge));
+    }
+    let message_hex = challenge["message"].as_str().unwrap_or_default();
+    let message: Vec<u8> = (0..message_hex.len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(message_hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    let signature = card
+        .sign(&message)
+        .map_err(|e: CardError| CliError::Config(e.to_string()))?;
+    let cert = card
+        .certificate_der()
+        .map_err(|e| CliError::Config(e.to_string()))?;
+    Ok(json!({
+        "challenge_id": challenge["challenge_id"],
+        "certificate": STANDARD.encode(cert),
+        "signature": STANDARD.encode(signature),
+    }))
+}
+
+fn problem_error(status: u16, body: &Value) -> CliError {
+    let detail = body["detail"].as_str().unwrap_or("no detail");
+    let kind = body["type"]
+        .as_str()
+        .unwrap_or("")
+        .trim_start_matches("urn:onshi:problem:");
+    CliError::Refused(format!("{status} {kind}: {detail}"))
+}
+
+/// Prints a check result as a reception screen would show it.
+fn print_result(r: &Value, as_json: bool) {
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(r).unwrap_or_default());
+        return;
+    }
+    println!(
+        "資格有効性 {} {}  (診療日 {})",
+        r["validity_code"],
+        r["validity_label"].as_str().unwrap_or(""),
+        r["consultation_date"].as_str().unwrap_or("")
+    );
+    let line = |q: &Value| {
+        format!(
+            "  [{}] {} ({})  保険者 {} 記号 {} 番号 {} 枝番 {}  {}  負担割合 {}%  資格 {} – {}",
+            q["validity_code"],
+            q["name"].as_str().unwrap_or(""),
+            q["name_kana"].as_str().unwrap_or(""),
+            q["insurer_number"].as_str().unwrap_or(""),
+            q["symbol"].as_str().unwrap_or(""),
+            q["number"].as_str().unwrap_or(""),
+            q["branch"].as_str().unwrap_or(""),
+            if q["relationship_code"] == 1 {
+                "本人"
+            } else {
+                "家族"
+            },
+            q["copay_ratio"]
+                .as_str()
+                .unwrap_or("")
+                .trim_start_matches('0'),
+            q["qualified_from"].as_str().unwrap_or(""),
+            q["qualified_until"].as_str().unwrap_or(""),
+        )
+    };
+    for q in r["qualifications"].as_array().into_iter().flatten() {
+        println!("{}", line(q));
+    }
+    if r["new_qualification"].is_object() {
+        println!("  新しい資格:");
+        println!("{}", line(&r["new_qualification"]));
+    }
+    for c in r["consents"].as_array().into_iter().flatten() {
+        println!(
+            "  同意 {} ({} まで)",
+            c["kind"].as_str().unwrap_or(""),
+            c["expires_at"].as_str().unwrap_or("")
+        );
+    }
+}
+
+/// `onshi reader`: the whole card flow as a face-authentication reader runs it.
+pub async fn reader(args: &ReaderArgs) -> Result<(), CliError> {
+    let proof = card_proof(
+        &args.server,
+        Some(&args.facility_token),
+        &args.card,
+        args.face,
+        args.pin.as_deref(),
+    )
+    .await?;
+    let mut body = proof;
+    if let Some(d) = &args.date {
+        body["consultation_date"] = json!(d);
+    }
+    body["consent"] = json!(args.consent);
+    let (status, r) = post(
+        &args.server,
+        "/v1/eligibility/card",
+        Some(&args.facility_token),
+        &body,
+    )
+    .await?;
+    if status != 200 {
+        return Err(problem_error(status, &r));
+    }
+    print_result(&r, args.json);
+    Ok(())
+}
+
+/// `onshi reader` options.
+#[derive(Debug, Args)]
+pub struct ReaderArgs {
+    /// The onshi server.
+    #[arg(long, env = "ONSHI_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// The facility's API token.
+    #[arg(long, env = "ONSHI_FACILITY_TOKEN")]
+    pub facility_token: String,
+    /// The virtual card file.
+    #[arg(long)]
+    pub card: PathBuf,
+    /// Face authentication result (instead of a PIN).
+    #[arg(long, value_enum, conflicts_with = "pin")]
+    pub face: Option<Face>,
+    /// The card's 4-digit PIN (three wrong ones lock the card).
+    #[arg(long)]
+    pub pin: Option<String>,
+    /// What the patient agrees to share: medication, checkup, clinical (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub consent: Vec<String>,
+    /// Consultation date (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Print the server's JSON instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `onshi register` options.
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The onshi server.
+    #[arg(long, env = "ONSHI_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// Register at this facility's reader instead of the portal.
+    #[arg(long, env = "ONSHI_FACILITY_TOKEN")]
+    pub facility_token: Option<String>,
+    /// The virtual card file.
+    #[arg(long)]
+    pub card: PathBuf,
+    /// The card's 4-digit PIN.
+    #[arg(long)]
+    pub pin: String,
+}
+
+/// `onshi register`: registration for insurance use (利用申込).
+pub async fn register(args: &RegisterArgs) -> Result<(), CliError> {
+    let token = args.facility_token.as_deref();
+    let proof = card_proof(&args.server, token, &args.card, None, Some(&args.pin)).await?;
+    let path = if token.is_some() {
+        "/v1/registrations"
+    } else {
+        "/v1/portal/registrations"
+    };
+    let (status, r) = post(&args.server, path, token, &proof).await?;
+    if status != 200 {
+        return Err(problem_error(status, &r));
+    }
+    if r["registered_now"] == true {
+        println!(
+            "registered for insurance use (channel: {})",
+            r["channel"].as_str().unwrap_or("")
+        );
+    } else {
+        println!("already registered for insurance use");
+    }
+    Ok(())
+}
+
+/// `onshi check number` options.
+#[derive(Debug, Args)]
+pub struct NumberArgs {
+    /// The onshi server.
+    #[arg(long, env = "ONSHI_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// The facility's API token.
+    #[arg(long, env = "ONSHI_FACILITY_TOKEN")]
+    pub facility_token: String,
+    /// 保険者番号.
+    #[arg(long)]
+    pub insurer: String,
+    /// 記号.
+    #[arg(long, default_value = "")]
+    pub symbol: String,
+    /// 番号.
+    #[arg(long)]
+    pub number: String,
+    /// 枝番.
+    #[arg(long, default_value = "")]
+    pub branch: String,
+    /// 生年月日 (optional).
+    #[arg(long)]
+    pub birth_date: Option<String>,
+    /// Consultation date; default today.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Print the server's JSON instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `onshi check number`.
+pub async fn check_number(args: &NumberArgs) -> Result<(), CliError> {
+    let body = json!({
+        "insurer_number": args.insurer, "symbol": args.symbol, "number": args.number, "branch": args.branch,
+        "birth_date": args.birth_date, "consultation_date": args.date,
+    });
+    let (status, r) = post(
+        &args.server,
+        "/v1/eligibility/number",
+        Some(&args.facility_token),
+        &body,
+    )
+    .await?;
+    if status != 200 {
+        return Err(problem_error(status, &r));
+    }
+    print_result(&r, args.json);
+    Ok(())
+}
