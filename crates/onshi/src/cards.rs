@@ -611,3 +611,131 @@ pub async fn check_number(args: &NumberArgs) -> Result<(), CliError> {
     print_result(&r, args.json);
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// A load generator for checks (first cut; the benchmark issue grows it).
+
+/// `onshi loadgen` options.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The onshi server.
+    #[arg(long, env = "ONSHI_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// The facility's API token.
+    #[arg(long, env = "ONSHI_FACILITY_TOKEN")]
+    pub facility_token: String,
+    /// Which check: `number` or `card`.
+    #[arg(long, default_value = "number")]
+    pub path: String,
+    /// How many checks.
+    #[arg(long, default_value_t = 10_000)]
+    pub requests: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Card file (card path).
+    #[arg(long)]
+    pub card: Option<PathBuf>,
+    /// Card key for the number path, as insurer,symbol,number,branch.
+    #[arg(long, default_value = "01130012,10,1,00")]
+    pub key: String,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn fire(args: &LoadArgs, path: &str, bodies: Vec<Value>) -> Result<(), CliError> {
+    use std::sync::Arc;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()
+        .map_err(|e| CliError::Config(e.to_string()))?;
+    let url = format!("{}{path}", args.server.trim_end_matches('/'));
+    let queue = Arc::new(std::sync::Mutex::new(bodies));
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.concurrency {
+        let (client, url, queue, token) = (client.clone(), url.clone(), Arc::clone(&queue), args.facility_token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            loop {
+                let body = match queue.lock().ok().and_then(|mut q| q.pop()) {
+                    Some(b) => b,
+                    None => break,
+                };
+                let t = std::time::Instant::now();
+                match client.post(&url).bearer_auth(&token).json(&body).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                    }
+                    _ => errors += 1,
+                }
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await.map_err(|e| CliError::Config(e.to_string()))?;
+        all.extend(lat);
+        errors += e;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    println!(
+        "{} checks: {} in {secs:.2} s = {:.0}/s; latency p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms; {errors} not successful",
+        args.path,
+        all.len(),
+        all.len() as f64 / secs,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        percentile(&all, 0.999)
+    );
+    Ok(())
+}
+
+/// `onshi loadgen`: drives checks at a running server and reports throughput and latency. On
+/// the card path, challenges are fetched and signed before the timed phase (a real card signs
+/// on its own chip), then the checks are submitted concurrently.
+pub async fn loadgen(args: &LoadArgs) -> Result<(), CliError> {
+    match args.path.as_str() {
+        "number" => {
+            let f: Vec<&str> = args.key.split(',').collect();
+            let body = json!({"insurer_number": f.first(), "symbol": f.get(1), "number": f.get(2), "branch": f.get(3)});
+            fire(args, "/v1/eligibility/number", vec![body; args.requests]).await
+        }
+        "card" => {
+            let path = args.card.as_ref().ok_or_else(|| CliError::Config("--card is required for the card path".into()))?;
+            let card = read_card(path)?;
+            let cert = STANDARD.encode(card.certificate_der().map_err(|e| CliError::Config(e.to_string()))?);
+            let started = std::time::Instant::now();
+            let mut bodies = Vec::with_capacity(args.requests);
+            for _ in 0..args.requests {
+                let (status, c) = post(&args.server, "/v1/challenges", Some(&args.facility_token), &json!({})).await?;
+                if status != 201 {
+                    return Err(problem_error(status, &c));
+                }
+                let hexmsg = c["message"].as_str().unwrap_or_default();
+                let msg: Vec<u8> =
+                    (0..hexmsg.len()).step_by(2).filter_map(|i| u8::from_str_radix(hexmsg.get(i..i + 2)?, 16).ok()).collect();
+                let sig = card.sign(&msg).map_err(|e| CliError::Config(e.to_string()))?;
+                bodies.push(json!({"challenge_id": c["challenge_id"], "certificate": cert, "signature": STANDARD.encode(sig)}));
+            }
+            println!(
+                "prepared {} signed challenges in {:.2} s (challenge issue + signing, untimed below)",
+                bodies.len(),
+                started.elapsed().as_secs_f64()
+            );
+            fire(args, "/v1/eligibility/card", bodies).await
+        }
+        other => Err(CliError::Config(format!("--path: '{other}' is not number or card"))),
+    }
+}

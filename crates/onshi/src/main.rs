@@ -111,6 +111,11 @@ enum Command {
     #[command(subcommand)]
     Audit(AuditCommand),
 
+    /// Drive checks at a running server and report throughput and latency percentiles.
+    ///
+    /// Example: onshi loadgen --facility-token $TOKEN --path card --card onshi-demo/cards/valid.json --requests 2000
+    Loadgen(cards::LoadArgs),
+
     /// Counts of registrations for insurance use, by channel.
     Registrations {
         #[command(flatten)]
@@ -678,6 +683,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Reader(args) => cards::reader(&args).await,
+        Command::Loadgen(args) => cards::loadgen(&args).await,
         Command::Register(args) => cards::register(&args).await,
         Command::Check(CheckCommand::Number(args)) => cards::check_number(&args).await,
         Command::Audit(AuditCommand::Verify { store }) => {
