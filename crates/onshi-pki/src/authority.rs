@@ -164,6 +164,66 @@ impl Authority {
         })
     }
 
+    /// A demo CA for the closed network between facilities and the server: it issues the
+    /// server's TLS certificate and facilities' client certificates (mutual TLS).
+    pub fn create_network(now: OffsetDateTime) -> Result<Self, PkiError> {
+        let key = KeyPair::generate_for(&PKCS_RSA_SHA256).map_err(gen_err)?;
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CountryName, "JP");
+        dn.push(DnType::OrganizationName, "onshi demo network");
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.not_before = now - Duration::days(1);
+        params.not_after = now + Duration::days(3650);
+        params.serial_number = Some(SerialNumber::from_slice(&new_serial()?));
+        let cert = params.self_signed(&key).map_err(gen_err)?;
+        Ok(Self {
+            kind: CertKind::Card,
+            cert_pem: cert.pem(),
+            cert: cert.der().clone(),
+            key,
+        })
+    }
+
+    /// A TLS certificate (ECDSA P-256) and its key, both PEM: for a server when `dns_names` is not
+    /// empty (those names and 127.0.0.1), else a client certificate whose common name is
+    /// `common_name` (a facility code).
+    pub fn issue_tls(
+        &self,
+        common_name: &str,
+        dns_names: &[&str],
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Result<(String, String), PkiError> {
+        use rcgen::{ExtendedKeyUsagePurpose, SanType};
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(gen_err)?;
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, common_name);
+        params.distinguished_name = dn;
+        params.not_before = not_before;
+        params.not_after = not_after;
+        params.serial_number = Some(SerialNumber::from_slice(&new_serial()?));
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        if dns_names.is_empty() {
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        } else {
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            for name in dns_names {
+                params
+                    .subject_alt_names
+                    .push(SanType::DnsName((*name).try_into().map_err(gen_err)?));
+            }
+            params
+                .subject_alt_names
+                .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+        }
+        let cert = params.signed_by(&key, &self.issuer()?).map_err(gen_err)?;
+        Ok((cert.pem(), key.serialize_pem()))
+    }
+
     /// A CRL listing `revoked` (serial, revocation time), valid from `this_update` to
     /// `next_update`, DER.
     pub fn crl(

@@ -51,14 +51,26 @@ impl FromRequestParts<AppState> for AuthenticatedFacility {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(Problem::unauthorized)?;
-        match state
+        let facility = match state
             .store
             .facility_by_token_hash(&hash_token(token))
             .await?
         {
-            Some(f) => Ok(Self(f.code)),
-            None => Err(Problem::unauthorized()),
+            Some(f) => f.code,
+            None => return Err(Problem::unauthorized()),
+        };
+        if let Some(crate::tls::ClientIdentity(cn)) =
+            parts.extensions.get::<crate::tls::ClientIdentity>()
+            && cn != facility.as_str()
+        {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "client-certificate-mismatch",
+                "Client certificate of another facility",
+                "the connection's client certificate does not belong to the facility of this token",
+            ));
         }
+        Ok(Self(facility))
     }
 }
 

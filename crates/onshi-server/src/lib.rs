@@ -30,6 +30,7 @@ pub mod auth;
 pub mod eligibility;
 pub mod members;
 pub mod problem;
+pub mod tls;
 pub mod trust;
 
 /// The real clock.

@@ -267,6 +267,43 @@ impl PkiDir {
         ))
     }
 
+    /// Creates the demo network CA, the server's TLS certificate for `server_name`, and a client
+    /// certificate per facility code: `network-ca.pem`, `server.pem`/`server.key`,
+    /// `facility-<code>.pem`/`.key`.
+    pub fn network(
+        &self,
+        server_name: &str,
+        facilities: &[String],
+        now: OffsetDateTime,
+    ) -> Result<(), CliError> {
+        std::fs::create_dir_all(&self.0).map_err(io(&self.0))?;
+        let ca = Authority::create_network(now).map_err(pki_err)?;
+        let until = now + Duration::days(825);
+        let ca_path = self.0.join("network-ca.pem");
+        std::fs::write(&ca_path, ca.cert_pem()).map_err(io(&ca_path))?;
+        let (cert, key) = ca
+            .issue_tls(
+                server_name,
+                &[server_name],
+                now - Duration::minutes(5),
+                until,
+            )
+            .map_err(pki_err)?;
+        std::fs::write(self.0.join("server.pem"), cert).map_err(io(&self.0))?;
+        write_private(&self.0.join("server.key"), key.as_bytes())?;
+        for code in facilities {
+            onshi_domain::FacilityCode::parse(code)
+                .map_err(|e| CliError::Config(format!("--facility {code}: {e}")))?;
+            let (cert, key) = ca
+                .issue_tls(code, &[], now - Duration::minutes(5), until)
+                .map_err(pki_err)?;
+            std::fs::write(self.0.join(format!("facility-{code}.pem")), cert)
+                .map_err(io(&self.0))?;
+            write_private(&self.0.join(format!("facility-{code}.key")), key.as_bytes())?;
+        }
+        Ok(())
+    }
+
     /// Revokes a card's certificate and republishes its CRL.
     pub fn revoke(&self, card: &VirtualCard, now: OffsetDateTime) -> Result<(), CliError> {
         let der = card
@@ -330,13 +367,70 @@ pub enum Face {
     Fail,
 }
 
+/// TLS options of the facility-side tools (for an `https://` server, and mutual TLS).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ClientTls {
+    /// CA certificate (PEM) to trust for an https:// server.
+    #[arg(long = "ca", env = "ONSHI_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// This facility's client certificate (PEM), for mutual TLS.
+    #[arg(
+        long,
+        env = "ONSHI_CLIENT_CERT",
+        value_name = "FILE",
+        requires = "client_key"
+    )]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's key (PEM).
+    #[arg(long, env = "ONSHI_CLIENT_KEY", value_name = "FILE")]
+    pub client_key: Option<PathBuf>,
+}
+
+static CLIENT_TLS: std::sync::OnceLock<Option<rustls::ClientConfig>> = std::sync::OnceLock::new();
+
+/// Configures TLS for this process's requests (call once, before any request).
+pub fn set_client_tls(tls: &ClientTls) -> Result<(), CliError> {
+    let config = match &tls.ca {
+        None => None,
+        Some(ca) => {
+            let ca_pem = std::fs::read(ca).map_err(io(ca))?;
+            let identity = match (&tls.client_cert, &tls.client_key) {
+                (Some(c), Some(k)) => Some((
+                    std::fs::read(c).map_err(io(c))?,
+                    std::fs::read(k).map_err(io(k))?,
+                )),
+                _ => None,
+            };
+            let cfg = onshi_server::tls::client_config(
+                &ca_pem,
+                identity.as_ref().map(|(c, k)| (c.as_slice(), k.as_slice())),
+            )
+            .map_err(|e| CliError::Config(e.to_string()))?;
+            Some(cfg)
+        }
+    };
+    let _ = CLIENT_TLS.set(config);
+    Ok(())
+}
+
+fn http_client() -> Result<reqwest::Client, CliError> {
+    let builder = reqwest::Client::builder();
+    let builder = match CLIENT_TLS.get().and_then(Option::as_ref) {
+        Some(cfg) => builder.use_preconfigured_tls(cfg.clone()),
+        None => builder,
+    };
+    builder
+        .build()
+        .map_err(|e| CliError::Config(format!("HTTP client: {e}")))
+}
+
 async fn post(
     server: &str,
     path: &str,
     token: Option<&str>,
     body: &Value,
 ) -> Result<(u16, Value), CliError> {
-    let client = reqwest::Client::new();
+    let client = http_client()?;
     let mut req = client
         .post(format!("{}{path}", server.trim_end_matches('/')))
         .json(body);
@@ -493,6 +587,8 @@ pub async fn reader(args: &ReaderArgs) -> Result<(), CliError> {
 /// `onshi reader` options.
 #[derive(Debug, Args)]
 pub struct ReaderArgs {
+    #[command(flatten)]
+    pub tls: ClientTls,
     /// The onshi server.
     #[arg(long, env = "ONSHI_SERVER", default_value = "http://127.0.0.1:8080")]
     pub server: String,
@@ -522,6 +618,8 @@ pub struct ReaderArgs {
 /// `onshi register` options.
 #[derive(Debug, Args)]
 pub struct RegisterArgs {
+    #[command(flatten)]
+    pub tls: ClientTls,
     /// The onshi server.
     #[arg(long, env = "ONSHI_SERVER", default_value = "http://127.0.0.1:8080")]
     pub server: String,
@@ -563,6 +661,8 @@ pub async fn register(args: &RegisterArgs) -> Result<(), CliError> {
 /// `onshi check number` options.
 #[derive(Debug, Args)]
 pub struct NumberArgs {
+    #[command(flatten)]
+    pub tls: ClientTls,
     /// The onshi server.
     #[arg(long, env = "ONSHI_SERVER", default_value = "http://127.0.0.1:8080")]
     pub server: String,
@@ -618,6 +718,8 @@ pub async fn check_number(args: &NumberArgs) -> Result<(), CliError> {
 /// `onshi loadgen` options.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
+    #[command(flatten)]
+    pub tls: ClientTls,
     /// The onshi server.
     #[arg(long, env = "ONSHI_SERVER", default_value = "http://127.0.0.1:8080")]
     pub server: String,
@@ -651,26 +753,30 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 async fn fire(args: &LoadArgs, path: &str, bodies: Vec<Value>) -> Result<(), CliError> {
     use std::sync::Arc;
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .build()
-        .map_err(|e| CliError::Config(e.to_string()))?;
+    let client = http_client()?;
     let url = format!("{}{path}", args.server.trim_end_matches('/'));
     let queue = Arc::new(std::sync::Mutex::new(bodies));
     let started = std::time::Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency {
-        let (client, url, queue, token) = (client.clone(), url.clone(), Arc::clone(&queue), args.facility_token.clone());
+        let (client, url, queue, token) = (
+            client.clone(),
+            url.clone(),
+            Arc::clone(&queue),
+            args.facility_token.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0u64;
-            loop {
-                let body = match queue.lock().ok().and_then(|mut q| q.pop()) {
-                    Some(b) => b,
-                    None => break,
-                };
+            while let Some(body) = queue.lock().ok().and_then(|mut q| q.pop()) {
                 let t = std::time::Instant::now();
-                match client.post(&url).bearer_auth(&token).json(&body).send().await {
+                match client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status().is_success() => {
                         let _ = r.bytes().await;
                     }
@@ -713,20 +819,36 @@ pub async fn loadgen(args: &LoadArgs) -> Result<(), CliError> {
             fire(args, "/v1/eligibility/number", vec![body; args.requests]).await
         }
         "card" => {
-            let path = args.card.as_ref().ok_or_else(|| CliError::Config("--card is required for the card path".into()))?;
+            let path = args
+                .card
+                .as_ref()
+                .ok_or_else(|| CliError::Config("--card is required for the card path".into()))?;
             let card = read_card(path)?;
-            let cert = STANDARD.encode(card.certificate_der().map_err(|e| CliError::Config(e.to_string()))?);
+            let cert = STANDARD.encode(
+                card.certificate_der()
+                    .map_err(|e| CliError::Config(e.to_string()))?,
+            );
             let started = std::time::Instant::now();
             let mut bodies = Vec::with_capacity(args.requests);
             for _ in 0..args.requests {
-                let (status, c) = post(&args.server, "/v1/challenges", Some(&args.facility_token), &json!({})).await?;
+                let (status, c) = post(
+                    &args.server,
+                    "/v1/challenges",
+                    Some(&args.facility_token),
+                    &json!({}),
+                )
+                .await?;
                 if status != 201 {
                     return Err(problem_error(status, &c));
                 }
                 let hexmsg = c["message"].as_str().unwrap_or_default();
-                let msg: Vec<u8> =
-                    (0..hexmsg.len()).step_by(2).filter_map(|i| u8::from_str_radix(hexmsg.get(i..i + 2)?, 16).ok()).collect();
-                let sig = card.sign(&msg).map_err(|e| CliError::Config(e.to_string()))?;
+                let msg: Vec<u8> = (0..hexmsg.len())
+                    .step_by(2)
+                    .filter_map(|i| u8::from_str_radix(hexmsg.get(i..i + 2)?, 16).ok())
+                    .collect();
+                let sig = card
+                    .sign(&msg)
+                    .map_err(|e| CliError::Config(e.to_string()))?;
                 bodies.push(json!({"challenge_id": c["challenge_id"], "certificate": cert, "signature": STANDARD.encode(sig)}));
             }
             println!(
@@ -736,6 +858,8 @@ pub async fn loadgen(args: &LoadArgs) -> Result<(), CliError> {
             );
             fire(args, "/v1/eligibility/card", bodies).await
         }
-        other => Err(CliError::Config(format!("--path: '{other}' is not number or card"))),
+        other => Err(CliError::Config(format!(
+            "--path: '{other}' is not number or card"
+        ))),
     }
 }

@@ -100,7 +100,7 @@ pub(crate) async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliErro
         crl_refresh: 60,
         ..TrustArgs::default()
     };
-    crate::serve(store, key, &args.listen, &trust).await
+    crate::serve(store, key, &args.listen, &trust, None).await
 }
 
 async fn print_guide(

@@ -180,6 +180,19 @@ enum PkiCommand {
         #[arg(long)]
         card: PathBuf,
     },
+    /// Create a demo network CA, the server's TLS certificate and facility client certificates
+    /// (for `serve --tls-cert … --client-ca …` on a closed network).
+    Network {
+        /// The PKI folder.
+        #[arg(long, default_value = "onshi-pki")]
+        dir: PathBuf,
+        /// The server's DNS name.
+        #[arg(long, default_value = "localhost")]
+        server_name: String,
+        /// Facility codes to make client certificates for (repeatable).
+        #[arg(long = "facility", value_name = "CODE")]
+        facilities: Vec<String>,
+    },
     /// Republish both CRLs (valid seven days from now).
     Crl {
         /// The PKI folder.
@@ -233,6 +246,27 @@ struct ServeArgs {
 
     #[command(flatten)]
     trust: cards::TrustArgs,
+
+    /// Serve HTTPS with this certificate chain (PEM).
+    #[arg(
+        long,
+        env = "ONSHI_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The TLS certificate's key (PEM).
+    #[arg(long, env = "ONSHI_TLS_KEY", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Require facility client certificates chaining to this CA (mutual TLS); a certificate's
+    /// common name must be the facility code of the token used over it.
+    #[arg(
+        long,
+        env = "ONSHI_CLIENT_CA",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -412,12 +446,20 @@ pub(crate) async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// The TLS files of `serve`.
+pub(crate) struct TlsFiles {
+    cert: PathBuf,
+    key: PathBuf,
+    client_ca: Option<PathBuf>,
+}
+
 /// Binds, prints the address (tests and scripts read this line), and serves until a signal.
 pub(crate) async fn serve(
     store: Store,
     key: onshi_domain::MyNumberKey,
     listen: &str,
     trust: &cards::TrustArgs,
+    tls: Option<TlsFiles>,
 ) -> Result<(), CliError> {
     let addr: SocketAddr = listen.parse().map_err(|_| {
         CliError::Config(format!(
@@ -430,8 +472,9 @@ pub(crate) async fn serve(
     let local = listener
         .local_addr()
         .map_err(|e| CliError::Io(listen.to_owned(), e))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
-        "onshi is listening on http://{local} (store: {})",
+        "onshi is listening on {scheme}://{local} (store: {})",
         store.backend_name()
     );
     let state = AppState {
@@ -440,9 +483,24 @@ pub(crate) async fn serve(
         my_number_key: key,
         trust: trust.load(std::sync::Arc::new(SystemClock)).await?,
     };
-    onshi_server::serve(listener, state, shutdown_signal())
-        .await
-        .map_err(|e| CliError::Io(local.to_string(), e))?;
+    match tls {
+        None => onshi_server::serve(listener, state, shutdown_signal()).await,
+        Some(files) => {
+            let read = |p: &PathBuf| {
+                std::fs::read(p).map_err(|e| CliError::Io(p.display().to_string(), e))
+            };
+            let ca = files.client_ca.as_ref().map(read).transpose()?;
+            let config = onshi_server::tls::server_config(
+                &read(&files.cert)?,
+                &read(&files.key)?,
+                ca.as_deref(),
+            )
+            .map_err(|e| CliError::Config(e.to_string()))?;
+            tracing::info!(mutual = ca.is_some(), "serving HTTPS");
+            onshi_server::tls::serve_tls(listener, state, config, shutdown_signal()).await
+        }
+    }
+    .map_err(|e| CliError::Io(local.to_string(), e))?;
     store.close().await;
     Ok(())
 }
@@ -518,7 +576,15 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 .or(file.listen)
                 .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
             let (store, key) = open_store(&args.store).await?;
-            serve(store, key, &listen, &args.trust).await
+            let tls = match (args.tls_cert, args.tls_key) {
+                (Some(cert), Some(key)) => Some(TlsFiles {
+                    cert,
+                    key,
+                    client_ca: args.client_ca,
+                }),
+                _ => None,
+            };
+            serve(store, key, &listen, &args.trust, tls).await
         }
         Command::Demo(args) => demo::run(args, &clock).await,
         Command::Import(ImportCommand::Members {
@@ -674,6 +740,19 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Command::Pki(PkiCommand::Network {
+            dir,
+            server_name,
+            facilities,
+        }) => {
+            cards::PkiDir(dir.clone()).network(&server_name, &facilities, clock.now())?;
+            println!(
+                "wrote network-ca.pem, server.pem/.key and {} facility certificates in {}",
+                facilities.len(),
+                dir.display()
+            );
+            Ok(())
+        }
         Command::Pki(PkiCommand::Crl { dir }) => {
             let pki = cards::PkiDir(dir);
             for kind in [onshi_pki::CertKind::Card, onshi_pki::CertKind::Smartphone] {
@@ -682,10 +761,22 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             println!("republished both CRLs (valid 7 days)");
             Ok(())
         }
-        Command::Reader(args) => cards::reader(&args).await,
-        Command::Loadgen(args) => cards::loadgen(&args).await,
-        Command::Register(args) => cards::register(&args).await,
-        Command::Check(CheckCommand::Number(args)) => cards::check_number(&args).await,
+        Command::Reader(args) => {
+            cards::set_client_tls(&args.tls)?;
+            cards::reader(&args).await
+        }
+        Command::Loadgen(args) => {
+            cards::set_client_tls(&args.tls)?;
+            cards::loadgen(&args).await
+        }
+        Command::Register(args) => {
+            cards::set_client_tls(&args.tls)?;
+            cards::register(&args).await
+        }
+        Command::Check(CheckCommand::Number(args)) => {
+            cards::set_client_tls(&args.tls)?;
+            cards::check_number(&args).await
+        }
         Command::Audit(AuditCommand::Verify { store }) => {
             let (store, _) = open_store(&store).await?;
             let result = store.verify_audit().await?;
@@ -719,6 +810,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // One crypto provider for every TLS use in the process (reqwest needs a process default).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     init_logging(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
