@@ -33,6 +33,17 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The token of `Authorization: Bearer <token>`, or 401.
+pub(crate) fn bearer_token(parts: &Parts) -> Result<&str, Problem> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(Problem::unauthorized)
+}
+
 /// The insurer a request is authenticated as (from `Authorization: Bearer <token>`).
 #[derive(Debug, Clone)]
 pub struct AuthenticatedInsurer(pub InsurerNumber);
@@ -44,13 +55,7 @@ impl FromRequestParts<AppState> for AuthenticatedInsurer {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(Problem::unauthorized)?;
+        let token = bearer_token(parts)?;
         match state
             .store
             .insurer_by_token_hash(&hash_token(token))
