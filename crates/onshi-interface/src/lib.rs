@@ -1,0 +1,569 @@
+//! The facility interface of the real system, as レセコン and 電子カルテ vendors speak it: XML files
+//! in the `XmlMsg` / `MessageHeader` / `MessageBody` envelope, dropped into a `req` folder and
+//! answered in `res` under the matching name (`…01req_…` → `…01res_…`).
+//!
+//! This crate parses request files and writes result files; it does no I/O. The element names and
+//! codes follow `shared/reference/onshi-interface.md` §1; where sources disagree, the choice is
+//! documented on the item.
+
+pub mod xml;
+
+use serde::Deserialize;
+
+/// Why a request file could not be answered normally. Each becomes an error result file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InterfaceError {
+    /// Not well-formed XML, or forbidden constructs (DOCTYPE, entities).
+    #[error("malformed XML: {0}")]
+    Malformed(String),
+    /// The file name names no message kind onshi knows.
+    #[error("unknown request file name: {0}")]
+    UnknownKind(String),
+    /// A required element is missing or invalid.
+    #[error("{element}: {reason}")]
+    Invalid {
+        /// The element's name.
+        element: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl InterfaceError {
+    /// onshi's error code for the result file's `ErrorCode` (the official 処理結果コード list,
+    /// 別紙6-1, is not public; these codes are onshi's own and documented for vendors).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "ONS0001",
+            Self::UnknownKind(_) => "ONS0002",
+            Self::Invalid { .. } => "ONS0003",
+        }
+    }
+}
+
+/// The kinds of request file, from the file-name prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `OQSsiquc01req_`: single lookup by insurance-card number.
+    SingleLookup,
+    /// `OQSmuquc01req_`: bulk lookup, upload phase.
+    BulkUpload,
+    /// `OQSmuquc02req_`: bulk lookup, download phase.
+    BulkDownload,
+}
+
+impl Kind {
+    /// The kind of a request file name, if any.
+    pub fn of(file_name: &str) -> Option<Self> {
+        if file_name.starts_with("OQSsiquc01req_") {
+            Some(Self::SingleLookup)
+        } else if file_name.starts_with("OQSmuquc01req_") {
+            Some(Self::BulkUpload)
+        } else if file_name.starts_with("OQSmuquc02req_") {
+            Some(Self::BulkDownload)
+        } else {
+            None
+        }
+    }
+}
+
+/// The result file name for a request file name: `01req_` → `01res_`, `02req_` → `02res_`; any
+/// other name gets `.res` appended to its stem, so every request is answered somewhere.
+pub fn response_name(request: &str) -> String {
+    for (req, res) in [("01req_", "01res_"), ("02req_", "02res_")] {
+        if let Some(i) = request.find(req) {
+            return format!("{}{res}{}", &request[..i], &request[i + req.len()..]);
+        }
+    }
+    match request.rsplit_once('.') {
+        Some((stem, ext)) => format!("{stem}.res.{ext}"),
+        None => format!("{request}.res"),
+    }
+}
+
+/// The character encoding of a message: the header's `CharacterCodeIdentifier` (0 UTF-8,
+/// 1 Shift_JIS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charset {
+    /// `0`
+    Utf8,
+    /// `1`
+    ShiftJis,
+}
+
+impl Charset {
+    fn of(bytes: &[u8]) -> Self {
+        if xml::declared_encoding(bytes) == encoding_rs::SHIFT_JIS {
+            Self::ShiftJis
+        } else {
+            Self::Utf8
+        }
+    }
+    fn code(self) -> &'static str {
+        match self {
+            Self::Utf8 => "0",
+            Self::ShiftJis => "1",
+        }
+    }
+    fn declaration(self) -> &'static str {
+        match self {
+            Self::Utf8 => "UTF-8",
+            Self::ShiftJis => "Shift_JIS",
+        }
+    }
+    /// Encodes a finished document.
+    fn encode(self, text: &str) -> Vec<u8> {
+        match self {
+            Self::Utf8 => text.as_bytes().to_vec(),
+            Self::ShiftJis => encoding_rs::SHIFT_JIS.encode(text).0.into_owned(),
+        }
+    }
+}
+
+/// `QualificationConfirmSearchInfo`: one patient to look up by card.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchInfo {
+    /// `InsurerNumber` (space- or zero-padded to 8 by some vendors; onshi accepts both).
+    pub insurer_number: String,
+    /// `InsuredCardSymbol`
+    pub symbol: String,
+    /// `InsuredIdentificationNumber`
+    pub number: String,
+    /// `InsuredBranchNumber`
+    pub branch: String,
+    /// `Birthdate`, YYYYMMDD
+    pub birth_date: Option<String>,
+    /// `LimitApplicationCertificateRelatedConsFlg`
+    pub limit_consent: Option<String>,
+    /// `ArbitraryIdentifier`, echoed back
+    pub arbitrary_identifier: Option<String>,
+}
+
+impl SearchInfo {
+    fn from(el: &xml::Element) -> Result<Self, InterfaceError> {
+        let need = |name: &str| {
+            el.text_of(name)
+                .filter(|t| !t.trim().is_empty())
+                .map(str::to_owned)
+                .ok_or_else(|| InterfaceError::Invalid {
+                    element: name.into(),
+                    reason: "is required".into(),
+                })
+        };
+        let opt = |name: &str| {
+            el.text_of(name)
+                .filter(|t| !t.trim().is_empty())
+                .map(str::to_owned)
+        };
+        Ok(Self {
+            insurer_number: need("InsurerNumber")?,
+            symbol: opt("InsuredCardSymbol").unwrap_or_default(),
+            number: need("InsuredIdentificationNumber")?,
+            branch: opt("InsuredBranchNumber").unwrap_or_default(),
+            birth_date: opt("Birthdate"),
+            limit_consent: opt("LimitApplicationCertificateRelatedConsFlg"),
+            arbitrary_identifier: opt("ArbitraryIdentifier"),
+        })
+    }
+
+    fn render(&self, out: &mut String) {
+        out.push_str("  <QualificationConfirmSearchInfo>\n");
+        tag(out, 3, "InsurerNumber", &self.insurer_number);
+        tag(out, 3, "InsuredCardSymbol", &self.symbol);
+        tag(out, 3, "InsuredIdentificationNumber", &self.number);
+        tag(out, 3, "InsuredBranchNumber", &self.branch);
+        if let Some(b) = &self.birth_date {
+            tag(out, 3, "Birthdate", b);
+        }
+        if let Some(f) = &self.limit_consent {
+            tag(out, 3, "LimitApplicationCertificateRelatedConsFlg", f);
+        }
+        if let Some(a) = &self.arbitrary_identifier {
+            tag(out, 3, "ArbitraryIdentifier", a);
+        }
+        out.push_str("  </QualificationConfirmSearchInfo>\n");
+    }
+}
+
+/// A parsed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Which message.
+    pub kind: Kind,
+    /// The encoding it came in (results are written in the same).
+    pub charset: Charset,
+    /// `MedicalInstitutionCode`
+    pub institution: String,
+    /// `QualificationConfirmationDate`, YYYYMMDD (today when absent)
+    pub confirmation_date: Option<String>,
+    /// `ArbitraryFileIdentifier`, echoed back
+    pub file_identifier: Option<String>,
+    /// The patients (one for a single lookup, many for a bulk upload).
+    pub searches: Vec<SearchInfo>,
+    /// `ReceptionNumber` of a bulk download.
+    pub reception_number: Option<String>,
+}
+
+/// Parses a request file given its name and bytes.
+pub fn parse_request(file_name: &str, bytes: &[u8]) -> Result<Request, InterfaceError> {
+    let kind =
+        Kind::of(file_name).ok_or_else(|| InterfaceError::UnknownKind(file_name.to_owned()))?;
+    let charset = Charset::of(bytes);
+    let root = xml::parse(bytes)?;
+    if root.name != "XmlMsg" {
+        return Err(InterfaceError::Invalid {
+            element: root.name,
+            reason: "the root element must be XmlMsg".into(),
+        });
+    }
+    let missing = |name: &str| InterfaceError::Invalid {
+        element: name.into(),
+        reason: "is required".into(),
+    };
+    let header = root
+        .child("MessageHeader")
+        .ok_or_else(|| missing("MessageHeader"))?;
+    let body = root
+        .child("MessageBody")
+        .ok_or_else(|| missing("MessageBody"))?;
+    let institution = header
+        .text_of("MedicalInstitutionCode")
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| missing("MedicalInstitutionCode"))?
+        .trim()
+        .to_owned();
+    let searches = match kind {
+        Kind::BulkDownload => Vec::new(),
+        _ => body
+            .all("QualificationConfirmSearchInfo")
+            .map(SearchInfo::from)
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    if kind != Kind::BulkDownload && searches.is_empty() {
+        return Err(missing("QualificationConfirmSearchInfo"));
+    }
+    let reception_number = body.text_of("ReceptionNumber").map(str::to_owned);
+    if kind == Kind::BulkDownload && reception_number.is_none() {
+        return Err(missing("ReceptionNumber"));
+    }
+    Ok(Request {
+        kind,
+        charset,
+        institution,
+        confirmation_date: header
+            .text_of("QualificationConfirmationDate")
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned),
+        file_identifier: header.text_of("ArbitraryFileIdentifier").map(str::to_owned),
+        searches,
+        reception_number,
+    })
+}
+
+/// One qualification of a result, as the onshi API returns it (`EligibilityResult`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Qualification {
+    /// 資格有効性 of this qualification.
+    pub validity_code: u8,
+    /// 保険者番号
+    pub insurer_number: String,
+    /// 記号
+    pub symbol: String,
+    /// 番号
+    pub number: String,
+    /// 枝番
+    pub branch: String,
+    /// 1 本人 / 2 家族
+    pub relationship_code: u8,
+    /// 氏名
+    pub name: String,
+    /// カナ氏名
+    pub name_kana: String,
+    /// 1 / 2 / 3
+    pub sex_code: u8,
+    /// YYYYMMDD
+    pub birth_date: String,
+    /// YYYYMMDD
+    pub qualified_from: String,
+    /// YYYYMMDD
+    pub qualified_until: Option<String>,
+    /// "030"
+    pub copay_ratio: String,
+}
+
+/// A check result as the onshi API returns it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct CheckResult {
+    /// 1–5
+    pub validity_code: u8,
+    /// YYYYMMDD
+    pub consultation_date: String,
+    /// The qualifications shown.
+    pub qualifications: Vec<Qualification>,
+    /// For 3: the newer one.
+    pub new_qualification: Option<Qualification>,
+}
+
+fn tag(out: &mut String, indent: usize, name: &str, value: &str) {
+    for _ in 0..indent {
+        out.push(' ');
+    }
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    out.push_str(&xml::escape(value));
+    out.push_str("</");
+    out.push_str(name);
+    out.push_str(">\n");
+}
+
+fn header(out: &mut String, req: &HeaderEcho<'_>, segment: &str, error: Option<(&str, &str)>) {
+    out.push_str(&format!(
+        "<?xml version=\"1.0\" encoding=\"{}\" standalone=\"no\"?>\n",
+        req.charset.declaration()
+    ));
+    out.push_str("<XmlMsg>\n <MessageHeader>\n");
+    tag(out, 2, "ProcessExecutionTime", req.executed_at);
+    if let Some(d) = req.confirmation_date {
+        tag(out, 2, "QualificationConfirmationDate", d);
+    }
+    tag(out, 2, "MedicalInstitutionCode", req.institution);
+    if let Some(id) = req.file_identifier {
+        tag(out, 2, "ArbitraryFileIdentifier", id);
+    }
+    tag(out, 2, "ReferenceClassification", "2");
+    tag(out, 2, "SegmentOfResult", segment);
+    if let Some((code, message)) = error {
+        tag(out, 2, "ErrorCode", code);
+        tag(out, 2, "ErrorMessage", message);
+    }
+    tag(out, 2, "CharacterCodeIdentifier", req.charset.code());
+    out.push_str(" </MessageHeader>\n");
+}
+
+/// What a result header echoes of its request.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderEcho<'a> {
+    /// The encoding to write in.
+    pub charset: Charset,
+    /// `ProcessExecutionTime`, YYYYMMDDHHmmss
+    pub executed_at: &'a str,
+    /// `QualificationConfirmationDate`
+    pub confirmation_date: Option<&'a str>,
+    /// `MedicalInstitutionCode`
+    pub institution: &'a str,
+    /// `ArbitraryFileIdentifier`
+    pub file_identifier: Option<&'a str>,
+}
+
+fn render_qualification(out: &mut String, q: &Qualification) {
+    out.push_str("   <ResultOfQualificationConfirmation>\n");
+    tag(out, 4, "InsurerNumber", &q.insurer_number);
+    tag(out, 4, "InsuredCardSymbol", &q.symbol);
+    tag(out, 4, "InsuredIdentificationNumber", &q.number);
+    tag(out, 4, "InsuredBranchNumber", &q.branch);
+    tag(
+        out,
+        4,
+        "PersonalFamilyClassification",
+        &q.relationship_code.to_string(),
+    );
+    tag(out, 4, "Name", &q.name);
+    tag(out, 4, "NameKana", &q.name_kana);
+    tag(out, 4, "Sex1", &q.sex_code.to_string());
+    tag(out, 4, "Birthdate", &q.birth_date);
+    tag(out, 4, "QualificationDate", &q.qualified_from);
+    if let Some(u) = &q.qualified_until {
+        tag(out, 4, "DisqualificationDate", u);
+    }
+    tag(out, 4, "InsuredPartialContributionRatio", &q.copay_ratio);
+    tag(
+        out,
+        4,
+        "QualificationValidity",
+        &q.validity_code.to_string(),
+    );
+    out.push_str("   </ResultOfQualificationConfirmation>\n");
+}
+
+/// Writes the result file of a single lookup. `note`, when given, goes into
+/// `ProcessingResultMessage` (e.g. that the answer was delayed while the server was unreachable).
+pub fn single_result(
+    echo: &HeaderEcho<'_>,
+    search: &SearchInfo,
+    result: &CheckResult,
+    note: Option<&str>,
+) -> Vec<u8> {
+    let mut out = String::with_capacity(2048);
+    header(&mut out, echo, "1", None);
+    out.push_str(" <MessageBody>\n");
+    tag(&mut out, 2, "ProcessingResultStatus", "1");
+    if let Some(n) = note {
+        tag(&mut out, 2, "ProcessingResultMessage", n);
+    }
+    tag(
+        &mut out,
+        2,
+        "QualificationValidity",
+        &result.validity_code.to_string(),
+    );
+    search.render(&mut out);
+    out.push_str("  <ResultList>\n");
+    for q in result
+        .qualifications
+        .iter()
+        .chain(result.new_qualification.iter())
+    {
+        render_qualification(&mut out, q);
+    }
+    out.push_str("  </ResultList>\n </MessageBody>\n</XmlMsg>\n");
+    echo.charset.encode(&out)
+}
+
+/// Writes an error result file: `SegmentOfResult` 9 with `ErrorCode`/`ErrorMessage`, and
+/// `ProcessingResultStatus` 2 in the body.
+pub fn error_result(echo: &HeaderEcho<'_>, code: &str, message: &str) -> Vec<u8> {
+    let mut out = String::with_capacity(1024);
+    header(&mut out, echo, "9", Some((code, message)));
+    out.push_str(" <MessageBody>\n");
+    tag(&mut out, 2, "ProcessingResultStatus", "2");
+    tag(&mut out, 2, "ProcessingResultCode", code);
+    tag(&mut out, 2, "ProcessingResultMessage", message);
+    out.push_str(" </MessageBody>\n</XmlMsg>\n");
+    echo.charset.encode(&out)
+}
+
+/// The charset a result to an unparseable request is written in: the declared one if any.
+pub fn charset_of(bytes: &[u8]) -> Charset {
+    Charset::of(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SINGLE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<XmlMsg>
+ <MessageHeader>
+  <QualificationConfirmationDate>20261124</QualificationConfirmationDate>
+  <MedicalInstitutionCode>1311234567</MedicalInstitutionCode>
+  <ArbitraryFileIdentifier>abc&amp;1</ArbitraryFileIdentifier>
+ </MessageHeader>
+ <MessageBody>
+  <QualificationConfirmSearchInfo>
+   <InsurerNumber>  123456</InsurerNumber>
+   <InsuredCardSymbol>１０</InsuredCardSymbol>
+   <InsuredIdentificationNumber>1</InsuredIdentificationNumber>
+   <InsuredBranchNumber>00</InsuredBranchNumber>
+   <Birthdate>19900506</Birthdate>
+   <LimitApplicationCertificateRelatedConsFlg>1</LimitApplicationCertificateRelatedConsFlg>
+  </QualificationConfirmSearchInfo>
+ </MessageBody>
+</XmlMsg>"#;
+
+    #[test]
+    fn parses_a_single_lookup_and_keeps_significant_spaces() {
+        let r = parse_request("OQSsiquc01req_202611240001.xml", SINGLE.as_bytes()).unwrap();
+        assert_eq!(r.kind, Kind::SingleLookup);
+        assert_eq!(r.charset, Charset::Utf8);
+        assert_eq!(r.institution, "1311234567");
+        assert_eq!(r.file_identifier.as_deref(), Some("abc&1"));
+        assert_eq!(r.searches[0].insurer_number, "  123456");
+        assert_eq!(r.searches[0].symbol, "１０");
+        assert_eq!(r.searches[0].birth_date.as_deref(), Some("19900506"));
+    }
+
+    #[test]
+    fn shift_jis_in_shift_jis_out() {
+        let sjis_text = SINGLE
+            .replace("UTF-8", "Shift_JIS")
+            .replace("<InsuredCardSymbol>１０", "<InsuredCardSymbol>記号");
+        let bytes = encoding_rs::SHIFT_JIS.encode(&sjis_text).0.into_owned();
+        let r = parse_request("OQSsiquc01req_1.xml", &bytes).unwrap();
+        assert_eq!(
+            (r.charset, r.searches[0].symbol.as_str()),
+            (Charset::ShiftJis, "記号")
+        );
+        let echo = HeaderEcho {
+            charset: r.charset,
+            executed_at: "20261124100000",
+            confirmation_date: None,
+            institution: &r.institution,
+            file_identifier: None,
+        };
+        let result = CheckResult {
+            validity_code: 4,
+            consultation_date: "20261124".into(),
+            qualifications: vec![],
+            new_qualification: None,
+        };
+        let out = single_result(&echo, &r.searches[0], &result, None);
+        let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&out);
+        assert!(!bad);
+        assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"Shift_JIS\""));
+        assert!(text.contains("<CharacterCodeIdentifier>1</CharacterCodeIdentifier>"));
+        assert!(text.contains("<InsuredCardSymbol>記号</InsuredCardSymbol>"));
+        assert!(text.contains("<QualificationValidity>4</QualificationValidity>"));
+        // The result parses back with the same reader.
+        assert_eq!(xml::parse(&out).unwrap().name, "XmlMsg");
+    }
+
+    #[test]
+    fn hostile_and_broken_files_are_refused_with_reasons() {
+        let xxe = r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><XmlMsg>&e;</XmlMsg>"#;
+        assert!(
+            matches!(parse_request("OQSsiquc01req_1.xml", xxe.as_bytes()), Err(InterfaceError::Malformed(m)) if m.contains("DOCTYPE"))
+        );
+        let unclosed = "<XmlMsg><MessageHeader>";
+        assert!(matches!(
+            parse_request("OQSsiquc01req_1.xml", unclosed.as_bytes()),
+            Err(InterfaceError::Malformed(_))
+        ));
+        let mismatched = "<XmlMsg><A></B></XmlMsg>";
+        let e = parse_request("OQSsiquc01req_1.xml", mismatched.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("line 1"), "{e}");
+        let no_number = SINGLE.replace(
+            "<InsuredIdentificationNumber>1</InsuredIdentificationNumber>",
+            "",
+        );
+        assert_eq!(
+            parse_request("OQSsiquc01req_1.xml", no_number.as_bytes()).unwrap_err(),
+            InterfaceError::Invalid {
+                element: "InsuredIdentificationNumber".into(),
+                reason: "is required".into()
+            }
+        );
+        assert!(matches!(
+            parse_request("hello.xml", SINGLE.as_bytes()),
+            Err(InterfaceError::UnknownKind(_))
+        ));
+        let deep = format!("{}{}", "<a>".repeat(40), "</a>".repeat(40));
+        assert!(parse_request("OQSsiquc01req_1.xml", deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn response_names_mirror_requests() {
+        assert_eq!(
+            response_name("OQSsiquc01req_202611240001.xml"),
+            "OQSsiquc01res_202611240001.xml"
+        );
+        assert_eq!(response_name("OQSmuquc02req_x.xml"), "OQSmuquc02res_x.xml");
+        assert_eq!(response_name("junk.xml"), "junk.res.xml");
+    }
+
+    #[test]
+    fn error_results_carry_the_code_and_message() {
+        let echo = HeaderEcho {
+            charset: Charset::Utf8,
+            executed_at: "20261124100000",
+            confirmation_date: None,
+            institution: "",
+            file_identifier: None,
+        };
+        let out =
+            String::from_utf8(error_result(&echo, "ONS0001", "malformed XML: <a> & b")).unwrap();
+        assert!(out.contains("<SegmentOfResult>9</SegmentOfResult>"));
+        assert!(out.contains("<ErrorCode>ONS0001</ErrorCode>"));
+        assert!(out.contains("malformed XML: &lt;a&gt; &amp; b"));
+    }
+}
