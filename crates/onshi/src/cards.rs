@@ -413,7 +413,8 @@ pub fn set_client_tls(tls: &ClientTls) -> Result<(), CliError> {
     Ok(())
 }
 
-fn http_client() -> Result<reqwest::Client, CliError> {
+/// The HTTP client of the facility tools, with the TLS set by [`set_client_tls`].
+pub fn http_client() -> Result<reqwest::Client, CliError> {
     let builder = reqwest::Client::builder();
     let builder = match CLIENT_TLS.get().and_then(Option::as_ref) {
         Some(cfg) => builder.use_preconfigured_tls(cfg.clone()),

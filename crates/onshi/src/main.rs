@@ -12,6 +12,7 @@ use onshi_domain::{Clock, InsurerNumber};
 use onshi_server::{AppState, SystemClock};
 use onshi_store::{Actor, Store, StoreError};
 
+mod agent;
 mod cards;
 mod config;
 mod demo;
@@ -99,6 +100,12 @@ enum Command {
     ///
     /// Example: onshi reader --facility-token $TOKEN --card onshi-demo/cards/valid.json --face ok --consent medication,checkup
     Reader(cards::ReaderArgs),
+
+    /// Bridge a receipt computer's shared folder to the server: answer request XML dropped in
+    /// DIR/req with result XML in DIR/res (UTF-8 or Shift_JIS, as the request).
+    ///
+    /// Example: onshi agent --facility-token $TOKEN --dir //terminal/OQS
+    Agent(agent::AgentArgs),
 
     /// Register a card for insurance use (利用申込) from the portal, or at a facility's reader.
     Register(cards::RegisterArgs),
@@ -764,6 +771,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Reader(args) => {
             cards::set_client_tls(&args.tls)?;
             cards::reader(&args).await
+        }
+        Command::Agent(args) => {
+            cards::set_client_tls(&args.tls)?;
+            agent::run(&args).await
         }
         Command::Loadgen(args) => {
             cards::set_client_tls(&args.tls)?;

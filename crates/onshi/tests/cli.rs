@@ -366,3 +366,139 @@ fn demo_serves_healthz() {
         9
     );
 }
+
+/// Starts `onshi demo` in `dir`; returns the child, its address and the clinic's token.
+fn start_demo(dir: &Path) -> (std::process::Child, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_onshi"))
+        .args([
+            "demo",
+            "--dir",
+            &dir.display().to_string(),
+            "--listen",
+            "127.0.0.1:0",
+            "--members",
+            "600",
+        ])
+        .env("ONSHI_LOG", "warn")
+        .env_remove("ONSHI_MY_NUMBER_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(rest) = line.strip_prefix("onshi is listening on http://") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let token = std::fs::read_to_string(dir.join("demo-tokens.txt"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("1311234567"))
+        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        .unwrap();
+    (child, addr, token)
+}
+
+#[test]
+fn the_agent_answers_every_request_exactly_once_across_a_kill() {
+    let demo_dir = tempfile::tempdir().unwrap();
+    let (mut server, addr, token) = start_demo(demo_dir.path());
+    let members = std::fs::read_to_string(demo_dir.path().join("demo-members.csv")).unwrap();
+    let row: Vec<&str> = members.lines().nth(1).unwrap().split(',').collect();
+    let exchange = tempfile::tempdir().unwrap();
+    let req = exchange.path().join("req");
+    std::fs::create_dir_all(&req).unwrap();
+    let request = |encoding: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<XmlMsg><MessageHeader><QualificationConfirmationDate>20261124</QualificationConfirmationDate>\
+             <MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader><MessageBody><QualificationConfirmSearchInfo>\
+             <InsurerNumber>{}</InsurerNumber><InsuredCardSymbol>{}</InsuredCardSymbol><InsuredIdentificationNumber>{}</InsuredIdentificationNumber>\
+             <InsuredBranchNumber>{}</InsuredBranchNumber></QualificationConfirmSearchInfo></MessageBody></XmlMsg>\n",
+            row[0], row[1], row[2], row[3]
+        )
+    };
+    for i in 0..1000 {
+        std::fs::write(
+            req.join(format!("OQSsiquc01req_20261124{i:04}.xml")),
+            request("UTF-8"),
+        )
+        .unwrap();
+    }
+    let sjis = encoding_rs::SHIFT_JIS
+        .encode(&request("Shift_JIS"))
+        .0
+        .into_owned();
+    std::fs::write(req.join("OQSsiquc01req_20261124sjis.xml"), sjis).unwrap();
+    std::fs::write(
+        req.join("OQSsiquc01req_20261124bad.xml"),
+        "<XmlMsg><MessageHeader>",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    let server_url = format!("http://{addr}");
+    let agent_args = [
+        "agent",
+        "--server",
+        &server_url,
+        "--facility-token",
+        &token,
+        "--dir",
+        &exchange.path().display().to_string(),
+    ];
+    let mut agent = Command::new(env!("CARGO_BIN_EXE_onshi"))
+        .args(agent_args)
+        .env("ONSHI_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let res = exchange.path().join("res");
+    let count = |d: &Path| std::fs::read_dir(d).map(|r| r.count()).unwrap_or(0);
+    while count(&res) < 300 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    agent.kill().unwrap(); // SIGKILL, mid-burst
+    let _ = agent.wait();
+    assert!(count(&res) < 1002, "killed before the end");
+
+    let mut args = agent_args.to_vec();
+    args.push("--once");
+    let out = onshi(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    server.kill().unwrap();
+    let _ = server.wait();
+
+    assert_eq!(count(&res), 1002, "one answer per request");
+    assert_eq!(count(&req), 0);
+    assert_eq!(count(&exchange.path().join("done")), 1002);
+    for i in [0, 499, 999] {
+        let answer =
+            std::fs::read_to_string(res.join(format!("OQSsiquc01res_20261124{i:04}.xml"))).unwrap();
+        assert!(
+            answer.contains("<SegmentOfResult>1</SegmentOfResult>"),
+            "{answer}"
+        );
+        assert!(answer.contains(&format!(
+            "<InsuredIdentificationNumber>{}</InsuredIdentificationNumber>",
+            row[2]
+        )));
+    }
+    let sjis_answer = std::fs::read(res.join("OQSsiquc01res_20261124sjis.xml")).unwrap();
+    let (decoded, _, bad) = encoding_rs::SHIFT_JIS.decode(&sjis_answer);
+    assert!(
+        !bad && decoded.contains("encoding=\"Shift_JIS\"")
+            && decoded.contains("<CharacterCodeIdentifier>1</CharacterCodeIdentifier>")
+    );
+    assert!(
+        decoded.contains(&format!("<Name>{}</Name>", row[4])),
+        "{decoded}"
+    );
+    let bad = std::fs::read_to_string(res.join("OQSsiquc01res_20261124bad.xml")).unwrap();
+    assert!(
+        bad.contains("<SegmentOfResult>9</SegmentOfResult>")
+            && bad.contains("<ErrorCode>ONS0001</ErrorCode>")
+    );
+}

@@ -1,0 +1,231 @@
+//! `onshi agent`: the facility-side bridge between a receipt computer's shared folder and the
+//! onshi server.
+//!
+//! Layout under `--dir`: `req/` (the receipt computer drops request XML here), `res/` (answers,
+//! named after their requests), `done/` (answered requests are moved here), `tmp/` (answers
+//! being written). Each answer is written to `tmp/` and renamed into `res/`, then its request is
+//! moved to `done/`; a request whose answer already exists is only moved. So a request is answered
+//! exactly once even if the agent is killed at any point and restarted. When the server cannot be
+//! reached, requests stay in `req/` and are answered when it comes back, with a note saying so.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use clap::Args;
+use serde_json::json;
+
+use onshi_interface::{
+    CheckResult, HeaderEcho, InterfaceError, Kind, charset_of, error_result, parse_request,
+    response_name, single_result,
+};
+
+use crate::CliError;
+use crate::cards::{ClientTls, http_client};
+
+/// `onshi agent` options.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    #[command(flatten)]
+    pub tls: ClientTls,
+    /// The onshi server.
+    #[arg(long, env = "ONSHI_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// The facility's API token.
+    #[arg(long, env = "ONSHI_FACILITY_TOKEN")]
+    pub facility_token: String,
+    /// The shared folder (req/, res/, done/ and tmp/ are created in it).
+    #[arg(long, default_value = "onshi-exchange")]
+    pub dir: PathBuf,
+    /// Answer what is in req/ now, then exit (instead of watching).
+    #[arg(long)]
+    pub once: bool,
+    /// Milliseconds between scans of req/.
+    #[arg(long, default_value_t = 500)]
+    pub poll_ms: u64,
+}
+
+enum Outcome {
+    Answered(Vec<u8>),
+    Unreachable(String),
+}
+
+fn stamp() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}
+
+async fn answer(
+    args: &AgentArgs,
+    client: &reqwest::Client,
+    name: &str,
+    bytes: &[u8],
+    note: Option<&str>,
+) -> Outcome {
+    let executed_at = stamp();
+    let fallback = HeaderEcho {
+        charset: charset_of(bytes),
+        executed_at: &executed_at,
+        confirmation_date: None,
+        institution: "",
+        file_identifier: None,
+    };
+    let req = match parse_request(name, bytes) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Answered(error_result(&fallback, e.code(), &e.to_string())),
+    };
+    let echo = HeaderEcho {
+        charset: req.charset,
+        executed_at: &executed_at,
+        confirmation_date: req.confirmation_date.as_deref(),
+        institution: &req.institution,
+        file_identifier: req.file_identifier.as_deref(),
+    };
+    if req.kind != Kind::SingleLookup {
+        return Outcome::Answered(error_result(
+            &echo,
+            "ONS0009",
+            "bulk lookup files are not supported by this agent yet",
+        ));
+    }
+    let Some(search) = req.searches.first() else {
+        let e = InterfaceError::Invalid {
+            element: "QualificationConfirmSearchInfo".into(),
+            reason: "is required".into(),
+        };
+        return Outcome::Answered(error_result(&echo, e.code(), &e.to_string()));
+    };
+    let body = json!({
+        "insurer_number": search.insurer_number, "symbol": search.symbol, "number": search.number,
+        "branch": search.branch, "birth_date": search.birth_date, "consultation_date": req.confirmation_date,
+    });
+    let url = format!(
+        "{}/v1/eligibility/number",
+        args.server.trim_end_matches('/')
+    );
+    let response = match client
+        .post(&url)
+        .bearer_auth(&args.facility_token)
+        .json(&body)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return Outcome::Unreachable(e.to_string()),
+    };
+    let status = response.status();
+    if status.is_server_error() {
+        return Outcome::Unreachable(format!("server answered {status}"));
+    }
+    let value: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        let detail = value["errors"][0]["field"]
+            .as_str()
+            .map(|f| {
+                format!(
+                    "{f}: {}",
+                    value["errors"][0]["reason"].as_str().unwrap_or("")
+                )
+            })
+            .or_else(|| value["detail"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| status.to_string());
+        return Outcome::Answered(error_result(&echo, "ONS0100", &detail));
+    }
+    match serde_json::from_value::<CheckResult>(value) {
+        Ok(result) => Outcome::Answered(single_result(&echo, search, &result, note)),
+        Err(e) => Outcome::Answered(error_result(
+            &echo,
+            "ONS0101",
+            &format!("unexpected answer from the server: {e}"),
+        )),
+    }
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {
+    move |e| CliError::Io(path.display().to_string(), e)
+}
+
+/// Request files ready to answer: `*.xml` in req/, oldest name first, not modified in the last
+/// moment (a receipt computer may still be writing one).
+fn pending(req: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(req)
+        .map_err(io(req))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")))
+        .filter(|p| {
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age >= Duration::from_millis(200))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Runs the agent.
+pub async fn run(args: &AgentArgs) -> Result<(), CliError> {
+    let [req, res, done, tmp] = ["req", "res", "done", "tmp"].map(|d| args.dir.join(d));
+    for d in [&req, &res, &done, &tmp] {
+        std::fs::create_dir_all(d).map_err(io(d))?;
+    }
+    let client = http_client()?;
+    let mut outage: Option<String> = None;
+    println!(
+        "onshi agent: watching {} (answers in {})",
+        req.display(),
+        res.display()
+    );
+    loop {
+        let files = pending(&req)?;
+        let mut blocked = false;
+        for path in &files {
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+                continue;
+            };
+            let answer_path = res.join(response_name(&name));
+            if !answer_path.exists() {
+                let bytes = std::fs::read(path).map_err(io(path))?;
+                let note = outage.as_ref().map(|since| format!("サーバーに接続できなかったため遅延して応答しました (unreachable since {since})"));
+                match answer(args, &client, &name, &bytes, note.as_deref()).await {
+                    Outcome::Unreachable(why) => {
+                        if outage.is_none() {
+                            tracing::warn!(reason = %why, "server unreachable: requests stay queued in req/");
+                            outage = Some(stamp());
+                        }
+                        blocked = true;
+                        break;
+                    }
+                    Outcome::Answered(xml) => {
+                        let partial = tmp.join(response_name(&name));
+                        std::fs::write(&partial, xml).map_err(io(&partial))?;
+                        std::fs::rename(&partial, &answer_path).map_err(io(&answer_path))?;
+                    }
+                }
+            }
+            std::fs::rename(path, done.join(&name)).map_err(io(path))?;
+        }
+        if !blocked && outage.is_some() && files.iter().all(|f| !f.exists()) {
+            tracing::info!("server reachable again; queued requests answered");
+            outage = None;
+        }
+        if args.once && !blocked && pending(&req)?.is_empty() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(if blocked {
+            args.poll_ms.max(1000)
+        } else {
+            args.poll_ms
+        }))
+        .await;
+    }
+}
