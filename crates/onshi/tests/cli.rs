@@ -502,3 +502,96 @@ fn the_agent_answers_every_request_exactly_once_across_a_kill() {
             && bad.contains("<ErrorCode>ONS0001</ErrorCode>")
     );
 }
+
+#[test]
+fn the_agent_keeps_requests_while_the_server_is_down() {
+    // A port with nothing listening, then the demo started on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let exchange = tempfile::tempdir().unwrap();
+    let req = exchange.path().join("req");
+    std::fs::create_dir_all(&req).unwrap();
+    std::fs::write(
+        req.join("OQSsiquc01req_1.xml"),
+        "<XmlMsg><MessageHeader><MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader><MessageBody>\
+         <QualificationConfirmSearchInfo><InsurerNumber>01130012</InsurerNumber><InsuredIdentificationNumber>999999</InsuredIdentificationNumber>\
+         <InsuredBranchNumber>00</InsuredBranchNumber></QualificationConfirmSearchInfo></MessageBody></XmlMsg>",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let demo_dir = tempfile::tempdir().unwrap();
+    // Tokens exist only once the demo has set up; set it up first without serving.
+    let out = Command::new(env!("CARGO_BIN_EXE_onshi"))
+        .args([
+            "demo",
+            "--dir",
+            &demo_dir.path().display().to_string(),
+            "--members",
+            "600",
+            "--no-serve",
+        ])
+        .env("ONSHI_LOG", "warn")
+        .env_remove("ONSHI_MY_NUMBER_KEY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = std::fs::read_to_string(demo_dir.path().join("demo-tokens.txt"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("1311234567"))
+        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        .unwrap();
+    let server_url = format!("http://127.0.0.1:{port}");
+    let mut agent = Command::new(env!("CARGO_BIN_EXE_onshi"))
+        .args([
+            "agent",
+            "--server",
+            &server_url,
+            "--facility-token",
+            &token,
+            "--dir",
+            &exchange.path().display().to_string(),
+            "--once",
+        ])
+        .env("ONSHI_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        req.join("OQSsiquc01req_1.xml").exists(),
+        "kept while the server is down"
+    );
+    assert!(!exchange.path().join("res/OQSsiquc01res_1.xml").exists());
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_onshi"))
+        .args([
+            "demo",
+            "--dir",
+            &demo_dir.path().display().to_string(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("ONSHI_LOG", "warn")
+        .env_remove("ONSHI_MY_NUMBER_KEY")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = agent.wait().unwrap(); // --once: exits once the queue is answered
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(status.success());
+    let answer = std::fs::read_to_string(exchange.path().join("res/OQSsiquc01res_1.xml")).unwrap();
+    assert!(
+        answer.contains("<QualificationValidity>4</QualificationValidity>"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("遅延して応答しました"),
+        "the answer says it was delayed: {answer}"
+    );
+}
