@@ -515,7 +515,7 @@ pub async fn check_card(
 }
 
 /// A check by insurance-card number.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NumberCheckRequest {
     /// 保険者番号
@@ -547,7 +547,16 @@ pub async fn check_number(
     AuthenticatedFacility(facility): AuthenticatedFacility,
     ApiJson(req): ApiJson<NumberCheckRequest>,
 ) -> Result<Json<EligibilityResult>, Problem> {
-    let date = consultation_date(&state, req.consultation_date.as_deref())?;
+    Ok(Json(number_check(&state, facility, &req).await?))
+}
+
+/// A check by card number for `facility`: the single look-up, and each row of a bulk look-up.
+pub(crate) async fn number_check(
+    state: &AppState,
+    facility: FacilityCode,
+    req: &NumberCheckRequest,
+) -> Result<EligibilityResult, Problem> {
+    let date = consultation_date(state, req.consultation_date.as_deref())?;
     let birth = match req.birth_date.as_deref().filter(|b| !b.trim().is_empty()) {
         Some(b) => Some(
             parse_date(b)
@@ -589,7 +598,7 @@ pub async fn check_number(
             &format!("validity={}", judgement.validity.code()),
         )
         .await?;
-    Ok(Json(result(&judgement, date)))
+    Ok(result(&judgement, date))
 }
 
 /// A registration for insurance use (利用申込).

@@ -27,6 +27,7 @@ use onshi_domain::{Clock, InsurerNumber, MyNumberKey};
 use onshi_store::{Actor, Store};
 
 pub mod auth;
+pub mod bulk;
 pub mod eligibility;
 pub mod members;
 pub mod problem;
@@ -157,6 +158,8 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(eligibility::portal_challenge))
         .routes(routes!(eligibility::check_card))
         .routes(routes!(eligibility::check_number))
+        .routes(routes!(bulk::submit))
+        .routes(routes!(bulk::status))
         .routes(routes!(eligibility::facility_registration))
         .routes(routes!(eligibility::portal_registration))
         .routes(routes!(eligibility::portal_access_log))
@@ -193,6 +196,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Err(p) = bulk::resume(&state).await {
+        tracing::error!(detail = %p.detail, "could not resume bulk look-ups");
+    }
     let (router, _) = router(state);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)

@@ -28,6 +28,7 @@ use time::OffsetDateTime;
 use onshi_domain::{FacilityCode, InsurerNumber, MemberDetails, MemberKey, PersonRef};
 
 mod audit;
+mod bulk;
 mod eligibility;
 mod import;
 mod members;
@@ -35,6 +36,7 @@ mod migrate;
 pub mod testing;
 
 pub use audit::{AuditBreak, AuditEntry};
+pub use bulk::BulkJob;
 pub use eligibility::{Challenge, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};
 pub use members::MemberPage;

@@ -18,6 +18,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "eligibility",
         include_str!("../migrations/sqlite/0002_eligibility.sql"),
     ),
+    (
+        3,
+        "bulk",
+        include_str!("../migrations/sqlite/0003_bulk.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -29,6 +34,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "eligibility",
         include_str!("../migrations/postgres/0002_eligibility.sql"),
+    ),
+    (
+        3,
+        "bulk",
+        include_str!("../migrations/postgres/0003_bulk.sql"),
     ),
 ];
 
