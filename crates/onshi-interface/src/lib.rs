@@ -420,6 +420,91 @@ pub fn single_result(
     echo.charset.encode(&out)
 }
 
+/// Writes the receipt of a bulk upload (`OQSmuquc01res`): `ReceptionNumber` and
+/// `ReceptionDateTime`.
+pub fn bulk_receipt(echo: &HeaderEcho<'_>, reception_number: &str, received_at: &str) -> Vec<u8> {
+    let mut out = String::with_capacity(1024);
+    header(&mut out, echo, "1", None);
+    out.push_str(" <MessageBody>\n");
+    tag(&mut out, 2, "ReceptionNumber", reception_number);
+    tag(&mut out, 2, "ReceptionDateTime", received_at);
+    out.push_str(" </MessageBody>\n</XmlMsg>\n");
+    echo.charset.encode(&out)
+}
+
+/// One row of a bulk result: the search echoed, and its result or its error (code, message).
+#[derive(Debug, Clone)]
+pub struct BulkUnit {
+    /// The row as submitted.
+    pub search: SearchInfo,
+    /// The answer.
+    pub outcome: Result<CheckResult, (String, String)>,
+}
+
+/// Writes a bulk download result (`OQSmuquc02res`). With `units` = None the job is still being
+/// processed: `SegmentOfResult` 2 (処理中), and the vendor asks again later.
+pub fn bulk_result(
+    echo: &HeaderEcho<'_>,
+    reception_number: &str,
+    units: Option<&[BulkUnit]>,
+) -> Vec<u8> {
+    let mut out = String::with_capacity(4096);
+    let Some(units) = units else {
+        header(&mut out, echo, "2", None);
+        out.push_str(" <MessageBody>\n");
+        tag(&mut out, 2, "ReceptionNumber", reception_number);
+        out.push_str(" </MessageBody>\n</XmlMsg>\n");
+        return echo.charset.encode(&out);
+    };
+    header(&mut out, echo, "1", None);
+    let errors = units.iter().filter(|u| u.outcome.is_err()).count();
+    out.push_str(" <MessageBody>\n");
+    tag(&mut out, 2, "ReceptionNumber", reception_number);
+    tag(
+        &mut out,
+        2,
+        "NumberOfProcessingResult",
+        &units.len().to_string(),
+    );
+    tag(
+        &mut out,
+        2,
+        "NumberOfNormalProcessing",
+        &(units.len() - errors).to_string(),
+    );
+    tag(&mut out, 2, "NumberOfError", &errors.to_string());
+    for unit in units {
+        out.push_str(" <BulkConfirmUnit>\n");
+        unit.search.render(&mut out);
+        match &unit.outcome {
+            Ok(result) => {
+                tag(&mut out, 2, "ProcessingResultStatus", "1");
+                tag(
+                    &mut out,
+                    2,
+                    "QualificationValidity",
+                    &result.validity_code.to_string(),
+                );
+                for q in result
+                    .qualifications
+                    .iter()
+                    .chain(result.new_qualification.iter())
+                {
+                    render_qualification(&mut out, q);
+                }
+            }
+            Err((code, message)) => {
+                tag(&mut out, 2, "ProcessingResultStatus", "2");
+                tag(&mut out, 2, "ProcessingResultCode", code);
+                tag(&mut out, 2, "ProcessingResultMessage", message);
+            }
+        }
+        out.push_str(" </BulkConfirmUnit>\n");
+    }
+    out.push_str(" </MessageBody>\n</XmlMsg>\n");
+    echo.charset.encode(&out)
+}
+
 /// Writes an error result file: `SegmentOfResult` 9 with `ErrorCode`/`ErrorMessage`, and
 /// `ProcessingResultStatus` 2 in the body.
 pub fn error_result(echo: &HeaderEcho<'_>, code: &str, message: &str) -> Vec<u8> {

@@ -88,12 +88,10 @@ async fn answer(
         institution: &req.institution,
         file_identifier: req.file_identifier.as_deref(),
     };
-    if req.kind != Kind::SingleLookup {
-        return Outcome::Answered(error_result(
-            &echo,
-            "ONS0009",
-            "bulk lookup files are not supported by this agent yet",
-        ));
+    match req.kind {
+        Kind::SingleLookup => {}
+        Kind::BulkUpload => return bulk_upload(args, client, &req, &echo).await,
+        Kind::BulkDownload => return bulk_download(args, client, &req, &echo).await,
     }
     let Some(search) = req.searches.first() else {
         let e = InterfaceError::Invalid {
@@ -146,6 +144,123 @@ async fn answer(
             &format!("unexpected answer from the server: {e}"),
         )),
     }
+}
+
+fn problem_text(status: reqwest::StatusCode, value: &serde_json::Value) -> String {
+    value["errors"][0]["field"]
+        .as_str()
+        .map(|f| {
+            format!(
+                "{f}: {}",
+                value["errors"][0]["reason"].as_str().unwrap_or("")
+            )
+        })
+        .or_else(|| value["detail"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| status.to_string())
+}
+
+async fn bulk_upload(
+    args: &AgentArgs,
+    client: &reqwest::Client,
+    req: &onshi_interface::Request,
+    echo: &HeaderEcho<'_>,
+) -> Outcome {
+    let items: Vec<serde_json::Value> = req
+        .searches
+        .iter()
+        .map(|s| json!({"insurer_number": s.insurer_number, "symbol": s.symbol, "number": s.number, "branch": s.branch, "birth_date": s.birth_date}))
+        .collect();
+    let url = format!("{}/v1/bulk-checks", args.server.trim_end_matches('/'));
+    let body = json!({"consultation_date": req.confirmation_date, "items": items});
+    let response = match client
+        .post(&url)
+        .bearer_auth(&args.facility_token)
+        .json(&body)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return Outcome::Unreachable(e.to_string()),
+    };
+    let status = response.status();
+    if status.is_server_error() {
+        return Outcome::Unreachable(format!("server answered {status}"));
+    }
+    let value: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        return Outcome::Answered(error_result(echo, "ONS0100", &problem_text(status, &value)));
+    }
+    let received: String = value["received_at"]
+        .as_str()
+        .unwrap_or_default()
+        .replace(['-', ':', 'T'], "")
+        .chars()
+        .take(14)
+        .collect();
+    Outcome::Answered(onshi_interface::bulk_receipt(
+        echo,
+        value["reception_number"].as_str().unwrap_or_default(),
+        &received,
+    ))
+}
+
+async fn bulk_download(
+    args: &AgentArgs,
+    client: &reqwest::Client,
+    req: &onshi_interface::Request,
+    echo: &HeaderEcho<'_>,
+) -> Outcome {
+    let number = req.reception_number.clone().unwrap_or_default();
+    let url = format!(
+        "{}/v1/bulk-checks/{number}",
+        args.server.trim_end_matches('/')
+    );
+    let response = match client
+        .get(&url)
+        .bearer_auth(&args.facility_token)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return Outcome::Unreachable(e.to_string()),
+    };
+    let status = response.status();
+    if status.is_server_error() {
+        return Outcome::Unreachable(format!("server answered {status}"));
+    }
+    let value: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        return Outcome::Answered(error_result(echo, "ONS0100", &problem_text(status, &value)));
+    }
+    if value["finished"] != true {
+        return Outcome::Answered(onshi_interface::bulk_result(echo, &number, None));
+    }
+    let units: Vec<onshi_interface::BulkUnit> = value["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|row| {
+            let r = &row["request"];
+            let text = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+            let search = onshi_interface::SearchInfo {
+                insurer_number: text("insurer_number"),
+                symbol: text("symbol"),
+                number: text("number"),
+                branch: text("branch"),
+                birth_date: r["birth_date"].as_str().map(str::to_owned),
+                ..Default::default()
+            };
+            let outcome =
+                serde_json::from_value::<CheckResult>(row["result"].clone()).map_err(|_| {
+                    (
+                        "ONS0100".to_owned(),
+                        problem_text(reqwest::StatusCode::UNPROCESSABLE_ENTITY, &row["error"]),
+                    )
+                });
+            onshi_interface::BulkUnit { search, outcome }
+        })
+        .collect();
+    Outcome::Answered(onshi_interface::bulk_result(echo, &number, Some(&units)))
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {

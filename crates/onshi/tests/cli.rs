@@ -595,3 +595,88 @@ fn the_agent_keeps_requests_while_the_server_is_down() {
         "the answer says it was delayed: {answer}"
     );
 }
+
+#[test]
+fn the_agent_runs_both_phases_of_a_bulk_lookup() {
+    let demo_dir = tempfile::tempdir().unwrap();
+    let (mut server, addr, token) = start_demo(demo_dir.path());
+    let members = std::fs::read_to_string(demo_dir.path().join("demo-members.csv")).unwrap();
+    let exchange = tempfile::tempdir().unwrap();
+    let req = exchange.path().join("req");
+    std::fs::create_dir_all(&req).unwrap();
+    let mut body = String::new();
+    for line in members.lines().skip(1).take(3) {
+        let f: Vec<&str> = line.split(',').collect();
+        body.push_str(&format!(
+            "<QualificationConfirmSearchInfo><InsurerNumber>{}</InsurerNumber><InsuredCardSymbol>{}</InsuredCardSymbol>\
+             <InsuredIdentificationNumber>{}</InsuredIdentificationNumber><InsuredBranchNumber>{}</InsuredBranchNumber></QualificationConfirmSearchInfo>",
+            f[0], f[1], f[2], f[3]
+        ));
+    }
+    let upload = format!(
+        "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><XmlMsg><MessageHeader><QualificationConfirmationDate>20261124</QualificationConfirmationDate>\
+         <MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader><MessageBody>{body}</MessageBody></XmlMsg>"
+    );
+    std::fs::write(
+        req.join("OQSmuquc01req_1.xml"),
+        encoding_rs::SHIFT_JIS.encode(&upload).0,
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let server_url = format!("http://{addr}");
+    let dir = exchange.path().display().to_string();
+    let agent = || {
+        onshi(&[
+            "agent",
+            "--server",
+            &server_url,
+            "--facility-token",
+            &token,
+            "--dir",
+            &dir,
+            "--once",
+        ])
+    };
+    assert!(agent().status.success());
+    let receipt = std::fs::read(exchange.path().join("res/OQSmuquc01res_1.xml")).unwrap();
+    let (receipt, _, _) = encoding_rs::SHIFT_JIS.decode(&receipt);
+    let number = receipt
+        .split("<ReceptionNumber>")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(number.len(), 20, "{receipt}");
+
+    let mut answer = String::new();
+    for attempt in 0..50 {
+        let download = format!(
+            "<XmlMsg><MessageHeader><MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader>\
+             <MessageBody><ReceptionNumber>{number}</ReceptionNumber></MessageBody></XmlMsg>"
+        );
+        std::fs::write(req.join(format!("OQSmuquc02req_{attempt}.xml")), download).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(agent().status.success());
+        answer = std::fs::read_to_string(
+            exchange
+                .path()
+                .join(format!("res/OQSmuquc02res_{attempt}.xml")),
+        )
+        .unwrap();
+        if answer.contains("<SegmentOfResult>1</SegmentOfResult>") {
+            break;
+        }
+        assert!(
+            answer.contains("<SegmentOfResult>2</SegmentOfResult>"),
+            "processing: {answer}"
+        );
+    }
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(
+        answer.contains("<NumberOfProcessingResult>3</NumberOfProcessingResult>"),
+        "{answer}"
+    );
+    assert_eq!(answer.matches("<BulkConfirmUnit>").count(), 3);
+    assert!(answer.contains("<QualificationValidity>"));
+}
