@@ -29,6 +29,7 @@ use onshi_store::{Actor, Store};
 pub mod auth;
 pub mod bulk;
 pub mod eligibility;
+pub mod fhir;
 pub mod members;
 pub mod problem;
 pub mod tls;
@@ -158,6 +159,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(eligibility::portal_challenge))
         .routes(routes!(eligibility::check_card))
         .routes(routes!(eligibility::check_number))
+        .routes(routes!(fhir::coverage_eligibility))
         .routes(routes!(bulk::submit))
         .routes(routes!(bulk::status))
         .routes(routes!(eligibility::facility_registration))

@@ -296,6 +296,7 @@ async fn every_route_is_documented_and_answers() {
     assert_eq!(
         documented,
         [
+            "/fhir/CoverageEligibilityRequest",
             "/healthz",
             "/openapi.json",
             "/v1/bulk-checks",

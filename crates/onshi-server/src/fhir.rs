@@ -1,0 +1,272 @@
+//! HL7 FHIR R4: `POST /fhir/CoverageEligibilityRequest` (purpose `validation`) answered with a
+//! `CoverageEligibilityResponse` that contains the `Patient` and `Coverage` it refers to.
+//!
+//! The patient is identified by insurance card: the request's `insurance[0].coverage` refers to
+//! a contained `Coverage` whose `payor[0].identifier.value` is the 保険者番号, `class` of type
+//! `group` carries the 記号, `subscriberId` the 番号 and `dependent` the 枝番. Errors are FHIR
+//! `OperationOutcome` resources (the FHIR ecosystem's error shape; the rest of the API uses RFC
+//! 9457 problem details).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+
+use onshi_domain::FacilityCode;
+
+use crate::AppState;
+use crate::eligibility::{
+    AuthenticatedFacility, EligibilityResult, NumberCheckRequest, QualificationView, number_check,
+};
+use crate::problem::Problem;
+
+/// 保険者番号's identifier system (JP Core).
+pub const INSURER_SYSTEM: &str = "urn:oid:1.2.392.100495.20.3.61";
+/// The extension carrying the interface's validity code (資格有効性, 1–5) on each insurance.
+pub const VALIDITY_EXTENSION: &str = "urn:onshi:fhir:StructureDefinition:qualification-validity";
+
+fn fhir_json(status: StatusCode, body: Value) -> Response {
+    let mut r = (status, Json(body)).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/fhir+json"),
+    );
+    r
+}
+
+fn outcome(
+    status: StatusCode,
+    code: &str,
+    diagnostics: &str,
+    expression: Option<&str>,
+) -> Response {
+    let mut issue = json!({"severity": "error", "code": code, "diagnostics": diagnostics});
+    if let Some(e) = expression {
+        issue["expression"] = json!([e]);
+    }
+    fhir_json(
+        status,
+        json!({"resourceType": "OperationOutcome", "issue": [issue]}),
+    )
+}
+
+fn from_problem(p: &Problem) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let expression = p
+        .errors
+        .first()
+        .map(|e| format!("CoverageEligibilityRequest.{}", e.field));
+    let diagnostics = p
+        .errors
+        .first()
+        .map_or_else(|| p.detail.clone(), ToString::to_string);
+    let code = if status == StatusCode::UNAUTHORIZED {
+        "login"
+    } else if status.is_server_error() {
+        "exception"
+    } else {
+        "invalid"
+    };
+    outcome(status, code, &diagnostics, expression.as_deref())
+}
+
+fn fhir_date(yyyymmdd: &str) -> String {
+    if yyyymmdd.len() == 8 {
+        format!("{}-{}-{}", &yyyymmdd[..4], &yyyymmdd[4..6], &yyyymmdd[6..])
+    } else {
+        yyyymmdd.to_owned()
+    }
+}
+
+/// Reads the card key from the request; `Err` names the element.
+fn card_of(req: &Value) -> Result<NumberCheckRequest, (&'static str, String)> {
+    if req["resourceType"] != "CoverageEligibilityRequest" {
+        return Err(("resourceType", "must be CoverageEligibilityRequest".into()));
+    }
+    let purposes = req["purpose"].as_array().cloned().unwrap_or_default();
+    if !purposes.iter().any(|p| p == "validation") {
+        return Err(("purpose", "must include validation".into()));
+    }
+    let reference = req["insurance"][0]["coverage"]["reference"]
+        .as_str()
+        .unwrap_or_default();
+    let id = reference.strip_prefix('#').ok_or((
+        "insurance[0].coverage",
+        "must refer to a contained Coverage (#id)".into(),
+    ))?;
+    let coverage = req["contained"]
+        .as_array()
+        .and_then(|c| {
+            c.iter()
+                .find(|r| r["resourceType"] == "Coverage" && r["id"] == id)
+        })
+        .ok_or(("contained", format!("no contained Coverage with id {id}")))?;
+    let insurer = coverage["payor"][0]["identifier"]["value"]
+        .as_str()
+        .ok_or((
+            "contained.Coverage.payor[0].identifier.value",
+            "is required (保険者番号)".into(),
+        ))?;
+    let number = coverage["subscriberId"].as_str().ok_or((
+        "contained.Coverage.subscriberId",
+        "is required (番号)".into(),
+    ))?;
+    let symbol = coverage["class"]
+        .as_array()
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c["type"]["coding"][0]["code"] == "group")
+        })
+        .and_then(|c| c["value"].as_str())
+        .unwrap_or_default();
+    Ok(NumberCheckRequest {
+        insurer_number: insurer.to_owned(),
+        symbol: symbol.to_owned(),
+        number: number.to_owned(),
+        branch: coverage["dependent"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        birth_date: None,
+        consultation_date: req["servicedDate"].as_str().map(str::to_owned),
+    })
+}
+
+fn coverage(id: &str, q: &QualificationView) -> Value {
+    let mut c = json!({
+        "resourceType": "Coverage",
+        "id": id,
+        "status": if q.validity_code == 1 { "active" } else { "cancelled" },
+        "subscriberId": q.number,
+        "beneficiary": {"reference": "#patient"},
+        "relationship": {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/subscriber-relationship",
+            "code": if q.relationship_code == 1 { "self" } else { "other" },
+        }]},
+        "period": {"start": fhir_date(&q.qualified_from)},
+        "payor": [{"identifier": {"system": INSURER_SYSTEM, "value": q.insurer_number}}],
+        "costToBeneficiary": [{
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/coverage-copay-type", "code": "copaypct"}]},
+            "valueQuantity": {"value": q.copay_ratio.parse::<u32>().unwrap_or(0), "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"},
+        }],
+    });
+    if !q.branch.is_empty() {
+        c["dependent"] = json!(q.branch);
+    }
+    if let Some(until) = &q.qualified_until {
+        c["period"]["end"] = json!(fhir_date(until));
+    }
+    if !q.symbol.is_empty() {
+        c["class"] = json!([{
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/coverage-class", "code": "group"}]},
+            "value": q.symbol,
+        }]);
+    }
+    c
+}
+
+/// Builds the response resource from a check result.
+pub fn response(
+    result: &EligibilityResult,
+    request: &Value,
+    facility: &FacilityCode,
+    now: time::OffsetDateTime,
+) -> Value {
+    let shown: Vec<&QualificationView> = result
+        .qualifications
+        .iter()
+        .chain(result.new_qualification.iter())
+        .collect();
+    let mut contained = Vec::new();
+    let patient = match shown.first() {
+        Some(q) => json!({
+            "resourceType": "Patient",
+            "id": "patient",
+            "name": [{"text": q.name}, {"text": q.name_kana, "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation", "valueCode": "SYL"}]}],
+            "gender": match q.sex_code { 1 => "male", 2 => "female", _ => "unknown" },
+            "birthDate": fhir_date(&q.birth_date),
+        }),
+        None => json!({"resourceType": "Patient", "id": "patient"}),
+    };
+    contained.push(patient);
+    let mut insurance = Vec::new();
+    for (i, q) in shown.iter().enumerate() {
+        let id = format!("coverage{}", i + 1);
+        contained.push(coverage(&id, q));
+        insurance.push(json!({
+            "extension": [{"url": VALIDITY_EXTENSION, "valueCode": q.validity_code.to_string()}],
+            "coverage": {"reference": format!("#{id}")},
+            "inforce": q.validity_code == 1,
+        }));
+    }
+    let insurer = shown.first().map_or_else(
+        || json!({"display": "該当資格なし"}),
+        |q| json!({"identifier": {"system": INSURER_SYSTEM, "value": q.insurer_number}}),
+    );
+    let request_ref = match request["id"].as_str() {
+        Some(id) => json!({"reference": format!("CoverageEligibilityRequest/{id}")}),
+        None => json!({"display": "CoverageEligibilityRequest"}),
+    };
+    let mut body = json!({
+        "resourceType": "CoverageEligibilityResponse",
+        "extension": [{"url": VALIDITY_EXTENSION, "valueCode": result.validity_code.to_string()}],
+        "contained": contained,
+        "status": "active",
+        "purpose": ["validation"],
+        "patient": {"reference": "#patient"},
+        "servicedDate": fhir_date(&result.consultation_date),
+        "created": now.format(&Rfc3339).unwrap_or_default(),
+        "requestor": {"identifier": {"system": "urn:oid:1.2.392.100495.20.3.21", "value": facility.as_str()}},
+        "request": request_ref,
+        "outcome": "complete",
+        "disposition": result.validity_label,
+        "insurer": insurer,
+    });
+    if !insurance.is_empty() {
+        body["insurance"] = json!(insurance);
+    }
+    body
+}
+
+/// Check eligibility with a FHIR R4 CoverageEligibilityRequest (purpose `validation`).
+#[utoipa::path(post, path = "/fhir/CoverageEligibilityRequest", tag = "eligibility",
+    request_body(content = Object, description = "a FHIR R4 CoverageEligibilityRequest with a contained Coverage", content_type = "application/fhir+json"),
+    responses(
+        (status = 200, description = "a FHIR R4 CoverageEligibilityResponse", content_type = "application/fhir+json"),
+        (status = 400, description = "an OperationOutcome naming the element", content_type = "application/fhir+json"),
+    ),
+    security(("facility_token" = [])))]
+pub async fn coverage_eligibility(
+    State(state): State<AppState>,
+    AuthenticatedFacility(facility): AuthenticatedFacility,
+    body: axum::body::Bytes,
+) -> Response {
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return outcome(
+            StatusCode::BAD_REQUEST,
+            "structure",
+            "the body is not JSON",
+            None,
+        );
+    };
+    let card = match card_of(&request) {
+        Ok(c) => c,
+        Err((element, reason)) => {
+            return outcome(
+                StatusCode::BAD_REQUEST,
+                "required",
+                &format!("{element}: {reason}"),
+                Some(&format!("CoverageEligibilityRequest.{element}")),
+            );
+        }
+    };
+    match number_check(&state, facility.clone(), &card).await {
+        Ok(result) => fhir_json(
+            StatusCode::OK,
+            response(&result, &request, &facility, state.clock.now()),
+        ),
+        Err(p) => from_problem(&p),
+    }
+}
