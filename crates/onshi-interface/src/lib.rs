@@ -318,6 +318,16 @@ fn tag(out: &mut String, indent: usize, name: &str, value: &str) {
 }
 
 fn header(out: &mut String, req: &HeaderEcho<'_>, segment: &str, error: Option<(&str, &str)>) {
+    header_with(out, req, "2", segment, error);
+}
+
+fn header_with(
+    out: &mut String,
+    req: &HeaderEcho<'_>,
+    classification: &str,
+    segment: &str,
+    error: Option<(&str, &str)>,
+) {
     out.push_str(&format!(
         "<?xml version=\"1.0\" encoding=\"{}\" standalone=\"no\"?>\n",
         req.charset.declaration()
@@ -331,7 +341,7 @@ fn header(out: &mut String, req: &HeaderEcho<'_>, segment: &str, error: Option<(
     if let Some(id) = req.file_identifier {
         tag(out, 2, "ArbitraryFileIdentifier", id);
     }
-    tag(out, 2, "ReferenceClassification", "2");
+    tag(out, 2, "ReferenceClassification", classification);
     tag(out, 2, "SegmentOfResult", segment);
     if let Some((code, message)) = error {
         tag(out, 2, "ErrorCode", code);
@@ -500,6 +510,55 @@ pub fn bulk_result(
             }
         }
         out.push_str(" </BulkConfirmUnit>\n");
+    }
+    out.push_str(" </MessageBody>\n</XmlMsg>\n");
+    echo.charset.encode(&out)
+}
+
+/// The file name of a card-reader result pushed into `face/`:
+/// `OQSsiquc01res_face_<id>_<yyyyMMddHHmmss>.xml`.
+pub fn face_file_name(id: &str, executed_at: &str) -> String {
+    format!("OQSsiquc01res_face_{id}_{executed_at}.xml")
+}
+
+/// Writes a card-reader (face-authentication) result: `ReferenceClassification` 1 (マイナンバー
+/// カード), the qualifications, and the consents given at the reader as `…ConsFlg`/`…ConsTime`/
+/// `…AvailableTime` (medication → `PharmacistsInfo`, checkup → `SpecificHealthCheckupsInfo`,
+/// clinical → `DiagnosisInfo`).
+pub fn face_result(
+    echo: &HeaderEcho<'_>,
+    result: &CheckResult,
+    consents: &[(String, String, String)],
+) -> Vec<u8> {
+    let mut out = String::with_capacity(2048);
+    header_with(&mut out, echo, "1", "1", None);
+    out.push_str(" <MessageBody>\n");
+    tag(&mut out, 2, "ProcessingResultStatus", "1");
+    tag(
+        &mut out,
+        2,
+        "QualificationValidity",
+        &result.validity_code.to_string(),
+    );
+    out.push_str("  <ResultList>\n");
+    for q in result
+        .qualifications
+        .iter()
+        .chain(result.new_qualification.iter())
+    {
+        render_qualification(&mut out, q);
+    }
+    out.push_str("  </ResultList>\n");
+    for (kind, given, expires) in consents {
+        let prefix = match kind.as_str() {
+            "medication" => "PharmacistsInfo",
+            "checkup" => "SpecificHealthCheckupsInfo",
+            "clinical" => "DiagnosisInfo",
+            _ => continue,
+        };
+        tag(&mut out, 2, &format!("{prefix}ConsFlg"), "1");
+        tag(&mut out, 2, &format!("{prefix}ConsTime"), given);
+        tag(&mut out, 2, &format!("{prefix}AvailableTime"), expires);
     }
     out.push_str(" </MessageBody>\n</XmlMsg>\n");
     echo.charset.encode(&out)

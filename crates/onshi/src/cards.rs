@@ -582,6 +582,50 @@ pub async fn reader(args: &ReaderArgs) -> Result<(), CliError> {
         return Err(problem_error(status, &r));
     }
     print_result(&r, args.json);
+    if let Some(dir) = &args.face_dir {
+        push_face(dir, &r)?;
+    }
+    Ok(())
+}
+
+/// Writes a reader result into a `face/` folder, atomically (a temporary name, then renamed).
+fn push_face(dir: &Path, r: &Value) -> Result<(), CliError> {
+    let result: onshi_interface::CheckResult = serde_json::from_value(r.clone())
+        .map_err(|e| CliError::Config(format!("unexpected result: {e}")))?;
+    let consents: Vec<(String, String, String)> = r["consents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+            (s("kind"), s("given_at"), s("expires_at"))
+        })
+        .collect();
+    let now = OffsetDateTime::now_utc();
+    let stamp = format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let echo = onshi_interface::HeaderEcho {
+        charset: onshi_interface::Charset::ShiftJis,
+        executed_at: &stamp,
+        confirmation_date: Some(&result.consultation_date),
+        institution: "",
+        file_identifier: None,
+    };
+    let xml = onshi_interface::face_result(&echo, &result, &consents);
+    let id: String = onshi_pki::fingerprint(&xml).chars().take(30).collect();
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let name = onshi_interface::face_file_name(&id, &stamp);
+    let partial = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&partial, xml).map_err(io(&partial))?;
+    std::fs::rename(&partial, dir.join(&name)).map_err(io(dir))?;
+    println!("pushed {}", dir.join(name).display());
     Ok(())
 }
 
@@ -614,6 +658,9 @@ pub struct ReaderArgs {
     /// Print the server's JSON instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Also push the result as face-folder XML into this folder (a receipt computer's `face/`).
+    #[arg(long, value_name = "DIR")]
+    pub face_dir: Option<PathBuf>,
 }
 
 /// `onshi register` options.

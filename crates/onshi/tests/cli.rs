@@ -274,7 +274,18 @@ fn demo_serves_healthz() {
         args.extend_from_slice(auth);
         onshi(&args)
     };
-    let out = reader("valid", &["--face", "ok", "--consent", "medication"]);
+    let face_dir = dir.path().join("exchange/face").display().to_string();
+    let out = reader(
+        "valid",
+        &[
+            "--face",
+            "ok",
+            "--consent",
+            "medication",
+            "--face-dir",
+            &face_dir,
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).starts_with("資格有効性 1 有効"),
@@ -282,6 +293,28 @@ fn demo_serves_healthz() {
         text(&out.stdout)
     );
     assert!(text(&out.stdout).contains("同意 medication"));
+    let pushed: Vec<_> = std::fs::read_dir(&face_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(pushed.len(), 1);
+    let name = pushed[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with("OQSsiquc01res_face_") && name.ends_with(".xml"),
+        "{name}"
+    );
+    let face_bytes = std::fs::read(&pushed[0]).unwrap();
+    let (face, _, _) = encoding_rs::SHIFT_JIS.decode(&face_bytes);
+    assert!(
+        face.contains("<ReferenceClassification>1</ReferenceClassification>"),
+        "{face}"
+    );
+    assert!(face.contains("<QualificationValidity>1</QualificationValidity>"));
+    assert!(face.contains("<PharmacistsInfoConsFlg>1</PharmacistsInfoConsFlg>"));
     let out = reader("smartphone", &["--pin", "1234"]);
     assert!(
         text(&out.stdout).starts_with("資格有効性 1 有効"),
