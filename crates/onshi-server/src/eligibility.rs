@@ -301,7 +301,40 @@ async fn prove(
                 "the certificate is valid but not in the certificate directory",
             )
         })?;
+    state
+        .store
+        .set_challenge_person(&proof.challenge_id, &person)
+        .await?;
     Ok((verified, person))
+}
+
+/// Judges a person's qualifications on `date` for `facility` (the card path, also reached by a
+/// card-check reference), writing the check to the audit log.
+pub(crate) async fn person_result(
+    state: &AppState,
+    facility: &FacilityCode,
+    person: &PersonRef,
+    date: Date,
+    action: &str,
+) -> Result<EligibilityResult, Problem> {
+    let actor = Actor::Facility(facility.clone());
+    let now = state.clock.now();
+    let quals = state
+        .store
+        .qualifications_of_person(&actor, person, None, now)
+        .await?;
+    let judgement = judge_person(&quals, |m| &m.details, date);
+    state
+        .store
+        .record_check(
+            now,
+            &actor,
+            action,
+            Some(person),
+            &format!("validity={}", judgement.validity.code()),
+        )
+        .await?;
+    Ok(result(&judgement, date))
 }
 
 /// One qualification in a result: the fields of the interface's ResultOfQualificationConfirmation.
@@ -386,6 +419,9 @@ pub struct EligibilityResult {
     pub certificate_kind: Option<String>,
     /// Card checks: the consents in force at this facility.
     pub consents: Vec<ConsentView>,
+    /// Card checks: a reference to this check (valid for 24 hours at this facility), usable as a
+    /// FHIR `Coverage.identifier` with system `urn:onshi:card-check`.
+    pub check_reference: Option<String>,
 }
 
 fn stamp(t: time::OffsetDateTime) -> String {
@@ -408,6 +444,7 @@ fn result(j: &Judgement<MemberRecord>, date: Date) -> EligibilityResult {
         new_qualification: j.newer.as_ref().map(|m| view(m, Validity::Valid)),
         certificate_kind: None,
         consents: Vec::new(),
+        check_reference: None,
     }
 }
 
@@ -476,11 +513,7 @@ pub async fn check_card(
             "this card is not registered for use as a health-insurance card (利用申込): register it at the portal or a card reader",
         ));
     }
-    let quals = state
-        .store
-        .qualifications_of_person(&actor, &person, None, now)
-        .await?;
-    let judgement = judge_person(&quals, |m| &m.details, date);
+    let mut out = person_result(&state, &facility, &person, date, "check_card").await?;
     if !kinds.is_empty() {
         state
             .store
@@ -491,17 +524,7 @@ pub async fn check_card(
         .store
         .consents_in_force(&person, &facility, now)
         .await?;
-    state
-        .store
-        .record_check(
-            now,
-            &actor,
-            "check_card",
-            Some(&person),
-            &format!("validity={}", judgement.validity.code()),
-        )
-        .await?;
-    let mut out = result(&judgement, date);
+    out.check_reference = Some(req.proof.challenge_id.clone());
     out.certificate_kind = Some(cert.kind.as_str().to_owned());
     out.consents = consents
         .into_iter()

@@ -3,7 +3,9 @@
 //!
 //! The patient is identified by insurance card: the request's `insurance[0].coverage` refers to
 //! a contained `Coverage` whose `payor[0].identifier.value` is the 保険者番号, `class` of type
-//! `group` carries the 記号, `subscriberId` the 番号 and `dependent` the 枝番. Errors are FHIR
+//! `group` carries the 記号, `subscriberId` the 番号 and `dependent` the 枝番. Or by a card check
+//! made at the same facility in the last 24 hours: `insurance[0].coverage.identifier` with system
+//! `urn:onshi:card-check` and the check's `check_reference`. Errors are FHIR
 //! `OperationOutcome` resources (the FHIR ecosystem's error shape; the rest of the API uses RFC
 //! 9457 problem details).
 
@@ -80,14 +82,36 @@ fn fhir_date(yyyymmdd: &str) -> String {
     }
 }
 
-/// Reads the card key from the request; `Err` names the element.
-fn card_of(req: &Value) -> Result<NumberCheckRequest, (&'static str, String)> {
+/// The identifier system of a card-check reference (`check_reference` of a card check).
+pub const CARD_CHECK_SYSTEM: &str = "urn:onshi:card-check";
+
+/// Who the request is about.
+enum Target {
+    /// An insurance card, from the contained Coverage.
+    Card(NumberCheckRequest),
+    /// A card check made at this facility in the last 24 hours, and the service date.
+    CardCheck(String, Option<String>),
+}
+
+/// Reads the card key or card-check reference from the request; `Err` names the element.
+fn card_of(req: &Value) -> Result<Target, (&'static str, String)> {
     if req["resourceType"] != "CoverageEligibilityRequest" {
         return Err(("resourceType", "must be CoverageEligibilityRequest".into()));
     }
     let purposes = req["purpose"].as_array().cloned().unwrap_or_default();
     if !purposes.iter().any(|p| p == "validation") {
         return Err(("purpose", "must include validation".into()));
+    }
+    let identifier = &req["insurance"][0]["coverage"]["identifier"];
+    if identifier["system"] == CARD_CHECK_SYSTEM {
+        let id = identifier["value"].as_str().ok_or((
+            "insurance[0].coverage.identifier.value",
+            "is required".to_owned(),
+        ))?;
+        return Ok(Target::CardCheck(
+            id.to_owned(),
+            req["servicedDate"].as_str().map(str::to_owned),
+        ));
     }
     let reference = req["insurance"][0]["coverage"]["reference"]
         .as_str()
@@ -121,7 +145,7 @@ fn card_of(req: &Value) -> Result<NumberCheckRequest, (&'static str, String)> {
         })
         .and_then(|c| c["value"].as_str())
         .unwrap_or_default();
-    Ok(NumberCheckRequest {
+    Ok(Target::Card(NumberCheckRequest {
         insurer_number: insurer.to_owned(),
         symbol: symbol.to_owned(),
         number: number.to_owned(),
@@ -131,7 +155,7 @@ fn card_of(req: &Value) -> Result<NumberCheckRequest, (&'static str, String)> {
             .to_owned(),
         birth_date: None,
         consultation_date: req["servicedDate"].as_str().map(str::to_owned),
-    })
+    }))
 }
 
 fn coverage(id: &str, q: &QualificationView) -> Value {
@@ -230,6 +254,35 @@ pub fn response(
     body
 }
 
+async fn by_reference(
+    state: &AppState,
+    facility: &FacilityCode,
+    reference: &str,
+    date: Option<&str>,
+) -> Result<EligibilityResult, Problem> {
+    let now = state.clock.now();
+    let date = match date {
+        Some(d) => onshi_domain::parse_date(d).map_err(|r| {
+            Problem::validation(vec![onshi_domain::FieldError::new("servicedDate", r)])
+        })?,
+        None => now.date(),
+    };
+    let person = state
+        .store
+        .person_of_check(
+            reference,
+            facility.as_str(),
+            now - time::Duration::hours(24),
+        )
+        .await?
+        .ok_or_else(|| {
+            Problem::not_found(
+                "card check (a reference lasts 24 hours, at the facility that made it)",
+            )
+        })?;
+    crate::eligibility::person_result(state, facility, &person, date, "check_reference").await
+}
+
 /// Check eligibility with a FHIR R4 CoverageEligibilityRequest (purpose `validation`).
 #[utoipa::path(post, path = "/fhir/CoverageEligibilityRequest", tag = "eligibility",
     request_body(content = Object, description = "a FHIR R4 CoverageEligibilityRequest with a contained Coverage", content_type = "application/fhir+json"),
@@ -262,7 +315,13 @@ pub async fn coverage_eligibility(
             );
         }
     };
-    match number_check(&state, facility.clone(), &card).await {
+    let checked = match card {
+        Target::Card(card) => number_check(&state, facility.clone(), &card).await,
+        Target::CardCheck(reference, date) => {
+            by_reference(&state, &facility, &reference, date.as_deref()).await
+        }
+    };
+    match checked {
         Ok(result) => fhir_json(
             StatusCode::OK,
             response(&result, &request, &facility, state.clock.now()),

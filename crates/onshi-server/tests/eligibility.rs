@@ -838,6 +838,44 @@ async fn fhir_responses_are_valid_r4() {
             r["contained"][2]["payor"][0]["identifier"]["value"],
             "06138010"
         );
+        // By the reference of a card check made here; another facility cannot use it.
+        let (_, checked) = w
+            .check(&w.f1, &w.proof(f1, "valid").await, "2026-11-24")
+            .await;
+        let reference = checked["check_reference"].as_str().unwrap().to_owned();
+        let mut by_ref = fhir_request("01130012", "10", "1", "00", "2026-11-24");
+        by_ref.as_object_mut().unwrap().remove("contained");
+        by_ref["insurance"] = json!([{"coverage": {"identifier": {"system": "urn:onshi:card-check", "value": reference}}}]);
+        assert!(request_schema.is_valid(&by_ref));
+        let (s, r) = w
+            .call(
+                Method::POST,
+                "/fhir/CoverageEligibilityRequest",
+                f1,
+                by_ref.clone(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert!(validator.is_valid(&r));
+        assert_eq!(
+            (
+                r["extension"][0]["valueCode"].as_str(),
+                r["insurance"][0]["inforce"].as_bool()
+            ),
+            (Some("1"), Some(true))
+        );
+        let (s, o) = w
+            .call(
+                Method::POST,
+                "/fhir/CoverageEligibilityRequest",
+                Some(&w.f2),
+                by_ref,
+            )
+            .await;
+        assert_eq!(
+            (s, o["resourceType"].as_str()),
+            (StatusCode::NOT_FOUND, Some("OperationOutcome"))
+        );
         // Bad requests are OperationOutcomes naming the element.
         let mut bad = fhir_request("01130012", "10", "1", "00", "2026-11-24");
         bad["purpose"] = json!(["benefits"]);

@@ -244,6 +244,44 @@ impl Store {
         ))
     }
 
+    /// Records whose card answered a used challenge (so the check can be referred to later).
+    pub async fn set_challenge_person(
+        &self,
+        id: &str,
+        person: &PersonRef,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, write, |p| sqlx::query(
+            "UPDATE challenges SET person_ref = $1 WHERE id = $2"
+        )
+        .bind(person.as_str())
+        .bind(id)
+        .execute(p)
+        .await?
+        .rows_affected());
+        Ok(())
+    }
+
+    /// The person of a card check made at `audience` (a used challenge), if it was used after
+    /// `since`.
+    pub async fn person_of_check(
+        &self,
+        id: &str,
+        audience: &str,
+        since: OffsetDateTime,
+    ) -> Result<Option<PersonRef>, StoreError> {
+        let row: Option<Option<String>> = on_pool!(self, read, |p| {
+            sqlx::query_scalar(
+            "SELECT person_ref FROM challenges WHERE id = $1 AND audience = $2 AND used_at IS NOT NULL AND used_at >= $3"
+        )
+        .bind(id)
+        .bind(audience)
+        .bind(since)
+        .fetch_optional(p)
+        .await?
+        });
+        row.flatten().map(person).transpose()
+    }
+
     /// Marks a challenge used; false if it was already used (or has gone), so of two
     /// simultaneous uses exactly one succeeds.
     pub async fn consume_challenge(

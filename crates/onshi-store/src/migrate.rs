@@ -23,6 +23,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "bulk",
         include_str!("../migrations/sqlite/0003_bulk.sql"),
     ),
+    (
+        4,
+        "check_reference",
+        include_str!("../migrations/sqlite/0004_check_reference.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -39,6 +44,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         3,
         "bulk",
         include_str!("../migrations/postgres/0003_bulk.sql"),
+    ),
+    (
+        4,
+        "check_reference",
+        include_str!("../migrations/postgres/0004_check_reference.sql"),
     ),
 ];
 
