@@ -711,3 +711,47 @@ mod tests {
         assert!(out.contains("malformed XML: &lt;a&gt; &amp; b"));
     }
 }
+
+#[cfg(test)]
+mod example_files {
+    use super::*;
+
+    /// The example files vendors are pointed to parse as documented.
+    #[test]
+    fn docs_examples_parse() {
+        let single = include_bytes!("../../../docs/examples/OQSsiquc01req_202611240001.xml");
+        let r = parse_request("OQSsiquc01req_202611240001.xml", single).unwrap();
+        assert_eq!(
+            (r.kind, r.charset, r.searches.len()),
+            (Kind::SingleLookup, Charset::Utf8, 1)
+        );
+        let sjis = include_bytes!("../../../docs/examples/OQSsiquc01req_202611240002.xml");
+        let r = parse_request("OQSsiquc01req_202611240002.xml", sjis).unwrap();
+        assert_eq!(
+            (r.charset, r.searches[0].symbol.as_str()),
+            (Charset::ShiftJis, "１０")
+        );
+        let bulk = include_bytes!("../../../docs/examples/OQSmuquc01req_202611240003.xml");
+        assert_eq!(
+            parse_request("OQSmuquc01req_202611240003.xml", bulk)
+                .unwrap()
+                .searches
+                .len(),
+            3
+        );
+        let download = include_bytes!("../../../docs/examples/OQSmuquc02req_202611240004.xml");
+        assert!(
+            parse_request("OQSmuquc02req_202611240004.xml", download)
+                .unwrap()
+                .reception_number
+                .is_some()
+        );
+        let bad = include_bytes!("../../../docs/examples/OQSsiquc01req_202611240005.xml");
+        assert_eq!(
+            parse_request("OQSsiquc01req_202611240005.xml", bad)
+                .unwrap_err()
+                .code(),
+            "ONS0001"
+        );
+    }
+}
