@@ -104,38 +104,16 @@ async fn answer(
         "insurer_number": search.insurer_number, "symbol": search.symbol, "number": search.number,
         "branch": search.branch, "birth_date": search.birth_date, "consultation_date": req.confirmation_date,
     });
-    let url = format!(
-        "{}/v1/eligibility/number",
-        args.server.trim_end_matches('/')
-    );
-    let response = match client
-        .post(&url)
-        .bearer_auth(&args.facility_token)
-        .json(&body)
-        .send()
-        .await
+    let value = match exchange(
+        args,
+        client.post(url(args, "/v1/eligibility/number")).json(&body),
+        &echo,
+    )
+    .await
     {
-        Ok(r) => r,
-        Err(e) => return Outcome::Unreachable(e.to_string()),
+        Ok(v) => v,
+        Err(outcome) => return outcome,
     };
-    let status = response.status();
-    if status.is_server_error() {
-        return Outcome::Unreachable(format!("server answered {status}"));
-    }
-    let value: serde_json::Value = response.json().await.unwrap_or_default();
-    if !status.is_success() {
-        let detail = value["errors"][0]["field"]
-            .as_str()
-            .map(|f| {
-                format!(
-                    "{f}: {}",
-                    value["errors"][0]["reason"].as_str().unwrap_or("")
-                )
-            })
-            .or_else(|| value["detail"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| status.to_string());
-        return Outcome::Answered(error_result(&echo, "ONS0100", &detail));
-    }
     match serde_json::from_value::<CheckResult>(value) {
         Ok(result) => Outcome::Answered(single_result(&echo, search, &result, note)),
         Err(e) => Outcome::Answered(error_result(
@@ -144,6 +122,37 @@ async fn answer(
             &format!("unexpected answer from the server: {e}"),
         )),
     }
+}
+
+/// Sends a request to the server: `Err` is the outcome to return at once (unreachable, or an
+/// error result for a refused request); `Ok` is the successful answer's JSON.
+async fn exchange(
+    args: &AgentArgs,
+    request: reqwest::RequestBuilder,
+    echo: &HeaderEcho<'_>,
+) -> Result<serde_json::Value, Outcome> {
+    let response = request
+        .bearer_auth(&args.facility_token)
+        .send()
+        .await
+        .map_err(|e| Outcome::Unreachable(e.to_string()))?;
+    let status = response.status();
+    if status.is_server_error() {
+        return Err(Outcome::Unreachable(format!("server answered {status}")));
+    }
+    let value: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        return Err(Outcome::Answered(error_result(
+            echo,
+            "ONS0100",
+            &problem_text(status, &value),
+        )));
+    }
+    Ok(value)
+}
+
+fn url(args: &AgentArgs, path: &str) -> String {
+    format!("{}{path}", args.server.trim_end_matches('/'))
 }
 
 fn problem_text(status: reqwest::StatusCode, value: &serde_json::Value) -> String {
@@ -170,26 +179,17 @@ async fn bulk_upload(
         .iter()
         .map(|s| json!({"insurer_number": s.insurer_number, "symbol": s.symbol, "number": s.number, "branch": s.branch, "birth_date": s.birth_date}))
         .collect();
-    let url = format!("{}/v1/bulk-checks", args.server.trim_end_matches('/'));
     let body = json!({"consultation_date": req.confirmation_date, "items": items});
-    let response = match client
-        .post(&url)
-        .bearer_auth(&args.facility_token)
-        .json(&body)
-        .send()
-        .await
+    let value = match exchange(
+        args,
+        client.post(url(args, "/v1/bulk-checks")).json(&body),
+        echo,
+    )
+    .await
     {
-        Ok(r) => r,
-        Err(e) => return Outcome::Unreachable(e.to_string()),
+        Ok(v) => v,
+        Err(outcome) => return outcome,
     };
-    let status = response.status();
-    if status.is_server_error() {
-        return Outcome::Unreachable(format!("server answered {status}"));
-    }
-    let value: serde_json::Value = response.json().await.unwrap_or_default();
-    if !status.is_success() {
-        return Outcome::Answered(error_result(echo, "ONS0100", &problem_text(status, &value)));
-    }
     let received: String = value["received_at"]
         .as_str()
         .unwrap_or_default()
@@ -211,27 +211,16 @@ async fn bulk_download(
     echo: &HeaderEcho<'_>,
 ) -> Outcome {
     let number = req.reception_number.clone().unwrap_or_default();
-    let url = format!(
-        "{}/v1/bulk-checks/{number}",
-        args.server.trim_end_matches('/')
-    );
-    let response = match client
-        .get(&url)
-        .bearer_auth(&args.facility_token)
-        .send()
-        .await
+    let value = match exchange(
+        args,
+        client.get(url(args, &format!("/v1/bulk-checks/{number}"))),
+        echo,
+    )
+    .await
     {
-        Ok(r) => r,
-        Err(e) => return Outcome::Unreachable(e.to_string()),
+        Ok(v) => v,
+        Err(outcome) => return outcome,
     };
-    let status = response.status();
-    if status.is_server_error() {
-        return Outcome::Unreachable(format!("server answered {status}"));
-    }
-    let value: serde_json::Value = response.json().await.unwrap_or_default();
-    if !status.is_success() {
-        return Outcome::Answered(error_result(echo, "ONS0100", &problem_text(status, &value)));
-    }
     if value["finished"] != true {
         return Outcome::Answered(onshi_interface::bulk_result(echo, &number, None));
     }
