@@ -209,8 +209,11 @@ impl Population {
             } else {
                 "30"
             };
-            self.push_person(
+            // One card per person: no 記号, no 枝番, a number of its own.
+            self.push_family(
                 i,
+                "",
+                None,
                 "",
                 surname,
                 surname_kana,
@@ -219,7 +222,6 @@ impl Population {
                 "1",
                 from.max(date_floor()),
                 copay,
-                "",
             );
             return;
         }
@@ -296,7 +298,7 @@ impl Population {
         self.push_family(
             i,
             &symbol,
-            &number,
+            Some(&number),
             "00",
             surname,
             surname_kana,
@@ -313,7 +315,7 @@ impl Population {
             self.push_family(
                 i,
                 &symbol,
-                &number,
+                Some(&number),
                 &format!("{branch:02}"),
                 surname,
                 surname_kana,
@@ -334,7 +336,7 @@ impl Population {
             self.push_family(
                 i,
                 &symbol,
-                &number,
+                Some(&number),
                 &format!("{branch:02}"),
                 surname,
                 surname_kana,
@@ -355,36 +357,11 @@ impl Population {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn push_person(
-        &mut self,
-        i: usize,
-        symbol: &str,
-        surname: &str,
-        kana: &str,
-        male: bool,
-        birth: Date,
-        rel: &str,
-        from: Date,
-        copay: &str,
-        branch: &str,
-    ) {
-        let my_number = if self.rng.chance(95) {
-            self.my_number()
-        } else {
-            String::new()
-        };
-        self.push_row(
-            i, None, symbol, branch, surname, kana, male, birth, rel, from, "", copay, &my_number,
-            "",
-        );
-    }
-
-    #[allow(clippy::too_many_arguments)]
     fn push_family(
         &mut self,
         i: usize,
         symbol: &str,
-        number: &str,
+        number: Option<&str>,
         branch: &str,
         surname: &str,
         kana: &str,
@@ -401,7 +378,7 @@ impl Population {
         };
         self.push_row(
             i,
-            Some(number.to_owned()),
+            number.map(str::to_owned),
             symbol,
             branch,
             surname,

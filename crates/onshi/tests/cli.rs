@@ -217,43 +217,14 @@ async fn import_refuses_bad_files_whole_and_is_idempotent() {
 #[test]
 fn demo_serves_healthz() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onshi"))
-        .args([
-            "demo",
-            "--dir",
-            &dir.path().display().to_string(),
-            "--listen",
-            "127.0.0.1:0",
-            "--members",
-            "600",
-        ])
-        .env("ONSHI_LOG", "warn")
-        .env_remove("ONSHI_MY_NUMBER_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut addr = None;
-    let mut seen = String::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if let Some(rest) = line.strip_prefix("onshi is listening on http://") {
-            addr = rest.split_whitespace().next().map(str::to_owned);
-            break;
-        }
-    }
-    let addr = addr.unwrap_or_else(|| panic!("no address in:\n{seen}"));
+    let Demo {
+        mut child,
+        addr,
+        token: facility_token,
+        printed: seen,
+    } = start_demo(dir.path());
     assert!(seen.contains("9 insurers, 600 members"), "{seen}");
     // The reader flow against the demo's cards and facility.
-    let facility_token = std::fs::read_to_string(dir.path().join("demo-tokens.txt"))
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("1311234567"))
-        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
-        .unwrap();
     let server = format!("http://{addr}");
     let reader = |card: &str, auth: &[&str]| {
         let card = dir
@@ -400,8 +371,29 @@ fn demo_serves_healthz() {
     );
 }
 
-/// Starts `onshi demo` in `dir`; returns the child, its address and the clinic's token.
-fn start_demo(dir: &Path) -> (std::process::Child, String, String) {
+/// The API token of the demo clinic (facility 1311234567).
+fn clinic_token(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("demo-tokens.txt"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("1311234567"))
+        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        .unwrap()
+}
+
+/// A running `onshi demo` with 600 members.
+struct Demo {
+    child: std::process::Child,
+    /// host:port it listens on.
+    addr: String,
+    /// The clinic's facility token.
+    token: String,
+    /// What it printed before listening.
+    printed: String,
+}
+
+/// Starts `onshi demo` in `dir` on a free port and waits until it listens.
+fn start_demo(dir: &Path) -> Demo {
     let mut child = Command::new(env!("CARGO_BIN_EXE_onshi"))
         .args([
             "demo",
@@ -419,26 +411,35 @@ fn start_demo(dir: &Path) -> (std::process::Child, String, String) {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().unwrap().unwrap();
+    let mut printed = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
         if let Some(rest) = line.strip_prefix("onshi is listening on http://") {
-            break rest.split_whitespace().next().unwrap().to_owned();
+            let addr = rest.split_whitespace().next().unwrap().to_owned();
+            return Demo {
+                child,
+                addr,
+                token: clinic_token(dir),
+                printed,
+            };
         }
-    };
-    let token = std::fs::read_to_string(dir.join("demo-tokens.txt"))
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("1311234567"))
-        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
-        .unwrap();
-    (child, addr, token)
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the demo never listened:\n{printed}");
 }
 
 #[test]
 fn the_agent_answers_every_request_exactly_once_across_a_kill() {
     let demo_dir = tempfile::tempdir().unwrap();
-    let (mut server, addr, token) = start_demo(demo_dir.path());
+    let Demo {
+        child: mut server,
+        addr,
+        token,
+        ..
+    } = start_demo(demo_dir.path());
     let members = std::fs::read_to_string(demo_dir.path().join("demo-members.csv")).unwrap();
     let row: Vec<&str> = members.lines().nth(1).unwrap().split(',').collect();
     let exchange = tempfile::tempdir().unwrap();
@@ -571,12 +572,7 @@ fn the_agent_keeps_requests_while_the_server_is_down() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let token = std::fs::read_to_string(demo_dir.path().join("demo-tokens.txt"))
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("1311234567"))
-        .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
-        .unwrap();
+    let token = clinic_token(demo_dir.path());
     let server_url = format!("http://127.0.0.1:{port}");
     let mut agent = Command::new(env!("CARGO_BIN_EXE_onshi"))
         .args([
@@ -632,7 +628,12 @@ fn the_agent_keeps_requests_while_the_server_is_down() {
 #[test]
 fn the_agent_runs_both_phases_of_a_bulk_lookup() {
     let demo_dir = tempfile::tempdir().unwrap();
-    let (mut server, addr, token) = start_demo(demo_dir.path());
+    let Demo {
+        child: mut server,
+        addr,
+        token,
+        ..
+    } = start_demo(demo_dir.path());
     let members = std::fs::read_to_string(demo_dir.path().join("demo-members.csv")).unwrap();
     let exchange = tempfile::tempdir().unwrap();
     let req = exchange.path().join("req");
