@@ -164,6 +164,7 @@ mod tests {
             copay_ratio: "30",
             my_number: "",
             loss_reason: "",
+            limit: Default::default(),
         }
         .validate()
         .unwrap()

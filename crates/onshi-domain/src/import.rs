@@ -2,11 +2,12 @@
 //! [`MemberInput`]. Reading the file and decoding its bytes is the caller's job.
 
 use crate::error::FieldError;
+use crate::limit::LimitInput;
 use crate::member::MemberInput;
 
 /// Every column of a member file (and every field of a member in the JSON API), in the documented
 /// order; any order is accepted. The first [`REQUIRED`] must be present, the rest may be.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 20] = [
     "insurer_number",
     "symbol",
     "number",
@@ -21,6 +22,12 @@ pub const COLUMNS: [&str; 14] = [
     "copay_ratio",
     "my_number",
     "loss_reason",
+    "limit_class",
+    "limit_bracket",
+    "limit_issued",
+    "limit_valid_from",
+    "limit_valid_until",
+    "limit_long_term_from",
 ];
 
 /// How many of [`COLUMNS`] a file must have.
@@ -29,7 +36,7 @@ pub const REQUIRED: usize = 13;
 /// Where each column stands in a file, read from its header row.
 #[derive(Debug, Clone)]
 pub struct ColumnMap {
-    index: [usize; 14],
+    index: [usize; COLUMNS.len()],
 }
 
 const ABSENT: usize = usize::MAX;
@@ -40,7 +47,7 @@ impl ColumnMap {
     pub fn from_header<'a>(
         header: impl IntoIterator<Item = &'a str>,
     ) -> Result<Self, Vec<FieldError>> {
-        let mut index = [ABSENT; 14];
+        let mut index = [ABSENT; COLUMNS.len()];
         let mut errors = Vec::new();
         let names = COLUMNS;
         for (pos, raw) in header.into_iter().enumerate() {
@@ -102,6 +109,7 @@ impl ColumnMap {
             copay_ratio: f(11),
             my_number: f(12),
             loss_reason: f(13),
+            limit: LimitInput::from_columns([f(14), f(15), f(16), f(17), f(18), f(19)]),
         }
     }
 }
@@ -135,6 +143,11 @@ mod tests {
         assert_eq!(input.insurer_number, "12");
         assert_eq!(input.my_number, "0");
         assert_eq!(input.loss_reason, "");
+    }
+
+    #[test]
+    fn limit_columns_are_last_in_limit_input_order() {
+        assert_eq!(COLUMNS[14..], crate::limit::LIMIT_COLUMNS);
     }
 
     #[test]

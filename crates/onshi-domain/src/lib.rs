@@ -9,6 +9,7 @@
 //!   (医療機関コード), My Number (個人番号) and its keyed hash, the card symbol / number / branch
 //!   (記号・番号・枝番).
 //! - [`member`]: a member's qualification (資格情報) and the codes it carries.
+//! - [`limit`]: the 限度額適用認定証 an insurer records on a member.
 //! - [`import`]: one row of an insurer's member file, parsed and validated field by field.
 //! - [`eligibility`]: which qualification answers a check, with the interface's validity codes.
 //! - [`audit`]: the audit log's hash chain.
@@ -18,6 +19,7 @@ pub mod eligibility;
 pub mod error;
 pub mod ids;
 pub mod import;
+pub mod limit;
 pub mod member;
 pub mod text;
 
@@ -26,6 +28,7 @@ pub use ids::{
     BranchNumber, CardNumber, CardSymbol, FacilityCode, InsurerKind, InsurerNumber, MyNumber,
     MyNumberKey, PersonRef,
 };
+pub use limit::{LimitBracket, LimitCertificate, LimitClass, LimitInput};
 pub use member::{
     CopayRatio, LossReason, MemberDetails, MemberInput, MemberKey, Personal, Relationship, Sex,
     ValidMember, parse_date,

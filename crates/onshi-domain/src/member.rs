@@ -14,6 +14,7 @@ use crate::error::FieldError;
 use crate::ids::{
     BranchNumber, CardNumber, CardSymbol, InsurerKind, InsurerNumber, MyNumber, PersonRef,
 };
+use crate::limit::{LimitCertificate, LimitInput};
 use crate::text::{is_kana_name_char, normalize, normalize_compact};
 
 /// A value that is personal data: it serialises as itself (for the people allowed to see it) but
@@ -207,6 +208,8 @@ pub struct MemberDetails {
     pub loss_reason: Option<LossReason>,
     /// 一部負担金割合
     pub copay_ratio: CopayRatio,
+    /// 限度額適用認定証, when the insurer issued one.
+    pub limit: Option<LimitCertificate>,
     /// The person behind the member across insurers, when the insurer gave a My Number.
     #[serde(skip)]
     pub person: Option<PersonRef>,
@@ -240,7 +243,14 @@ impl MemberDetails {
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or_default(),
         ];
-        let d = digest::digest(&digest::SHA256, fields.join("\u{1f}").as_bytes());
+        let mut text = fields.join("\u{1f}");
+        // Appended only when present, so versions recorded before certificates existed keep
+        // their digest (and re-importing them is still "unchanged").
+        if let Some(limit) = &self.limit {
+            text.push('\u{1f}');
+            text.push_str(&limit.to_stored());
+        }
+        let d = digest::digest(&digest::SHA256, text.as_bytes());
         d.as_ref()[..16]
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -268,6 +278,14 @@ impl MemberDetails {
             errors.push(FieldError::new(
                 "loss_reason",
                 "is only allowed with qualified_until",
+            ));
+        }
+        if let Some(limit) = &self.limit
+            && limit.valid_from < self.qualified_from
+        {
+            errors.push(FieldError::new(
+                "limit_valid_from",
+                "must not be before qualified_from",
             ));
         }
         if key.branch.is_empty() && key.insurer.kind() != InsurerKind::LateStageElderly {
@@ -329,6 +347,8 @@ pub struct MemberInput<'a> {
     pub my_number: &'a str,
     /// 資格喪失事由 (may be empty)
     pub loss_reason: &'a str,
+    /// 限度額適用認定証 (all empty: none)
+    pub limit: LimitInput<'a>,
 }
 
 /// A member input that passed validation. The My Number, if any, is still to be hashed by the
@@ -410,6 +430,7 @@ impl MemberInput<'_> {
         } else {
             field!(loss_reason, LossReason::parse).map(Some)
         };
+        let limit = self.limit.validate().map_err(|e| errors.extend(e)).ok();
         let (
             Some(insurer),
             Some(symbol),
@@ -425,6 +446,7 @@ impl MemberInput<'_> {
             Some(copay_ratio),
             Some(my_number),
             Some(loss_reason),
+            Some(limit),
         ) = (
             insurer,
             symbol,
@@ -440,6 +462,7 @@ impl MemberInput<'_> {
             copay_ratio,
             my_number,
             loss_reason,
+            limit,
         )
         else {
             return Err(errors);
@@ -460,6 +483,7 @@ impl MemberInput<'_> {
             qualified_until,
             loss_reason,
             copay_ratio,
+            limit,
             person: None,
         };
         let errors = details.check_consistency(&key);
@@ -496,6 +520,7 @@ mod tests {
             copay_ratio: "30",
             my_number: "123456789018",
             loss_reason: "",
+            limit: LimitInput::default(),
         }
     }
 

@@ -155,15 +155,30 @@ impl SearchInfo {
                 .filter(|t| !t.trim().is_empty())
                 .map(str::to_owned)
         };
+        let limit_consent = opt("LimitApplicationCertificateRelatedConsFlg");
+        if let Some(f) = &limit_consent
+            && f.trim() != "0"
+            && f.trim() != "1"
+        {
+            return Err(InterfaceError::Invalid {
+                element: "LimitApplicationCertificateRelatedConsFlg".into(),
+                reason: "must be 0 (未同意) or 1 (同意)".into(),
+            });
+        }
         Ok(Self {
             insurer_number: need("InsurerNumber")?,
             symbol: opt("InsuredCardSymbol").unwrap_or_default(),
             number: need("InsuredIdentificationNumber")?,
             branch: opt("InsuredBranchNumber").unwrap_or_default(),
             birth_date: opt("Birthdate"),
-            limit_consent: opt("LimitApplicationCertificateRelatedConsFlg"),
+            limit_consent,
             arbitrary_identifier: opt("ArbitraryIdentifier"),
         })
+    }
+
+    /// Whether the patient consented to 限度額 information (`…ConsFlg` = 1).
+    pub fn limit_consented(&self) -> bool {
+        self.limit_consent.as_deref().map(str::trim) == Some("1")
     }
 
     fn render(&self, out: &mut String) {
@@ -289,6 +304,26 @@ pub struct Qualification {
     pub qualified_until: Option<String>,
     /// "030"
     pub copay_ratio: String,
+    /// 限度額適用認定証, present only with the patient's consent.
+    #[serde(default)]
+    pub limit_certificate: Option<LimitCertificate>,
+}
+
+/// `LimitApplicationCertificateRelatedInfo`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct LimitCertificate {
+    /// OQSCD011: 01, 02, 03
+    pub class_code: String,
+    /// OQSCD012: A01–A06, B01–B10
+    pub bracket_code: String,
+    /// 交付年月日, YYYYMMDD
+    pub issued: String,
+    /// YYYYMMDD
+    pub valid_from: String,
+    /// YYYYMMDD
+    pub valid_until: Option<String>,
+    /// 長期入院該当年月日, YYYYMMDD
+    pub long_term_from: Option<String>,
 }
 
 /// A check result as the onshi API returns it.
@@ -302,6 +337,22 @@ pub struct CheckResult {
     pub qualifications: Vec<Qualification>,
     /// For 3: the newer one.
     pub new_qualification: Option<Qualification>,
+    /// When the patient consented to 限度額 information, YYYYMMDDHHmmss; none without consent.
+    #[serde(default)]
+    pub limit_consent_at: Option<String>,
+}
+
+impl CheckResult {
+    /// Writes every qualification of the result as `ResultOfQualificationConfirmation`.
+    fn render_qualifications(&self, out: &mut String) {
+        for q in self
+            .qualifications
+            .iter()
+            .chain(self.new_qualification.iter())
+        {
+            render_qualification(out, q, self.limit_consent_at.as_deref());
+        }
+    }
 }
 
 fn tag(out: &mut String, indent: usize, name: &str, value: &str) {
@@ -366,7 +417,10 @@ pub struct HeaderEcho<'a> {
     pub file_identifier: Option<&'a str>,
 }
 
-fn render_qualification(out: &mut String, q: &Qualification) {
+/// One `ResultOfQualificationConfirmation`. With `limit_consent` (the consent time) it carries
+/// `LimitApplicationCertificateRelatedConsFlg` 1, `…ConsTime` and, when the member holds a
+/// certificate in force, `LimitApplicationCertificateRelatedInfo`.
+fn render_qualification(out: &mut String, q: &Qualification, limit_consent: Option<&str>) {
     out.push_str("   <ResultOfQualificationConfirmation>\n");
     tag(out, 4, "InsurerNumber", &q.insurer_number);
     tag(out, 4, "InsuredCardSymbol", &q.symbol);
@@ -387,6 +441,39 @@ fn render_qualification(out: &mut String, q: &Qualification) {
         tag(out, 4, "DisqualificationDate", u);
     }
     tag(out, 4, "InsuredPartialContributionRatio", &q.copay_ratio);
+    if let Some(at) = limit_consent {
+        tag(out, 4, "LimitApplicationCertificateRelatedConsFlg", "1");
+        tag(out, 4, "LimitApplicationCertificateRelatedConsTime", at);
+        if let Some(c) = &q.limit_certificate {
+            out.push_str("    <LimitApplicationCertificateRelatedInfo>\n");
+            tag(
+                out,
+                5,
+                "LimitApplicationCertificateClassification",
+                &c.class_code,
+            );
+            tag(
+                out,
+                5,
+                "LimitApplicationCertificateClassificationFlag",
+                &c.bracket_code,
+            );
+            tag(out, 5, "LimitApplicationCertificateDate", &c.issued);
+            tag(
+                out,
+                5,
+                "LimitApplicationCertificateValidStartDate",
+                &c.valid_from,
+            );
+            if let Some(d) = &c.valid_until {
+                tag(out, 5, "LimitApplicationCertificateValidEndDate", d);
+            }
+            if let Some(d) = &c.long_term_from {
+                tag(out, 5, "LimitApplicationCertificateLongTermDate", d);
+            }
+            out.push_str("    </LimitApplicationCertificateRelatedInfo>\n");
+        }
+    }
     tag(
         out,
         4,
@@ -419,13 +506,7 @@ pub fn single_result(
     );
     search.render(&mut out);
     out.push_str("  <ResultList>\n");
-    for q in result
-        .qualifications
-        .iter()
-        .chain(result.new_qualification.iter())
-    {
-        render_qualification(&mut out, q);
-    }
+    result.render_qualifications(&mut out);
     out.push_str("  </ResultList>\n </MessageBody>\n</XmlMsg>\n");
     echo.charset.encode(&out)
 }
@@ -495,13 +576,7 @@ pub fn bulk_result(
                     "QualificationValidity",
                     &result.validity_code.to_string(),
                 );
-                for q in result
-                    .qualifications
-                    .iter()
-                    .chain(result.new_qualification.iter())
-                {
-                    render_qualification(&mut out, q);
-                }
+                result.render_qualifications(&mut out);
             }
             Err((code, message)) => {
                 tag(&mut out, 2, "ProcessingResultStatus", "2");
@@ -541,13 +616,7 @@ pub fn face_result(
         &result.validity_code.to_string(),
     );
     out.push_str("  <ResultList>\n");
-    for q in result
-        .qualifications
-        .iter()
-        .chain(result.new_qualification.iter())
-    {
-        render_qualification(&mut out, q);
-    }
+    result.render_qualifications(&mut out);
     out.push_str("  </ResultList>\n");
     for (kind, given, expires) in consents {
         let prefix = match kind.as_str() {
@@ -640,6 +709,7 @@ mod tests {
             consultation_date: "20261124".into(),
             qualifications: vec![],
             new_qualification: None,
+            limit_consent_at: None,
         };
         let out = single_result(&echo, &r.searches[0], &result, None);
         let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&out);
@@ -650,6 +720,94 @@ mod tests {
         assert!(text.contains("<QualificationValidity>4</QualificationValidity>"));
         // The result parses back with the same reader.
         assert_eq!(xml::parse(&out).unwrap().name, "XmlMsg");
+    }
+
+    #[test]
+    fn limit_information_is_written_only_with_consent() {
+        let r = parse_request("OQSsiquc01req_1.xml", SINGLE.as_bytes()).unwrap();
+        assert!(r.searches[0].limit_consented());
+        let q = Qualification {
+            validity_code: 1,
+            insurer_number: "01130012".into(),
+            symbol: "10".into(),
+            number: "1".into(),
+            branch: "00".into(),
+            relationship_code: 1,
+            name: "試験 花子".into(),
+            name_kana: "シケン ハナコ".into(),
+            sex_code: 2,
+            birth_date: "19900506".into(),
+            qualified_from: "20200401".into(),
+            qualified_until: None,
+            copay_ratio: "030".into(),
+            limit_certificate: Some(LimitCertificate {
+                class_code: "02".into(),
+                bracket_code: "B05".into(),
+                issued: "20260715".into(),
+                valid_from: "20260801".into(),
+                valid_until: None,
+                long_term_from: Some("20261101".into()),
+            }),
+        };
+        let echo = HeaderEcho {
+            charset: Charset::Utf8,
+            executed_at: "20261124100000",
+            confirmation_date: None,
+            institution: "1311234567",
+            file_identifier: None,
+        };
+        let mut result = CheckResult {
+            validity_code: 1,
+            consultation_date: "20261124".into(),
+            qualifications: vec![q],
+            new_qualification: None,
+            limit_consent_at: Some("20261124095959".into()),
+        };
+        let text = String::from_utf8(single_result(&echo, &r.searches[0], &result, None)).unwrap();
+        let doc = xml::parse(text.as_bytes()).unwrap();
+        let unit = doc
+            .child("MessageBody")
+            .and_then(|b| b.child("ResultList"))
+            .and_then(|l| l.child("ResultOfQualificationConfirmation"))
+            .unwrap();
+        assert_eq!(
+            unit.text_of("LimitApplicationCertificateRelatedConsFlg"),
+            Some("1")
+        );
+        assert_eq!(
+            unit.text_of("LimitApplicationCertificateRelatedConsTime"),
+            Some("20261124095959")
+        );
+        let info = unit
+            .child("LimitApplicationCertificateRelatedInfo")
+            .unwrap();
+        for (name, value) in [
+            ("LimitApplicationCertificateClassification", Some("02")),
+            ("LimitApplicationCertificateClassificationFlag", Some("B05")),
+            ("LimitApplicationCertificateDate", Some("20260715")),
+            (
+                "LimitApplicationCertificateValidStartDate",
+                Some("20260801"),
+            ),
+            ("LimitApplicationCertificateValidEndDate", None),
+            ("LimitApplicationCertificateLongTermDate", Some("20261101")),
+        ] {
+            assert_eq!(info.text_of(name), value, "{name}");
+        }
+        // Without consent nothing of it is written, even if a certificate were passed.
+        result.limit_consent_at = None;
+        let text = String::from_utf8(single_result(&echo, &r.searches[0], &result, None)).unwrap();
+        assert!(!text.contains("LimitApplicationCertificateRelatedInfo"));
+        assert!(!text.contains("LimitApplicationCertificateRelatedConsTime"));
+
+        let bad = SINGLE.replace(
+            "<LimitApplicationCertificateRelatedConsFlg>1<",
+            "<LimitApplicationCertificateRelatedConsFlg>2<",
+        );
+        assert!(matches!(
+            parse_request("OQSsiquc01req_1.xml", bad.as_bytes()),
+            Err(InterfaceError::Invalid { element, .. }) if element == "LimitApplicationCertificateRelatedConsFlg"
+        ));
     }
 
     #[test]

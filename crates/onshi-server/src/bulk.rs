@@ -189,6 +189,7 @@ async fn process(state: &AppState, number: &str, facility: &FacilityCode) -> Res
                         branch: item.branch,
                         birth_date: item.birth_date,
                         consultation_date: Some(date.clone()),
+                        limit_consent: false,
                     };
                     match number_check(state, facility.clone(), &req).await {
                         Ok(r) => serde_json::json!({ "result": r }),

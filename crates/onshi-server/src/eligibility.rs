@@ -15,7 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
-use time::{Date, Duration};
+use time::{Date, Duration, OffsetDateTime};
 
 use onshi_domain::eligibility::{Judgement, Validity, judge_card_number, judge_person};
 use onshi_domain::{FacilityCode, FieldError, MemberInput, PersonRef, parse_date};
@@ -316,6 +316,7 @@ pub(crate) async fn person_result(
     person: &PersonRef,
     date: Date,
     action: &str,
+    limit: Option<OffsetDateTime>,
 ) -> Result<EligibilityResult, Problem> {
     let actor = Actor::Facility(facility.clone());
     let now = state.clock.now();
@@ -331,10 +332,19 @@ pub(crate) async fn person_result(
             &actor,
             action,
             Some(person),
-            &format!("validity={}", judgement.validity.code()),
+            &check_detail(&judgement, limit.is_some()),
         )
         .await?;
-    Ok(result(&judgement, date))
+    Ok(result(&judgement, date, limit))
+}
+
+/// The audit detail of a check: its validity code, and whether 限度額 information was shown.
+fn check_detail(j: &Judgement<MemberRecord>, limit: bool) -> String {
+    if limit {
+        format!("validity={} limit=shown", j.validity.code())
+    } else {
+        format!("validity={}", j.validity.code())
+    }
 }
 
 /// One qualification in a result: the fields of the interface's ResultOfQualificationConfirmation.
@@ -366,14 +376,52 @@ pub struct QualificationView {
     pub qualified_until: Option<String>,
     /// 一部負担金割合, three-digit percent ("030")
     pub copay_ratio: String,
+    /// 限度額適用認定証 in force on the consultation date; only with the patient's consent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_certificate: Option<LimitCertificateView>,
+}
+
+/// 限度額適用認定証 information (LimitApplicationCertificateRelatedInfo).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LimitCertificateView {
+    /// 限度額適用認定証区分 (OQSCD011): 01 限度額適用認定証, 02 限度額適用・標準負担額減額認定証,
+    /// 03 標準負担額減額認定証
+    pub class_code: String,
+    /// 適用区分 (OQSCD012): A01–A06, B01–B10
+    pub bracket_code: String,
+    /// The bracket's name (ア, 一般Ⅱ, …)
+    pub bracket_label: String,
+    /// 交付年月日, YYYYMMDD
+    pub issued: String,
+    /// 有効開始年月日, YYYYMMDD
+    pub valid_from: String,
+    /// 有効終了年月日, YYYYMMDD
+    pub valid_until: Option<String>,
+    /// 長期入院該当年月日, YYYYMMDD
+    pub long_term_from: Option<String>,
 }
 
 fn yyyymmdd(d: Date) -> String {
     format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
-fn view(m: &MemberRecord, validity: Validity) -> QualificationView {
+/// One qualification as a result shows it; the 限度額 certificate only when `limit` (consent)
+/// and in force on `date`.
+fn view(m: &MemberRecord, validity: Validity, date: Date, limit: bool) -> QualificationView {
     let d = &m.details;
+    let limit_certificate = d
+        .limit
+        .as_ref()
+        .filter(|c| limit && c.covers(date))
+        .map(|c| LimitCertificateView {
+            class_code: c.class.code().to_owned(),
+            bracket_code: c.bracket.code().to_owned(),
+            bracket_label: c.bracket.label().to_owned(),
+            issued: yyyymmdd(c.issued),
+            valid_from: yyyymmdd(c.valid_from),
+            valid_until: c.valid_until.map(yyyymmdd),
+            long_term_from: c.long_term_from.map(yyyymmdd),
+        });
     QualificationView {
         validity_code: validity.code(),
         insurer_number: m.key.insurer.to_string(),
@@ -388,6 +436,7 @@ fn view(m: &MemberRecord, validity: Validity) -> QualificationView {
         qualified_from: yyyymmdd(d.qualified_from),
         qualified_until: d.qualified_until.map(yyyymmdd),
         copay_ratio: format!("{:03}", d.copay_ratio.percent()),
+        limit_certificate,
     }
 }
 
@@ -419,6 +468,10 @@ pub struct EligibilityResult {
     pub certificate_kind: Option<String>,
     /// Card checks: the consents in force at this facility.
     pub consents: Vec<ConsentView>,
+    /// When the patient consented to showing 限度額 information for this check, YYYYMMDDHHmmss
+    /// (UTC); absent without consent (LimitApplicationCertificateRelatedConsTime).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_consent_at: Option<String>,
     /// Card checks: a reference to this check (valid for 24 hours at this facility), usable as a
     /// FHIR `Coverage.identifier` with system `urn:onshi:card-check`.
     pub check_reference: Option<String>,
@@ -434,16 +487,30 @@ fn stamp(t: time::OffsetDateTime) -> String {
     )
 }
 
-fn result(j: &Judgement<MemberRecord>, date: Date) -> EligibilityResult {
+/// The answer for a judgement; `limit` is when the patient consented to 限度額 information.
+fn result(
+    j: &Judgement<MemberRecord>,
+    date: Date,
+    limit: Option<OffsetDateTime>,
+) -> EligibilityResult {
     let shown_code = j.validity;
+    let consent = limit.is_some();
     EligibilityResult {
         validity_code: j.validity.code(),
         validity_label: j.validity.japanese().to_owned(),
         consultation_date: yyyymmdd(date),
-        qualifications: j.shown.iter().map(|m| view(m, shown_code)).collect(),
-        new_qualification: j.newer.as_ref().map(|m| view(m, Validity::Valid)),
+        qualifications: j
+            .shown
+            .iter()
+            .map(|m| view(m, shown_code, date, consent))
+            .collect(),
+        new_qualification: j
+            .newer
+            .as_ref()
+            .map(|m| view(m, Validity::Valid, date, consent)),
         certificate_kind: None,
         consents: Vec::new(),
+        limit_consent_at: limit.map(stamp),
         check_reference: None,
     }
 }
@@ -456,7 +523,8 @@ pub struct CardCheckRequest {
     pub proof: CardProof,
     /// 診療日 (YYYY-MM-DD or YYYYMMDD); default today.
     pub consultation_date: Option<String>,
-    /// What the patient agreed to share at the reader: any of `medication`, `checkup`, `clinical`.
+    /// What the patient agreed to share at the reader: any of `medication`, `checkup`, `clinical`,
+    /// and `limit` (限度額適用認定証 information, shown in this answer).
     #[serde(default)]
     pub consent: Vec<String>,
 }
@@ -489,11 +557,11 @@ pub async fn check_card(
     let mut kinds = Vec::new();
     for k in &req.consent {
         match k.as_str() {
-            "medication" | "checkup" | "clinical" => kinds.push(k.as_str()),
+            "medication" | "checkup" | "clinical" | "limit" => kinds.push(k.as_str()),
             _ => {
                 return Err(Problem::validation(vec![FieldError::new(
                     "consent",
-                    "each must be medication, checkup or clinical",
+                    "each must be medication, checkup, clinical or limit",
                 )]));
             }
         }
@@ -513,7 +581,6 @@ pub async fn check_card(
             "this card is not registered for use as a health-insurance card (利用申込): register it at the portal or a card reader",
         ));
     }
-    let mut out = person_result(&state, &facility, &person, date, "check_card").await?;
     if !kinds.is_empty() {
         state
             .store
@@ -524,6 +591,11 @@ pub async fn check_card(
         .store
         .consents_in_force(&person, &facility, now)
         .await?;
+    let limit = consents
+        .iter()
+        .find(|c| c.kind == "limit")
+        .map(|c| c.given_at);
+    let mut out = person_result(&state, &facility, &person, date, "check_card", limit).await?;
     out.check_reference = Some(req.proof.challenge_id.clone());
     out.certificate_kind = Some(cert.kind.as_str().to_owned());
     out.consents = consents
@@ -555,6 +627,10 @@ pub struct NumberCheckRequest {
     pub birth_date: Option<String>,
     /// 診療日; default today.
     pub consultation_date: Option<String>,
+    /// The patient consented to 限度額適用認定証 information being shown
+    /// (LimitApplicationCertificateRelatedConsFlg = 1).
+    #[serde(default)]
+    pub limit_consent: bool,
 }
 
 /// Confirm eligibility by insurance-card number (保険者番号・記号・番号・枝番).
@@ -618,10 +694,10 @@ pub(crate) async fn number_check(
             &actor,
             "check_number",
             person.as_ref(),
-            &format!("validity={}", judgement.validity.code()),
+            &check_detail(&judgement, req.limit_consent),
         )
         .await?;
-    Ok(result(&judgement, date))
+    Ok(result(&judgement, date, req.limit_consent.then_some(now)))
 }
 
 /// A registration for insurance use (利用申込).

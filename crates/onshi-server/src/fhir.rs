@@ -155,6 +155,7 @@ fn card_of(req: &Value) -> Result<Target, (&'static str, String)> {
             .to_owned(),
         birth_date: None,
         consultation_date: req["servicedDate"].as_str().map(str::to_owned),
+        limit_consent: false,
     }))
 }
 
@@ -280,7 +281,7 @@ async fn by_reference(
                 "card check (a reference lasts 24 hours, at the facility that made it)",
             )
         })?;
-    crate::eligibility::person_result(state, facility, &person, date, "check_reference").await
+    crate::eligibility::person_result(state, facility, &person, date, "check_reference", None).await
 }
 
 /// Check eligibility with a FHIR R4 CoverageEligibilityRequest (purpose `validation`).

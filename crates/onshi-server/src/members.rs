@@ -14,9 +14,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 
+use onshi_domain::limit::LIMIT_COLUMNS;
 use onshi_domain::{
-    FieldError, InsurerNumber, LossReason, MemberDetails, MemberInput, MyNumber, PersonRef,
-    Relationship, Sex, parse_date,
+    FieldError, InsurerNumber, LimitClass, LimitInput, LossReason, MemberDetails, MemberInput,
+    MyNumber, PersonRef, Relationship, Sex, parse_date,
 };
 use onshi_store::MemberRecord;
 
@@ -57,6 +58,9 @@ pub struct MemberView {
     pub loss_reason: Option<LossReason>,
     /// 一部負担金割合, percent
     pub copay_ratio: u8,
+    /// 限度額適用認定証, when the insurer recorded one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_certificate: Option<LimitCertificate>,
     /// Whether a My Number was given for the member (the number itself is never returned).
     pub person_linked: bool,
     /// When this version was recorded (RFC 3339).
@@ -84,11 +88,36 @@ impl From<&MemberRecord> for MemberView {
             qualified_until: d.qualified_until.map(|u| u.to_string()),
             loss_reason: d.loss_reason,
             copay_ratio: d.copay_ratio.percent(),
+            limit_certificate: d.limit.as_ref().map(|c| LimitCertificate {
+                class: c.class,
+                bracket: c.bracket.code().to_owned(),
+                issued: c.issued.to_string(),
+                valid_from: c.valid_from.to_string(),
+                valid_until: c.valid_until.map(|d| d.to_string()),
+                long_term_from: c.long_term_from.map(|d| d.to_string()),
+            }),
             person_linked: d.person.is_some(),
             recorded_at: m.recorded_at.format(&Rfc3339).unwrap_or_default(),
             source: m.source.clone(),
         }
     }
+}
+
+/// 限度額適用認定証 as recorded for a member.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LimitCertificate {
+    /// 限度額適用認定証区分 (OQSCD011)
+    pub class: LimitClass,
+    /// 適用区分 (OQSCD012): A01–A06, B01–B10
+    pub bracket: String,
+    /// 交付年月日, YYYY-MM-DD
+    pub issued: String,
+    /// 有効開始年月日, YYYY-MM-DD
+    pub valid_from: String,
+    /// 有効終了年月日, YYYY-MM-DD
+    pub valid_until: Option<String>,
+    /// 長期入院該当年月日, YYYY-MM-DD
+    pub long_term_from: Option<String>,
 }
 
 /// A page of members.
@@ -141,6 +170,18 @@ pub struct MemberBody {
     my_number: Option<String>,
     /// 資格喪失事由: 01, 02, 03 or 99 (only with qualified_until)
     loss_reason: Option<String>,
+    /// 限度額適用認定証区分: 01, 02 or 03 (the `limit_*` fields are all empty or give a certificate)
+    limit_class: Option<String>,
+    /// 適用区分: A01–A06, B01–B10
+    limit_bracket: Option<String>,
+    /// 交付年月日 (default: limit_valid_from)
+    limit_issued: Option<String>,
+    /// 有効開始年月日
+    limit_valid_from: Option<String>,
+    /// 有効終了年月日
+    limit_valid_until: Option<String>,
+    /// 長期入院該当年月日
+    limit_long_term_from: Option<String>,
     /// PATCH only: the version being changed (or send `If-Match`)
     version: Option<i64>,
 }
@@ -157,7 +198,12 @@ pub struct EndBody {
     version: Option<i64>,
 }
 
-const MEMBER_FIELDS: [&str; 14] = onshi_domain::import::COLUMNS;
+const MEMBER_FIELDS: [&str; 20] = onshi_domain::import::COLUMNS;
+
+/// The `limit_*` fields of a body, read by `get`.
+fn limit_input<'a>(get: impl Fn(&str) -> &'a str) -> LimitInput<'a> {
+    LimitInput::from_columns(LIMIT_COLUMNS.map(get))
+}
 
 /// A JSON object's members as text, checked against the fields a route takes.
 struct Fields {
@@ -274,6 +320,7 @@ pub async fn create_member(
         copay_ratio: get("copay_ratio"),
         my_number: get("my_number"),
         loss_reason: get("loss_reason"),
+        limit: limit_input(get),
     };
     let mut valid = input.validate().map_err(Problem::validation)?;
     if valid.key.insurer != insurer {
@@ -319,8 +366,26 @@ pub async fn get_member(
 }
 
 /// Rebuilds the text of a stored version, so a partial change can be validated whole.
-fn current_text(d: &MemberDetails) -> [(&'static str, String); 9] {
-    [
+fn current_text(d: &MemberDetails) -> Vec<(&'static str, String)> {
+    let limit = d.limit.as_ref();
+    let limit_date = |f: fn(&onshi_domain::LimitCertificate) -> Option<time::Date>| {
+        limit.and_then(f).map(|d| d.to_string()).unwrap_or_default()
+    };
+    vec![
+        (
+            "limit_class",
+            limit.map(|c| c.class.code().to_owned()).unwrap_or_default(),
+        ),
+        (
+            "limit_bracket",
+            limit
+                .map(|c| c.bracket.code().to_owned())
+                .unwrap_or_default(),
+        ),
+        ("limit_issued", limit_date(|c| Some(c.issued))),
+        ("limit_valid_from", limit_date(|c| Some(c.valid_from))),
+        ("limit_valid_until", limit_date(|c| c.valid_until)),
+        ("limit_long_term_from", limit_date(|c| c.long_term_from)),
         ("name", d.name.0.clone()),
         ("name_kana", d.name_kana.0.clone()),
         ("birth_date", d.birth_date.0.to_string()),
@@ -391,6 +456,7 @@ async fn apply_change(
         copay_ratio: get("copay_ratio"),
         my_number: "",
         loss_reason: get("loss_reason"),
+        limit: limit_input(get),
     };
     let mut valid = input.validate().map_err(Problem::validation)?;
     valid.details.person = if f.nulls.iter().any(|n| n == "my_number") {

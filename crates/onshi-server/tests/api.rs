@@ -99,6 +99,101 @@ fn hanako() -> Value {
 }
 
 #[tokio::test]
+async fn limit_certificates_are_recorded_changed_and_removed() {
+    for db in TestDb::all().await.unwrap() {
+        let api = api(&db).await;
+        let a = Some(api.token_a.as_str());
+        let mut body = hanako();
+        body["limit_class"] = json!("01");
+        body["limit_bracket"] = json!("b04");
+        body["limit_valid_from"] = json!("20260801");
+        let (s, _, m) = api.call(Method::POST, "/v1/members", a, Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{m} ({})", db.backend);
+        assert_eq!(
+            m["limit_certificate"],
+            json!({"class": "limit", "bracket": "B04", "issued": "2026-08-01",
+                   "valid_from": "2026-08-01", "valid_until": null, "long_term_from": null})
+        );
+        let id = m["id"].as_str().unwrap().to_owned();
+        let uri = format!("/v1/members/{id}");
+
+        // A partial certificate names what is missing; a meal-reduction kind needs a low
+        // income bracket; nothing is written.
+        let (s, _, p) = api
+            .call(
+                Method::PATCH,
+                &uri,
+                a,
+                Some(json!({"limit_class": "02", "limit_valid_from": null, "version": 1})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        let fields: Vec<&str> = p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["limit_valid_from"]);
+        let (s, _, p) = api
+            .call(
+                Method::PATCH,
+                &uri,
+                a,
+                Some(json!({"limit_class": "02", "version": 1})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p["errors"][0]["field"], "limit_bracket");
+        let (s, _, p) = api
+            .call(
+                Method::PATCH,
+                &uri,
+                a,
+                Some(json!({"limit_valid_from": "2019-04-01", "version": 1})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p["errors"][0]["field"], "limit_valid_from");
+        assert!(
+            p["errors"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("qualified_from")
+        );
+
+        // Changed: a new version; removed: every limit field null.
+        let (s, _, m) = api
+            .call(
+                Method::PATCH,
+                &uri,
+                a,
+                Some(json!({"limit_class": "02", "limit_bracket": "B05", "version": 1})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{m}");
+        assert_eq!(
+            (
+                m["version"].as_i64(),
+                m["limit_certificate"]["class"].as_str()
+            ),
+            (Some(2), Some("limit_and_meal_reduction"))
+        );
+        let clear: Value = onshi_domain::limit::LIMIT_COLUMNS
+            .iter()
+            .map(|c| (c.to_string(), Value::Null))
+            .chain([("version".to_owned(), json!(2))])
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        let (s, _, m) = api.call(Method::PATCH, &uri, a, Some(clear)).await;
+        assert_eq!(s, StatusCode::OK, "{m}");
+        assert_eq!(m["version"], 3);
+        assert!(m.get("limit_certificate").is_none(), "{m}");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn members_crud_isolation_and_errors() {
     for db in TestDb::all().await.unwrap() {
         let api = api(&db).await;

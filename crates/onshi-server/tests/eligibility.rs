@@ -11,7 +11,9 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use tower::ServiceExt;
 
-use onshi_domain::{Clock, FacilityCode, InsurerNumber, MemberInput, MyNumber, MyNumberKey};
+use onshi_domain::{
+    Clock, FacilityCode, InsurerNumber, LimitInput, MemberInput, MyNumber, MyNumberKey,
+};
 use onshi_pki::{Authority, CertKind, StalePolicy, VirtualCard};
 use onshi_server::trust::{Trust, TrustSources};
 use onshi_server::{AppState, auth, router};
@@ -63,6 +65,18 @@ async fn member(
         copay_ratio: "30",
         my_number: mn,
         loss_reason: if until.is_empty() { "" } else { "03" },
+        // P (number 1) holds a 限度額適用認定証 (ウ) for fiscal 2026.
+        limit: if number == "1" {
+            LimitInput {
+                class: "01",
+                bracket: "A03",
+                valid_from: "2026-04-01",
+                valid_until: "2027-03-31",
+                ..LimitInput::default()
+            }
+        } else {
+            LimitInput::default()
+        },
     }
     .validate()
     .unwrap();
@@ -433,6 +447,80 @@ async fn card_and_number_checks_answer_like_the_real_interface() {
 
         // The audit chain holds after all of it.
         assert!(w.store.verify_audit().await.unwrap().is_ok());
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn limit_certificates_are_shown_only_with_consent_and_while_in_force() {
+    for db in TestDb::all().await.unwrap() {
+        let w = world(&db).await;
+        let f1 = Some(w.f1.as_str());
+        let limit = |r: &Value| r["qualifications"][0]["limit_certificate"].clone();
+
+        // At the reader without the limit consent: qualification, no certificate.
+        let mut body = w.proof(f1, "valid").await;
+        body["consent"] = json!(["medication"]);
+        let (s, r) = w.call(Method::POST, "/v1/eligibility/card", f1, body).await;
+        assert_eq!(s, StatusCode::OK, "{r} ({})", db.backend);
+        assert_eq!(r["validity_code"], 1);
+        assert!(limit(&r).is_null(), "{r}");
+        assert!(r.get("limit_consent_at").is_none());
+
+        // With it: the certificate, and when the consent was given.
+        let mut body = w.proof(f1, "valid").await;
+        body["consent"] = json!(["limit"]);
+        let (_, r) = w.call(Method::POST, "/v1/eligibility/card", f1, body).await;
+        assert_eq!(limit(&r)["class_code"], "01", "{r}");
+        assert_eq!(limit(&r)["bracket_code"], "A03");
+        assert_eq!(limit(&r)["bracket_label"], "ウ");
+        assert_eq!(limit(&r)["valid_from"], "20260401");
+        assert_eq!(limit(&r)["valid_until"], "20270331");
+        assert_eq!(r["limit_consent_at"], "20261124090000");
+
+        // Another facility has no consent of P's: nothing.
+        let f2 = Some(w.f2.as_str());
+        let mut body = w.proof(f2, "valid").await;
+        body["consent"] = json!([]);
+        let (_, r) = w.call(Method::POST, "/v1/eligibility/card", f2, body).await;
+        assert_eq!(r["validity_code"], 1);
+        assert!(limit(&r).is_null(), "consent is per facility: {r}");
+
+        // By number, the request's consent flag decides.
+        let card = json!({"insurer_number": "01130012", "symbol": "10", "number": "1", "branch": "00", "consultation_date": "2026-11-24"});
+        let (_, r) = w
+            .call(Method::POST, "/v1/eligibility/number", f1, card.clone())
+            .await;
+        assert!(limit(&r).is_null(), "{r}");
+        let mut consented = card.clone();
+        consented["limit_consent"] = json!(true);
+        let (_, r) = w
+            .call(
+                Method::POST,
+                "/v1/eligibility/number",
+                f1,
+                consented.clone(),
+            )
+            .await;
+        assert_eq!(limit(&r)["bracket_code"], "A03", "{r}");
+        assert_eq!(r["limit_consent_at"], "20261124090000");
+
+        // Before the certificate's start the consent is echoed but there is nothing to show.
+        consented["consultation_date"] = json!("2026-03-31");
+        let (_, r) = w
+            .call(Method::POST, "/v1/eligibility/number", f1, consented)
+            .await;
+        assert_eq!(r["validity_code"], 1);
+        assert!(limit(&r).is_null(), "{r}");
+        assert_eq!(r["limit_consent_at"], "20261124090000");
+
+        // A member without a certificate: consent, nothing to show.
+        let other = json!({"insurer_number": "01130012", "symbol": "10", "number": "2", "branch": "00", "limit_consent": true});
+        let (_, r) = w
+            .call(Method::POST, "/v1/eligibility/number", f1, other)
+            .await;
+        assert_eq!(r["validity_code"], 1);
+        assert!(limit(&r).is_null(), "{r}");
         db.cleanup().await;
     }
 }

@@ -10,7 +10,7 @@
 use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
 use time::OffsetDateTime;
 
-use onshi_domain::{LossReason, MemberDetails, MemberKey, PersonRef};
+use onshi_domain::{LimitCertificate, LossReason, MemberDetails, MemberKey, PersonRef};
 
 use crate::audit::audit;
 use crate::members::new_member_id;
@@ -61,9 +61,10 @@ pub struct ImportSession {
 }
 
 const STAGE_COLUMNS: &str = "line, member_id, insurer_number, symbol, number, branch, name, name_kana, birth_date, \
-     sex, relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, content_hash";
-const STAGE_WIDTH: usize = 17;
-/// Rows per INSERT: 17 parameters each stays well under SQLite's 32,766 and PostgreSQL's 65,535.
+     sex, relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, content_hash, \
+     limit_certificate";
+const STAGE_WIDTH: usize = 18;
+/// Rows per INSERT: 18 parameters each stays well under SQLite's 32,766 and PostgreSQL's 65,535.
 pub const STAGE_BATCH: usize = 1000;
 
 const SQLITE_STAGE: &str = "DROP TABLE IF EXISTS temp.import_stage; \
@@ -71,12 +72,13 @@ const SQLITE_STAGE: &str = "DROP TABLE IF EXISTS temp.import_stage; \
     symbol TEXT NOT NULL, number TEXT NOT NULL, branch TEXT NOT NULL, name TEXT NOT NULL, name_kana TEXT NOT NULL, \
     birth_date TEXT NOT NULL, sex INTEGER NOT NULL, relationship INTEGER NOT NULL, qualified_from TEXT NOT NULL, \
     qualified_until TEXT, loss_reason TEXT, copay_ratio INTEGER NOT NULL, person_ref TEXT, content_hash TEXT NOT NULL, \
-    target_id TEXT, new_version INTEGER)";
+    limit_certificate TEXT, target_id TEXT, new_version INTEGER)";
 const POSTGRES_STAGE: &str = "CREATE TEMP TABLE import_stage (line BIGINT NOT NULL, member_id TEXT NOT NULL, \
     insurer_number TEXT NOT NULL, symbol TEXT NOT NULL, number TEXT NOT NULL, branch TEXT NOT NULL, name TEXT NOT NULL, \
     name_kana TEXT NOT NULL, birth_date DATE NOT NULL, sex INTEGER NOT NULL, relationship INTEGER NOT NULL, \
     qualified_from DATE NOT NULL, qualified_until DATE, loss_reason TEXT, copay_ratio INTEGER NOT NULL, \
-    person_ref TEXT, content_hash TEXT NOT NULL, target_id TEXT, new_version BIGINT) ON COMMIT DROP";
+    person_ref TEXT, content_hash TEXT NOT NULL, limit_certificate TEXT, target_id TEXT, new_version BIGINT) \
+    ON COMMIT DROP";
 
 const KEY_MATCH: &str = "m.insurer_number = import_stage.insurer_number AND m.symbol = import_stage.symbol \
      AND m.number = import_stage.number AND m.branch = import_stage.branch";
@@ -152,7 +154,8 @@ impl ImportSession {
                         .bind(d.loss_reason.map(LossReason::code))
                         .bind(i32::from(d.copay_ratio.percent()))
                         .bind(d.person.as_ref().map(PersonRef::as_str))
-                        .bind(d.content_hash());
+                        .bind(d.content_hash())
+                        .bind(d.limit.as_ref().map(LimitCertificate::to_stored));
                 }
                 q.execute(&mut **tx).await?;
             });
@@ -211,10 +214,11 @@ impl ImportSession {
             // 4. Every remaining row is a version: version 1 of a new member, or the next one.
             let versions = sqlx::query(
                 "INSERT INTO member_versions (member_id, version, recorded_at, source, name, name_kana, birth_date, sex, \
-                 relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, content_hash) \
+                 relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, content_hash, \
+                 limit_certificate) \
                  SELECT COALESCE(target_id, member_id), COALESCE(new_version, 1), $1, 'import', name, name_kana, \
                  birth_date, sex, relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, \
-                 content_hash FROM import_stage",
+                 content_hash, limit_certificate FROM import_stage",
             )
             .bind(at)
             .execute(&mut **tx)

@@ -4,8 +4,8 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 use time::{Date, OffsetDateTime};
 
 use onshi_domain::{
-    BranchNumber, CardNumber, CardSymbol, CopayRatio, InsurerNumber, LossReason, MemberDetails,
-    MemberKey, PersonRef, Personal, Relationship, Sex,
+    BranchNumber, CardNumber, CardSymbol, CopayRatio, InsurerNumber, LimitCertificate, LossReason,
+    MemberDetails, MemberKey, PersonRef, Personal, Relationship, Sex,
 };
 
 use crate::audit::audit;
@@ -26,7 +26,7 @@ macro_rules! select_members {
         concat!(
             "SELECT m.id, m.insurer_number, m.symbol, m.number, m.branch, v.version, v.recorded_at, v.source, ",
             "v.name, v.name_kana, v.birth_date, v.sex, v.relationship, v.qualified_from, v.qualified_until, ",
-            "v.loss_reason, v.copay_ratio, v.person_ref ",
+            "v.loss_reason, v.copay_ratio, v.person_ref, v.limit_certificate ",
             "FROM members m JOIN member_versions v ON v.member_id = m.id AND ",
             $join,
             " ",
@@ -41,8 +41,9 @@ macro_rules! insert_version {
         let d: &MemberDetails = $d;
         sqlx::query(
             "INSERT INTO member_versions (member_id, version, recorded_at, source, name, name_kana, birth_date, sex, \
-             relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, content_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, content_hash, \
+             limit_certificate) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind($member_id)
         .bind($version)
@@ -59,6 +60,7 @@ macro_rules! insert_version {
         .bind(i32::from(d.copay_ratio.percent()))
         .bind(d.person.as_ref().map(PersonRef::as_str))
         .bind(d.content_hash())
+        .bind(d.limit.as_ref().map(LimitCertificate::to_stored))
         .execute($exec)
         .await?
     }};
@@ -91,6 +93,7 @@ where
     };
     let loss: Option<String> = row.try_get(15)?;
     let person: Option<String> = row.try_get(17)?;
+    let limit: Option<String> = row.try_get(18)?;
     let details = MemberDetails {
         name: Personal(text(8)?),
         name_kana: Personal(text(9)?),
@@ -106,6 +109,10 @@ where
             .map_err(corrupt("loss_reason"))?,
         copay_ratio: CopayRatio::from_percent(u8::try_from(small(16)?).unwrap_or(0))
             .map_err(corrupt("copay_ratio"))?,
+        limit: limit
+            .map(|l| LimitCertificate::from_stored(&l))
+            .transpose()
+            .map_err(corrupt("limit_certificate"))?,
         person: person
             .map(PersonRef::from_stored)
             .transpose()

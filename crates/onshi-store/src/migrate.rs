@@ -28,6 +28,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "check_reference",
         include_str!("../migrations/sqlite/0004_check_reference.sql"),
     ),
+    (
+        5,
+        "limit_certificate",
+        include_str!("../migrations/sqlite/0005_limit_certificate.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -49,6 +54,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "check_reference",
         include_str!("../migrations/postgres/0004_check_reference.sql"),
+    ),
+    (
+        5,
+        "limit_certificate",
+        include_str!("../migrations/postgres/0005_limit_certificate.sql"),
     ),
 ];
 

@@ -40,6 +40,7 @@ fn member(insurer: &str, number: &str, from: &str, until: &str, my_number: &str)
         copay_ratio: "30",
         my_number,
         loss_reason: "",
+        limit: Default::default(),
     }
     .validate()
     .unwrap();
@@ -318,16 +319,28 @@ async fn import_is_all_or_nothing_and_idempotent() {
         );
         assert_eq!(store.counts().await.unwrap(), (2, 2500, 2500));
 
-        // One changed row and one new row: one new version, one new member.
+        // Two changed rows (one gains a 限度額 certificate) and one new row: two new versions,
+        // one new member.
         let mut next = rows.clone();
         next[7].1.details.qualified_until = Some(date!(2025 - 12 - 31));
+        let certificate = onshi_domain::LimitInput {
+            class: "02",
+            bracket: "B05",
+            issued: "2026-07-15",
+            valid_from: "2026-08-01",
+            valid_until: "",
+            long_term_from: "2026-11-01",
+        }
+        .validate()
+        .unwrap();
+        next[8].1.details.limit = certificate.clone();
         next.push((3000, member("01130012", "9999", "2024-04-01", "", "")));
         let mut session = store.begin_import().await.unwrap();
         session.stage(&staged(&next)).await.unwrap();
         let third = session.apply(&op, T1).await.unwrap();
         assert_eq!(
             (third.created, third.changed, third.unchanged),
-            (1, 1, 2499)
+            (1, 2, 2498)
         );
         let found = store
             .find_member(&op, &next[7].1.key, T1)
@@ -337,6 +350,23 @@ async fn import_is_all_or_nothing_and_idempotent() {
         assert_eq!(found.version, 2);
         assert_eq!(found.source, "import");
         assert_eq!(found.details.qualified_until, Some(date!(2025 - 12 - 31)));
+        assert_eq!(found.details.limit, None);
+        let with_limit = store
+            .find_member(&op, &next[8].1.key, T1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(with_limit.version, 2);
+        assert_eq!(with_limit.details.limit, certificate, "{}", db.backend);
+        assert_eq!(
+            with_limit.details.content_hash(),
+            next[8].1.details.content_hash()
+        );
+        // The same file again: the certificate is part of what "unchanged" compares.
+        let mut session = store.begin_import().await.unwrap();
+        session.stage(&staged(&next)).await.unwrap();
+        let fourth = session.apply(&op, T1).await.unwrap();
+        assert_eq!((fourth.changed, fourth.unchanged), (0, 2501));
         store.close().await;
         db.cleanup().await;
     }

@@ -103,6 +103,7 @@ async fn answer(
     let body = json!({
         "insurer_number": search.insurer_number, "symbol": search.symbol, "number": search.number,
         "branch": search.branch, "birth_date": search.birth_date, "consultation_date": req.confirmation_date,
+        "limit_consent": search.limit_consented(),
     });
     let value = match exchange(
         args,

@@ -542,6 +542,17 @@ fn print_result(r: &Value, as_json: bool) {
     };
     for q in r["qualifications"].as_array().into_iter().flatten() {
         println!("{}", line(q));
+        let c = &q["limit_certificate"];
+        if c.is_object() {
+            println!(
+                "  限度額適用認定証 区分 {} 適用区分 {} ({}) {}〜{}",
+                c["class_code"].as_str().unwrap_or(""),
+                c["bracket_code"].as_str().unwrap_or(""),
+                c["bracket_label"].as_str().unwrap_or(""),
+                c["valid_from"].as_str().unwrap_or(""),
+                c["valid_until"].as_str().unwrap_or(""),
+            );
+        }
     }
     if r["new_qualification"].is_object() {
         println!("  新しい資格:");
@@ -649,7 +660,8 @@ pub struct ReaderArgs {
     /// The card's 4-digit PIN (three wrong ones lock the card).
     #[arg(long)]
     pub pin: Option<String>,
-    /// What the patient agrees to share: medication, checkup, clinical (comma-separated).
+    /// What the patient agrees to share: medication, checkup, clinical, limit (限度額適用認定証
+    /// information; comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub consent: Vec<String>,
     /// Consultation date (YYYY-MM-DD); default today.

@@ -168,7 +168,7 @@ async fn print_guide(
             FACILITIES[0].1
         );
         for (card, extra) in [
-            ("valid", " --consent medication,checkup"),
+            ("valid", " --consent medication,checkup,limit"),
             ("smartphone", ""),
             ("revoked", ""),
             ("expired", ""),
@@ -231,7 +231,7 @@ fn pick_people(members_csv: &str) -> (Vec<String>, Option<(String, [String; 4])>
             *count.entry(mn).or_default() += 1;
         }
     }
-    let steady: Vec<String> = rows
+    let candidates: Vec<&Vec<&str>> = rows
         .iter()
         .filter(|r| {
             r.len() >= 14
@@ -241,9 +241,24 @@ fn pick_people(members_csv: &str) -> (Vec<String>, Option<(String, [String; 4])>
                 && r[8] == "1"
         })
         .filter(|r| !r[0].starts_with("39"))
-        .take(4)
-        .map(|r| r[12].to_owned())
         .collect();
+    // The first (the "valid" card) holds a 限度額 certificate when anyone does, so the demo can
+    // show it with `--consent limit`.
+    let holder = candidates
+        .iter()
+        .position(|r| r.get(14).is_some_and(|c| !c.is_empty()));
+    let mut steady: Vec<String> = Vec::new();
+    if let Some(h) = holder {
+        steady.push(candidates[h][12].to_owned());
+    }
+    steady.extend(
+        candidates
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != holder)
+            .take(4 - steady.len())
+            .map(|(_, r)| r[12].to_owned()),
+    );
     let mover = rows
         .iter()
         .find(|r| r.len() >= 14 && !r[12].is_empty() && count[r[12]] == 2 && !r[10].is_empty())

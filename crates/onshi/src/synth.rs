@@ -111,16 +111,19 @@ impl Rng {
 /// One generated member row, in the column order of the member file.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// The 13 values plus loss_reason.
-    pub values: [String; 14],
+    /// One value per column of [`HEADER`].
+    pub values: [String; HEADER.len()],
 }
 
 /// The header of generated files.
-pub const HEADER: [&str; 14] = onshi_domain::import::COLUMNS;
+pub const HEADER: [&str; 20] = onshi_domain::import::COLUMNS;
 
 /// Streams a population of `count` member rows.
 pub struct Population {
     rng: Rng,
+    /// Draws for 限度額 certificates, apart from `rng` so that adding them did not change the
+    /// rest of a seed's population.
+    limit_rng: Rng,
     today: Date,
     insurers: Vec<(InsurerNumber, u32)>,
     weight_total: u32,
@@ -141,6 +144,7 @@ impl Population {
         let next_number = vec![1; insurers.len()];
         Self {
             rng: Rng(seed),
+            limit_rng: Rng(seed ^ 0x6c69_6d69_7400_0001),
             today,
             insurers,
             weight_total,
@@ -423,6 +427,12 @@ impl Population {
         // someone who changed insurer carry the same name.
         let pick = (birth.to_julian_day().unsigned_abs() as usize + surname.len()) % 10;
         let (given, given_kana) = if male { MALE[pick] } else { FEMALE[pick] };
+        let limit = if until.is_empty() {
+            self.limit_certificate(birth, from.max(birth))
+        } else {
+            Default::default()
+        };
+        let [l0, l1, l2, l3, l4, l5] = limit;
         self.pending.push_back(Row {
             values: [
                 self.insurers[i].0.to_string(),
@@ -439,8 +449,50 @@ impl Population {
                 copay.to_owned(),
                 my_number.to_owned(),
                 loss.to_owned(),
+                l0,
+                l1,
+                l2,
+                l3,
+                l4,
+                l5,
             ],
         });
+    }
+
+    /// About 3 % of current members hold a 限度額適用認定証, valid for a year from a recent start;
+    /// the bracket follows the age (ア–オ under 70, 現役並み–低所得 from 70), and low-income
+    /// brackets get the 限度額適用・標準負担額減額 kind.
+    fn limit_certificate(&mut self, birth: Date, qualified_from: Date) -> [String; 6] {
+        if !self.limit_rng.chance(3) {
+            return Default::default();
+        }
+        let age = (self.today - birth).whole_days() / 365;
+        let bracket = if age >= 70 {
+            ["B01", "B02", "B03", "B04", "B05", "B06", "B09", "B10"]
+                [self.limit_rng.below(8) as usize]
+        } else {
+            ["A01", "A02", "A03", "A04", "A05"][self.limit_rng.below(5) as usize]
+        };
+        let class = if matches!(bracket, "A05" | "B05" | "B06") {
+            "02"
+        } else {
+            "01"
+        };
+        let from =
+            (self.today - Duration::days(self.limit_rng.below(300) as i64)).max(qualified_from);
+        let long_term = if class == "02" && self.limit_rng.chance(10) {
+            (from + Duration::days(91)).to_string()
+        } else {
+            String::new()
+        };
+        [
+            class.to_owned(),
+            bracket.to_owned(),
+            from.to_string(),
+            from.to_string(),
+            (from + Duration::days(364)).to_string(),
+            long_term,
+        ]
     }
 }
 
@@ -533,6 +585,9 @@ mod tests {
                 copay_ratio: &v[11],
                 my_number: &v[12],
                 loss_reason: &v[13],
+                limit: onshi_domain::LimitInput::from_columns([
+                    &v[14], &v[15], &v[16], &v[17], &v[18], &v[19],
+                ]),
             };
             let m = input
                 .validate()
@@ -544,6 +599,11 @@ mod tests {
                 assert_eq!(*first, v[4], "one person, one name across insurers");
             }
         }
+        let with_limit = rows.iter().filter(|r| !r.values[14].is_empty()).count();
+        assert!(
+            (300..900).contains(&with_limit),
+            "about 3 % hold a 限度額 certificate ({with_limit})"
+        );
         let movers = linked_people.values().filter(|&&n| n == 2).count();
         assert!(movers > 50, "some people changed insurer ({movers})");
         assert!(linked_people.values().all(|&n| n <= 2));

@@ -252,7 +252,7 @@ fn demo_serves_healthz() {
             "--face",
             "ok",
             "--consent",
-            "medication",
+            "medication,limit",
             "--face-dir",
             &face_dir,
         ],
@@ -264,6 +264,12 @@ fn demo_serves_healthz() {
         text(&out.stdout)
     );
     assert!(text(&out.stdout).contains("同意 medication"));
+    // The demo's valid card belongs to a holder of a 限度額 certificate, shown with consent.
+    assert!(
+        text(&out.stdout).contains("限度額適用認定証 区分"),
+        "{}",
+        text(&out.stdout)
+    );
     let pushed: Vec<_> = std::fs::read_dir(&face_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -286,6 +292,10 @@ fn demo_serves_healthz() {
     );
     assert!(face.contains("<QualificationValidity>1</QualificationValidity>"));
     assert!(face.contains("<PharmacistsInfoConsFlg>1</PharmacistsInfoConsFlg>"));
+    assert!(face.contains(
+        "<LimitApplicationCertificateRelatedConsFlg>1</LimitApplicationCertificateRelatedConsFlg>"
+    ));
+    assert!(face.contains("<LimitApplicationCertificateRelatedInfo>"));
     let out = reader("smartphone", &["--pin", "1234"]);
     assert!(
         text(&out.stdout).starts_with("資格有効性 1 有効"),
@@ -441,28 +451,46 @@ fn the_agent_answers_every_request_exactly_once_across_a_kill() {
         ..
     } = start_demo(demo_dir.path());
     let members = std::fs::read_to_string(demo_dir.path().join("demo-members.csv")).unwrap();
-    let row: Vec<&str> = members.lines().nth(1).unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = members
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let row = &rows[0];
+    // A current member holding a 限度額 certificate (the generator gives ~3 % one).
+    let holder = rows
+        .iter()
+        .find(|r| {
+            !r[14].is_empty() && r[10].is_empty() && r[17] <= "2026-11-24" && r[18] >= "2026-11-24"
+        })
+        .expect("a member with a 限度額 certificate");
     let exchange = tempfile::tempdir().unwrap();
     let req = exchange.path().join("req");
     std::fs::create_dir_all(&req).unwrap();
-    let request = |encoding: &str| {
+    let request = |encoding: &str, row: &[&str], consent: &str| {
         format!(
             "<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<XmlMsg><MessageHeader><QualificationConfirmationDate>20261124</QualificationConfirmationDate>\
              <MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader><MessageBody><QualificationConfirmSearchInfo>\
              <InsurerNumber>{}</InsurerNumber><InsuredCardSymbol>{}</InsuredCardSymbol><InsuredIdentificationNumber>{}</InsuredIdentificationNumber>\
-             <InsuredBranchNumber>{}</InsuredBranchNumber></QualificationConfirmSearchInfo></MessageBody></XmlMsg>\n",
+             <InsuredBranchNumber>{}</InsuredBranchNumber><LimitApplicationCertificateRelatedConsFlg>{consent}</LimitApplicationCertificateRelatedConsFlg>\
+             </QualificationConfirmSearchInfo></MessageBody></XmlMsg>\n",
             row[0], row[1], row[2], row[3]
         )
     };
     for i in 0..1000 {
         std::fs::write(
             req.join(format!("OQSsiquc01req_20261124{i:04}.xml")),
-            request("UTF-8"),
+            request("UTF-8", row, "0"),
         )
         .unwrap();
     }
+    std::fs::write(
+        req.join("OQSsiquc01req_20261124limit.xml"),
+        request("UTF-8", holder, "1"),
+    )
+    .unwrap();
     let sjis = encoding_rs::SHIFT_JIS
-        .encode(&request("Shift_JIS"))
+        .encode(&request("Shift_JIS", row, "0"))
         .0
         .into_owned();
     std::fs::write(req.join("OQSsiquc01req_20261124sjis.xml"), sjis).unwrap();
@@ -496,7 +524,7 @@ fn the_agent_answers_every_request_exactly_once_across_a_kill() {
     }
     agent.kill().unwrap(); // SIGKILL, mid-burst
     let _ = agent.wait();
-    assert!(count(&res) < 1002, "killed before the end");
+    assert!(count(&res) < 1003, "killed before the end");
 
     let mut args = agent_args.to_vec();
     args.push("--once");
@@ -505,9 +533,9 @@ fn the_agent_answers_every_request_exactly_once_across_a_kill() {
     server.kill().unwrap();
     let _ = server.wait();
 
-    assert_eq!(count(&res), 1002, "one answer per request");
+    assert_eq!(count(&res), 1003, "one answer per request");
     assert_eq!(count(&req), 0);
-    assert_eq!(count(&exchange.path().join("done")), 1002);
+    assert_eq!(count(&exchange.path().join("done")), 1003);
     for i in [0, 499, 999] {
         let answer =
             std::fs::read_to_string(res.join(format!("OQSsiquc01res_20261124{i:04}.xml"))).unwrap();
@@ -519,6 +547,24 @@ fn the_agent_answers_every_request_exactly_once_across_a_kill() {
             "<InsuredIdentificationNumber>{}</InsuredIdentificationNumber>",
             row[2]
         )));
+        assert!(!answer.contains("LimitApplicationCertificateRelatedConsTime"));
+        assert!(!answer.contains("LimitApplicationCertificateRelatedInfo"));
+    }
+    // With the consent flag, the holder's certificate as the insurer recorded it.
+    let limit = std::fs::read_to_string(res.join("OQSsiquc01res_20261124limit.xml")).unwrap();
+    for (element, value) in [
+        ("LimitApplicationCertificateRelatedConsFlg", "1"),
+        ("LimitApplicationCertificateClassification", holder[14]),
+        ("LimitApplicationCertificateClassificationFlag", holder[15]),
+        (
+            "LimitApplicationCertificateValidStartDate",
+            &holder[17].replace('-', ""),
+        ),
+    ] {
+        assert!(
+            limit.contains(&format!("<{element}>{value}</{element}>")),
+            "{element} in {limit}"
+        );
     }
     let sjis_answer = std::fs::read(res.join("OQSsiquc01res_20261124sjis.xml")).unwrap();
     let (decoded, _, bad) = encoding_rs::SHIFT_JIS.decode(&sjis_answer);
