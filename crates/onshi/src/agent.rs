@@ -42,6 +42,10 @@ pub struct AgentArgs {
     /// Milliseconds between scans of req/.
     #[arg(long, default_value_t = 500)]
     pub poll_ms: u64,
+    /// This facility's 医療機関コード: requests naming another MedicalInstitutionCode get an
+    /// error result (ONS0004) instead of being sent under this facility's token.
+    #[arg(long, env = "ONSHI_FACILITY")]
+    pub facility: Option<String>,
 }
 
 enum Outcome {
@@ -88,6 +92,19 @@ async fn answer(
         institution: &req.institution,
         file_identifier: req.file_identifier.as_deref(),
     };
+    if let Some(own) = &args.facility
+        && req.institution.trim() != own.trim()
+    {
+        return Outcome::Answered(error_result(
+            &echo,
+            "ONS0004",
+            &format!(
+                "MedicalInstitutionCode {} is not this agent's facility ({})",
+                req.institution.trim(),
+                own.trim()
+            ),
+        ));
+    }
     match req.kind {
         Kind::SingleLookup => {}
         Kind::BulkUpload => return bulk_upload(args, client, &req, &echo).await,

@@ -449,13 +449,15 @@ async fn post(
 
 /// Unlocks the card with the face check or PIN (saving the PIN counter), fetches a challenge
 /// from `token`'s facility (or the portal), signs it, and returns the proof.
+/// Fetches a challenge and has the card sign it: the proof to send, and the challenge's audience
+/// (the facility code the server knows the token by, or `portal`).
 async fn card_proof(
     server: &str,
     token: Option<&str>,
     path: &Path,
     face: Option<Face>,
     pin: Option<&str>,
-) -> Result<Value, CliError> {
+) -> Result<(Value, String), CliError> {
     let mut card = read_card(path)?;
     match (face, pin) {
         (Some(Face::Fail), _) => {
@@ -489,11 +491,16 @@ async fn card_proof(
     let cert = card
         .certificate_der()
         .map_err(|e| CliError::Config(e.to_string()))?;
-    Ok(json!({
+    let proof = json!({
         "challenge_id": challenge["challenge_id"],
         "certificate": STANDARD.encode(cert),
         "signature": STANDARD.encode(signature),
-    }))
+    });
+    let audience = challenge["audience"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    Ok((proof, audience))
 }
 
 fn problem_error(status: u16, body: &Value) -> CliError {
@@ -577,7 +584,7 @@ pub async fn reader(args: &ReaderArgs) -> Result<(), CliError> {
         args.pin.as_deref(),
     )
     .await?;
-    let mut body = proof;
+    let (mut body, facility_code) = proof;
     if let Some(d) = &args.date {
         body["consultation_date"] = json!(d);
     }
@@ -594,13 +601,13 @@ pub async fn reader(args: &ReaderArgs) -> Result<(), CliError> {
     }
     print_result(&r, args.json);
     if let Some(dir) = &args.face_dir {
-        push_face(dir, &r)?;
+        push_face(dir, &r, &facility_code)?;
     }
     Ok(())
 }
 
 /// Writes a reader result into a `face/` folder, atomically (a temporary name, then renamed).
-fn push_face(dir: &Path, r: &Value) -> Result<(), CliError> {
+fn push_face(dir: &Path, r: &Value, facility_code: &str) -> Result<(), CliError> {
     let result: onshi_interface::CheckResult = serde_json::from_value(r.clone())
         .map_err(|e| CliError::Config(format!("unexpected result: {e}")))?;
     let consents: Vec<(String, String, String)> = r["consents"]
@@ -626,7 +633,7 @@ fn push_face(dir: &Path, r: &Value) -> Result<(), CliError> {
         charset: onshi_interface::Charset::ShiftJis,
         executed_at: &stamp,
         confirmation_date: Some(&result.consultation_date),
-        institution: "",
+        institution: facility_code,
         file_identifier: None,
     };
     let xml = onshi_interface::face_result(&echo, &result, &consents);
@@ -697,7 +704,7 @@ pub struct RegisterArgs {
 /// `onshi register`: registration for insurance use (利用申込).
 pub async fn register(args: &RegisterArgs) -> Result<(), CliError> {
     let token = args.facility_token.as_deref();
-    let proof = card_proof(&args.server, token, &args.card, None, Some(&args.pin)).await?;
+    let (proof, _) = card_proof(&args.server, token, &args.card, None, Some(&args.pin)).await?;
     let path = if token.is_some() {
         "/v1/registrations"
     } else {

@@ -290,6 +290,7 @@ fn demo_serves_healthz() {
         face.contains("<ReferenceClassification>1</ReferenceClassification>"),
         "{face}"
     );
+    assert!(face.contains("<MedicalInstitutionCode>1311234567</MedicalInstitutionCode>"));
     assert!(face.contains("<QualificationValidity>1</QualificationValidity>"));
     assert!(face.contains("<PharmacistsInfoConsFlg>1</PharmacistsInfoConsFlg>"));
     assert!(face.contains(
@@ -702,6 +703,12 @@ fn the_agent_runs_both_phases_of_a_bulk_lookup() {
         encoding_rs::SHIFT_JIS.encode(&upload).0,
     )
     .unwrap();
+    // Another facility's file in this facility's folder: refused by the agent, never sent.
+    std::fs::write(
+        req.join("OQSmuquc01req_2.xml"),
+        upload.replace("1311234567", "1311111111"),
+    )
+    .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     let server_url = format!("http://{addr}");
     let dir = exchange.path().display().to_string();
@@ -714,10 +721,17 @@ fn the_agent_runs_both_phases_of_a_bulk_lookup() {
             &token,
             "--dir",
             &dir,
+            "--facility",
+            "1311234567",
             "--once",
         ])
     };
     assert!(agent().status.success());
+    let foreign = std::fs::read_to_string(exchange.path().join("res/OQSmuquc01res_2.xml")).unwrap();
+    assert!(
+        foreign.contains("<ErrorCode>ONS0004</ErrorCode>") && foreign.contains("1311111111"),
+        "{foreign}"
+    );
     let receipt = std::fs::read(exchange.path().join("res/OQSmuquc01res_1.xml")).unwrap();
     let (receipt, _, _) = encoding_rs::SHIFT_JIS.decode(&receipt);
     let number = receipt
