@@ -1,15 +1,169 @@
-//! The hash-chained audit log: append (inside the caller's transaction), verify, and read.
+//! The hash-chained audit log: append, verify, and read.
 //!
 //! An append moves `audit_head` first (`UPDATE … RETURNING`, which takes the row lock on
 //! PostgreSQL and is trivially serial on SQLite's single writer), so appends are numbered and
 //! chained in commit order and never fork.
+//!
+//! Two ways in:
+//! - Writes (create, change, import) append with [`audit!`] inside their own transaction, so the
+//!   change and its entry commit together.
+//! - Reads and checks hand their entries to the **audit writer**, one task per store that takes
+//!   whatever has queued while its previous transaction committed and writes it all in one
+//!   transaction (group commit). The caller waits until its entry is committed before it
+//!   returns any data, so no read is answered unrecorded, but a thousand concurrent checks cost
+//!   a few commits instead of a thousand, each behind the `audit_head` lock.
+
+use std::sync::Arc;
 
 use sqlx::AssertSqlSafe;
 use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
 
 use onshi_domain::audit::{AuditContent, GENESIS, audit_time, chain_hash};
 
-use crate::{Actor, Store, StoreError, on_pool};
+use crate::{Actor, Backend, Store, StoreError, on_pool};
+
+/// The entries of one call, for the audit writer, and where to say they are committed.
+pub(crate) struct AuditJob {
+    at: OffsetDateTime,
+    actor_kind: &'static str,
+    actor_id: String,
+    action: String,
+    /// One entry per element (`None`: an entry about no member).
+    members: Vec<Option<String>>,
+    person: Option<String>,
+    detail: Option<String>,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+/// The most entries one group commit writes (later ones wait for the next).
+const MAX_GROUP: usize = 2_000;
+/// Rows per INSERT statement inside a group (10 parameters each).
+const ROWS_PER_INSERT: usize = 250;
+/// Jobs that may wait for the writer before callers are slowed down (back-pressure).
+const QUEUE: usize = 16_384;
+
+/// What the writer task holds: the pools, not the store (which holds the writer's sender, so the
+/// task ends when the last store clone is dropped).
+struct Pools {
+    backend: Arc<Backend>,
+}
+
+/// Starts the audit writer of a store.
+pub(crate) fn spawn_writer(backend: Arc<Backend>) -> mpsc::Sender<AuditJob> {
+    let (tx, mut rx) = mpsc::channel::<AuditJob>(QUEUE);
+    let pools = Pools { backend };
+    tokio::spawn(async move {
+        let mut group = Vec::new();
+        while let Some(job) = rx.recv().await {
+            let mut entries = job.members.len();
+            group.push(job);
+            while entries < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        entries += job.members.len();
+                        group.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let result = write_group(&pools, &group).await.map_err(|e| {
+                tracing::error!(error = %e, entries, "audit group commit failed");
+                e.to_string()
+            });
+            for job in group.drain(..) {
+                let _ = job.done.send(result.clone());
+            }
+        }
+    });
+    tx
+}
+
+/// Writes a group of jobs in one transaction, chained in queue order.
+async fn write_group(pools: &Pools, group: &[AuditJob]) -> Result<(), StoreError> {
+    let n = group.iter().map(|j| j.members.len()).sum::<usize>() as i64;
+    let positional = matches!(&*pools.backend, Backend::Sqlite { .. });
+    on_pool!(pools, write, |p| {
+        let mut tx = p.begin().await?;
+        let (end, head): (i64, String) =
+            sqlx::query_as("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+                .bind(n)
+                .fetch_one(&mut *tx)
+                .await?;
+        let mut prev = head;
+        let mut seq = end - n;
+        let mut rows = Vec::with_capacity(n as usize);
+        for job in group {
+            let at = audit_time(job.at);
+            for member in &job.members {
+                seq += 1;
+                let content = AuditContent {
+                    seq,
+                    at,
+                    actor_kind: job.actor_kind,
+                    actor_id: &job.actor_id,
+                    action: &job.action,
+                    member_id: member.as_deref(),
+                    person_ref: job.person.as_deref(),
+                    detail: job.detail.as_deref(),
+                };
+                let hash = chain_hash(&prev, &content);
+                rows.push((
+                    seq,
+                    at,
+                    job,
+                    member.as_deref(),
+                    std::mem::replace(&mut prev, hash.clone()),
+                    hash,
+                ));
+            }
+        }
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, member_id, person_ref, detail, prev_hash, hash) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                if positional {
+                    sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                } else {
+                    let b = i * 10;
+                    sql.push('(');
+                    for k in 1..=10 {
+                        if k > 1 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!("${}", b + k));
+                    }
+                    sql.push(')');
+                }
+            }
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (seq, at, job, member, prev_hash, hash) in chunk {
+                q = q
+                    .bind(*seq)
+                    .bind(*at)
+                    .bind(job.actor_kind)
+                    .bind(job.actor_id.as_str())
+                    .bind(job.action.as_str())
+                    .bind(*member)
+                    .bind(job.person.as_deref())
+                    .bind(job.detail.as_deref())
+                    .bind(prev_hash.as_str())
+                    .bind(hash.as_str());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(&prev)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
 
 /// Appends one entry per id in `$ids` (or one with no member when empty) to the audit log,
 /// chained, using `$exec` (a transaction) for every statement.
@@ -111,7 +265,7 @@ type Row = (
 );
 
 impl Store {
-    /// Appends audit entries in a transaction of their own.
+    /// Appends audit entries through the audit writer and returns once they are committed.
     pub(crate) async fn append_audit(
         &self,
         at: OffsetDateTime,
@@ -120,12 +274,40 @@ impl Store {
         ids: &[&str],
         person: Option<&str>,
     ) -> Result<(), StoreError> {
-        on_pool!(self, write, |p| {
-            let mut tx = p.begin().await?;
-            audit!(&mut *tx, at, actor, action, ids, person, None);
-            tx.commit().await?;
-        });
-        Ok(())
+        self.submit_audit(at, actor, action, ids, person, None)
+            .await
+    }
+
+    async fn submit_audit(
+        &self,
+        at: OffsetDateTime,
+        actor: &Actor,
+        action: &str,
+        ids: &[&str],
+        person: Option<&str>,
+        detail: Option<String>,
+    ) -> Result<(), StoreError> {
+        let (done, committed) = oneshot::channel();
+        let job = AuditJob {
+            at,
+            actor_kind: actor.kind(),
+            actor_id: actor.id().to_owned(),
+            action: action.to_owned(),
+            members: if ids.is_empty() {
+                vec![None]
+            } else {
+                ids.iter().map(|i| Some((*i).to_owned())).collect()
+            },
+            person: person.map(str::to_owned),
+            detail,
+            done,
+        };
+        let stopped = || StoreError::Audit("the audit writer has stopped".into());
+        self.audit.send(job).await.map_err(|_| stopped())?;
+        committed
+            .await
+            .map_err(|_| stopped())?
+            .map_err(StoreError::Audit)
     }
 
     /// Records a check, registration or other event about a person (no member read), with a
@@ -140,12 +322,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let person = person.map(onshi_domain::PersonRef::as_str);
         let detail = (!detail.is_empty()).then(|| detail.to_owned());
-        on_pool!(self, write, |p| {
-            let mut tx = p.begin().await?;
-            audit!(&mut *tx, at, actor, action, &[], person, detail);
-            tx.commit().await?;
-        });
-        Ok(())
+        self.submit_audit(at, actor, action, &[], person, detail)
+            .await
     }
 
     /// Walks the whole chain in order and recomputes every hash. `Ok(n)` is the number of

@@ -84,6 +84,9 @@ pub enum StoreError {
     /// The database itself failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The audit writer could not make an entry durable (the read it recorded is not answered).
+    #[error("audit log write failed: {0}")]
+    Audit(String),
 }
 
 /// Who is reading or changing data: written into the access log with every such call.
@@ -151,10 +154,20 @@ pub(crate) enum Backend {
     Postgres(PgPool),
 }
 
-/// The registry's storage. Cheap to clone (pools are shared).
+/// The registry's storage. Cheap to clone (pools and the audit writer are shared).
 #[derive(Clone)]
 pub struct Store {
     backend: std::sync::Arc<Backend>,
+    /// The audit writer (group commit) that read-side audit entries go through.
+    audit: tokio::sync::mpsc::Sender<audit::AuditJob>,
+}
+
+impl Store {
+    fn with_backend(backend: Backend) -> Self {
+        let backend = std::sync::Arc::new(backend);
+        let audit = audit::spawn_writer(std::sync::Arc::clone(&backend));
+        Self { backend, audit }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -233,18 +246,13 @@ impl Store {
                     .max_connections(8)
                     .connect_with(opts.read_only(true))
                     .await?;
-                let store = Self {
-                    backend: std::sync::Arc::new(Backend::Sqlite { read, write }),
-                };
-                return Ok(store);
+                return Ok(Self::with_backend(Backend::Sqlite { read, write }));
             }
         };
         if let Backend::Postgres(pool) = &backend {
             migrate::run_postgres(pool).await?;
         }
-        Ok(Self {
-            backend: std::sync::Arc::new(backend),
-        })
+        Ok(Self::with_backend(backend))
     }
 
     /// `sqlite` or `postgresql`.

@@ -404,6 +404,52 @@ fn unknown_url_schemes_are_refused() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_and_writes_chain_into_one_log() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let a = actor(&kyokai());
+        let facility = Actor::Facility(onshi_domain::FacilityCode::parse("1311234567").unwrap());
+        // 600 checks through the group-commit writer, racing 20 member creations whose entries
+        // commit inside their own transactions.
+        let mut tasks = Vec::new();
+        for i in 0..600 {
+            let (store, facility) = (store.clone(), facility.clone());
+            tasks.push(tokio::spawn(async move {
+                store
+                    .record_check(
+                        T1,
+                        &facility,
+                        "check_number",
+                        None,
+                        &format!("validity={}", i % 5 + 1),
+                    )
+                    .await
+            }));
+        }
+        for i in 0..20 {
+            let (store, a) = (store.clone(), a.clone());
+            tasks.push(tokio::spawn(async move {
+                let m = member("01130012", &format!("{}", 500 + i), "2020-04-01", "", "");
+                store
+                    .create_member(&a, &m.key, &m.details, T0)
+                    .await
+                    .map(|_| ())
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            store.verify_audit().await.unwrap(),
+            Ok(620),
+            "every entry chained exactly once ({})",
+            db.backend
+        );
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn the_audit_chain_finds_edits_and_deletions() {
     for db in TestDb::all().await.unwrap() {
