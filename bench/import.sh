@@ -31,7 +31,7 @@ DB="onshi_bench_$$"
 psql -q "$PG_URL" -c "CREATE DATABASE $DB"
 PG_DB_URL="${PG_URL%/*}/$DB"
 run postgresql "$PG_DB_URL"
-psql -q "$PG_DB_URL" -c "CREATE TABLE bare (insurer_number text, symbol text, number text, branch text, name text, name_kana text, birth_date date, sex int, relationship int, qualified_from date, qualified_until date, copay_ratio int, my_number text, loss_reason text)"
+psql -q "$PG_DB_URL" -c "CREATE TABLE bare (insurer_number text, symbol text, number text, branch text, name text, name_kana text, birth_date date, sex int, relationship int, qualified_from date, qualified_until date, copay_ratio int, my_number text, loss_reason text, limit_class text, limit_bracket text, limit_issued date, limit_valid_from date, limit_valid_until date, limit_long_term_from date)"
 start=$(date +%s.%N)
 psql -q "$PG_DB_URL" -c "\\copy bare FROM '$WORK/members.csv' WITH (FORMAT csv, HEADER true)"
 end=$(date +%s.%N)
