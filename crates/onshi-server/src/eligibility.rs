@@ -277,18 +277,6 @@ async fn prove(
     let nonce = unhex(&challenge.nonce).ok_or_else(Problem::internal)?;
     verify_signature(&verified, &challenge_message(&nonce, audience), &sig)
         .map_err(|e| cert_problem(&e))?;
-    if !state
-        .store
-        .consume_challenge(&proof.challenge_id, now)
-        .await?
-    {
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "challenge-replayed",
-            "Challenge already used",
-            "this challenge was already answered: a replayed signature is refused; ask for a new challenge",
-        ));
-    }
     let person = state
         .store
         .person_of_certificate(&verified.fingerprint)
@@ -301,10 +289,18 @@ async fn prove(
                 "the certificate is valid but not in the certificate directory",
             )
         })?;
-    state
+    if !state
         .store
-        .set_challenge_person(&proof.challenge_id, &person)
-        .await?;
+        .consume_challenge(&proof.challenge_id, now, &person)
+        .await?
+    {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "challenge-replayed",
+            "Challenge already used",
+            "this challenge was already answered: a replayed signature is refused; ask for a new challenge",
+        ));
+    }
     Ok((verified, person))
 }
 

@@ -244,23 +244,6 @@ impl Store {
         ))
     }
 
-    /// Records whose card answered a used challenge (so the check can be referred to later).
-    pub async fn set_challenge_person(
-        &self,
-        id: &str,
-        person: &PersonRef,
-    ) -> Result<(), StoreError> {
-        on_pool!(self, write, |p| sqlx::query(
-            "UPDATE challenges SET person_ref = $1 WHERE id = $2"
-        )
-        .bind(person.as_str())
-        .bind(id)
-        .execute(p)
-        .await?
-        .rows_affected());
-        Ok(())
-    }
-
     /// The person of a card check made at `audience` (a used challenge), if it was used after
     /// `since`.
     pub async fn person_of_check(
@@ -282,21 +265,27 @@ impl Store {
         row.flatten().map(person).transpose()
     }
 
-    /// Marks a challenge used; false if it was already used (or has gone), so of two
-    /// simultaneous uses exactly one succeeds.
+    /// Marks a challenge used by `person`'s card (so the check can be referred to later); false
+    /// if it was already used (or has gone), so of two simultaneous uses exactly one succeeds.
+    /// One statement, one commit: the card path's only write before its audit entry.
     pub async fn consume_challenge(
         &self,
         id: &str,
         at: OffsetDateTime,
+        person: &PersonRef,
     ) -> Result<bool, StoreError> {
-        let n = on_pool!(self, write, |p| sqlx::query(
-            "UPDATE challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL"
+        let n =
+            on_pool!(self, write, |p| {
+                sqlx::query(
+            "UPDATE challenges SET used_at = $1, person_ref = $2 WHERE id = $3 AND used_at IS NULL"
         )
         .bind(at)
+        .bind(person.as_str())
         .bind(id)
         .execute(p)
         .await?
-        .rows_affected());
+        .rows_affected()
+            });
         Ok(n == 1)
     }
 

@@ -556,15 +556,24 @@ async fn challenges_are_single_use_and_consents_expire() {
             .unwrap();
         let c = store.challenge("c1").await.unwrap().unwrap();
         assert_eq!((c.audience.as_str(), c.used_at), ("1311111111", None));
-        assert!(store.consume_challenge("c1", T0).await.unwrap());
+        let holder = key().person_ref(&MyNumber::parse("123456789018").unwrap());
+        assert!(store.consume_challenge("c1", T0, &holder).await.unwrap());
         assert!(
-            !store.consume_challenge("c1", T0).await.unwrap(),
+            !store.consume_challenge("c1", T0, &holder).await.unwrap(),
             "second use refused on {}",
             db.backend
         );
         assert_eq!(
             store.challenge("c1").await.unwrap().unwrap().used_at,
             Some(T0)
+        );
+        assert_eq!(
+            store
+                .person_of_check("c1", "1311111111", T0 - time::Duration::minutes(1))
+                .await
+                .unwrap(),
+            Some(holder),
+            "the used challenge remembers whose card answered it"
         );
 
         let person = key().person_ref(&MyNumber::parse("123456789018").unwrap());
