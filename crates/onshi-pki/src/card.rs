@@ -90,6 +90,11 @@ impl VirtualCard {
     /// Signs `message` with the user-authentication key: RSASSA-PKCS1-v1_5 over SHA-256, as the
     /// JPKI applet does over a SHA-256 DigestInfo. Call after a PIN or face check succeeded.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CardError> {
+        self.signer()?.sign(message)
+    }
+
+    /// The key, read once, for signing many messages (a load generator's many challenges).
+    pub fn signer(&self) -> Result<CardSigner, CardError> {
         if self.pin_tries_left == 0 {
             return Err(CardError::Locked);
         }
@@ -98,8 +103,20 @@ impl VirtualCard {
             .map_err(|e| CardError::Damaged(format!("key: {e}")))?;
         let key =
             RsaKeyPair::from_pkcs8(&der).map_err(|e| CardError::Damaged(format!("key: {e}")))?;
-        let mut sig = vec![0u8; key.public_modulus_len()];
-        key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut sig)
+        Ok(CardSigner(key))
+    }
+}
+
+/// An unlocked card's user-authentication key.
+#[derive(Debug)]
+pub struct CardSigner(RsaKeyPair);
+
+impl CardSigner {
+    /// Signs as [`VirtualCard::sign`] does.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CardError> {
+        let mut sig = vec![0u8; self.0.public_modulus_len()];
+        self.0
+            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut sig)
             .map_err(|_| CardError::Damaged("signing failed".into()))?;
         Ok(sig)
     }

@@ -57,11 +57,30 @@ struct Anchor {
 }
 
 /// Validates user-authentication certificates against configured anchors and CRLs.
+///
+/// A certificate that passed is remembered by its fingerprint for as long as this verifier
+/// lives: its path and revocation status cannot change until the CRLs do, and new CRLs make a
+/// new verifier (with an empty memory). A remembered certificate is still checked against `now`
+/// (its validity period, and the CRLs' nextUpdate under [`StalePolicy::Reject`]); when either
+/// fails it is verified in full again, which gives the precise error. Without this, every check
+/// re-verified the CRL's signature over its whole body, which grows with the number of revoked
+/// cards (tens of megabytes nationally).
 pub struct Verifier {
     anchors: Vec<Anchor>,
-    crls: Vec<(OwnedCertRevocationList, CrlStatus)>,
+    crls: Vec<(CertRevocationList<'static>, CrlStatus)>,
     policy: StalePolicy,
+    passed: std::sync::Mutex<std::collections::HashMap<String, Passed>>,
 }
+
+/// A certificate that passed, with the start of its validity.
+struct Passed {
+    cert: VerifiedCert,
+    not_before: OffsetDateTime,
+}
+
+/// How many passed certificates a verifier remembers before it starts over (bounded memory:
+/// about 300 bytes each).
+const PASSED_MAX: usize = 1_000_000;
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -141,12 +160,13 @@ impl Verifier {
                 revoked: parsed.iter_revoked_certificates().count(),
                 stale: next_update.is_some_and(|n| now > n),
             };
-            loaded_crls.push((owned, status));
+            loaded_crls.push((CertRevocationList::from(owned), status));
         }
         Ok(Self {
             anchors: loaded,
             crls: loaded_crls,
             policy,
+            passed: Default::default(),
         })
     }
 
@@ -164,15 +184,46 @@ impl Verifier {
     /// Validates `cert` (DER) at `now`: a path to an anchor (signatures and validity periods),
     /// key usage allowing signatures, and not revoked according to its issuer's CRL.
     pub fn verify(&self, cert: &[u8], now: OffsetDateTime) -> Result<VerifiedCert, CertError> {
+        let print = fingerprint(cert);
+        let crls_fresh = self.policy == StalePolicy::Accept
+            || self
+                .crls
+                .iter()
+                .all(|(_, s)| s.next_update.is_none_or(|n| now <= n));
+        if crls_fresh
+            && let Ok(passed) = self.passed.lock()
+            && let Some(p) = passed.get(&print)
+            && p.not_before <= now
+            && now <= p.cert.not_after
+        {
+            return Ok(p.cert.clone());
+        }
+        let (cert, not_before) = self.verify_in_full(cert, print, now)?;
+        if let Ok(mut passed) = self.passed.lock() {
+            if passed.len() >= PASSED_MAX {
+                passed.clear();
+            }
+            passed.insert(
+                cert.fingerprint.clone(),
+                Passed {
+                    cert: cert.clone(),
+                    not_before,
+                },
+            );
+        }
+        Ok(cert)
+    }
+
+    fn verify_in_full(
+        &self,
+        cert: &[u8],
+        print: String,
+        now: OffsetDateTime,
+    ) -> Result<(VerifiedCert, OffsetDateTime), CertError> {
         let (_, parsed) = X509Certificate::from_der(cert).map_err(|_| CertError::Malformed)?;
         let der = CertificateDer::from(cert);
         let ee = EndEntityCert::try_from(&der).map_err(|_| CertError::Malformed)?;
-        let owned: Vec<CertRevocationList<'static>> = self
-            .crls
-            .iter()
-            .map(|(c, _)| CertRevocationList::from(c.clone()))
-            .collect();
-        let refs: Vec<&CertRevocationList<'_>> = owned.iter().collect();
+        let refs: Vec<&CertRevocationList<'_>> = self.crls.iter().map(|(c, _)| c).collect();
         let expiration = match self.policy {
             StalePolicy::Reject => ExpirationPolicy::Enforce,
             StalePolicy::Accept => ExpirationPolicy::Ignore,
@@ -217,13 +268,16 @@ impl Verifier {
                     if !ku_ok {
                         return Err(CertError::WrongKeyUsage);
                     }
-                    return Ok(VerifiedCert {
-                        kind,
-                        fingerprint: fingerprint(cert),
-                        serial: parsed.raw_serial_as_string().replace(':', ""),
-                        not_after: from_asn1(parsed.validity().not_after),
-                        der: cert.to_vec(),
-                    });
+                    return Ok((
+                        VerifiedCert {
+                            kind,
+                            fingerprint: print,
+                            serial: parsed.raw_serial_as_string().replace(':', ""),
+                            not_after: from_asn1(parsed.validity().not_after),
+                            der: cert.to_vec(),
+                        },
+                        from_asn1(parsed.validity().not_before),
+                    ));
                 }
                 Err(e) => {
                     let mapped = map_error(&e);

@@ -257,3 +257,31 @@ fn authorities_reload_from_pem() {
             .is_ok()
     );
 }
+
+#[test]
+fn a_remembered_certificate_is_still_held_to_the_clock() {
+    let w = world();
+    let v = verifier(&w, StalePolicy::Reject);
+    let short = w
+        .card_ca
+        .issue(NOW - Duration::days(1), NOW + Duration::hours(2))
+        .unwrap();
+    // Passed once, and again from memory.
+    let first = v.verify(&short.cert_der, NOW).unwrap();
+    assert_eq!(v.verify(&short.cert_der, NOW).unwrap(), first);
+    // Past its end it is refused as expired, not answered from memory.
+    assert_eq!(
+        v.verify(&short.cert_der, NOW + Duration::hours(3)),
+        Err(CertError::Expired)
+    );
+    // Past the CRL's nextUpdate (one day) a remembered certificate is refused like any other.
+    v.verify(&w.valid.cert_der, NOW).unwrap();
+    assert_eq!(
+        v.verify(&w.valid.cert_der, NOW + Duration::days(2)),
+        Err(CertError::CrlStale)
+    );
+    // A revoked certificate never passes, however often it is tried.
+    for _ in 0..2 {
+        assert_eq!(v.verify(&w.revoked.cert_der, NOW), Err(CertError::Revoked));
+    }
+}

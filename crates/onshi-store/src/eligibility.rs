@@ -274,9 +274,8 @@ impl Store {
         at: OffsetDateTime,
         person: &PersonRef,
     ) -> Result<bool, StoreError> {
-        let n =
-            on_pool!(self, write, |p| {
-                sqlx::query(
+        let n = on_pool!(self, write, |p| {
+            sqlx::query(
             "UPDATE challenges SET used_at = $1, person_ref = $2 WHERE id = $3 AND used_at IS NULL"
         )
         .bind(at)
@@ -285,7 +284,7 @@ impl Store {
         .execute(p)
         .await?
         .rows_affected()
-            });
+        });
         Ok(n == 1)
     }
 

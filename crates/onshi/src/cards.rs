@@ -799,15 +799,25 @@ pub struct LoadArgs {
     /// How many checks.
     #[arg(long, default_value_t = 10_000)]
     pub requests: usize,
-    /// Concurrent clients.
+    /// Concurrent clients (keep-alive connections).
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
-    /// Card file (card path).
+    /// Card files for the card path (repeat the flag; checks go round-robin over the cards).
     #[arg(long)]
-    pub card: Option<PathBuf>,
-    /// Card key for the number path, as insurer,symbol,number,branch.
+    pub card: Vec<PathBuf>,
+    /// Card key for the number path, as insurer,symbol,number,branch (every check the same).
     #[arg(long, default_value = "01130012,10,1,00")]
     pub key: String,
+    /// A member file (`onshi gen members`): the number path then checks current members picked
+    /// at random from it (a sample of up to 100,000 keys), instead of one `--key`.
+    #[arg(long)]
+    pub keys: Option<PathBuf>,
+    /// Seed for the random picks.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print the result as one JSON object (for scripts) instead of a sentence.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -863,48 +873,142 @@ async fn fire(args: &LoadArgs, path: &str, bodies: Vec<Value>) -> Result<(), Cli
     }
     let secs = started.elapsed().as_secs_f64();
     all.sort_by(f64::total_cmp);
-    println!(
-        "{} checks: {} in {secs:.2} s = {:.0}/s; latency p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms; {errors} not successful",
-        args.path,
-        all.len(),
-        all.len() as f64 / secs,
+    let rate = all.len() as f64 / secs;
+    let (p50, p99, p999) = (
         percentile(&all, 0.5),
         percentile(&all, 0.99),
-        percentile(&all, 0.999)
+        percentile(&all, 0.999),
     );
+    if args.json {
+        println!(
+            "{}",
+            json!({"path": args.path, "checks": all.len(), "seconds": secs, "per_second": rate,
+                   "p50_ms": p50, "p99_ms": p99, "p999_ms": p999, "errors": errors,
+                   "concurrency": args.concurrency})
+        );
+    } else {
+        println!(
+            "{} checks: {} in {secs:.2} s = {rate:.0}/s; latency p50 {p50:.2} ms, p99 {p99:.2} ms, p99.9 {p999:.2} ms; {errors} not successful",
+            args.path,
+            all.len(),
+        );
+    }
     Ok(())
 }
 
-/// `onshi loadgen`: drives checks at a running server and reports throughput and latency. On
-/// the card path, challenges are fetched and signed before the timed phase (a real card signs
-/// on its own chip), then the checks are submitted concurrently.
-pub async fn loadgen(args: &LoadArgs) -> Result<(), CliError> {
-    match args.path.as_str() {
-        "number" => {
-            let f: Vec<&str> = args.key.split(',').collect();
-            let body = json!({"insurer_number": f.first(), "symbol": f.get(1), "number": f.get(2), "branch": f.get(3)});
-            fire(args, "/v1/eligibility/number", vec![body; args.requests]).await
+/// Up to `limit` card keys of current members (no 資格喪失年月日) from a member file, sampled
+/// uniformly (reservoir sampling), so the file can be any size.
+fn sample_keys(path: &Path, limit: usize, seed: u64) -> Result<Vec<Value>, CliError> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    let mut lines = std::io::BufReader::new(file).lines();
+    let header = lines
+        .next()
+        .transpose()
+        .map_err(io(path))?
+        .unwrap_or_default();
+    let cols: Vec<&str> = header.trim_start_matches('\u{feff}').split(',').collect();
+    let col = |name: &str| {
+        cols.iter()
+            .position(|c| c.trim() == name)
+            .ok_or_else(|| CliError::Config(format!("{}: no {name} column", path.display())))
+    };
+    let idx = [
+        col("insurer_number")?,
+        col("symbol")?,
+        col("number")?,
+        col("branch")?,
+    ];
+    let until = col("qualified_until")?;
+    let mut state = seed | 1;
+    let mut next = move || {
+        // xorshift64*: enough for picking rows.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let mut sample: Vec<Value> = Vec::with_capacity(limit);
+    let mut seen = 0u64;
+    for line in lines {
+        let line = line.map_err(io(path))?;
+        let f: Vec<&str> = line.split(',').collect();
+        if f.get(until).is_none_or(|u| !u.is_empty()) {
+            continue;
         }
-        "card" => {
-            let path = args
-                .card
-                .as_ref()
-                .ok_or_else(|| CliError::Config("--card is required for the card path".into()))?;
-            let card = read_card(path)?;
-            let cert = STANDARD.encode(
-                card.certificate_der()
-                    .map_err(|e| CliError::Config(e.to_string()))?,
-            );
-            let started = std::time::Instant::now();
-            let mut bodies = Vec::with_capacity(args.requests);
-            for _ in 0..args.requests {
-                let (status, c) = post(
-                    &args.server,
-                    "/v1/challenges",
-                    Some(&args.facility_token),
-                    &json!({}),
-                )
-                .await?;
+        seen += 1;
+        let slot = if sample.len() < limit {
+            Some(sample.len())
+        } else {
+            let r = (next() % seen) as usize;
+            (r < limit).then_some(r)
+        };
+        if let Some(slot) = slot {
+            let key = json!({"insurer_number": f.get(idx[0]), "symbol": f.get(idx[1]),
+                             "number": f.get(idx[2]), "branch": f.get(idx[3])});
+            if slot == sample.len() {
+                sample.push(key);
+            } else {
+                sample[slot] = key;
+            }
+        }
+    }
+    if sample.is_empty() {
+        return Err(CliError::Config(format!(
+            "{}: no current member to check",
+            path.display()
+        )));
+    }
+    Ok(sample)
+}
+
+/// Fetches `n` challenges and has the cards sign them (round-robin), `concurrency` at a time.
+async fn signed_challenges(args: &LoadArgs, n: usize) -> Result<Vec<Value>, CliError> {
+    use std::sync::Arc;
+    if args.card.is_empty() {
+        return Err(CliError::Config(
+            "--card is required for the card path".into(),
+        ));
+    }
+    let mut cards = Vec::new();
+    for path in &args.card {
+        let card = read_card(path)?;
+        let cert = STANDARD.encode(
+            card.certificate_der()
+                .map_err(|e| CliError::Config(e.to_string()))?,
+        );
+        let signer = card.signer().map_err(|e| CliError::Config(e.to_string()))?;
+        cards.push((cert, Arc::new(signer)));
+    }
+    let cards = Arc::new(cards);
+    let client = http_client()?;
+    let url = format!("{}/v1/challenges", args.server.trim_end_matches('/'));
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..args.concurrency.clamp(1, 64) {
+        let (client, url, token, cards, next) = (
+            client.clone(),
+            url.clone(),
+            args.facility_token.clone(),
+            Arc::clone(&cards),
+            Arc::clone(&next),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    return Ok::<_, CliError>(out);
+                }
+                let resp = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .map_err(|e| CliError::Config(format!("challenge: {e}")))?;
+                let status = resp.status().as_u16();
+                let c: Value = resp.json().await.unwrap_or(Value::Null);
                 if status != 201 {
                     return Err(problem_error(status, &c));
                 }
@@ -913,16 +1017,58 @@ pub async fn loadgen(args: &LoadArgs) -> Result<(), CliError> {
                     .step_by(2)
                     .filter_map(|i| u8::from_str_radix(hexmsg.get(i..i + 2)?, 16).ok())
                     .collect();
-                let sig = card
-                    .sign(&msg)
+                let (cert, signer) = &cards[i % cards.len()];
+                let signer = Arc::clone(signer);
+                let sig = tokio::task::spawn_blocking(move || signer.sign(&msg))
+                    .await
+                    .map_err(|e| CliError::Config(e.to_string()))?
                     .map_err(|e| CliError::Config(e.to_string()))?;
-                bodies.push(json!({"challenge_id": c["challenge_id"], "certificate": cert, "signature": STANDARD.encode(sig)}));
+                out.push(
+                    json!({"challenge_id": c["challenge_id"], "certificate": cert,
+                                "signature": STANDARD.encode(sig)}),
+                );
             }
-            println!(
-                "prepared {} signed challenges in {:.2} s (challenge issue + signing, untimed below)",
-                bodies.len(),
-                started.elapsed().as_secs_f64()
-            );
+        }));
+    }
+    let mut bodies = Vec::with_capacity(n);
+    for t in tasks {
+        bodies.extend(t.await.map_err(|e| CliError::Config(e.to_string()))??);
+    }
+    Ok(bodies)
+}
+
+/// `onshi loadgen`: drives checks at a running server and reports throughput and latency. On
+/// the card path, challenges are fetched and signed before the timed phase (a real card signs
+/// on its own chip), then the checks are submitted concurrently.
+pub async fn loadgen(args: &LoadArgs) -> Result<(), CliError> {
+    match args.path.as_str() {
+        "number" => {
+            let bodies = match &args.keys {
+                Some(path) => {
+                    let sample = sample_keys(path, args.requests.min(100_000), args.seed)?;
+                    (0..args.requests)
+                        .map(|i| sample[i % sample.len()].clone())
+                        .collect()
+                }
+                None => {
+                    let f: Vec<&str> = args.key.split(',').collect();
+                    let body = json!({"insurer_number": f.first(), "symbol": f.get(1), "number": f.get(2), "branch": f.get(3)});
+                    vec![body; args.requests]
+                }
+            };
+            fire(args, "/v1/eligibility/number", bodies).await
+        }
+        "card" => {
+            let started = std::time::Instant::now();
+            let bodies = signed_challenges(args, args.requests).await?;
+            if !args.json {
+                println!(
+                    "prepared {} signed challenges with {} card(s) in {:.2} s (untimed below)",
+                    bodies.len(),
+                    args.card.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
             fire(args, "/v1/eligibility/card", bodies).await
         }
         other => Err(CliError::Config(format!(
