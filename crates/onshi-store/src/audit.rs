@@ -79,89 +79,127 @@ pub(crate) fn spawn_writer(backend: Arc<Backend>) -> mpsc::Sender<AuditJob> {
     tx
 }
 
+/// One entry of a group, chained.
+struct Chained<'a> {
+    seq: i64,
+    at: OffsetDateTime,
+    job: &'a AuditJob,
+    member: Option<&'a str>,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Numbers and chains a group's entries after the head `(end, head_hash)` that moving the head
+/// by their count returned.
+fn chain<'a>(group: &'a [AuditJob], end: i64, n: i64, head_hash: String) -> Vec<Chained<'a>> {
+    let mut prev = head_hash;
+    let mut seq = end - n;
+    let mut rows = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
+    for job in group {
+        let at = audit_time(job.at);
+        for member in &job.members {
+            seq += 1;
+            let content = AuditContent {
+                seq,
+                at,
+                actor_kind: job.actor_kind,
+                actor_id: &job.actor_id,
+                action: &job.action,
+                member_id: member.as_deref(),
+                person_ref: job.person.as_deref(),
+                detail: job.detail.as_deref(),
+            };
+            let hash = chain_hash(&prev, &content);
+            rows.push(Chained {
+                seq,
+                at,
+                job,
+                member: member.as_deref(),
+                prev_hash: std::mem::replace(&mut prev, hash.clone()),
+                hash,
+            });
+        }
+    }
+    rows
+}
+
+const MOVE_HEAD: &str = "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash";
+
 /// Writes a group of jobs in one transaction, chained in queue order.
+///
+/// PostgreSQL gets the whole group as arrays in one fixed statement (`UNNEST`), which also
+/// moves the head's hash, so it is parsed and planned once per connection however large the
+/// group: a statement whose text changed with the group's size was re-parsed every time and
+/// cost more than the checks themselves. SQLite, in-process, takes multi-row INSERTs.
 async fn write_group(pools: &Pools, group: &[AuditJob]) -> Result<(), StoreError> {
     let n = group.iter().map(|j| j.members.len()).sum::<usize>() as i64;
-    let positional = matches!(&*pools.backend, Backend::Sqlite { .. });
-    on_pool!(pools, write, |p| {
-        let mut tx = p.begin().await?;
-        let (end, head): (i64, String) =
-            sqlx::query_as("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
-                .bind(n)
-                .fetch_one(&mut *tx)
-                .await?;
-        let mut prev = head;
-        let mut seq = end - n;
-        let mut rows = Vec::with_capacity(n as usize);
-        for job in group {
-            let at = audit_time(job.at);
-            for member in &job.members {
-                seq += 1;
-                let content = AuditContent {
-                    seq,
-                    at,
-                    actor_kind: job.actor_kind,
-                    actor_id: &job.actor_id,
-                    action: &job.action,
-                    member_id: member.as_deref(),
-                    person_ref: job.person.as_deref(),
-                    detail: job.detail.as_deref(),
-                };
-                let hash = chain_hash(&prev, &content);
-                rows.push((
-                    seq,
-                    at,
-                    job,
-                    member.as_deref(),
-                    std::mem::replace(&mut prev, hash.clone()),
-                    hash,
-                ));
-            }
-        }
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let mut sql = String::from(
-                "INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, member_id, person_ref, detail, prev_hash, hash) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                if positional {
-                    sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-                } else {
-                    let b = i * 10;
-                    sql.push('(');
-                    for k in 1..=10 {
-                        if k > 1 {
-                            sql.push_str(", ");
-                        }
-                        sql.push_str(&format!("${}", b + k));
-                    }
-                    sql.push(')');
-                }
-            }
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for (seq, at, job, member, prev_hash, hash) in chunk {
-                q = q
-                    .bind(*seq)
-                    .bind(*at)
-                    .bind(job.actor_kind)
-                    .bind(job.actor_id.as_str())
-                    .bind(job.action.as_str())
-                    .bind(*member)
-                    .bind(job.person.as_deref())
-                    .bind(job.detail.as_deref())
-                    .bind(prev_hash.as_str())
-                    .bind(hash.as_str());
-            }
-            q.execute(&mut *tx).await?;
-        }
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(&prev)
+    match &*pools.backend {
+        Backend::Postgres(p) => {
+            let mut tx = p.begin().await?;
+            let (end, head): (i64, String) =
+                sqlx::query_as(MOVE_HEAD).bind(n).fetch_one(&mut *tx).await?;
+            let rows = chain(group, end, n, head);
+            let last = rows.last().map(|r| r.hash.clone()).unwrap_or_default();
+            sqlx::query(
+                "WITH ins AS (INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, member_id, person_ref, \
+                 detail, prev_hash, hash) SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], \
+                 $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])) \
+                 UPDATE audit_head SET hash = $11 WHERE id = 1",
+            )
+            .bind(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.at).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.job.actor_kind).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.job.actor_id.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.job.action.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.member).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.job.person.as_deref()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.job.detail.as_deref()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.prev_hash.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.hash.as_str()).collect::<Vec<_>>())
+            .bind(last)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-    });
+            tx.commit().await?;
+        }
+        Backend::Sqlite { write, .. } => {
+            let mut tx = write.begin().await?;
+            let (end, head): (i64, String) =
+                sqlx::query_as(MOVE_HEAD).bind(n).fetch_one(&mut *tx).await?;
+            let rows = chain(group, end, n, head);
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let mut sql = String::from(
+                    "INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, member_id, person_ref, detail, prev_hash, hash) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                }
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for r in chunk {
+                    q = q
+                        .bind(r.seq)
+                        .bind(r.at)
+                        .bind(r.job.actor_kind)
+                        .bind(r.job.actor_id.as_str())
+                        .bind(r.job.action.as_str())
+                        .bind(r.member)
+                        .bind(r.job.person.as_deref())
+                        .bind(r.job.detail.as_deref())
+                        .bind(r.prev_hash.as_str())
+                        .bind(r.hash.as_str());
+                }
+                q.execute(&mut *tx).await?;
+            }
+            let last = rows.last().map(|r| r.hash.clone()).unwrap_or_default();
+            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                .bind(last)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+    }
     Ok(())
 }
 
