@@ -20,7 +20,7 @@ use time::{Date, Duration, OffsetDateTime};
 use onshi_domain::eligibility::{Judgement, Validity, judge_card_number, judge_person};
 use onshi_domain::{FacilityCode, FieldError, MemberInput, PersonRef, parse_date};
 use onshi_pki::{CertError, VerifiedCert, challenge_message, verify_signature};
-use onshi_store::{Actor, MemberRecord};
+use onshi_store::{Actor, CardHolder, MemberRecord};
 
 use crate::AppState;
 use crate::auth::hash_token;
@@ -210,16 +210,29 @@ fn cert_problem(e: &CertError) -> Problem {
 }
 
 /// Checks a card proof for `audience`: challenge, certificate, signature, directory. Returns the
-/// verified certificate and its person.
+/// verified certificate and its holder. One read fetches the challenge and the directory entry;
+/// the one write consumes the challenge.
 async fn prove(
     state: &AppState,
     audience: &str,
     proof: &CardProof,
-) -> Result<(VerifiedCert, PersonRef), Problem> {
+) -> Result<(VerifiedCert, CardHolder), Problem> {
     let now = state.clock.now();
-    let challenge = state
+    let mut errors = Vec::new();
+    let cert = STANDARD
+        .decode(proof.certificate.trim())
+        .map_err(|_| errors.push(FieldError::new("certificate", "must be base64")))
+        .ok();
+    let sig = STANDARD
+        .decode(proof.signature.trim())
+        .map_err(|_| errors.push(FieldError::new("signature", "must be base64")))
+        .ok();
+    let (Some(cert), Some(sig)) = (cert, sig) else {
+        return Err(Problem::validation(errors));
+    };
+    let (challenge, holder) = state
         .store
-        .challenge(&proof.challenge_id)
+        .challenge_and_holder(&proof.challenge_id, &onshi_pki::fingerprint(&cert))
         .await?
         .ok_or_else(|| {
             Problem::new(
@@ -253,18 +266,6 @@ async fn prove(
             "the challenge has expired: ask for a new one",
         ));
     }
-    let mut errors = Vec::new();
-    let cert = STANDARD
-        .decode(proof.certificate.trim())
-        .map_err(|_| errors.push(FieldError::new("certificate", "must be base64")))
-        .ok();
-    let sig = STANDARD
-        .decode(proof.signature.trim())
-        .map_err(|_| errors.push(FieldError::new("signature", "must be base64")))
-        .ok();
-    let (Some(cert), Some(sig)) = (cert, sig) else {
-        return Err(Problem::validation(errors));
-    };
     let verifier = state.trust.verifier().ok_or_else(|| {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -277,21 +278,17 @@ async fn prove(
     let nonce = unhex(&challenge.nonce).ok_or_else(Problem::internal)?;
     verify_signature(&verified, &challenge_message(&nonce, audience), &sig)
         .map_err(|e| cert_problem(&e))?;
-    let person = state
-        .store
-        .person_of_certificate(&verified.fingerprint)
-        .await?
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::FORBIDDEN,
-                "certificate-unknown",
-                "Unknown certificate",
-                "the certificate is valid but not in the certificate directory",
-            )
-        })?;
+    let holder = holder.ok_or_else(|| {
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "certificate-unknown",
+            "Unknown certificate",
+            "the certificate is valid but not in the certificate directory",
+        )
+    })?;
     if !state
         .store
-        .consume_challenge(&proof.challenge_id, now, &person)
+        .consume_challenge(&proof.challenge_id, now, &holder.person)
         .await?
     {
         return Err(Problem::new(
@@ -301,7 +298,7 @@ async fn prove(
             "this challenge was already answered: a replayed signature is refused; ask for a new challenge",
         ));
     }
-    Ok((verified, person))
+    Ok((verified, holder))
 }
 
 /// Judges a person's qualifications on `date` for `facility` (the card path, also reached by a
@@ -316,16 +313,16 @@ pub(crate) async fn person_result(
 ) -> Result<EligibilityResult, Problem> {
     let actor = Actor::Facility(facility.clone());
     let now = state.clock.now();
+    let mut audit = state.store.begin_check(&actor, now);
     let quals = state
         .store
-        .qualifications_of_person(&actor, person, None, now)
+        .qualifications_for_check(&mut audit, person, None)
         .await?;
     let judgement = judge_person(&quals, |m| &m.details, date);
     state
         .store
-        .record_check(
-            now,
-            &actor,
+        .finish_check(
+            audit,
             action,
             Some(person),
             &check_detail(&judgement, limit.is_some()),
@@ -562,10 +559,11 @@ pub async fn check_card(
             }
         }
     }
-    let (cert, person) = prove(&state, facility.as_str(), &req.proof).await?;
+    let (cert, holder) = prove(&state, facility.as_str(), &req.proof).await?;
+    let person = holder.person;
     let actor = Actor::Facility(facility.clone());
     let now = state.clock.now();
-    if !state.store.is_registered_for_insurance(&person).await? {
+    if !holder.registered {
         state
             .store
             .record_check(now, &actor, "check_card", Some(&person), "not registered")
@@ -669,7 +667,8 @@ pub(crate) async fn number_check(
     let key = crate::members::card_key(&input)?;
     let actor = Actor::Facility(facility);
     let now = state.clock.now();
-    let member = state.store.find_member(&actor, &key, now).await?;
+    let mut audit = state.store.begin_check(&actor, now);
+    let member = state.store.find_member_for_check(&mut audit, &key).await?;
     let mut others = Vec::new();
     if let Some(m) = &member
         && !m.details.covers(date)
@@ -677,7 +676,7 @@ pub(crate) async fn number_check(
     {
         others = state
             .store
-            .qualifications_of_person(&actor, person, Some(date), now)
+            .qualifications_for_check(&mut audit, person, Some(date))
             .await?;
         others.retain(|o| o.id != m.id);
     }
@@ -685,9 +684,8 @@ pub(crate) async fn number_check(
     let person = member.as_ref().and_then(|m| m.details.person.clone());
     state
         .store
-        .record_check(
-            now,
-            &actor,
+        .finish_check(
+            audit,
             "check_number",
             person.as_ref(),
             &check_detail(&judgement, req.limit_consent),
@@ -712,7 +710,7 @@ async fn register(
     facility: Option<&FacilityCode>,
     proof: &CardProof,
 ) -> Result<RegistrationView, Problem> {
-    let (cert, person) = prove(state, audience, proof).await?;
+    let (cert, CardHolder { person, .. }) = prove(state, audience, proof).await?;
     let now = state.clock.now();
     let registered_now = state
         .store
@@ -785,7 +783,7 @@ pub async fn portal_access_log(
     State(state): State<AppState>,
     ApiJson(proof): ApiJson<CardProof>,
 ) -> Result<Json<Vec<AccessView>>, Problem> {
-    let (_, person) = prove(&state, PORTAL, &proof).await?;
+    let (_, CardHolder { person, .. }) = prove(&state, PORTAL, &proof).await?;
     let now = state.clock.now();
     let entries = state.store.audit_of_person(person.as_str()).await?;
     state

@@ -47,12 +47,17 @@ const QUEUE: usize = 16_384;
 /// task ends when the last store clone is dropped).
 struct Pools {
     backend: Arc<Backend>,
+    /// PostgreSQL: the writer's own connection.
+    audit: Option<sqlx::PgPool>,
 }
 
 /// Starts the audit writer of a store.
-pub(crate) fn spawn_writer(backend: Arc<Backend>) -> mpsc::Sender<AuditJob> {
+pub(crate) fn spawn_writer(
+    backend: Arc<Backend>,
+    audit: Option<sqlx::PgPool>,
+) -> mpsc::Sender<AuditJob> {
     let (tx, mut rx) = mpsc::channel::<AuditJob>(QUEUE);
-    let pools = Pools { backend };
+    let pools = Pools { backend, audit };
     tokio::spawn(async move {
         let mut group = Vec::new();
         while let Some(job) = rx.recv().await {
@@ -134,10 +139,13 @@ const MOVE_HEAD: &str = "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETUR
 async fn write_group(pools: &Pools, group: &[AuditJob]) -> Result<(), StoreError> {
     let n = group.iter().map(|j| j.members.len()).sum::<usize>() as i64;
     match &*pools.backend {
-        Backend::Postgres(p) => {
+        Backend::Postgres(shared) => {
+            let p = pools.audit.as_ref().unwrap_or(shared);
             let mut tx = p.begin().await?;
-            let (end, head): (i64, String) =
-                sqlx::query_as(MOVE_HEAD).bind(n).fetch_one(&mut *tx).await?;
+            let (end, head): (i64, String) = sqlx::query_as(MOVE_HEAD)
+                .bind(n)
+                .fetch_one(&mut *tx)
+                .await?;
             let rows = chain(group, end, n, head);
             let last = rows.last().map(|r| r.hash.clone()).unwrap_or_default();
             sqlx::query(
@@ -163,8 +171,10 @@ async fn write_group(pools: &Pools, group: &[AuditJob]) -> Result<(), StoreError
         }
         Backend::Sqlite { write, .. } => {
             let mut tx = write.begin().await?;
-            let (end, head): (i64, String) =
-                sqlx::query_as(MOVE_HEAD).bind(n).fetch_one(&mut *tx).await?;
+            let (end, head): (i64, String) = sqlx::query_as(MOVE_HEAD)
+                .bind(n)
+                .fetch_one(&mut *tx)
+                .await?;
             let rows = chain(group, end, n, head);
             for chunk in rows.chunks(ROWS_PER_INSERT) {
                 let mut sql = String::from(
@@ -262,6 +272,48 @@ macro_rules! audit {
 }
 pub(crate) use audit;
 
+/// The audit record of one eligibility check, collected while the check reads and written by
+/// [`Store::finish_check`] as one entry per member read (action, person and detail of the
+/// check), or one entry about no member when nothing was found: one wait for the audit writer
+/// per check instead of one per read. Callers must finish it before any of what was read leaves
+/// the process; the server does so before it answers. Dropped unfinished (an error path), its
+/// reads are still queued for the log, without waiting.
+#[derive(Debug)]
+pub struct CheckAudit {
+    store: Store,
+    at: OffsetDateTime,
+    actor: Actor,
+    members: Vec<String>,
+    finished: bool,
+}
+
+impl CheckAudit {
+    pub(crate) fn read(&mut self, member_id: &str) {
+        if !self.members.iter().any(|m| m == member_id) {
+            self.members.push(member_id.to_owned());
+        }
+    }
+}
+
+impl Drop for CheckAudit {
+    fn drop(&mut self) {
+        if self.finished || self.members.is_empty() {
+            return;
+        }
+        let (done, _) = oneshot::channel();
+        let _ = self.store.audit.try_send(AuditJob {
+            at: self.at,
+            actor_kind: self.actor.kind(),
+            actor_id: self.actor.id().to_owned(),
+            action: "read".into(),
+            members: self.members.drain(..).map(Some).collect(),
+            person: None,
+            detail: Some("check not completed".into()),
+            done,
+        });
+    }
+}
+
 /// One entry of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -346,6 +398,40 @@ impl Store {
             .await
             .map_err(|_| stopped())?
             .map_err(StoreError::Audit)
+    }
+
+    /// Starts the audit record of an eligibility check by `actor` at `at`.
+    pub fn begin_check(&self, actor: &Actor, at: OffsetDateTime) -> CheckAudit {
+        CheckAudit {
+            store: self.clone(),
+            at,
+            actor: actor.clone(),
+            members: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// Writes a check's entries (see [`CheckAudit`]) and returns once they are committed.
+    pub async fn finish_check(
+        &self,
+        mut check: CheckAudit,
+        action: &str,
+        person: Option<&onshi_domain::PersonRef>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        check.finished = true;
+        let members = std::mem::take(&mut check.members);
+        let ids: Vec<&str> = members.iter().map(String::as_str).collect();
+        let detail = (!detail.is_empty()).then(|| detail.to_owned());
+        self.submit_audit(
+            check.at,
+            &check.actor,
+            action,
+            &ids,
+            person.map(onshi_domain::PersonRef::as_str),
+            detail,
+        )
+        .await
     }
 
     /// Records a check, registration or other event about a person (no member read), with a

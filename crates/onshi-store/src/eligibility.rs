@@ -31,6 +31,15 @@ pub struct Challenge {
     pub used_at: Option<OffsetDateTime>,
 }
 
+/// Whose card a certificate is, as the certificate directory says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardHolder {
+    /// The person.
+    pub person: PersonRef,
+    /// Whether the person registered the card for insurance use (利用申込).
+    pub registered: bool,
+}
+
 /// A consent in force.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
@@ -242,6 +251,59 @@ impl Store {
                 used_at,
             },
         ))
+    }
+
+    /// A challenge and, in the same round trip, the holder of the certificate with `fingerprint`
+    /// (the card path reads both before it verifies anything else).
+    pub async fn challenge_and_holder(
+        &self,
+        id: &str,
+        fingerprint: &str,
+    ) -> Result<Option<(Challenge, Option<CardHolder>)>, StoreError> {
+        type R = (
+            String,
+            String,
+            String,
+            OffsetDateTime,
+            Option<OffsetDateTime>,
+            Option<String>,
+            Option<bool>,
+        );
+        let row: Option<R> =
+            on_pool!(self, read, |p| {
+                sqlx::query_as(
+            "SELECT ch.nonce, ch.audience, ch.purpose, ch.expires_at, ch.used_at, c.person_ref, \
+             EXISTS (SELECT 1 FROM insurance_registrations r WHERE r.person_ref = c.person_ref) \
+             FROM challenges ch LEFT JOIN certificates c ON c.fingerprint = $2 WHERE ch.id = $1"
+        )
+        .bind(id)
+        .bind(fingerprint)
+        .fetch_optional(p)
+        .await?
+            });
+        row.map(
+            |(nonce, audience, purpose, expires_at, used_at, holder, registered)| {
+                let holder = holder
+                    .map(|h| {
+                        person(h).map(|person| CardHolder {
+                            person,
+                            registered: registered.unwrap_or(false),
+                        })
+                    })
+                    .transpose()?;
+                Ok((
+                    Challenge {
+                        nonce,
+                        audience,
+                        purpose,
+                        expires_at,
+                        used_at,
+                    },
+                    holder,
+                ))
+            },
+        )
+        .transpose()
     }
 
     /// The person of a card check made at `audience` (a used challenge), if it was used after

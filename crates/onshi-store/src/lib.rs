@@ -35,9 +35,9 @@ mod members;
 mod migrate;
 pub mod testing;
 
-pub use audit::{AuditBreak, AuditEntry};
+pub use audit::{AuditBreak, AuditEntry, CheckAudit};
 pub use bulk::BulkJob;
-pub use eligibility::{Challenge, Consent, Facility};
+pub use eligibility::{CardHolder, Challenge, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};
 pub use members::MemberPage;
 
@@ -163,9 +163,12 @@ pub struct Store {
 }
 
 impl Store {
-    fn with_backend(backend: Backend) -> Self {
+    /// A store over `backend`; `audit_pool` is PostgreSQL's separate connection for the audit
+    /// writer, so that its group commits never queue for a connection behind the requests
+    /// waiting on them.
+    fn with_backend(backend: Backend, audit_pool: Option<PgPool>) -> Self {
         let backend = std::sync::Arc::new(backend);
-        let audit = audit::spawn_writer(std::sync::Arc::clone(&backend));
+        let audit = audit::spawn_writer(std::sync::Arc::clone(&backend), audit_pool);
         Self { backend, audit }
     }
 }
@@ -205,7 +208,7 @@ impl Store {
     /// Connects to the store the URL names and brings its schema up to date. A SQLite file is
     /// created (with its folder) if missing.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let backend = match backend_of(url)? {
+        match backend_of(url)? {
             "postgresql" => {
                 let opts = PgConnectOptions::from_str(url)?
                     .log_statements(log::LevelFilter::Trace)
@@ -213,9 +216,18 @@ impl Store {
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts.clone())
+                    .await?;
+                migrate::run_postgres(&pool).await?;
+                let audit_pool = PgPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
                     .connect_with(opts)
                     .await?;
-                Backend::Postgres(pool)
+                Ok(Self::with_backend(
+                    Backend::Postgres(pool),
+                    Some(audit_pool),
+                ))
             }
             _ => {
                 let path = url
@@ -246,13 +258,9 @@ impl Store {
                     .max_connections(8)
                     .connect_with(opts.read_only(true))
                     .await?;
-                return Ok(Self::with_backend(Backend::Sqlite { read, write }));
+                Ok(Self::with_backend(Backend::Sqlite { read, write }, None))
             }
-        };
-        if let Backend::Postgres(pool) = &backend {
-            migrate::run_postgres(pool).await?;
         }
-        Ok(Self::with_backend(backend))
     }
 
     /// `sqlite` or `postgresql`.

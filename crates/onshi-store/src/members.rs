@@ -8,6 +8,7 @@ use onshi_domain::{
     MemberDetails, MemberKey, PersonRef, Personal, Relationship, Sex,
 };
 
+use crate::audit::CheckAudit;
 use crate::audit::audit;
 use crate::{Actor, MemberRecord, Store, StoreError, on_pool};
 
@@ -212,7 +213,33 @@ impl Store {
         key: &MemberKey,
         at: OffsetDateTime,
     ) -> Result<Option<MemberRecord>, StoreError> {
-        let record = on_pool!(self, read, |p| {
+        let record = self.fetch_member_by_key(key).await?;
+        if let Some(r) = &record {
+            self.append_audit(at, actor, "read", &[r.id.as_str()], None)
+                .await?;
+        }
+        Ok(record)
+    }
+
+    /// [`Store::find_member`] for an eligibility check: the read is recorded in `check`, whose
+    /// entries are written by [`Store::finish_check`].
+    pub async fn find_member_for_check(
+        &self,
+        check: &mut CheckAudit,
+        key: &MemberKey,
+    ) -> Result<Option<MemberRecord>, StoreError> {
+        let record = self.fetch_member_by_key(key).await?;
+        if let Some(r) = &record {
+            check.read(&r.id);
+        }
+        Ok(record)
+    }
+
+    async fn fetch_member_by_key(
+        &self,
+        key: &MemberKey,
+    ) -> Result<Option<MemberRecord>, StoreError> {
+        Ok(on_pool!(self, read, |p| {
             let row = sqlx::query(select_members!(
                 "v.version = m.current_version",
                 "WHERE m.insurer_number = $1 AND m.symbol = $2 AND m.number = $3 AND m.branch = $4"
@@ -224,12 +251,7 @@ impl Store {
             .fetch_optional(p)
             .await?;
             row.as_ref().map(decode).transpose()?
-        });
-        if let Some(r) = &record {
-            self.append_audit(at, actor, "read", &[r.id.as_str()], None)
-                .await?;
-        }
-        Ok(record)
+        }))
     }
 
     /// Records a new version of a member. When `expected_version` is given and is not the current
@@ -376,7 +398,35 @@ impl Store {
         as_of: Option<Date>,
         at: OffsetDateTime,
     ) -> Result<Vec<MemberRecord>, StoreError> {
-        let records = on_pool!(self, read, |p| {
+        let records = self.fetch_qualifications(person, as_of).await?;
+        let ids: Vec<&str> = records.iter().map(|m| m.id.as_str()).collect();
+        if !ids.is_empty() {
+            self.append_audit(at, actor, "read", &ids, None).await?;
+        }
+        Ok(records)
+    }
+
+    /// [`Store::qualifications_of_person`] for an eligibility check: the reads are recorded in
+    /// `check`, whose entries are written by [`Store::finish_check`].
+    pub async fn qualifications_for_check(
+        &self,
+        check: &mut CheckAudit,
+        person: &PersonRef,
+        as_of: Option<Date>,
+    ) -> Result<Vec<MemberRecord>, StoreError> {
+        let records = self.fetch_qualifications(person, as_of).await?;
+        for r in &records {
+            check.read(&r.id);
+        }
+        Ok(records)
+    }
+
+    async fn fetch_qualifications(
+        &self,
+        person: &PersonRef,
+        as_of: Option<Date>,
+    ) -> Result<Vec<MemberRecord>, StoreError> {
+        Ok(on_pool!(self, read, |p| {
             let rows = sqlx::query(select_members!(
                 "v.version = m.current_version",
                 "WHERE v.person_ref = $1 \
@@ -388,11 +438,6 @@ impl Store {
             .fetch_all(p)
             .await?;
             rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?
-        });
-        let ids: Vec<&str> = records.iter().map(|m| m.id.as_str()).collect();
-        if !ids.is_empty() {
-            self.append_audit(at, actor, "read", &ids, None).await?;
-        }
-        Ok(records)
+        }))
     }
 }

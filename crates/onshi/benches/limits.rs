@@ -35,7 +35,10 @@ fn rsa(seconds: f64) {
     let now = time::OffsetDateTime::now_utc();
     let ca = Authority::create(CertKind::Card, now - time::Duration::days(10)).unwrap();
     let issued = ca
-        .issue(now - time::Duration::days(1), now + time::Duration::days(100))
+        .issue(
+            now - time::Duration::days(1),
+            now + time::Duration::days(100),
+        )
         .unwrap();
     let crl = ca
         .crl(
@@ -144,7 +147,10 @@ async fn sqlite_lookups(db: &str, csv: &str, seconds: f64, concurrency: usize) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let arg = |i: usize| args.get(i).map(String::as_str);
     match arg(0) {
         Some("rsa") => rsa(arg(1).and_then(|s| s.parse().ok()).unwrap_or(3.0)),
