@@ -269,9 +269,8 @@ impl Store {
             Option<String>,
             Option<bool>,
         );
-        let row: Option<R> =
-            on_pool!(self, read, |p| {
-                sqlx::query_as(
+        let row: Option<R> = on_pool!(self, read, |p| {
+            sqlx::query_as(
             "SELECT ch.nonce, ch.audience, ch.purpose, ch.expires_at, ch.used_at, c.person_ref, \
              EXISTS (SELECT 1 FROM insurance_registrations r WHERE r.person_ref = c.person_ref) \
              FROM challenges ch LEFT JOIN certificates c ON c.fingerprint = $2 WHERE ch.id = $1"
@@ -280,7 +279,7 @@ impl Store {
         .bind(fingerprint)
         .fetch_optional(p)
         .await?
-            });
+        });
         row.map(
             |(nonce, audience, purpose, expires_at, used_at, holder, registered)| {
                 let holder = holder
