@@ -229,28 +229,10 @@ impl Store {
 
     /// A challenge by id.
     pub async fn challenge(&self, id: &str) -> Result<Option<Challenge>, StoreError> {
-        type R = (
-            String,
-            String,
-            String,
-            OffsetDateTime,
-            Option<OffsetDateTime>,
-        );
-        let row: Option<R> = on_pool!(self, read, |p| sqlx::query_as(
-            "SELECT nonce, audience, purpose, expires_at, used_at FROM challenges WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_optional(p)
-        .await?);
-        Ok(row.map(
-            |(nonce, audience, purpose, expires_at, used_at)| Challenge {
-                nonce,
-                audience,
-                purpose,
-                expires_at,
-                used_at,
-            },
-        ))
+        Ok(self
+            .challenge_and_holder(id, "")
+            .await?
+            .map(|(challenge, _)| challenge))
     }
 
     /// A challenge and, in the same round trip, the holder of the certificate with `fingerprint`

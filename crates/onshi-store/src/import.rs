@@ -190,6 +190,7 @@ impl ImportSession {
         at: OffsetDateTime,
     ) -> Result<ImportOutcome, StoreError> {
         let rows = self.staged;
+        let postgres = matches!(self.tx, Tx::Postgres(_));
         let (created, versions) = on_tx!(self, |tx| {
             // 1. Rows of existing members learn their member and next version number.
             sqlx::query(AssertSqlSafe(format!(
@@ -241,8 +242,10 @@ impl ImportSession {
             // A large import changes the tables' shape faster than autovacuum notices: without
             // fresh statistics PostgreSQL planned the check queries of a just-loaded registry of
             // a million members as scans (1,800 checks/s instead of 6,000 until autovacuum caught
-            // up). Refresh them with the import, inside its transaction.
-            if versions >= ANALYZE_AFTER {
+            // up). Refresh them with the import, inside its transaction. (PostgreSQL samples;
+            // SQLite's ANALYZE reads every row and index, and its planner needs no statistics
+            // for these equality look-ups.)
+            if versions >= ANALYZE_AFTER && postgres {
                 sqlx::query("ANALYZE members").execute(&mut **tx).await?;
                 sqlx::query("ANALYZE member_versions")
                     .execute(&mut **tx)

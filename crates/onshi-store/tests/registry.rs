@@ -373,6 +373,44 @@ async fn import_is_all_or_nothing_and_idempotent() {
 }
 
 #[tokio::test]
+async fn a_large_import_leaves_fresh_planner_statistics_on_postgresql() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let rows: Vec<(u64, ValidMember)> = (0..10_000)
+            .map(|i| {
+                (
+                    i + 2,
+                    member("01130012", &format!("{}", 20_000 + i), "2020-04-01", "", ""),
+                )
+            })
+            .collect();
+        let mut session = store.begin_import().await.unwrap();
+        session.stage(&staged(&rows)).await.unwrap();
+        let done = session
+            .apply(&Actor::Operator("test".into()), T0)
+            .await
+            .unwrap();
+        assert_eq!(done.created, 10_000, "{}", db.backend);
+        if db.backend == "postgresql" {
+            // Never vacuumed or analysed, a table's reltuples is -1; the import's ANALYZE sets it.
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            for table in ["members", "member_versions"] {
+                let tuples: f32 =
+                    sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE relname = $1")
+                        .bind(table)
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap();
+                assert_eq!(tuples, 10_000.0, "{table}");
+            }
+            pool.close().await;
+        }
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn the_my_number_key_cannot_change() {
     for db in TestDb::all().await.unwrap() {
         let store = db.open().await.unwrap();
