@@ -134,20 +134,6 @@ impl Store {
         Ok(())
     }
 
-    /// The person a certificate belongs to.
-    pub async fn person_of_certificate(
-        &self,
-        fingerprint: &str,
-    ) -> Result<Option<PersonRef>, StoreError> {
-        let row: Option<String> = on_pool!(self, read, |p| sqlx::query_scalar(
-            "SELECT person_ref FROM certificates WHERE fingerprint = $1"
-        )
-        .bind(fingerprint)
-        .fetch_optional(p)
-        .await?);
-        row.map(person).transpose()
-    }
-
     /// Records a person's registration for insurance use (利用申込). Returns false when the person
     /// was already registered (the first registration stays).
     pub async fn register_for_insurance(
@@ -173,20 +159,6 @@ impl Store {
         .rows_affected()
         });
         Ok(n == 1)
-    }
-
-    /// Whether a person has registered their card for insurance use.
-    pub async fn is_registered_for_insurance(
-        &self,
-        person: &PersonRef,
-    ) -> Result<bool, StoreError> {
-        let n: i64 = on_pool!(self, read, |p| sqlx::query_scalar(
-            "SELECT COUNT(*) FROM insurance_registrations WHERE person_ref = $1"
-        )
-        .bind(person.as_str())
-        .fetch_one(p)
-        .await?);
-        Ok(n > 0)
     }
 
     /// Registrations for insurance use by channel (`portal`, `facility`, `pharmacy`).
@@ -225,14 +197,6 @@ impl Store {
         .rows_affected()
         });
         Ok(())
-    }
-
-    /// A challenge by id.
-    pub async fn challenge(&self, id: &str) -> Result<Option<Challenge>, StoreError> {
-        Ok(self
-            .challenge_and_holder(id, "")
-            .await?
-            .map(|(challenge, _)| challenge))
     }
 
     /// A challenge and, in the same round trip, the holder of the certificate with `fingerprint`
