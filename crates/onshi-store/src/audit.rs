@@ -23,16 +23,47 @@ use onshi_domain::audit::{AuditContent, GENESIS, audit_time, chain_hash};
 
 use crate::{Actor, Backend, Store, StoreError, on_pool};
 
-/// The entries of one call, for the audit writer, and where to say they are committed.
-pub(crate) struct AuditJob {
-    at: OffsetDateTime,
-    actor_kind: &'static str,
-    actor_id: String,
-    action: String,
+/// The entries of one call: one per member (or one about no member), all with the same actor,
+/// action, person and detail.
+pub(crate) struct Entries {
+    pub(crate) at: OffsetDateTime,
+    pub(crate) actor_kind: &'static str,
+    pub(crate) actor_id: String,
+    pub(crate) action: String,
     /// One entry per element (`None`: an entry about no member).
-    members: Vec<Option<String>>,
-    person: Option<String>,
-    detail: Option<String>,
+    pub(crate) members: Vec<Option<String>>,
+    pub(crate) person: Option<String>,
+    pub(crate) detail: Option<String>,
+}
+
+impl Entries {
+    pub(crate) fn new(
+        at: OffsetDateTime,
+        actor: &Actor,
+        action: &str,
+        ids: &[&str],
+        person: Option<&str>,
+        detail: Option<String>,
+    ) -> Self {
+        Self {
+            at,
+            actor_kind: actor.kind(),
+            actor_id: actor.id().to_owned(),
+            action: action.to_owned(),
+            members: if ids.is_empty() {
+                vec![None]
+            } else {
+                ids.iter().map(|i| Some((*i).to_owned())).collect()
+            },
+            person: person.map(str::to_owned),
+            detail,
+        }
+    }
+}
+
+/// Entries for the audit writer, and where to say they are committed.
+pub(crate) struct AuditJob {
+    entries: Entries,
     done: oneshot::Sender<Result<(), String>>,
 }
 
@@ -61,12 +92,12 @@ pub(crate) fn spawn_writer(
     tokio::spawn(async move {
         let mut group = Vec::new();
         while let Some(job) = rx.recv().await {
-            let mut entries = job.members.len();
+            let mut entries = job.entries.members.len();
             group.push(job);
             while entries < MAX_GROUP {
                 match rx.try_recv() {
                     Ok(job) => {
-                        entries += job.members.len();
+                        entries += job.entries.members.len();
                         group.push(job);
                     }
                     Err(_) => break,
@@ -84,19 +115,24 @@ pub(crate) fn spawn_writer(
     tx
 }
 
-/// One entry of a group, chained.
-struct Chained<'a> {
-    seq: i64,
-    at: OffsetDateTime,
-    job: &'a AuditJob,
-    member: Option<&'a str>,
-    prev_hash: String,
-    hash: String,
+/// One entry, chained.
+pub(crate) struct Chained<'a> {
+    pub(crate) seq: i64,
+    pub(crate) at: OffsetDateTime,
+    pub(crate) job: &'a Entries,
+    pub(crate) member: Option<&'a str>,
+    pub(crate) prev_hash: String,
+    pub(crate) hash: String,
 }
 
-/// Numbers and chains a group's entries after the head `(end, head_hash)` that moving the head
-/// by their count returned.
-fn chain<'a>(group: &'a [AuditJob], end: i64, n: i64, head_hash: String) -> Vec<Chained<'a>> {
+/// Numbers and chains entries after the head `(end, head_hash)` that moving the head by their
+/// count `n` returned: the one place the chain is computed, for writes and for the writer.
+pub(crate) fn chain<'a>(
+    group: impl IntoIterator<Item = &'a Entries>,
+    end: i64,
+    n: i64,
+    head_hash: String,
+) -> Vec<Chained<'a>> {
     let mut prev = head_hash;
     let mut seq = end - n;
     let mut rows = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
@@ -128,7 +164,56 @@ fn chain<'a>(group: &'a [AuditJob], end: i64, n: i64, head_hash: String) -> Vec<
     rows
 }
 
-const MOVE_HEAD: &str = "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash";
+pub(crate) const MOVE_HEAD: &str =
+    "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash";
+
+/// `INSERT INTO audit_log … VALUES` for `rows` rows of 10 parameters: `$N` when `numbered`
+/// (PostgreSQL needs it), else `?` (SQLite binds those by position, without a name search).
+pub(crate) fn insert_sql(rows: usize, numbered: bool) -> String {
+    let mut sql = String::from(
+        "INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, member_id, person_ref, detail, prev_hash, hash) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for k in 1..=10 {
+            if k > 1 {
+                sql.push_str(", ");
+            }
+            if numbered {
+                sql.push_str(&format!("${}", i * 10 + k));
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Binds chained rows to a query made by [`insert_sql`].
+macro_rules! bind_rows {
+    ($q:expr, $rows:expr) => {{
+        let mut q = $q;
+        for r in $rows {
+            q = q
+                .bind(r.seq)
+                .bind(r.at)
+                .bind(r.job.actor_kind)
+                .bind(r.job.actor_id.as_str())
+                .bind(r.job.action.as_str())
+                .bind(r.member)
+                .bind(r.job.person.as_deref())
+                .bind(r.job.detail.as_deref())
+                .bind(r.prev_hash.as_str())
+                .bind(r.hash.as_str());
+        }
+        q
+    }};
+}
+pub(crate) use bind_rows;
 
 /// Writes a group of jobs in one transaction, chained in queue order.
 ///
@@ -137,7 +222,7 @@ const MOVE_HEAD: &str = "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETUR
 /// group: a statement whose text changed with the group's size was re-parsed every time and
 /// cost more than the checks themselves. SQLite, in-process, takes multi-row INSERTs.
 async fn write_group(pools: &Pools, group: &[AuditJob]) -> Result<(), StoreError> {
-    let n = group.iter().map(|j| j.members.len()).sum::<usize>() as i64;
+    let n = group.iter().map(|j| j.entries.members.len()).sum::<usize>() as i64;
     match &*pools.backend {
         Backend::Postgres(shared) => {
             let p = pools.audit.as_ref().unwrap_or(shared);
@@ -146,7 +231,7 @@ async fn write_group(pools: &Pools, group: &[AuditJob]) -> Result<(), StoreError
                 .bind(n)
                 .fetch_one(&mut *tx)
                 .await?;
-            let rows = chain(group, end, n, head);
+            let rows = chain(group.iter().map(|j| &j.entries), end, n, head);
             let last = rows.last().map(|r| r.hash.clone()).unwrap_or_default();
             sqlx::query(
                 "WITH ins AS (INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, member_id, person_ref, \
@@ -175,32 +260,10 @@ async fn write_group(pools: &Pools, group: &[AuditJob]) -> Result<(), StoreError
                 .bind(n)
                 .fetch_one(&mut *tx)
                 .await?;
-            let rows = chain(group, end, n, head);
+            let rows = chain(group.iter().map(|j| &j.entries), end, n, head);
             for chunk in rows.chunks(ROWS_PER_INSERT) {
-                let mut sql = String::from(
-                    "INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, member_id, person_ref, detail, prev_hash, hash) VALUES ",
-                );
-                for i in 0..chunk.len() {
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-                }
-                let mut q = sqlx::query(AssertSqlSafe(sql));
-                for r in chunk {
-                    q = q
-                        .bind(r.seq)
-                        .bind(r.at)
-                        .bind(r.job.actor_kind)
-                        .bind(r.job.actor_id.as_str())
-                        .bind(r.job.action.as_str())
-                        .bind(r.member)
-                        .bind(r.job.person.as_deref())
-                        .bind(r.job.detail.as_deref())
-                        .bind(r.prev_hash.as_str())
-                        .bind(r.hash.as_str());
-                }
-                q.execute(&mut *tx).await?;
+                let q = sqlx::query(AssertSqlSafe(insert_sql(chunk.len(), false)));
+                bind_rows!(q, chunk).execute(&mut *tx).await?;
             }
             let last = rows.last().map(|r| r.hash.clone()).unwrap_or_default();
             sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
@@ -217,57 +280,25 @@ async fn write_group(pools: &Pools, group: &[AuditJob]) -> Result<(), StoreError
 /// chained, using `$exec` (a transaction) for every statement.
 macro_rules! audit {
     ($exec:expr, $at:expr, $actor:expr, $action:expr, $ids:expr, $person:expr, $detail:expr) => {{
-        let ids: &[&str] = $ids;
-        let actor: &$crate::Actor = $actor;
-        let person: Option<&str> = $person;
-        let detail: Option<String> = $detail;
-        let at = onshi_domain::audit::audit_time($at);
-        let members: Vec<Option<&str>> = if ids.is_empty() { vec![None] } else { ids.iter().map(|i| Some(*i)).collect() };
-        let n = members.len() as i64;
-        let (end, prev): (i64, String) =
-            sqlx::query_as("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
-                .bind(n)
-                .fetch_one($exec)
-                .await?;
-        let mut prev = prev;
-        let mut rows = Vec::with_capacity(members.len());
-        for (i, member) in members.iter().enumerate() {
-            let seq = end - n + 1 + i as i64;
-            let content = onshi_domain::audit::AuditContent {
-                seq,
-                at,
-                actor_kind: actor.kind(),
-                actor_id: actor.id(),
-                action: $action,
-                member_id: *member,
-                person_ref: person,
-                detail: detail.as_deref(),
-            };
-            let hash = onshi_domain::audit::chain_hash(&prev, &content);
-            rows.push((seq, *member, std::mem::replace(&mut prev, hash.clone()), hash));
-        }
-        let mut sql = String::from(
-            "INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, member_id, person_ref, detail, prev_hash, hash) VALUES ",
-        );
-        for i in 0..rows.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let b = 7 + i * 4;
-            sql.push_str(&format!("(${b}, $1, $2, $3, $4, ${}, $5, $6, ${}, ${})", b + 1, b + 2, b + 3));
-        }
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(at)
-            .bind(actor.kind())
-            .bind(actor.id())
-            .bind($action)
-            .bind(person)
-            .bind(detail.clone());
-        for (seq, member, prev_hash, hash) in &rows {
-            q = q.bind(*seq).bind(*member).bind(prev_hash.clone()).bind(hash.clone());
-        }
-        q.execute($exec).await?;
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(prev).execute($exec).await?;
+        let entries = $crate::audit::Entries::new($at, $actor, $action, $ids, $person, $detail);
+        let n = entries.members.len() as i64;
+        let (end, head): (i64, String) = sqlx::query_as($crate::audit::MOVE_HEAD)
+            .bind(n)
+            .fetch_one(&mut *$exec)
+            .await?;
+        let rows = $crate::audit::chain([&entries], end, n, head);
+        let last = rows.last().map(|r| r.hash.clone()).unwrap_or_default();
+        let q = sqlx::query(sqlx::AssertSqlSafe($crate::audit::insert_sql(
+            rows.len(),
+            true,
+        )));
+        $crate::audit::bind_rows!(q, &rows)
+            .execute(&mut *$exec)
+            .await?;
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(last)
+            .execute(&mut *$exec)
+            .await?;
     }};
 }
 pub(crate) use audit;
@@ -301,16 +332,17 @@ impl Drop for CheckAudit {
             return;
         }
         let (done, _) = oneshot::channel();
-        let _ = self.store.audit.try_send(AuditJob {
-            at: self.at,
-            actor_kind: self.actor.kind(),
-            actor_id: self.actor.id().to_owned(),
-            action: "read".into(),
-            members: self.members.drain(..).map(Some).collect(),
-            person: None,
-            detail: Some("check not completed".into()),
-            done,
-        });
+        let members = std::mem::take(&mut self.members);
+        let ids: Vec<&str> = members.iter().map(String::as_str).collect();
+        let entries = Entries::new(
+            self.at,
+            &self.actor,
+            "read",
+            &ids,
+            None,
+            Some("check not completed".into()),
+        );
+        let _ = self.store.audit.try_send(AuditJob { entries, done });
     }
 }
 
@@ -379,17 +411,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let (done, committed) = oneshot::channel();
         let job = AuditJob {
-            at,
-            actor_kind: actor.kind(),
-            actor_id: actor.id().to_owned(),
-            action: action.to_owned(),
-            members: if ids.is_empty() {
-                vec![None]
-            } else {
-                ids.iter().map(|i| Some((*i).to_owned())).collect()
-            },
-            person: person.map(str::to_owned),
-            detail,
+            entries: Entries::new(at, actor, action, ids, person, detail),
             done,
         };
         let stopped = || StoreError::Audit("the audit writer has stopped".into());
