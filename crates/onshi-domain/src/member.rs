@@ -224,37 +224,45 @@ impl MemberDetails {
     /// A digest of everything in this version, so that re-importing an unchanged member is
     /// recognised without comparing every column.
     pub fn content_hash(&self) -> String {
-        let fields = [
-            self.name.0.clone(),
-            self.name_kana.0.clone(),
-            self.birth_date.0.to_string(),
-            self.sex.code().to_string(),
-            self.relationship.code().to_string(),
-            self.qualified_from.to_string(),
-            self.qualified_until
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-            self.loss_reason
-                .map(|r| r.code().to_owned())
-                .unwrap_or_default(),
-            self.copay_ratio.percent().to_string(),
-            self.person
-                .as_ref()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default(),
-        ];
-        let mut text = fields.join("\u{1f}");
+        use std::fmt::Write as _;
+        const SEP: char = '\u{1f}';
+        let mut text = String::with_capacity(192);
+        // `write!` into a String cannot fail.
+        let _ = write!(
+            text,
+            "{}{SEP}{}{SEP}{}{SEP}{}{SEP}{}{SEP}{}{SEP}",
+            self.name.0,
+            self.name_kana.0,
+            self.birth_date.0,
+            self.sex.code(),
+            self.relationship.code(),
+            self.qualified_from,
+        );
+        if let Some(until) = self.qualified_until {
+            let _ = write!(text, "{until}");
+        }
+        text.push(SEP);
+        if let Some(reason) = self.loss_reason {
+            text.push_str(reason.code());
+        }
+        let _ = write!(text, "{SEP}{}{SEP}", self.copay_ratio.percent());
+        if let Some(person) = &self.person {
+            text.push_str(person.as_str());
+        }
         // Appended only when present, so versions recorded before certificates existed keep
         // their digest (and re-importing them is still "unchanged").
         if let Some(limit) = &self.limit {
-            text.push('\u{1f}');
+            text.push(SEP);
             text.push_str(&limit.to_stored());
         }
         let d = digest::digest(&digest::SHA256, text.as_bytes());
-        d.as_ref()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(32);
+        for &b in &d.as_ref()[..16] {
+            hex.push(char::from(HEX[usize::from(b >> 4)]));
+            hex.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        hex
     }
 
     /// The rules that involve more than one field. Errors name the field to fix.
@@ -626,5 +634,31 @@ mod tests {
         assert_eq!(a.content_hash(), b.content_hash());
         b.copay_ratio = CopayRatio::from_percent(20).unwrap();
         assert_ne!(a.content_hash(), b.content_hash());
+    }
+
+    /// Digests are stored with every version: they must never change for the same content, or
+    /// re-imports of unchanged members would all become "changed".
+    #[test]
+    fn content_hash_is_stable() {
+        let a = input().validate().unwrap().details;
+        let mut b = MemberInput {
+            qualified_until: "20240331",
+            loss_reason: "3",
+            limit: LimitInput {
+                class: "01",
+                bracket: "A03",
+                issued: "",
+                valid_from: "20230401",
+                valid_until: "",
+                long_term_from: "",
+            },
+            ..input()
+        }
+        .validate()
+        .unwrap()
+        .details;
+        b.person = Some(PersonRef::from_stored("ab".repeat(32)).unwrap());
+        assert_eq!(a.content_hash(), "ef681a14e6c73a3e10f2427bf5a870d8");
+        assert_eq!(b.content_hash(), "88f5e26a99202f54e5826067ea1fc5df");
     }
 }

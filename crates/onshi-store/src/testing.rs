@@ -120,6 +120,20 @@ impl TestDb {
         }
     }
 
+    /// Runs a query that returns one integer (a count, say) straight on the database: for tests
+    /// that look at the schema.
+    pub async fn query_count(&self, sql: &str) -> Result<i64, StoreError> {
+        use sqlx::SqliteConnection;
+        let sql = AssertSqlSafe(sql.to_owned());
+        if self.backend == "postgresql" {
+            let mut conn = PgConnection::connect(&self.url).await?;
+            Ok(sqlx::query_scalar(sql).fetch_one(&mut conn).await?)
+        } else {
+            let mut conn = SqliteConnection::connect(&self.url).await?;
+            Ok(sqlx::query_scalar(sql).fetch_one(&mut conn).await?)
+        }
+    }
+
     /// Drops a PostgreSQL test database (SQLite's folder goes with `self`).
     pub async fn cleanup(self) {
         if let Some((admin_url, name)) = &self.admin

@@ -263,11 +263,7 @@ async fn paging_walks_every_member_once() {
 
 fn staged(rows: &[(u64, ValidMember)]) -> Vec<StagedRow> {
     rows.iter()
-        .map(|(line, m)| StagedRow {
-            line: *line,
-            key: m.key.clone(),
-            details: m.details.clone(),
-        })
+        .map(|(line, m)| StagedRow::new(*line, m.key.clone(), m.details.clone()))
         .collect()
 }
 
@@ -405,6 +401,119 @@ async fn a_large_import_leaves_fresh_planner_statistics_on_postgresql() {
             }
             pool.close().await;
         }
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+/// A valid My Number for test person `i` (its digits only ever appear in tests).
+fn my_number_digits(i: u64) -> String {
+    let digits: Vec<u8> = format!("{:011}", 10_000_000_000 + i)
+        .bytes()
+        .map(|b| b - b'0')
+        .collect();
+    let check = MyNumber::check_digit(&digits);
+    format!(
+        "{}{check}",
+        String::from_utf8(digits.iter().map(|d| d + b'0').collect()).unwrap()
+    )
+}
+
+#[tokio::test]
+async fn a_large_import_is_written_in_card_key_order_and_keeps_every_index() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let op = Actor::Operator("test".into());
+        // The file lists card numbers backwards; 10,000 rows is where SQLite rebuilds the person
+        // index instead of inserting into it.
+        let rows: Vec<(u64, ValidMember)> = (0..10_000u64)
+            .map(|i| {
+                let number = format!("{}", 40_000 - i);
+                (
+                    i + 2,
+                    member("01130012", &number, "2020-04-01", "", &my_number_digits(i)),
+                )
+            })
+            .collect();
+        // Three rows with one card key: each repeat names the row before it.
+        let mut session = store.begin_import().await.unwrap();
+        let mut with_dups = rows[..20].to_vec();
+        with_dups.push((50, rows[4].1.clone()));
+        with_dups.push((60, rows[4].1.clone()));
+        session.stage(&staged(&with_dups)).await.unwrap();
+        assert_eq!(
+            session.duplicates().await.unwrap(),
+            [(50, 6), (60, 50)],
+            "{}",
+            db.backend
+        );
+        drop(session);
+
+        let mut session = store.begin_import().await.unwrap();
+        session.stage(&staged(&rows)).await.unwrap();
+        let done = session.apply(&op, T0).await.unwrap();
+        assert_eq!(done.created, 10_000, "{}", db.backend);
+
+        // New members' ids rise with their card keys.
+        let mut numbers = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = store
+                .list_members(&op, &kyokai(), None, after.as_deref(), 1000, T0)
+                .await
+                .unwrap();
+            numbers.extend(
+                page.items
+                    .iter()
+                    .map(|m| m.key.number.as_str().parse::<u64>().unwrap()),
+            );
+            match page.next_after {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        let expected: Vec<u64> = (30_001..=40_000).collect();
+        assert_eq!(numbers, expected, "{}", db.backend);
+
+        // The person index is there (SQLite built it again) and finds each person.
+        for i in [0u64, 4_321, 9_999] {
+            let person = key().person_ref(&MyNumber::parse(&my_number_digits(i)).unwrap());
+            let found = store
+                .qualifications_of_person(&op, &person, None, T0)
+                .await
+                .unwrap();
+            assert_eq!(found.len(), 1, "{}", db.backend);
+            assert_eq!(found[0].key.number.as_str(), format!("{}", 40_000 - i));
+        }
+        let index_sql = if db.backend == "postgresql" {
+            "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'member_versions_by_person'"
+        } else {
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'member_versions_by_person' \
+             AND sql LIKE '%(person_ref) WHERE person_ref IS NOT NULL'"
+        };
+        assert_eq!(
+            db.query_count(index_sql).await.unwrap(),
+            1,
+            "{}",
+            db.backend
+        );
+
+        // A second, smaller import into the now larger registry changes one member.
+        let mut next = rows.clone();
+        next[10].1.details.copay_ratio = onshi_domain::CopayRatio::from_percent(20).unwrap();
+        let mut session = store.begin_import().await.unwrap();
+        session.stage(&staged(&next)).await.unwrap();
+        let again = session.apply(&op, T1).await.unwrap();
+        assert_eq!(
+            (again.created, again.changed, again.unchanged),
+            (0, 1, 9_999)
+        );
+        assert_eq!(
+            db.query_count(index_sql).await.unwrap(),
+            1,
+            "{}",
+            db.backend
+        );
         store.close().await;
         db.cleanup().await;
     }

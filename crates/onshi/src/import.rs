@@ -296,11 +296,7 @@ fn read_rows(
         }
         valid.details.person = valid.my_number.take().map(|n| key.person_ref(&n));
         if parsed.error_count == 0 {
-            batch.push(StagedRow {
-                line,
-                key: valid.key,
-                details: valid.details,
-            });
+            batch.push(StagedRow::new(line, valid.key, valid.details));
             if batch.len() == BATCH && tx.blocking_send(std::mem::take(&mut batch)).is_err() {
                 // The store side stopped (its own error is reported there).
                 return Ok(parsed);
