@@ -821,6 +821,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// mimalloc instead of glibc's allocator: an import hands batches of rows from the reader thread
+/// to the database thread, and glibc's per-thread arenas made a third of the staging time
+/// `malloc`/`free`/`malloc_consolidate` (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // One crypto provider for every TLS use in the process (reqwest needs a process default).
