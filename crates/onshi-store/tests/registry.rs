@@ -5,7 +5,7 @@
 
 use onshi_domain::{InsurerNumber, MemberDetails, MemberInput, MyNumber, MyNumberKey, ValidMember};
 use onshi_store::testing::TestDb;
-use onshi_store::{Actor, StagedRow, Store, StoreError};
+use onshi_store::{Actor, MemberRecord, StagedRow, Store, StoreError};
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
 
@@ -227,6 +227,23 @@ async fn as_of_date_follows_a_change_of_insurer() {
     }
 }
 
+/// Every member of 協会けんぽ東京支部, walked page by page in id order.
+async fn every_member(store: &Store, actor: &Actor, page_size: u32) -> Vec<MemberRecord> {
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .list_members(actor, &kyokai(), None, after.as_deref(), page_size, T1)
+            .await
+            .unwrap();
+        seen.extend(page.items);
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => return seen,
+        }
+    }
+}
+
 #[tokio::test]
 async fn paging_walks_every_member_once() {
     for db in TestDb::all().await.unwrap() {
@@ -239,19 +256,11 @@ async fn paging_walks_every_member_once() {
                 .await
                 .unwrap();
         }
-        let mut seen = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = store
-                .list_members(&a, &kyokai(), None, after.as_deref(), 10, T1)
-                .await
-                .unwrap();
-            seen.extend(page.items.iter().map(|m| m.id.clone()));
-            match page.next_after {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
+        let seen: Vec<String> = every_member(&store, &a, 10)
+            .await
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
         assert_eq!(seen.len(), 25, "{}", db.backend);
         let mut sorted = seen.clone();
         sorted.sort();
@@ -454,24 +463,12 @@ async fn a_large_import_is_written_in_card_key_order_and_keeps_every_index() {
         let done = session.apply(&op, T0).await.unwrap();
         assert_eq!(done.created, 10_000, "{}", db.backend);
 
-        // New members' ids rise with their card keys.
-        let mut numbers = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = store
-                .list_members(&op, &kyokai(), None, after.as_deref(), 1000, T0)
-                .await
-                .unwrap();
-            numbers.extend(
-                page.items
-                    .iter()
-                    .map(|m| m.key.number.as_str().parse::<u64>().unwrap()),
-            );
-            match page.next_after {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
+        // New members' ids rise with their card keys (listing walks them in id order).
+        let numbers: Vec<u64> = every_member(&store, &op, 1000)
+            .await
+            .iter()
+            .map(|m| m.key.number.as_str().parse().unwrap())
+            .collect();
         let expected: Vec<u64> = (30_001..=40_000).collect();
         assert_eq!(numbers, expected, "{}", db.backend);
 
