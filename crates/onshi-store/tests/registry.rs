@@ -270,6 +270,18 @@ async fn paging_walks_every_member_once() {
     }
 }
 
+/// Stages `rows` and applies them in one import.
+async fn import(
+    store: &Store,
+    actor: &Actor,
+    rows: &[(u64, ValidMember)],
+    at: OffsetDateTime,
+) -> onshi_store::ImportOutcome {
+    let mut session = store.begin_import().await.unwrap();
+    session.stage(&staged(rows)).await.unwrap();
+    session.apply(actor, at).await.unwrap()
+}
+
 fn staged(rows: &[(u64, ValidMember)]) -> Vec<StagedRow> {
     rows.iter()
         .map(|(line, m)| StagedRow::new(*line, m.key.clone(), m.details.clone()))
@@ -315,9 +327,7 @@ async fn import_is_all_or_nothing_and_idempotent() {
             db.backend
         );
 
-        let mut session = store.begin_import().await.unwrap();
-        session.stage(&staged(&rows)).await.unwrap();
-        let second = session.apply(&op, T1).await.unwrap();
+        let second = import(&store, &op, &rows, T1).await;
         assert_eq!(
             (second.created, second.changed, second.unchanged),
             (0, 0, 2500)
@@ -340,9 +350,7 @@ async fn import_is_all_or_nothing_and_idempotent() {
         .unwrap();
         next[8].1.details.limit = certificate.clone();
         next.push((3000, member("01130012", "9999", "2024-04-01", "", "")));
-        let mut session = store.begin_import().await.unwrap();
-        session.stage(&staged(&next)).await.unwrap();
-        let third = session.apply(&op, T1).await.unwrap();
+        let third = import(&store, &op, &next, T1).await;
         assert_eq!(
             (third.created, third.changed, third.unchanged),
             (1, 2, 2498)
@@ -368,9 +376,7 @@ async fn import_is_all_or_nothing_and_idempotent() {
             next[8].1.details.content_hash()
         );
         // The same file again: the certificate is part of what "unchanged" compares.
-        let mut session = store.begin_import().await.unwrap();
-        session.stage(&staged(&next)).await.unwrap();
-        let fourth = session.apply(&op, T1).await.unwrap();
+        let fourth = import(&store, &op, &next, T1).await;
         assert_eq!((fourth.changed, fourth.unchanged), (0, 2501));
         store.close().await;
         db.cleanup().await;
@@ -458,9 +464,7 @@ async fn a_large_import_is_written_in_card_key_order_and_keeps_every_index() {
         );
         drop(session);
 
-        let mut session = store.begin_import().await.unwrap();
-        session.stage(&staged(&rows)).await.unwrap();
-        let done = session.apply(&op, T0).await.unwrap();
+        let done = import(&store, &op, &rows, T0).await;
         assert_eq!(done.created, 10_000, "{}", db.backend);
 
         // New members' ids rise with their card keys (listing walks them in id order).
@@ -498,9 +502,7 @@ async fn a_large_import_is_written_in_card_key_order_and_keeps_every_index() {
         // A second, smaller import into the now larger registry changes one member.
         let mut next = rows.clone();
         next[10].1.details.copay_ratio = onshi_domain::CopayRatio::from_percent(20).unwrap();
-        let mut session = store.begin_import().await.unwrap();
-        session.stage(&staged(&next)).await.unwrap();
-        let again = session.apply(&op, T1).await.unwrap();
+        let again = import(&store, &op, &next, T1).await;
         assert_eq!(
             (again.created, again.changed, again.unchanged),
             (0, 1, 9_999)
