@@ -395,12 +395,7 @@ async fn a_large_import_leaves_fresh_planner_statistics_on_postgresql() {
                 )
             })
             .collect();
-        let mut session = store.begin_import().await.unwrap();
-        session.stage(&staged(&rows)).await.unwrap();
-        let done = session
-            .apply(&Actor::Operator("test".into()), T0)
-            .await
-            .unwrap();
+        let done = import(&store, &Actor::Operator("test".into()), &rows, T0).await;
         assert_eq!(done.created, 10_000, "{}", db.backend);
         if db.backend == "postgresql" {
             // Never vacuumed or analysed, a table's reltuples is -1; the import's ANALYZE sets it.
