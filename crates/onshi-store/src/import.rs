@@ -119,17 +119,12 @@ const POSTGRES_STAGE: &str = "CREATE TEMP TABLE import_stage (line BIGINT NOT NU
     qualified_from DATE NOT NULL, qualified_until DATE, loss_reason TEXT, copay_ratio INTEGER NOT NULL, \
     person_ref TEXT, content_hash TEXT NOT NULL, limit_certificate TEXT) ON COMMIT DROP";
 
-/// The staged rows in card-key order, each with its place in that order (`seq`). SQLite numbers
-/// them as they are inserted in order (`seq` is the rowid); PostgreSQL numbers them in the same
-/// sort that also finds each row's predecessor with the same key (`repeats`).
-const SQLITE_SORT: &str = "CREATE TEMP TABLE import_sorted (seq INTEGER PRIMARY KEY, line INTEGER NOT NULL, \
-    insurer_number TEXT NOT NULL, symbol TEXT NOT NULL, number TEXT NOT NULL, branch TEXT NOT NULL, name TEXT NOT NULL, \
-    name_kana TEXT NOT NULL, birth_date TEXT NOT NULL, sex INTEGER NOT NULL, relationship INTEGER NOT NULL, \
-    qualified_from TEXT NOT NULL, qualified_until TEXT, loss_reason TEXT, copay_ratio INTEGER NOT NULL, person_ref TEXT, \
-    content_hash TEXT NOT NULL, limit_certificate TEXT, target_id TEXT, new_version INTEGER); \
-    INSERT INTO import_sorted (line, insurer_number, symbol, number, branch, name, name_kana, birth_date, sex, \
-    relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, content_hash, limit_certificate) \
-    SELECT * FROM import_stage ORDER BY insurer_number, symbol, number, branch, line; \
+/// The staged rows in card-key order, each with its place in that order: on SQLite the rowid
+/// (rows are inserted in that order); on PostgreSQL `seq`, numbered in the same sort that also
+/// finds each row's predecessor with the same key (`repeats`).
+const SQLITE_SORT: &str = "CREATE TEMP TABLE import_sorted AS \
+    SELECT *, NULL AS target_id, NULL AS new_version FROM import_stage \
+    ORDER BY insurer_number, symbol, number, branch, line; \
     DROP TABLE import_stage";
 const POSTGRES_SORT: &str = "CREATE TEMP TABLE import_sorted ON COMMIT DROP AS \
     SELECT row_number() OVER (ORDER BY insurer_number, symbol, number, branch, line) AS seq, \
@@ -138,7 +133,7 @@ const POSTGRES_SORT: &str = "CREATE TEMP TABLE import_sorted ON COMMIT DROP AS \
     DROP TABLE import_stage";
 
 /// Each row that repeats the card key of an earlier row, with that row's line.
-const SQLITE_DUPLICATES: &str = "SELECT b.line, a.line FROM import_sorted a JOIN import_sorted b ON b.seq = a.seq + 1 \
+const SQLITE_DUPLICATES: &str = "SELECT b.line, a.line FROM import_sorted a JOIN import_sorted b ON b.rowid = a.rowid + 1 \
     WHERE b.insurer_number = a.insurer_number AND b.symbol = a.symbol AND b.number = a.number \
     AND b.branch = a.branch ORDER BY b.line LIMIT 1000";
 const POSTGRES_DUPLICATES: &str =
@@ -150,8 +145,6 @@ const KEY_MATCH: &str = "m.insurer_number = import_sorted.insurer_number AND m.s
 /// Imports at least this large, and at least as large as the registry's versions so far, drop
 /// the person index of `member_versions` and build it again afterwards on SQLite.
 const REBUILD_PERSON_INDEX_AT: u64 = 10_000;
-const PERSON_INDEX: &str = "CREATE INDEX member_versions_by_person ON member_versions (person_ref) \
-    WHERE person_ref IS NOT NULL";
 
 /// The first 24 characters (`xxxxxxxx-xxxx-7xxx-yxxx-`) of a fresh UUIDv7: an import's new
 /// members get this prefix followed by their place in card-key order as 12 hex digits, which is
@@ -324,12 +317,12 @@ impl ImportSession {
         let new_id = if postgres {
             "$2 || lpad(to_hex(seq), 12, '0')"
         } else {
-            "$2 || printf('%012x', seq)"
+            "$2 || printf('%012x', rowid)"
         };
-        // SQLite reads the sorted table in rowid (= seq) order for free. PostgreSQL would sort
-        // it again (5.6 of 84 s at 2 M rows); its heap is already in seq order from the sort
-        // that made it, and a plain scan returns it so.
-        let in_order = if postgres { "" } else { "ORDER BY seq" };
+        // SQLite reads the sorted table in rowid order for free. PostgreSQL would sort it again
+        // (5.6 of 84 s at 2 M rows); its heap is already in seq order from the sort that made
+        // it, and a plain scan returns it so.
+        let in_order = if postgres { "" } else { "ORDER BY rowid" };
         let step = &mut self.step;
         let (created, versions) = on_tx!(self, |tx| {
             // 1. Rows of existing members learn their member and next version number.
@@ -340,31 +333,41 @@ impl ImportSession {
             .await?;
             step.done("matched existing members");
             // 2. Rows identical to their member's current version are done.
-            sqlx::query(
+            let unchanged = sqlx::query(
                 "DELETE FROM import_sorted WHERE target_id IS NOT NULL AND EXISTS (SELECT 1 FROM member_versions v \
                  WHERE v.member_id = import_sorted.target_id AND v.version = import_sorted.new_version - 1 \
                  AND v.content_hash = import_sorted.content_hash)",
             )
             .execute(&mut **tx)
-            .await?;
+            .await?
+            .rows_affected();
             step.done("dropped unchanged rows");
             // 3. On SQLite, a load at least as large as what is there already goes faster without
             //    the person index (its keys are hashes, so every insert lands somewhere random):
             //    it is built again by one sort at the end, inside this transaction. Readers keep
             //    their snapshot meanwhile. (PostgreSQL would lock out every reader of the table
             //    until the commit, so there the index stays.)
-            let rebuild = !postgres && {
+            let pending = rows - unchanged;
+            let person_index: Option<String> = if postgres || pending < REBUILD_PERSON_INDEX_AT {
+                None
+            } else {
                 // The last rowid counts the versions there are without reading them all.
                 let existing: i64 =
                     sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM member_versions")
                         .fetch_one(&mut **tx)
                         .await?;
-                let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_sorted")
-                    .fetch_one(&mut **tx)
-                    .await?;
-                pending as u64 >= REBUILD_PERSON_INDEX_AT && pending >= existing
+                if pending >= existing as u64 {
+                    // Rebuilt from its own definition, whatever the migrations made it.
+                    sqlx::query_scalar(
+                        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'member_versions_by_person'",
+                    )
+                    .fetch_optional(&mut **tx)
+                    .await?
+                } else {
+                    None
+                }
             };
-            if rebuild {
+            if person_index.is_some() {
                 sqlx::query("DROP INDEX member_versions_by_person")
                     .execute(&mut **tx)
                     .await?;
@@ -396,8 +399,10 @@ impl ImportSession {
             .await?
             .rows_affected();
             step.done("inserted versions");
-            if rebuild {
-                sqlx::query(PERSON_INDEX).execute(&mut **tx).await?;
+            if let Some(definition) = person_index {
+                sqlx::raw_sql(AssertSqlSafe(definition))
+                    .execute(&mut **tx)
+                    .await?;
                 step.done("rebuilt the person index");
             }
             // 6. Changed members point at their new version.
