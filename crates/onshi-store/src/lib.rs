@@ -204,6 +204,28 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// A connection idle for longer than this is pinged before it is used again.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// PostgreSQL pool options. sqlx pings every connection it hands out by default: a round trip
+/// as long as the query itself, which made every check pay two per statement. A connection in
+/// steady use has just answered; only one that sat idle (PostgreSQL may have restarted, a
+/// firewall may have dropped it) is pinged first, and dropped if the ping fails.
+fn pg_pool(size: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 impl Store {
     /// Connects to the store the URL names and brings its schema up to date. A SQLite file is
     /// created (with its folder) if missing.
@@ -213,17 +235,9 @@ impl Store {
                 let opts = PgConnectOptions::from_str(url)?
                     .log_statements(log::LevelFilter::Trace)
                     .log_slow_statements(log::LevelFilter::Debug, SLOW_STATEMENT);
-                let pool = PgPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(opts.clone())
-                    .await?;
+                let pool = pg_pool(16).connect_with(opts.clone()).await?;
                 migrate::run_postgres(&pool).await?;
-                let audit_pool = PgPoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(opts)
-                    .await?;
+                let audit_pool = pg_pool(1).connect_with(opts).await?;
                 Ok(Self::with_backend(
                     Backend::Postgres(pool),
                     Some(audit_pool),
@@ -249,13 +263,17 @@ impl Store {
                     .foreign_keys(true)
                     .log_statements(log::LevelFilter::Trace)
                     .log_slow_statements(log::LevelFilter::Debug, SLOW_STATEMENT);
+                // An in-process connection cannot have gone away: no ping before each use (it
+                // would be a trip through the connection's worker thread).
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
+                    .test_before_acquire(false)
                     .connect_with(opts.clone())
                     .await?;
                 migrate::run_sqlite(&write).await?;
                 let read = SqlitePoolOptions::new()
                     .max_connections(8)
+                    .test_before_acquire(false)
                     .connect_with(opts.read_only(true))
                     .await?;
                 Ok(Self::with_backend(Backend::Sqlite { read, write }, None))
