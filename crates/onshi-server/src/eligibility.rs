@@ -44,14 +44,17 @@ impl FromRequestParts<AppState> for AuthenticatedFacility {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = crate::auth::bearer_token(parts)?;
-        let facility = match state
-            .store
-            .facility_by_token_hash(&hash_token(token))
-            .await?
-        {
-            Some(f) => f.code,
-            None => return Err(Problem::unauthorized()),
+        let hash = hash_token(crate::auth::bearer_token(parts)?);
+        let now = state.clock.now();
+        let facility = match state.facility_tokens.get(&hash, now) {
+            Some(code) => code,
+            None => match state.store.facility_by_token_hash(&hash).await? {
+                Some(f) => {
+                    state.facility_tokens.remember(hash, f.code.clone(), now);
+                    f.code
+                }
+                None => return Err(Problem::unauthorized()),
+            },
         };
         if let Some(crate::tls::ClientIdentity(cn)) =
             parts.extensions.get::<crate::tls::ClientIdentity>()

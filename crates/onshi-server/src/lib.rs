@@ -56,9 +56,27 @@ pub struct AppState {
     pub my_number_key: MyNumberKey,
     /// Trust anchors and CRLs for card checks.
     pub trust: Arc<trust::Trust>,
+    /// Facility tokens recently found in the store.
+    pub facility_tokens: Arc<auth::FacilityTokens>,
 }
 
 impl AppState {
+    /// The state of a server over `store`.
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        my_number_key: MyNumberKey,
+        trust: Arc<trust::Trust>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            my_number_key,
+            trust,
+            facility_tokens: Arc::default(),
+        }
+    }
+
     fn actor(&self, insurer: &InsurerNumber) -> Actor {
         Actor::Insurer(insurer.clone())
     }

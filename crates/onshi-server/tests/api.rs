@@ -40,12 +40,12 @@ async fn api(db: &TestDb) -> Api {
         .create_insurer(&b, "試験健康保険組合", &hash_b, at)
         .await
         .unwrap();
-    let state = AppState {
+    let state = AppState::new(
         store,
-        clock: Arc::new(FixedClock(at)),
-        my_number_key: MyNumberKey::from_bytes(&[9; 32]).unwrap(),
-        trust: Arc::new(onshi_server::trust::Trust::none()),
-    };
+        Arc::new(FixedClock(at)),
+        MyNumberKey::from_bytes(&[9; 32]).unwrap(),
+        Arc::new(onshi_server::trust::Trust::none()),
+    );
     let (router, doc) = router(state);
     Api {
         router,

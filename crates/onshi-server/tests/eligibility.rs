@@ -263,12 +263,12 @@ async fn world(db: &TestDb) -> World {
         .await
         .unwrap();
     let clock = Arc::new(Mutex::new(NOW));
-    let state = AppState {
-        store: store.clone(),
-        clock: Arc::new(TestClock(Arc::clone(&clock))),
-        my_number_key: key,
-        trust: Arc::new(Trust::new(&sources, StalePolicy::Reject, NOW).unwrap()),
-    };
+    let state = AppState::new(
+        store.clone(),
+        Arc::new(TestClock(Arc::clone(&clock))),
+        key,
+        Arc::new(Trust::new(&sources, StalePolicy::Reject, NOW).unwrap()),
+    );
     let (router, _) = router(state);
     World {
         router,

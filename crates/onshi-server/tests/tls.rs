@@ -65,12 +65,12 @@ async fn mutual_tls_admits_only_the_networks_facilities() {
         )
         .await
         .unwrap();
-    let state = AppState {
+    let state = AppState::new(
         store,
-        clock: Arc::new(FixedClock(now)),
-        my_number_key: MyNumberKey::from_bytes(&[1; 32]).unwrap(),
-        trust: Arc::new(Trust::none()),
-    };
+        Arc::new(FixedClock(now)),
+        MyNumberKey::from_bytes(&[1; 32]).unwrap(),
+        Arc::new(Trust::none()),
+    );
     let config = server_config(
         server_cert.as_bytes(),
         server_key.as_bytes(),

@@ -486,12 +486,12 @@ pub(crate) async fn serve(
         "onshi is listening on {scheme}://{local} (store: {})",
         store.backend_name()
     );
-    let state = AppState {
-        store: store.clone(),
-        clock: std::sync::Arc::new(SystemClock),
-        my_number_key: key,
-        trust: trust.load(std::sync::Arc::new(SystemClock)).await?,
-    };
+    let state = AppState::new(
+        store.clone(),
+        std::sync::Arc::new(SystemClock),
+        key,
+        trust.load(std::sync::Arc::new(SystemClock)).await?,
+    );
     match tls {
         None => onshi_server::serve(listener, state, shutdown_signal()).await,
         Some(files) => {
