@@ -20,7 +20,7 @@ use time::{Date, Duration, OffsetDateTime};
 use onshi_domain::eligibility::{Judgement, Validity, judge_card_number, judge_person};
 use onshi_domain::{FacilityCode, FieldError, MemberInput, PersonRef, parse_date};
 use onshi_pki::{CertError, VerifiedCert, challenge_message, verify_signature};
-use onshi_store::{Actor, CardHolder, MemberRecord};
+use onshi_store::{Actor, CardHolder, CheckAudit, MemberRecord};
 
 use crate::AppState;
 use crate::auth::hash_token;
@@ -212,12 +212,31 @@ fn cert_problem(e: &CertError) -> Problem {
     Problem::new(status, kind, "Card refused", e.to_string())
 }
 
-/// Checks a card proof for `audience`: challenge, certificate, signature, directory. Returns the
-/// verified certificate and its holder. One read fetches the challenge and the directory entry;
-/// the one write consumes the challenge.
+/// Checks a card proof for `audience`: challenge, certificate, signature, directory, and
+/// consumes the challenge. Returns the verified certificate and its holder.
 async fn prove(
     state: &AppState,
     audience: &str,
+    proof: &CardProof,
+) -> Result<(VerifiedCert, CardHolder), Problem> {
+    let (verified, holder) = verify_proof(state, audience, None, proof).await?;
+    if !state
+        .store
+        .consume_challenge(&proof.challenge_id, state.clock.now(), &holder.person)
+        .await?
+    {
+        return Err(Problem::challenge_replayed());
+    }
+    Ok((verified, holder))
+}
+
+/// [`prove`] without consuming the challenge: the caller must consume it before it answers
+/// (an eligibility check does so in its audit commit). One read fetches the challenge, the
+/// directory entry and the holder's consents in force at `facility`.
+async fn verify_proof(
+    state: &AppState,
+    audience: &str,
+    facility: Option<&FacilityCode>,
     proof: &CardProof,
 ) -> Result<(VerifiedCert, CardHolder), Problem> {
     let now = state.clock.now();
@@ -235,7 +254,12 @@ async fn prove(
     };
     let (challenge, holder) = state
         .store
-        .challenge_and_holder(&proof.challenge_id, &onshi_pki::fingerprint(&cert))
+        .challenge_and_holder(
+            &proof.challenge_id,
+            &onshi_pki::fingerprint(&cert),
+            facility,
+            now,
+        )
         .await?
         .ok_or_else(|| {
             Problem::new(
@@ -246,12 +270,7 @@ async fn prove(
             )
         })?;
     if challenge.used_at.is_some() {
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "challenge-replayed",
-            "Challenge already used",
-            "this challenge was already answered: a replayed signature is refused; ask for a new challenge",
-        ));
+        return Err(Problem::challenge_replayed());
     }
     if challenge.audience != audience {
         return Err(Problem::new(
@@ -289,34 +308,19 @@ async fn prove(
             "the certificate is valid but not in the certificate directory",
         )
     })?;
-    if !state
-        .store
-        .consume_challenge(&proof.challenge_id, now, &holder.person)
-        .await?
-    {
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "challenge-replayed",
-            "Challenge already used",
-            "this challenge was already answered: a replayed signature is refused; ask for a new challenge",
-        ));
-    }
     Ok((verified, holder))
 }
 
-/// Judges a person's qualifications on `date` for `facility` (the card path, also reached by a
-/// card-check reference), writing the check to the audit log.
+/// Judges a person's qualifications on `date` (the card path, also reached by a card-check
+/// reference), writing the check, with whatever else `audit` commits, to the audit log.
 pub(crate) async fn person_result(
     state: &AppState,
-    facility: &FacilityCode,
+    mut audit: CheckAudit,
     person: &PersonRef,
     date: Date,
     action: &str,
     limit: Option<OffsetDateTime>,
 ) -> Result<EligibilityResult, Problem> {
-    let actor = Actor::Facility(facility.clone());
-    let now = state.clock.now();
-    let mut audit = state.store.begin_check(&actor, now);
     let quals = state
         .store
         .qualifications_for_check(&mut audit, person, None)
@@ -562,14 +566,22 @@ pub async fn check_card(
             }
         }
     }
-    let (cert, holder) = prove(&state, facility.as_str(), &req.proof).await?;
-    let person = holder.person;
+    let (cert, holder) =
+        verify_proof(&state, facility.as_str(), Some(&facility), &req.proof).await?;
+    let person = &holder.person;
     let actor = Actor::Facility(facility.clone());
     let now = state.clock.now();
     if !holder.registered {
+        if !state
+            .store
+            .consume_challenge(&req.proof.challenge_id, now, person)
+            .await?
+        {
+            return Err(Problem::challenge_replayed());
+        }
         state
             .store
-            .record_check(now, &actor, "check_card", Some(&person), "not registered")
+            .record_check(now, &actor, "check_card", Some(person), "not registered")
             .await?;
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -578,21 +590,17 @@ pub async fn check_card(
             "this card is not registered for use as a health-insurance card (利用申込): register it at the portal or a card reader",
         ));
     }
-    if !kinds.is_empty() {
-        state
-            .store
-            .record_consents(&person, &facility, &kinds, now, now + CONSENT_LIFETIME)
-            .await?;
-    }
-    let consents = state
-        .store
-        .consents_in_force(&person, &facility, now)
-        .await?;
+    // The consents given now are written with the check's audit entries, in one commit that
+    // also consumes the challenge; the answer shows them without reading them back.
+    let until = now + CONSENT_LIFETIME;
+    let consents = holder.consents_with(&kinds, now, until);
     let limit = consents
         .iter()
         .find(|c| c.kind == "limit")
         .map(|c| c.given_at);
-    let mut out = person_result(&state, &facility, &person, date, "check_card", limit).await?;
+    let mut audit = state.store.begin_check(&actor, now);
+    audit.answer_challenge(&req.proof.challenge_id, person, &facility, &kinds, until);
+    let mut out = person_result(&state, audit, person, date, "check_card", limit).await?;
     out.check_reference = Some(req.proof.challenge_id.clone());
     out.certificate_kind = Some(cert.kind.as_str().to_owned());
     out.consents = consents

@@ -281,7 +281,11 @@ async fn by_reference(
                 "card check (a reference lasts 24 hours, at the facility that made it)",
             )
         })?;
-    crate::eligibility::person_result(state, facility, &person, date, "check_reference", None).await
+    let audit = state.store.begin_check(
+        &onshi_store::Actor::Facility(facility.clone()),
+        state.clock.now(),
+    );
+    crate::eligibility::person_result(state, audit, &person, date, "check_reference", None).await
 }
 
 /// Check eligibility with a FHIR R4 CoverageEligibilityRequest (purpose `validation`).

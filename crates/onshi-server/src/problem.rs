@@ -87,6 +87,16 @@ impl Problem {
         Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
     }
 
+    /// 409: a card challenge answered twice (a replayed signature).
+    pub fn challenge_replayed() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "challenge-replayed",
+            "Challenge already used",
+            "this challenge was already answered: a replayed signature is refused; ask for a new challenge",
+        )
+    }
+
     /// 500: details go to the log, not to the caller.
     pub fn internal() -> Self {
         Self::new(
@@ -120,6 +130,7 @@ impl From<StoreError> for Problem {
         match e {
             StoreError::NotFound(what) => Self::not_found(what),
             StoreError::Conflict(detail) => Self::conflict(detail),
+            StoreError::ChallengeUsed => Self::challenge_replayed(),
             other => {
                 // The store's messages carry no personal data, so they may be logged.
                 tracing::error!(error = %other, "store failure");

@@ -61,11 +61,28 @@ impl Entries {
     }
 }
 
-/// Entries for the audit writer, and where to say they are committed.
+/// What a card check writes besides its entries, in the same commit: the challenge it answers
+/// (consumed, so that of two uses exactly one is answered) and the consents given at the reader.
+#[derive(Debug)]
+struct CardUse {
+    challenge: String,
+    person: String,
+    facility: String,
+    consents: Vec<String>,
+    consents_until: OffsetDateTime,
+}
+
+/// Entries for the audit writer (with a card check's writes), and where to say they are
+/// committed: `Ok(false)` when the check's challenge had been used already, so nothing of it but
+/// its entries was written, and those say it was refused.
 pub(crate) struct AuditJob {
     entries: Entries,
-    done: oneshot::Sender<Result<(), String>>,
+    card: Option<CardUse>,
+    done: oneshot::Sender<Result<bool, String>>,
 }
+
+/// What the entries of a check whose challenge was used meanwhile add to their detail.
+const REFUSED: &str = "refused=challenge-used";
 
 /// The most entries one group commit writes (later ones wait for the next).
 const MAX_GROUP: usize = 2_000;
@@ -103,12 +120,18 @@ pub(crate) fn spawn_writer(
                     Err(_) => break,
                 }
             }
-            let result = write_group(&pools, &group).await.map_err(|e| {
-                tracing::error!(error = %e, entries, "audit group commit failed");
-                e.to_string()
-            });
-            for job in group.drain(..) {
-                let _ = job.done.send(result.clone());
+            match write_group(&pools, &mut group).await {
+                Ok(answered) => {
+                    for (job, answered) in group.drain(..).zip(answered) {
+                        let _ = job.done.send(Ok(answered));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, entries, "audit group commit failed");
+                    for job in group.drain(..) {
+                        let _ = job.done.send(Err(e.to_string()));
+                    }
+                }
             }
         }
     });
@@ -215,18 +238,97 @@ macro_rules! bind_rows {
 }
 pub(crate) use bind_rows;
 
-/// Writes a group of jobs in one transaction, chained in queue order.
+/// The card checks of a group that may consume their challenge: the first job per challenge
+/// (a later one in the same group is refused at once: `answered` is set false for it).
+fn first_uses<'a>(group: &'a [AuditJob], answered: &mut [bool]) -> Vec<(usize, &'a CardUse)> {
+    let mut uses: Vec<(usize, &CardUse)> = Vec::new();
+    for (i, job) in group.iter().enumerate() {
+        if let Some(card) = &job.card {
+            if uses.iter().any(|(_, u)| u.challenge == card.challenge) {
+                answered[i] = false;
+            } else {
+                uses.push((i, card));
+            }
+        }
+    }
+    uses
+}
+
+/// Marks the entries of refused checks (see [`REFUSED`]).
+fn mark_refused(group: &mut [AuditJob], answered: &[bool]) {
+    for (job, _) in group.iter_mut().zip(answered).filter(|(_, a)| !**a) {
+        job.entries.detail = Some(match job.entries.detail.take() {
+            Some(d) => format!("{d} {REFUSED}"),
+            None => REFUSED.to_owned(),
+        });
+    }
+}
+
+/// Writes a group of jobs in one transaction, chained in queue order: first the card checks'
+/// challenges and consents, then every entry. Returns, per job, whether its check was answered
+/// (false: its challenge had been used).
 ///
 /// PostgreSQL gets the whole group as arrays in one fixed statement (`UNNEST`), which also
 /// moves the head's hash, so it is parsed and planned once per connection however large the
 /// group: a statement whose text changed with the group's size was re-parsed every time and
 /// cost more than the checks themselves. SQLite, in-process, takes multi-row INSERTs.
-async fn write_group(pools: &Pools, group: &[AuditJob]) -> Result<(), StoreError> {
+async fn write_group(pools: &Pools, group: &mut [AuditJob]) -> Result<Vec<bool>, StoreError> {
     let n = group.iter().map(|j| j.entries.members.len()).sum::<usize>() as i64;
+    let mut answered = vec![true; group.len()];
     match &*pools.backend {
         Backend::Postgres(shared) => {
             let p = pools.audit.as_ref().unwrap_or(shared);
             let mut tx = p.begin().await?;
+            let uses = first_uses(group, &mut answered);
+            if !uses.is_empty() {
+                let used: Vec<String> = sqlx::query_scalar(
+                    "UPDATE challenges c SET used_at = u.at, person_ref = u.person \
+                     FROM UNNEST($1::text[], $2::timestamptz[], $3::text[]) AS u(id, at, person) \
+                     WHERE c.id = u.id AND c.used_at IS NULL RETURNING c.id",
+                )
+                .bind(
+                    uses.iter()
+                        .map(|(_, u)| u.challenge.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    uses.iter()
+                        .map(|(i, _)| group[*i].entries.at)
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    uses.iter()
+                        .map(|(_, u)| u.person.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                // The consents of the checks that were answered: (use, its time, kind).
+                let mut given = Vec::new();
+                for (i, u) in &uses {
+                    if used.contains(&u.challenge) {
+                        let at = group[*i].entries.at;
+                        given.extend(u.consents.iter().map(|kind| (*u, at, kind.as_str())));
+                    } else {
+                        answered[*i] = false;
+                    }
+                }
+                if !given.is_empty() {
+                    sqlx::query(
+                        "INSERT INTO consents (person_ref, facility_code, kind, given_at, expires_at) \
+                         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[]) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(given.iter().map(|g| g.0.person.as_str()).collect::<Vec<_>>())
+                    .bind(given.iter().map(|g| g.0.facility.as_str()).collect::<Vec<_>>())
+                    .bind(given.iter().map(|g| g.2).collect::<Vec<_>>())
+                    .bind(given.iter().map(|g| g.1).collect::<Vec<_>>())
+                    .bind(given.iter().map(|g| g.0.consents_until).collect::<Vec<_>>())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            mark_refused(group, &answered);
             let (end, head): (i64, String) = sqlx::query_as(MOVE_HEAD)
                 .bind(n)
                 .fetch_one(&mut *tx)
@@ -256,6 +358,36 @@ async fn write_group(pools: &Pools, group: &[AuditJob]) -> Result<(), StoreError
         }
         Backend::Sqlite { write, .. } => {
             let mut tx = write.begin().await?;
+            for (i, u) in first_uses(group, &mut answered) {
+                let at = group[i].entries.at;
+                let n = sqlx::query(
+                    "UPDATE challenges SET used_at = $1, person_ref = $2 WHERE id = $3 AND used_at IS NULL",
+                )
+                .bind(at)
+                .bind(u.person.as_str())
+                .bind(u.challenge.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n != 1 {
+                    answered[i] = false;
+                    continue;
+                }
+                for kind in &u.consents {
+                    sqlx::query(
+                        "INSERT INTO consents (person_ref, facility_code, kind, given_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(u.person.as_str())
+                    .bind(u.facility.as_str())
+                    .bind(kind.as_str())
+                    .bind(at)
+                    .bind(u.consents_until)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            mark_refused(group, &answered);
             let (end, head): (i64, String) = sqlx::query_as(MOVE_HEAD)
                 .bind(n)
                 .fetch_one(&mut *tx)
@@ -273,7 +405,7 @@ async fn write_group(pools: &Pools, group: &[AuditJob]) -> Result<(), StoreError
             tx.commit().await?;
         }
     }
-    Ok(())
+    Ok(answered)
 }
 
 /// Appends one entry per id in `$ids` (or one with no member when empty) to the audit log,
@@ -315,6 +447,7 @@ pub struct CheckAudit {
     at: OffsetDateTime,
     actor: Actor,
     members: Vec<String>,
+    card: Option<CardUse>,
     finished: bool,
 }
 
@@ -323,6 +456,29 @@ impl CheckAudit {
         if !self.members.iter().any(|m| m == member_id) {
             self.members.push(member_id.to_owned());
         }
+    }
+
+    /// Makes this check the answer to card challenge `challenge`: its commit also consumes the
+    /// challenge for `person` (see [`Store::consume_challenge`]) and records the `consents`
+    /// given at `facility`'s reader, each until `until`, so a card check commits once. If the
+    /// challenge has been used meanwhile, [`Store::finish_check`] fails with
+    /// [`StoreError::ChallengeUsed`], no consent is written, and the entries say the check was
+    /// refused.
+    pub fn answer_challenge(
+        &mut self,
+        challenge: &str,
+        person: &onshi_domain::PersonRef,
+        facility: &onshi_domain::FacilityCode,
+        consents: &[&str],
+        until: OffsetDateTime,
+    ) {
+        self.card = Some(CardUse {
+            challenge: challenge.to_owned(),
+            person: person.as_str().to_owned(),
+            facility: facility.as_str().to_owned(),
+            consents: consents.iter().map(|k| (*k).to_owned()).collect(),
+            consents_until: until,
+        });
     }
 }
 
@@ -342,7 +498,11 @@ impl Drop for CheckAudit {
             None,
             Some("check not completed".into()),
         );
-        let _ = self.store.audit.try_send(AuditJob { entries, done });
+        let _ = self.store.audit.try_send(AuditJob {
+            entries,
+            card: None,
+            done,
+        });
     }
 }
 
@@ -396,22 +556,22 @@ impl Store {
         ids: &[&str],
         person: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.submit_audit(at, actor, action, ids, person, None)
+        self.submit_audit(Entries::new(at, actor, action, ids, person, None), None)
             .await
+            .map(drop)
     }
 
+    /// Hands entries (and a card check's writes) to the audit writer and waits for the commit:
+    /// `Ok(false)` when the card check's challenge had been used.
     async fn submit_audit(
         &self,
-        at: OffsetDateTime,
-        actor: &Actor,
-        action: &str,
-        ids: &[&str],
-        person: Option<&str>,
-        detail: Option<String>,
-    ) -> Result<(), StoreError> {
+        entries: Entries,
+        card: Option<CardUse>,
+    ) -> Result<bool, StoreError> {
         let (done, committed) = oneshot::channel();
         let job = AuditJob {
-            entries: Entries::new(at, actor, action, ids, person, detail),
+            entries,
+            card,
             done,
         };
         let stopped = || StoreError::Audit("the audit writer has stopped".into());
@@ -429,11 +589,14 @@ impl Store {
             at,
             actor: actor.clone(),
             members: Vec::new(),
+            card: None,
             finished: false,
         }
     }
 
-    /// Writes a check's entries (see [`CheckAudit`]) and returns once they are committed.
+    /// Writes a check's entries (see [`CheckAudit`]), and a card check's challenge and consents,
+    /// and returns once they are committed. [`StoreError::ChallengeUsed`] when the challenge the
+    /// check answers had been used: the caller must not answer it.
     pub async fn finish_check(
         &self,
         mut check: CheckAudit,
@@ -445,15 +608,19 @@ impl Store {
         let members = std::mem::take(&mut check.members);
         let ids: Vec<&str> = members.iter().map(String::as_str).collect();
         let detail = (!detail.is_empty()).then(|| detail.to_owned());
-        self.submit_audit(
+        let entries = Entries::new(
             check.at,
             &check.actor,
             action,
             &ids,
             person.map(onshi_domain::PersonRef::as_str),
             detail,
-        )
-        .await
+        );
+        if self.submit_audit(entries, check.card.take()).await? {
+            Ok(())
+        } else {
+            Err(StoreError::ChallengeUsed)
+        }
     }
 
     /// Records a check, registration or other event about a person (no member read), with a
@@ -468,8 +635,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let person = person.map(onshi_domain::PersonRef::as_str);
         let detail = (!detail.is_empty()).then(|| detail.to_owned());
-        self.submit_audit(at, actor, action, &[], person, detail)
+        self.submit_audit(Entries::new(at, actor, action, &[], person, detail), None)
             .await
+            .map(drop)
     }
 
     /// Walks the whole chain in order and recomputes every hash. `Ok(n)` is the number of

@@ -38,6 +38,51 @@ pub struct CardHolder {
     pub person: PersonRef,
     /// Whether the person registered the card for insurance use (利用申込).
     pub registered: bool,
+    /// The consents the person has given the facility the challenge was read for that are in
+    /// force at the time it was read, newest per kind, by kind.
+    pub consents: Vec<Consent>,
+}
+
+impl CardHolder {
+    /// The consents in force once `given` (kinds given at the reader at `at`, each until
+    /// `until`) are recorded too: what the check answers, without reading them back.
+    pub fn consents_with(
+        &self,
+        given: &[&str],
+        at: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Vec<Consent> {
+        let mut all = self.consents.clone();
+        for kind in given {
+            merge_consent(&mut all, kind, at, until);
+        }
+        all
+    }
+}
+
+/// Adds a consent to `all` (sorted by kind), keeping one per kind: the latest given and the
+/// latest expiry, as a check shows them.
+fn merge_consent(
+    all: &mut Vec<Consent>,
+    kind: &str,
+    given_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) {
+    match all.binary_search_by(|c| c.kind.as_str().cmp(kind)) {
+        Ok(i) => {
+            let c = &mut all[i];
+            c.given_at = c.given_at.max(given_at);
+            c.expires_at = c.expires_at.max(expires_at);
+        }
+        Err(i) => all.insert(
+            i,
+            Consent {
+                kind: kind.to_owned(),
+                given_at,
+                expires_at,
+            },
+        ),
+    }
 }
 
 /// A consent in force.
@@ -200,11 +245,14 @@ impl Store {
     }
 
     /// A challenge and, in the same round trip, the holder of the certificate with `fingerprint`
-    /// (the card path reads both before it verifies anything else).
+    /// with the consents they have given `facility` that are in force at `at` (the card path
+    /// reads all of it before it verifies anything else, and answers from it).
     pub async fn challenge_and_holder(
         &self,
         id: &str,
         fingerprint: &str,
+        facility: Option<&FacilityCode>,
+        at: OffsetDateTime,
     ) -> Result<Option<(Challenge, Option<CardHolder>)>, StoreError> {
         type R = (
             String,
@@ -214,41 +262,60 @@ impl Store {
             Option<OffsetDateTime>,
             Option<String>,
             Option<bool>,
+            Option<String>,
+            Option<OffsetDateTime>,
+            Option<OffsetDateTime>,
         );
-        let row: Option<R> = on_pool!(self, read, |p| {
+        // One row per consent in force (or one row without), so no aggregate runs over other
+        // persons' consents.
+        let rows: Vec<R> = on_pool!(self, read, |p| {
             sqlx::query_as(
             "SELECT ch.nonce, ch.audience, ch.purpose, ch.expires_at, ch.used_at, c.person_ref, \
-             EXISTS (SELECT 1 FROM insurance_registrations r WHERE r.person_ref = c.person_ref) \
-             FROM challenges ch LEFT JOIN certificates c ON c.fingerprint = $2 WHERE ch.id = $1"
+             EXISTS (SELECT 1 FROM insurance_registrations r WHERE r.person_ref = c.person_ref), \
+             k.kind, k.given_at, k.expires_at \
+             FROM challenges ch LEFT JOIN certificates c ON c.fingerprint = $2 \
+             LEFT JOIN consents k ON k.person_ref = c.person_ref AND k.facility_code = $3 \
+             AND k.given_at <= $4 AND k.expires_at > $4 \
+             WHERE ch.id = $1"
         )
         .bind(id)
         .bind(fingerprint)
-        .fetch_optional(p)
+        .bind(facility.map(FacilityCode::as_str))
+        .bind(at)
+        .fetch_all(p)
         .await?
         });
-        row.map(
-            |(nonce, audience, purpose, expires_at, used_at, holder, registered)| {
-                let holder = holder
-                    .map(|h| {
-                        person(h).map(|person| CardHolder {
-                            person,
-                            registered: registered.unwrap_or(false),
-                        })
-                    })
-                    .transpose()?;
-                Ok((
-                    Challenge {
-                        nonce,
-                        audience,
-                        purpose,
-                        expires_at,
-                        used_at,
-                    },
-                    holder,
-                ))
+        let mut consents: Vec<Consent> = Vec::new();
+        for (kind, given_at, expires_at) in rows
+            .iter()
+            .filter_map(|r| Some((r.7.as_ref()?, r.8?, r.9?)))
+        {
+            merge_consent(&mut consents, kind, given_at, expires_at);
+        }
+        let Some((nonce, audience, purpose, expires_at, used_at, holder, registered, ..)) =
+            rows.into_iter().next()
+        else {
+            return Ok(None);
+        };
+        let holder = holder
+            .map(|h| {
+                person(h).map(|person| CardHolder {
+                    person,
+                    registered: registered.unwrap_or(false),
+                    consents,
+                })
+            })
+            .transpose()?;
+        Ok(Some((
+            Challenge {
+                nonce,
+                audience,
+                purpose,
+                expires_at,
+                used_at,
             },
-        )
-        .transpose()
+            holder,
+        )))
     }
 
     /// The person of a card check made at `audience` (a used challenge), if it was used after
@@ -274,7 +341,8 @@ impl Store {
 
     /// Marks a challenge used by `person`'s card (so the check can be referred to later); false
     /// if it was already used (or has gone), so of two simultaneous uses exactly one succeeds.
-    /// One statement, one commit: the card path's only write before its audit entry.
+    /// One statement, one commit. Registrations and the portal use it; an eligibility check
+    /// consumes its challenge in its audit commit instead ([`crate::CheckAudit::answer_challenge`]).
     pub async fn consume_challenge(
         &self,
         id: &str,
@@ -293,61 +361,5 @@ impl Store {
         .rows_affected()
         });
         Ok(n == 1)
-    }
-
-    /// Records consents given at a facility, each until `expires_at`.
-    pub async fn record_consents(
-        &self,
-        person: &PersonRef,
-        facility: &FacilityCode,
-        kinds: &[&str],
-        at: OffsetDateTime,
-        expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        for kind in kinds {
-            on_pool!(self, write, |p| {
-                sqlx::query(
-                "INSERT INTO consents (person_ref, facility_code, kind, given_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT DO NOTHING"
-            )
-            .bind(person.as_str())
-            .bind(facility.as_str())
-            .bind(*kind)
-            .bind(at)
-            .bind(expires_at)
-            .execute(p)
-            .await?
-            .rows_affected()
-            });
-        }
-        Ok(())
-    }
-
-    /// The consents a person has given a facility that are in force at `at`, newest per kind.
-    pub async fn consents_in_force(
-        &self,
-        person: &PersonRef,
-        facility: &FacilityCode,
-        at: OffsetDateTime,
-    ) -> Result<Vec<Consent>, StoreError> {
-        let rows: Vec<(String, OffsetDateTime, OffsetDateTime)> =
-            on_pool!(self, read, |p| sqlx::query_as(
-                "SELECT kind, MAX(given_at), MAX(expires_at) FROM consents \
-             WHERE person_ref = $1 AND facility_code = $2 AND given_at <= $3 AND expires_at > $3 \
-             GROUP BY kind ORDER BY kind"
-            )
-            .bind(person.as_str())
-            .bind(facility.as_str())
-            .bind(at)
-            .fetch_all(p)
-            .await?);
-        Ok(rows
-            .into_iter()
-            .map(|(kind, given_at, expires_at)| Consent {
-                kind,
-                given_at,
-                expires_at,
-            })
-            .collect())
     }
 }

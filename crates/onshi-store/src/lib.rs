@@ -84,6 +84,10 @@ pub enum StoreError {
     /// The database itself failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The card challenge an eligibility check answers had been used already (a replay): the
+    /// check must not be answered.
+    #[error("the challenge was already used")]
+    ChallengeUsed,
     /// The audit writer could not make an entry durable (the read it recorded is not answered).
     #[error("audit log write failed: {0}")]
     Audit(String),

@@ -660,17 +660,54 @@ async fn the_audit_chain_finds_edits_and_deletions() {
 
 /// The stored challenge `id`.
 async fn challenge(store: &Store, id: &str) -> onshi_store::Challenge {
-    store.challenge_and_holder(id, "").await.unwrap().unwrap().0
+    store
+        .challenge_and_holder(id, "", None, T0)
+        .await
+        .unwrap()
+        .unwrap()
+        .0
 }
 
 /// The directory's holder of certificate `fingerprint` (read alongside challenge `c1`).
 async fn holder_of(store: &Store, fingerprint: &str) -> Option<onshi_store::CardHolder> {
+    consents_of(store, fingerprint, None, T0).await
+}
+
+/// The holder of `fingerprint` with their consents at `facility` in force at `at`.
+async fn consents_of(
+    store: &Store,
+    fingerprint: &str,
+    facility: Option<&onshi_domain::FacilityCode>,
+    at: OffsetDateTime,
+) -> Option<onshi_store::CardHolder> {
     store
-        .challenge_and_holder("c1", fingerprint)
+        .challenge_and_holder("c1", fingerprint, facility, at)
         .await
         .unwrap()
         .unwrap()
         .1
+}
+
+/// A card check by `facility` at `at` that answers challenge `id` with `consents`.
+async fn answer(
+    store: &Store,
+    facility: &onshi_domain::FacilityCode,
+    id: &str,
+    person: &onshi_domain::PersonRef,
+    consents: &[&str],
+    at: OffsetDateTime,
+) -> Result<(), onshi_store::StoreError> {
+    let mut audit = store.begin_check(&Actor::Facility(facility.clone()), at);
+    audit.answer_challenge(
+        id,
+        person,
+        facility,
+        consents,
+        at + time::Duration::hours(24),
+    );
+    store
+        .finish_check(audit, "check_card", Some(person), "validity=1")
+        .await
 }
 
 #[tokio::test]
@@ -762,27 +799,151 @@ async fn challenges_are_single_use_and_consents_expire() {
             [("portal".to_owned(), 1)]
         );
 
+        // Consents are written by the check that answers a challenge, in its audit commit.
         let until = T0 + time::Duration::hours(24);
         store
-            .record_consents(&person, &facility, &["checkup", "medication"], T0, until)
+            .create_challenge("c2", "00ff", "1311111111", "check", T0, until)
             .await
             .unwrap();
-        let now = store
-            .consents_in_force(&person, &facility, T0 + time::Duration::hours(1))
+        answer(
+            &store,
+            &facility,
+            "c2",
+            &person,
+            &["medication", "checkup"],
+            T0,
+        )
+        .await
+        .unwrap();
+        assert!(challenge(&store, "c2").await.used_at.is_some());
+        let hour = T0 + time::Duration::hours(1);
+        let now = consents_of(&store, "fp1", Some(&facility), hour)
             .await
-            .unwrap();
+            .unwrap()
+            .consents;
         assert_eq!(
             now.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(),
             ["checkup", "medication"]
         );
-        assert_eq!(now[0].expires_at, until);
-        assert!(
-            store
-                .consents_in_force(&person, &facility, until)
-                .await
-                .unwrap()
-                .is_empty()
+        assert_eq!((now[0].given_at, now[0].expires_at), (T0, until));
+        let other = FacilityCode::parse("1311111112").unwrap();
+        for (facility, at) in [(Some(&facility), until), (Some(&other), hour), (None, hour)] {
+            assert!(
+                consents_of(&store, "fp1", facility, at)
+                    .await
+                    .unwrap()
+                    .consents
+                    .is_empty(),
+                "none in force at {facility:?} at {at} on {}",
+                db.backend
+            );
+        }
+        // Given again later: one per kind, the latest; and what the answer shows without
+        // reading back matches what a later read finds.
+        let later = T0 + time::Duration::hours(2);
+        let read = consents_of(&store, "fp1", Some(&facility), later)
+            .await
+            .unwrap();
+        let shown = read.consents_with(
+            &["medication", "limit"],
+            later,
+            later + time::Duration::hours(24),
         );
+        store
+            .create_challenge("c3", "00ff", "1311111111", "check", later, until)
+            .await
+            .unwrap();
+        answer(
+            &store,
+            &facility,
+            "c3",
+            &person,
+            &["medication", "limit"],
+            later,
+        )
+        .await
+        .unwrap();
+        let after = consents_of(&store, "fp1", Some(&facility), later)
+            .await
+            .unwrap()
+            .consents;
+        assert_eq!(after, shown, "on {}", db.backend);
+        assert_eq!(
+            after
+                .iter()
+                .map(|c| (c.kind.as_str(), c.given_at))
+                .collect::<Vec<_>>(),
+            [("checkup", T0), ("limit", later), ("medication", later)]
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_challenge_answered_twice_at_once_is_answered_once() {
+    use onshi_domain::FacilityCode;
+    for db in TestDb::all().await.unwrap() {
+        let store = db.open().await.unwrap();
+        let facility = FacilityCode::parse("1311111111").unwrap();
+        let person = key().person_ref(&MyNumber::parse("123456789018").unwrap());
+        let until = T0 + time::Duration::minutes(5);
+        for id in ["c1", "c2"] {
+            store
+                .create_challenge(id, "00ff", "1311111111", "check", T0, until)
+                .await
+                .unwrap();
+        }
+        // Eight checks race for c1 (so some meet in one group commit, some in the next), one
+        // answers c2.
+        let mut racing = Vec::new();
+        for i in 0..9 {
+            let (store, facility, person) = (store.clone(), facility.clone(), person.clone());
+            let id = if i == 8 { "c2" } else { "c1" };
+            racing.push(tokio::spawn(async move {
+                let kind = format!("kind{i}");
+                answer(&store, &facility, id, &person, &[kind.as_str()], T0).await
+            }));
+        }
+        let mut answered = 0;
+        let mut refused = 0;
+        for (i, r) in racing.into_iter().enumerate() {
+            match r.await.unwrap() {
+                Ok(()) => answered += 1,
+                Err(onshi_store::StoreError::ChallengeUsed) => {
+                    assert!(i < 8, "c2 was answered once only");
+                    refused += 1;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!((answered, refused), (2, 7), "on {}", db.backend);
+        assert_eq!(challenge(&store, "c1").await.used_at, Some(T0));
+        // Later, in a commit of its own.
+        assert!(matches!(
+            answer(&store, &facility, "c1", &person, &["late"], T1).await,
+            Err(onshi_store::StoreError::ChallengeUsed)
+        ));
+        assert_eq!(challenge(&store, "c1").await.used_at, Some(T0));
+        assert_eq!(
+            db.query_count("SELECT COUNT(*) FROM consents")
+                .await
+                .unwrap(),
+            2,
+            "consents of refused checks are not written ({})",
+            db.backend
+        );
+        assert_eq!(
+            db.query_count(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'check_card' \
+                 AND detail = 'validity=1 refused=challenge-used'"
+            )
+            .await
+            .unwrap(),
+            8,
+            "every refused check is in the log, marked ({})",
+            db.backend
+        );
+        assert_eq!(store.verify_audit().await.unwrap(), Ok(10));
         db.cleanup().await;
     }
 }
