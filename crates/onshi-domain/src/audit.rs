@@ -54,11 +54,7 @@ pub fn chain_hash(prev: &str, e: &AuditContent<'_>) -> String {
         ctx.update(&(f.len() as u64).to_be_bytes());
         ctx.update(f.as_bytes());
     }
-    ctx.finish()
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(ctx.finish())
 }
 
 #[cfg(test)]

@@ -256,13 +256,7 @@ impl MemberDetails {
             text.push_str(&limit.to_stored());
         }
         let d = digest::digest(&digest::SHA256, text.as_bytes());
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut hex = String::with_capacity(32);
-        for &b in &d.as_ref()[..16] {
-            hex.push(char::from(HEX[usize::from(b >> 4)]));
-            hex.push(char::from(HEX[usize::from(b & 15)]));
-        }
-        hex
+        hex::encode(&d.as_ref()[..16])
     }
 
     /// The rules that involve more than one field. Errors name the field to fix.

@@ -101,7 +101,7 @@ pub enum PkiError {
 /// SHA-256 of a certificate's DER, hex: how the registry names a certificate.
 pub fn fingerprint(der: &[u8]) -> String {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(d)
 }
 
 /// The message a card signs for a challenge: the nonce followed by the facility (or portal)

@@ -25,7 +25,7 @@ pub const TOKEN_PREFIX: &str = "onshi_ins_";
 pub fn new_token() -> Result<(String, String), aws_lc_rs::error::Unspecified> {
     let mut bytes = [0u8; 32];
     SystemRandom::new().fill(&mut bytes)?;
-    let token = format!("{TOKEN_PREFIX}{}", hex(&bytes));
+    let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
     let hash = hash_token(&token);
     Ok((token, hash))
 }
@@ -33,11 +33,7 @@ pub fn new_token() -> Result<(String, String), aws_lc_rs::error::Unspecified> {
 /// The stored form of a token: SHA-256, hex. Tokens have 256 bits of entropy, so a fast hash is
 /// enough (there is nothing to brute-force), and lookups stay one indexed read.
 pub fn hash_token(token: &str) -> String {
-    hex(digest::digest(&digest::SHA256, token.as_bytes()).as_ref())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest::digest(&digest::SHA256, token.as_bytes()))
 }
 
 /// The token of `Authorization: Bearer <token>`, or 401.

@@ -95,20 +95,6 @@ pub struct ChallengeView {
     pub expires_at: String,
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 async fn issue_challenge(
     state: &AppState,
     audience: &str,
@@ -123,14 +109,14 @@ async fn issue_challenge(
         .map_err(|_| Problem::internal())?;
     let now = state.clock.now();
     let expires = now + CHALLENGE_LIFETIME;
-    let (id, nonce_hex) = (hex(&id), hex(&nonce));
+    let (id, nonce_hex) = (hex::encode(id), hex::encode(nonce));
     state
         .store
         .create_challenge(&id, &nonce_hex, audience, purpose, now, expires)
         .await?;
     Ok(ChallengeView {
         challenge_id: id,
-        message: hex(&challenge_message(&nonce, audience)),
+        message: hex::encode(challenge_message(&nonce, audience)),
         nonce: nonce_hex,
         audience: audience.to_owned(),
         expires_at: expires.format(&Rfc3339).unwrap_or_default(),
@@ -297,7 +283,7 @@ async fn verify_proof(
         )
     })?;
     let verified = verifier.verify(&cert, now).map_err(|e| cert_problem(&e))?;
-    let nonce = unhex(&challenge.nonce).ok_or_else(Problem::internal)?;
+    let nonce = hex::decode(&challenge.nonce).map_err(|_| Problem::internal())?;
     verify_signature(&verified, &challenge_message(&nonce, audience), &sig)
         .map_err(|e| cert_problem(&e))?;
     let holder = holder.ok_or_else(|| {

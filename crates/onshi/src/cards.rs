@@ -254,7 +254,7 @@ impl PkiDir {
             .map_err(pki_err)?;
         let person = key.person_ref(&n);
         let fp = onshi_pki::fingerprint(&issued.cert_der);
-        let serial: String = issued.serial.iter().map(|b| format!("{b:02x}")).collect();
+        let serial = hex::encode(&issued.serial);
         store
             .record_certificate(&fp, kind.as_str(), &serial, &person, valid.1, now)
             .await?;
@@ -311,11 +311,7 @@ impl PkiDir {
             .map_err(|e| CliError::Config(e.to_string()))?;
         let (_, cert) = x509_parser::parse_x509_certificate(&der)
             .map_err(|e| CliError::Config(format!("card: {e}")))?;
-        let serial: String = cert
-            .raw_serial()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let serial = hex::encode(cert.raw_serial());
         let path = self.revoked(card.kind);
         let mut list = std::fs::read_to_string(&path).unwrap_or_default();
         list.push_str(&format!("{serial} {}\n", now.unix_timestamp()));
