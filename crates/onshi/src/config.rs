@@ -32,7 +32,15 @@ pub struct StoreArgs {
     #[arg(long, env = "ONSHI_MY_NUMBER_KEY_FILE", value_name = "FILE")]
     pub my_number_key_file: Option<PathBuf>,
 
-    /// A TOML file with any of: db, listen, my_number_key_file.
+    /// PostgreSQL connections the server keeps (the audit log's writer has one more). A
+    /// connection helps only while its statement is in flight, so a few per core of this
+    /// machine is enough; more add backends that compete for the same cores.
+    /// [default: 3 per core, at least 4]
+    #[arg(long, env = "ONSHI_DB_CONNECTIONS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub db_connections: Option<u32>,
+
+    /// A TOML file with any of: db, db_connections, listen, my_number_key_file.
     #[arg(long, env = "ONSHI_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -43,6 +51,8 @@ pub struct StoreArgs {
 pub struct FileConfig {
     /// Database URL.
     pub db: Option<String>,
+    /// PostgreSQL connections.
+    pub db_connections: Option<u32>,
     /// Listen address.
     pub listen: Option<String>,
     /// Key file.
@@ -66,6 +76,8 @@ impl FileConfig {
 pub struct StoreSettings {
     /// Database URL.
     pub db: String,
+    /// How to open it.
+    pub options: onshi_store::StoreOptions,
     /// The My Number key.
     pub key: MyNumberKey,
 }
@@ -85,7 +97,17 @@ impl StoreArgs {
                 .as_deref()
                 .or(file.my_number_key_file.as_deref()),
         )?;
-        Ok(StoreSettings { db, key })
+        let mut options = onshi_store::StoreOptions::default();
+        match self.db_connections.or(file.db_connections) {
+            Some(0) => {
+                return Err(CliError::Config(
+                    "db_connections: must be at least 1".into(),
+                ));
+            }
+            Some(n) => options.pg_connections = n,
+            None => {}
+        }
+        Ok(StoreSettings { db, options, key })
     }
 }
 
@@ -183,6 +205,36 @@ mod tests {
         assert!(
             write_new_key(&dir.path().join(KEY_FILE_NAME)).is_err(),
             "never overwrites"
+        );
+    }
+
+    #[test]
+    fn pg_connections_come_from_the_flag_then_the_file_then_the_cores() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite:{}", dir.path().join("x.db").display());
+        let args = |n: Option<u32>| StoreArgs {
+            db: Some(db.clone()),
+            my_number_key_file: None,
+            db_connections: n,
+            config: None,
+        };
+        let file = |n: Option<u32>| FileConfig {
+            db_connections: n,
+            ..FileConfig::default()
+        };
+        let connections = |a: Option<u32>, f: Option<u32>| {
+            args(a).resolve(&file(f)).map(|s| s.options.pg_connections)
+        };
+        assert_eq!(connections(Some(3), Some(9)).unwrap(), 3);
+        assert_eq!(connections(None, Some(9)).unwrap(), 9);
+        let default = connections(None, None).unwrap();
+        assert_eq!(default, onshi_store::StoreOptions::default().pg_connections);
+        assert!(default >= 4);
+        assert!(
+            connections(None, Some(0))
+                .unwrap_err()
+                .to_string()
+                .contains("db_connections")
         );
     }
 

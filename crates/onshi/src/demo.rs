@@ -41,6 +41,7 @@ pub(crate) async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliErro
     let store_args = StoreArgs {
         db: Some(db.clone()),
         my_number_key_file: None,
+        db_connections: None,
         config: None,
     };
     let (store, key) = open_store(&store_args).await?;

@@ -423,13 +423,15 @@ fn operator(name: Option<String>) -> Actor {
 async fn open_store(args: &StoreArgs) -> Result<(Store, onshi_domain::MyNumberKey), CliError> {
     let file = FileConfig::load(args.config.as_deref())?;
     let settings = args.resolve(&file)?;
-    let store = Store::open(&settings.db).await.map_err(|e| match e {
-        StoreError::Database(inner) => CliError::Config(format!(
-            "cannot open {}: {inner}",
-            onshi_store::redact_url(&settings.db)
-        )),
-        other => other.into(),
-    })?;
+    let store = Store::open_with(&settings.db, settings.options)
+        .await
+        .map_err(|e| match e {
+            StoreError::Database(inner) => CliError::Config(format!(
+                "cannot open {}: {inner}",
+                onshi_store::redact_url(&settings.db)
+            )),
+            other => other.into(),
+        })?;
     store
         .check_key_fingerprint(&settings.key.fingerprint())
         .await?;
