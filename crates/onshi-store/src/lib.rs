@@ -220,7 +220,7 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     /// Three PostgreSQL connections per core of this machine, at least four. On 2 cores with
-    /// PostgreSQL beside the server, 6 connections answered 15–28 % more number checks than
+    /// PostgreSQL beside the server, 6 connections answered 18–33 % more number checks than
     /// the 16 used before (BENCHMARKS.md).
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
