@@ -241,13 +241,14 @@ pub(crate) use bind_rows;
 /// The card checks of a group that may consume their challenge: the first job per challenge
 /// (a later one in the same group is refused at once: `answered` is set false for it).
 fn first_uses<'a>(group: &'a [AuditJob], answered: &mut [bool]) -> Vec<(usize, &'a CardUse)> {
+    let mut seen = std::collections::HashSet::new();
     let mut uses: Vec<(usize, &CardUse)> = Vec::new();
     for (i, job) in group.iter().enumerate() {
         if let Some(card) = &job.card {
-            if uses.iter().any(|(_, u)| u.challenge == card.challenge) {
-                answered[i] = false;
-            } else {
+            if seen.insert(card.challenge.as_str()) {
                 uses.push((i, card));
+            } else {
+                answered[i] = false;
             }
         }
     }
@@ -303,6 +304,7 @@ async fn write_group(pools: &Pools, group: &mut [AuditJob]) -> Result<Vec<bool>,
                 )
                 .fetch_all(&mut *tx)
                 .await?;
+                let used: std::collections::HashSet<String> = used.into_iter().collect();
                 // The consents of the checks that were answered: (use, its time, kind).
                 let mut given = Vec::new();
                 for (i, u) in &uses {
