@@ -362,15 +362,13 @@ async fn write_group(pools: &Pools, group: &mut [AuditJob]) -> Result<Vec<bool>,
             let mut tx = write.begin().await?;
             for (i, u) in first_uses(group, &mut answered) {
                 let at = group[i].entries.at;
-                let n = sqlx::query(
-                    "UPDATE challenges SET used_at = $1, person_ref = $2 WHERE id = $3 AND used_at IS NULL",
-                )
-                .bind(at)
-                .bind(u.person.as_str())
-                .bind(u.challenge.as_str())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                let n = sqlx::query(crate::eligibility::CONSUME_CHALLENGE)
+                    .bind(at)
+                    .bind(u.person.as_str())
+                    .bind(u.challenge.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 if n != 1 {
                     answered[i] = false;
                     continue;

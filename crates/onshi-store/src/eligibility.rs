@@ -96,6 +96,11 @@ pub struct Consent {
     pub expires_at: OffsetDateTime,
 }
 
+/// Consumes a challenge for a person: `$1` when, `$2` the person, `$3` the challenge. Changes no
+/// row when the challenge was used already, so of two uses exactly one succeeds.
+pub(crate) const CONSUME_CHALLENGE: &str =
+    "UPDATE challenges SET used_at = $1, person_ref = $2 WHERE id = $3 AND used_at IS NULL";
+
 fn person(s: String) -> Result<PersonRef, StoreError> {
     PersonRef::from_stored(s).map_err(StoreError::Corrupt)
 }
@@ -350,15 +355,13 @@ impl Store {
         person: &PersonRef,
     ) -> Result<bool, StoreError> {
         let n = on_pool!(self, write, |p| {
-            sqlx::query(
-            "UPDATE challenges SET used_at = $1, person_ref = $2 WHERE id = $3 AND used_at IS NULL"
-        )
-        .bind(at)
-        .bind(person.as_str())
-        .bind(id)
-        .execute(p)
-        .await?
-        .rows_affected()
+            sqlx::query(CONSUME_CHALLENGE)
+                .bind(at)
+                .bind(person.as_str())
+                .bind(id)
+                .execute(p)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
