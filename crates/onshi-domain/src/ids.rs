@@ -417,6 +417,12 @@ impl MyNumberKey {
         PersonRef(to_hex(tag.as_ref()))
     }
 
+    /// A key for another purpose, derived from this one: HMAC-SHA256(key, `label`). Labels are
+    /// not 12 ASCII digits, so no derived key is ever a person reference.
+    pub(crate) fn derive(&self, label: &[u8]) -> hmac::Tag {
+        hmac::sign(&self.0, label)
+    }
+
     /// A public fingerprint of the key, stored with the data so a server started with the wrong
     /// key refuses to run instead of silently failing to link people.
     pub fn fingerprint(&self) -> String {

@@ -13,8 +13,10 @@
 //! - [`import`]: one row of an insurer's member file, parsed and validated field by field.
 //! - [`eligibility`]: which qualification answers a check, with the interface's validity codes.
 //! - [`audit`]: the audit log's hash chain.
+//! - [`challenge`]: the sealed single-use challenge a card signs.
 
 pub mod audit;
+pub mod challenge;
 pub mod eligibility;
 pub mod error;
 pub mod ids;
@@ -23,6 +25,7 @@ pub mod limit;
 pub mod member;
 pub mod text;
 
+pub use challenge::{Challenge, ChallengeError, ChallengeKey, ChallengePurpose};
 pub use error::FieldError;
 pub use ids::{
     BranchNumber, CardNumber, CardSymbol, FacilityCode, InsurerKind, InsurerNumber, MyNumber,

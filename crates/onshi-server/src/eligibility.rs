@@ -3,9 +3,12 @@
 //!
 //! A card proves itself by signing a single-use challenge: the facility (or the portal) asks for
 //! a challenge, the card signs [`onshi_pki::challenge_message`] over its nonce and audience, and
-//! the request carries certificate, signature and challenge id. The certificate is validated
-//! (path, validity, key usage, CRL), the signature checked, the challenge consumed, and the
-//! certificate looked up in the directory to find the person.
+//! the request carries certificate, signature and challenge id. The challenge is sealed, not
+//! stored ([`onshi_domain::challenge`]): the server opens it, holds it to its audience and
+//! expiry, validates the certificate (path, validity, key usage, CRL) and checks the signature
+//! before it reads anything; then one statement reads whether the challenge was used, the
+//! certificate's holder from the directory, their consents and, for a check, their
+//! qualifications; the challenge is consumed in the check's audit commit.
 
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
@@ -18,7 +21,9 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime};
 
 use onshi_domain::eligibility::{Judgement, Validity, judge_card_number, judge_person};
-use onshi_domain::{FacilityCode, FieldError, MemberInput, PersonRef, parse_date};
+use onshi_domain::{
+    Challenge, ChallengePurpose, FacilityCode, FieldError, MemberInput, PersonRef, parse_date,
+};
 use onshi_pki::{CertError, VerifiedCert, challenge_message, verify_signature};
 use onshi_store::{Actor, CardHolder, CheckAudit, MemberRecord};
 
@@ -95,31 +100,28 @@ pub struct ChallengeView {
     pub expires_at: String,
 }
 
-async fn issue_challenge(
+/// Seals a new challenge: nothing is written until it is used.
+fn issue_challenge(
     state: &AppState,
     audience: &str,
-    purpose: &str,
+    purpose: ChallengePurpose,
 ) -> Result<ChallengeView, Problem> {
     use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-    let mut id = [0u8; 16];
     let mut nonce = [0u8; 32];
-    let rng = SystemRandom::new();
-    rng.fill(&mut id)
-        .and_then(|()| rng.fill(&mut nonce))
+    SystemRandom::new()
+        .fill(&mut nonce)
         .map_err(|_| Problem::internal())?;
     let now = state.clock.now();
-    let expires = now + CHALLENGE_LIFETIME;
-    let (id, nonce_hex) = (hex::encode(id), hex::encode(nonce));
-    state
-        .store
-        .create_challenge(&id, &nonce_hex, audience, purpose, now, expires)
-        .await?;
+    let c = state
+        .challenge_key
+        .issue(nonce, audience, purpose, now, now + CHALLENGE_LIFETIME)
+        .map_err(|_| Problem::internal())?;
     Ok(ChallengeView {
-        challenge_id: id,
-        message: hex::encode(challenge_message(&nonce, audience)),
-        nonce: nonce_hex,
-        audience: audience.to_owned(),
-        expires_at: expires.format(&Rfc3339).unwrap_or_default(),
+        message: hex::encode(challenge_message(&c.nonce, audience)),
+        nonce: c.nonce_hex(),
+        audience: c.audience,
+        expires_at: c.expires_at.format(&Rfc3339).unwrap_or_default(),
+        challenge_id: c.id,
     })
 }
 
@@ -143,16 +145,19 @@ pub async fn facility_challenge(
             )])
         })?
     };
-    let purpose = request.purpose.unwrap_or_else(|| "check".into());
-    if !matches!(purpose.as_str(), "check" | "registration") {
-        return Err(Problem::validation(vec![FieldError::new(
-            "purpose",
-            "must be check or registration",
-        )]));
-    }
+    let purpose = match request.purpose.as_deref() {
+        None | Some("check") => ChallengePurpose::Check,
+        Some("registration") => ChallengePurpose::Registration,
+        Some(_) => {
+            return Err(Problem::validation(vec![FieldError::new(
+                "purpose",
+                "must be check or registration",
+            )]));
+        }
+    };
     Ok((
         StatusCode::CREATED,
-        Json(issue_challenge(&state, facility.as_str(), &purpose).await?),
+        Json(issue_challenge(&state, facility.as_str(), purpose)?),
     ))
 }
 
@@ -164,7 +169,7 @@ pub async fn portal_challenge(
 ) -> Result<(StatusCode, Json<ChallengeView>), Problem> {
     Ok((
         StatusCode::CREATED,
-        Json(issue_challenge(&state, PORTAL, "portal").await?),
+        Json(issue_challenge(&state, PORTAL, ChallengePurpose::Portal)?),
     ))
 }
 
@@ -198,33 +203,40 @@ fn cert_problem(e: &CertError) -> Problem {
     Problem::new(status, kind, "Card refused", e.to_string())
 }
 
-/// Checks a card proof for `audience`: challenge, certificate, signature, directory, and
-/// consumes the challenge. Returns the verified certificate and its holder.
-async fn prove(
-    state: &AppState,
-    audience: &str,
-    proof: &CardProof,
-) -> Result<(VerifiedCert, CardHolder), Problem> {
-    let (verified, holder) = verify_proof(state, audience, None, proof).await?;
+/// A card that proved itself: its certificate, the challenge it signed, its holder and, for a
+/// check, the holder's qualifications.
+struct Proven {
+    cert: VerifiedCert,
+    challenge: Challenge,
+    holder: CardHolder,
+    qualifications: Vec<MemberRecord>,
+}
+
+/// Checks a card proof for `audience` and consumes the challenge (registrations, the portal).
+async fn prove(state: &AppState, audience: &str, proof: &CardProof) -> Result<Proven, Problem> {
+    let proven = verify_proof(state, audience, None, None, proof).await?;
     if !state
         .store
-        .consume_challenge(&proof.challenge_id, state.clock.now(), &holder.person)
+        .consume_challenge(&proven.challenge, state.clock.now(), &proven.holder.person)
         .await?
     {
         return Err(Problem::challenge_replayed());
     }
-    Ok((verified, holder))
+    Ok(proven)
 }
 
-/// [`prove`] without consuming the challenge: the caller must consume it before it answers
-/// (an eligibility check does so in its audit commit). One read fetches the challenge, the
-/// directory entry and the holder's consents in force at `facility`.
+/// Checks a card proof for `audience` without consuming the challenge: the caller must consume
+/// it before it answers (an eligibility check does so in its audit commit). The challenge, the
+/// certificate and the signature are checked first, without the store; then one read fetches
+/// the challenge's use, the directory entry, the holder's consents in force at `facility` and,
+/// given a check's audit, their qualifications.
 async fn verify_proof(
     state: &AppState,
     audience: &str,
     facility: Option<&FacilityCode>,
+    check: Option<&mut CheckAudit>,
     proof: &CardProof,
-) -> Result<(VerifiedCert, CardHolder), Problem> {
+) -> Result<Proven, Problem> {
     let now = state.clock.now();
     let mut errors = Vec::new();
     let cert = STANDARD
@@ -238,26 +250,14 @@ async fn verify_proof(
     let (Some(cert), Some(sig)) = (cert, sig) else {
         return Err(Problem::validation(errors));
     };
-    let (challenge, holder) = state
-        .store
-        .challenge_and_holder(
-            &proof.challenge_id,
-            &onshi_pki::fingerprint(&cert),
-            facility,
-            now,
+    let challenge = state.challenge_key.open(&proof.challenge_id).map_err(|_| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "challenge-unknown",
+            "Unknown challenge",
+            "no such challenge: ask for one at /v1/challenges",
         )
-        .await?
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "challenge-unknown",
-                "Unknown challenge",
-                "no such challenge",
-            )
-        })?;
-    if challenge.used_at.is_some() {
-        return Err(Problem::challenge_replayed());
-    }
+    })?;
     if challenge.audience != audience {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -283,10 +283,20 @@ async fn verify_proof(
         )
     })?;
     let verified = verifier.verify(&cert, now).map_err(|e| cert_problem(&e))?;
-    let nonce = hex::decode(&challenge.nonce).map_err(|_| Problem::internal())?;
-    verify_signature(&verified, &challenge_message(&nonce, audience), &sig)
-        .map_err(|e| cert_problem(&e))?;
-    let holder = holder.ok_or_else(|| {
+    verify_signature(
+        &verified,
+        &challenge_message(&challenge.nonce, audience),
+        &sig,
+    )
+    .map_err(|e| cert_problem(&e))?;
+    let read = state
+        .store
+        .card_read(&challenge.id, &verified.fingerprint, facility, now, check)
+        .await?;
+    if read.used {
+        return Err(Problem::challenge_replayed());
+    }
+    let holder = read.holder.ok_or_else(|| {
         Problem::new(
             StatusCode::FORBIDDEN,
             "certificate-unknown",
@@ -294,7 +304,12 @@ async fn verify_proof(
             "the certificate is valid but not in the certificate directory",
         )
     })?;
-    Ok((verified, holder))
+    Ok(Proven {
+        cert: verified,
+        challenge,
+        holder,
+        qualifications: read.qualifications,
+    })
 }
 
 /// Judges a person's qualifications on `date` (the card path, also reached by a card-check
@@ -311,7 +326,21 @@ pub(crate) async fn person_result(
         .store
         .qualifications_for_check(&mut audit, person, None)
         .await?;
-    let judgement = judge_person(&quals, |m| &m.details, date);
+    judged(state, audit, person, &quals, date, action, limit).await
+}
+
+/// Judges `quals`, a person's qualifications read for `audit`, on `date`, and writes the check
+/// to the audit log before anything of it is answered.
+async fn judged(
+    state: &AppState,
+    audit: CheckAudit,
+    person: &PersonRef,
+    quals: &[MemberRecord],
+    date: Date,
+    action: &str,
+    limit: Option<OffsetDateTime>,
+) -> Result<EligibilityResult, Problem> {
+    let judgement = judge_person(quals, |m| &m.details, date);
     state
         .store
         .finish_check(
@@ -552,15 +581,27 @@ pub async fn check_card(
             }
         }
     }
-    let (cert, holder) =
-        verify_proof(&state, facility.as_str(), Some(&facility), &req.proof).await?;
-    let person = &holder.person;
     let actor = Actor::Facility(facility.clone());
     let now = state.clock.now();
+    let mut audit = state.store.begin_check(&actor, now);
+    let Proven {
+        cert,
+        challenge,
+        holder,
+        qualifications,
+    } = verify_proof(
+        &state,
+        facility.as_str(),
+        Some(&facility),
+        Some(&mut audit),
+        &req.proof,
+    )
+    .await?;
+    let person = &holder.person;
     if !holder.registered {
         if !state
             .store
-            .consume_challenge(&req.proof.challenge_id, now, person)
+            .consume_challenge(&challenge, now, person)
             .await?
         {
             return Err(Problem::challenge_replayed());
@@ -584,10 +625,18 @@ pub async fn check_card(
         .iter()
         .find(|c| c.kind == "limit")
         .map(|c| c.given_at);
-    let mut audit = state.store.begin_check(&actor, now);
-    audit.answer_challenge(&req.proof.challenge_id, person, &facility, &kinds, until);
-    let mut out = person_result(&state, audit, person, date, "check_card", limit).await?;
-    out.check_reference = Some(req.proof.challenge_id.clone());
+    audit.answer_challenge(&challenge, person, &facility, &kinds, until);
+    let mut out = judged(
+        &state,
+        audit,
+        person,
+        &qualifications,
+        date,
+        "check_card",
+        limit,
+    )
+    .await?;
+    out.check_reference = Some(challenge.id);
     out.certificate_kind = Some(cert.kind.as_str().to_owned());
     out.consents = consents
         .into_iter()
@@ -707,7 +756,11 @@ async fn register(
     facility: Option<&FacilityCode>,
     proof: &CardProof,
 ) -> Result<RegistrationView, Problem> {
-    let (cert, CardHolder { person, .. }) = prove(state, audience, proof).await?;
+    let Proven {
+        cert,
+        holder: CardHolder { person, .. },
+        ..
+    } = prove(state, audience, proof).await?;
     let now = state.clock.now();
     let registered_now = state
         .store
@@ -780,7 +833,10 @@ pub async fn portal_access_log(
     State(state): State<AppState>,
     ApiJson(proof): ApiJson<CardProof>,
 ) -> Result<Json<Vec<AccessView>>, Problem> {
-    let (_, CardHolder { person, .. }) = prove(&state, PORTAL, &proof).await?;
+    let Proven {
+        holder: CardHolder { person, .. },
+        ..
+    } = prove(&state, PORTAL, &proof).await?;
     let now = state.clock.now();
     let entries = state.store.audit_of_person(person.as_str()).await?;
     state

@@ -23,7 +23,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use onshi_domain::{Clock, InsurerNumber, MyNumberKey};
+use onshi_domain::{ChallengeKey, Clock, InsurerNumber, MyNumberKey};
 use onshi_store::{Actor, Store};
 
 pub mod auth;
@@ -58,6 +58,9 @@ pub struct AppState {
     pub trust: Arc<trust::Trust>,
     /// Facility tokens recently found in the store.
     pub facility_tokens: Arc<auth::FacilityTokens>,
+    /// Seals and opens card challenges (derived from `my_number_key`, so every server of a
+    /// deployment opens every other's).
+    pub challenge_key: ChallengeKey,
 }
 
 impl AppState {
@@ -71,6 +74,7 @@ impl AppState {
         Self {
             store,
             clock,
+            challenge_key: ChallengeKey::derive(&my_number_key),
             my_number_key,
             trust,
             facility_tokens: Arc::default(),

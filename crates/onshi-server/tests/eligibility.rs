@@ -579,6 +579,22 @@ async fn bad_proofs_are_refused_each_with_its_own_reason() {
         let (s, _) = w.check(&w.f1, &other, "2026-11-24").await;
         assert_eq!(s, StatusCode::OK);
 
+        // A challenge id with one character changed (say, to move its audience or expiry) is
+        // not one the server issued, whatever the card signed.
+        let mut altered = w.proof(f1, "valid").await;
+        let id = altered["challenge_id"].as_str().unwrap().to_owned();
+        let (head, rest) = id.split_at(70);
+        let swap = if rest.starts_with('A') { "B" } else { "A" };
+        altered["challenge_id"] = json!(format!("{head}{swap}{}", &rest[1..]));
+        let (s, p) = w.check(&w.f1, &altered, "2026-11-24").await;
+        assert_eq!(
+            (s, p["type"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("urn:onshi:problem:challenge-unknown")
+            )
+        );
+
         // A challenge answered after its 120 seconds.
         let late = w.proof(f1, "valid").await;
         *w.clock.lock().unwrap() = NOW + Duration::seconds(121);

@@ -65,7 +65,7 @@ impl Entries {
 /// (consumed, so that of two uses exactly one is answered) and the consents given at the reader.
 #[derive(Debug)]
 struct CardUse {
-    challenge: String,
+    challenge: onshi_domain::Challenge,
     person: String,
     facility: String,
     consents: Vec<String>,
@@ -245,7 +245,7 @@ fn first_uses<'a>(group: &'a [AuditJob], answered: &mut [bool]) -> Vec<(usize, &
     let mut uses: Vec<(usize, &CardUse)> = Vec::new();
     for (i, job) in group.iter().enumerate() {
         if let Some(card) = &job.card {
-            if seen.insert(card.challenge.as_str()) {
+            if seen.insert(card.challenge.id.as_str()) {
                 uses.push((i, card));
             } else {
                 answered[i] = false;
@@ -282,16 +282,20 @@ async fn write_group(pools: &Pools, group: &mut [AuditJob]) -> Result<Vec<bool>,
             let mut tx = p.begin().await?;
             let uses = first_uses(group, &mut answered);
             if !uses.is_empty() {
+                // The group's form of `eligibility::consume`.
+                let c = |(_, u): &(usize, &CardUse)| u.challenge.clone();
+                let challenges: Vec<onshi_domain::Challenge> = uses.iter().map(c).collect();
                 let used: Vec<String> = sqlx::query_scalar(
-                    "UPDATE challenges c SET used_at = u.at, person_ref = u.person \
-                     FROM UNNEST($1::text[], $2::timestamptz[], $3::text[]) AS u(id, at, person) \
-                     WHERE c.id = u.id AND c.used_at IS NULL RETURNING c.id",
+                    "INSERT INTO challenges (id, nonce, audience, purpose, created_at, expires_at, used_at, person_ref) \
+                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], \
+                     $6::timestamptz[], $7::timestamptz[], $8::text[]) ON CONFLICT (id) DO NOTHING RETURNING id",
                 )
-                .bind(
-                    uses.iter()
-                        .map(|(_, u)| u.challenge.as_str())
-                        .collect::<Vec<_>>(),
-                )
+                .bind(challenges.iter().map(|c| c.id.as_str()).collect::<Vec<_>>())
+                .bind(challenges.iter().map(|c| c.nonce_hex()).collect::<Vec<_>>())
+                .bind(challenges.iter().map(|c| c.audience.as_str()).collect::<Vec<_>>())
+                .bind(challenges.iter().map(|c| c.purpose.as_str()).collect::<Vec<_>>())
+                .bind(challenges.iter().map(|c| c.issued_at).collect::<Vec<_>>())
+                .bind(challenges.iter().map(|c| c.expires_at).collect::<Vec<_>>())
                 .bind(
                     uses.iter()
                         .map(|(i, _)| group[*i].entries.at)
@@ -308,7 +312,7 @@ async fn write_group(pools: &Pools, group: &mut [AuditJob]) -> Result<Vec<bool>,
                 // The consents of the checks that were answered: (use, its time, kind).
                 let mut given = Vec::new();
                 for (i, u) in &uses {
-                    if used.contains(&u.challenge) {
+                    if used.contains(&u.challenge.id) {
                         let at = group[*i].entries.at;
                         given.extend(u.consents.iter().map(|kind| (*u, at, kind.as_str())));
                     } else {
@@ -362,10 +366,7 @@ async fn write_group(pools: &Pools, group: &mut [AuditJob]) -> Result<Vec<bool>,
             let mut tx = write.begin().await?;
             for (i, u) in first_uses(group, &mut answered) {
                 let at = group[i].entries.at;
-                let n = sqlx::query(crate::eligibility::CONSUME_CHALLENGE)
-                    .bind(at)
-                    .bind(u.person.as_str())
-                    .bind(u.challenge.as_str())
+                let n = crate::eligibility::consume(&u.challenge, at, &u.person)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -466,14 +467,14 @@ impl CheckAudit {
     /// refused.
     pub fn answer_challenge(
         &mut self,
-        challenge: &str,
+        challenge: &onshi_domain::Challenge,
         person: &onshi_domain::PersonRef,
         facility: &onshi_domain::FacilityCode,
         consents: &[&str],
         until: OffsetDateTime,
     ) {
         self.card = Some(CardUse {
-            challenge: challenge.to_owned(),
+            challenge: challenge.clone(),
             person: person.as_str().to_owned(),
             facility: facility.as_str().to_owned(),
             consents: consents.iter().map(|k| (*k).to_owned()).collect(),

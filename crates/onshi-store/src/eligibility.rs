@@ -1,11 +1,12 @@
 //! What eligibility checks need from the store: facilities, the certificate directory,
 //! registrations for insurance use, single-use challenges, consents.
 
-use time::OffsetDateTime;
+use sqlx::{ColumnIndex, Decode, Row, Type};
+use time::{Date, OffsetDateTime};
 
-use onshi_domain::{FacilityCode, PersonRef};
+use onshi_domain::{Challenge, FacilityCode, PersonRef};
 
-use crate::{Store, StoreError, on_pool};
+use crate::{CheckAudit, MemberRecord, Store, StoreError, on_pool};
 
 /// A registered facility.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,19 +17,16 @@ pub struct Facility {
     pub name: String,
 }
 
-/// A challenge as stored.
+/// What a card's use reads from the store, in one statement, once the card has proved itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Challenge {
-    /// The random nonce, hex.
-    pub nonce: String,
-    /// The facility code (or `portal`) it was issued to.
-    pub audience: String,
-    /// `check`, `registration` or `portal`.
-    pub purpose: String,
-    /// When it stops being usable.
-    pub expires_at: OffsetDateTime,
-    /// When it was used, if it was.
-    pub used_at: Option<OffsetDateTime>,
+pub struct CardRead {
+    /// Whether the challenge it answers was used already (nothing else is read then).
+    pub used: bool,
+    /// The certificate's holder, if the directory has the certificate.
+    pub holder: Option<CardHolder>,
+    /// For a check: the holder's qualifications (current versions, by start date), if the
+    /// holder registered the card for insurance use; each read is noted on the check's audit.
+    pub qualifications: Vec<MemberRecord>,
 }
 
 /// Whose card a certificate is, as the certificate directory says.
@@ -96,10 +94,77 @@ pub struct Consent {
     pub expires_at: OffsetDateTime,
 }
 
-/// Consumes a challenge for a person: `$1` when, `$2` the person, `$3` the challenge. Changes no
-/// row when the challenge was used already, so of two uses exactly one succeeds.
-pub(crate) const CONSUME_CHALLENGE: &str =
-    "UPDATE challenges SET used_at = $1, person_ref = $2 WHERE id = $3 AND used_at IS NULL";
+/// Keeps a challenge as used by a person (see [`consume`]). Inserts no row when the challenge was
+/// used already, so of two uses exactly one succeeds.
+const CONSUME_CHALLENGE: &str = "INSERT INTO challenges (id, nonce, audience, purpose, created_at, expires_at, used_at, person_ref) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING";
+
+/// The statement that keeps `challenge` as used by `person` at `at`; it changes no row when the
+/// challenge was used already. The single form of what the PostgreSQL audit writer does for a
+/// whole group.
+pub(crate) fn consume<'q, DB: sqlx::Database>(
+    challenge: &'q Challenge,
+    at: OffsetDateTime,
+    person: &'q str,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(CONSUME_CHALLENGE)
+        .bind(challenge.id.as_str())
+        .bind(challenge.nonce_hex())
+        .bind(challenge.audience.as_str())
+        .bind(challenge.purpose.as_str())
+        .bind(challenge.issued_at)
+        .bind(challenge.expires_at)
+        .bind(at)
+        .bind(person)
+}
+
+/// One row of [`Store::card_read`]'s statement: a member version (or none), the holder, whether
+/// the challenge was used, and a consent (or none).
+type CardRow = (
+    Option<MemberRecord>,
+    Option<String>,
+    bool,
+    bool,
+    Option<(String, OffsetDateTime, OffsetDateTime)>,
+);
+
+fn card_row<'r, R>(row: &'r R) -> Result<CardRow, StoreError>
+where
+    R: Row,
+    usize: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+    bool: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    i32: Decode<'r, R::Database> + Type<R::Database>,
+    Date: Decode<'r, R::Database> + Type<R::Database>,
+    Option<Date>: Decode<'r, R::Database> + Type<R::Database>,
+    OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
+    Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let member = match row.try_get::<Option<String>, _>(0)? {
+        Some(_) => Some(crate::members::decode(row)?),
+        None => None,
+    };
+    let kind: Option<String> = row.try_get(MEMBER_COLUMNS + 3)?;
+    let given: Option<OffsetDateTime> = row.try_get(MEMBER_COLUMNS + 4)?;
+    let until: Option<OffsetDateTime> = row.try_get(MEMBER_COLUMNS + 5)?;
+    Ok((
+        member,
+        row.try_get(MEMBER_COLUMNS)?,
+        row.try_get(MEMBER_COLUMNS + 1)?,
+        row.try_get(MEMBER_COLUMNS + 2)?,
+        kind.zip(given).zip(until).map(|((k, g), u)| (k, g, u)),
+    ))
+}
+
+/// How many columns `member_columns!` has.
+const MEMBER_COLUMNS: usize = 19;
 
 fn person(s: String) -> Result<PersonRef, StoreError> {
     PersonRef::from_stored(s).map_err(StoreError::Corrupt)
@@ -222,105 +287,83 @@ impl Store {
         }))
     }
 
-    /// Stores a new challenge.
-    pub async fn create_challenge(
+    /// What a card's use needs, in one statement: whether `challenge_id` was used already, the
+    /// holder of the certificate with `fingerprint`, the consents they have given `facility` in
+    /// force at `at`, and, given a check's audit, their qualifications (only when the holder
+    /// registered the card for insurance use and the challenge is unused), each read noted on
+    /// `check`. The caller verifies the challenge and the card's signature *before* this, so no
+    /// person's data is read for a card that has not proved itself.
+    pub async fn card_read(
         &self,
-        id: &str,
-        nonce: &str,
-        audience: &str,
-        purpose: &str,
-        at: OffsetDateTime,
-        expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        on_pool!(self, write, |p| {
-            sqlx::query(
-            "INSERT INTO challenges (id, nonce, audience, purpose, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
-        )
-        .bind(id)
-        .bind(nonce)
-        .bind(audience)
-        .bind(purpose)
-        .bind(at)
-        .bind(expires_at)
-        .execute(p)
-        .await?
-        .rows_affected()
-        });
-        Ok(())
-    }
-
-    /// A challenge and, in the same round trip, the holder of the certificate with `fingerprint`
-    /// with the consents they have given `facility` that are in force at `at` (the card path
-    /// reads all of it before it verifies anything else, and answers from it).
-    pub async fn challenge_and_holder(
-        &self,
-        id: &str,
+        challenge_id: &str,
         fingerprint: &str,
         facility: Option<&FacilityCode>,
         at: OffsetDateTime,
-    ) -> Result<Option<(Challenge, Option<CardHolder>)>, StoreError> {
-        type R = (
-            String,
-            String,
-            String,
-            OffsetDateTime,
-            Option<OffsetDateTime>,
-            Option<String>,
-            Option<bool>,
-            Option<String>,
-            Option<OffsetDateTime>,
-            Option<OffsetDateTime>,
-        );
-        // One row per consent in force (or one row without), so no aggregate runs over other
-        // persons' consents.
-        let rows: Vec<R> = on_pool!(self, read, |p| {
-            sqlx::query_as(
-            "SELECT ch.nonce, ch.audience, ch.purpose, ch.expires_at, ch.used_at, c.person_ref, \
-             EXISTS (SELECT 1 FROM insurance_registrations r WHERE r.person_ref = c.person_ref), \
-             k.kind, k.given_at, k.expires_at \
-             FROM challenges ch LEFT JOIN certificates c ON c.fingerprint = $2 \
-             LEFT JOIN consents k ON k.person_ref = c.person_ref AND k.facility_code = $3 \
-             AND k.given_at <= $4 AND k.expires_at > $4 \
-             WHERE ch.id = $1"
-        )
-        .bind(id)
-        .bind(fingerprint)
-        .bind(facility.map(FacilityCode::as_str))
-        .bind(at)
-        .fetch_all(p)
-        .await?
-        });
-        let mut consents: Vec<Consent> = Vec::new();
-        for (kind, given_at, expires_at) in rows
+        check: Option<&mut CheckAudit>,
+    ) -> Result<CardRead, StoreError> {
+        // One row per (qualification × consent), at least one: a person has a few of each, so
+        // the product is small, and no aggregate runs over anyone else's rows.
+        let rows: Vec<CardRow> = on_pool!(self, read, |p| {
+            sqlx::query(concat!(
+                "SELECT ",
+                member_columns!(),
+                ", h.person_ref, h.registered, h.used, k.kind, k.given_at, k.expires_at \
+                 FROM (SELECT c.person_ref, \
+                 EXISTS (SELECT 1 FROM insurance_registrations r WHERE r.person_ref = c.person_ref) AS registered, \
+                 EXISTS (SELECT 1 FROM challenges u WHERE u.id = $1 AND u.used_at IS NOT NULL) AS used \
+                 FROM (SELECT 1) AS one LEFT JOIN certificates c ON c.fingerprint = $2) AS h \
+                 LEFT JOIN consents k ON NOT h.used AND k.person_ref = h.person_ref \
+                 AND k.facility_code = $3 AND k.given_at <= $4 AND k.expires_at > $4 \
+                 LEFT JOIN (members m JOIN member_versions v ON v.member_id = m.id AND v.version = m.current_version) \
+                 ON $5 AND h.registered AND NOT h.used AND v.person_ref = h.person_ref \
+                 ORDER BY v.qualified_from, m.id"
+            ))
+            .bind(challenge_id)
+            .bind(fingerprint)
+            .bind(facility.map(FacilityCode::as_str))
+            .bind(at)
+            .bind(check.is_some())
+            .fetch_all(p)
+            .await?
             .iter()
-            .filter_map(|r| Some((r.7.as_ref()?, r.8?, r.9?)))
-        {
-            merge_consent(&mut consents, kind, given_at, expires_at);
+            .map(card_row)
+            .collect::<Result<_, _>>()?
+        });
+        let (used, holder, registered) = rows
+            .first()
+            .map(|r| (r.3, r.1.clone(), r.2))
+            .unwrap_or_default();
+        let mut consents: Vec<Consent> = Vec::new();
+        let mut qualifications: Vec<MemberRecord> = Vec::new();
+        for (member, _, _, _, consent) in rows {
+            if let Some((kind, given_at, expires_at)) = consent {
+                merge_consent(&mut consents, &kind, given_at, expires_at);
+            }
+            if let Some(m) = member {
+                // Rows are ordered by member, so a member's repeats (one per consent) are adjacent.
+                if qualifications.last().is_none_or(|last| last.id != m.id) {
+                    qualifications.push(m);
+                }
+            }
         }
-        let Some((nonce, audience, purpose, expires_at, used_at, holder, registered, ..)) =
-            rows.into_iter().next()
-        else {
-            return Ok(None);
-        };
-        let holder = holder
-            .map(|h| {
-                person(h).map(|person| CardHolder {
-                    person,
-                    registered: registered.unwrap_or(false),
-                    consents,
+        if let Some(check) = check {
+            for q in &qualifications {
+                check.read(&q.id);
+            }
+        }
+        Ok(CardRead {
+            used,
+            holder: holder
+                .map(|h| {
+                    person(h).map(|person| CardHolder {
+                        person,
+                        registered,
+                        consents,
+                    })
                 })
-            })
-            .transpose()?;
-        Ok(Some((
-            Challenge {
-                nonce,
-                audience,
-                purpose,
-                expires_at,
-                used_at,
-            },
-            holder,
-        )))
+                .transpose()?,
+            qualifications,
+        })
     }
 
     /// The person of a card check made at `audience` (a used challenge), if it was used after
@@ -344,21 +387,18 @@ impl Store {
         row.flatten().map(person).transpose()
     }
 
-    /// Marks a challenge used by `person`'s card (so the check can be referred to later); false
-    /// if it was already used (or has gone), so of two simultaneous uses exactly one succeeds.
-    /// One statement, one commit. Registrations and the portal use it; an eligibility check
-    /// consumes its challenge in its audit commit instead ([`crate::CheckAudit::answer_challenge`]).
+    /// Keeps `challenge` as used by `person`'s card (so the check can be referred to later); false
+    /// if it was used already, so of two simultaneous uses exactly one succeeds. One statement,
+    /// one commit. Registrations and the portal use it; an eligibility check consumes its
+    /// challenge in its audit commit instead ([`crate::CheckAudit::answer_challenge`]).
     pub async fn consume_challenge(
         &self,
-        id: &str,
+        challenge: &Challenge,
         at: OffsetDateTime,
         person: &PersonRef,
     ) -> Result<bool, StoreError> {
         let n = on_pool!(self, write, |p| {
-            sqlx::query(CONSUME_CHALLENGE)
-                .bind(at)
-                .bind(person.as_str())
-                .bind(id)
+            consume(challenge, at, person.as_str())
                 .execute(p)
                 .await?
                 .rows_affected()

@@ -27,6 +27,18 @@ use time::OffsetDateTime;
 
 use onshi_domain::{FacilityCode, InsurerNumber, MemberDetails, MemberKey, PersonRef};
 
+/// The columns of a member version as `members::decode` reads them (`m` members,
+/// `v` member_versions), as one literal; a statement may add its own after them.
+macro_rules! member_columns {
+    () => {
+        concat!(
+            "m.id, m.insurer_number, m.symbol, m.number, m.branch, v.version, v.recorded_at, v.source, ",
+            "v.name, v.name_kana, v.birth_date, v.sex, v.relationship, v.qualified_from, v.qualified_until, ",
+            "v.loss_reason, v.copay_ratio, v.person_ref, v.limit_certificate"
+        )
+    };
+}
+
 mod audit;
 mod bulk;
 mod eligibility;
@@ -37,7 +49,7 @@ pub mod testing;
 
 pub use audit::{AuditBreak, AuditEntry, CheckAudit};
 pub use bulk::BulkJob;
-pub use eligibility::{CardHolder, Challenge, Consent, Facility};
+pub use eligibility::{CardHolder, CardRead, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};
 pub use members::MemberPage;
 

@@ -25,10 +25,9 @@ pub struct MemberPage {
 macro_rules! select_members {
     ($join:literal, $rest:literal) => {
         concat!(
-            "SELECT m.id, m.insurer_number, m.symbol, m.number, m.branch, v.version, v.recorded_at, v.source, ",
-            "v.name, v.name_kana, v.birth_date, v.sex, v.relationship, v.qualified_from, v.qualified_until, ",
-            "v.loss_reason, v.copay_ratio, v.person_ref, v.limit_certificate ",
-            "FROM members m JOIN member_versions v ON v.member_id = m.id AND ",
+            "SELECT ",
+            member_columns!(),
+            " FROM members m JOIN member_versions v ON v.member_id = m.id AND ",
             $join,
             " ",
             $rest
@@ -72,7 +71,7 @@ fn corrupt(field: &str) -> impl Fn(String) -> StoreError + '_ {
 }
 
 /// Reads a member row (the column list of `select_members!`).
-fn decode<'r, R>(row: &'r R) -> Result<MemberRecord, StoreError>
+pub(crate) fn decode<'r, R>(row: &'r R) -> Result<MemberRecord, StoreError>
 where
     R: Row,
     usize: ColumnIndex<R>,

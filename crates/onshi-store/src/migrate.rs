@@ -33,6 +33,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "limit_certificate",
         include_str!("../migrations/sqlite/0005_limit_certificate.sql"),
     ),
+    (
+        6,
+        "sealed_challenges",
+        include_str!("../migrations/sqlite/0006_sealed_challenges.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -59,6 +64,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         5,
         "limit_certificate",
         include_str!("../migrations/postgres/0005_limit_certificate.sql"),
+    ),
+    (
+        6,
+        "sealed_challenges",
+        include_str!("../migrations/postgres/0006_sealed_challenges.sql"),
     ),
 ];
 

@@ -658,19 +658,35 @@ async fn the_audit_chain_finds_edits_and_deletions() {
     }
 }
 
-/// The stored challenge `id`.
-async fn challenge(store: &Store, id: &str) -> onshi_store::Challenge {
-    store
-        .challenge_and_holder(id, "", None, T0)
-        .await
+/// A challenge sealed for facility 1311111111 at `at`, its nonce all `seed`.
+fn sealed(seed: u8, at: OffsetDateTime) -> onshi_domain::Challenge {
+    onshi_domain::ChallengeKey::derive(&key())
+        .issue(
+            [seed; 32],
+            "1311111111",
+            onshi_domain::ChallengePurpose::Check,
+            at,
+            at + time::Duration::minutes(2),
+        )
         .unwrap()
-        .unwrap()
-        .0
 }
 
-/// The directory's holder of certificate `fingerprint` (read alongside challenge `c1`).
+/// What a registration or the portal reads for `fingerprint` and challenge `id`.
+async fn read(store: &Store, id: &str, fingerprint: &str) -> onshi_store::CardRead {
+    store
+        .card_read(id, fingerprint, None, T0, None)
+        .await
+        .unwrap()
+}
+
+/// Whether challenge `c` was used.
+async fn used(store: &Store, c: &onshi_domain::Challenge) -> bool {
+    read(store, &c.id, "").await.used
+}
+
+/// The directory's holder of certificate `fingerprint`.
 async fn holder_of(store: &Store, fingerprint: &str) -> Option<onshi_store::CardHolder> {
-    consents_of(store, fingerprint, None, T0).await
+    read(store, "unused", fingerprint).await.holder
 }
 
 /// The holder of `fingerprint` with their consents at `facility` in force at `at`.
@@ -681,25 +697,24 @@ async fn consents_of(
     at: OffsetDateTime,
 ) -> Option<onshi_store::CardHolder> {
     store
-        .challenge_and_holder("c1", fingerprint, facility, at)
+        .card_read("unused", fingerprint, facility, at, None)
         .await
         .unwrap()
-        .unwrap()
-        .1
+        .holder
 }
 
 /// A card check by `facility` at `at` that answers challenge `id` with `consents`.
 async fn answer(
     store: &Store,
     facility: &onshi_domain::FacilityCode,
-    id: &str,
+    challenge: &onshi_domain::Challenge,
     person: &onshi_domain::PersonRef,
     consents: &[&str],
     at: OffsetDateTime,
 ) -> Result<(), onshi_store::StoreError> {
     let mut audit = store.begin_check(&Actor::Facility(facility.clone()), at);
     audit.answer_challenge(
-        id,
+        challenge,
         person,
         facility,
         consents,
@@ -736,34 +751,44 @@ async fn challenges_are_single_use_and_consents_expire() {
                 .is_err()
         );
 
-        store
-            .create_challenge(
-                "c1",
-                "00ff",
-                "1311111111",
-                "check",
-                T0,
-                T0 + time::Duration::minutes(5),
-            )
-            .await
-            .unwrap();
-        let c = challenge(&store, "c1").await;
-        assert_eq!((c.audience.as_str(), c.used_at), ("1311111111", None));
-        let holder = key().person_ref(&MyNumber::parse("123456789018").unwrap());
-        assert!(store.consume_challenge("c1", T0, &holder).await.unwrap());
+        let c1 = sealed(1, T0);
         assert!(
-            !store.consume_challenge("c1", T0, &holder).await.unwrap(),
+            !used(&store, &c1).await,
+            "issuing a challenge writes nothing"
+        );
+        let holder = key().person_ref(&MyNumber::parse("123456789018").unwrap());
+        assert!(store.consume_challenge(&c1, T0, &holder).await.unwrap());
+        assert!(used(&store, &c1).await);
+        assert!(
+            !store.consume_challenge(&c1, T1, &holder).await.unwrap(),
             "second use refused on {}",
             db.backend
         );
-        assert_eq!(challenge(&store, "c1").await.used_at, Some(T0));
         assert_eq!(
             store
-                .person_of_check("c1", "1311111111", T0 - time::Duration::minutes(1))
+                .person_of_check(&c1.id, "1311111111", T0)
                 .await
                 .unwrap(),
             Some(holder),
-            "the used challenge remembers whose card answered it"
+            "the used challenge remembers whose card answered it, and when"
+        );
+        let after = T0 + time::Duration::seconds(1);
+        assert_eq!(
+            store
+                .person_of_check(&c1.id, "1311111111", after)
+                .await
+                .unwrap(),
+            None,
+            "the second use did not move its time ({})",
+            db.backend
+        );
+        assert_eq!(
+            store
+                .person_of_check(&c1.id, "1311111112", T0)
+                .await
+                .unwrap(),
+            None,
+            "a check is referred to only by the facility that made it"
         );
 
         let person = key().person_ref(&MyNumber::parse("123456789018").unwrap());
@@ -801,21 +826,18 @@ async fn challenges_are_single_use_and_consents_expire() {
 
         // Consents are written by the check that answers a challenge, in its audit commit.
         let until = T0 + time::Duration::hours(24);
-        store
-            .create_challenge("c2", "00ff", "1311111111", "check", T0, until)
-            .await
-            .unwrap();
+        let c2 = sealed(2, T0);
         answer(
             &store,
             &facility,
-            "c2",
+            &c2,
             &person,
             &["medication", "checkup"],
             T0,
         )
         .await
         .unwrap();
-        assert!(challenge(&store, "c2").await.used_at.is_some());
+        assert!(used(&store, &c2).await);
         let hour = T0 + time::Duration::hours(1);
         let now = consents_of(&store, "fp1", Some(&facility), hour)
             .await
@@ -849,14 +871,10 @@ async fn challenges_are_single_use_and_consents_expire() {
             later,
             later + time::Duration::hours(24),
         );
-        store
-            .create_challenge("c3", "00ff", "1311111111", "check", later, until)
-            .await
-            .unwrap();
         answer(
             &store,
             &facility,
-            "c3",
+            &sealed(3, later),
             &person,
             &["medication", "limit"],
             later,
@@ -886,22 +904,16 @@ async fn a_challenge_answered_twice_at_once_is_answered_once() {
         let store = db.open().await.unwrap();
         let facility = FacilityCode::parse("1311111111").unwrap();
         let person = key().person_ref(&MyNumber::parse("123456789018").unwrap());
-        let until = T0 + time::Duration::minutes(5);
-        for id in ["c1", "c2"] {
-            store
-                .create_challenge(id, "00ff", "1311111111", "check", T0, until)
-                .await
-                .unwrap();
-        }
+        let (c1, c2) = (sealed(1, T0), sealed(2, T0));
         // Eight checks race for c1 (so some meet in one group commit, some in the next), one
         // answers c2.
         let mut racing = Vec::new();
         for i in 0..9 {
             let (store, facility, person) = (store.clone(), facility.clone(), person.clone());
-            let id = if i == 8 { "c2" } else { "c1" };
+            let c = if i == 8 { c2.clone() } else { c1.clone() };
             racing.push(tokio::spawn(async move {
                 let kind = format!("kind{i}");
-                answer(&store, &facility, id, &person, &[kind.as_str()], T0).await
+                answer(&store, &facility, &c, &person, &[kind.as_str()], T0).await
             }));
         }
         let mut answered = 0;
@@ -917,13 +929,20 @@ async fn a_challenge_answered_twice_at_once_is_answered_once() {
             }
         }
         assert_eq!((answered, refused), (2, 7), "on {}", db.backend);
-        assert_eq!(challenge(&store, "c1").await.used_at, Some(T0));
+        assert!(used(&store, &c1).await && used(&store, &c2).await);
         // Later, in a commit of its own.
         assert!(matches!(
-            answer(&store, &facility, "c1", &person, &["late"], T1).await,
+            answer(&store, &facility, &c1, &person, &["late"], T1).await,
             Err(onshi_store::StoreError::ChallengeUsed)
         ));
-        assert_eq!(challenge(&store, "c1").await.used_at, Some(T0));
+        assert_eq!(
+            store
+                .person_of_check(&c1.id, "1311111111", T0 + time::Duration::seconds(1))
+                .await
+                .unwrap(),
+            None,
+            "the refused use did not move its time"
+        );
         assert_eq!(
             db.query_count("SELECT COUNT(*) FROM consents")
                 .await
@@ -944,6 +963,121 @@ async fn a_challenge_answered_twice_at_once_is_answered_once() {
             db.backend
         );
         assert_eq!(store.verify_audit().await.unwrap(), Ok(10));
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_card_check_reads_qualifications_only_for_a_registered_unused_card() {
+    use onshi_domain::FacilityCode;
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let facility = FacilityCode::parse("1311111111").unwrap();
+        let my_number = "123456789018";
+        let person = key().person_ref(&MyNumber::parse(my_number).unwrap());
+        // Insured by the society from 2024, by 協会けんぽ from 2022 until then; someone else too.
+        let society_number = society().as_str().to_owned();
+        for (m, insurer) in [
+            (
+                member(&society_number, "7", "2024-04-01", "", my_number),
+                society(),
+            ),
+            (
+                member("01130012", "1", "2022-04-01", "2024-03-31", my_number),
+                kyokai(),
+            ),
+            (
+                member("01130012", "2", "2022-04-01", "", "987654321000"),
+                kyokai(),
+            ),
+        ] {
+            store
+                .create_member(&actor(&insurer), &m.key, &m.details, T0)
+                .await
+                .unwrap();
+        }
+        store
+            .record_certificate("fp1", "card", "01", &person, T1, T0)
+            .await
+            .unwrap();
+        let check_read = |c: onshi_domain::Challenge| {
+            let store = store.clone();
+            let facility = facility.clone();
+            async move {
+                let mut audit = store.begin_check(&Actor::Facility(facility.clone()), T0);
+                let read = store
+                    .card_read(&c.id, "fp1", Some(&facility), T0, Some(&mut audit))
+                    .await
+                    .unwrap();
+                (read, audit)
+            }
+        };
+
+        let (before, _) = check_read(sealed(1, T0)).await;
+        assert!(!before.used && !before.holder.unwrap().registered);
+        assert!(
+            before.qualifications.is_empty(),
+            "nothing is read for a card not registered for insurance use ({})",
+            db.backend
+        );
+
+        store
+            .register_for_insurance(&person, "portal", None, "fp1", T0)
+            .await
+            .unwrap();
+        // Two consents, so each qualification comes back once per consent from the statement.
+        answer(
+            &store,
+            &facility,
+            &sealed(2, T0),
+            &person,
+            &["medication", "checkup"],
+            T0,
+        )
+        .await
+        .unwrap();
+        let c = sealed(3, T0);
+        let (read, audit) = check_read(c.clone()).await;
+        assert!(!read.used);
+        assert_eq!(read.holder.as_ref().unwrap().consents.len(), 2);
+        assert_eq!(
+            read.qualifications
+                .iter()
+                .map(|q| (q.key.insurer.as_str(), q.details.qualified_from))
+                .collect::<Vec<_>>(),
+            [
+                ("01130012", date!(2022 - 04 - 01)),
+                (society_number.as_str(), date!(2024 - 04 - 01))
+            ],
+            "the holder's qualifications, each once, by start date ({})",
+            db.backend
+        );
+        let before_log = db
+            .query_count("SELECT COUNT(*) FROM audit_log")
+            .await
+            .unwrap();
+        store
+            .finish_check(audit, "check_card", Some(&person), "validity=1")
+            .await
+            .unwrap();
+        assert_eq!(
+            db.query_count("SELECT COUNT(*) FROM audit_log")
+                .await
+                .unwrap()
+                - before_log,
+            2,
+            "one entry per qualification read ({})",
+            db.backend
+        );
+
+        store.consume_challenge(&c, T0, &person).await.unwrap();
+        let (again, _) = check_read(c).await;
+        assert!(again.used);
+        assert!(
+            again.qualifications.is_empty() && again.holder.unwrap().consents.is_empty(),
+            "nothing of the person is read for a used challenge ({})",
+            db.backend
+        );
         db.cleanup().await;
     }
 }
