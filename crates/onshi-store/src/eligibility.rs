@@ -302,17 +302,20 @@ impl Store {
         check: Option<&mut CheckAudit>,
     ) -> Result<CardRead, StoreError> {
         // One row per (qualification × consent), at least one: a person has a few of each, so
-        // the product is small, and no aggregate runs over anyone else's rows.
+        // the product is small, and no aggregate runs over anyone else's rows. `h` is
+        // MATERIALIZED so PostgreSQL cannot fold it into the joins: folded, it planned the
+        // registration test as a hashed subplan over the whole registrations table and ran the
+        // challenge look-up three times.
         let rows: Vec<CardRow> = on_pool!(self, read, |p| {
             sqlx::query(concat!(
-                "SELECT ",
-                member_columns!(),
-                ", h.person_ref, h.registered, h.used, k.kind, k.given_at, k.expires_at \
-                 FROM (SELECT c.person_ref, \
+                "WITH h AS MATERIALIZED (SELECT c.person_ref, \
                  EXISTS (SELECT 1 FROM insurance_registrations r WHERE r.person_ref = c.person_ref) AS registered, \
                  EXISTS (SELECT 1 FROM challenges u WHERE u.id = $1 AND u.used_at IS NOT NULL) AS used \
-                 FROM (SELECT 1) AS one LEFT JOIN certificates c ON c.fingerprint = $2) AS h \
-                 LEFT JOIN consents k ON NOT h.used AND k.person_ref = h.person_ref \
+                 FROM (SELECT 1) AS one LEFT JOIN certificates c ON c.fingerprint = $2) \
+                 SELECT ",
+                member_columns!(),
+                ", h.person_ref, h.registered, h.used, k.kind, k.given_at, k.expires_at \
+                 FROM h LEFT JOIN consents k ON NOT h.used AND k.person_ref = h.person_ref \
                  AND k.facility_code = $3 AND k.given_at <= $4 AND k.expires_at > $4 \
                  LEFT JOIN (members m JOIN member_versions v ON v.member_id = m.id AND v.version = m.current_version) \
                  ON $5 AND h.registered AND NOT h.used AND v.person_ref = h.person_ref \
