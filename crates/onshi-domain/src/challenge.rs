@@ -101,9 +101,10 @@ pub enum ChallengeError {
 }
 
 /// The key that seals challenges. Every server of a deployment derives the same one from the
-/// deployment's key, so a challenge issued by one server is answered by any.
+/// deployment's key, so a challenge issued by one server is answered by any. Cheap to clone
+/// (shared), like [`MyNumberKey`].
 #[derive(Clone)]
-pub struct ChallengeKey(hmac::Key);
+pub struct ChallengeKey(std::sync::Arc<hmac::Key>);
 
 impl std::fmt::Debug for ChallengeKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -124,7 +125,10 @@ impl ChallengeKey {
     /// tells nothing about the key or the persons it links).
     pub fn derive(key: &MyNumberKey) -> Self {
         let sub = key.derive(b"onshi:challenge-key:v1");
-        Self(hmac::Key::new(hmac::HMAC_SHA256, sub.as_ref()))
+        Self(std::sync::Arc::new(hmac::Key::new(
+            hmac::HMAC_SHA256,
+            sub.as_ref(),
+        )))
     }
 
     /// Seals a new challenge. `nonce` must be fresh random bytes (the caller draws them: this

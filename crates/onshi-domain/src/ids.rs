@@ -378,8 +378,10 @@ impl fmt::Debug for MyNumber {
 
 /// The secret key that turns a My Number into a [`PersonRef`] (HMAC-SHA256). One per deployment;
 /// losing it means no new record can be linked to the old ones, so it is backed up with the data.
+/// Cheap to clone (shared): a server's state, key included, is cloned for every request, and
+/// copying an HMAC context each time showed in its profile.
 #[derive(Clone)]
-pub struct MyNumberKey(hmac::Key, [u8; 8]);
+pub struct MyNumberKey(std::sync::Arc<hmac::Key>, [u8; 8]);
 
 impl MyNumberKey {
     /// A key from 32 or more secret bytes.
@@ -391,7 +393,7 @@ impl MyNumberKey {
         let tag = hmac::sign(&key, b"onshi:my-number-key:fingerprint");
         let mut fp = [0u8; 8];
         fp.copy_from_slice(&tag.as_ref()[..8]);
-        Ok(Self(key, fp))
+        Ok(Self(std::sync::Arc::new(key), fp))
     }
 
     /// A key written as hexadecimal (64 or more hex digits), as in a key file.
