@@ -35,6 +35,10 @@ use crate::problem::{ApiJson, Problem};
 pub const CHALLENGE_LIFETIME: Duration = Duration::seconds(120);
 /// How long a consent given at a reader lasts (the interface's samples show 24 hours).
 pub const CONSENT_LIFETIME: Duration = Duration::hours(24);
+/// How long a card check can be referred to (`check_reference`), at the facility that made it.
+pub const CHECK_REFERENCE_LIFETIME: Duration = Duration::hours(24);
+/// How often a server forgets the challenges whose checks can no longer be referred to.
+pub const FORGET_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// The audience of challenges for the insured person's portal.
 pub const PORTAL: &str = "portal";
 
@@ -864,4 +868,26 @@ pub async fn portal_access_log(
             })
             .collect(),
     ))
+}
+
+/// Forgets, now and then every [`FORGET_EVERY`] until the server stops, the used challenges
+/// whose checks are past [`CHECK_REFERENCE_LIFETIME`]. Several servers over one store may each
+/// do it; the deletes do not conflict with checks, which only insert new challenges.
+pub fn spawn_forgetting(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(FORGET_EVERY);
+        loop {
+            every.tick().await;
+            let before = state.clock.now() - CHECK_REFERENCE_LIFETIME;
+            match state.store.forget_used_challenges(before).await {
+                Ok(n) => tracing::info!(
+                    challenges = n,
+                    "forgot used challenges past their reference lifetime"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not forget used challenges; trying again later")
+                }
+            }
+        }
+    });
 }

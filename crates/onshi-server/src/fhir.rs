@@ -273,7 +273,7 @@ async fn by_reference(
         .person_of_check(
             reference,
             facility.as_str(),
-            now - time::Duration::hours(24),
+            now - crate::eligibility::CHECK_REFERENCE_LIFETIME,
         )
         .await?
         .ok_or_else(|| {

@@ -223,6 +223,7 @@ pub async fn serve(
     if let Err(p) = bulk::resume(&state).await {
         tracing::error!(detail = %p.detail, "could not resume bulk look-ups");
     }
+    crate::eligibility::spawn_forgetting(state.clone());
     let (router, _) = router(state);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)

@@ -81,6 +81,7 @@ pub async fn serve_tls(
     if let Err(p) = crate::bulk::resume(&state).await {
         tracing::error!(detail = %p.detail, "could not resume bulk look-ups");
     }
+    crate::eligibility::spawn_forgetting(state.clone());
     let (router, _) = crate::router(state);
     let acceptor = TlsAcceptor::from(Arc::new(config));
     tokio::pin!(shutdown);

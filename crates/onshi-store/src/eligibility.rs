@@ -390,6 +390,19 @@ impl Store {
         row.flatten().map(person).transpose()
     }
 
+    /// Forgets the challenges used before `before` (their checks can no longer be referred to),
+    /// so the table holds a day of checks rather than every check ever made. Returns how many.
+    /// Replays stay refused: a challenge used that long ago expired long before.
+    pub async fn forget_used_challenges(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, write, |p| {
+            sqlx::query("DELETE FROM challenges WHERE used_at < $1")
+                .bind(before)
+                .execute(p)
+                .await?
+                .rows_affected()
+        }))
+    }
+
     /// Keeps `challenge` as used by `person`'s card (so the check can be referred to later); false
     /// if it was used already, so of two simultaneous uses exactly one succeeds. One statement,
     /// one commit. Registrations and the portal use it; an eligibility check consumes its

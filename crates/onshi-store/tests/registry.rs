@@ -1081,3 +1081,38 @@ async fn a_card_check_reads_qualifications_only_for_a_registered_unused_card() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn used_challenges_are_forgotten_once_their_checks_cannot_be_referred_to() {
+    for db in TestDb::all().await.unwrap() {
+        let store = db.open().await.unwrap();
+        let person = key().person_ref(&MyNumber::parse("123456789018").unwrap());
+        let (old, recent) = (sealed(1, T0), sealed(2, T1));
+        assert!(store.consume_challenge(&old, T0, &person).await.unwrap());
+        assert!(store.consume_challenge(&recent, T1, &person).await.unwrap());
+        let day = time::Duration::hours(24);
+        assert_eq!(
+            store.forget_used_challenges(T1 - day).await.unwrap(),
+            1,
+            "on {}",
+            db.backend
+        );
+        let reference = |c: onshi_domain::Challenge| {
+            let store = store.clone();
+            async move {
+                store
+                    .person_of_check(&c.id, "1311111111", T0 - day)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(reference(old).await, None);
+        assert_eq!(reference(recent.clone()).await, Some(person.clone()));
+        assert!(
+            !store.consume_challenge(&recent, T1, &person).await.unwrap(),
+            "a kept challenge is still used"
+        );
+        assert_eq!(store.forget_used_challenges(T1 - day).await.unwrap(), 0);
+        db.cleanup().await;
+    }
+}
