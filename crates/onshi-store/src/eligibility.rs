@@ -170,6 +170,29 @@ fn person(s: String) -> Result<PersonRef, StoreError> {
     PersonRef::from_stored(s).map_err(StoreError::Corrupt)
 }
 
+/// One row per (qualification × consent), at least one: a person has a few of each, so
+/// the product is small, and no aggregate runs over anyone else's rows. `h` is
+/// MATERIALIZED so PostgreSQL cannot fold it into the joins: folded, it planned the
+/// registration test as a hashed subplan over the whole registrations table and ran the
+/// challenge look-up three times. The person's versions are joined one table at a time:
+/// given `(members JOIN member_versions)` as one parenthesised join, SQLite materialised
+/// it whole, every version of every member, on each check. A version that is not its
+/// member's current one comes back without the member's columns and is skipped.
+pub(crate) const CARD_READ: &str = concat!(
+    "WITH h AS MATERIALIZED (SELECT c.person_ref, \
+         EXISTS (SELECT 1 FROM insurance_registrations r WHERE r.person_ref = c.person_ref) AS registered, \
+         EXISTS (SELECT 1 FROM challenges u WHERE u.id = $1 AND u.used_at IS NOT NULL) AS used \
+         FROM (SELECT 1) AS one LEFT JOIN certificates c ON c.fingerprint = $2) \
+         SELECT ",
+    member_columns!(),
+    ", h.person_ref, h.registered, h.used, k.kind, k.given_at, k.expires_at \
+         FROM h LEFT JOIN consents k ON NOT h.used AND k.person_ref = h.person_ref \
+         AND k.facility_code = $3 AND k.given_at <= $4 AND k.expires_at > $4 \
+         LEFT JOIN member_versions v ON $5 AND h.registered AND NOT h.used AND v.person_ref = h.person_ref \
+         LEFT JOIN members m ON m.id = v.member_id AND m.current_version = v.version \
+         ORDER BY v.qualified_from, m.id"
+);
+
 impl Store {
     /// Registers a facility with the hash of its API token.
     pub async fn create_facility(
@@ -301,36 +324,18 @@ impl Store {
         at: OffsetDateTime,
         check: Option<&mut CheckAudit>,
     ) -> Result<CardRead, StoreError> {
-        // One row per (qualification × consent), at least one: a person has a few of each, so
-        // the product is small, and no aggregate runs over anyone else's rows. `h` is
-        // MATERIALIZED so PostgreSQL cannot fold it into the joins: folded, it planned the
-        // registration test as a hashed subplan over the whole registrations table and ran the
-        // challenge look-up three times.
         let rows: Vec<CardRow> = on_pool!(self, read, |p| {
-            sqlx::query(concat!(
-                "WITH h AS MATERIALIZED (SELECT c.person_ref, \
-                 EXISTS (SELECT 1 FROM insurance_registrations r WHERE r.person_ref = c.person_ref) AS registered, \
-                 EXISTS (SELECT 1 FROM challenges u WHERE u.id = $1 AND u.used_at IS NOT NULL) AS used \
-                 FROM (SELECT 1) AS one LEFT JOIN certificates c ON c.fingerprint = $2) \
-                 SELECT ",
-                member_columns!(),
-                ", h.person_ref, h.registered, h.used, k.kind, k.given_at, k.expires_at \
-                 FROM h LEFT JOIN consents k ON NOT h.used AND k.person_ref = h.person_ref \
-                 AND k.facility_code = $3 AND k.given_at <= $4 AND k.expires_at > $4 \
-                 LEFT JOIN (members m JOIN member_versions v ON v.member_id = m.id AND v.version = m.current_version) \
-                 ON $5 AND h.registered AND NOT h.used AND v.person_ref = h.person_ref \
-                 ORDER BY v.qualified_from, m.id"
-            ))
-            .bind(challenge_id)
-            .bind(fingerprint)
-            .bind(facility.map(FacilityCode::as_str))
-            .bind(at)
-            .bind(check.is_some())
-            .fetch_all(p)
-            .await?
-            .iter()
-            .map(card_row)
-            .collect::<Result<_, _>>()?
+            sqlx::query(CARD_READ)
+                .bind(challenge_id)
+                .bind(fingerprint)
+                .bind(facility.map(FacilityCode::as_str))
+                .bind(at)
+                .bind(check.is_some())
+                .fetch_all(p)
+                .await?
+                .iter()
+                .map(card_row)
+                .collect::<Result<_, _>>()?
         });
         let (used, holder, registered) = rows
             .first()
@@ -342,11 +347,9 @@ impl Store {
             if let Some((kind, given_at, expires_at)) = consent {
                 merge_consent(&mut consents, &kind, given_at, expires_at);
             }
-            if let Some(m) = member {
-                // Rows are ordered by member, so a member's repeats (one per consent) are adjacent.
-                if qualifications.last().is_none_or(|last| last.id != m.id) {
-                    qualifications.push(m);
-                }
+            // A member comes back once per consent; keep the first (in the statement's order).
+            if let Some(m) = member.filter(|m| qualifications.iter().all(|q| q.id != m.id)) {
+                qualifications.push(m);
             }
         }
         if let Some(check) = check {
@@ -420,5 +423,49 @@ impl Store {
                 .rows_affected()
         });
         Ok(n == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{AssertSqlSafe, Connection, SqliteConnection};
+
+    use super::CARD_READ;
+    use crate::testing::TestDb;
+
+    /// A card check's read must find everything by index: a scan of any table would grow with
+    /// the registry on every check. SQLite plans without statistics, so its plan on an empty
+    /// database is the plan at any size. (PostgreSQL's depends on statistics; it was read with
+    /// `EXPLAIN ANALYZE` at 200,000 members, see BENCHMARKS.md.)
+    #[tokio::test]
+    async fn the_card_read_searches_indexes_only_on_sqlite() {
+        let db = TestDb::sqlite().unwrap();
+        db.open().await.unwrap();
+        let mut conn = SqliteConnection::connect(&db.url).await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {CARD_READ}")))
+                .bind("challenge")
+                .bind("fingerprint")
+                .bind("1311111111")
+                .bind(time::macros::datetime!(2026-11-25 09:00 UTC))
+                .bind(true)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        let steps: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+        let scans: Vec<&&str> = steps
+            .iter()
+            .filter(|s| s.starts_with("SCAN") || s.starts_with("MATERIALIZE (join"))
+            .filter(|s| !matches!(**s, "SCAN h" | "SCAN one" | "SCAN CONSTANT ROW"))
+            .collect();
+        assert!(scans.is_empty(), "{scans:?} in {steps:#?}");
+        for table in ["c", "r", "u", "k", "v", "m"] {
+            assert!(
+                steps
+                    .iter()
+                    .any(|s| s.starts_with(&format!("SEARCH {table} "))),
+                "{table} is searched by index: {steps:#?}"
+            );
+        }
     }
 }
