@@ -382,8 +382,8 @@ async fn write_group(pools: &Pools, group: &mut [AuditJob]) -> Result<Vec<bool>,
                     .bind(u.person.as_str())
                     .bind(u.facility.as_str())
                     .bind(kind.as_str())
-                    .bind(at)
-                    .bind(u.consents_until)
+                    .bind(crate::compared_time::ComparedTime(at))
+                    .bind(crate::compared_time::ComparedTime(u.consents_until))
                     .execute(&mut *tx)
                     .await?;
                 }

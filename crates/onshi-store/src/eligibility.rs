@@ -6,6 +6,7 @@ use time::{Date, OffsetDateTime};
 
 use onshi_domain::{Challenge, FacilityCode, PersonRef};
 
+use crate::compared_time::ComparedTime;
 use crate::{CheckAudit, MemberRecord, Store, StoreError, on_pool};
 
 /// A registered facility.
@@ -110,16 +111,16 @@ pub(crate) fn consume<'q, DB: sqlx::Database>(
 where
     String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    ComparedTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     sqlx::query(CONSUME_CHALLENGE)
         .bind(challenge.id.as_str())
         .bind(challenge.nonce_hex())
         .bind(challenge.audience.as_str())
         .bind(challenge.purpose.as_str())
-        .bind(challenge.issued_at)
-        .bind(challenge.expires_at)
-        .bind(at)
+        .bind(ComparedTime(challenge.issued_at))
+        .bind(ComparedTime(challenge.expires_at))
+        .bind(ComparedTime(at))
         .bind(person)
 }
 
@@ -329,7 +330,7 @@ impl Store {
                 .bind(challenge_id)
                 .bind(fingerprint)
                 .bind(facility.map(FacilityCode::as_str))
-                .bind(at)
+                .bind(ComparedTime(at))
                 .bind(check.is_some())
                 .fetch_all(p)
                 .await?
@@ -386,7 +387,7 @@ impl Store {
         )
         .bind(id)
         .bind(audience)
-        .bind(since)
+        .bind(ComparedTime(since))
         .fetch_optional(p)
         .await?
         });
@@ -399,7 +400,7 @@ impl Store {
     pub async fn forget_used_challenges(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         Ok(on_pool!(self, write, |p| {
             sqlx::query("DELETE FROM challenges WHERE used_at < $1")
-                .bind(before)
+                .bind(ComparedTime(before))
                 .execute(p)
                 .await?
                 .rows_affected()

@@ -41,6 +41,7 @@ macro_rules! member_columns {
 
 mod audit;
 mod bulk;
+mod compared_time;
 mod eligibility;
 mod import;
 mod members;

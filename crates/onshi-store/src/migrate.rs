@@ -38,6 +38,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "sealed_challenges",
         include_str!("../migrations/sqlite/0006_sealed_challenges.sql"),
     ),
+    (
+        7,
+        "compared_times",
+        include_str!("../migrations/sqlite/0007_compared_times.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -69,6 +74,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         6,
         "sealed_challenges",
         include_str!("../migrations/postgres/0006_sealed_challenges.sql"),
+    ),
+    (
+        7,
+        "compared_times",
+        include_str!("../migrations/postgres/0007_compared_times.sql"),
     ),
 ];
 
