@@ -283,8 +283,8 @@ async fn write_group(pools: &Pools, group: &mut [AuditJob]) -> Result<Vec<bool>,
             let uses = first_uses(group, &mut answered);
             if !uses.is_empty() {
                 // The group's form of `eligibility::consume`.
-                let c = |(_, u): &(usize, &CardUse)| u.challenge.clone();
-                let challenges: Vec<onshi_domain::Challenge> = uses.iter().map(c).collect();
+                let challenges: Vec<&onshi_domain::Challenge> =
+                    uses.iter().map(|(_, u)| &u.challenge).collect();
                 let used: Vec<String> = sqlx::query_scalar(
                     "INSERT INTO challenges (id, nonce, audience, purpose, created_at, expires_at, used_at, person_ref) \
                      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], \
