@@ -259,7 +259,7 @@ async fn verify_proof(
             StatusCode::UNPROCESSABLE_ENTITY,
             "challenge-unknown",
             "Unknown challenge",
-            "no such challenge: ask for one at /v1/challenges",
+            "no such challenge: this server did not issue that challenge_id, or it was altered; ask for a new challenge",
         )
     })?;
     if challenge.audience != audience {
