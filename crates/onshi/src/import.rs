@@ -414,7 +414,11 @@ pub async fn import_members(
             .collect();
         return Err(CliError::Rejected { errors, total });
     }
-    bar.set_message("applying");
+    bar.set_message(if session.is_initial_load() {
+        "loading (initial load: checks wait until it commits)"
+    } else {
+        "applying"
+    });
     let outcome = session.apply(&job.actor, clock.now()).await?;
     bar.finish_and_clear();
     Ok(ImportReport {

@@ -288,6 +288,10 @@ enum ImportCommand {
     /// Any bad row refuses the whole file, listing every problem as `line N: field: reason`.
     /// Importing the same file again changes nothing; a changed row becomes a new version.
     ///
+    /// On PostgreSQL, a first import of 10,000 rows or more into an empty registry is an initial
+    /// load: it locks the member tables and builds their indexes after the rows are in, several
+    /// times faster; eligibility checks wait for it to commit (they could have found nobody).
+    ///
     /// Example: onshi import members members.csv --encoding cp932
     Members {
         /// The CSV file.
@@ -614,12 +618,17 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let report = import::import_members(&store, &key, &clock, job).await?;
             let o = report.outcome;
             println!(
-                "imported {}: {} rows ({} created, {} changed, {} unchanged) in {:.1} s, {:.0} rows/s",
+                "imported {}: {} rows ({} created, {} changed, {} unchanged{}) in {:.1} s, {:.0} rows/s",
                 file.display(),
                 o.rows,
                 o.created,
                 o.changed,
                 o.unchanged,
+                if o.initial_load {
+                    "; an initial load"
+                } else {
+                    ""
+                },
                 report.seconds,
                 report.rows_per_second()
             );
