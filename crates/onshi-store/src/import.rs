@@ -11,6 +11,9 @@
 //! registry is an initial load: the member tables are locked, written without their indexes and
 //! foreign keys, and indexed at the end (see [`initial_load`]).
 
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
 use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
 use time::OffsetDateTime;
 
@@ -107,6 +110,13 @@ pub struct ImportSession {
     /// An initial load in progress (PostgreSQL): the statements that build the member tables'
     /// indexes and foreign keys again (see [`initial_load`]).
     rebuild: Option<Vec<String>>,
+    /// PostgreSQL: a 64-bit hash of every staged card key, and whether one came twice. An
+    /// initial load's rows are never sorted, and finding repeats in SQL took 16 s of a 10 M-row
+    /// load (hashing the keys there, spilling to disk); here it is a set of 8-byte values as the
+    /// rows stream past (about 150 MB at 10 M rows). Only when two hashes meet does SQL look for
+    /// the repeated lines.
+    key_hashes: HashSet<u64>,
+    repeated_hash: bool,
     step: Step,
 }
 
@@ -444,6 +454,8 @@ impl Store {
             staged: 0,
             prepared: false,
             rebuild: None,
+            key_hashes: HashSet::new(),
+            repeated_hash: false,
             step: Step::start(),
         })
     }
@@ -464,6 +476,17 @@ impl ImportSession {
                 let mut data = Vec::with_capacity(rows.len() * 256);
                 for r in rows {
                     copy_row(&mut data, r);
+                    let mut h = DefaultHasher::new();
+                    (
+                        r.key.insurer.as_str(),
+                        r.key.symbol.as_str(),
+                        r.key.number.as_str(),
+                        r.key.branch.as_str(),
+                    )
+                        .hash(&mut h);
+                    if !self.key_hashes.insert(h.finish()) {
+                        self.repeated_hash = true;
+                    }
                 }
                 let mut copy = tx
                     .copy_in_raw(&format!("COPY import_stage ({STAGE_COLUMNS}) FROM STDIN"))
@@ -552,6 +575,8 @@ impl ImportSession {
                     .fetch_all(&mut **tx)
                     .await?
             }
+            // No two keys hashed alike, so no key came twice.
+            Tx::Postgres(_) if !self.repeated_hash => Vec::new(),
             Tx::Postgres(tx) => {
                 let sql = if initial {
                     POSTGRES_UNSORTED_DUPLICATES
