@@ -351,22 +351,12 @@ async fn initial_load(
     Ok(Some(schema.into_iter().map(|(_, _, make)| make).collect()))
 }
 
-/// The access log's words for an import.
-fn import_detail(rows: u64, created: u64, versions: u64) -> String {
-    format!(
-        "{rows} rows: {created} created, {} changed",
-        versions - created
-    )
-}
-
 /// The initial load's writes: every staged row is a new member at version 1. A member's id is
 /// the import's prefix and the row's line (unique in the file), since the rows are not sorted.
 async fn load_initial(
     tx: &mut Transaction<'static, Postgres>,
-    actor: &Actor,
     at: OffsetDateTime,
     prefix: &str,
-    rows: u64,
     step: &mut Step,
 ) -> Result<(), StoreError> {
     const NEW_ID: &str = "$2 || lpad(to_hex(line), 12, '0')";
@@ -391,15 +381,6 @@ async fn load_initial(
     .execute(&mut **tx)
     .await?;
     step.done("inserted versions");
-    audit!(
-        &mut **tx,
-        at,
-        actor,
-        "import",
-        &[],
-        None,
-        Some(import_detail(rows, rows, rows))
-    );
     Ok(())
 }
 
@@ -606,7 +587,7 @@ impl ImportSession {
         let rows = self.staged;
         let prefix = id_prefix();
         if let (Some(rebuild), Tx::Postgres(tx)) = (self.rebuild.take(), &mut self.tx) {
-            load_initial(tx, actor, at, &prefix, rows, &mut self.step).await?;
+            load_initial(tx, at, &prefix, &mut self.step).await?;
             for statement in rebuild {
                 sqlx::raw_sql(AssertSqlSafe(statement))
                     .execute(&mut **tx)
@@ -615,13 +596,17 @@ impl ImportSession {
             self.step.done("built indexes and foreign keys");
             analyze(tx, rows, &mut self.step).await?;
             return self
-                .commit(ImportOutcome {
-                    rows,
-                    created: rows,
-                    changed: 0,
-                    unchanged: 0,
-                    initial_load: true,
-                })
+                .commit(
+                    actor,
+                    at,
+                    ImportOutcome {
+                        rows,
+                        created: rows,
+                        changed: 0,
+                        unchanged: 0,
+                        initial_load: true,
+                    },
+                )
                 .await;
         }
         let postgres = matches!(self.tx, Tx::Postgres(_));
@@ -724,32 +709,46 @@ impl ImportSession {
             .execute(&mut **tx)
             .await?;
             step.done("moved current versions");
-            audit!(
-                &mut **tx,
-                at,
-                actor,
-                "import",
-                &[],
-                None,
-                Some(import_detail(rows, created, versions))
-            );
             (created, versions)
         });
         if let Tx::Postgres(tx) = &mut self.tx {
             analyze(tx, versions, &mut self.step).await?;
         }
-        self.commit(ImportOutcome {
-            rows,
-            created,
-            changed: versions - created,
-            unchanged: rows - versions,
-            initial_load: false,
-        })
+        self.commit(
+            actor,
+            at,
+            ImportOutcome {
+                rows,
+                created,
+                changed: versions - created,
+                unchanged: rows - versions,
+                initial_load: false,
+            },
+        )
         .await
     }
 
     /// Commits the import.
-    async fn commit(mut self, outcome: ImportOutcome) -> Result<ImportOutcome, StoreError> {
+    /// Notes the import in the access log and commits it.
+    async fn commit(
+        mut self,
+        actor: &Actor,
+        at: OffsetDateTime,
+        outcome: ImportOutcome,
+    ) -> Result<ImportOutcome, StoreError> {
+        let detail = format!(
+            "{} rows: {} created, {} changed",
+            outcome.rows, outcome.created, outcome.changed
+        );
+        on_tx!(self, |tx| audit!(
+            &mut **tx,
+            at,
+            actor,
+            "import",
+            &[],
+            None,
+            Some(detail)
+        ));
         match self.tx {
             Tx::Sqlite(mut tx) => {
                 // SQLite has no ON COMMIT DROP: drop the staging table with the transaction.

@@ -683,6 +683,22 @@ async fn an_initial_load_rebuilds_what_it_dropped_and_a_failed_one_leaves_it_all
             db.backend
         );
         assert!(store.verify_audit().await.unwrap().is_ok());
+        // Each applied import is noted once in the access log; the failed and dropped ones not.
+        for (detail, count) in [
+            ("10000 rows: 10000 created, 0 changed", 1),
+            ("10000 rows: 0 created, 1 changed", 1),
+        ] {
+            let sql = format!(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'import' AND detail = '{detail}'"
+            );
+            assert_eq!(db.query_count(&sql).await.unwrap(), count, "{}", db.backend);
+        }
+        assert_eq!(
+            db.query_count("SELECT COUNT(*) FROM audit_log WHERE action = 'import'")
+                .await
+                .unwrap(),
+            2
+        );
         if let Some(pool) = pg {
             assert_eq!(member_schema(&pool).await, schema);
             pool.close().await;
