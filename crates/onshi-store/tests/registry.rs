@@ -590,6 +590,8 @@ async fn an_initial_load_rebuilds_what_it_dropped_and_a_failed_one_leaves_it_all
             "{}",
             db.backend
         );
+        // Asking again gives the same answer.
+        assert_eq!(session.duplicates().await.unwrap().len(), 3);
         if let Some(pool) = &pg {
             // An initial load holds the member tables until it ends.
             assert!(!members_readable(pool).await);
