@@ -442,7 +442,8 @@ impl Store {
 }
 
 impl ImportSession {
-    /// Stages rows (any number; they are written in batches of [`STAGE_BATCH`]).
+    /// Stages rows (any number: on SQLite in INSERTs of [`STAGE_BATCH`] rows, on PostgreSQL as
+    /// one COPY).
     pub async fn stage(&mut self, rows: &[StagedRow]) -> Result<(), StoreError> {
         if self.prepared {
             return Err(StoreError::Incompatible(
