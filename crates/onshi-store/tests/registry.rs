@@ -856,6 +856,24 @@ async fn the_audit_chain_finds_edits_and_deletions() {
 }
 
 /// A challenge sealed for facility 1311111111 at `at`, its nonce all `seed`.
+/// The test clinic's facility code.
+fn clinic() -> onshi_domain::FacilityCode {
+    onshi_domain::FacilityCode::parse("1311111111").unwrap()
+}
+
+/// The card holder of the card tests.
+fn card_holder() -> onshi_domain::PersonRef {
+    key().person_ref(&MyNumber::parse("123456789018").unwrap())
+}
+
+/// Records card certificate `fp1` for `person` (issued at T0, valid until T1).
+async fn issue_card(store: &Store, person: &onshi_domain::PersonRef) {
+    store
+        .record_certificate("fp1", "card", "01", person, T1, T0)
+        .await
+        .unwrap();
+}
+
 fn sealed(seed: u8, at: OffsetDateTime) -> onshi_domain::Challenge {
     onshi_domain::ChallengeKey::derive(&key())
         .issue(
@@ -927,7 +945,7 @@ async fn challenges_are_single_use_and_consents_expire() {
     use onshi_domain::FacilityCode;
     for db in TestDb::all().await.unwrap() {
         let store = db.open().await.unwrap();
-        let facility = FacilityCode::parse("1311111111").unwrap();
+        let facility = clinic();
         store
             .create_facility(&facility, "試験クリニック", "fhash", T0)
             .await
@@ -988,15 +1006,9 @@ async fn challenges_are_single_use_and_consents_expire() {
             "a check is referred to only by the facility that made it"
         );
 
-        let person = key().person_ref(&MyNumber::parse("123456789018").unwrap());
-        store
-            .record_certificate("fp1", "card", "01", &person, T1, T0)
-            .await
-            .unwrap();
-        store
-            .record_certificate("fp1", "card", "01", &person, T1, T0)
-            .await
-            .unwrap();
+        let person = card_holder();
+        issue_card(&store, &person).await;
+        issue_card(&store, &person).await;
         assert_eq!(
             holder_of(&store, "fp1").await.map(|h| h.person),
             Some(person.clone())
@@ -1096,11 +1108,10 @@ async fn challenges_are_single_use_and_consents_expire() {
 
 #[tokio::test]
 async fn a_challenge_answered_twice_at_once_is_answered_once() {
-    use onshi_domain::FacilityCode;
     for db in TestDb::all().await.unwrap() {
         let store = db.open().await.unwrap();
-        let facility = FacilityCode::parse("1311111111").unwrap();
-        let person = key().person_ref(&MyNumber::parse("123456789018").unwrap());
+        let facility = clinic();
+        let person = card_holder();
         let (c1, c2) = (sealed(1, T0), sealed(2, T0));
         // Eight checks race for c1 (so some meet in one group commit, some in the next), one
         // answers c2.
@@ -1166,10 +1177,9 @@ async fn a_challenge_answered_twice_at_once_is_answered_once() {
 
 #[tokio::test]
 async fn a_card_check_reads_qualifications_only_for_a_registered_unused_card() {
-    use onshi_domain::FacilityCode;
     for db in TestDb::all().await.unwrap() {
         let store = with_insurers(&db).await;
-        let facility = FacilityCode::parse("1311111111").unwrap();
+        let facility = clinic();
         let my_number = "123456789018";
         let person = key().person_ref(&MyNumber::parse(my_number).unwrap());
         // Insured by the society from 2024, by 協会けんぽ from 2022 until then; someone else too.
@@ -1193,10 +1203,7 @@ async fn a_card_check_reads_qualifications_only_for_a_registered_unused_card() {
                 .await
                 .unwrap();
         }
-        store
-            .record_certificate("fp1", "card", "01", &person, T1, T0)
-            .await
-            .unwrap();
+        issue_card(&store, &person).await;
         let check_read = |c: onshi_domain::Challenge| {
             let store = store.clone();
             let facility = facility.clone();
@@ -1283,7 +1290,7 @@ async fn a_card_check_reads_qualifications_only_for_a_registered_unused_card() {
 async fn used_challenges_are_forgotten_once_their_checks_cannot_be_referred_to() {
     for db in TestDb::all().await.unwrap() {
         let store = db.open().await.unwrap();
-        let person = key().person_ref(&MyNumber::parse("123456789018").unwrap());
+        let person = card_holder();
         let (old, recent) = (sealed(1, T0), sealed(2, T1));
         assert!(store.consume_challenge(&old, T0, &person).await.unwrap());
         assert!(store.consume_challenge(&recent, T1, &person).await.unwrap());
@@ -1316,15 +1323,11 @@ async fn used_challenges_are_forgotten_once_their_checks_cannot_be_referred_to()
 
 #[tokio::test]
 async fn times_within_one_second_compare_as_times() {
-    use onshi_domain::FacilityCode;
     for db in TestDb::all().await.unwrap() {
         let store = db.open().await.unwrap();
-        let facility = FacilityCode::parse("1311111111").unwrap();
-        let person = key().person_ref(&MyNumber::parse("123456789018").unwrap());
-        store
-            .record_certificate("fp1", "card", "01", &person, T1, T0)
-            .await
-            .unwrap();
+        let facility = clinic();
+        let person = card_holder();
+        issue_card(&store, &person).await;
         // Given at 09:00:00.7, so in force until 09:00:00.7 the next day.
         let given = T0 + time::Duration::milliseconds(700);
         answer(
