@@ -132,11 +132,14 @@ const SQLITE_STAGE: &str = "DROP TABLE IF EXISTS temp.import_stage; DROP TABLE I
     birth_date TEXT NOT NULL, sex INTEGER NOT NULL, relationship INTEGER NOT NULL, qualified_from TEXT NOT NULL, \
     qualified_until TEXT, loss_reason TEXT, copay_ratio INTEGER NOT NULL, person_ref TEXT, content_hash TEXT NOT NULL, \
     limit_certificate TEXT)";
+/// Text in the "C" collation, as in the registry's tables (migration 8), so that joins and sorts
+/// on the staged keys compare bytes and can use the registry's indexes.
 const POSTGRES_STAGE: &str = "CREATE TEMP TABLE import_stage (line BIGINT NOT NULL, \
-    insurer_number TEXT NOT NULL, symbol TEXT NOT NULL, number TEXT NOT NULL, branch TEXT NOT NULL, name TEXT NOT NULL, \
-    name_kana TEXT NOT NULL, birth_date DATE NOT NULL, sex INTEGER NOT NULL, relationship INTEGER NOT NULL, \
-    qualified_from DATE NOT NULL, qualified_until DATE, loss_reason TEXT, copay_ratio INTEGER NOT NULL, \
-    person_ref TEXT, content_hash TEXT NOT NULL, limit_certificate TEXT) ON COMMIT DROP";
+    insurer_number TEXT COLLATE \"C\" NOT NULL, symbol TEXT COLLATE \"C\" NOT NULL, number TEXT COLLATE \"C\" NOT NULL, \
+    branch TEXT COLLATE \"C\" NOT NULL, name TEXT COLLATE \"C\" NOT NULL, name_kana TEXT COLLATE \"C\" NOT NULL, \
+    birth_date DATE NOT NULL, sex INTEGER NOT NULL, relationship INTEGER NOT NULL, qualified_from DATE NOT NULL, \
+    qualified_until DATE, loss_reason TEXT COLLATE \"C\", copay_ratio INTEGER NOT NULL, person_ref TEXT COLLATE \"C\", \
+    content_hash TEXT COLLATE \"C\" NOT NULL, limit_certificate TEXT COLLATE \"C\") ON COMMIT DROP";
 
 /// The staged rows in card-key order, each with its place in that order: on SQLite the rowid
 /// (rows are inserted in that order); on PostgreSQL `seq`, numbered in the same sort that also
@@ -148,7 +151,7 @@ const SQLITE_SORT: &str = "CREATE TEMP TABLE import_sorted AS \
 const POSTGRES_SORT: &str = "CREATE TEMP TABLE import_sorted ON COMMIT DROP AS \
     SELECT row_number() OVER (ORDER BY insurer_number, symbol, number, branch, line) AS seq, \
     lag(line) OVER (PARTITION BY insurer_number, symbol, number, branch ORDER BY line) AS repeats, s.*, \
-    NULL::text AS target_id, NULL::bigint AS new_version FROM import_stage s; \
+    NULL::text COLLATE \"C\" AS target_id, NULL::bigint AS new_version FROM import_stage s; \
     DROP TABLE import_stage";
 
 /// Each row that repeats the card key of an earlier row, with that row's line.

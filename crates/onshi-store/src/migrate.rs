@@ -43,6 +43,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "compared_times",
         include_str!("../migrations/sqlite/0007_compared_times.sql"),
     ),
+    (
+        8,
+        "byte_order_text",
+        include_str!("../migrations/sqlite/0008_byte_order_text.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -79,6 +84,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         7,
         "compared_times",
         include_str!("../migrations/postgres/0007_compared_times.sql"),
+    ),
+    (
+        8,
+        "byte_order_text",
+        include_str!("../migrations/postgres/0008_byte_order_text.sql"),
     ),
 ];
 

@@ -65,6 +65,12 @@ impl TestDb {
 
     /// A fresh PostgreSQL database, or `None` (after printing why) when no server is configured.
     pub async fn postgres() -> Result<Option<Self>, TestDbError> {
+        Self::postgres_created_with("").await
+    }
+
+    /// A fresh PostgreSQL database made with these `CREATE DATABASE` options (a locale, say), or
+    /// `None` (after printing why) when no server is configured.
+    pub async fn postgres_created_with(options: &str) -> Result<Option<Self>, TestDbError> {
         let Ok(admin_url) = std::env::var(DATABASE_URL_VAR) else {
             if std::env::var(REQUIRE_PG_VAR).is_ok_and(|v| v == "1") {
                 return Err(TestDbError::PostgresRequired);
@@ -81,7 +87,7 @@ impl TestDb {
         let mut conn = PgConnection::connect(&admin_url)
             .await
             .map_err(|e| TestDbError::Create(e.to_string()))?;
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name} {options}")))
             .execute(&mut conn)
             .await
             .map_err(|e| TestDbError::Create(e.to_string()))?;

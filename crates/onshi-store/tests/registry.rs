@@ -270,6 +270,49 @@ async fn paging_walks_every_member_once() {
     }
 }
 
+/// Text compares byte by byte on both backends, whatever locale the PostgreSQL database was made
+/// with (migration 8). An import numbers its new members in card-key order, so listing by id
+/// follows the bytes of the card numbers: "B" before "a", where a Japanese locale puts "a" first.
+#[tokio::test]
+async fn text_compares_as_bytes_whatever_the_locale() {
+    let mut dbs = vec![TestDb::sqlite().unwrap()];
+    dbs.extend(
+        TestDb::postgres_created_with(
+            "LOCALE_PROVIDER icu ICU_LOCALE 'ja' LOCALE 'C.UTF-8' TEMPLATE template0",
+        )
+        .await
+        .unwrap(),
+    );
+    let numbers = ["b", "B", "a", "A", "あ", "ア", "1", "Z"];
+    let mut in_bytes = numbers.to_vec();
+    in_bytes.sort_unstable();
+    for db in dbs {
+        let store = with_insurers(&db).await;
+        let rows: Vec<(u64, ValidMember)> = (2..)
+            .zip(numbers)
+            .map(|(line, n)| (line, member("01130012", n, "2020-04-01", "", "")))
+            .collect();
+        import(&store, &Actor::Operator("test".into()), &rows, T0).await;
+        let listed: Vec<String> = every_member(&store, &actor(&kyokai()), 3)
+            .await
+            .into_iter()
+            .map(|m| m.key.number.as_str().to_owned())
+            .collect();
+        assert_eq!(listed, in_bytes, "{}", db.backend);
+        if db.backend == "postgresql" {
+            let other = "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = 'public' \
+                 AND data_type = 'text' AND table_name <> 'schema_migrations' \
+                 AND collation_name IS DISTINCT FROM 'C'";
+            assert_eq!(
+                db.query_count(other).await.unwrap(),
+                0,
+                "a text column outside \"C\""
+            );
+        }
+        db.cleanup().await;
+    }
+}
+
 /// Stages `rows` and applies them in one import.
 async fn import(
     store: &Store,
