@@ -78,7 +78,25 @@ struct CardUse {
 pub(crate) struct AuditJob {
     entries: Entries,
     card: Option<CardUse>,
-    done: oneshot::Sender<Result<bool, String>>,
+    done: oneshot::Sender<Result<bool, GroupFailed>>,
+}
+
+/// Why a group commit failed, as each of its callers is told.
+#[derive(Debug, Clone)]
+enum GroupFailed {
+    /// [`StoreError::Busy`]: a lock did not come in time; the callers may try again.
+    Busy(&'static str),
+    /// Anything else, as text.
+    Failed(String),
+}
+
+impl From<GroupFailed> for StoreError {
+    fn from(f: GroupFailed) -> Self {
+        match f {
+            GroupFailed::Busy(why) => Self::Busy(why),
+            GroupFailed::Failed(e) => Self::Audit(e),
+        }
+    }
 }
 
 /// What the entries of a check whose challenge was used meanwhile add to their detail.
@@ -127,9 +145,15 @@ pub(crate) fn spawn_writer(
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, entries, "audit group commit failed");
+                    let failed = if let StoreError::Busy(why) = e {
+                        tracing::warn!(error = %e, entries, "audit group commit waited in vain");
+                        GroupFailed::Busy(why)
+                    } else {
+                        tracing::error!(error = %e, entries, "audit group commit failed");
+                        GroupFailed::Failed(e.to_string())
+                    };
                     for job in group.drain(..) {
-                        let _ = job.done.send(Err(e.to_string()));
+                        let _ = job.done.send(Err(failed.clone()));
                     }
                 }
             }
@@ -580,7 +604,7 @@ impl Store {
         committed
             .await
             .map_err(|_| stopped())?
-            .map_err(StoreError::Audit)
+            .map_err(StoreError::from)
     }
 
     /// Starts the audit record of an eligibility check by `actor` at `at`.

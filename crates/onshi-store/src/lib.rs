@@ -96,7 +96,12 @@ pub enum StoreError {
     Corrupt(String),
     /// The database itself failed.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// A lock another writer holds (an import, say) or a free connection did not come within
+    /// the store's waiting time ([`StoreOptions::lock_wait`]): nothing was done, and the same
+    /// call may succeed shortly.
+    #[error("the registry is busy: {0}")]
+    Busy(&'static str),
     /// The card challenge an eligibility check answers had been used already (a replay): the
     /// check must not be answered.
     #[error("the challenge was already used")]
@@ -104,6 +109,35 @@ pub enum StoreError {
     /// The audit writer could not make an entry durable (the read it recorded is not answered).
     #[error("audit log write failed: {0}")]
     Audit(String),
+}
+
+/// PostgreSQL's `lock_not_available`: `lock_timeout` ran out.
+const PG_LOCK_NOT_AVAILABLE: &str = "55P03";
+/// SQLite's `SQLITE_BUSY` and `SQLITE_LOCKED`, the primary result codes (the low byte of an
+/// extended one) of a lock that `busy_timeout` waited for in vain.
+const SQLITE_BUSY_OR_LOCKED: [u32; 2] = [5, 6];
+
+impl From<sqlx::Error> for StoreError {
+    /// Waiting in vain (for a lock or a pooled connection) is [`StoreError::Busy`]; anything
+    /// else is a failure of the database.
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut => Self::Busy("no database connection came free in time"),
+            sqlx::Error::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                let sqlite_busy = db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                    && code
+                        .parse::<u32>()
+                        .is_ok_and(|c| SQLITE_BUSY_OR_LOCKED.contains(&(c & 0xff)));
+                if code == PG_LOCK_NOT_AVAILABLE || sqlite_busy {
+                    Self::Busy("another writer (an import, say) holds what this needs")
+                } else {
+                    Self::Database(e)
+                }
+            }
+            _ => Self::Database(e),
+        }
+    }
 }
 
 /// Who is reading or changing data: written into the access log with every such call.
@@ -229,6 +263,13 @@ pub struct StoreOptions {
     /// keep many more statements in flight than it has cores: more connections only add
     /// PostgreSQL backends competing for the same cores.
     pub pg_connections: u32,
+    /// How long one statement may wait for a lock that another writer holds (an import, say)
+    /// before the store gives up with [`StoreError::Busy`]: PostgreSQL's `lock_timeout`,
+    /// SQLite's busy timeout. `None`: PostgreSQL waits as long as it takes and SQLite 30 s,
+    /// which suits the command line; the server sets a few seconds, so that a check meanwhile
+    /// is answered "busy" rather than held. Waiting for a pooled connection is limited the
+    /// same way (`None`: 30 s).
+    pub lock_wait: Option<Duration>,
 }
 
 impl Default for StoreOptions {
@@ -239,6 +280,7 @@ impl Default for StoreOptions {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             pg_connections: u32::try_from(cores * 3).unwrap_or(u32::MAX).max(4),
+            lock_wait: None,
         }
     }
 }
@@ -250,10 +292,10 @@ const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// as long as the query itself, which made every check pay two per statement. A connection in
 /// steady use has just answered; only one that sat idle (PostgreSQL may have restarted, a
 /// firewall may have dropped it) is pinged first, and dropped if the ping fails.
-fn pg_pool(size: u32) -> PgPoolOptions {
+fn pg_pool(size: u32, acquire: Duration) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(size)
-        .acquire_timeout(Duration::from_secs(30))
+        .acquire_timeout(acquire)
         .test_before_acquire(false)
         .before_acquire(|conn, meta| {
             Box::pin(async move {
@@ -274,16 +316,23 @@ impl Store {
 
     /// [`Store::open`] with `options`.
     pub async fn open_with(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
+        // A caller that waits a short time for locks waits no longer for a free connection.
+        let acquire = options.lock_wait.unwrap_or(Duration::from_secs(30));
         match backend_of(url)? {
             "postgresql" => {
-                let opts = PgConnectOptions::from_str(url)?
+                let mut opts = PgConnectOptions::from_str(url)?
                     .log_statements(log::LevelFilter::Trace)
                     .log_slow_statements(log::LevelFilter::Debug, SLOW_STATEMENT);
-                let pool = pg_pool(options.pg_connections.max(1))
+                if let Some(wait) = options.lock_wait {
+                    // At least 1 ms: 0 would mean "wait forever" to PostgreSQL.
+                    let ms = wait.as_millis().max(1);
+                    opts = opts.options([("lock_timeout", format!("{ms}ms"))]);
+                }
+                let pool = pg_pool(options.pg_connections.max(1), acquire)
                     .connect_with(opts.clone())
                     .await?;
                 migrate::run_postgres(&pool).await?;
-                let audit_pool = pg_pool(1).connect_with(opts).await?;
+                let audit_pool = pg_pool(1, acquire).connect_with(opts).await?;
                 Ok(Self::with_backend(
                     Backend::Postgres(pool),
                     Some(audit_pool),
@@ -305,7 +354,7 @@ impl Store {
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(30))
+                    .busy_timeout(options.lock_wait.unwrap_or(Duration::from_secs(30)))
                     .foreign_keys(true)
                     .log_statements(log::LevelFilter::Trace)
                     .log_slow_statements(log::LevelFilter::Debug, SLOW_STATEMENT);
@@ -313,12 +362,14 @@ impl Store {
                 // would be a trip through the connection's worker thread).
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
+                    .acquire_timeout(acquire)
                     .test_before_acquire(false)
                     .connect_with(opts.clone())
                     .await?;
                 migrate::run_sqlite(&write).await?;
                 let read = SqlitePoolOptions::new()
                     .max_connections(8)
+                    .acquire_timeout(acquire)
                     .test_before_acquire(false)
                     .connect_with(opts.read_only(true))
                     .await?;

@@ -112,6 +112,30 @@ impl TestDb {
         Store::open(&self.url).await
     }
 
+    /// Opens (and migrates) the database with `options`.
+    pub async fn open_with(&self, options: crate::StoreOptions) -> Result<Store, StoreError> {
+        Store::open_with(&self.url, options).await
+    }
+
+    /// Another writer holding the registry, as a long import does, until
+    /// [`RegistryHeld::release`]: on PostgreSQL the member tables locked as an initial load
+    /// locks them (no one may read them), on SQLite the database's write lock (readers go on;
+    /// writers, the access log's included, wait).
+    pub async fn hold_registry(&self) -> Result<RegistryHeld, StoreError> {
+        use sqlx::SqliteConnection;
+        if self.backend == "postgresql" {
+            let mut conn = PgConnection::connect(&self.url).await?;
+            sqlx::raw_sql("BEGIN; LOCK TABLE members, member_versions IN ACCESS EXCLUSIVE MODE")
+                .execute(&mut conn)
+                .await?;
+            Ok(RegistryHeld::Postgres(conn))
+        } else {
+            let mut conn = SqliteConnection::connect(&self.url).await?;
+            sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut conn).await?;
+            Ok(RegistryHeld::Sqlite(conn))
+        }
+    }
+
     /// Runs SQL straight on the database, around the store: for tests that tamper with data the
     /// way an attacker with database access would.
     pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
@@ -151,6 +175,32 @@ impl TestDb {
             .execute(&mut conn)
             .await;
         }
+    }
+}
+
+/// The registry held by another connection ([`TestDb::hold_registry`]).
+#[derive(Debug)]
+pub enum RegistryHeld {
+    /// The member tables locked in an open transaction.
+    Postgres(PgConnection),
+    /// The write lock taken in an open transaction.
+    Sqlite(sqlx::SqliteConnection),
+}
+
+impl RegistryHeld {
+    /// Ends the transaction, writing nothing, and lets the others go on.
+    pub async fn release(self) -> Result<(), StoreError> {
+        match self {
+            Self::Postgres(mut c) => {
+                sqlx::raw_sql("ROLLBACK").execute(&mut c).await?;
+                c.close().await?;
+            }
+            Self::Sqlite(mut c) => {
+                sqlx::raw_sql("ROLLBACK").execute(&mut c).await?;
+                c.close().await?;
+            }
+        }
+        Ok(())
     }
 }
 

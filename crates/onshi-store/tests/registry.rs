@@ -636,8 +636,19 @@ async fn an_initial_load_rebuilds_what_it_dropped_and_a_failed_one_leaves_it_all
         // Asking again gives the same answer.
         assert_eq!(session.duplicates().await.unwrap().len(), 3);
         if let Some(pool) = &pg {
-            // An initial load holds the member tables until it ends.
+            // An initial load holds the member tables until it ends. A store that waits only
+            // briefly for locks, as the server's does, is told so rather than held.
             assert!(!members_readable(pool).await);
+            let options = onshi_store::StoreOptions {
+                lock_wait: Some(std::time::Duration::from_millis(200)),
+                ..Default::default()
+            };
+            let waiting = db.open_with(options).await.unwrap();
+            assert!(matches!(
+                waiting.find_member(&op, &rows[3].1.key, T0).await,
+                Err(StoreError::Busy(_))
+            ));
+            waiting.close().await;
         }
         drop(session);
         if let Some(pool) = &pg {
