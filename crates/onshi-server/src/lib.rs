@@ -128,6 +128,58 @@ impl Modify for BearerToken {
     }
 }
 
+/// Documents the 503 that any operation but the `system` ones (liveness, this document) may
+/// answer: each may read the store (a token is looked up there), and so find the registry held
+/// by a long import (`Problem::busy`). Added to the finished document, since the routes'
+/// operations join it only when the router is split.
+fn with_busy_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, ResponseBuilder, Type};
+    let busy = ResponseBuilder::new()
+        .description(
+            "the registry is busy (an import holds it); nothing was done: retry after the \
+             seconds that Retry-After gives",
+        )
+        .header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(Some(utoipa::openapi::schema::Object::with_type(
+                    Type::Integer,
+                )))
+                .description(Some("seconds to wait before trying again"))
+                .build(),
+        )
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build();
+    for item in api.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.put,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !op
+                .tags
+                .as_ref()
+                .is_some_and(|tags| tags.iter().any(|t| t == "system"))
+            {
+                op.responses
+                    .responses
+                    .insert("503".to_owned(), busy.clone().into());
+            }
+        }
+    }
+    api
+}
+
 /// Liveness.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
@@ -188,6 +240,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(eligibility::portal_registration))
         .routes(routes!(eligibility::portal_access_log))
         .split_for_parts();
+    let api = with_busy_responses(api);
     let router = router
         .layer(Extension(Arc::new(api.clone())))
         .fallback(|| async { problem::Problem::not_found("route") })

@@ -8,6 +8,9 @@ use serde::Serialize;
 use onshi_domain::FieldError;
 use onshi_store::StoreError;
 
+/// What a 503 (`busy`) asks the caller to wait, in its `Retry-After` header and its detail.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
@@ -97,6 +100,16 @@ impl Problem {
         )
     }
 
+    /// 503: the registry is busy (an import holds what the request needs); nothing was done.
+    pub fn busy(why: &str) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "Registry busy",
+            format!("{why}; nothing was done: try again in {RETRY_AFTER_SECONDS} seconds"),
+        )
+    }
+
     /// 500: details go to the log, not to the caller.
     pub fn internal() -> Self {
         Self::new(
@@ -116,6 +129,11 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -131,6 +149,10 @@ impl From<StoreError> for Problem {
             StoreError::NotFound(what) => Self::not_found(what),
             StoreError::Conflict(detail) => Self::conflict(detail),
             StoreError::ChallengeUsed => Self::challenge_replayed(),
+            StoreError::Busy(why) => {
+                tracing::warn!(why, "store busy: answered 503");
+                Self::busy(why)
+            }
             other => {
                 // The store's messages carry no personal data, so they may be logged.
                 tracing::error!(error = %other, "store failure");

@@ -441,4 +441,16 @@ async fn every_route_is_documented_and_answers() {
     let (_, _, doc) = api.call(Method::GET, "/openapi.json", None, None).await;
     assert!(doc["components"]["securitySchemes"]["insurer_token"].is_object());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // Every operation but liveness and this document may read the store, so may answer 503.
+    let busy = &doc["paths"]["/v1/eligibility/number"]["post"]["responses"]["503"];
+    assert!(busy["headers"]["Retry-After"].is_object(), "{busy}");
+    assert!(
+        busy["content"]["application/problem+json"]["schema"]["$ref"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("/Problem"))
+    );
+    assert!(doc["paths"]["/v1/members"]["get"]["responses"]["503"].is_object());
+    assert!(doc["paths"]["/v1/portal/registrations"]["post"]["responses"]["503"].is_object());
+    assert!(doc["paths"]["/healthz"]["get"]["responses"]["503"].is_null());
+    assert!(doc["paths"]["/openapi.json"]["get"]["responses"]["503"].is_null());
 }

@@ -97,8 +97,16 @@ struct World {
     store: Store,
 }
 
+/// How long the test server's statements wait for a lock another writer holds (the server's
+/// own is 5 s).
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
+
 async fn world(db: &TestDb) -> World {
-    let store = db.open().await.unwrap();
+    let options = onshi_store::StoreOptions {
+        lock_wait: Some(LOCK_WAIT),
+        ..Default::default()
+    };
+    let store = db.open_with(options).await.unwrap();
     let key = MyNumberKey::from_bytes(&[4; 32]).unwrap();
     let society = InsurerNumber::from_data_digits("0613801").unwrap();
     store
@@ -288,6 +296,17 @@ impl World {
         token: Option<&str>,
         body: Value,
     ) -> (StatusCode, Value) {
+        let (status, _, body) = self.call_with_headers(method, uri, token, body).await;
+        (status, body)
+    }
+
+    async fn call_with_headers(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, header::HeaderMap, Value) {
         let mut req = Request::builder()
             .method(method)
             .uri(uri)
@@ -302,11 +321,13 @@ impl World {
             .await
             .unwrap();
         let status = res.status();
+        let headers = res.headers().clone();
         let bytes = axum::body::to_bytes(res.into_body(), 64 << 20)
             .await
             .unwrap();
         (
             status,
+            headers,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         )
     }
@@ -340,6 +361,72 @@ impl World {
         body["consent"] = json!(["medication", "checkup"]);
         self.call(Method::POST, "/v1/eligibility/card", Some(token), body)
             .await
+    }
+}
+
+/// While another writer holds the registry (a long import), a check is answered 503 `busy` with
+/// `Retry-After` once the server's lock wait runs out, instead of being held until the writer
+/// commits; nothing of it was done, so the same card proof answers once the registry is free.
+#[tokio::test]
+async fn a_check_while_the_registry_is_held_is_answered_busy_and_can_be_retried() {
+    for db in TestDb::all().await.unwrap() {
+        let w = world(&db).await;
+        let f1 = Some(w.f1.as_str());
+        let by_number = json!({"insurer_number": "01130012", "symbol": "10", "number": "1",
+                               "branch": "00", "consultation_date": "2026-11-24"});
+        let mut by_card = w.proof(f1, "valid").await;
+        by_card["consultation_date"] = json!("2026-11-24");
+
+        let held = db.hold_registry().await.unwrap();
+        for (uri, body) in [
+            ("/v1/eligibility/number", &by_number),
+            ("/v1/eligibility/card", &by_card),
+        ] {
+            let started = std::time::Instant::now();
+            let (s, headers, p) = w
+                .call_with_headers(Method::POST, uri, f1, body.clone())
+                .await;
+            assert_eq!(
+                s,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{} {uri}: {p}",
+                db.backend
+            );
+            assert_eq!(p["type"], "urn:onshi:problem:busy", "{p}");
+            assert_eq!(p["status"], 503);
+            assert!(
+                p["detail"].as_str().unwrap().contains("nothing was done"),
+                "{p}"
+            );
+            assert_eq!(headers[header::RETRY_AFTER], "5");
+            assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+            assert!(
+                started.elapsed() >= LOCK_WAIT,
+                "it waited for the lock first"
+            );
+        }
+        held.release().await.unwrap();
+
+        let (s, r) = w
+            .call(Method::POST, "/v1/eligibility/number", f1, by_number)
+            .await;
+        assert_eq!(
+            (s, r["validity_code"].as_u64()),
+            (StatusCode::OK, Some(1)),
+            "{r}"
+        );
+        // The challenge was not used up by the refused attempt.
+        let (s, r) = w
+            .call(Method::POST, "/v1/eligibility/card", f1, by_card)
+            .await;
+        assert_eq!(
+            (s, r["validity_code"].as_u64()),
+            (StatusCode::OK, Some(1)),
+            "{r}"
+        );
+        assert!(w.store.verify_audit().await.unwrap().is_ok());
+        w.store.close().await;
+        db.cleanup().await;
     }
 }
 

@@ -9,7 +9,7 @@ use onshi_domain::Clock;
 use crate::cards::{PkiDir, TrustArgs, write_card};
 use crate::config::StoreArgs;
 use crate::import::{Encoding, ImportJob, import_members};
-use crate::{CliError, open_store, operator, synth};
+use crate::{CliError, open_serving_store, operator, synth};
 use onshi_pki::CertKind;
 
 /// `onshi demo` options.
@@ -44,7 +44,7 @@ pub(crate) async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliErro
         db_connections: None,
         config: None,
     };
-    let (store, key) = open_store(&store_args).await?;
+    let (store, key) = open_serving_store(&store_args).await?;
     let tokens_path = args.dir.join(TOKENS_FILE);
     let members_path = args.dir.join(MEMBERS_FILE);
 

@@ -415,7 +415,7 @@ pub async fn import_members(
         return Err(CliError::Rejected { errors, total });
     }
     bar.set_message(if session.is_initial_load() {
-        "loading (initial load: checks wait until it commits)"
+        "loading (initial load: checks are answered busy until it commits)"
     } else {
         "applying"
     });

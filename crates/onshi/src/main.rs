@@ -290,7 +290,8 @@ enum ImportCommand {
     ///
     /// On PostgreSQL, a first import of 10,000 rows or more into an empty registry is an initial
     /// load: it locks the member tables and builds their indexes after the rows are in, several
-    /// times faster; eligibility checks wait for it to commit (they could have found nobody).
+    /// times faster; meanwhile a server answers eligibility checks 503 (busy, with Retry-After)
+    /// after waiting 5 s for the tables (they could only have found nobody).
     ///
     /// Example: onshi import members members.csv --encoding cp932
     Members {
@@ -424,9 +425,31 @@ fn operator(name: Option<String>) -> Actor {
     )
 }
 
+/// How long a server's statement waits for a lock another writer holds (a long import, say)
+/// before the request is answered 503 with `Retry-After`, instead of being held until the
+/// import commits (minutes for an initial load) while its connection is kept from other checks.
+const SERVER_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the store for a command: its statements wait for locks as long as it takes (SQLite:
+/// 30 s), since a command's writes should not fail because another holds the registry briefly.
 async fn open_store(args: &StoreArgs) -> Result<(Store, onshi_domain::MyNumberKey), CliError> {
+    open_store_waiting(args, None).await
+}
+
+/// Opens the store for a server: a statement waits [`SERVER_LOCK_WAIT`] at most for a lock.
+pub(crate) async fn open_serving_store(
+    args: &StoreArgs,
+) -> Result<(Store, onshi_domain::MyNumberKey), CliError> {
+    open_store_waiting(args, Some(SERVER_LOCK_WAIT)).await
+}
+
+async fn open_store_waiting(
+    args: &StoreArgs,
+    lock_wait: Option<std::time::Duration>,
+) -> Result<(Store, onshi_domain::MyNumberKey), CliError> {
     let file = FileConfig::load(args.config.as_deref())?;
-    let settings = args.resolve(&file)?;
+    let mut settings = args.resolve(&file)?;
+    settings.options.lock_wait = lock_wait;
     let store = Store::open_with(&settings.db, settings.options)
         .await
         .map_err(|e| match e {
@@ -590,7 +613,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-            let (store, key) = open_store(&args.store).await?;
+            let (store, key) = open_serving_store(&args.store).await?;
             let tls = match (args.tls_cert, args.tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles {
                     cert,
