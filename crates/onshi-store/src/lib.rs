@@ -323,6 +323,15 @@ impl Store {
                 let mut opts = PgConnectOptions::from_str(url)?
                     .log_statements(log::LevelFilter::Trace)
                     .log_slow_statements(log::LevelFilter::Debug, SLOW_STATEMENT);
+                // Migrations wait for their locks as long as it takes, whatever the store's
+                // lock wait: another server may be migrating, or still reading the tables that
+                // a migration alters. Their connections (one holds the advisory lock, one
+                // migrates) close before the store's own open.
+                let migrator = pg_pool(2, Duration::from_secs(30))
+                    .connect_with(opts.clone())
+                    .await?;
+                migrate::run_postgres(&migrator).await?;
+                migrator.close().await;
                 if let Some(wait) = options.lock_wait {
                     // At least 1 ms: 0 would mean "wait forever" to PostgreSQL.
                     let ms = wait.as_millis().max(1);
@@ -331,7 +340,6 @@ impl Store {
                 let pool = pg_pool(options.pg_connections.max(1), acquire)
                     .connect_with(opts.clone())
                     .await?;
-                migrate::run_postgres(&pool).await?;
                 let audit_pool = pg_pool(1, acquire).connect_with(opts).await?;
                 Ok(Self::with_backend(
                     Backend::Postgres(pool),

@@ -764,6 +764,40 @@ async fn an_initial_load_rebuilds_what_it_dropped_and_a_failed_one_leaves_it_all
     }
 }
 
+/// Opening a store waits for another server's migration (migrate.rs's advisory lock) however
+/// short the store's lock wait: only the store's own statements are bounded.
+#[tokio::test]
+async fn opening_waits_for_a_migration_in_progress_whatever_the_lock_wait() {
+    let Some(db) = TestDb::postgres().await.unwrap() else {
+        return;
+    };
+    db.open().await.unwrap().close().await;
+    let holder = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let mut conn = holder.acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(7242011)")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let options = onshi_store::StoreOptions {
+        lock_wait: Some(std::time::Duration::from_millis(100)),
+        ..Default::default()
+    };
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        sqlx::query("SELECT pg_advisory_unlock(7242011)")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    };
+    let (opened, ()) = tokio::join!(db.open_with(options), release);
+    let store = opened.unwrap();
+    assert_eq!(store.counts().await.unwrap(), (0, 0, 0));
+    store.close().await;
+    drop(conn);
+    holder.close().await;
+    db.cleanup().await;
+}
+
 #[tokio::test]
 async fn the_my_number_key_cannot_change() {
     for db in TestDb::all().await.unwrap() {
