@@ -67,6 +67,32 @@ for s in scales:
             )
 out.append("")
 
+cpu_rows = []
+for s in scales:
+    for b in ("postgresql", "sqlite"):
+        for p in ("card", "number"):
+            r = one("checks", members=s, backend=b, path=p)
+            cpu = (r or {}).get("cpu_us_per_check") or {}
+            if not cpu or any(v is None for v in cpu.values()):
+                continue
+            total = sum(cpu.values())
+            ceiling = (machine.get("cores") or 0) * 1e6 / total if total else 0
+            cpu_rows.append(
+                f"| {n(s)} | {b} | {p} | {cpu.get('server', 0):.0f} | "
+                + (f"{cpu['postgres']:.0f}" if "postgres" in cpu else "(in the server)")
+                + f" | {cpu.get('loadgen', 0):.0f} | {total:.0f} | {n(ceiling)} | {n(r['per_second'])} |"
+            )
+if cpu_rows:
+    out.append(
+        "**CPU per check** in the timed phase (`loadgen --cpu-of`, µs; PostgreSQL is every `postgres` process, "
+        "SQLite runs inside the server); the cores divided by their sum is the rate at which the machine would "
+        "be fully busy:\n"
+    )
+    out.append("| members | store | path | server | database | load generator | sum | cores ÷ sum | measured checks/s |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    out.extend(cpu_rows)
+    out.append("")
+
 out.append("**Import** (`onshi import members`, first import into an empty registry) and memory:\n")
 out.append("| members | store | seconds | rows/s | ÷ PostgreSQL COPY | import peak RSS | server peak RSS |")
 out.append("|---|---|---|---|---|---|---|")

@@ -111,10 +111,14 @@ for N in "${SCALES[@]}"; do
       $O register --server "$SERVER" --card "$c" --pin 1234 >/dev/null
       CARD_ARGS+=(--card "$c")
     done
+    # CPU per check in the timed phase: the server, PostgreSQL (every postgres process) and the
+    # load generator itself.
+    CPU_OF=(--cpu-of "server=$PID")
+    [ "$BACKEND" = postgresql ] && CPU_OF+=(--cpu-of postgres=postgres)
     for P in number card; do
       if [ "$P" = number ]; then EXTRA=(--keys "$CSV"); else EXTRA=("${CARD_ARGS[@]}"); fi
       OUT=$($O loadgen --server "$SERVER" --facility-token "$TOKEN" --path "$P" --requests "$REQUESTS" \
-        --concurrency "$CONCURRENCY" --json "${EXTRA[@]}")
+        --concurrency "$CONCURRENCY" --json "${CPU_OF[@]}" "${EXTRA[@]}")
       record "$(echo "$OUT" | python3 -c "import json,sys; d=json.load(sys.stdin); d.update(kind='checks', backend='$BACKEND', members=$N); print(json.dumps(d))")"
     done
     RSS=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")

@@ -814,6 +814,12 @@ pub struct LoadArgs {
     /// Print the result as one JSON object (for scripts) instead of a sentence.
     #[arg(long)]
     pub json: bool,
+    /// Also report the CPU time that other processes spent per check during the timed phase,
+    /// as LABEL=PID or LABEL=NAME (every process of that name, those started meanwhile
+    /// included); repeat the flag. The load generator's own is always reported. Linux only
+    /// (it reads /proc). Example: --cpu-of server=$(pgrep -x onshi) --cpu-of postgres=postgres
+    #[arg(long = "cpu-of", value_name = "LABEL=PID|NAME", value_parser = crate::cpu::parse)]
+    pub cpu_of: Vec<(String, crate::cpu::Watched)>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -829,6 +835,7 @@ async fn fire(args: &LoadArgs, path: &str, bodies: Vec<Value>) -> Result<(), Cli
     let client = http_client()?;
     let url = format!("{}{path}", args.server.trim_end_matches('/'));
     let queue = Arc::new(std::sync::Mutex::new(bodies));
+    let meter = crate::cpu::CpuMeter::start(&args.cpu_of);
     let started = std::time::Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency {
@@ -868,6 +875,7 @@ async fn fire(args: &LoadArgs, path: &str, bodies: Vec<Value>) -> Result<(), Cli
         errors += e;
     }
     let secs = started.elapsed().as_secs_f64();
+    let cpu = meter.per_check(all.len());
     all.sort_by(f64::total_cmp);
     let rate = all.len() as f64 / secs;
     let (p50, p99, p999) = (
@@ -876,17 +884,29 @@ async fn fire(args: &LoadArgs, path: &str, bodies: Vec<Value>) -> Result<(), Cli
         percentile(&all, 0.999),
     );
     if args.json {
+        let cpu: serde_json::Map<String, Value> = cpu
+            .into_iter()
+            .map(|(label, us)| (label, json!(us)))
+            .collect();
         println!(
             "{}",
             json!({"path": args.path, "checks": all.len(), "seconds": secs, "per_second": rate,
                    "p50_ms": p50, "p99_ms": p99, "p999_ms": p999, "errors": errors,
-                   "concurrency": args.concurrency})
+                   "concurrency": args.concurrency, "cpu_us_per_check": cpu})
         );
     } else {
+        let cpu: Vec<String> = cpu
+            .into_iter()
+            .map(|(label, us)| match us {
+                Some(us) => format!("{label} {us:.0} µs"),
+                None => format!("{label} unknown"),
+            })
+            .collect();
         println!(
-            "{} checks: {} in {secs:.2} s = {rate:.0}/s; latency p50 {p50:.2} ms, p99 {p99:.2} ms, p99.9 {p999:.2} ms; {errors} not successful",
+            "{} checks: {} in {secs:.2} s = {rate:.0}/s; latency p50 {p50:.2} ms, p99 {p99:.2} ms, p99.9 {p999:.2} ms; {errors} not successful; CPU per check: {}",
             args.path,
             all.len(),
+            cpu.join(", "),
         );
     }
     Ok(())

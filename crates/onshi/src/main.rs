@@ -15,6 +15,7 @@ use onshi_store::{Actor, Store, StoreError};
 mod agent;
 mod cards;
 mod config;
+mod cpu;
 mod demo;
 mod import;
 mod synth;
