@@ -26,6 +26,10 @@ pub struct Problem {
     /// For validation problems: every field that is wrong, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds for the `Retry-After` header, when trying again soon may succeed (not part of
+    /// the document).
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -37,6 +41,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -102,12 +107,15 @@ impl Problem {
 
     /// 503: the registry is busy (an import holds what the request needs); nothing was done.
     pub fn busy(why: &str) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "Registry busy",
-            format!("{why}; nothing was done: try again in {RETRY_AFTER_SECONDS} seconds"),
-        )
+        Self {
+            retry_after: Some(RETRY_AFTER_SECONDS),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Registry busy",
+                format!("{why}; nothing was done: try again in {RETRY_AFTER_SECONDS} seconds"),
+            )
+        }
     }
 
     /// 500: details go to the log, not to the caller.
@@ -129,10 +137,10 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if status == StatusCode::UNAUTHORIZED {
             response
@@ -203,5 +211,26 @@ where
             )),
             Err(_) => Err(Problem::bad_request("the body is not valid JSON")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_busy_registry_asks_to_retry() {
+        let busy = Problem::busy("held").into_response();
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "5");
+        // A stale revocation list is also 503, but waiting 5 s would not help.
+        let stale = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "revocation-list-stale",
+            "Revocation list stale",
+            "the operator must refresh it",
+        )
+        .into_response();
+        assert!(stale.headers().get(header::RETRY_AFTER).is_none());
     }
 }

@@ -61,6 +61,10 @@ enum LogFormat {
 enum Command {
     /// Run the HTTP API (insurer API, /healthz, /openapi.json).
     ///
+    /// A request that waits more than 5 s for a lock another writer holds (a large import into
+    /// the same database, say) is answered 503 (problem type busy, with Retry-After) instead of
+    /// being held until that writer commits.
+    ///
     /// Example: onshi serve --db postgres://onshi@db/onshi --my-number-key-file /etc/onshi/key --listen 0.0.0.0:8080
     Serve(ServeArgs),
 
