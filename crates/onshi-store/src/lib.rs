@@ -323,6 +323,10 @@ impl Store {
                 let mut opts = PgConnectOptions::from_str(url)?
                     .log_statements(log::LevelFilter::Trace)
                     .log_slow_statements(log::LevelFilter::Debug, SLOW_STATEMENT);
+                // One direct connection first: a pool that cannot connect retries until its
+                // acquire timeout and then says only that it timed out (which would read as
+                // Busy); a direct connection says why at once (refused, unknown host, password).
+                sqlx::Connection::close(opts.connect().await?).await?;
                 // Migrations wait for their locks as long as it takes, whatever the store's
                 // lock wait: another server may be migrating, or still reading the tables that
                 // a migration alters. Their connections (one holds the advisory lock, one

@@ -214,6 +214,30 @@ async fn import_refuses_bad_files_whole_and_is_idempotent() {
     }
 }
 
+/// A PostgreSQL server that cannot be reached is named with the reason (at once), not reported
+/// as a busy registry after the pool's 30 s. (Port 1 on the loopback: nothing listens there.)
+#[test]
+fn an_unreachable_database_is_named_with_its_reason() {
+    let out = onshi(&[
+        "audit",
+        "verify",
+        "--db",
+        "postgres://onshi:secret@127.0.0.1:1/onshi",
+    ]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("cannot open postgres://onshi:") && err.contains("127.0.0.1:1/onshi"),
+        "{err}"
+    );
+    assert!(err.contains("refused"), "{err}");
+    assert!(!err.contains("busy"), "{err}");
+    assert!(
+        !err.contains("secret"),
+        "the password is not printed: {err}"
+    );
+}
+
 #[test]
 fn demo_serves_healthz() {
     let dir = tempfile::tempdir().unwrap();
