@@ -3,14 +3,12 @@
 //!
 //! Pure rules over qualifications the caller already found; the store finds them.
 
-use serde::Serialize;
 use time::Date;
 
 use crate::member::MemberDetails;
 
 /// 資格有効性: the interface's validity codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Validity {
     /// 1 有効: a qualification covers the consultation date.
     Valid,
@@ -183,7 +181,7 @@ mod tests {
         );
         let j = judge_person(&both, |d| d, date!(2024 - 03 - 31));
         assert_eq!(j.shown, vec![old.clone()]);
-        let j = judge_person(&[old.clone()], |d| d, date!(2025 - 01 - 01));
+        let j = judge_person(std::slice::from_ref(&old), |d| d, date!(2025 - 01 - 01));
         assert_eq!((j.validity, j.shown.len()), (Validity::Invalid, 1));
         let j = judge_person::<MemberDetails>(&[], |d| d, date!(2025 - 01 - 01));
         assert_eq!(j.validity, Validity::NotFound);

@@ -1,12 +1,10 @@
 //! The one validation error shape: which field, and what is wrong with it.
 
-use serde::Serialize;
-
 /// A value that failed validation, named by its field.
 ///
 /// The reason never repeats the value itself: values may be personal data, and errors end up in
 /// logs and HTTP responses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
 pub struct FieldError {
     /// The field's name as the caller spelled it (CSV column or JSON member).

@@ -6,7 +6,6 @@
 use std::fmt;
 
 use aws_lc_rs::hmac;
-use serde::Serialize;
 
 use crate::text::{normalize, normalize_compact};
 
@@ -33,8 +32,7 @@ fn ascii_digits(s: &str) -> Option<Vec<u8>> {
 
 /// What kind of insurer a 保険者番号 belongs to, from its 法別番号 (first two of eight digits) or
 /// its length (six digits: 国民健康保険).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsurerKind {
     /// 全国健康保険協会 (協会けんぽ), 法別 01.
     KyokaiKenpo,
@@ -84,8 +82,7 @@ impl InsurerKind {
 ///
 /// Input may be full-width, space-padded (`"  123456"`, as the facility interface pads it) or
 /// zero-padded to eight (`"00123456"`: no 法別 is 00, so this is read as the six-digit number).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InsurerNumber(String);
 
 impl InsurerNumber {
@@ -157,13 +154,11 @@ impl fmt::Debug for InsurerNumber {
 
 /// 記号 of an insurance card: up to 20 characters, may be empty (many 国保 and 後期高齢者 cards have
 /// none). Width-folded and space-trimmed; inner runs of spaces become one space.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CardSymbol(String);
 
 /// 番号 of an insurance card: 1 to 20 characters, normalised like [`CardSymbol`].
-#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CardNumber(String);
 
 const CARD_FIELD_MAX: usize = 20;
@@ -207,8 +202,7 @@ impl CardNumber {
 
 /// 枝番: the two-digit individual number within a card (introduced 2021). A single digit is
 /// zero-padded (`"1"` → `"01"`). Empty means "none", which only 後期高齢者 cards may have.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct BranchNumber(String);
 
 impl BranchNumber {
@@ -256,13 +250,11 @@ debug_as_str!(CardSymbol, CardNumber, BranchNumber);
 /// The check digit is believed to follow the insurer-number Luhn scheme, but that has not been
 /// confirmed against published facility codes, so it is reported by
 /// [`FacilityCode::check_digit_consistent`] and never a reason to refuse a code.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct FacilityCode(String);
 
 /// 点数表 of a facility code: which kind of facility it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FeeSchedule {
     /// 1: 医科 (hospitals and clinics).
     Medical,

@@ -7,7 +7,6 @@
 
 use std::fmt;
 
-use serde::Serialize;
 use time::Date;
 
 use crate::error::FieldError;
@@ -15,8 +14,7 @@ use crate::member::parse_date;
 use crate::text::normalize_compact;
 
 /// 限度額適用認定証区分 (OQSCD011): which certificate it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LimitClass {
     /// 01 限度額適用認定証
     Limit,
@@ -104,15 +102,9 @@ impl LimitBracket {
     }
 }
 
-impl Serialize for LimitBracket {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.0)
-    }
-}
-
 /// One 限度額適用認定証 as the insurer issued it. Its `Debug` is redacted: the bracket tells a
 /// household's income.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct LimitCertificate {
     /// 限度額適用認定証区分 (OQSCD011)
     pub class: LimitClass,

@@ -7,7 +7,6 @@
 use std::fmt;
 
 use aws_lc_rs::digest;
-use serde::{Serialize, Serializer};
 use time::Date;
 
 use crate::error::FieldError;
@@ -28,15 +27,8 @@ impl<T> fmt::Debug for Personal<T> {
     }
 }
 
-impl<T: Serialize> Serialize for Personal<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
-
 /// 性別 as on the card: the interface's codes 1 男, 2 女, 3 未設定.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sex {
     /// 1 男
     Male,
@@ -73,8 +65,7 @@ impl Sex {
 }
 
 /// 本人・家族区分: whether the member is the insured person or a dependant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Relationship {
     /// 1 本人 (被保険者)
     Insured,
@@ -110,8 +101,7 @@ impl Relationship {
 
 /// 一部負担金割合: the share of the bill the patient pays, in percent (10, 20 or 30).
 /// The interface writes it as three digits ("030").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CopayRatio(u8);
 
 impl CopayRatio {
@@ -139,8 +129,7 @@ impl CopayRatio {
 }
 
 /// 資格喪失事由: why a qualification ended (the interface's codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LossReason {
     /// 01 死亡
     Death,
@@ -175,7 +164,7 @@ impl LossReason {
 }
 
 /// Which member of which insurer: 保険者番号 + 記号 + 番号 + 枝番.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MemberKey {
     /// 保険者番号
     pub insurer: InsurerNumber,
@@ -188,7 +177,7 @@ pub struct MemberKey {
 }
 
 /// What an insurer says about a member at one point in time: one version of the qualification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberDetails {
     /// 氏名
     pub name: Personal<String>,
@@ -211,7 +200,6 @@ pub struct MemberDetails {
     /// 限度額適用認定証, when the insurer issued one.
     pub limit: Option<LimitCertificate>,
     /// The person behind the member across insurers, when the insurer gave a My Number.
-    #[serde(skip)]
     pub person: Option<PersonRef>,
 }
 
@@ -390,6 +378,33 @@ fn parse_kana(input: &str) -> Result<String, String> {
 }
 
 impl MemberInput<'_> {
+    /// Only the card key (保険者番号・記号・番号・枝番), as a check by card number reads it;
+    /// every wrong part is named (symbol, number and branch first, then the insurer number).
+    pub fn card_key(&self) -> Result<MemberKey, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let symbol = CardSymbol::parse(self.symbol)
+            .map_err(|r| errors.push(FieldError::new("symbol", r)))
+            .ok();
+        let number = CardNumber::parse(self.number)
+            .map_err(|r| errors.push(FieldError::new("number", r)))
+            .ok();
+        let branch = BranchNumber::parse(self.branch)
+            .map_err(|r| errors.push(FieldError::new("branch", r)))
+            .ok();
+        let insurer = InsurerNumber::parse(self.insurer_number)
+            .map_err(|r| errors.push(FieldError::new("insurer_number", r)))
+            .ok();
+        match (insurer, symbol, number, branch) {
+            (Some(insurer), Some(symbol), Some(number), Some(branch)) => Ok(MemberKey {
+                insurer,
+                symbol,
+                number,
+                branch,
+            }),
+            _ => Err(errors),
+        }
+    }
+
     /// Validates every field and the rules across fields, collecting every error (not just the
     /// first), each naming its field.
     pub fn validate(&self) -> Result<ValidMember, Vec<FieldError>> {

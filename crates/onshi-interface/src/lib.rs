@@ -3,12 +3,12 @@
 //! answered in `res` under the matching name (`…01req_…` → `…01res_…`).
 //!
 //! This crate parses request files and writes result files; it does no I/O. The element names and
-//! codes follow `shared/reference/onshi-interface.md` §1; where sources disagree, the choice is
-//! documented on the item.
+//! codes are those of the national interface as `docs/vendors.md` lists them, message by message;
+//! where sources disagree, the choice is documented on the item. Check results come in as the API's
+//! own [`CheckResult`] (`onshi_api::EligibilityResult`), so this crate and the server share one
+//! definition of them.
 
 pub mod xml;
-
-use serde::Deserialize;
 
 /// Why a request file could not be answered normally. Each becomes an error result file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -275,83 +275,13 @@ pub fn parse_request(file_name: &str, bytes: &[u8]) -> Result<Request, Interface
     })
 }
 
-/// One qualification of a result, as the onshi API returns it (`EligibilityResult`).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct Qualification {
-    /// 資格有効性 of this qualification.
-    pub validity_code: u8,
-    /// 保険者番号
-    pub insurer_number: String,
-    /// 記号
-    pub symbol: String,
-    /// 番号
-    pub number: String,
-    /// 枝番
-    pub branch: String,
-    /// 1 本人 / 2 家族
-    pub relationship_code: u8,
-    /// 氏名
-    pub name: String,
-    /// カナ氏名
-    pub name_kana: String,
-    /// 1 / 2 / 3
-    pub sex_code: u8,
-    /// YYYYMMDD
-    pub birth_date: String,
-    /// YYYYMMDD
-    pub qualified_from: String,
-    /// YYYYMMDD
-    pub qualified_until: Option<String>,
-    /// "030"
-    pub copay_ratio: String,
-    /// 限度額適用認定証, present only with the patient's consent.
-    #[serde(default)]
-    pub limit_certificate: Option<LimitCertificate>,
-}
+/// A check result as the onshi API returns it (the wire contract's type).
+pub use onshi_api::{EligibilityResult as CheckResult, LimitCertificateInfo, Qualification};
 
-/// `LimitApplicationCertificateRelatedInfo`.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct LimitCertificate {
-    /// OQSCD011: 01, 02, 03
-    pub class_code: String,
-    /// OQSCD012: A01–A06, B01–B10
-    pub bracket_code: String,
-    /// 交付年月日, YYYYMMDD
-    pub issued: String,
-    /// YYYYMMDD
-    pub valid_from: String,
-    /// YYYYMMDD
-    pub valid_until: Option<String>,
-    /// 長期入院該当年月日, YYYYMMDD
-    pub long_term_from: Option<String>,
-}
-
-/// A check result as the onshi API returns it.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct CheckResult {
-    /// 1–5
-    pub validity_code: u8,
-    /// YYYYMMDD
-    pub consultation_date: String,
-    /// The qualifications shown.
-    pub qualifications: Vec<Qualification>,
-    /// For 3: the newer one.
-    pub new_qualification: Option<Qualification>,
-    /// When the patient consented to 限度額 information, YYYYMMDDHHmmss; none without consent.
-    #[serde(default)]
-    pub limit_consent_at: Option<String>,
-}
-
-impl CheckResult {
-    /// Writes every qualification of the result as `ResultOfQualificationConfirmation`.
-    fn render_qualifications(&self, out: &mut String) {
-        for q in self
-            .qualifications
-            .iter()
-            .chain(self.new_qualification.iter())
-        {
-            render_qualification(out, q, self.limit_consent_at.as_deref());
-        }
+/// Writes every qualification of `result` as `ResultOfQualificationConfirmation`.
+fn render_qualifications(out: &mut String, result: &CheckResult) {
+    for q in result.shown() {
+        render_qualification(out, q, result.limit_consent_at.as_deref());
     }
 }
 
@@ -506,7 +436,7 @@ pub fn single_result(
     );
     search.render(&mut out);
     out.push_str("  <ResultList>\n");
-    result.render_qualifications(&mut out);
+    render_qualifications(&mut out, result);
     out.push_str("  </ResultList>\n </MessageBody>\n</XmlMsg>\n");
     echo.charset.encode(&out)
 }
@@ -576,7 +506,7 @@ pub fn bulk_result(
                     "QualificationValidity",
                     &result.validity_code.to_string(),
                 );
-                result.render_qualifications(&mut out);
+                render_qualifications(&mut out, result);
             }
             Err((code, message)) => {
                 tag(&mut out, 2, "ProcessingResultStatus", "2");
@@ -600,11 +530,7 @@ pub fn face_file_name(id: &str, executed_at: &str) -> String {
 /// カード), the qualifications, and the consents given at the reader as `…ConsFlg`/`…ConsTime`/
 /// `…AvailableTime` (medication → `PharmacistsInfo`, checkup → `SpecificHealthCheckupsInfo`,
 /// clinical → `DiagnosisInfo`).
-pub fn face_result(
-    echo: &HeaderEcho<'_>,
-    result: &CheckResult,
-    consents: &[(String, String, String)],
-) -> Vec<u8> {
+pub fn face_result(echo: &HeaderEcho<'_>, result: &CheckResult) -> Vec<u8> {
     let mut out = String::with_capacity(2048);
     header_with(&mut out, echo, "1", "1", None);
     out.push_str(" <MessageBody>\n");
@@ -616,9 +542,14 @@ pub fn face_result(
         &result.validity_code.to_string(),
     );
     out.push_str("  <ResultList>\n");
-    result.render_qualifications(&mut out);
+    render_qualifications(&mut out, result);
     out.push_str("  </ResultList>\n");
-    for (kind, given, expires) in consents {
+    for onshi_api::Consent {
+        kind,
+        given_at,
+        expires_at,
+    } in &result.consents
+    {
         let prefix = match kind.as_str() {
             "medication" => "PharmacistsInfo",
             "checkup" => "SpecificHealthCheckupsInfo",
@@ -626,8 +557,8 @@ pub fn face_result(
             _ => continue,
         };
         tag(&mut out, 2, &format!("{prefix}ConsFlg"), "1");
-        tag(&mut out, 2, &format!("{prefix}ConsTime"), given);
-        tag(&mut out, 2, &format!("{prefix}AvailableTime"), expires);
+        tag(&mut out, 2, &format!("{prefix}ConsTime"), given_at);
+        tag(&mut out, 2, &format!("{prefix}AvailableTime"), expires_at);
     }
     out.push_str(" </MessageBody>\n</XmlMsg>\n");
     echo.charset.encode(&out)
@@ -706,10 +637,14 @@ mod tests {
         };
         let result = CheckResult {
             validity_code: 4,
+            validity_label: String::new(),
             consultation_date: "20261124".into(),
             qualifications: vec![],
             new_qualification: None,
+            certificate_kind: None,
+            consents: Vec::new(),
             limit_consent_at: None,
+            check_reference: None,
         };
         let out = single_result(&echo, &r.searches[0], &result, None);
         let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&out);
@@ -740,9 +675,10 @@ mod tests {
             qualified_from: "20200401".into(),
             qualified_until: None,
             copay_ratio: "030".into(),
-            limit_certificate: Some(LimitCertificate {
+            limit_certificate: Some(LimitCertificateInfo {
                 class_code: "02".into(),
                 bracket_code: "B05".into(),
+                bracket_label: "一般Ⅱ".into(),
                 issued: "20260715".into(),
                 valid_from: "20260801".into(),
                 valid_until: None,
@@ -758,10 +694,14 @@ mod tests {
         };
         let mut result = CheckResult {
             validity_code: 1,
+            validity_label: String::new(),
             consultation_date: "20261124".into(),
             qualifications: vec![q],
             new_qualification: None,
+            certificate_kind: None,
+            consents: Vec::new(),
             limit_consent_at: Some("20261124095959".into()),
+            check_reference: None,
         };
         let text = String::from_utf8(single_result(&echo, &r.searches[0], &result, None)).unwrap();
         let doc = xml::parse(text.as_bytes()).unwrap();

@@ -1,12 +1,10 @@
-//! API tokens: made here, stored only as their SHA-256, checked on every request. Facility
+//! API tokens: checked on every request (minted and hashed by [`onshi_store::token`]). Facility
 //! tokens, which every eligibility check carries, are remembered for a short while
 //! ([`FacilityTokens`]) so a check does not read the facilities table each time.
 
-use aws_lc_rs::digest;
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,27 +12,10 @@ use std::sync::Mutex;
 use time::{Duration, OffsetDateTime};
 
 use onshi_domain::{FacilityCode, InsurerNumber};
+use onshi_store::token;
 
 use crate::AppState;
 use crate::problem::Problem;
-
-/// The prefix of every insurer token, so a leaked one is recognisable in a secret scanner.
-pub const TOKEN_PREFIX: &str = "onshi_ins_";
-
-/// A new random API token (256 bits) and the hash to store for it.
-pub fn new_token() -> Result<(String, String), aws_lc_rs::error::Unspecified> {
-    let mut bytes = [0u8; 32];
-    SystemRandom::new().fill(&mut bytes)?;
-    let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
-    let hash = hash_token(&token);
-    Ok((token, hash))
-}
-
-/// The stored form of a token: SHA-256, hex. Tokens have 256 bits of entropy, so a fast hash is
-/// enough (there is nothing to brute-force), and lookups stay one indexed read.
-pub fn hash_token(token: &str) -> String {
-    hex::encode(digest::digest(&digest::SHA256, token.as_bytes()))
-}
 
 /// The token of `Authorization: Bearer <token>`, or 401.
 pub(crate) fn bearer_token(parts: &Parts) -> Result<&str, Problem> {
@@ -96,12 +77,50 @@ impl FromRequestParts<AppState> for AuthenticatedInsurer {
         let token = bearer_token(parts)?;
         match state
             .store
-            .insurer_by_token_hash(&hash_token(token))
+            .insurer_by_token_hash(&token::hash(token))
             .await?
         {
             Some(insurer) => Ok(Self(insurer.number)),
             None => Err(Problem::unauthorized()),
         }
+    }
+}
+
+/// The facility a request is authenticated as (`Authorization: Bearer onshi_fac_…`).
+#[derive(Debug, Clone)]
+pub struct AuthenticatedFacility(pub FacilityCode);
+
+impl FromRequestParts<AppState> for AuthenticatedFacility {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let hash = token::hash(bearer_token(parts)?);
+        let now = state.clock.now();
+        let facility = match state.facility_tokens.get(&hash, now) {
+            Some(code) => code,
+            None => match state.store.facility_by_token_hash(&hash).await? {
+                Some(f) => {
+                    state.facility_tokens.remember(hash, f.code.clone(), now);
+                    f.code
+                }
+                None => return Err(Problem::unauthorized()),
+            },
+        };
+        if let Some(crate::tls::ClientIdentity(cn)) =
+            parts.extensions.get::<crate::tls::ClientIdentity>()
+            && cn != facility.as_str()
+        {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "client-certificate-mismatch",
+                "Client certificate of another facility",
+                "the connection's client certificate does not belong to the facility of this token",
+            ));
+        }
+        Ok(Self(facility))
     }
 }
 
@@ -126,16 +145,5 @@ mod tests {
         // Read again, believed again.
         tokens.remember("h".into(), code.clone(), t0 + FACILITY_TOKEN_TTL);
         assert_eq!(tokens.get("h", t0 + FACILITY_TOKEN_TTL), Some(code));
-    }
-
-    #[test]
-    fn tokens_are_random_and_hashed() {
-        let (a, ha) = new_token().unwrap();
-        let (b, _) = new_token().unwrap();
-        assert_ne!(a, b);
-        assert!(a.starts_with(TOKEN_PREFIX));
-        assert_eq!(a.len(), TOKEN_PREFIX.len() + 64);
-        assert_eq!(hash_token(&a), ha);
-        assert_ne!(ha, a);
     }
 }

@@ -1,10 +1,16 @@
-//! onshi's HTTP server: the only crate that knows HTTP.
+//! onshi's HTTP server: the only crate that knows HTTP, and the eligibility workflow it serves.
 //!
 //! - [`router`] builds the axum router and the OpenAPI document together (utoipa-axum), so every
 //!   route is documented by construction; the document is served at `/openapi.json`.
-//! - [`problem`]: the one error shape (RFC 9457 problem details).
-//! - [`auth`]: insurer API tokens.
-//! - [`members`]: the insurer API.
+//! - [`mod@routes`]: the handlers (members, eligibility, bulk, FHIR); thin: read, call, answer.
+//! - [`eligibility`]: the eligibility workflow, without HTTP: challenges, proofs, checks,
+//!   registration, the portal, bulk look-ups; its errors are [`eligibility::CheckError`].
+//! - [`problem`]: the one error shape (RFC 9457 problem details) and the one mapping of
+//!   workflow and store errors to it.
+//! - [`auth`]: the authenticated insurer or facility of a request (tokens, and the client
+//!   certificate under mutual TLS).
+//! - [`background`]: resuming bulk look-ups and forgetting used challenges.
+//! - [`tls`]: HTTPS and mutual TLS; [`trust`]: the card trust anchors and CRLs in force.
 //!
 //! Request logs carry the method, the route *template* (never the raw path or query, which can
 //! hold card numbers), the status and the latency, and nothing from bodies.
@@ -16,7 +22,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
-use serde::Serialize;
+use onshi_api::Health;
 use time::OffsetDateTime;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -27,13 +33,14 @@ use onshi_domain::{ChallengeKey, Clock, InsurerNumber, MyNumberKey};
 use onshi_store::{Actor, Store};
 
 pub mod auth;
-pub mod bulk;
+pub mod background;
 pub mod eligibility;
-pub mod fhir;
-pub mod members;
 pub mod problem;
+pub mod routes;
 pub mod tls;
 pub mod trust;
+
+use routes::{bulk, eligibility as checks, fhir, members};
 
 /// The real clock.
 #[derive(Debug, Clone, Copy, Default)]
@@ -180,17 +187,6 @@ fn with_busy_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::Op
     api
 }
 
-/// Liveness.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Health {
-    /// Always `ok` when the process answers.
-    pub status: &'static str,
-    /// `sqlite` or `postgresql`.
-    pub store: &'static str,
-    /// Revocation lists past their nextUpdate (issuer names): the operator must refresh them.
-    pub stale_crls: Vec<String>,
-}
-
 /// Is the server up?
 #[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
 async fn healthz(State(state): State<AppState>) -> Json<Health> {
@@ -206,8 +202,9 @@ async fn healthz(State(state): State<AppState>) -> Json<Health> {
             "ok"
         } else {
             "degraded"
-        },
-        store: state.store.backend_name(),
+        }
+        .to_owned(),
+        store: state.store.backend_name().to_owned(),
         stale_crls,
     })
 }
@@ -229,16 +226,16 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(members::get_member, members::change_member))
         .routes(routes!(members::end_member))
         .routes(routes!(members::member_history))
-        .routes(routes!(eligibility::facility_challenge))
-        .routes(routes!(eligibility::portal_challenge))
-        .routes(routes!(eligibility::check_card))
-        .routes(routes!(eligibility::check_number))
+        .routes(routes!(checks::facility_challenge))
+        .routes(routes!(checks::portal_challenge))
+        .routes(routes!(checks::check_card))
+        .routes(routes!(checks::check_number))
         .routes(routes!(fhir::coverage_eligibility))
         .routes(routes!(bulk::submit))
         .routes(routes!(bulk::status))
-        .routes(routes!(eligibility::facility_registration))
-        .routes(routes!(eligibility::portal_registration))
-        .routes(routes!(eligibility::portal_access_log))
+        .routes(routes!(checks::facility_registration))
+        .routes(routes!(checks::portal_registration))
+        .routes(routes!(checks::portal_access_log))
         .split_for_parts();
     let api = with_busy_responses(api);
     let router = router
@@ -273,10 +270,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    if let Err(p) = bulk::resume(&state).await {
-        tracing::error!(detail = %p.detail, "could not resume bulk look-ups");
-    }
-    crate::eligibility::spawn_forgetting(state.clone());
+    background::start(&state).await;
     let (router, _) = router(state);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)

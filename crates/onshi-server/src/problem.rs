@@ -3,32 +3,24 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
 use onshi_domain::FieldError;
+use onshi_pki::CertError;
 use onshi_store::StoreError;
+
+use crate::eligibility::CheckError;
 
 /// What a 503 (`busy`) asks the caller to wait, in its `Retry-After` header and its detail.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
-/// An RFC 9457 problem document.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// An error the API answers: the RFC 9457 document of the wire contract
+/// ([`onshi_api::Problem`]) and how to send it.
+#[derive(Debug, Clone)]
 pub struct Problem {
-    /// A URI naming the kind of problem: `urn:onshi:problem:<kind>`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// A short summary of the kind of problem.
-    pub title: String,
-    /// The HTTP status code.
-    pub status: u16,
-    /// What happened this time, for a person to read.
-    pub detail: String,
-    /// For validation problems: every field that is wrong, and why.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
+    /// The document sent as `application/problem+json`.
+    pub document: onshi_api::Problem,
     /// Seconds for the `Retry-After` header, when trying again soon may succeed (not part of
     /// the document).
-    #[serde(skip)]
     pub retry_after: Option<u32>,
 }
 
@@ -36,11 +28,13 @@ impl Problem {
     /// A problem of `kind` with `status`.
     pub fn new(status: StatusCode, kind: &str, title: &str, detail: impl Into<String>) -> Self {
         Self {
-            kind: format!("urn:onshi:problem:{kind}"),
-            title: title.to_owned(),
-            status: status.as_u16(),
-            detail: detail.into(),
-            errors: Vec::new(),
+            document: onshi_api::Problem {
+                kind: format!("urn:onshi:problem:{kind}"),
+                title: title.to_owned(),
+                status: status.as_u16(),
+                detail: detail.into(),
+                errors: Vec::new(),
+            },
             retry_after: None,
         }
     }
@@ -49,15 +43,14 @@ impl Problem {
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         let detail = format!("invalid fields: {}", fields.join(", "));
-        Self {
-            errors,
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation",
-                "Invalid request",
-                detail,
-            )
-        }
+        let mut p = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid request",
+            detail,
+        );
+        p.document.errors = errors.into_iter().map(Into::into).collect();
+        p
     }
 
     /// 400: the body is not the JSON the route takes.
@@ -76,7 +69,7 @@ impl Problem {
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "Authentication required",
-            "send your insurer API token as 'Authorization: Bearer <token>'",
+            "send your API token (an insurer's or a facility's) as 'Authorization: Bearer <token>'",
         )
     }
 
@@ -129,10 +122,17 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.document.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, axum::Json(&self)).into_response();
+        let status = self.status();
+        let mut response = (status, axum::Json(&self.document)).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
@@ -168,6 +168,82 @@ impl From<StoreError> for Problem {
             }
         }
     }
+}
+
+/// The one mapping of the eligibility workflow's refusals to problem details: every refusal
+/// has its own problem type, so a client (and a test) can tell them apart.
+impl From<CheckError> for Problem {
+    fn from(e: CheckError) -> Self {
+        match e {
+            CheckError::Invalid(errors) => Self::validation(errors),
+            CheckError::ChallengeUnknown => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "challenge-unknown",
+                "Unknown challenge",
+                "no such challenge: this server did not issue that challenge_id, or it was altered; ask for a new challenge",
+            ),
+            CheckError::ChallengeForeign => Self::new(
+                StatusCode::FORBIDDEN,
+                "challenge-foreign",
+                "Challenge of another facility",
+                "this challenge was issued to another facility",
+            ),
+            CheckError::ChallengeExpired => Self::new(
+                StatusCode::GONE,
+                "challenge-expired",
+                "Challenge expired",
+                "the challenge has expired: ask for a new one",
+            ),
+            CheckError::ChallengeReplayed => Self::challenge_replayed(),
+            CheckError::NoTrustAnchors => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no-trust-anchors",
+                "Card checks are not configured",
+                "the server has no trust anchors for user certificates",
+            ),
+            CheckError::Card(e) => card_refused(&e),
+            CheckError::CertificateUnknown => Self::new(
+                StatusCode::FORBIDDEN,
+                "certificate-unknown",
+                "Unknown certificate",
+                "the certificate is valid but not in the certificate directory",
+            ),
+            CheckError::NotRegistered => Self::new(
+                StatusCode::FORBIDDEN,
+                "not-registered",
+                "Not registered for insurance use",
+                "this card is not registered for use as a health-insurance card (利用申込): register it at the portal or a card reader",
+            ),
+            CheckError::ReferenceNotFound => Self::not_found(
+                "card check (a reference lasts 24 hours, at the facility that made it)",
+            ),
+            CheckError::Randomness => {
+                tracing::error!("no system randomness");
+                Self::internal()
+            }
+            CheckError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// A refused certificate or signature: each refusal its own type and status.
+fn card_refused(e: &CertError) -> Problem {
+    let (status, kind) = match e {
+        CertError::Expired => (StatusCode::FORBIDDEN, "certificate-expired"),
+        CertError::NotYetValid => (StatusCode::FORBIDDEN, "certificate-not-yet-valid"),
+        CertError::Revoked => (StatusCode::FORBIDDEN, "certificate-revoked"),
+        CertError::Untrusted => (StatusCode::FORBIDDEN, "certificate-untrusted"),
+        CertError::BadCertificateSignature => (StatusCode::FORBIDDEN, "certificate-counterfeit"),
+        CertError::WrongKeyUsage => (StatusCode::FORBIDDEN, "certificate-key-usage"),
+        CertError::CrlStale => (StatusCode::SERVICE_UNAVAILABLE, "revocation-list-stale"),
+        CertError::RevocationUnknown => {
+            (StatusCode::SERVICE_UNAVAILABLE, "revocation-status-unknown")
+        }
+        CertError::BadSignature => (StatusCode::UNAUTHORIZED, "signature-invalid"),
+        CertError::Malformed => (StatusCode::UNPROCESSABLE_ENTITY, "certificate-malformed"),
+        CertError::Other(_) => (StatusCode::FORBIDDEN, "certificate-refused"),
+    };
+    Problem::new(status, kind, "Card refused", e.to_string())
 }
 
 /// A JSON body whose rejections are problem details too: a missing or unknown field is named;

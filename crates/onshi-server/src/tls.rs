@@ -78,10 +78,7 @@ pub async fn serve_tls(
     config: ServerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    if let Err(p) = crate::bulk::resume(&state).await {
-        tracing::error!(detail = %p.detail, "could not resume bulk look-ups");
-    }
-    crate::eligibility::spawn_forgetting(state.clone());
+    crate::background::start(&state).await;
     let (router, _) = crate::router(state);
     let acceptor = TlsAcceptor::from(Arc::new(config));
     tokio::pin!(shutdown);

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use onshi_pki::{CertKind, CrlStatus, PkiError, StalePolicy, Verifier};
 
-/// Where anchors and CRLs come from; [`TrustSources::load`] reads them (files, or `http://` URLs
+/// Where anchors and CRLs come from, as bytes: `onshi serve` reads them (files, or `http://` URLs
 /// for CRLs, fetched by the caller and passed as bytes).
 #[derive(Debug, Clone, Default)]
 pub struct TrustSources {

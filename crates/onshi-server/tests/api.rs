@@ -11,8 +11,9 @@ use time::macros::datetime;
 use tower::ServiceExt;
 
 use onshi_domain::{FixedClock, InsurerNumber, MyNumberKey};
-use onshi_server::{AppState, auth, router};
+use onshi_server::{AppState, router};
 use onshi_store::testing::TestDb;
+use onshi_store::token::{self, TokenKind};
 
 struct Api {
     router: axum::Router,
@@ -24,8 +25,8 @@ struct Api {
 async fn api(db: &TestDb) -> Api {
     let store = db.open().await.unwrap();
     let at = datetime!(2026-01-05 09:00 UTC);
-    let (token_a, hash_a) = auth::new_token().unwrap();
-    let (token_b, hash_b) = auth::new_token().unwrap();
+    let (token_a, hash_a) = token::mint(TokenKind::Insurer).unwrap();
+    let (token_b, hash_b) = token::mint(TokenKind::Insurer).unwrap();
     store
         .create_insurer(
             &InsurerNumber::parse("01130012").unwrap(),

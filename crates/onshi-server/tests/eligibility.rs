@@ -16,8 +16,9 @@ use onshi_domain::{
 };
 use onshi_pki::{Authority, CertKind, StalePolicy, VirtualCard};
 use onshi_server::trust::{Trust, TrustSources};
-use onshi_server::{AppState, auth, router};
+use onshi_server::{AppState, router};
 use onshi_store::testing::TestDb;
+use onshi_store::token::{self, TokenKind};
 use onshi_store::{Actor, Store};
 
 const NOW: OffsetDateTime = datetime!(2026-11-24 09:00 UTC);
@@ -250,8 +251,8 @@ async fn world(db: &TestDb) -> World {
                 .unwrap(),
         ],
     };
-    let (f1, h1) = auth::new_token().unwrap();
-    let (f2, h2) = auth::new_token().unwrap();
+    let (f1, h1) = token::mint(TokenKind::Facility).unwrap();
+    let (f2, h2) = token::mint(TokenKind::Facility).unwrap();
     store
         .create_facility(
             &FacilityCode::parse("1311111111").unwrap(),

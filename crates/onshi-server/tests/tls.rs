@@ -9,10 +9,11 @@ use time::{Duration, OffsetDateTime};
 
 use onshi_domain::{FacilityCode, FixedClock, MyNumberKey};
 use onshi_pki::Authority;
+use onshi_server::AppState;
 use onshi_server::tls::{client_config, serve_tls, server_config};
 use onshi_server::trust::Trust;
-use onshi_server::{AppState, auth};
 use onshi_store::testing::TestDb;
+use onshi_store::token::{self, TokenKind};
 
 #[tokio::test]
 async fn mutual_tls_admits_only_the_networks_facilities() {
@@ -55,7 +56,7 @@ async fn mutual_tls_admits_only_the_networks_facilities() {
 
     let db = TestDb::sqlite().unwrap();
     let store = db.open().await.unwrap();
-    let (token, hash) = auth::new_token().unwrap();
+    let (token, hash) = token::mint(TokenKind::Facility).unwrap();
     store
         .create_facility(
             &FacilityCode::parse("1311111111").unwrap(),

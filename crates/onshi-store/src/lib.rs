@@ -47,6 +47,7 @@ mod import;
 mod members;
 mod migrate;
 pub mod testing;
+pub mod token;
 
 pub use audit::{AuditBreak, AuditEntry, CheckAudit};
 pub use bulk::BulkJob;

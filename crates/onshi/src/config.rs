@@ -8,6 +8,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use onshi_domain::MyNumberKey;
+use onshi_store::{Actor, Store, StoreError};
 
 use crate::CliError;
 
@@ -183,6 +184,54 @@ pub fn write_new_key(path: &Path) -> Result<(), CliError> {
     writeln!(f, "{}", hex::encode(bytes))
         .map_err(|e| CliError::Io(path.display().to_string(), e))?;
     Ok(())
+}
+
+/// Who runs a command, for the access log: `--operator`, else `$USER`, else `cli`.
+pub fn operator(name: Option<String>) -> Actor {
+    Actor::Operator(
+        name.or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "cli".to_owned()),
+    )
+}
+
+/// How long a server's statement waits for a lock another writer holds (a long import, say)
+/// before the request is answered 503 with `Retry-After`, instead of being held until the
+/// import commits (minutes for an initial load) while its connection is kept from other checks.
+const SERVER_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the store for a command: its statements wait for locks as long as it takes (SQLite:
+/// 30 s), since a command's writes should not fail because another holds the registry briefly.
+pub async fn open_store(args: &StoreArgs) -> Result<(Store, onshi_domain::MyNumberKey), CliError> {
+    open_store_waiting(args, None).await
+}
+
+/// Opens the store for a server: a statement waits [`SERVER_LOCK_WAIT`] at most for a lock.
+pub async fn open_serving_store(
+    args: &StoreArgs,
+) -> Result<(Store, onshi_domain::MyNumberKey), CliError> {
+    open_store_waiting(args, Some(SERVER_LOCK_WAIT)).await
+}
+
+async fn open_store_waiting(
+    args: &StoreArgs,
+    lock_wait: Option<std::time::Duration>,
+) -> Result<(Store, onshi_domain::MyNumberKey), CliError> {
+    let file = FileConfig::load(args.config.as_deref())?;
+    let mut settings = args.resolve(&file)?;
+    settings.options.lock_wait = lock_wait;
+    let store = Store::open_with(&settings.db, settings.options)
+        .await
+        .map_err(|e| match e {
+            StoreError::Database(inner) => CliError::Config(format!(
+                "cannot open {}: {inner}",
+                onshi_store::redact_url(&settings.db)
+            )),
+            other => other.into(),
+        })?;
+    store
+        .check_key_fingerprint(&settings.key.fingerprint())
+        .await?;
+    Ok((store, settings.key))
 }
 
 #[cfg(test)]

@@ -19,9 +19,10 @@ use time::format_description::well_known::Rfc3339;
 use onshi_domain::FacilityCode;
 
 use crate::AppState;
-use crate::eligibility::{
-    AuthenticatedFacility, EligibilityResult, NumberCheckRequest, QualificationView, number_check,
-};
+use onshi_api::{EligibilityResult, NumberCheckRequest, Qualification};
+
+use crate::auth::AuthenticatedFacility;
+use crate::eligibility::check::{number_check, reference_check};
 use crate::problem::Problem;
 
 /// 保険者番号's identifier system (JP Core).
@@ -55,15 +56,13 @@ fn outcome(
 }
 
 fn from_problem(p: &Problem) -> Response {
-    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = p.status();
     let expression = p
+        .document
         .errors
         .first()
         .map(|e| format!("CoverageEligibilityRequest.{}", e.field));
-    let diagnostics = p
-        .errors
-        .first()
-        .map_or_else(|| p.detail.clone(), ToString::to_string);
+    let diagnostics = p.document.summary();
     let code = if status == StatusCode::UNAUTHORIZED {
         "login"
     } else if status.is_server_error() {
@@ -159,7 +158,7 @@ fn card_of(req: &Value) -> Result<Target, (&'static str, String)> {
     }))
 }
 
-fn coverage(id: &str, q: &QualificationView) -> Value {
+fn coverage(id: &str, q: &Qualification) -> Value {
     let mut c = json!({
         "resourceType": "Coverage",
         "id": id,
@@ -199,7 +198,7 @@ pub fn response(
     facility: &FacilityCode,
     now: time::OffsetDateTime,
 ) -> Value {
-    let shown: Vec<&QualificationView> = result
+    let shown: Vec<&Qualification> = result
         .qualifications
         .iter()
         .chain(result.new_qualification.iter())
@@ -255,39 +254,6 @@ pub fn response(
     body
 }
 
-async fn by_reference(
-    state: &AppState,
-    facility: &FacilityCode,
-    reference: &str,
-    date: Option<&str>,
-) -> Result<EligibilityResult, Problem> {
-    let now = state.clock.now();
-    let date = match date {
-        Some(d) => onshi_domain::parse_date(d).map_err(|r| {
-            Problem::validation(vec![onshi_domain::FieldError::new("servicedDate", r)])
-        })?,
-        None => now.date(),
-    };
-    let person = state
-        .store
-        .person_of_check(
-            reference,
-            facility.as_str(),
-            now - crate::eligibility::CHECK_REFERENCE_LIFETIME,
-        )
-        .await?
-        .ok_or_else(|| {
-            Problem::not_found(
-                "card check (a reference lasts 24 hours, at the facility that made it)",
-            )
-        })?;
-    let audit = state.store.begin_check(
-        &onshi_store::Actor::Facility(facility.clone()),
-        state.clock.now(),
-    );
-    crate::eligibility::person_result(state, audit, &person, date, "check_reference", None).await
-}
-
 /// Check eligibility with a FHIR R4 CoverageEligibilityRequest (purpose `validation`).
 #[utoipa::path(post, path = "/fhir/CoverageEligibilityRequest", tag = "eligibility",
     request_body(content = Object, description = "a FHIR R4 CoverageEligibilityRequest with a contained Coverage", content_type = "application/fhir+json"),
@@ -321,11 +287,12 @@ pub async fn coverage_eligibility(
         }
     };
     let checked = match card {
-        Target::Card(card) => number_check(&state, facility.clone(), &card).await,
+        Target::Card(card) => number_check(&state, &facility, &card).await,
         Target::CardCheck(reference, date) => {
-            by_reference(&state, &facility, &reference, date.as_deref()).await
+            reference_check(&state, &facility, &reference, date.as_deref()).await
         }
-    };
+    }
+    .map_err(Problem::from);
     match checked {
         Ok(result) => fhir_json(
             StatusCode::OK,

@@ -10,14 +10,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use onshi_api::{EndBody, Member, MemberBody, MemberHistory, MemberPage};
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 
 use onshi_domain::limit::LIMIT_COLUMNS;
 use onshi_domain::{
-    FieldError, InsurerNumber, LimitClass, LimitInput, LossReason, MemberDetails, MemberInput,
-    MyNumber, PersonRef, Relationship, Sex, parse_date,
+    FieldError, InsurerNumber, LimitInput, MemberDetails, MemberInput, MyNumber, PersonRef,
+    parse_date,
 };
 use onshi_store::MemberRecord;
 
@@ -25,177 +25,30 @@ use crate::AppState;
 use crate::auth::AuthenticatedInsurer;
 use crate::problem::Problem;
 
-/// A member as the API shows it: the current (or a historical) version.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct MemberView {
-    /// Opaque member id, stable across versions.
-    pub id: String,
-    /// Version number, from 1; also sent as the `ETag`.
-    pub version: i64,
-    /// 保険者番号
-    pub insurer_number: String,
-    /// 記号 ("" when the card has none)
-    pub symbol: String,
-    /// 番号
-    pub number: String,
-    /// 枝番 (two digits; "" only for 後期高齢者)
-    pub branch: String,
-    /// 氏名
-    pub name: String,
-    /// カナ氏名
-    pub name_kana: String,
-    /// 生年月日, YYYY-MM-DD
-    pub birth_date: String,
-    /// 性別
-    pub sex: Sex,
-    /// 本人・家族
-    pub relationship: Relationship,
-    /// 資格取得年月日, YYYY-MM-DD
-    pub qualified_from: String,
-    /// 資格喪失年月日, YYYY-MM-DD (last day covered)
-    pub qualified_until: Option<String>,
-    /// 資格喪失事由
-    pub loss_reason: Option<LossReason>,
-    /// 一部負担金割合, percent
-    pub copay_ratio: u8,
-    /// 限度額適用認定証, when the insurer recorded one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit_certificate: Option<LimitCertificate>,
-    /// Whether a My Number was given for the member (the number itself is never returned).
-    pub person_linked: bool,
-    /// When this version was recorded (RFC 3339).
-    pub recorded_at: String,
-    /// `api` or `import`.
-    pub source: String,
-}
-
-impl From<&MemberRecord> for MemberView {
-    fn from(m: &MemberRecord) -> Self {
-        let d = &m.details;
-        Self {
-            id: m.id.clone(),
-            version: m.version,
-            insurer_number: m.key.insurer.to_string(),
-            symbol: m.key.symbol.to_string(),
-            number: m.key.number.to_string(),
-            branch: m.key.branch.to_string(),
-            name: d.name.0.clone(),
-            name_kana: d.name_kana.0.clone(),
-            birth_date: d.birth_date.0.to_string(),
-            sex: d.sex,
-            relationship: d.relationship,
-            qualified_from: d.qualified_from.to_string(),
-            qualified_until: d.qualified_until.map(|u| u.to_string()),
-            loss_reason: d.loss_reason,
-            copay_ratio: d.copay_ratio.percent(),
-            limit_certificate: d.limit.as_ref().map(|c| LimitCertificate {
-                class: c.class,
-                bracket: c.bracket.code().to_owned(),
-                issued: c.issued.to_string(),
-                valid_from: c.valid_from.to_string(),
-                valid_until: c.valid_until.map(|d| d.to_string()),
-                long_term_from: c.long_term_from.map(|d| d.to_string()),
-            }),
-            person_linked: d.person.is_some(),
-            recorded_at: m.recorded_at.format(&Rfc3339).unwrap_or_default(),
-            source: m.source.clone(),
-        }
+/// A stored member version as the API shows it.
+pub(crate) fn member_view(m: &MemberRecord) -> Member {
+    let d = &m.details;
+    Member {
+        id: m.id.clone(),
+        version: m.version,
+        insurer_number: m.key.insurer.to_string(),
+        symbol: m.key.symbol.to_string(),
+        number: m.key.number.to_string(),
+        branch: m.key.branch.to_string(),
+        name: d.name.0.clone(),
+        name_kana: d.name_kana.0.clone(),
+        birth_date: d.birth_date.0.to_string(),
+        sex: d.sex.into(),
+        relationship: d.relationship.into(),
+        qualified_from: d.qualified_from.to_string(),
+        qualified_until: d.qualified_until.map(|u| u.to_string()),
+        loss_reason: d.loss_reason.map(Into::into),
+        copay_ratio: d.copay_ratio.percent(),
+        limit_certificate: d.limit.as_ref().map(Into::into),
+        person_linked: d.person.is_some(),
+        recorded_at: m.recorded_at.format(&Rfc3339).unwrap_or_default(),
+        source: m.source.clone(),
     }
-}
-
-/// 限度額適用認定証 as recorded for a member.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LimitCertificate {
-    /// 限度額適用認定証区分 (OQSCD011)
-    pub class: LimitClass,
-    /// 適用区分 (OQSCD012): A01–A06, B01–B10
-    pub bracket: String,
-    /// 交付年月日, YYYY-MM-DD
-    pub issued: String,
-    /// 有効開始年月日, YYYY-MM-DD
-    pub valid_from: String,
-    /// 有効終了年月日, YYYY-MM-DD
-    pub valid_until: Option<String>,
-    /// 長期入院該当年月日, YYYY-MM-DD
-    pub long_term_from: Option<String>,
-}
-
-/// A page of members.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct MemberPageView {
-    /// The members, ordered by id.
-    pub items: Vec<MemberView>,
-    /// Pass as `after` to fetch the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_after: Option<String>,
-}
-
-/// Every version of a member, oldest first.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct MemberHistoryView {
-    /// The versions.
-    pub versions: Vec<MemberView>,
-}
-
-/// The body of `POST /v1/members` (and, every field optional, of `PATCH`). Values are strings;
-/// numbers are accepted where a field is numeric. Full-width digits and spaces are normalised.
-#[derive(Debug, utoipa::ToSchema)]
-#[allow(dead_code)] // documents the body for OpenAPI; bodies are read field by field
-pub struct MemberBody {
-    /// 保険者番号 (optional: defaults to the caller's; another insurer's is refused)
-    insurer_number: Option<String>,
-    /// 記号 (may be empty)
-    symbol: Option<String>,
-    /// 番号
-    number: String,
-    /// 枝番, 2 digits (empty only for 後期高齢者)
-    branch: String,
-    /// 氏名
-    name: String,
-    /// カナ氏名 (katakana)
-    name_kana: String,
-    /// 生年月日, YYYY-MM-DD or YYYYMMDD
-    birth_date: String,
-    /// 性別: 1 男, 2 女, 3 未設定
-    sex: String,
-    /// 1 本人, 2 家族
-    relationship: String,
-    /// 資格取得年月日
-    qualified_from: String,
-    /// 資格喪失年月日 (optional)
-    qualified_until: Option<String>,
-    /// 一部負担金割合: 10, 20 or 30
-    copay_ratio: String,
-    /// 個人番号, 12 digits (optional; kept only as a keyed hash, never returned)
-    my_number: Option<String>,
-    /// 資格喪失事由: 01, 02, 03 or 99 (only with qualified_until)
-    loss_reason: Option<String>,
-    /// 限度額適用認定証区分: 01, 02 or 03 (the `limit_*` fields are all empty or give a certificate)
-    limit_class: Option<String>,
-    /// 適用区分: A01–A06, B01–B10
-    limit_bracket: Option<String>,
-    /// 交付年月日 (default: limit_valid_from)
-    limit_issued: Option<String>,
-    /// 有効開始年月日
-    limit_valid_from: Option<String>,
-    /// 有効終了年月日
-    limit_valid_until: Option<String>,
-    /// 長期入院該当年月日
-    limit_long_term_from: Option<String>,
-    /// PATCH only: the version being changed (or send `If-Match`)
-    version: Option<i64>,
-}
-
-/// The body of `POST /v1/members/{id}/end`.
-#[derive(Debug, utoipa::ToSchema)]
-#[allow(dead_code)] // documents the body for OpenAPI
-pub struct EndBody {
-    /// 資格喪失年月日: the last day the qualification covers
-    qualified_until: String,
-    /// 資格喪失事由: 01 死亡, 02 生活保護, 03 他の保険の資格取得, 99 その他
-    loss_reason: String,
-    /// The version being ended (or send `If-Match`)
-    version: Option<i64>,
 }
 
 const MEMBER_FIELDS: [&str; 20] = onshi_domain::import::COLUMNS;
@@ -270,7 +123,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, Problem> {
 }
 
 fn member_response(status: StatusCode, record: &MemberRecord) -> Response {
-    let mut response = (status, Json(MemberView::from(record))).into_response();
+    let mut response = (status, Json(member_view(record))).into_response();
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", record.version)) {
         response.headers_mut().insert(header::ETAG, etag);
     }
@@ -289,9 +142,9 @@ fn hash_my_number(state: &AppState, text: &str) -> Result<Option<PersonRef>, Fie
 #[utoipa::path(post, path = "/v1/members", tag = "members",
     request_body(content = MemberBody, description = "the new member"),
     responses(
-        (status = 201, description = "created; `ETag` is the version", body = MemberView),
-        (status = 409, description = "a member with this card key exists", body = Problem),
-        (status = 422, description = "invalid fields", body = Problem),
+        (status = 201, description = "created; `ETag` is the version", body = Member),
+        (status = 409, description = "a member with this card key exists", body = onshi_api::Problem),
+        (status = 422, description = "invalid fields", body = onshi_api::Problem),
     ),
     security(("insurer_token" = [])))]
 pub async fn create_member(
@@ -349,8 +202,8 @@ pub async fn create_member(
 #[utoipa::path(get, path = "/v1/members/{id}", tag = "members",
     params(("id" = String, Path, description = "member id")),
     responses(
-        (status = 200, description = "the current version; `ETag` is its number", body = MemberView),
-        (status = 404, description = "no such member of yours", body = Problem),
+        (status = 200, description = "the current version; `ETag` is its number", body = Member),
+        (status = 404, description = "no such member of yours", body = onshi_api::Problem),
     ),
     security(("insurer_token" = [])))]
 pub async fn get_member(
@@ -480,10 +333,10 @@ async fn apply_change(
            ("If-Match" = Option<String>, Header, description = "the version being changed")),
     request_body(content = MemberBody, description = "the fields to change"),
     responses(
-        (status = 200, description = "the new current version", body = MemberView),
-        (status = 404, description = "no such member of yours", body = Problem),
-        (status = 409, description = "the version is not the current one", body = Problem),
-        (status = 422, description = "invalid fields", body = Problem),
+        (status = 200, description = "the new current version", body = Member),
+        (status = 404, description = "no such member of yours", body = onshi_api::Problem),
+        (status = 409, description = "the version is not the current one", body = onshi_api::Problem),
+        (status = 422, description = "invalid fields", body = onshi_api::Problem),
     ),
     security(("insurer_token" = [])))]
 pub async fn change_member(
@@ -503,10 +356,10 @@ pub async fn change_member(
            ("If-Match" = Option<String>, Header, description = "the version being ended")),
     request_body(content = EndBody),
     responses(
-        (status = 200, description = "the new current version", body = MemberView),
-        (status = 404, description = "no such member of yours", body = Problem),
-        (status = 409, description = "the version is not the current one", body = Problem),
-        (status = 422, description = "invalid fields", body = Problem),
+        (status = 200, description = "the new current version", body = Member),
+        (status = 404, description = "no such member of yours", body = onshi_api::Problem),
+        (status = 409, description = "the version is not the current one", body = onshi_api::Problem),
+        (status = 422, description = "invalid fields", body = onshi_api::Problem),
     ),
     security(("insurer_token" = [])))]
 pub async fn end_member(
@@ -532,21 +385,21 @@ pub async fn end_member(
 #[utoipa::path(get, path = "/v1/members/{id}/history", tag = "members",
     params(("id" = String, Path, description = "member id")),
     responses(
-        (status = 200, body = MemberHistoryView),
-        (status = 404, description = "no such member of yours", body = Problem),
+        (status = 200, body = MemberHistory),
+        (status = 404, description = "no such member of yours", body = onshi_api::Problem),
     ),
     security(("insurer_token" = [])))]
 pub async fn member_history(
     State(state): State<AppState>,
     AuthenticatedInsurer(insurer): AuthenticatedInsurer,
     Path(id): Path<String>,
-) -> Result<Json<MemberHistoryView>, Problem> {
+) -> Result<Json<MemberHistory>, Problem> {
     let versions = state
         .store
         .member_history(&state.actor(&insurer), &insurer, &id, state.clock.now())
         .await?;
-    Ok(Json(MemberHistoryView {
-        versions: versions.iter().map(MemberView::from).collect(),
+    Ok(Json(MemberHistory {
+        versions: versions.iter().map(member_view).collect(),
     }))
 }
 
@@ -562,15 +415,15 @@ pub async fn member_history(
         ("branch" = Option<String>, Query, description = "枝番, with number"),
     ),
     responses(
-        (status = 200, body = MemberPageView),
-        (status = 422, description = "invalid query", body = Problem),
+        (status = 200, body = MemberPage),
+        (status = 422, description = "invalid query", body = onshi_api::Problem),
     ),
     security(("insurer_token" = [])))]
 pub async fn list_members(
     State(state): State<AppState>,
     AuthenticatedInsurer(insurer): AuthenticatedInsurer,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<MemberPageView>, Problem> {
+) -> Result<Json<MemberPage>, Problem> {
     let allowed = ["as_of", "after", "limit", "number", "symbol", "branch"];
     let mut errors: Vec<FieldError> = query
         .keys()
@@ -607,14 +460,14 @@ pub async fn list_members(
             branch: query.get("branch").map_or("", String::as_str),
             ..Default::default()
         };
-        let key = card_key(&input)?;
+        let key = input.card_key().map_err(Problem::validation)?;
         let found = state.store.find_member(&actor, &key, now).await?;
         let items = found
             .iter()
             .filter(|m| as_of.is_none_or(|d| m.details.covers(d)))
-            .map(MemberView::from)
+            .map(member_view)
             .collect();
-        return Ok(Json(MemberPageView {
+        return Ok(Json(MemberPage {
             items,
             next_after: None,
         }));
@@ -630,34 +483,8 @@ pub async fn list_members(
             now,
         )
         .await?;
-    Ok(Json(MemberPageView {
-        items: page.items.iter().map(MemberView::from).collect(),
+    Ok(Json(MemberPage {
+        items: page.items.iter().map(member_view).collect(),
         next_after: page.next_after,
     }))
-}
-
-pub(crate) fn card_key(input: &MemberInput<'_>) -> Result<onshi_domain::MemberKey, Problem> {
-    use onshi_domain::{BranchNumber, CardNumber, CardSymbol};
-    let mut errors = Vec::new();
-    let symbol = CardSymbol::parse(input.symbol)
-        .map_err(|r| errors.push(FieldError::new("symbol", r)))
-        .ok();
-    let number = CardNumber::parse(input.number)
-        .map_err(|r| errors.push(FieldError::new("number", r)))
-        .ok();
-    let branch = BranchNumber::parse(input.branch)
-        .map_err(|r| errors.push(FieldError::new("branch", r)))
-        .ok();
-    let insurer = InsurerNumber::parse(input.insurer_number)
-        .map_err(|r| errors.push(FieldError::new("insurer_number", r)))
-        .ok();
-    match (insurer, symbol, number, branch) {
-        (Some(insurer), Some(symbol), Some(number), Some(branch)) => Ok(onshi_domain::MemberKey {
-            insurer,
-            symbol,
-            number,
-            branch,
-        }),
-        _ => Err(Problem::validation(errors)),
-    }
 }

@@ -6,11 +6,16 @@ use clap::Args;
 
 use onshi_domain::Clock;
 
-use crate::cards::{PkiDir, TrustArgs, write_card};
-use crate::config::StoreArgs;
-use crate::import::{Encoding, ImportJob, import_members};
-use crate::{CliError, open_serving_store, operator, synth};
 use onshi_pki::CertKind;
+
+use crate::cards::write_card;
+use crate::cmd::facility::add_facility;
+use crate::cmd::insurer::add_insurer;
+use crate::cmd::serve::{TrustArgs, serve};
+use crate::config::{StoreArgs, open_serving_store, operator};
+use crate::import::{Encoding, ImportJob, import_members};
+use crate::pki_dir::PkiDir;
+use crate::{CliError, synth};
 
 /// `onshi demo` options.
 #[derive(Debug, Args)]
@@ -36,7 +41,8 @@ const TOKENS_FILE: &str = "demo-tokens.txt";
 const MEMBERS_FILE: &str = "demo-members.csv";
 const MEMBERS_SJIS_FILE: &str = "demo-members-sjis.csv";
 
-pub(crate) async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
+/// Runs `onshi demo`.
+pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
     let db = format!("sqlite:{}", args.dir.join("onshi.db").display());
     let store_args = StoreArgs {
         db: Some(db.clone()),
@@ -54,7 +60,7 @@ pub(crate) async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliErro
             "# insurer_number  api_token  name   (demo only: real tokens are shown once and never written down)\n",
         );
         for (number, name) in synth::insurers() {
-            let token = crate::add_insurer(&store, number.as_str(), name, clock.now()).await?;
+            let token = add_insurer(&store, number.as_str(), name, clock.now()).await?;
             tokens.push_str(&format!("{number}  {token}  {name}\n"));
         }
         std::fs::write(&tokens_path, tokens)
@@ -101,7 +107,7 @@ pub(crate) async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliErro
         crl_refresh: 60,
         ..TrustArgs::default()
     };
-    crate::serve(store, key, &args.listen, &trust, None).await
+    serve(store, key, &args.listen, &trust, None).await
 }
 
 async fn print_guide(
@@ -289,7 +295,7 @@ async fn setup_cards(
     let mut tokens = std::fs::read_to_string(tokens_path).unwrap_or_default();
     tokens.push_str("# facility_code  api_token  name\n");
     for (code, name) in FACILITIES {
-        let token = crate::add_facility(store, code, name, now).await?;
+        let token = add_facility(store, code, name, now).await?;
         tokens.push_str(&format!("{code}  {token}  {name}\n"));
     }
     std::fs::write(tokens_path, tokens)

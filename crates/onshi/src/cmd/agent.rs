@@ -12,27 +12,22 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
-use serde_json::json;
 
+use onshi_api::{BulkItem, BulkReceipt, BulkRequest, BulkStatus, NumberCheckRequest};
+use onshi_domain::Clock;
 use onshi_interface::{
     CheckResult, HeaderEcho, InterfaceError, Kind, charset_of, error_result, parse_request,
     response_name, single_result,
 };
 
 use crate::CliError;
-use crate::cards::{ClientTls, http_client};
+use crate::client::{Api, ApiError, FacilityServerArgs};
 
 /// `onshi agent` options.
 #[derive(Debug, Args)]
 pub struct AgentArgs {
     #[command(flatten)]
-    pub tls: ClientTls,
-    /// The onshi server.
-    #[arg(long, env = "ONSHI_SERVER", default_value = "http://127.0.0.1:8080")]
-    pub server: String,
-    /// The facility's API token.
-    #[arg(long, env = "ONSHI_FACILITY_TOKEN")]
-    pub facility_token: String,
+    pub connection: FacilityServerArgs,
     /// The shared folder (req/, res/, done/ and tmp/ are created in it).
     #[arg(long, default_value = "onshi-exchange")]
     pub dir: PathBuf,
@@ -53,8 +48,8 @@ enum Outcome {
     Unreachable(String),
 }
 
-fn stamp() -> String {
-    let now = time::OffsetDateTime::now_utc();
+fn stamp(clock: &dyn Clock) -> String {
+    let now = clock.now();
     format!(
         "{:04}{:02}{:02}{:02}{:02}{:02}",
         now.year(),
@@ -68,12 +63,13 @@ fn stamp() -> String {
 
 async fn answer(
     args: &AgentArgs,
-    client: &reqwest::Client,
+    api: &Api,
+    clock: &dyn Clock,
     name: &str,
     bytes: &[u8],
     note: Option<&str>,
 ) -> Outcome {
-    let executed_at = stamp();
+    let executed_at = stamp(clock);
     let fallback = HeaderEcho {
         charset: charset_of(bytes),
         executed_at: &executed_at,
@@ -107,8 +103,8 @@ async fn answer(
     }
     match req.kind {
         Kind::SingleLookup => {}
-        Kind::BulkUpload => return bulk_upload(args, client, &req, &echo).await,
-        Kind::BulkDownload => return bulk_download(args, client, &req, &echo).await,
+        Kind::BulkUpload => return bulk_upload(api, &req, &echo).await,
+        Kind::BulkDownload => return bulk_download(api, &req, &echo).await,
     }
     let Some(search) = req.searches.first() else {
         let e = InterfaceError::Invalid {
@@ -117,153 +113,112 @@ async fn answer(
         };
         return Outcome::Answered(error_result(&echo, e.code(), &e.to_string()));
     };
-    let body = json!({
-        "insurer_number": search.insurer_number, "symbol": search.symbol, "number": search.number,
-        "branch": search.branch, "birth_date": search.birth_date, "consultation_date": req.confirmation_date,
-        "limit_consent": search.limit_consented(),
-    });
-    let value = match exchange(
-        args,
-        client.post(url(args, "/v1/eligibility/number")).json(&body),
-        &echo,
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(outcome) => return outcome,
+    let request = NumberCheckRequest {
+        insurer_number: search.insurer_number.clone(),
+        symbol: search.symbol.clone(),
+        number: search.number.clone(),
+        branch: search.branch.clone(),
+        birth_date: search.birth_date.clone(),
+        consultation_date: req.confirmation_date.clone(),
+        limit_consent: search.limit_consented(),
     };
-    match serde_json::from_value::<CheckResult>(value) {
+    match exchange::<CheckResult>(api.post("/v1/eligibility/number", &request).await, &echo) {
         Ok(result) => Outcome::Answered(single_result(&echo, search, &result, note)),
-        Err(e) => Outcome::Answered(error_result(
-            &echo,
-            "ONS0101",
-            &format!("unexpected answer from the server: {e}"),
-        )),
+        Err(outcome) => outcome,
     }
 }
 
-/// Sends a request to the server: `Err` is the outcome to return at once (unreachable, or an
-/// error result for a refused request); `Ok` is the successful answer's JSON.
-async fn exchange(
-    args: &AgentArgs,
-    request: reqwest::RequestBuilder,
-    echo: &HeaderEcho<'_>,
-) -> Result<serde_json::Value, Outcome> {
-    let response = request
-        .bearer_auth(&args.facility_token)
-        .send()
-        .await
-        .map_err(|e| Outcome::Unreachable(e.to_string()))?;
-    let status = response.status();
-    if status.is_server_error() {
-        return Err(Outcome::Unreachable(format!("server answered {status}")));
-    }
-    let value: serde_json::Value = response.json().await.unwrap_or_default();
-    if !status.is_success() {
-        return Err(Outcome::Answered(error_result(
+/// What a request to the server comes to: the answer, or the outcome to return at once (the
+/// server unreachable or failing, to be retried; a refused request answered with an error
+/// result; an answer that is not what the contract promises, ONS0101).
+fn exchange<T>(answer: Result<T, ApiError>, echo: &HeaderEcho<'_>) -> Result<T, Outcome> {
+    match answer {
+        Ok(value) => Ok(value),
+        Err(ApiError::Unreachable(why)) => Err(Outcome::Unreachable(why)),
+        Err(ApiError::Refused(status, _)) if status >= 500 => Err(Outcome::Unreachable(format!(
+            "server answered {}",
+            reqwest::StatusCode::from_u16(status)
+                .map_or_else(|_| status.to_string(), |s| s.to_string())
+        ))),
+        Err(ApiError::Refused(_, problem)) => Err(Outcome::Answered(error_result(
             echo,
             "ONS0100",
-            &problem_text(status, &value),
-        )));
+            &problem.summary(),
+        ))),
+        Err(ApiError::Unexpected(why)) => Err(Outcome::Answered(error_result(
+            echo,
+            "ONS0101",
+            &format!("unexpected answer from the server: {why}"),
+        ))),
     }
-    Ok(value)
 }
 
-fn url(args: &AgentArgs, path: &str) -> String {
-    format!("{}{path}", args.server.trim_end_matches('/'))
-}
-
-fn problem_text(status: reqwest::StatusCode, value: &serde_json::Value) -> String {
-    value["errors"][0]["field"]
-        .as_str()
-        .map(|f| {
-            format!(
-                "{f}: {}",
-                value["errors"][0]["reason"].as_str().unwrap_or("")
-            )
-        })
-        .or_else(|| value["detail"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| status.to_string())
-}
-
-async fn bulk_upload(
-    args: &AgentArgs,
-    client: &reqwest::Client,
-    req: &onshi_interface::Request,
-    echo: &HeaderEcho<'_>,
-) -> Outcome {
-    let items: Vec<serde_json::Value> = req
-        .searches
-        .iter()
-        .map(|s| json!({"insurer_number": s.insurer_number, "symbol": s.symbol, "number": s.number, "branch": s.branch, "birth_date": s.birth_date}))
-        .collect();
-    let body = json!({"consultation_date": req.confirmation_date, "items": items});
-    let value = match exchange(
-        args,
-        client.post(url(args, "/v1/bulk-checks")).json(&body),
-        echo,
-    )
-    .await
-    {
-        Ok(v) => v,
+async fn bulk_upload(api: &Api, req: &onshi_interface::Request, echo: &HeaderEcho<'_>) -> Outcome {
+    let request = BulkRequest {
+        consultation_date: req.confirmation_date.clone(),
+        items: req
+            .searches
+            .iter()
+            .map(|s| BulkItem {
+                insurer_number: s.insurer_number.clone(),
+                symbol: s.symbol.clone(),
+                number: s.number.clone(),
+                branch: s.branch.clone(),
+                birth_date: s.birth_date.clone(),
+            })
+            .collect(),
+    };
+    let receipt = match exchange::<BulkReceipt>(api.post("/v1/bulk-checks", &request).await, echo) {
+        Ok(r) => r,
         Err(outcome) => return outcome,
     };
-    let received: String = value["received_at"]
-        .as_str()
-        .unwrap_or_default()
+    let received: String = receipt
+        .received_at
         .replace(['-', ':', 'T'], "")
         .chars()
         .take(14)
         .collect();
     Outcome::Answered(onshi_interface::bulk_receipt(
         echo,
-        value["reception_number"].as_str().unwrap_or_default(),
+        &receipt.reception_number,
         &received,
     ))
 }
 
 async fn bulk_download(
-    args: &AgentArgs,
-    client: &reqwest::Client,
+    api: &Api,
     req: &onshi_interface::Request,
     echo: &HeaderEcho<'_>,
 ) -> Outcome {
     let number = req.reception_number.clone().unwrap_or_default();
-    let value = match exchange(
-        args,
-        client.get(url(args, &format!("/v1/bulk-checks/{number}"))),
-        echo,
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(outcome) => return outcome,
-    };
-    if value["finished"] != true {
+    let status =
+        match exchange::<BulkStatus>(api.get(&format!("/v1/bulk-checks/{number}")).await, echo) {
+            Ok(s) => s,
+            Err(outcome) => return outcome,
+        };
+    let Some(rows) = status.results.filter(|_| status.finished) else {
         return Outcome::Answered(onshi_interface::bulk_result(echo, &number, None));
-    }
-    let units: Vec<onshi_interface::BulkUnit> = value["results"]
-        .as_array()
+    };
+    let units: Vec<onshi_interface::BulkUnit> = rows
         .into_iter()
-        .flatten()
         .map(|row| {
-            let r = &row["request"];
-            let text = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
             let search = onshi_interface::SearchInfo {
-                insurer_number: text("insurer_number"),
-                symbol: text("symbol"),
-                number: text("number"),
-                branch: text("branch"),
-                birth_date: r["birth_date"].as_str().map(str::to_owned),
+                insurer_number: row.request.insurer_number,
+                symbol: row.request.symbol,
+                number: row.request.number,
+                branch: row.request.branch,
+                birth_date: row.request.birth_date,
                 ..Default::default()
             };
-            let outcome =
-                serde_json::from_value::<CheckResult>(row["result"].clone()).map_err(|_| {
-                    (
-                        "ONS0100".to_owned(),
-                        problem_text(reqwest::StatusCode::UNPROCESSABLE_ENTITY, &row["error"]),
-                    )
-                });
+            let outcome = row.result.ok_or_else(|| {
+                (
+                    "ONS0100".to_owned(),
+                    row.error.map_or_else(
+                        || reqwest::StatusCode::UNPROCESSABLE_ENTITY.to_string(),
+                        |p| p.summary(),
+                    ),
+                )
+            });
             onshi_interface::BulkUnit { search, outcome }
         })
         .collect();
@@ -276,7 +231,8 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {
 
 /// Request files ready to answer: `*.xml` in req/, oldest name first, not modified in the last
 /// moment (a receipt computer may still be writing one).
-fn pending(req: &Path) -> Result<Vec<PathBuf>, CliError> {
+fn pending(req: &Path, clock: &dyn Clock) -> Result<Vec<PathBuf>, CliError> {
+    let now = SystemTime::from(clock.now());
     let mut files: Vec<PathBuf> = std::fs::read_dir(req)
         .map_err(io(req))?
         .filter_map(Result::ok)
@@ -286,7 +242,7 @@ fn pending(req: &Path) -> Result<Vec<PathBuf>, CliError> {
             std::fs::metadata(p)
                 .and_then(|m| m.modified())
                 .ok()
-                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .and_then(|t| now.duration_since(t).ok())
                 .is_some_and(|age| age >= Duration::from_millis(200))
         })
         .collect();
@@ -295,12 +251,13 @@ fn pending(req: &Path) -> Result<Vec<PathBuf>, CliError> {
 }
 
 /// Runs the agent.
-pub async fn run(args: &AgentArgs) -> Result<(), CliError> {
+pub async fn run(args: AgentArgs, clock: &dyn Clock) -> Result<(), CliError> {
+    let args = &args;
     let [req, res, done, tmp] = ["req", "res", "done", "tmp"].map(|d| args.dir.join(d));
     for d in [&req, &res, &done, &tmp] {
         std::fs::create_dir_all(d).map_err(io(d))?;
     }
-    let client = http_client()?;
+    let api = args.connection.api()?;
     let mut outage: Option<String> = None;
     println!(
         "onshi agent: watching {} (answers in {})",
@@ -308,7 +265,7 @@ pub async fn run(args: &AgentArgs) -> Result<(), CliError> {
         res.display()
     );
     loop {
-        let files = pending(&req)?;
+        let files = pending(&req, clock)?;
         let mut blocked = false;
         for path in &files {
             let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
@@ -318,11 +275,11 @@ pub async fn run(args: &AgentArgs) -> Result<(), CliError> {
             if !answer_path.exists() {
                 let bytes = std::fs::read(path).map_err(io(path))?;
                 let note = outage.as_ref().map(|since| format!("サーバーに接続できなかったため遅延して応答しました (unreachable since {since})"));
-                match answer(args, &client, &name, &bytes, note.as_deref()).await {
+                match answer(args, &api, clock, &name, &bytes, note.as_deref()).await {
                     Outcome::Unreachable(why) => {
                         if outage.is_none() {
                             tracing::warn!(reason = %why, "server unreachable: requests stay queued in req/");
-                            outage = Some(stamp());
+                            outage = Some(stamp(clock));
                         }
                         blocked = true;
                         break;
@@ -340,7 +297,7 @@ pub async fn run(args: &AgentArgs) -> Result<(), CliError> {
             tracing::info!("server reachable again; queued requests answered");
             outage = None;
         }
-        if args.once && !blocked && pending(&req)?.is_empty() {
+        if args.once && !blocked && pending(&req, clock)?.is_empty() {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(if blocked {

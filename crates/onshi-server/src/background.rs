@@ -1,0 +1,121 @@
+//! The server's background work, in one place: [`start`] resumes unfinished bulk look-ups and
+//! starts forgetting used challenges; [`spawn_bulk`] answers a bulk look-up's rows. Everything
+//! here is safe with several servers over one store.
+
+use onshi_api::{BulkItem, NumberCheckRequest};
+use onshi_domain::FacilityCode;
+
+use crate::AppState;
+use crate::eligibility::CHECK_REFERENCE_LIFETIME;
+use crate::eligibility::bulk::{StoredOutcome, unreadable_row};
+use crate::eligibility::check::number_check;
+use crate::problem::Problem;
+
+/// How often a server forgets the challenges whose checks can no longer be referred to.
+pub const FORGET_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Rows of a bulk look-up answered per transaction.
+const BULK_BATCH: i64 = 200;
+
+/// Starts the background work of a server about to serve `state`.
+pub async fn start(state: &AppState) {
+    match state.store.unfinished_bulk_jobs().await {
+        Ok(jobs) => {
+            for job in jobs {
+                if let Ok(facility) = FacilityCode::parse(&job.facility) {
+                    spawn_bulk(state.clone(), job.reception_number, facility);
+                }
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "could not resume bulk look-ups"),
+    }
+    spawn_forgetting(state.clone());
+}
+
+/// Forgets, now and then every [`FORGET_EVERY`] until the server stops, the used challenges
+/// whose checks are past [`CHECK_REFERENCE_LIFETIME`]. Several servers over one store may each
+/// do it; the deletes do not conflict with checks, which only insert new challenges.
+fn spawn_forgetting(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(FORGET_EVERY);
+        loop {
+            every.tick().await;
+            let before = state.clock.now() - CHECK_REFERENCE_LIFETIME;
+            match state.store.forget_used_challenges(before).await {
+                Ok(n) => tracing::info!(
+                    challenges = n,
+                    "forgot used challenges past their reference lifetime"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not forget used challenges; trying again later")
+                }
+            }
+        }
+    });
+}
+
+/// Answers bulk look-up `number` in the background; on a failure that retrying may cure (the
+/// store failed or was busy) it stays unfinished and is resumed at the next start.
+pub fn spawn_bulk(state: AppState, number: String, facility: FacilityCode) {
+    tokio::spawn(async move {
+        if let Err(p) = process_bulk(&state, &number, &facility).await {
+            tracing::error!(detail = %p.document.detail, "bulk look-up stopped; it resumes at the next start");
+        }
+    });
+}
+
+async fn process_bulk(
+    state: &AppState,
+    number: &str,
+    facility: &FacilityCode,
+) -> Result<(), Problem> {
+    let Some(job) = state.store.bulk_job(number, facility).await? else {
+        return Ok(());
+    };
+    let date = job.consultation_date.to_string();
+    loop {
+        let items = state.store.pending_bulk_items(number, BULK_BATCH).await?;
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut results = Vec::with_capacity(items.len());
+        for (seq, request) in items {
+            let outcome = match serde_json::from_str::<BulkItem>(&request) {
+                Ok(item) => {
+                    let req = NumberCheckRequest {
+                        insurer_number: item.insurer_number,
+                        symbol: item.symbol,
+                        number: item.number,
+                        branch: item.branch,
+                        birth_date: item.birth_date,
+                        consultation_date: Some(date.clone()),
+                        limit_consent: false,
+                    };
+                    match number_check(state, facility, &req)
+                        .await
+                        .map_err(Problem::from)
+                    {
+                        Ok(r) => StoredOutcome {
+                            result: Some(r),
+                            error: None,
+                        },
+                        Err(p) if p.status().is_server_error() => return Err(p),
+                        Err(p) => StoredOutcome {
+                            result: None,
+                            error: Some(p.document),
+                        },
+                    }
+                }
+                Err(_) => StoredOutcome {
+                    result: None,
+                    error: Some(unreadable_row()),
+                },
+            };
+            let text = serde_json::to_string(&outcome).map_err(|_| Problem::internal())?;
+            results.push((seq, text));
+        }
+        state
+            .store
+            .record_bulk_results(number, &results, state.clock.now())
+            .await?;
+    }
+}

@@ -1,0 +1,299 @@
+//! Checks: by card (a proven card), by insurance-card number, and by the reference of a recent
+//! card check (FHIR). Each judges the qualifications it read with the domain's rules, writes the
+//! check to the audit log, and only then returns the result.
+
+use time::{Date, OffsetDateTime};
+
+use onshi_api::{
+    CardCheckRequest, Consent, EligibilityResult, LimitCertificateInfo, NumberCheckRequest,
+    Qualification,
+};
+use onshi_domain::eligibility::{Judgement, Validity, judge_card_number, judge_person};
+use onshi_domain::{FacilityCode, MemberInput, PersonRef, parse_date};
+use onshi_store::{Actor, CheckAudit, MemberRecord};
+
+use super::proof::{Proven, verify};
+use super::{CHECK_REFERENCE_LIFETIME, CONSENT_LIFETIME, CheckError};
+use crate::AppState;
+
+/// What a patient may consent to at a reader.
+const CONSENT_KINDS: [&str; 4] = ["medication", "checkup", "clinical", "limit"];
+
+/// A check by card at `facility`: the proof verified, the card's registration for insurance use
+/// required, the consents given at the reader recorded, and the challenge consumed, all in the
+/// check's one audit commit.
+pub async fn card_check(
+    state: &AppState,
+    facility: &FacilityCode,
+    req: &CardCheckRequest,
+) -> Result<EligibilityResult, CheckError> {
+    let date = consultation_date(state, req.consultation_date.as_deref(), "consultation_date")?;
+    let mut kinds = Vec::new();
+    for k in &req.consent {
+        match CONSENT_KINDS.iter().find(|c| **c == k.as_str()) {
+            Some(kind) => kinds.push(*kind),
+            None => {
+                return Err(CheckError::field(
+                    "consent",
+                    "each must be medication, checkup, clinical or limit",
+                ));
+            }
+        }
+    }
+    let actor = Actor::Facility(facility.clone());
+    let now = state.clock.now();
+    let mut audit = state.store.begin_check(&actor, now);
+    let Proven {
+        cert,
+        challenge,
+        holder,
+        qualifications,
+    } = verify(
+        state,
+        facility.as_str(),
+        Some(facility),
+        Some(&mut audit),
+        &req.proof,
+    )
+    .await?;
+    let person = &holder.person;
+    if !holder.registered {
+        if !state
+            .store
+            .consume_challenge(&challenge, now, person)
+            .await?
+        {
+            return Err(CheckError::ChallengeReplayed);
+        }
+        state
+            .store
+            .record_check(now, &actor, "check_card", Some(person), "not registered")
+            .await?;
+        return Err(CheckError::NotRegistered);
+    }
+    // The consents given now are written with the check's audit entries, in one commit that
+    // also consumes the challenge; the answer shows them without reading them back.
+    let until = now + CONSENT_LIFETIME;
+    let consents = holder.consents_with(&kinds, now, until);
+    let limit = consents
+        .iter()
+        .find(|c| c.kind == "limit")
+        .map(|c| c.given_at);
+    audit.answer_challenge(&challenge, person, facility, &kinds, until);
+    let mut out = judged(
+        state,
+        audit,
+        person,
+        &qualifications,
+        date,
+        "check_card",
+        limit,
+    )
+    .await?;
+    out.check_reference = Some(challenge.id);
+    out.certificate_kind = Some(cert.kind.as_str().to_owned());
+    out.consents = consents
+        .into_iter()
+        .map(|c| Consent {
+            kind: c.kind,
+            given_at: stamp(c.given_at),
+            expires_at: stamp(c.expires_at),
+        })
+        .collect();
+    Ok(out)
+}
+
+/// A check by card number at `facility`: the single look-up, each row of a bulk look-up, and a
+/// FHIR request naming a card.
+pub async fn number_check(
+    state: &AppState,
+    facility: &FacilityCode,
+    req: &NumberCheckRequest,
+) -> Result<EligibilityResult, CheckError> {
+    let date = consultation_date(state, req.consultation_date.as_deref(), "consultation_date")?;
+    let birth = match req.birth_date.as_deref().filter(|b| !b.trim().is_empty()) {
+        Some(b) => Some(parse_date(b).map_err(|r| CheckError::field("birth_date", r))?),
+        None => None,
+    };
+    let input = MemberInput {
+        insurer_number: &req.insurer_number,
+        symbol: &req.symbol,
+        number: &req.number,
+        branch: &req.branch,
+        ..Default::default()
+    };
+    let key = input.card_key().map_err(CheckError::Invalid)?;
+    let actor = Actor::Facility(facility.clone());
+    let now = state.clock.now();
+    let mut audit = state.store.begin_check(&actor, now);
+    let member = state.store.find_member_for_check(&mut audit, &key).await?;
+    let mut others = Vec::new();
+    if let Some(m) = &member
+        && !m.details.covers(date)
+        && let Some(person) = &m.details.person
+    {
+        others = state
+            .store
+            .qualifications_for_check(&mut audit, person, Some(date))
+            .await?;
+        others.retain(|o| o.id != m.id);
+    }
+    let judgement = judge_card_number(member.as_ref(), &others, |m| &m.details, birth, date);
+    let person = member.as_ref().and_then(|m| m.details.person.clone());
+    state
+        .store
+        .finish_check(
+            audit,
+            "check_number",
+            person.as_ref(),
+            &check_detail(&judgement, req.limit_consent),
+        )
+        .await?;
+    Ok(result(&judgement, date, req.limit_consent.then_some(now)))
+}
+
+/// A check of the person of a card check that `facility` made within
+/// [`CHECK_REFERENCE_LIFETIME`], by its `check_reference`, on `date` (`servicedDate` in FHIR;
+/// default today).
+pub async fn reference_check(
+    state: &AppState,
+    facility: &FacilityCode,
+    reference: &str,
+    date: Option<&str>,
+) -> Result<EligibilityResult, CheckError> {
+    let now = state.clock.now();
+    let date = consultation_date(state, date, "servicedDate")?;
+    let person = state
+        .store
+        .person_of_check(reference, facility.as_str(), now - CHECK_REFERENCE_LIFETIME)
+        .await?
+        .ok_or(CheckError::ReferenceNotFound)?;
+    let mut audit = state
+        .store
+        .begin_check(&Actor::Facility(facility.clone()), now);
+    let quals = state
+        .store
+        .qualifications_for_check(&mut audit, &person, None)
+        .await?;
+    judged(state, audit, &person, &quals, date, "check_reference", None).await
+}
+
+fn consultation_date(
+    state: &AppState,
+    text: Option<&str>,
+    field: &str,
+) -> Result<Date, CheckError> {
+    match text {
+        Some(t) => parse_date(t).map_err(|r| CheckError::field(field, r)),
+        None => Ok(state.clock.now().date()),
+    }
+}
+
+/// Judges `quals`, a person's qualifications read for `audit`, on `date`, and writes the check
+/// to the audit log before anything of it is answered.
+async fn judged(
+    state: &AppState,
+    audit: CheckAudit,
+    person: &PersonRef,
+    quals: &[MemberRecord],
+    date: Date,
+    action: &str,
+    limit: Option<OffsetDateTime>,
+) -> Result<EligibilityResult, CheckError> {
+    let judgement = judge_person(quals, |m| &m.details, date);
+    state
+        .store
+        .finish_check(
+            audit,
+            action,
+            Some(person),
+            &check_detail(&judgement, limit.is_some()),
+        )
+        .await?;
+    Ok(result(&judgement, date, limit))
+}
+
+/// The audit detail of a check: its validity code, and whether 限度額 information was shown.
+fn check_detail(j: &Judgement<MemberRecord>, limit: bool) -> String {
+    if limit {
+        format!("validity={} limit=shown", j.validity.code())
+    } else {
+        format!("validity={}", j.validity.code())
+    }
+}
+
+fn yyyymmdd(d: Date) -> String {
+    format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+fn stamp(t: OffsetDateTime) -> String {
+    format!(
+        "{}{:02}{:02}{:02}",
+        yyyymmdd(t.date()),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// The answer for a judgement; `limit` is when the patient consented to 限度額 information.
+fn result(
+    j: &Judgement<MemberRecord>,
+    date: Date,
+    limit: Option<OffsetDateTime>,
+) -> EligibilityResult {
+    let consent = limit.is_some();
+    EligibilityResult {
+        validity_code: j.validity.code(),
+        validity_label: j.validity.japanese().to_owned(),
+        consultation_date: yyyymmdd(date),
+        qualifications: j
+            .shown
+            .iter()
+            .map(|m| qualification(m, j.validity, date, consent))
+            .collect(),
+        new_qualification: j
+            .newer
+            .as_ref()
+            .map(|m| qualification(m, Validity::Valid, date, consent)),
+        certificate_kind: None,
+        consents: Vec::new(),
+        limit_consent_at: limit.map(stamp),
+        check_reference: None,
+    }
+}
+
+/// One qualification as a result shows it; the 限度額 certificate only when `limit` (consent)
+/// and in force on `date`.
+fn qualification(m: &MemberRecord, validity: Validity, date: Date, limit: bool) -> Qualification {
+    let d = &m.details;
+    let limit_certificate = d
+        .limit
+        .as_ref()
+        .filter(|c| limit && c.covers(date))
+        .map(|c| LimitCertificateInfo {
+            class_code: c.class.code().to_owned(),
+            bracket_code: c.bracket.code().to_owned(),
+            bracket_label: c.bracket.label().to_owned(),
+            issued: yyyymmdd(c.issued),
+            valid_from: yyyymmdd(c.valid_from),
+            valid_until: c.valid_until.map(yyyymmdd),
+            long_term_from: c.long_term_from.map(yyyymmdd),
+        });
+    Qualification {
+        validity_code: validity.code(),
+        insurer_number: m.key.insurer.to_string(),
+        symbol: m.key.symbol.to_string(),
+        number: m.key.number.to_string(),
+        branch: m.key.branch.to_string(),
+        relationship_code: d.relationship.code(),
+        name: d.name.0.clone(),
+        name_kana: d.name_kana.0.clone(),
+        sex_code: d.sex.code(),
+        birth_date: yyyymmdd(d.birth_date.0),
+        qualified_from: yyyymmdd(d.qualified_from),
+        qualified_until: d.qualified_until.map(yyyymmdd),
+        copay_ratio: format!("{:03}", d.copay_ratio.percent()),
+        limit_certificate,
+    }
+}

@@ -1,0 +1,46 @@
+//! The person's own portal: who looked at my data, the person proven by their card.
+
+use time::format_description::well_known::Rfc3339;
+
+use onshi_api::{AccessEntry, CardProof};
+use onshi_store::{Actor, CardHolder};
+
+use super::proof::{Proven, prove};
+use super::{CheckError, PORTAL};
+use crate::AppState;
+
+/// The access history of the person whose card made `proof`; reading it is itself recorded.
+pub async fn access_log(
+    state: &AppState,
+    proof: &CardProof,
+) -> Result<Vec<AccessEntry>, CheckError> {
+    let Proven {
+        holder: CardHolder { person, .. },
+        ..
+    } = prove(state, PORTAL, proof).await?;
+    let now = state.clock.now();
+    let entries = state.store.audit_of_person(person.as_str()).await?;
+    state
+        .store
+        .record_check(
+            now,
+            &Actor::Person(person.clone()),
+            "read_access_log",
+            Some(&person),
+            "",
+        )
+        .await?;
+    Ok(entries
+        .into_iter()
+        .map(|e| AccessEntry {
+            at: e.at.format(&Rfc3339).unwrap_or_default(),
+            actor: if e.actor_kind == "person" {
+                "you".into()
+            } else {
+                e.actor_id
+            },
+            actor_kind: e.actor_kind,
+            action: e.action,
+        })
+        .collect())
+}

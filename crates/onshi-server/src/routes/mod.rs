@@ -1,0 +1,13 @@
+//! The HTTP handlers, one module per part of the API. Each reads its request (path, query,
+//! body, the authenticated caller), calls the workflow or the store, and answers; no handler
+//! holds workflow logic, and every error leaves as problem details (FHIR: OperationOutcome).
+//!
+//! - [`members`]: the insurer API.
+//! - [`eligibility`]: challenges, card and number checks, registration, the person's portal.
+//! - [`bulk`]: bulk look-ups.
+//! - [`fhir`]: FHIR R4 CoverageEligibilityRequest.
+
+pub mod bulk;
+pub mod eligibility;
+pub mod fhir;
+pub mod members;

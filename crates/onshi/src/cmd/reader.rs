@@ -1,0 +1,98 @@
+//! `onshi reader`: the whole card flow as a face-authentication card reader runs it: unlock the
+//! card, sign a challenge, check eligibility, show the result, and optionally push it as
+//! face-folder XML to a receipt computer.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use onshi_api::{CardCheckRequest, EligibilityResult};
+use onshi_domain::Clock;
+
+use crate::CliError;
+use crate::cards::{Face, card_proof};
+use crate::client::FacilityServerArgs;
+use crate::cmd::check::print_result;
+
+/// `onshi reader` options.
+#[derive(Debug, Args)]
+pub struct ReaderArgs {
+    #[command(flatten)]
+    pub connection: FacilityServerArgs,
+    /// The virtual card file.
+    #[arg(long)]
+    pub card: PathBuf,
+    /// Face authentication result (instead of a PIN).
+    #[arg(long, value_enum, conflicts_with = "pin")]
+    pub face: Option<Face>,
+    /// The card's 4-digit PIN (three wrong ones lock the card).
+    #[arg(long)]
+    pub pin: Option<String>,
+    /// What the patient agrees to share: medication, checkup, clinical, limit (限度額適用認定証
+    /// information; comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub consent: Vec<String>,
+    /// Consultation date (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Print the server's JSON instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Also push the result as face-folder XML into this folder (a receipt computer's `face/`).
+    #[arg(long, value_name = "DIR")]
+    pub face_dir: Option<PathBuf>,
+}
+
+/// Runs `onshi reader`.
+pub async fn run(args: ReaderArgs, clock: &dyn Clock) -> Result<(), CliError> {
+    let api = args.connection.api()?;
+    let (proof, facility_code) =
+        card_proof(&api, true, &args.card, args.face, args.pin.as_deref()).await?;
+    let request = CardCheckRequest {
+        proof,
+        consultation_date: args.date,
+        consent: args.consent,
+    };
+    let result: EligibilityResult = api.post("/v1/eligibility/card", &request).await?;
+    print_result(&result, args.json);
+    if let Some(dir) = &args.face_dir {
+        push_face(dir, &result, &facility_code, clock)?;
+    }
+    Ok(())
+}
+
+/// Writes a reader result into a `face/` folder, atomically (a temporary name, then renamed).
+fn push_face(
+    dir: &Path,
+    result: &EligibilityResult,
+    facility_code: &str,
+    clock: &dyn Clock,
+) -> Result<(), CliError> {
+    let now = clock.now();
+    let stamp = format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let echo = onshi_interface::HeaderEcho {
+        charset: onshi_interface::Charset::ShiftJis,
+        executed_at: &stamp,
+        confirmation_date: Some(&result.consultation_date),
+        institution: facility_code,
+        file_identifier: None,
+    };
+    let xml = onshi_interface::face_result(&echo, result);
+    let id: String = onshi_pki::fingerprint(&xml).chars().take(30).collect();
+    let io = |p: &Path, e: std::io::Error| CliError::Io(p.display().to_string(), e);
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let name = onshi_interface::face_file_name(&id, &stamp);
+    let partial = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&partial, xml).map_err(|e| io(&partial, e))?;
+    std::fs::rename(&partial, dir.join(&name)).map_err(|e| io(dir, e))?;
+    println!("pushed {}", dir.join(name).display());
+    Ok(())
+}

@@ -1,0 +1,279 @@
+//! `onshi serve`: the HTTP API, its trust anchors and CRLs for card checks, and HTTPS with
+//! mutual TLS.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+
+use onshi_domain::{Clock, MyNumberKey};
+use onshi_pki::{CertKind, StalePolicy};
+use onshi_server::trust::{Trust, TrustSources};
+use onshi_server::{AppState, SystemClock};
+use onshi_store::Store;
+
+use crate::CliError;
+use crate::config::{DEFAULT_LISTEN, FileConfig, StoreArgs, open_serving_store};
+
+/// `onshi serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Address to listen on. [default: 127.0.0.1:8080]
+    #[arg(long, env = "ONSHI_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    #[command(flatten)]
+    pub trust: TrustArgs,
+
+    /// Serve HTTPS with this certificate chain (PEM).
+    #[arg(
+        long,
+        env = "ONSHI_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The TLS certificate's key (PEM).
+    #[arg(long, env = "ONSHI_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Require facility client certificates chaining to this CA (mutual TLS); a certificate's
+    /// common name must be the facility code of the token used over it.
+    #[arg(
+        long,
+        env = "ONSHI_CLIENT_CA",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub client_ca: Option<PathBuf>,
+}
+
+/// Runs `onshi serve`.
+pub async fn run(args: ServeArgs) -> Result<(), CliError> {
+    let file = FileConfig::load(args.store.config.as_deref())?;
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    let (store, key) = open_serving_store(&args.store).await?;
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert,
+            key,
+            client_ca: args.client_ca,
+        }),
+        _ => None,
+    };
+    serve(store, key, &listen, &args.trust, tls).await
+}
+
+/// Where `serve` finds trust anchors and CRLs for card checks.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TrustArgs {
+    /// Trust anchor for My Number card certificates (PEM; repeatable).
+    #[arg(
+        long = "card-root",
+        env = "ONSHI_CARD_ROOTS",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    pub card_roots: Vec<PathBuf>,
+    /// Trust anchor for smartphone certificates (PEM; repeatable).
+    #[arg(
+        long = "smartphone-root",
+        env = "ONSHI_SMARTPHONE_ROOTS",
+        value_delimiter = ',',
+        value_name = "FILE"
+    )]
+    pub smartphone_roots: Vec<PathBuf>,
+    /// A CRL file or http:// URL (PEM or DER; repeatable), reloaded every --crl-refresh seconds.
+    #[arg(
+        long = "crl",
+        env = "ONSHI_CRLS",
+        value_delimiter = ',',
+        value_name = "FILE|URL"
+    )]
+    pub crls: Vec<String>,
+    /// What to do when a CRL is past its nextUpdate: refuse card checks (reject) or go on (accept).
+    #[arg(long, env = "ONSHI_CRL_STALE_POLICY", value_enum, default_value_t = StaleArg::Reject)]
+    pub crl_stale_policy: StaleArg,
+    /// Seconds between CRL reloads.
+    #[arg(long, env = "ONSHI_CRL_REFRESH", default_value_t = 300)]
+    pub crl_refresh: u64,
+}
+
+/// `--crl-stale-policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum StaleArg {
+    /// Refuse card checks against a stale CRL (safe default).
+    #[default]
+    Reject,
+    /// Keep checking against the stale CRL; /healthz reports it.
+    Accept,
+}
+
+impl TrustArgs {
+    /// True when no anchor is configured (card checks then answer 503).
+    pub fn is_empty(&self) -> bool {
+        self.card_roots.is_empty() && self.smartphone_roots.is_empty()
+    }
+
+    async fn sources(&self) -> Result<TrustSources, CliError> {
+        let mut sources = TrustSources::default();
+        for (kind, files) in [
+            (CertKind::Card, &self.card_roots),
+            (CertKind::Smartphone, &self.smartphone_roots),
+        ] {
+            for f in files {
+                sources
+                    .anchors
+                    .push((kind, std::fs::read(f).map_err(io(f))?));
+            }
+        }
+        for c in &self.crls {
+            let bytes = if c.starts_with("http://") || c.starts_with("https://") {
+                let resp = reqwest::get(c)
+                    .await
+                    .map_err(|e| CliError::Config(format!("CRL {c}: {e}")))?;
+                let resp = resp
+                    .error_for_status()
+                    .map_err(|e| CliError::Config(format!("CRL {c}: {e}")))?;
+                resp.bytes()
+                    .await
+                    .map_err(|e| CliError::Config(format!("CRL {c}: {e}")))?
+                    .to_vec()
+            } else {
+                std::fs::read(c).map_err(io(Path::new(c)))?
+            };
+            sources.crls.push(bytes);
+        }
+        Ok(sources)
+    }
+
+    /// Loads anchors and CRLs, and starts reloading the CRLs in the background.
+    pub async fn load(&self, clock: Arc<dyn Clock>) -> Result<Arc<Trust>, CliError> {
+        if self.is_empty() {
+            tracing::warn!(
+                "no trust anchors configured (--card-root, --smartphone-root): card checks will answer 503"
+            );
+            return Ok(Arc::new(Trust::none()));
+        }
+        let policy = match self.crl_stale_policy {
+            StaleArg::Reject => StalePolicy::Reject,
+            StaleArg::Accept => StalePolicy::Accept,
+        };
+        let trust = Arc::new(
+            Trust::new(&self.sources().await?, policy, clock.now())
+                .map_err(|e| CliError::Config(e.to_string()))?,
+        );
+        let (args, refreshed) = (self.clone(), Arc::clone(&trust));
+        tokio::spawn(async move {
+            let mut tick =
+                tokio::time::interval(std::time::Duration::from_secs(args.crl_refresh.max(1)));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match args.sources().await {
+                    Ok(s) => {
+                        if let Err(e) = refreshed.reload(&s, clock.now()) {
+                            tracing::warn!(error = %e, "CRL reload failed; keeping the previous ones");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "CRL reload failed; keeping the previous ones")
+                    }
+                }
+            }
+        });
+        Ok(trust)
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// The TLS files of `serve`.
+pub struct TlsFiles {
+    /// The certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Its key (PEM).
+    pub key: PathBuf,
+    /// The facilities' CA, for mutual TLS.
+    pub client_ca: Option<PathBuf>,
+}
+
+/// Binds, prints the address (tests and scripts read this line), and serves until a signal.
+pub async fn serve(
+    store: Store,
+    key: MyNumberKey,
+    listen: &str,
+    trust: &TrustArgs,
+    tls: Option<TlsFiles>,
+) -> Result<(), CliError> {
+    let addr: SocketAddr = listen.parse().map_err(|_| {
+        CliError::Config(format!(
+            "--listen: '{listen}' is not an address like 127.0.0.1:8080"
+        ))
+    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError::Io(listen.to_owned(), e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| CliError::Io(listen.to_owned(), e))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!(
+        "onshi is listening on {scheme}://{local} (store: {})",
+        store.backend_name()
+    );
+    let state = AppState::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        key,
+        trust.load(Arc::new(SystemClock)).await?,
+    );
+    match tls {
+        None => onshi_server::serve(listener, state, shutdown_signal()).await,
+        Some(files) => {
+            let read = |p: &PathBuf| {
+                std::fs::read(p).map_err(|e| CliError::Io(p.display().to_string(), e))
+            };
+            let ca = files.client_ca.as_ref().map(read).transpose()?;
+            let config = onshi_server::tls::server_config(
+                &read(&files.cert)?,
+                &read(&files.key)?,
+                ca.as_deref(),
+            )
+            .map_err(|e| CliError::Config(e.to_string()))?;
+            tracing::info!(mutual = ca.is_some(), "serving HTTPS");
+            onshi_server::tls::serve_tls(listener, state, config, shutdown_signal()).await
+        }
+    }
+    .map_err(|e| CliError::Io(local.to_string(), e))?;
+    store.close().await;
+    Ok(())
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {
+    move |e| CliError::Io(path.display().to_string(), e)
+}
