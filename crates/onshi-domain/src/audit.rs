@@ -3,6 +3,53 @@
 
 use time::OffsetDateTime;
 
+/// What an audit entry records was done. The log stores the name; what was read back is kept as
+/// text, so entries written by any version stay readable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditAction {
+    /// A member registered (資格取得).
+    Create,
+    /// A member read.
+    Read,
+    /// A member changed or ended.
+    Change,
+    /// A member's versions read.
+    History,
+    /// Members listed.
+    List,
+    /// A member file imported.
+    Import,
+    /// An eligibility check by card.
+    CheckCard,
+    /// An eligibility check by card number.
+    CheckNumber,
+    /// An eligibility check by the reference of a card check (FHIR).
+    CheckReference,
+    /// A card registered for insurance use (利用申込).
+    Register,
+    /// The person read their own access history.
+    ReadAccessLog,
+}
+
+impl AuditAction {
+    /// The name the log stores.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Read => "read",
+            Self::Change => "change",
+            Self::History => "history",
+            Self::List => "list",
+            Self::Import => "import",
+            Self::CheckCard => "check_card",
+            Self::CheckNumber => "check_number",
+            Self::CheckReference => "check_reference",
+            Self::Register => "register",
+            Self::ReadAccessLog => "read_access_log",
+        }
+    }
+}
+
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -14,9 +14,11 @@
 //! - [`eligibility`]: which qualification answers a check, with the interface's validity codes.
 //! - [`audit`]: the audit log's hash chain.
 //! - [`challenge`]: the sealed single-use challenge a card signs.
+//! - [`consent`]: what a patient consents to at a reader; where a card was registered.
 
 pub mod audit;
 pub mod challenge;
+pub mod consent;
 pub mod eligibility;
 pub mod error;
 pub mod ids;
@@ -25,7 +27,9 @@ pub mod limit;
 pub mod member;
 pub mod text;
 
+pub use audit::AuditAction;
 pub use challenge::{Challenge, ChallengeError, ChallengeKey, ChallengePurpose};
+pub use consent::{ConsentKind, RegistrationChannel};
 pub use error::FieldError;
 pub use ids::{
     BranchNumber, CardNumber, CardSymbol, FacilityCode, InsurerKind, InsurerNumber, MyNumber,

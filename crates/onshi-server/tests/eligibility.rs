@@ -13,6 +13,7 @@ use tower::ServiceExt;
 
 use onshi_domain::{
     Clock, FacilityCode, InsurerNumber, LimitInput, MemberInput, MyNumber, MyNumberKey,
+    RegistrationChannel,
 };
 use onshi_pki::{Authority, CertKind, StalePolicy, VirtualCard};
 use onshi_server::trust::{Trust, TrustSources};
@@ -211,7 +212,7 @@ async fn world(db: &TestDb) -> World {
             .unwrap();
         if label != "unregistered" && label != "phone" {
             store
-                .register_for_insurance(&person, "portal", None, &fp, NOW)
+                .register_for_insurance(&person, RegistrationChannel::Portal, None, &fp, NOW)
                 .await
                 .unwrap();
         }
@@ -753,7 +754,10 @@ async fn registration_and_the_persons_own_access_history() {
         let counts = w.store.registration_counts().await.unwrap();
         assert_eq!(
             counts,
-            [("pharmacy".to_owned(), 1), ("portal".to_owned(), 4)],
+            [
+                (RegistrationChannel::Pharmacy, 1),
+                (RegistrationChannel::Portal, 4)
+            ],
             "{}",
             db.backend
         );

@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use onshi_domain::audit::{AuditContent, GENESIS, audit_time, chain_hash};
+use onshi_domain::{AuditAction, ConsentKind};
 
 use crate::{Actor, Backend, Store, StoreError, on_pool};
 
@@ -29,7 +30,7 @@ pub(crate) struct Entries {
     pub(crate) at: OffsetDateTime,
     pub(crate) actor_kind: &'static str,
     pub(crate) actor_id: String,
-    pub(crate) action: String,
+    pub(crate) action: AuditAction,
     /// One entry per element (`None`: an entry about no member).
     pub(crate) members: Vec<Option<String>>,
     pub(crate) person: Option<String>,
@@ -40,7 +41,7 @@ impl Entries {
     pub(crate) fn new(
         at: OffsetDateTime,
         actor: &Actor,
-        action: &str,
+        action: AuditAction,
         ids: &[&str],
         person: Option<&str>,
         detail: Option<String>,
@@ -49,7 +50,7 @@ impl Entries {
             at,
             actor_kind: actor.kind(),
             actor_id: actor.id().to_owned(),
-            action: action.to_owned(),
+            action,
             members: if ids.is_empty() {
                 vec![None]
             } else {
@@ -68,7 +69,7 @@ struct CardUse {
     challenge: onshi_domain::Challenge,
     person: String,
     facility: String,
-    consents: Vec<String>,
+    consents: Vec<ConsentKind>,
     consents_until: OffsetDateTime,
 }
 
@@ -192,7 +193,7 @@ pub(crate) fn chain<'a>(
                 at,
                 actor_kind: job.actor_kind,
                 actor_id: &job.actor_id,
-                action: &job.action,
+                action: job.action.as_str(),
                 member_id: member.as_deref(),
                 person_ref: job.person.as_deref(),
                 detail: job.detail.as_deref(),
@@ -494,14 +495,14 @@ impl CheckAudit {
         challenge: &onshi_domain::Challenge,
         person: &onshi_domain::PersonRef,
         facility: &onshi_domain::FacilityCode,
-        consents: &[&str],
+        consents: &[ConsentKind],
         until: OffsetDateTime,
     ) {
         self.card = Some(CardUse {
             challenge: challenge.clone(),
             person: person.as_str().to_owned(),
             facility: facility.as_str().to_owned(),
-            consents: consents.iter().map(|k| (*k).to_owned()).collect(),
+            consents: consents.to_vec(),
             consents_until: until,
         });
     }
@@ -518,7 +519,7 @@ impl Drop for CheckAudit {
         let entries = Entries::new(
             self.at,
             &self.actor,
-            "read",
+            AuditAction::Read,
             &ids,
             None,
             Some("check not completed".into()),
@@ -577,7 +578,7 @@ impl Store {
         &self,
         at: OffsetDateTime,
         actor: &Actor,
-        action: &str,
+        action: AuditAction,
         ids: &[&str],
         person: Option<&str>,
     ) -> Result<(), StoreError> {
@@ -625,7 +626,7 @@ impl Store {
     pub async fn finish_check(
         &self,
         mut check: CheckAudit,
-        action: &str,
+        action: AuditAction,
         person: Option<&onshi_domain::PersonRef>,
         detail: &str,
     ) -> Result<(), StoreError> {
@@ -654,7 +655,7 @@ impl Store {
         &self,
         at: OffsetDateTime,
         actor: &Actor,
-        action: &str,
+        action: AuditAction,
         person: Option<&onshi_domain::PersonRef>,
         detail: &str,
     ) -> Result<(), StoreError> {

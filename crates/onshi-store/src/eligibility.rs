@@ -1,6 +1,7 @@
 //! What eligibility checks need from the store: facilities, the certificate directory,
 //! registrations for insurance use, single-use challenges, consents.
 
+use onshi_domain::{ConsentKind, RegistrationChannel};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use time::{Date, OffsetDateTime};
 
@@ -47,13 +48,13 @@ impl CardHolder {
     /// `until`) are recorded too: what the check answers, without reading them back.
     pub fn consents_with(
         &self,
-        given: &[&str],
+        given: &[ConsentKind],
         at: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Vec<Consent> {
         let mut all = self.consents.clone();
         for kind in given {
-            merge_consent(&mut all, kind, at, until);
+            merge_consent(&mut all, *kind, at, until);
         }
         all
     }
@@ -63,11 +64,11 @@ impl CardHolder {
 /// latest expiry, as a check shows them.
 fn merge_consent(
     all: &mut Vec<Consent>,
-    kind: &str,
+    kind: ConsentKind,
     given_at: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) {
-    match all.binary_search_by(|c| c.kind.as_str().cmp(kind)) {
+    match all.binary_search_by(|c| c.kind.as_str().cmp(kind.as_str())) {
         Ok(i) => {
             let c = &mut all[i];
             c.given_at = c.given_at.max(given_at);
@@ -76,7 +77,7 @@ fn merge_consent(
         Err(i) => all.insert(
             i,
             Consent {
-                kind: kind.to_owned(),
+                kind,
                 given_at,
                 expires_at,
             },
@@ -87,8 +88,8 @@ fn merge_consent(
 /// A consent in force.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consent {
-    /// `medication`, `checkup` or `clinical`.
-    pub kind: String,
+    /// What was consented to.
+    pub kind: ConsentKind,
     /// When it was given.
     pub given_at: OffsetDateTime,
     /// Until when it holds.
@@ -137,7 +138,7 @@ type CardRow = (
 fn card_row<'r, R>(row: &'r R) -> Result<CardRow, StoreError>
 where
     R: Row,
-    usize: ColumnIndex<R>,
+    &'static str: ColumnIndex<R>,
     String: Decode<'r, R::Database> + Type<R::Database>,
     Option<String>: Decode<'r, R::Database> + Type<R::Database>,
     bool: Decode<'r, R::Database> + Type<R::Database>,
@@ -148,24 +149,21 @@ where
     OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
     Option<OffsetDateTime>: Decode<'r, R::Database> + Type<R::Database>,
 {
-    let member = match row.try_get::<Option<String>, _>(0)? {
+    let member = match row.try_get::<Option<String>, _>("id")? {
         Some(_) => Some(crate::members::decode(row)?),
         None => None,
     };
-    let kind: Option<String> = row.try_get(MEMBER_COLUMNS + 3)?;
-    let given: Option<OffsetDateTime> = row.try_get(MEMBER_COLUMNS + 4)?;
-    let until: Option<OffsetDateTime> = row.try_get(MEMBER_COLUMNS + 5)?;
+    let kind: Option<String> = row.try_get("consent_kind")?;
+    let given: Option<OffsetDateTime> = row.try_get("consent_given_at")?;
+    let until: Option<OffsetDateTime> = row.try_get("consent_expires_at")?;
     Ok((
         member,
-        row.try_get(MEMBER_COLUMNS)?,
-        row.try_get(MEMBER_COLUMNS + 1)?,
-        row.try_get(MEMBER_COLUMNS + 2)?,
+        row.try_get("holder_ref")?,
+        row.try_get("registered")?,
+        row.try_get("used")?,
         kind.zip(given).zip(until).map(|((k, g), u)| (k, g, u)),
     ))
 }
-
-/// How many columns `member_columns!` has.
-const MEMBER_COLUMNS: usize = 19;
 
 fn person(s: String) -> Result<PersonRef, StoreError> {
     PersonRef::from_stored(s).map_err(StoreError::Corrupt)
@@ -186,7 +184,8 @@ pub(crate) const CARD_READ: &str = concat!(
          FROM (SELECT 1) AS one LEFT JOIN certificates c ON c.fingerprint = $2) \
          SELECT ",
     member_columns!(),
-    ", h.person_ref, h.registered, h.used, k.kind, k.given_at, k.expires_at \
+    ", h.person_ref AS holder_ref, h.registered, h.used, k.kind AS consent_kind, \
+         k.given_at AS consent_given_at, k.expires_at AS consent_expires_at \
          FROM h LEFT JOIN consents k ON NOT h.used AND k.person_ref = h.person_ref \
          AND k.facility_code = $3 AND k.given_at <= $4 AND k.expires_at > $4 \
          LEFT JOIN member_versions v ON $5 AND h.registered AND NOT h.used AND v.person_ref = h.person_ref \
@@ -278,7 +277,7 @@ impl Store {
     pub async fn register_for_insurance(
         &self,
         person: &PersonRef,
-        channel: &str,
+        channel: RegistrationChannel,
         facility: Option<&FacilityCode>,
         certificate: &str,
         at: OffsetDateTime,
@@ -289,7 +288,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (person_ref) DO NOTHING"
         )
         .bind(person.as_str())
-        .bind(channel)
+        .bind(channel.as_str())
         .bind(facility.map(FacilityCode::as_str))
         .bind(certificate)
         .bind(at)
@@ -300,15 +299,24 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Registrations for insurance use by channel (`portal`, `facility`, `pharmacy`).
-    pub async fn registration_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(on_pool!(self, read, |p| {
+    /// Registrations for insurance use by channel, in the channels' name order.
+    pub async fn registration_counts(&self) -> Result<Vec<(RegistrationChannel, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = on_pool!(self, read, |p| {
             sqlx::query_as(
             "SELECT channel, COUNT(*) FROM insurance_registrations GROUP BY channel ORDER BY channel"
         )
         .fetch_all(p)
         .await?
-        }))
+        });
+        rows.into_iter()
+            .map(|(name, n)| {
+                RegistrationChannel::parse(&name)
+                    .map(|c| (c, n))
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("unknown registration channel {name:?}"))
+                    })
+            })
+            .collect()
     }
 
     /// What a card's use needs, in one statement: whether `challenge_id` was used already, the
@@ -346,7 +354,9 @@ impl Store {
         let mut qualifications: Vec<MemberRecord> = Vec::new();
         for (member, _, _, _, consent) in rows {
             if let Some((kind, given_at, expires_at)) = consent {
-                merge_consent(&mut consents, &kind, given_at, expires_at);
+                let kind = ConsentKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown consent kind {kind:?}")))?;
+                merge_consent(&mut consents, kind, given_at, expires_at);
             }
             // A member comes back once per consent; keep the first (in the statement's order).
             if let Some(m) = member.filter(|m| qualifications.iter().all(|q| q.id != m.id)) {

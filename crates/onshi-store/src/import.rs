@@ -11,6 +11,7 @@
 //! registry is an initial load: the member tables are locked, written without their indexes and
 //! foreign keys, and indexed at the end (see [`initial_load`]).
 
+use onshi_domain::AuditAction;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
@@ -372,11 +373,14 @@ async fn load_initial(
     .await?;
     step.done("created members");
     sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO member_versions (member_id, version, recorded_at, source, name, name_kana, birth_date, sex, \
-         relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, content_hash, \
-         limit_certificate) \
-         SELECT {NEW_ID}, 1, $1, 'import', name, name_kana, birth_date, sex, relationship, qualified_from, \
-         qualified_until, loss_reason, copay_ratio, person_ref, content_hash, limit_certificate FROM import_stage"
+        concat!(
+            "INSERT INTO member_versions (member_id, version, recorded_at, source, ",
+            version_columns!(),
+            ") SELECT {NEW_ID}, 1, $1, 'import', ",
+            version_columns!(),
+            " FROM import_stage"
+        ),
+        NEW_ID = NEW_ID
     )))
     .bind(at)
     .bind(prefix)
@@ -695,12 +699,15 @@ impl ImportSession {
             step.done("created members");
             // 5. Every remaining row is a version: version 1 of a new member, or the next one.
             let versions = sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO member_versions (member_id, version, recorded_at, source, name, name_kana, birth_date, sex, \
-                 relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, content_hash, \
-                 limit_certificate) \
-                 SELECT COALESCE(target_id, {new_id}), COALESCE(new_version, 1), $1, 'import', name, name_kana, \
-                 birth_date, sex, relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, \
-                 content_hash, limit_certificate FROM import_sorted {in_order}"
+                concat!(
+                    "INSERT INTO member_versions (member_id, version, recorded_at, source, ",
+                    version_columns!(),
+                    ") SELECT COALESCE(target_id, {new_id}), COALESCE(new_version, 1), $1, 'import', ",
+                    version_columns!(),
+                    " FROM import_sorted {in_order}"
+                ),
+                new_id = new_id,
+                in_order = in_order
             )))
             .bind(at)
             .bind(&prefix)
@@ -756,7 +763,7 @@ impl ImportSession {
             &mut **tx,
             at,
             actor,
-            "import",
+            AuditAction::Import,
             &[],
             None,
             Some(detail)

@@ -27,8 +27,20 @@ use time::OffsetDateTime;
 
 use onshi_domain::{FacilityCode, InsurerNumber, MemberDetails, MemberKey, PersonRef};
 
-/// The columns of a member version as `members::decode` reads them (`m` members,
-/// `v` member_versions), as one literal; a statement may add its own after them.
+/// The content columns of a member version, in the order every statement that writes a version
+/// lists them (`INSERT INTO member_versions (member_id, version, recorded_at, source, <these>)`),
+/// and the staging tables of an import name them alike, so an import selects them by the same
+/// list. One literal, so a new column is added in one place.
+macro_rules! version_columns {
+    () => {
+        "name, name_kana, birth_date, sex, relationship, qualified_from, qualified_until, \
+         loss_reason, copay_ratio, person_ref, content_hash, limit_certificate"
+    };
+}
+
+/// The columns of a member version as `members::decode` reads them, by name (`m` members,
+/// `v` member_versions), as one literal; a statement may add its own after them, under other
+/// names.
 macro_rules! member_columns {
     () => {
         concat!(
@@ -199,6 +211,25 @@ pub struct MemberRecord {
     pub source: String,
     /// The content of the version.
     pub details: MemberDetails,
+}
+
+/// Which kind of database a [`Store`] is, chosen once from its URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// The embedded default.
+    Sqlite,
+    /// The production store.
+    Postgres,
+}
+
+impl StoreKind {
+    /// `sqlite` or `postgresql`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgresql",
+        }
+    }
 }
 
 pub(crate) enum Backend {
@@ -391,12 +422,17 @@ impl Store {
         }
     }
 
-    /// `sqlite` or `postgresql`.
-    pub fn backend_name(&self) -> &'static str {
+    /// Which kind of database this store is.
+    pub fn kind(&self) -> StoreKind {
         match &*self.backend {
-            Backend::Sqlite { .. } => "sqlite",
-            Backend::Postgres(_) => "postgresql",
+            Backend::Sqlite { .. } => StoreKind::Sqlite,
+            Backend::Postgres(_) => StoreKind::Postgres,
         }
+    }
+
+    /// `sqlite` or `postgresql` (as `/healthz` and the start-up line name it).
+    pub fn backend_name(&self) -> &'static str {
+        self.kind().name()
     }
 
     /// Closes every connection (SQLite checkpoints its WAL).

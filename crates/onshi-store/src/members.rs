@@ -1,5 +1,6 @@
 //! Members and their versions: create, read, change, history, lists and as-of-date queries.
 
+use onshi_domain::AuditAction;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use time::{Date, OffsetDateTime};
 
@@ -39,12 +40,11 @@ macro_rules! select_members {
 macro_rules! insert_version {
     ($exec:expr, $member_id:expr, $version:expr, $at:expr, $source:expr, $d:expr) => {{
         let d: &MemberDetails = $d;
-        sqlx::query(
-            "INSERT INTO member_versions (member_id, version, recorded_at, source, name, name_kana, birth_date, sex, \
-             relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, content_hash, \
-             limit_certificate) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
+        sqlx::query(concat!(
+            "INSERT INTO member_versions (member_id, version, recorded_at, source, ",
+            version_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        ))
         .bind($member_id)
         .bind($version)
         .bind($at)
@@ -70,11 +70,12 @@ fn corrupt(field: &str) -> impl Fn(String) -> StoreError + '_ {
     move |e| StoreError::Corrupt(format!("{field}: {e}"))
 }
 
-/// Reads a member row (the column list of `select_members!`).
+/// Reads a member row by column name (the columns of `member_columns!`, whatever else the
+/// statement selects beside them).
 pub(crate) fn decode<'r, R>(row: &'r R) -> Result<MemberRecord, StoreError>
 where
     R: Row,
-    usize: ColumnIndex<R>,
+    &'static str: ColumnIndex<R>,
     String: Decode<'r, R::Database> + Type<R::Database>,
     Option<String>: Decode<'r, R::Database> + Type<R::Database>,
     i64: Decode<'r, R::Database> + Type<R::Database>,
@@ -83,31 +84,32 @@ where
     Option<Date>: Decode<'r, R::Database> + Type<R::Database>,
     OffsetDateTime: Decode<'r, R::Database> + Type<R::Database>,
 {
-    let text = |i: usize| row.try_get::<String, _>(i);
-    let small = |i: usize| row.try_get::<i32, _>(i).map(i64::from);
+    let text = |c: &'static str| row.try_get::<String, _>(c);
+    let small = |c: &'static str| row.try_get::<i32, _>(c).map(i64::from);
     let key = MemberKey {
-        insurer: InsurerNumber::parse(&text(1)?).map_err(corrupt("insurer_number"))?,
-        symbol: CardSymbol::parse(&text(2)?).map_err(corrupt("symbol"))?,
-        number: CardNumber::parse(&text(3)?).map_err(corrupt("number"))?,
-        branch: BranchNumber::parse(&text(4)?).map_err(corrupt("branch"))?,
+        insurer: InsurerNumber::parse(&text("insurer_number")?)
+            .map_err(corrupt("insurer_number"))?,
+        symbol: CardSymbol::parse(&text("symbol")?).map_err(corrupt("symbol"))?,
+        number: CardNumber::parse(&text("number")?).map_err(corrupt("number"))?,
+        branch: BranchNumber::parse(&text("branch")?).map_err(corrupt("branch"))?,
     };
-    let loss: Option<String> = row.try_get(15)?;
-    let person: Option<String> = row.try_get(17)?;
-    let limit: Option<String> = row.try_get(18)?;
+    let loss: Option<String> = row.try_get("loss_reason")?;
+    let person: Option<String> = row.try_get("person_ref")?;
+    let limit: Option<String> = row.try_get("limit_certificate")?;
     let details = MemberDetails {
-        name: Personal(text(8)?),
-        name_kana: Personal(text(9)?),
-        birth_date: Personal(row.try_get(10)?),
-        sex: Sex::from_code(small(11)?).ok_or_else(|| StoreError::Corrupt("sex".into()))?,
-        relationship: Relationship::from_code(small(12)?)
+        name: Personal(text("name")?),
+        name_kana: Personal(text("name_kana")?),
+        birth_date: Personal(row.try_get("birth_date")?),
+        sex: Sex::from_code(small("sex")?).ok_or_else(|| StoreError::Corrupt("sex".into()))?,
+        relationship: Relationship::from_code(small("relationship")?)
             .ok_or_else(|| StoreError::Corrupt("relationship".into()))?,
-        qualified_from: row.try_get(13)?,
-        qualified_until: row.try_get(14)?,
+        qualified_from: row.try_get("qualified_from")?,
+        qualified_until: row.try_get("qualified_until")?,
         loss_reason: loss
             .map(|l| LossReason::parse(&l))
             .transpose()
             .map_err(corrupt("loss_reason"))?,
-        copay_ratio: CopayRatio::from_percent(u8::try_from(small(16)?).unwrap_or(0))
+        copay_ratio: CopayRatio::from_percent(u8::try_from(small("copay_ratio")?).unwrap_or(0))
             .map_err(corrupt("copay_ratio"))?,
         limit: limit
             .map(|l| LimitCertificate::from_stored(&l))
@@ -119,11 +121,11 @@ where
             .map_err(corrupt("person_ref"))?,
     };
     Ok(MemberRecord {
-        id: text(0)?,
+        id: text("id")?,
         key,
-        version: row.try_get(5)?,
-        recorded_at: row.try_get(6)?,
-        source: text(7)?,
+        version: row.try_get("version")?,
+        recorded_at: row.try_get("recorded_at")?,
+        source: text("source")?,
         details,
     })
 }
@@ -167,7 +169,15 @@ impl Store {
                 ));
             }
             insert_version!(&mut *tx, &id, 1_i64, at, "api", details);
-            audit!(&mut *tx, at, actor, "create", &[id.as_str()], None, None);
+            audit!(
+                &mut *tx,
+                at,
+                actor,
+                AuditAction::Create,
+                &[id.as_str()],
+                None,
+                None
+            );
             tx.commit().await?;
         });
         Ok(MemberRecord {
@@ -200,7 +210,7 @@ impl Store {
             row.as_ref().map(decode).transpose()?
         })
         .ok_or(StoreError::NotFound("member"))?;
-        self.append_audit(at, actor, "read", &[record.id.as_str()], None)
+        self.append_audit(at, actor, AuditAction::Read, &[record.id.as_str()], None)
             .await?;
         Ok(record)
     }
@@ -214,7 +224,7 @@ impl Store {
     ) -> Result<Option<MemberRecord>, StoreError> {
         let record = self.fetch_member_by_key(key).await?;
         if let Some(r) = &record {
-            self.append_audit(at, actor, "read", &[r.id.as_str()], None)
+            self.append_audit(at, actor, AuditAction::Read, &[r.id.as_str()], None)
                 .await?;
         }
         Ok(record)
@@ -289,7 +299,7 @@ impl Store {
                 )));
             }
             if current.details.content_hash() == details.content_hash() {
-                audit!(&mut *tx, at, actor, "read", &[id], None, None);
+                audit!(&mut *tx, at, actor, AuditAction::Read, &[id], None, None);
                 tx.commit().await?;
                 (current, false)
             } else {
@@ -307,7 +317,7 @@ impl Store {
                     ));
                 }
                 insert_version!(&mut *tx, id, version, at, "api", details);
-                audit!(&mut *tx, at, actor, "change", &[id], None, None);
+                audit!(&mut *tx, at, actor, AuditAction::Change, &[id], None, None);
                 tx.commit().await?;
                 let record = MemberRecord {
                     version,
@@ -344,7 +354,8 @@ impl Store {
         if records.is_empty() {
             return Err(StoreError::NotFound("member"));
         }
-        self.append_audit(at, actor, "history", &[id], None).await?;
+        self.append_audit(at, actor, AuditAction::History, &[id], None)
+            .await?;
         Ok(records)
     }
 
@@ -383,7 +394,8 @@ impl Store {
         };
         let ids: Vec<&str> = items.iter().map(|m| m.id.as_str()).collect();
         if !ids.is_empty() {
-            self.append_audit(at, actor, "list", &ids, None).await?;
+            self.append_audit(at, actor, AuditAction::List, &ids, None)
+                .await?;
         }
         Ok(MemberPage { items, next_after })
     }
@@ -400,7 +412,8 @@ impl Store {
         let records = self.fetch_qualifications(person, as_of).await?;
         let ids: Vec<&str> = records.iter().map(|m| m.id.as_str()).collect();
         if !ids.is_empty() {
-            self.append_audit(at, actor, "read", &ids, None).await?;
+            self.append_audit(at, actor, AuditAction::Read, &ids, None)
+                .await?;
         }
         Ok(records)
     }

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+use onshi_domain::{AuditAction, ConsentKind, RegistrationChannel};
 use onshi_domain::{InsurerNumber, MemberDetails, MemberInput, MyNumber, MyNumberKey, ValidMember};
 use onshi_store::testing::TestDb;
 use onshi_store::{Actor, MemberRecord, StagedRow, Store, StoreError};
@@ -846,7 +847,7 @@ async fn concurrent_reads_and_writes_chain_into_one_log() {
                     .record_check(
                         T1,
                         &facility,
-                        "check_number",
+                        AuditAction::CheckNumber,
                         None,
                         &format!("validity={}", i % 5 + 1),
                     )
@@ -1012,7 +1013,7 @@ async fn answer(
     facility: &onshi_domain::FacilityCode,
     challenge: &onshi_domain::Challenge,
     person: &onshi_domain::PersonRef,
-    consents: &[&str],
+    consents: &[ConsentKind],
     at: OffsetDateTime,
 ) -> Result<(), onshi_store::StoreError> {
     let mut audit = store.begin_check(&Actor::Facility(facility.clone()), at);
@@ -1024,7 +1025,7 @@ async fn answer(
         at + time::Duration::hours(24),
     );
     store
-        .finish_check(audit, "check_card", Some(person), "validity=1")
+        .finish_check(audit, AuditAction::CheckCard, Some(person), "validity=1")
         .await
 }
 
@@ -1105,20 +1106,26 @@ async fn challenges_are_single_use_and_consents_expire() {
         assert!(!holder_of(&store, "fp1").await.unwrap().registered);
         assert!(
             store
-                .register_for_insurance(&person, "portal", None, "fp1", T0)
+                .register_for_insurance(&person, RegistrationChannel::Portal, None, "fp1", T0)
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .register_for_insurance(&person, "facility", Some(&facility), "fp1", T0)
+                .register_for_insurance(
+                    &person,
+                    RegistrationChannel::Facility,
+                    Some(&facility),
+                    "fp1",
+                    T0
+                )
                 .await
                 .unwrap()
         );
         assert!(holder_of(&store, "fp1").await.unwrap().registered);
         assert_eq!(
             store.registration_counts().await.unwrap(),
-            [("portal".to_owned(), 1)]
+            [(RegistrationChannel::Portal, 1)]
         );
 
         // Consents are written by the check that answers a challenge, in its audit commit.
@@ -1129,7 +1136,7 @@ async fn challenges_are_single_use_and_consents_expire() {
             &facility,
             &c2,
             &person,
-            &["medication", "checkup"],
+            &[ConsentKind::Medication, ConsentKind::Checkup],
             T0,
         )
         .await
@@ -1164,7 +1171,7 @@ async fn challenges_are_single_use_and_consents_expire() {
             .await
             .unwrap();
         let shown = read.consents_with(
-            &["medication", "limit"],
+            &[ConsentKind::Medication, ConsentKind::Limit],
             later,
             later + time::Duration::hours(24),
         );
@@ -1173,7 +1180,7 @@ async fn challenges_are_single_use_and_consents_expire() {
             &facility,
             &sealed(3, later),
             &person,
-            &["medication", "limit"],
+            &[ConsentKind::Medication, ConsentKind::Limit],
             later,
         )
         .await
@@ -1208,8 +1215,13 @@ async fn a_challenge_answered_twice_at_once_is_answered_once() {
             let (store, facility, person) = (store.clone(), facility.clone(), person.clone());
             let c = if i == 8 { c2.clone() } else { c1.clone() };
             racing.push(tokio::spawn(async move {
-                let kind = format!("kind{i}");
-                answer(&store, &facility, &c, &person, &[kind.as_str()], T0).await
+                // The two checks answered give different kinds, so both consents are kept.
+                let kind = if i == 8 {
+                    ConsentKind::Limit
+                } else {
+                    ConsentKind::Medication
+                };
+                answer(&store, &facility, &c, &person, &[kind], T0).await
             }));
         }
         let mut answered = 0;
@@ -1228,7 +1240,15 @@ async fn a_challenge_answered_twice_at_once_is_answered_once() {
         assert!(used(&store, &c1).await && used(&store, &c2).await);
         // Later, in a commit of its own.
         assert!(matches!(
-            answer(&store, &facility, &c1, &person, &["late"], T1).await,
+            answer(
+                &store,
+                &facility,
+                &c1,
+                &person,
+                &[ConsentKind::Clinical],
+                T1
+            )
+            .await,
             Err(onshi_store::StoreError::ChallengeUsed)
         ));
         assert_eq!(
@@ -1314,7 +1334,7 @@ async fn a_card_check_reads_qualifications_only_for_a_registered_unused_card() {
         );
 
         store
-            .register_for_insurance(&person, "portal", None, "fp1", T0)
+            .register_for_insurance(&person, RegistrationChannel::Portal, None, "fp1", T0)
             .await
             .unwrap();
         // Two consents, so each qualification comes back once per consent from the statement.
@@ -1323,7 +1343,7 @@ async fn a_card_check_reads_qualifications_only_for_a_registered_unused_card() {
             &facility,
             &sealed(2, T0),
             &person,
-            &["medication", "checkup"],
+            &[ConsentKind::Medication, ConsentKind::Checkup],
             T0,
         )
         .await
@@ -1349,7 +1369,7 @@ async fn a_card_check_reads_qualifications_only_for_a_registered_unused_card() {
             .await
             .unwrap();
         store
-            .finish_check(audit, "check_card", Some(&person), "validity=1")
+            .finish_check(audit, AuditAction::CheckCard, Some(&person), "validity=1")
             .await
             .unwrap();
         assert_eq!(
@@ -1423,7 +1443,7 @@ async fn times_within_one_second_compare_as_times() {
             &facility,
             &sealed(1, given),
             &person,
-            &["medication"],
+            &[ConsentKind::Medication],
             given,
         )
         .await

@@ -9,15 +9,12 @@ use onshi_api::{
     Qualification,
 };
 use onshi_domain::eligibility::{Judgement, Validity, judge_card_number, judge_person};
-use onshi_domain::{FacilityCode, MemberInput, PersonRef, parse_date};
+use onshi_domain::{AuditAction, ConsentKind, FacilityCode, MemberInput, PersonRef, parse_date};
 use onshi_store::{Actor, CheckAudit, MemberRecord};
 
 use super::proof::{Proven, verify};
 use super::{CHECK_REFERENCE_LIFETIME, CONSENT_LIFETIME, CheckError};
 use crate::AppState;
-
-/// What a patient may consent to at a reader.
-const CONSENT_KINDS: [&str; 4] = ["medication", "checkup", "clinical", "limit"];
 
 /// A check by card at `facility`: the proof verified, the card's registration for insurance use
 /// required, the consents given at the reader recorded, and the challenge consumed, all in the
@@ -28,18 +25,17 @@ pub async fn card_check(
     req: &CardCheckRequest,
 ) -> Result<EligibilityResult, CheckError> {
     let date = consultation_date(state, req.consultation_date.as_deref(), "consultation_date")?;
-    let mut kinds = Vec::new();
-    for k in &req.consent {
-        match CONSENT_KINDS.iter().find(|c| **c == k.as_str()) {
-            Some(kind) => kinds.push(*kind),
-            None => {
-                return Err(CheckError::field(
-                    "consent",
-                    "each must be medication, checkup, clinical or limit",
-                ));
-            }
-        }
-    }
+    let kinds = req
+        .consent
+        .iter()
+        .map(|k| ConsentKind::parse(k))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            CheckError::field(
+                "consent",
+                "each must be medication, checkup, clinical or limit",
+            )
+        })?;
     let actor = Actor::Facility(facility.clone());
     let now = state.clock.now();
     let mut audit = state.store.begin_check(&actor, now);
@@ -67,7 +63,13 @@ pub async fn card_check(
         }
         state
             .store
-            .record_check(now, &actor, "check_card", Some(person), "not registered")
+            .record_check(
+                now,
+                &actor,
+                AuditAction::CheckCard,
+                Some(person),
+                "not registered",
+            )
             .await?;
         return Err(CheckError::NotRegistered);
     }
@@ -77,7 +79,7 @@ pub async fn card_check(
     let consents = holder.consents_with(&kinds, now, until);
     let limit = consents
         .iter()
-        .find(|c| c.kind == "limit")
+        .find(|c| c.kind == ConsentKind::Limit)
         .map(|c| c.given_at);
     audit.answer_challenge(&challenge, person, facility, &kinds, until);
     let mut out = judged(
@@ -86,7 +88,7 @@ pub async fn card_check(
         person,
         &qualifications,
         date,
-        "check_card",
+        AuditAction::CheckCard,
         limit,
     )
     .await?;
@@ -95,7 +97,7 @@ pub async fn card_check(
     out.consents = consents
         .into_iter()
         .map(|c| Consent {
-            kind: c.kind,
+            kind: c.kind.as_str().to_owned(),
             given_at: stamp(c.given_at),
             expires_at: stamp(c.expires_at),
         })
@@ -144,7 +146,7 @@ pub async fn number_check(
         .store
         .finish_check(
             audit,
-            "check_number",
+            AuditAction::CheckNumber,
             person.as_ref(),
             &check_detail(&judgement, req.limit_consent),
         )
@@ -175,7 +177,16 @@ pub async fn reference_check(
         .store
         .qualifications_for_check(&mut audit, &person, None)
         .await?;
-    judged(state, audit, &person, &quals, date, "check_reference", None).await
+    judged(
+        state,
+        audit,
+        &person,
+        &quals,
+        date,
+        AuditAction::CheckReference,
+        None,
+    )
+    .await
 }
 
 fn consultation_date(
@@ -197,7 +208,7 @@ async fn judged(
     person: &PersonRef,
     quals: &[MemberRecord],
     date: Date,
-    action: &str,
+    action: AuditAction,
     limit: Option<OffsetDateTime>,
 ) -> Result<EligibilityResult, CheckError> {
     let judgement = judge_person(quals, |m| &m.details, date);

@@ -3,6 +3,7 @@
 use time::format_description::well_known::Rfc3339;
 
 use onshi_api::{AccessEntry, CardProof};
+use onshi_domain::AuditAction;
 use onshi_store::{Actor, CardHolder};
 
 use super::proof::{Proven, prove};
@@ -25,7 +26,7 @@ pub async fn access_log(
         .record_check(
             now,
             &Actor::Person(person.clone()),
-            "read_access_log",
+            AuditAction::ReadAccessLog,
             Some(&person),
             "",
         )

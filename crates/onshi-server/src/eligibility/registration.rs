@@ -2,8 +2,8 @@
 //! (a pharmacy's counts as `pharmacy`).
 
 use onshi_api::{CardProof, Registration};
-use onshi_domain::FacilityCode;
 use onshi_domain::ids::FeeSchedule;
+use onshi_domain::{AuditAction, FacilityCode, RegistrationChannel};
 use onshi_store::{Actor, CardHolder};
 
 use super::proof::{Proven, prove};
@@ -17,21 +17,21 @@ pub async fn at_facility(
     proof: &CardProof,
 ) -> Result<Registration, CheckError> {
     let channel = match facility.fee_schedule() {
-        FeeSchedule::Pharmacy => "pharmacy",
-        _ => "facility",
+        FeeSchedule::Pharmacy => RegistrationChannel::Pharmacy,
+        _ => RegistrationChannel::Facility,
     };
     register(state, facility.as_str(), channel, Some(facility), proof).await
 }
 
 /// Registers the card of `proof` from the person's portal (マイナポータル).
 pub async fn at_portal(state: &AppState, proof: &CardProof) -> Result<Registration, CheckError> {
-    register(state, PORTAL, "portal", None, proof).await
+    register(state, PORTAL, RegistrationChannel::Portal, None, proof).await
 }
 
 async fn register(
     state: &AppState,
     audience: &str,
-    channel: &str,
+    channel: RegistrationChannel,
     facility: Option<&FacilityCode>,
     proof: &CardProof,
 ) -> Result<Registration, CheckError> {
@@ -51,10 +51,16 @@ async fn register(
     };
     state
         .store
-        .record_check(now, &actor, "register", Some(&person), channel)
+        .record_check(
+            now,
+            &actor,
+            AuditAction::Register,
+            Some(&person),
+            channel.as_str(),
+        )
         .await?;
     Ok(Registration {
         registered_now,
-        channel: channel.to_owned(),
+        channel: channel.as_str().to_owned(),
     })
 }

@@ -344,7 +344,13 @@ async fn setup_cards(
             let person = key
                 .person_ref(&onshi_domain::MyNumber::parse(my_number).map_err(CliError::Config)?);
             store
-                .register_for_insurance(&person, "portal", None, &onshi_pki::fingerprint(&der), now)
+                .register_for_insurance(
+                    &person,
+                    onshi_domain::RegistrationChannel::Portal,
+                    None,
+                    &onshi_pki::fingerprint(&der),
+                    now,
+                )
                 .await?;
         }
         if label == "revoked" {

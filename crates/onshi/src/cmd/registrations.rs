@@ -7,7 +7,7 @@ use crate::config::{StoreArgs, open_store};
 pub async fn run(store: StoreArgs) -> Result<(), CliError> {
     let (store, _) = open_store(&store).await?;
     for (channel, n) in store.registration_counts().await? {
-        println!("{channel}\t{n}");
+        println!("{}\t{n}", channel.as_str());
     }
     store.close().await;
     Ok(())
