@@ -5,6 +5,9 @@
 //! database of its own, `onshi_test_<random>`, dropped by [`TestDb::cleanup`] (a failed test leaves
 //! its database behind for inspection). Without the variable the PostgreSQL half is skipped with a
 //! printed reason, unless `ONSHI_REQUIRE_PG=1`, which makes the skip an error (CI sets it).
+//!
+//! A test that fails names the backend it was on: opening a [`TestDb`] notes its backend for the
+//! test's thread, and a panic hook (installed once) prints it beside the panic message.
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -35,6 +38,27 @@ pub enum TestDbError {
     /// Creating the database failed.
     #[error("creating a test database: {0}")]
     Create(String),
+}
+
+std::thread_local! {
+    /// The backend of the test database this thread opened last.
+    static BACKEND: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+/// Notes `backend` as the one this thread's test runs on, and makes sure a panic names it.
+fn note_backend(backend: &'static str) {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            // Through the harness's capture, like the panic message: shown with a failure only.
+            if let Some(b) = BACKEND.with(std::cell::Cell::get) {
+                eprintln!("note: this test failed on the {b} backend");
+            }
+        }));
+    });
+    BACKEND.with(|c| c.set(Some(backend)));
 }
 
 fn with_database(url: &str, name: &str) -> String {
@@ -109,11 +133,13 @@ impl TestDb {
 
     /// Opens (and migrates) the database.
     pub async fn open(&self) -> Result<Store, StoreError> {
+        note_backend(self.backend);
         Store::open(&self.url).await
     }
 
     /// Opens (and migrates) the database with `options`.
     pub async fn open_with(&self, options: crate::StoreOptions) -> Result<Store, StoreError> {
+        note_backend(self.backend);
         Store::open_with(&self.url, options).await
     }
 

@@ -1,7 +1,5 @@
 //! The insurer API end to end through the router, on every backend.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
-
 use std::sync::Arc;
 
 use axum::body::Body;

@@ -1,8 +1,6 @@
 //! Mutual TLS: facilities without a client certificate of the network CA cannot connect, and a
 //! token cannot be used over another facility's certificate.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
-
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};

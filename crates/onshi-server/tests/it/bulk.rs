@@ -1,0 +1,87 @@
+//! Bulk look-ups (一括照会).
+
+use crate::world::*;
+
+#[tokio::test]
+async fn a_bulk_lookup_answers_every_row_like_a_single_lookup() {
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        let f1 = Some(w.f1.as_str());
+        let keys = [
+            ("01130012", "10", "1", "00"),
+            ("01130012", "10", "77", "00"),
+            ("06138010", "10", "5", "00"),
+            ("01130012", "10", "999", "00"),
+            ("01130013", "10", "1", "00"),
+        ];
+        let rows = 10_000;
+        let items: Vec<Value> = (0..rows)
+            .map(|i| {
+                let (ins, sym, num, br) = keys[i % keys.len()];
+                json!({"insurer_number": ins, "symbol": sym, "number": num, "branch": br})
+            })
+            .collect();
+        let (s, receipt) = w
+            .call(
+                Method::POST,
+                "/v1/bulk-checks",
+                f1,
+                json!({"consultation_date": "2026-11-24", "items": items}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{receipt}");
+        let number = receipt["reception_number"].as_str().unwrap().to_owned();
+        // Another facility cannot see it.
+        let (s, _) = w
+            .call(
+                Method::GET,
+                &format!("/v1/bulk-checks/{number}"),
+                Some(&w.f2),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let status = loop {
+            let (s, st) = w
+                .call(
+                    Method::GET,
+                    &format!("/v1/bulk-checks/{number}"),
+                    f1,
+                    Value::Null,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK);
+            assert!(st["processed"].as_i64().unwrap() <= rows as i64);
+            if st["finished"] == true {
+                break st;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        let results = status["results"].as_array().unwrap();
+        assert_eq!(results.len(), rows, "{}", db.backend);
+        let mut singles = Vec::new();
+        for (ins, sym, num, br) in keys {
+            let body = json!({"insurer_number": ins, "symbol": sym, "number": num, "branch": br, "consultation_date": "2026-11-24"});
+            singles.push(
+                w.call(Method::POST, "/v1/eligibility/number", f1, body)
+                    .await,
+            );
+        }
+        for (i, row) in results.iter().enumerate() {
+            let (status, single) = &singles[i % keys.len()];
+            if *status == StatusCode::OK {
+                assert_eq!(row["result"], *single, "row {i} on {}", db.backend);
+            } else {
+                assert_eq!(
+                    row["error"]["errors"][0]["field"], single["errors"][0]["field"],
+                    "row {i}"
+                );
+            }
+            assert_eq!(row["request"]["number"], keys[i % keys.len()].2);
+        }
+        assert_eq!(results[1]["result"]["validity_code"], 3);
+        assert_eq!(results[3]["result"]["validity_code"], 4);
+        assert_eq!(results[4]["error"]["errors"][0]["field"], "insurer_number");
+        db.cleanup().await;
+    }
+}

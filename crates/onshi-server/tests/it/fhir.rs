@@ -1,0 +1,189 @@
+//! FHIR R4 CoverageEligibilityRequest/Response.
+
+use crate::world::*;
+
+fn fhir_request(insurer: &str, symbol: &str, number: &str, branch: &str, date: &str) -> Value {
+    json!({
+        "resourceType": "CoverageEligibilityRequest",
+        "id": "req-1",
+        "status": "active",
+        "purpose": ["validation"],
+        "patient": {"display": "patient at reception"},
+        "servicedDate": date,
+        "created": "2026-11-24T09:00:00Z",
+        "insurer": {"identifier": {"system": "urn:oid:1.2.392.100495.20.3.61", "value": insurer}},
+        "contained": [{
+            "resourceType": "Coverage", "id": "card", "status": "active",
+            "beneficiary": {"display": "patient"},
+            "payor": [{"identifier": {"system": "urn:oid:1.2.392.100495.20.3.61", "value": insurer}}],
+            "subscriberId": number, "dependent": branch,
+            "class": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/coverage-class", "code": "group"}]}, "value": symbol}],
+        }],
+        "insurance": [{"coverage": {"reference": "#card"}}],
+    })
+}
+
+#[tokio::test]
+async fn fhir_responses_are_valid_r4() {
+    let mut schema: Value =
+        serde_json::from_str(include_str!("../fixtures/fhir-r4.schema.json")).unwrap();
+    // Validate against CoverageEligibilityResponse itself rather than the root's oneOf of every resource.
+    schema["oneOf"] = json!([{"$ref": "#/definitions/CoverageEligibilityResponse"}]);
+    // Two definitions that the redistributed file's extra (non-HL7) resource types refer to.
+    schema["definitions"]["Resource"] = json!({"$ref": "#/definitions/ResourceList"});
+    schema["definitions"]["integer64"] =
+        json!({"type": "string", "pattern": "^[0]|[-+]?[1-9][0-9]*$"});
+    let validator = jsonschema::draft6::new(&schema).unwrap();
+    let request_schema = {
+        let mut s = schema.clone();
+        s["oneOf"] = json!([{"$ref": "#/definitions/CoverageEligibilityRequest"}]);
+        jsonschema::draft6::new(&s).unwrap()
+    };
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        let f1 = Some(w.f1.as_str());
+        let cases = [
+            (
+                fhir_request("01130012", "10", "1", "00", "2026-11-24"),
+                "1",
+                true,
+            ),
+            (
+                fhir_request("01130012", "10", "77", "00", "2026-11-24"),
+                "3",
+                false,
+            ),
+            (
+                fhir_request("01130012", "10", "999", "00", "2026-11-24"),
+                "4",
+                false,
+            ),
+        ];
+        for (request, code, inforce) in cases {
+            assert!(
+                request_schema.is_valid(&request),
+                "the test's own request is valid R4"
+            );
+            let (s, r) = w
+                .call(
+                    Method::POST,
+                    "/fhir/CoverageEligibilityRequest",
+                    f1,
+                    request,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{r}");
+            let errors: Vec<String> = validator
+                .iter_errors(&r)
+                .map(|e| format!("{e} at {}", e.instance_path()))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{} on {}: {errors:?}\n{r}",
+                code,
+                db.backend
+            );
+            assert_eq!(r["extension"][0]["valueCode"], code);
+            // The validator does reject what R4 forbids.
+            let mut broken = r.clone();
+            broken["servicedDate"] = json!("24/11/2026");
+            assert!(!validator.is_valid(&broken), "a date must be a FHIR date");
+            let mut broken = r.clone();
+            broken["purpose"] = json!("validation");
+            assert!(!validator.is_valid(&broken), "purpose is an array");
+            let mut broken = r.clone();
+            broken["contained"][0]["birthDate"] = json!("1990/05/06");
+            assert!(
+                !validator.is_valid(&broken),
+                "contained resources are validated too"
+            );
+            if code != "4" {
+                assert_eq!(r["insurance"][0]["inforce"], inforce);
+                assert_eq!(r["contained"][1]["resourceType"], "Coverage");
+                assert_eq!(r["contained"][0]["name"][0]["text"], "試験 花子");
+            } else {
+                assert!(r.get("insurance").is_none());
+            }
+        }
+        // Code 3 carries the newer coverage, in force.
+        let (_, r) = w
+            .call(
+                Method::POST,
+                "/fhir/CoverageEligibilityRequest",
+                f1,
+                fhir_request("01130012", "10", "77", "00", "2026-11-24"),
+            )
+            .await;
+        assert_eq!(r["insurance"][1]["inforce"], true);
+        assert_eq!(
+            r["contained"][2]["payor"][0]["identifier"]["value"],
+            "06138010"
+        );
+        // By the reference of a card check made here; another facility cannot use it.
+        let (_, checked) = w
+            .check(&w.f1, &w.proof(f1, "valid").await, "2026-11-24")
+            .await;
+        let reference = checked["check_reference"].as_str().unwrap().to_owned();
+        let mut by_ref = fhir_request("01130012", "10", "1", "00", "2026-11-24");
+        by_ref.as_object_mut().unwrap().remove("contained");
+        by_ref["insurance"] = json!([{"coverage": {"identifier": {"system": "urn:onshi:card-check", "value": reference}}}]);
+        assert!(request_schema.is_valid(&by_ref));
+        let (s, r) = w
+            .call(
+                Method::POST,
+                "/fhir/CoverageEligibilityRequest",
+                f1,
+                by_ref.clone(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert!(validator.is_valid(&r));
+        assert_eq!(
+            (
+                r["extension"][0]["valueCode"].as_str(),
+                r["insurance"][0]["inforce"].as_bool()
+            ),
+            (Some("1"), Some(true))
+        );
+        let (s, o) = w
+            .call(
+                Method::POST,
+                "/fhir/CoverageEligibilityRequest",
+                Some(&w.f2),
+                by_ref,
+            )
+            .await;
+        assert_eq!(
+            (s, o["resourceType"].as_str()),
+            (StatusCode::NOT_FOUND, Some("OperationOutcome"))
+        );
+        // Bad requests are OperationOutcomes naming the element.
+        let mut bad = fhir_request("01130012", "10", "1", "00", "2026-11-24");
+        bad["purpose"] = json!(["benefits"]);
+        let (s, o) = w
+            .call(Method::POST, "/fhir/CoverageEligibilityRequest", f1, bad)
+            .await;
+        assert_eq!(
+            (s, o["resourceType"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("OperationOutcome"))
+        );
+        assert_eq!(
+            o["issue"][0]["expression"][0],
+            "CoverageEligibilityRequest.purpose"
+        );
+        let (s, o) = w
+            .call(
+                Method::POST,
+                "/fhir/CoverageEligibilityRequest",
+                f1,
+                fhir_request("01130013", "10", "1", "00", "2026-11-24"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            o["issue"][0]["expression"][0],
+            "CoverageEligibilityRequest.insurer_number"
+        );
+        db.cleanup().await;
+    }
+}

@@ -1,0 +1,15 @@
+//! The server end to end, on every backend: the insurer API, eligibility checks through the
+//! router with a real PKI, and mutual TLS. One test binary for the crate (one link on two
+//! cores), one module per subject.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod bulk;
+mod busy;
+mod checks;
+mod fhir;
+mod members;
+mod refusals;
+mod registration;
+mod tls;
+mod world;
