@@ -559,18 +559,25 @@ pub struct AuditBreak {
     pub reason: String,
 }
 
-type Row = (
-    i64,
-    OffsetDateTime,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-);
+row_by_name! {
+    /// A row of `audit_log`, as read.
+    struct AuditRow {
+        seq: i64,
+        at: OffsetDateTime,
+        actor_kind: String,
+        actor_id: String,
+        action: String,
+        member_id: Option<String>,
+        person_ref: Option<String>,
+        detail: Option<String>,
+        prev_hash: String,
+        hash: String,
+    }
+}
+
+/// Every column of `audit_log`, as [`AuditRow`] reads them.
+const AUDIT_COLUMNS: &str =
+    "seq, at, actor_kind, actor_id, action, member_id, person_ref, detail, prev_hash, hash";
 
 impl Store {
     /// Appends audit entries through the audit writer and returns once they are committed.
@@ -673,18 +680,30 @@ impl Store {
         let mut prev = GENESIS.to_owned();
         let mut expected = 1_i64;
         loop {
-            let rows: Vec<Row> = on_pool!(self, read, |p| {
-                sqlx::query_as(
-                "SELECT seq, at, actor_kind, actor_id, action, member_id, person_ref, detail, prev_hash, hash \
-                 FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2"
-            )
-            .bind(expected)
-            .bind(PAGE)
-            .fetch_all(p)
-            .await?
+            let sql = format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2"
+            );
+            let rows: Vec<AuditRow> = on_pool!(self, read, |p| {
+                sqlx::query_as(AssertSqlSafe(sql.clone()))
+                    .bind(expected)
+                    .bind(PAGE)
+                    .fetch_all(p)
+                    .await?
             });
             let done = (rows.len() as i64) < PAGE;
-            for (seq, at, kind, id, action, member, person, detail, prev_hash, hash) in rows {
+            for AuditRow {
+                seq,
+                at,
+                actor_kind: kind,
+                actor_id: id,
+                action,
+                member_id: member,
+                person_ref: person,
+                detail,
+                prev_hash,
+                hash,
+            } in rows
+            {
                 if seq != expected {
                     return Ok(Err(AuditBreak {
                         seq: expected,
@@ -758,26 +777,22 @@ impl Store {
         condition: &str,
         value: &str,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        type R = (i64, OffsetDateTime, String, String, String, Option<String>);
-        let sql = format!(
-            "SELECT seq, at, actor_kind, actor_id, action, member_id FROM audit_log WHERE {condition} ORDER BY seq"
-        );
-        let rows: Vec<R> = on_pool!(self, read, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))
-            .bind(value)
-            .fetch_all(p)
-            .await?);
+        let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE {condition} ORDER BY seq");
+        let rows: Vec<AuditRow> =
+            on_pool!(self, read, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))
+                .bind(value)
+                .fetch_all(p)
+                .await?);
         Ok(rows
             .into_iter()
-            .map(
-                |(seq, at, actor_kind, actor_id, action, member_id)| AuditEntry {
-                    seq,
-                    at,
-                    actor_kind,
-                    actor_id,
-                    action,
-                    member_id,
-                },
-            )
+            .map(|r| AuditEntry {
+                seq: r.seq,
+                at: r.at,
+                actor_kind: r.actor_kind,
+                actor_id: r.actor_id,
+                action: r.action,
+                member_id: r.member_id,
+            })
             .collect())
     }
 }

@@ -27,27 +27,37 @@ pub struct BulkJob {
     pub finished_at: Option<OffsetDateTime>,
 }
 
-type JobRow = (
-    String,
-    String,
-    Date,
-    i64,
-    i64,
-    OffsetDateTime,
-    Option<OffsetDateTime>,
-);
+row_by_name! {
+    /// A row of `bulk_jobs`, as read.
+    struct JobRow {
+        reception_number: String,
+        facility_code: String,
+        consultation_date: Date,
+        total: i64,
+        processed: i64,
+        created_at: OffsetDateTime,
+        finished_at: Option<OffsetDateTime>,
+    }
+}
 
-fn job(
-    (reception_number, facility, consultation_date, total, processed, created_at, finished_at): JobRow,
-) -> BulkJob {
+row_by_name! {
+    /// A row of `bulk_items`, as read.
+    struct ItemRow {
+        seq: i64,
+        request: String,
+        result: Option<String>,
+    }
+}
+
+fn job(r: JobRow) -> BulkJob {
     BulkJob {
-        reception_number,
-        facility,
-        consultation_date,
-        total,
-        processed,
-        created_at,
-        finished_at,
+        reception_number: r.reception_number,
+        facility: r.facility_code,
+        consultation_date: r.consultation_date,
+        total: r.total,
+        processed: r.processed,
+        created_at: r.created_at,
+        finished_at: r.finished_at,
     }
 }
 
@@ -136,15 +146,16 @@ impl Store {
         reception_number: &str,
         limit: i64,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        Ok(on_pool!(self, read, |p| {
+        let rows: Vec<ItemRow> = on_pool!(self, read, |p| {
             sqlx::query_as(
-            "SELECT seq, request FROM bulk_items WHERE reception_number = $1 AND result IS NULL ORDER BY seq LIMIT $2"
+            "SELECT seq, request, result FROM bulk_items WHERE reception_number = $1 AND result IS NULL ORDER BY seq LIMIT $2"
         )
         .bind(reception_number)
         .bind(limit)
         .fetch_all(p)
         .await?
-        }))
+        });
+        Ok(rows.into_iter().map(|r| (r.seq, r.request)).collect())
     }
 
     /// Stores results of items and advances the job's progress, in one transaction; marks the
@@ -187,11 +198,18 @@ impl Store {
         &self,
         reception_number: &str,
     ) -> Result<Vec<(i64, String, Option<String>)>, StoreError> {
-        Ok(on_pool!(self, read, |p| sqlx::query_as(
+        let rows: Vec<ItemRow> =
+            on_pool!(self, read, |p| {
+                sqlx::query_as(
             "SELECT seq, request, result FROM bulk_items WHERE reception_number = $1 ORDER BY seq"
         )
         .bind(reception_number)
         .fetch_all(p)
-        .await?))
+        .await?
+            });
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.seq, r.request, r.result))
+            .collect())
     }
 }

@@ -19,6 +19,14 @@ pub struct Facility {
     pub name: String,
 }
 
+row_by_name! {
+    /// A row of `facilities`, as read.
+    struct FacilityRow {
+        code: String,
+        name: String,
+    }
+}
+
 /// What a card's use reads from the store, in one statement, once the card has proved itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardRead {
@@ -228,16 +236,16 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> Result<Option<Facility>, StoreError> {
-        let row: Option<(String, String)> = on_pool!(self, read, |p| sqlx::query_as(
+        let row: Option<FacilityRow> = on_pool!(self, read, |p| sqlx::query_as(
             "SELECT code, name FROM facilities WHERE token_hash = $1"
         )
         .bind(token_hash)
         .fetch_optional(p)
         .await?);
-        row.map(|(code, name)| {
+        row.map(|r| {
             Ok(Facility {
-                code: FacilityCode::parse(&code).map_err(StoreError::Corrupt)?,
-                name,
+                code: FacilityCode::parse(&r.code).map_err(StoreError::Corrupt)?,
+                name: r.name,
             })
         })
         .transpose()

@@ -51,6 +51,29 @@ macro_rules! member_columns {
     };
 }
 
+/// Declares a row type decoded by column name on both backends (`sqlx::FromRow` for
+/// `SqliteRow` and `PgRow`): one struct per table's read, each field named as its column, so
+/// `query_as` fills it by name and a reordered `SELECT` cannot shift a field.
+macro_rules! row_by_name {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident {
+        $($(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty),* $(,)?
+    }) => {
+        $(#[$meta])* $vis struct $name { $($(#[$fmeta])* $fvis $field: $ty),* }
+        impl<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> for $name {
+            fn from_row(row: &'r sqlx::sqlite::SqliteRow) -> Result<Self, sqlx::Error> {
+                use sqlx::Row;
+                Ok(Self { $($field: row.try_get(stringify!($field))?),* })
+            }
+        }
+        impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for $name {
+            fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+                use sqlx::Row;
+                Ok(Self { $($field: row.try_get(stringify!($field))?),* })
+            }
+        }
+    };
+}
+
 mod audit;
 mod bulk;
 mod compared_time;
@@ -522,19 +545,18 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> Result<Option<Insurer>, StoreError> {
-        let row: Option<(String, String, OffsetDateTime)> =
-            on_pool!(self, read, |p| sqlx::query_as(
-                "SELECT number, name, created_at FROM insurers WHERE token_hash = $1"
-            )
-            .bind(token_hash)
-            .fetch_optional(p)
-            .await?);
+        let row: Option<InsurerRow> = on_pool!(self, read, |p| sqlx::query_as(
+            "SELECT number, name, created_at FROM insurers WHERE token_hash = $1"
+        )
+        .bind(token_hash)
+        .fetch_optional(p)
+        .await?);
         row.map(insurer_from).transpose()
     }
 
     /// Every registered insurer, by number.
     pub async fn insurers(&self) -> Result<Vec<Insurer>, StoreError> {
-        let rows: Vec<(String, String, OffsetDateTime)> = on_pool!(self, read, |p| sqlx::query_as(
+        let rows: Vec<InsurerRow> = on_pool!(self, read, |p| sqlx::query_as(
             "SELECT number, name, created_at FROM insurers ORDER BY number"
         )
         .fetch_all(p)
@@ -554,8 +576,21 @@ impl Store {
     }
 }
 
+row_by_name! {
+    /// A row of `insurers`, as read.
+    struct InsurerRow {
+        number: String,
+        name: String,
+        created_at: OffsetDateTime,
+    }
+}
+
 fn insurer_from(
-    (number, name, created_at): (String, String, OffsetDateTime),
+    InsurerRow {
+        number,
+        name,
+        created_at,
+    }: InsurerRow,
 ) -> Result<Insurer, StoreError> {
     Ok(Insurer {
         number: InsurerNumber::parse(&number).map_err(StoreError::Corrupt)?,

@@ -48,7 +48,8 @@ enum Outcome {
     Unreachable(String),
 }
 
-fn stamp(clock: &dyn Clock) -> String {
+/// The time now as the interface writes it (`ProcessExecutionTime`): YYYYMMDDHHmmss.
+pub fn stamp(clock: &dyn Clock) -> String {
     let now = clock.now();
     format!(
         "{:04}{:02}{:02}{:02}{:02}{:02}",

@@ -68,16 +68,7 @@ fn push_face(
     facility_code: &str,
     clock: &dyn Clock,
 ) -> Result<(), CliError> {
-    let now = clock.now();
-    let stamp = format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    let stamp = crate::cmd::agent::stamp(clock);
     let echo = onshi_interface::HeaderEcho {
         charset: onshi_interface::Charset::ShiftJis,
         executed_at: &stamp,
