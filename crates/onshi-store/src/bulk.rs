@@ -198,15 +198,14 @@ impl Store {
         &self,
         reception_number: &str,
     ) -> Result<Vec<(i64, String, Option<String>)>, StoreError> {
-        let rows: Vec<ItemRow> =
-            on_pool!(self, read, |p| {
-                sqlx::query_as(
+        let rows: Vec<ItemRow> = on_pool!(self, read, |p| {
+            sqlx::query_as(
             "SELECT seq, request, result FROM bulk_items WHERE reception_number = $1 ORDER BY seq"
         )
         .bind(reception_number)
         .fetch_all(p)
         .await?
-            });
+        });
         Ok(rows
             .into_iter()
             .map(|r| (r.seq, r.request, r.result))
