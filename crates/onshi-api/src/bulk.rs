@@ -27,7 +27,7 @@ pub struct BulkItem {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkRequest {
-    /// 診療日 (YYYY-MM-DD or YYYYMMDD); default today.
+    /// 診療日 (YYYY-MM-DD or YYYYMMDD); default today in Japan.
     pub consultation_date: Option<String>,
     /// The patients, 1 to 50,000.
     pub items: Vec<BulkItem>,
@@ -38,7 +38,7 @@ pub struct BulkRequest {
 pub struct BulkReceipt {
     /// 受付番号: fetch the results with it.
     pub reception_number: String,
-    /// When it was received (RFC 3339).
+    /// When it was received (RFC 3339, Japan time: `+09:00`).
     pub received_at: String,
     /// How many rows.
     pub total: usize,

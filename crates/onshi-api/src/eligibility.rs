@@ -23,7 +23,7 @@ pub struct Challenge {
     pub audience: String,
     /// What the card signs, hex: `onshi-challenge-v1:` ‖ nonce ‖ `:` ‖ audience.
     pub message: String,
-    /// Until when it may be used (RFC 3339).
+    /// Until when it may be used (RFC 3339, Japan time: `+09:00`).
     pub expires_at: String,
 }
 
@@ -44,7 +44,7 @@ pub struct CardCheckRequest {
     /// The card's proof.
     #[serde(flatten)]
     pub proof: CardProof,
-    /// 診療日 (YYYY-MM-DD or YYYYMMDD); default today.
+    /// 診療日 (YYYY-MM-DD or YYYYMMDD); default today in Japan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consultation_date: Option<String>,
     /// What the patient agreed to share at the reader: any of `medication`, `checkup`, `clinical`,
@@ -69,7 +69,7 @@ pub struct NumberCheckRequest {
     pub branch: String,
     /// 生年月日 (optional; a mismatch answers 該当資格なし)
     pub birth_date: Option<String>,
-    /// 診療日; default today.
+    /// 診療日; default today in Japan.
     pub consultation_date: Option<String>,
     /// The patient consented to 限度額適用認定証 information being shown
     /// (LimitApplicationCertificateRelatedConsFlg = 1).
@@ -137,9 +137,9 @@ pub struct LimitCertificateInfo {
 pub struct Consent {
     /// `medication`, `checkup`, `clinical` or `limit`.
     pub kind: String,
-    /// When given, YYYYMMDDHHmmss (UTC).
+    /// When given, YYYYMMDDHHmmss, Japan time.
     pub given_at: String,
-    /// Until when, YYYYMMDDHHmmss (UTC).
+    /// Until when, YYYYMMDDHHmmss, Japan time.
     pub expires_at: String,
 }
 
@@ -162,7 +162,7 @@ pub struct EligibilityResult {
     #[serde(default)]
     pub consents: Vec<Consent>,
     /// When the patient consented to showing 限度額 information for this check, YYYYMMDDHHmmss
-    /// (UTC); absent without consent (LimitApplicationCertificateRelatedConsTime).
+    /// (Japan time); absent without consent (LimitApplicationCertificateRelatedConsTime).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_consent_at: Option<String>,
     /// Card checks: a reference to this check (valid for 24 hours at this facility), usable as a
@@ -191,7 +191,7 @@ pub struct Registration {
 /// One access to the person's data.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccessEntry {
-    /// When (RFC 3339).
+    /// When (RFC 3339, Japan time: `+09:00`).
     pub at: String,
     /// `insurer`, `facility`, `operator` or `person`.
     pub actor_kind: String,

@@ -128,7 +128,7 @@ pub struct Member {
     pub limit_certificate: Option<RecordedLimitCertificate>,
     /// Whether a My Number was given for the member (the number itself is never returned).
     pub person_linked: bool,
-    /// When this version was recorded (RFC 3339).
+    /// When this version was recorded (RFC 3339, Japan time: `+09:00`).
     pub recorded_at: String,
     /// `api` or `import`.
     pub source: String,

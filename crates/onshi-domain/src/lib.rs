@@ -10,6 +10,7 @@
 //!   (記号・番号・枝番).
 //! - [`member`]: a member's qualification (資格情報) and the codes it carries.
 //! - [`limit`]: the 限度額適用認定証 an insurer records on a member.
+//! - [`japan`]: Japan time on the wire (times kept in UTC, written in JST).
 //! - [`import`]: one row of an insurer's member file, parsed and validated field by field.
 //! - [`eligibility`]: which qualification answers a check, with the interface's validity codes.
 //! - [`audit`]: the audit log's hash chain.
@@ -23,6 +24,7 @@ pub mod eligibility;
 pub mod error;
 pub mod ids;
 pub mod import;
+pub mod japan;
 pub mod limit;
 pub mod member;
 pub mod text;

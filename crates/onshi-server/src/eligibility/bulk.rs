@@ -3,9 +3,8 @@
 //! (`crate::background`), a batch at a time, with progress visible; a server restarted mid-job
 //! resumes it.
 
-use time::format_description::well_known::Rfc3339;
-
 use onshi_api::{BulkItem, BulkReceipt, BulkRequest, BulkRow, BulkStatus};
+use onshi_domain::japan::{japan_date, rfc3339_japan};
 use onshi_domain::{FacilityCode, parse_date};
 use onshi_store::StoreError;
 
@@ -62,7 +61,7 @@ pub async fn submit(
     let now = state.clock.now();
     let date = match req.consultation_date.as_deref() {
         Some(d) => parse_date(d).map_err(|r| CheckError::field("consultation_date", r))?,
-        None => now.date(),
+        None => japan_date(now),
     };
     let items: Vec<String> = req
         .items
@@ -76,7 +75,7 @@ pub async fn submit(
         .await?;
     Ok(BulkReceipt {
         reception_number: number,
-        received_at: now.format(&Rfc3339).unwrap_or_default(),
+        received_at: rfc3339_japan(now),
         total: items.len(),
     })
 }

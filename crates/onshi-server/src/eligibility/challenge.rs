@@ -1,8 +1,7 @@
 //! Issuing sealed single-use challenges for a card to sign.
 
-use time::format_description::well_known::Rfc3339;
-
 use onshi_domain::ChallengePurpose;
+use onshi_domain::japan::rfc3339_japan;
 use onshi_pki::challenge_message;
 
 use super::{CHALLENGE_LIFETIME, CheckError};
@@ -40,7 +39,7 @@ pub fn issue(
         message: hex::encode(challenge_message(&c.nonce, audience)),
         nonce: c.nonce_hex(),
         audience: c.audience,
-        expires_at: c.expires_at.format(&Rfc3339).unwrap_or_default(),
+        expires_at: rfc3339_japan(c.expires_at),
         challenge_id: c.id,
     })
 }

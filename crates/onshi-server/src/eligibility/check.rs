@@ -9,6 +9,7 @@ use onshi_api::{
     Qualification,
 };
 use onshi_domain::eligibility::{Judgement, Validity, judge_card_number, judge_person};
+use onshi_domain::japan::{interface_date, interface_time, japan_date};
 use onshi_domain::{AuditAction, ConsentKind, FacilityCode, MemberInput, PersonRef, parse_date};
 use onshi_store::{Actor, CheckAudit, MemberRecord};
 
@@ -98,8 +99,8 @@ pub async fn card_check(
         .into_iter()
         .map(|c| Consent {
             kind: c.kind.as_str().to_owned(),
-            given_at: stamp(c.given_at),
-            expires_at: stamp(c.expires_at),
+            given_at: interface_time(c.given_at),
+            expires_at: interface_time(c.expires_at),
         })
         .collect();
     Ok(out)
@@ -196,7 +197,7 @@ fn consultation_date(
 ) -> Result<Date, CheckError> {
     match text {
         Some(t) => parse_date(t).map_err(|r| CheckError::field(field, r)),
-        None => Ok(state.clock.now().date()),
+        None => Ok(japan_date(state.clock.now())),
     }
 }
 
@@ -234,17 +235,7 @@ fn check_detail(j: &Judgement<MemberRecord>, limit: bool) -> String {
 }
 
 fn yyyymmdd(d: Date) -> String {
-    format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-fn stamp(t: OffsetDateTime) -> String {
-    format!(
-        "{}{:02}{:02}{:02}",
-        yyyymmdd(t.date()),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    interface_date(d)
 }
 
 /// The answer for a judgement; `limit` is when the patient consented to 限度額 information.
@@ -269,7 +260,7 @@ fn result(
             .map(|m| qualification(m, Validity::Valid, date, consent)),
         certificate_kind: None,
         consents: Vec::new(),
-        limit_consent_at: limit.map(stamp),
+        limit_consent_at: limit.map(interface_time),
         check_reference: None,
     }
 }

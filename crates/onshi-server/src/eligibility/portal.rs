@@ -1,9 +1,8 @@
 //! The person's own portal: who looked at my data, the person proven by their card.
 
-use time::format_description::well_known::Rfc3339;
-
 use onshi_api::{AccessEntry, CardProof};
 use onshi_domain::AuditAction;
+use onshi_domain::japan::rfc3339_japan;
 use onshi_store::{Actor, CardHolder};
 
 use super::proof::{Proven, prove};
@@ -34,7 +33,7 @@ pub async fn access_log(
     Ok(entries
         .into_iter()
         .map(|e| AccessEntry {
-            at: e.at.format(&Rfc3339).unwrap_or_default(),
+            at: rfc3339_japan(e.at),
             actor: if e.actor_kind == "person" {
                 "you".into()
             } else {

@@ -14,9 +14,9 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use time::format_description::well_known::Rfc3339;
 
 use onshi_domain::FacilityCode;
+use onshi_domain::japan::rfc3339_japan;
 
 use crate::AppState;
 use onshi_api::{EligibilityResult, NumberCheckRequest, Qualification};
@@ -241,7 +241,7 @@ pub fn response(
         "purpose": ["validation"],
         "patient": {"reference": "#patient"},
         "servicedDate": fhir_date(&result.consultation_date),
-        "created": now.format(&Rfc3339).unwrap_or_default(),
+        "created": rfc3339_japan(now),
         "requestor": {"identifier": {"system": "urn:oid:1.2.392.100495.20.3.21", "value": facility.as_str()}},
         "request": request_ref,
         "outcome": "complete",

@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onshi_api::{EndBody, Member, MemberBody, MemberHistory, MemberPage};
 use serde_json::{Map, Value};
-use time::format_description::well_known::Rfc3339;
 
+use onshi_domain::japan::rfc3339_japan;
 use onshi_domain::limit::LIMIT_COLUMNS;
 use onshi_domain::{
     FieldError, InsurerNumber, LimitInput, MemberDetails, MemberInput, MyNumber, PersonRef,
@@ -46,7 +46,7 @@ pub(crate) fn member_view(m: &MemberRecord) -> Member {
         copay_ratio: d.copay_ratio.percent(),
         limit_certificate: d.limit.as_ref().map(Into::into),
         person_linked: d.person.is_some(),
-        recorded_at: m.recorded_at.format(&Rfc3339).unwrap_or_default(),
+        recorded_at: rfc3339_japan(m.recorded_at),
         source: m.source.clone(),
     }
 }

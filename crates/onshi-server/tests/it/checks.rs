@@ -21,7 +21,7 @@ async fn card_and_number_checks_answer_like_the_real_interface() {
         assert_eq!(r["qualifications"][0]["copay_ratio"], "030");
         assert_eq!(r["certificate_kind"], "card");
         assert_eq!(r["consents"].as_array().unwrap().len(), 2);
-        assert_eq!(r["consents"][0]["expires_at"], "20261125090000");
+        assert_eq!(r["consents"][0]["expires_at"], "20261125180000");
 
         // The same signed challenge again: a replay.
         let (s, p) = w.check(&w.f1, &proof, "2026-11-24").await;
@@ -135,7 +135,7 @@ async fn limit_certificates_are_shown_only_with_consent_and_while_in_force() {
         assert_eq!(limit(&r)["bracket_label"], "ウ");
         assert_eq!(limit(&r)["valid_from"], "20260401");
         assert_eq!(limit(&r)["valid_until"], "20270331");
-        assert_eq!(r["limit_consent_at"], "20261124090000");
+        assert_eq!(r["limit_consent_at"], "20261124180000");
 
         // Another facility has no consent of P's: nothing.
         let f2 = Some(w.f2.as_str());
@@ -162,7 +162,7 @@ async fn limit_certificates_are_shown_only_with_consent_and_while_in_force() {
             )
             .await;
         assert_eq!(limit(&r)["bracket_code"], "A03", "{r}");
-        assert_eq!(r["limit_consent_at"], "20261124090000");
+        assert_eq!(r["limit_consent_at"], "20261124180000");
 
         // Before the certificate's start the consent is echoed but there is nothing to show.
         consented["consultation_date"] = json!("2026-03-31");
@@ -171,7 +171,7 @@ async fn limit_certificates_are_shown_only_with_consent_and_while_in_force() {
             .await;
         assert_eq!(r["validity_code"], 1);
         assert!(limit(&r).is_null(), "{r}");
-        assert_eq!(r["limit_consent_at"], "20261124090000");
+        assert_eq!(r["limit_consent_at"], "20261124180000");
 
         // A member without a certificate: consent, nothing to show.
         let other = json!({"insurer_number": "01130012", "symbol": "10", "number": "2", "branch": "00", "limit_consent": true});
@@ -180,6 +180,37 @@ async fn limit_certificates_are_shown_only_with_consent_and_while_in_force() {
             .await;
         assert_eq!(r["validity_code"], 1);
         assert!(limit(&r).is_null(), "{r}");
+        db.cleanup().await;
+    }
+}
+
+/// Times and dates on the wire are Japan time, whatever the server's zone: at 00:30 on
+/// 2026-11-25 in Japan (15:30 UTC on the 24th, while the world's CRLs are current) a check
+/// without a consultation date is for the 25th, and the consents it records are stamped 00:30
+/// on the 25th.
+#[tokio::test]
+async fn a_check_after_midnight_in_japan_is_for_that_japan_day() {
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        *w.clock.lock().unwrap() = datetime!(2026-11-24 15:30 UTC);
+        let body =
+            json!({"insurer_number": "01130012", "symbol": "10", "number": "1", "branch": "00"});
+        let (s, r) = w
+            .call(Method::POST, "/v1/eligibility/number", Some(&w.f1), body)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r} ({})", db.backend);
+        assert_eq!(r["consultation_date"], "20261125", "{}", db.backend);
+
+        let proof = w.proof(Some(&w.f1), "valid").await;
+        let mut body = proof.clone();
+        body["consent"] = json!(["medication"]);
+        let (s, r) = w
+            .call(Method::POST, "/v1/eligibility/card", Some(&w.f1), body)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r} ({})", db.backend);
+        assert_eq!(r["consultation_date"], "20261125");
+        assert_eq!(r["consents"][0]["given_at"], "20261125003000");
+        assert_eq!(r["consents"][0]["expires_at"], "20261126003000");
         db.cleanup().await;
     }
 }

@@ -48,18 +48,10 @@ enum Outcome {
     Unreachable(String),
 }
 
-/// The time now as the interface writes it (`ProcessExecutionTime`): YYYYMMDDHHmmss.
+/// The time now as the interface writes it (`ProcessExecutionTime`): YYYYMMDDHHmmss, Japan
+/// time.
 pub fn stamp(clock: &dyn Clock) -> String {
-    let now = clock.now();
-    format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    )
+    onshi_domain::japan::interface_time(clock.now())
 }
 
 async fn answer(

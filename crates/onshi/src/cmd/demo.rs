@@ -65,7 +65,7 @@ pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
         }
         std::fs::write(&tokens_path, tokens)
             .map_err(|e| CliError::Io(tokens_path.display().to_string(), e))?;
-        let today = clock.now().date();
+        let today = onshi_domain::japan::japan_date(clock.now());
         synth::write_csv(
             synth::Population::new(args.members, 1, today),
             &members_path,

@@ -46,7 +46,7 @@ pub fn run(command: GenCommand, clock: &dyn Clock) -> Result<(), CliError> {
             encoding,
             seed,
         } => {
-            let today = clock.now().date();
+            let today = onshi_domain::japan::japan_date(clock.now());
             let n = synth::write_csv(synth::Population::new(count, seed, today), &out, encoding)?;
             println!("wrote {n} members to {}", out.display());
             Ok(())

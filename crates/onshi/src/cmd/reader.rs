@@ -87,3 +87,43 @@ fn push_face(
     println!("pushed {}", dir.join(name).display());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use onshi_domain::FixedClock;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_face_file_written_after_midnight_in_japan_is_named_for_that_japan_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let result = EligibilityResult {
+            validity_code: 4,
+            validity_label: "該当資格なし".into(),
+            consultation_date: "20261128".into(),
+            qualifications: Vec::new(),
+            new_qualification: None,
+            certificate_kind: Some("card".into()),
+            consents: Vec::new(),
+            limit_consent_at: None,
+            check_reference: None,
+        };
+        // 00:30 on the 28th in Japan is 15:30 UTC on the 27th.
+        let clock = FixedClock(datetime!(2026-11-27 15:30 UTC));
+        push_face(dir.path(), &result, "1311234567", &clock).unwrap();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(names[0].ends_with("_20261128003000.xml"), "{names:?}");
+        let xml = std::fs::read(dir.path().join(&names[0])).unwrap();
+        let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&xml);
+        assert!(
+            text.contains("<ProcessExecutionTime>20261128003000</ProcessExecutionTime>"),
+            "{text}"
+        );
+    }
+}
