@@ -135,8 +135,9 @@ impl Modify for BearerToken {
     }
 }
 
-/// Documents the 503 that any operation but the `system` ones (liveness, this document) may
-/// answer: each may read the store (a token is looked up there), and so find the registry held
+/// Documents the responses every operation of a kind shares: 401 for each that needs a token
+/// (no token, or an unknown one), and the 503 that any operation but the `system` ones
+/// (liveness, this document) may answer: each may read the store (a token is looked up there), and so find the registry held
 /// by a long import (`Problem::busy`). Added to the finished document, since the routes'
 /// operations join it only when the router is split.
 fn with_busy_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
@@ -162,6 +163,15 @@ fn with_busy_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::Op
                 .build(),
         )
         .build();
+    let unauthorized = ResponseBuilder::new()
+        .description("no token, or an unknown one: send 'Authorization: Bearer <token>'")
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build();
     for item in api.paths.paths.values_mut() {
         for op in [
             &mut item.get,
@@ -173,6 +183,12 @@ fn with_busy_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::Op
         .into_iter()
         .flatten()
         {
+            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                op.responses
+                    .responses
+                    .entry("401".to_owned())
+                    .or_insert_with(|| unauthorized.clone().into());
+            }
             if !op
                 .tags
                 .as_ref()
@@ -188,7 +204,7 @@ fn with_busy_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::Op
 }
 
 /// Is the server up?
-#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, description = "the process answers; `status` is `degraded` while a revocation list is past its nextUpdate", body = Health)))]
 async fn healthz(State(state): State<AppState>) -> Json<Health> {
     let stale_crls: Vec<String> = state
         .trust

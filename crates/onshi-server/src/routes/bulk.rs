@@ -15,7 +15,10 @@ use crate::problem::{ApiJson, Problem};
 /// Submit a bulk look-up (一括照会, upload phase).
 #[utoipa::path(post, path = "/v1/bulk-checks", tag = "eligibility",
     request_body = BulkRequest,
-    responses((status = 202, body = BulkReceipt), (status = 422, body = onshi_api::Problem)),
+    responses(
+        (status = 202, description = "received; fetch the answers by reception number", body = BulkReceipt),
+        (status = 422, description = "invalid fields (1 to 50,000 rows, a valid date)", body = onshi_api::Problem),
+    ),
     security(("facility_token" = [])))]
 pub async fn submit(
     State(state): State<AppState>,
@@ -30,7 +33,10 @@ pub async fn submit(
 /// Progress and results of a bulk look-up (download phase).
 #[utoipa::path(get, path = "/v1/bulk-checks/{reception_number}", tag = "eligibility",
     params(("reception_number" = String, Path, description = "受付番号")),
-    responses((status = 200, body = BulkStatus), (status = 404, body = onshi_api::Problem)),
+    responses(
+        (status = 200, description = "progress, and every row's answer once finished", body = BulkStatus),
+        (status = 404, description = "no such bulk look-up of this facility", body = onshi_api::Problem),
+    ),
     security(("facility_token" = [])))]
 pub async fn status(
     State(state): State<AppState>,

@@ -20,7 +20,10 @@ use crate::problem::{ApiJson, Problem};
 /// Get a single-use challenge for a card at this facility (valid 120 s).
 #[utoipa::path(post, path = "/v1/challenges", tag = "eligibility",
     request_body(content = ChallengeRequest, description = "optional purpose"),
-    responses((status = 201, body = Challenge), (status = 401, body = onshi_api::Problem)),
+    responses(
+        (status = 201, description = "a challenge for this facility, valid 120 s", body = Challenge),
+        (status = 422, description = "an unknown purpose", body = onshi_api::Problem),
+    ),
     security(("facility_token" = [])))]
 pub async fn facility_challenge(
     State(state): State<AppState>,
@@ -47,7 +50,7 @@ pub async fn facility_challenge(
 
 /// Get a single-use challenge for the insured person's portal (valid 120 s).
 #[utoipa::path(post, path = "/v1/portal/challenges", tag = "portal",
-    responses((status = 201, body = Challenge)))]
+    responses((status = 201, description = "a challenge for the portal, valid 120 s", body = Challenge)))]
 pub async fn portal_challenge(
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<Challenge>), Problem> {
@@ -95,7 +98,12 @@ pub async fn check_number(
 /// Register a card for insurance use at a facility's card reader (pharmacies count as `pharmacy`).
 #[utoipa::path(post, path = "/v1/registrations", tag = "eligibility",
     request_body = CardProof,
-    responses((status = 200, body = Registration), (status = 403, body = onshi_api::Problem)),
+    responses(
+        (status = 200, description = "registered now, or already", body = Registration),
+        (status = 403, description = "certificate refused or unknown, or challenge of another facility", body = onshi_api::Problem),
+        (status = 409, description = "challenge already used (replay)", body = onshi_api::Problem),
+        (status = 422, description = "invalid fields or unknown challenge", body = onshi_api::Problem),
+    ),
     security(("facility_token" = [])))]
 pub async fn facility_registration(
     State(state): State<AppState>,
@@ -110,7 +118,12 @@ pub async fn facility_registration(
 /// Register a card for insurance use from the person's portal (マイナポータル).
 #[utoipa::path(post, path = "/v1/portal/registrations", tag = "portal",
     request_body = CardProof,
-    responses((status = 200, body = Registration), (status = 403, body = onshi_api::Problem)))]
+    responses(
+        (status = 200, description = "registered now, or already", body = Registration),
+        (status = 403, description = "certificate refused or unknown, or challenge not for the portal", body = onshi_api::Problem),
+        (status = 409, description = "challenge already used (replay)", body = onshi_api::Problem),
+        (status = 422, description = "invalid fields or unknown challenge", body = onshi_api::Problem),
+    ))]
 pub async fn portal_registration(
     State(state): State<AppState>,
     ApiJson(proof): ApiJson<CardProof>,
@@ -121,7 +134,12 @@ pub async fn portal_registration(
 /// Who looked at my data: the person, proven by their card, reads their access history.
 #[utoipa::path(post, path = "/v1/portal/access-log", tag = "portal",
     request_body = CardProof,
-    responses((status = 200, body = [AccessEntry]), (status = 403, body = onshi_api::Problem)))]
+    responses(
+        (status = 200, description = "every access to the person's data, oldest first", body = [AccessEntry]),
+        (status = 403, description = "certificate refused or unknown, or challenge not for the portal", body = onshi_api::Problem),
+        (status = 409, description = "challenge already used (replay)", body = onshi_api::Problem),
+        (status = 422, description = "invalid fields or unknown challenge", body = onshi_api::Problem),
+    ))]
 pub async fn portal_access_log(
     State(state): State<AppState>,
     ApiJson(proof): ApiJson<CardProof>,

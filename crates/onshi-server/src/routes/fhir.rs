@@ -260,6 +260,8 @@ pub fn response(
     responses(
         (status = 200, description = "a FHIR R4 CoverageEligibilityResponse", content_type = "application/fhir+json"),
         (status = 400, description = "an OperationOutcome naming the element", content_type = "application/fhir+json"),
+        (status = 404, description = "an OperationOutcome: no card check with that reference at this facility in the last 24 hours", content_type = "application/fhir+json"),
+        (status = 422, description = "an OperationOutcome naming the invalid element (an insurer number's check digit, say)", content_type = "application/fhir+json"),
     ),
     security(("facility_token" = [])))]
 pub async fn coverage_eligibility(

@@ -385,7 +385,7 @@ pub async fn end_member(
 #[utoipa::path(get, path = "/v1/members/{id}/history", tag = "members",
     params(("id" = String, Path, description = "member id")),
     responses(
-        (status = 200, body = MemberHistory),
+        (status = 200, description = "every version, oldest first", body = MemberHistory),
         (status = 404, description = "no such member of yours", body = onshi_api::Problem),
     ),
     security(("insurer_token" = [])))]
@@ -415,7 +415,7 @@ pub async fn member_history(
         ("branch" = Option<String>, Query, description = "枝番, with number"),
     ),
     responses(
-        (status = 200, body = MemberPage),
+        (status = 200, description = "a page of members, or those with the card key asked for", body = MemberPage),
         (status = 422, description = "invalid query", body = onshi_api::Problem),
     ),
     security(("insurer_token" = [])))]

@@ -9,6 +9,7 @@ mod busy;
 mod checks;
 mod fhir;
 mod members;
+mod openapi;
 mod refusals;
 mod registration;
 mod tls;
