@@ -8,7 +8,10 @@ use crate::world::*;
 #[tokio::test]
 async fn a_check_while_the_registry_is_held_is_answered_busy_and_can_be_retried() {
     for db in TestDb::all().await.unwrap() {
-        let w = World::standard(&db).await;
+        let w = World::standard_cast()
+            .with_lock_wait(LOCK_WAIT)
+            .build(&db)
+            .await;
         let f1 = Some(w.f1.as_str());
         let by_number = json!({"insurer_number": "01130012", "symbol": "10", "number": "1",
                                "branch": "00", "consultation_date": "2026-11-24"});

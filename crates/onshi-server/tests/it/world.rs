@@ -26,9 +26,12 @@ pub use onshi_store::{Actor, Store};
 
 pub const NOW: OffsetDateTime = datetime!(2026-11-24 09:00 UTC);
 
-/// How long the test server's statements wait for a lock another writer holds (the server's
-/// own is 5 s).
+/// How long the busy test's server waits for a lock another writer holds (the server's own is
+/// 5 s), so that the test does not wait long for its 503.
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
+/// What every other world waits: the server's own, so a loaded test machine is not mistaken for
+/// a held registry.
+pub const SERVER_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct TestClock(Arc<Mutex<OffsetDateTime>>);
@@ -91,9 +94,17 @@ struct CardSpec {
 pub struct WorldBuilder {
     members: Vec<MemberSpec>,
     cards: Vec<CardSpec>,
+    lock_wait: Option<std::time::Duration>,
 }
 
 impl WorldBuilder {
+    /// How long the store waits for a lock (and a pooled connection) before it answers busy;
+    /// [`SERVER_LOCK_WAIT`] unless set.
+    pub fn with_lock_wait(mut self, wait: std::time::Duration) -> Self {
+        self.lock_wait = Some(wait);
+        self
+    }
+
     /// A member of `insurer`, card 記号 10 番号 `number` 枝番 00, qualified from `from` until
     /// `until` ("" for open-ended), who is person `person`. Number "1" holds a 限度額適用認定証
     /// (ウ) for fiscal 2026.
@@ -165,7 +176,7 @@ impl WorldBuilder {
     /// Opens `db`, registers the insurers, members, cards and facilities, and builds the router.
     pub async fn build(self, db: &TestDb) -> World {
         let options = onshi_store::StoreOptions {
-            lock_wait: Some(LOCK_WAIT),
+            lock_wait: Some(self.lock_wait.unwrap_or(SERVER_LOCK_WAIT)),
             ..Default::default()
         };
         let store = db.open_with(options).await.unwrap();
@@ -328,6 +339,11 @@ impl World {
     /// The cast most tests use. P (person 1) has a card and a phone; Q's card is revoked; R's
     /// expired; S never registered; T (person 5) moved from 協会けんぽ to the society in 2024.
     pub async fn standard(db: &TestDb) -> World {
+        Self::standard_cast().build(db).await
+    }
+
+    /// The builder of [`World::standard`], for a test that changes a setting of it.
+    pub fn standard_cast() -> WorldBuilder {
         let society = society();
         World::builder()
             .with_member("01130012", "1", "2020-04-01", "", 1)
@@ -342,8 +358,6 @@ impl World {
             .with_expired_card("expired", 3)
             .with_unregistered_card("unregistered", 4)
             .with_card("moved", 5)
-            .build(db)
-            .await
     }
 
     pub async fn call(
