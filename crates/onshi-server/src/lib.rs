@@ -247,6 +247,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(checks::check_card))
         .routes(routes!(checks::check_number))
         .routes(routes!(fhir::coverage_eligibility))
+        .routes(routes!(fhir::metadata))
         .routes(routes!(bulk::submit))
         .routes(routes!(bulk::status))
         .routes(routes!(checks::facility_registration))

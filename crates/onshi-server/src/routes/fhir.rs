@@ -70,7 +70,13 @@ fn from_problem(p: &Problem) -> Response {
     } else {
         "invalid"
     };
-    outcome(status, code, &diagnostics, expression.as_deref())
+    let mut response = outcome(status, code, &diagnostics, expression.as_deref());
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
 }
 
 fn fhir_date(yyyymmdd: &str) -> String {
@@ -254,6 +260,41 @@ pub fn response(
     body
 }
 
+/// What this server does, as FHIR clients ask before anything else (`GET [base]/metadata`).
+fn capability_statement(now: time::OffsetDateTime) -> Value {
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": rfc3339_japan(now),
+        "publisher": "onshi",
+        "kind": "instance",
+        "software": {"name": "onshi", "version": env!("CARGO_PKG_VERSION")},
+        "implementation": {"description": "onshi: online eligibility confirmation (オンライン資格確認)"},
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json"],
+        "rest": [{
+            "mode": "server",
+            "security": {
+                "description": "Send the facility's API token as 'Authorization: Bearer <token>'."
+            },
+            "resource": [{
+                "type": "CoverageEligibilityRequest",
+                "interaction": [{
+                    "code": "create",
+                    "documentation": "POST a CoverageEligibilityRequest (purpose validation); the answer is a CoverageEligibilityResponse, not the stored request"
+                }]
+            }]
+        }]
+    })
+}
+
+/// The server's FHIR CapabilityStatement (no token needed, as FHIR clients expect).
+#[utoipa::path(get, path = "/fhir/metadata", tag = "system",
+    responses((status = 200, description = "a FHIR R4 CapabilityStatement", content_type = "application/fhir+json")))]
+pub async fn metadata(State(state): State<AppState>) -> Response {
+    fhir_json(StatusCode::OK, capability_statement(state.clock.now()))
+}
+
 /// Check eligibility with a FHIR R4 CoverageEligibilityRequest (purpose `validation`).
 #[utoipa::path(post, path = "/fhir/CoverageEligibilityRequest", tag = "eligibility",
     request_body(content = Object, description = "a FHIR R4 CoverageEligibilityRequest with a contained Coverage", content_type = "application/fhir+json"),
@@ -266,9 +307,14 @@ pub fn response(
     security(("facility_token" = [])))]
 pub async fn coverage_eligibility(
     State(state): State<AppState>,
-    AuthenticatedFacility(facility): AuthenticatedFacility,
+    facility: Result<AuthenticatedFacility, Problem>,
     body: axum::body::Bytes,
 ) -> Response {
+    // A refused token is an OperationOutcome too: FHIR clients read no other error shape.
+    let facility = match facility {
+        Ok(AuthenticatedFacility(f)) => f,
+        Err(p) => return from_problem(&p),
+    };
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return outcome(
             StatusCode::BAD_REQUEST,

@@ -187,3 +187,59 @@ async fn fhir_responses_are_valid_r4() {
         db.cleanup().await;
     }
 }
+
+/// Generic FHIR clients ask `[base]/metadata` first; and a refused token is an OperationOutcome,
+/// the only error shape they read.
+#[tokio::test]
+async fn fhir_metadata_answers_and_a_refused_token_is_an_operation_outcome() {
+    let mut schema: Value =
+        serde_json::from_str(include_str!("../fixtures/fhir-r4.schema.json")).unwrap();
+    schema["definitions"]["Resource"] = json!({"$ref": "#/definitions/ResourceList"});
+    schema["definitions"]["integer64"] =
+        json!({"type": "string", "pattern": "^[0]|[-+]?[1-9][0-9]*$"});
+    let of = |name: &str| {
+        let mut s = schema.clone();
+        s["oneOf"] = json!([{ "$ref": format!("#/definitions/{name}") }]);
+        jsonschema::draft6::new(&s).unwrap()
+    };
+    let (capability, outcome) = (of("CapabilityStatement"), of("OperationOutcome"));
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        let (s, headers, body) = w
+            .call_with_headers(Method::GET, "/fhir/metadata", None, Value::Null)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/fhir+json");
+        assert_eq!(body["resourceType"], "CapabilityStatement");
+        assert_eq!(body["fhirVersion"], "4.0.1");
+        assert_eq!(
+            body["rest"][0]["resource"][0]["type"],
+            "CoverageEligibilityRequest"
+        );
+        let errors: Vec<String> = capability
+            .iter_errors(&body)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+
+        for token in [None, Some("onshi_fac_unknown")] {
+            let request = fhir_request("01130012", "10", "1", "00", "2026-11-24");
+            let (s, headers, body) = w
+                .call_with_headers(
+                    Method::POST,
+                    "/fhir/CoverageEligibilityRequest",
+                    token,
+                    request,
+                )
+                .await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED, "{body} ({})", db.backend);
+            assert_eq!(headers[header::CONTENT_TYPE], "application/fhir+json");
+            assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+            assert_eq!(body["resourceType"], "OperationOutcome");
+            assert_eq!(body["issue"][0]["code"], "login");
+            let errors: Vec<String> = outcome.iter_errors(&body).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{errors:?}");
+        }
+        db.cleanup().await;
+    }
+}

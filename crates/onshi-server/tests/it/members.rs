@@ -391,6 +391,7 @@ async fn every_route_is_documented_and_answers() {
         documented,
         [
             "/fhir/CoverageEligibilityRequest",
+            "/fhir/metadata",
             "/healthz",
             "/openapi.json",
             "/v1/bulk-checks",
