@@ -114,64 +114,61 @@ struct BearerToken;
 impl Modify for BearerToken {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "facility_token",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("The facility's API token, from `onshi facility add`"))
-                    .build(),
+        for (name, whose) in [
+            (
+                "facility_token",
+                "The facility's API token, from `onshi facility add`",
             ),
-        );
-        components.add_security_scheme(
-            "insurer_token",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("The insurer's API token, from `onshi insurer add`"))
-                    .build(),
+            (
+                "insurer_token",
+                "The insurer's API token, from `onshi insurer add`",
             ),
-        );
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(whose))
+                        .build(),
+                ),
+            );
+        }
     }
 }
 
 /// Documents the responses every operation of a kind shares: 401 for each that needs a token
 /// (no token, or an unknown one), and the 503 that any operation but the `system` ones
-/// (liveness, this document) may answer: each may read the store (a token is looked up there), and so find the registry held
-/// by a long import (`Problem::busy`). Added to the finished document, since the routes'
-/// operations join it only when the router is split.
-fn with_busy_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+/// (liveness, this document) may answer: each may read the store (a token is looked up there),
+/// and so find the registry held by a long import (`Problem::busy`). Added to the finished
+/// document, since the routes' operations join it only when the router is split.
+fn with_shared_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, ResponseBuilder, Type};
-    let busy = ResponseBuilder::new()
-        .description(
-            "the registry is busy (an import holds it); nothing was done: retry after the \
-             seconds that Retry-After gives",
-        )
-        .header(
-            "Retry-After",
-            HeaderBuilder::new()
-                .schema(Some(utoipa::openapi::schema::Object::with_type(
-                    Type::Integer,
-                )))
-                .description(Some("seconds to wait before trying again"))
-                .build(),
-        )
-        .content(
+    // A problem-details response with `description`.
+    let problem = |description: &str| {
+        ResponseBuilder::new().description(description).content(
             "application/problem+json",
             ContentBuilder::new()
                 .schema(Some(Ref::from_schema_name("Problem")))
                 .build(),
         )
-        .build();
-    let unauthorized = ResponseBuilder::new()
-        .description("no token, or an unknown one: send 'Authorization: Bearer <token>'")
-        .content(
-            "application/problem+json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("Problem")))
-                .build(),
-        )
-        .build();
+    };
+    let busy = problem(
+        "the registry is busy (an import holds it); nothing was done: retry after the \
+         seconds that Retry-After gives",
+    )
+    .header(
+        "Retry-After",
+        HeaderBuilder::new()
+            .schema(Some(utoipa::openapi::schema::Object::with_type(
+                Type::Integer,
+            )))
+            .description(Some("seconds to wait before trying again"))
+            .build(),
+    )
+    .build();
+    let unauthorized =
+        problem("no token, or an unknown one: send 'Authorization: Bearer <token>'").build();
     for item in api.paths.paths.values_mut() {
         for op in [
             &mut item.get,
@@ -254,7 +251,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(checks::portal_registration))
         .routes(routes!(checks::portal_access_log))
         .split_for_parts();
-    let api = with_busy_responses(api);
+    let api = with_shared_responses(api);
     let router = router
         .layer(Extension(Arc::new(api.clone())))
         .fallback(|| async { problem::Problem::not_found("route") })
