@@ -299,7 +299,7 @@ fn tag(out: &mut String, indent: usize, name: &str, value: &str) {
 }
 
 fn header(out: &mut String, req: &HeaderEcho<'_>, segment: &str, error: Option<(&str, &str)>) {
-    header_with(out, req, "2", segment, error);
+    header_with(out, req, "2", segment, error, &[]);
 }
 
 fn header_with(
@@ -308,6 +308,7 @@ fn header_with(
     classification: &str,
     segment: &str,
     error: Option<(&str, &str)>,
+    bulk: &[(&str, String)],
 ) {
     out.push_str(&format!(
         "<?xml version=\"1.0\" encoding=\"{}\" standalone=\"no\"?>\n",
@@ -321,6 +322,11 @@ fn header_with(
     tag(out, 2, "MedicalInstitutionCode", req.institution);
     if let Some(id) = req.file_identifier {
         tag(out, 2, "ArbitraryFileIdentifier", id);
+    }
+    // Two-phase bulk results carry their reception number and counts in the header, where
+    // clients read them (`ReceptionNumber`, `NumberOfProcessingResult`, …).
+    for (name, value) in bulk {
+        tag(out, 2, name, value);
     }
     tag(out, 2, "ReferenceClassification", classification);
     tag(out, 2, "SegmentOfResult", segment);
@@ -470,30 +476,24 @@ pub fn bulk_result(
     units: Option<&[BulkUnit]>,
 ) -> Vec<u8> {
     let mut out = String::with_capacity(4096);
+    let number = ("ReceptionNumber", reception_number.to_owned());
     let Some(units) = units else {
-        header(&mut out, echo, "2", None);
-        out.push_str(" <MessageBody>\n");
-        tag(&mut out, 2, "ReceptionNumber", reception_number);
-        out.push_str(" </MessageBody>\n</XmlMsg>\n");
+        header_with(&mut out, echo, "2", "2", None, &[number]);
+        out.push_str(" <MessageBody>\n </MessageBody>\n</XmlMsg>\n");
         return echo.charset.encode(&out);
     };
-    header(&mut out, echo, "1", None);
     let errors = units.iter().filter(|u| u.outcome.is_err()).count();
+    let counts = [
+        number,
+        ("NumberOfProcessingResult", units.len().to_string()),
+        (
+            "NumberOfNormalProcessing",
+            (units.len() - errors).to_string(),
+        ),
+        ("NumberOfError", errors.to_string()),
+    ];
+    header_with(&mut out, echo, "2", "1", None, &counts);
     out.push_str(" <MessageBody>\n");
-    tag(&mut out, 2, "ReceptionNumber", reception_number);
-    tag(
-        &mut out,
-        2,
-        "NumberOfProcessingResult",
-        &units.len().to_string(),
-    );
-    tag(
-        &mut out,
-        2,
-        "NumberOfNormalProcessing",
-        &(units.len() - errors).to_string(),
-    );
-    tag(&mut out, 2, "NumberOfError", &errors.to_string());
     for unit in units {
         out.push_str(" <BulkConfirmUnit>\n");
         unit.search.render(&mut out);
@@ -532,7 +532,7 @@ pub fn face_file_name(id: &str, executed_at: &str) -> String {
 /// clinical → `DiagnosisInfo`).
 pub fn face_result(echo: &HeaderEcho<'_>, result: &CheckResult) -> Vec<u8> {
     let mut out = String::with_capacity(2048);
-    header_with(&mut out, echo, "1", "1", None);
+    header_with(&mut out, echo, "1", "1", None, &[]);
     out.push_str(" <MessageBody>\n");
     tag(&mut out, 2, "ProcessingResultStatus", "1");
     tag(
@@ -851,5 +851,67 @@ mod example_files {
                 .code(),
             "ONS0001"
         );
+    }
+
+    /// Two-phase bulk results carry the reception number and the counts in `MessageHeader`,
+    /// where clients read them (as in the terminal's own results), finished or not.
+    #[test]
+    fn bulk_results_carry_the_reception_number_and_counts_in_the_header() {
+        let echo = HeaderEcho {
+            charset: Charset::Utf8,
+            executed_at: "20261128003000",
+            confirmation_date: None,
+            institution: "1311234567",
+            file_identifier: Some("afi"),
+        };
+        let search = SearchInfo {
+            insurer_number: "01130012".into(),
+            number: "1".into(),
+            branch: "00".into(),
+            ..Default::default()
+        };
+        let found = CheckResult {
+            validity_code: 4,
+            validity_label: String::new(),
+            consultation_date: "20261128".into(),
+            qualifications: vec![],
+            new_qualification: None,
+            certificate_kind: None,
+            consents: Vec::new(),
+            limit_consent_at: None,
+            check_reference: None,
+        };
+        let units = [
+            BulkUnit {
+                search: search.clone(),
+                outcome: Ok(found),
+            },
+            BulkUnit {
+                search,
+                outcome: Err(("ONS0100".into(), "number: must be digits".into())),
+            },
+        ];
+        let done = xml::parse(&bulk_result(&echo, "R1", Some(&units))).unwrap();
+        let header = done.child("MessageHeader").unwrap();
+        for (name, value) in [
+            ("ReceptionNumber", "R1"),
+            ("NumberOfProcessingResult", "2"),
+            ("NumberOfNormalProcessing", "1"),
+            ("NumberOfError", "1"),
+            ("ArbitraryFileIdentifier", "afi"),
+            ("SegmentOfResult", "1"),
+        ] {
+            assert_eq!(header.text_of(name), Some(value), "{name}");
+        }
+        let body = done.child("MessageBody").unwrap();
+        assert!(body.child("ReceptionNumber").is_none());
+        assert!(body.child("NumberOfProcessingResult").is_none());
+        assert_eq!(body.all("BulkConfirmUnit").count(), 2);
+
+        let pending = xml::parse(&bulk_result(&echo, "R1", None)).unwrap();
+        let header = pending.child("MessageHeader").unwrap();
+        assert_eq!(header.text_of("ReceptionNumber"), Some("R1"));
+        assert_eq!(header.text_of("SegmentOfResult"), Some("2"));
+        assert!(header.child("NumberOfProcessingResult").is_none());
     }
 }
