@@ -278,10 +278,37 @@ pub fn parse_request(file_name: &str, bytes: &[u8]) -> Result<Request, Interface
 /// A check result as the onshi API returns it (the wire contract's type).
 pub use onshi_api::{EligibilityResult as CheckResult, LimitCertificateInfo, Qualification};
 
-/// Writes every qualification of `result` as `ResultOfQualificationConfirmation`.
-fn render_qualifications(out: &mut String, result: &CheckResult) {
+/// Writes every qualification of `result` as `ResultOfQualificationConfirmation`. A card
+/// reader's result (`reader`) also carries, in each, the consents given at the reader.
+fn render_qualifications(out: &mut String, result: &CheckResult, reader: bool) {
+    let consents = reader.then_some(result.consents.as_slice());
     for q in result.shown() {
-        render_qualification(out, q, result.limit_consent_at.as_deref());
+        render_qualification(out, q, result.limit_consent_at.as_deref(), consents);
+    }
+}
+
+/// The consents of a card reader's result, as the terminal writes them inside each
+/// `ResultOfQualificationConfirmation`: for 薬剤情報 (`PharmacistsInfo…`), 特定健診情報
+/// (`SpecificHealthCheckupsInfo…`) and 診療情報 (`DiagnosisInfo…`) a `ConsFlg` of 1 with
+/// `ConsTime` and `AvailableTime` when given, else 0; and the 限度額 flag 0 when not given (its
+/// 1 is written by `render_qualification`).
+fn render_reader_consents(out: &mut String, consents: &[onshi_api::Consent], limit: bool) {
+    for (kind, prefix) in [
+        ("medication", "PharmacistsInfo"),
+        ("checkup", "SpecificHealthCheckupsInfo"),
+        ("clinical", "DiagnosisInfo"),
+    ] {
+        match consents.iter().find(|c| c.kind == kind) {
+            Some(c) => {
+                tag(out, 4, &format!("{prefix}ConsFlg"), "1");
+                tag(out, 4, &format!("{prefix}ConsTime"), &c.given_at);
+                tag(out, 4, &format!("{prefix}AvailableTime"), &c.expires_at);
+            }
+            None => tag(out, 4, &format!("{prefix}ConsFlg"), "0"),
+        }
+    }
+    if !limit {
+        tag(out, 4, "LimitApplicationCertificateRelatedConsFlg", "0");
     }
 }
 
@@ -355,8 +382,14 @@ pub struct HeaderEcho<'a> {
 
 /// One `ResultOfQualificationConfirmation`. With `limit_consent` (the consent time) it carries
 /// `LimitApplicationCertificateRelatedConsFlg` 1, `…ConsTime` and, when the member holds a
-/// certificate in force, `LimitApplicationCertificateRelatedInfo`.
-fn render_qualification(out: &mut String, q: &Qualification, limit_consent: Option<&str>) {
+/// certificate in force, `LimitApplicationCertificateRelatedInfo`. A card reader's result passes
+/// the consents given at the reader (`reader`), written inside it too.
+fn render_qualification(
+    out: &mut String,
+    q: &Qualification,
+    limit_consent: Option<&str>,
+    reader: Option<&[onshi_api::Consent]>,
+) {
     out.push_str("   <ResultOfQualificationConfirmation>\n");
     tag(out, 4, "InsurerNumber", &q.insurer_number);
     tag(out, 4, "InsuredCardSymbol", &q.symbol);
@@ -410,6 +443,9 @@ fn render_qualification(out: &mut String, q: &Qualification, limit_consent: Opti
             out.push_str("    </LimitApplicationCertificateRelatedInfo>\n");
         }
     }
+    if let Some(consents) = reader {
+        render_reader_consents(out, consents, limit_consent.is_some());
+    }
     tag(
         out,
         4,
@@ -442,7 +478,7 @@ pub fn single_result(
     );
     search.render(&mut out);
     out.push_str("  <ResultList>\n");
-    render_qualifications(&mut out, result);
+    render_qualifications(&mut out, result, false);
     out.push_str("  </ResultList>\n </MessageBody>\n</XmlMsg>\n");
     echo.charset.encode(&out)
 }
@@ -506,7 +542,7 @@ pub fn bulk_result(
                     "QualificationValidity",
                     &result.validity_code.to_string(),
                 );
-                render_qualifications(&mut out, result);
+                render_qualifications(&mut out, result, false);
             }
             Err((code, message)) => {
                 tag(&mut out, 2, "ProcessingResultStatus", "2");
@@ -527,7 +563,7 @@ pub fn face_file_name(id: &str, executed_at: &str) -> String {
 }
 
 /// Writes a card-reader (face-authentication) result: `ReferenceClassification` 1 (マイナンバー
-/// カード), the qualifications, and the consents given at the reader as `…ConsFlg`/`…ConsTime`/
+/// カード), the qualifications, and inside each the consents given at the reader as `…ConsFlg`/`…ConsTime`/
 /// `…AvailableTime` (medication → `PharmacistsInfo`, checkup → `SpecificHealthCheckupsInfo`,
 /// clinical → `DiagnosisInfo`).
 pub fn face_result(echo: &HeaderEcho<'_>, result: &CheckResult) -> Vec<u8> {
@@ -542,24 +578,8 @@ pub fn face_result(echo: &HeaderEcho<'_>, result: &CheckResult) -> Vec<u8> {
         &result.validity_code.to_string(),
     );
     out.push_str("  <ResultList>\n");
-    render_qualifications(&mut out, result);
+    render_qualifications(&mut out, result, true);
     out.push_str("  </ResultList>\n");
-    for onshi_api::Consent {
-        kind,
-        given_at,
-        expires_at,
-    } in &result.consents
-    {
-        let prefix = match kind.as_str() {
-            "medication" => "PharmacistsInfo",
-            "checkup" => "SpecificHealthCheckupsInfo",
-            "clinical" => "DiagnosisInfo",
-            _ => continue,
-        };
-        tag(&mut out, 2, &format!("{prefix}ConsFlg"), "1");
-        tag(&mut out, 2, &format!("{prefix}ConsTime"), given_at);
-        tag(&mut out, 2, &format!("{prefix}AvailableTime"), expires_at);
-    }
     out.push_str(" </MessageBody>\n</XmlMsg>\n");
     echo.charset.encode(&out)
 }
@@ -913,5 +933,70 @@ mod example_files {
         assert_eq!(header.text_of("ReceptionNumber"), Some("R1"));
         assert_eq!(header.text_of("SegmentOfResult"), Some("2"));
         assert!(header.child("NumberOfProcessingResult").is_none());
+    }
+
+    /// A card reader's result carries the consents inside each `ResultOfQualificationConfirmation`,
+    /// as the terminal writes them (1 with times when given, 0 when not), and none in the body.
+    #[test]
+    fn face_results_carry_the_consents_inside_each_qualification() {
+        let q = Qualification {
+            validity_code: 1,
+            insurer_number: "01130012".into(),
+            symbol: "10".into(),
+            number: "1".into(),
+            branch: "00".into(),
+            relationship_code: 1,
+            name: "試験 花子".into(),
+            name_kana: "シケン ハナコ".into(),
+            sex_code: 2,
+            birth_date: "19900506".into(),
+            qualified_from: "20200401".into(),
+            qualified_until: None,
+            copay_ratio: "030".into(),
+            limit_certificate: None,
+        };
+        let result = CheckResult {
+            validity_code: 1,
+            validity_label: String::new(),
+            consultation_date: "20261128".into(),
+            qualifications: vec![q],
+            new_qualification: None,
+            certificate_kind: Some("card".into()),
+            consents: vec![onshi_api::Consent {
+                kind: "medication".into(),
+                given_at: "20261128003000".into(),
+                expires_at: "20261129003000".into(),
+            }],
+            limit_consent_at: None,
+            check_reference: None,
+        };
+        let echo = HeaderEcho {
+            charset: Charset::Utf8,
+            executed_at: "20261128003000",
+            confirmation_date: Some("20261128"),
+            institution: "1311234567",
+            file_identifier: None,
+        };
+        let doc = xml::parse(&face_result(&echo, &result)).unwrap();
+        let body = doc.child("MessageBody").unwrap();
+        let unit = body
+            .child("ResultList")
+            .and_then(|l| l.child("ResultOfQualificationConfirmation"))
+            .unwrap();
+        for (name, value) in [
+            ("PharmacistsInfoConsFlg", "1"),
+            ("PharmacistsInfoConsTime", "20261128003000"),
+            ("PharmacistsInfoAvailableTime", "20261129003000"),
+            ("SpecificHealthCheckupsInfoConsFlg", "0"),
+            ("DiagnosisInfoConsFlg", "0"),
+            ("LimitApplicationCertificateRelatedConsFlg", "0"),
+        ] {
+            assert_eq!(unit.text_of(name), Some(value), "{name}");
+        }
+        assert!(unit.child("SpecificHealthCheckupsInfoConsTime").is_none());
+        assert!(
+            body.children.iter().all(|c| !c.name.ends_with("ConsFlg")),
+            "no consent in the body"
+        );
     }
 }
