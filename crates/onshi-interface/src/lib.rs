@@ -677,11 +677,9 @@ mod tests {
         assert_eq!(xml::parse(&out).unwrap().name, "XmlMsg");
     }
 
-    #[test]
-    fn limit_information_is_written_only_with_consent() {
-        let r = parse_request("OQSsiquc01req_1.xml", SINGLE.as_bytes()).unwrap();
-        assert!(r.searches[0].limit_consented());
-        let q = Qualification {
+    /// A qualification of 試験 花子 (valid), with `limit_certificate`.
+    fn hanako(limit_certificate: Option<LimitCertificateInfo>) -> Qualification {
+        Qualification {
             validity_code: 1,
             insurer_number: "01130012".into(),
             symbol: "10".into(),
@@ -695,16 +693,23 @@ mod tests {
             qualified_from: "20200401".into(),
             qualified_until: None,
             copay_ratio: "030".into(),
-            limit_certificate: Some(LimitCertificateInfo {
-                class_code: "02".into(),
-                bracket_code: "B05".into(),
-                bracket_label: "一般Ⅱ".into(),
-                issued: "20260715".into(),
-                valid_from: "20260801".into(),
-                valid_until: None,
-                long_term_from: Some("20261101".into()),
-            }),
-        };
+            limit_certificate,
+        }
+    }
+
+    #[test]
+    fn limit_information_is_written_only_with_consent() {
+        let r = parse_request("OQSsiquc01req_1.xml", SINGLE.as_bytes()).unwrap();
+        assert!(r.searches[0].limit_consented());
+        let q = hanako(Some(LimitCertificateInfo {
+            class_code: "02".into(),
+            bracket_code: "B05".into(),
+            bracket_label: "一般Ⅱ".into(),
+            issued: "20260715".into(),
+            valid_from: "20260801".into(),
+            valid_until: None,
+            long_term_from: Some("20261101".into()),
+        }));
         let echo = HeaderEcho {
             charset: Charset::Utf8,
             executed_at: "20261124100000",
@@ -828,50 +833,6 @@ mod tests {
         assert!(out.contains("<ErrorCode>ONS0001</ErrorCode>"));
         assert!(out.contains("malformed XML: &lt;a&gt; &amp; b"));
     }
-}
-
-#[cfg(test)]
-mod example_files {
-    use super::*;
-
-    /// The example files vendors are pointed to parse as documented.
-    #[test]
-    fn docs_examples_parse() {
-        let single = include_bytes!("../../../docs/examples/OQSsiquc01req_202611240001.xml");
-        let r = parse_request("OQSsiquc01req_202611240001.xml", single).unwrap();
-        assert_eq!(
-            (r.kind, r.charset, r.searches.len()),
-            (Kind::SingleLookup, Charset::Utf8, 1)
-        );
-        let sjis = include_bytes!("../../../docs/examples/OQSsiquc01req_202611240002.xml");
-        let r = parse_request("OQSsiquc01req_202611240002.xml", sjis).unwrap();
-        assert_eq!(
-            (r.charset, r.searches[0].symbol.as_str()),
-            (Charset::ShiftJis, "１０")
-        );
-        let bulk = include_bytes!("../../../docs/examples/OQSmuquc01req_202611240003.xml");
-        assert_eq!(
-            parse_request("OQSmuquc01req_202611240003.xml", bulk)
-                .unwrap()
-                .searches
-                .len(),
-            3
-        );
-        let download = include_bytes!("../../../docs/examples/OQSmuquc02req_202611240004.xml");
-        assert!(
-            parse_request("OQSmuquc02req_202611240004.xml", download)
-                .unwrap()
-                .reception_number
-                .is_some()
-        );
-        let bad = include_bytes!("../../../docs/examples/OQSsiquc01req_202611240005.xml");
-        assert_eq!(
-            parse_request("OQSsiquc01req_202611240005.xml", bad)
-                .unwrap_err()
-                .code(),
-            "ONS0001"
-        );
-    }
 
     /// Two-phase bulk results carry the reception number and the counts in `MessageHeader`,
     /// where clients read them (as in the terminal's own results), finished or not.
@@ -939,22 +900,7 @@ mod example_files {
     /// as the terminal writes them (1 with times when given, 0 when not), and none in the body.
     #[test]
     fn face_results_carry_the_consents_inside_each_qualification() {
-        let q = Qualification {
-            validity_code: 1,
-            insurer_number: "01130012".into(),
-            symbol: "10".into(),
-            number: "1".into(),
-            branch: "00".into(),
-            relationship_code: 1,
-            name: "試験 花子".into(),
-            name_kana: "シケン ハナコ".into(),
-            sex_code: 2,
-            birth_date: "19900506".into(),
-            qualified_from: "20200401".into(),
-            qualified_until: None,
-            copay_ratio: "030".into(),
-            limit_certificate: None,
-        };
+        let q = hanako(None);
         let result = CheckResult {
             validity_code: 1,
             validity_label: String::new(),
@@ -997,6 +943,50 @@ mod example_files {
         assert!(
             body.children.iter().all(|c| !c.name.ends_with("ConsFlg")),
             "no consent in the body"
+        );
+    }
+}
+
+#[cfg(test)]
+mod example_files {
+    use super::*;
+
+    /// The example files vendors are pointed to parse as documented.
+    #[test]
+    fn docs_examples_parse() {
+        let single = include_bytes!("../../../docs/examples/OQSsiquc01req_202611240001.xml");
+        let r = parse_request("OQSsiquc01req_202611240001.xml", single).unwrap();
+        assert_eq!(
+            (r.kind, r.charset, r.searches.len()),
+            (Kind::SingleLookup, Charset::Utf8, 1)
+        );
+        let sjis = include_bytes!("../../../docs/examples/OQSsiquc01req_202611240002.xml");
+        let r = parse_request("OQSsiquc01req_202611240002.xml", sjis).unwrap();
+        assert_eq!(
+            (r.charset, r.searches[0].symbol.as_str()),
+            (Charset::ShiftJis, "１０")
+        );
+        let bulk = include_bytes!("../../../docs/examples/OQSmuquc01req_202611240003.xml");
+        assert_eq!(
+            parse_request("OQSmuquc01req_202611240003.xml", bulk)
+                .unwrap()
+                .searches
+                .len(),
+            3
+        );
+        let download = include_bytes!("../../../docs/examples/OQSmuquc02req_202611240004.xml");
+        assert!(
+            parse_request("OQSmuquc02req_202611240004.xml", download)
+                .unwrap()
+                .reception_number
+                .is_some()
+        );
+        let bad = include_bytes!("../../../docs/examples/OQSsiquc01req_202611240005.xml");
+        assert_eq!(
+            parse_request("OQSsiquc01req_202611240005.xml", bad)
+                .unwrap_err()
+                .code(),
+            "ONS0001"
         );
     }
 }
