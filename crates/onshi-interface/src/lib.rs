@@ -287,6 +287,11 @@ fn render_qualifications(out: &mut String, result: &CheckResult, reader: bool) {
     }
 }
 
+/// Whether `insurer_number` is a 後期高齢者医療広域連合's (eight digits, 法別 39).
+fn is_late_elderly(insurer_number: &str) -> bool {
+    insurer_number.len() == 8 && insurer_number.starts_with("39")
+}
+
 /// The consents of a card reader's result, as the terminal writes them inside each
 /// `ResultOfQualificationConfirmation`: for 薬剤情報 (`PharmacistsInfo…`), 特定健診情報
 /// (`SpecificHealthCheckupsInfo…`) and 診療情報 (`DiagnosisInfo…`) a `ConsFlg` of 1 with
@@ -391,7 +396,9 @@ fn render_qualification(
     reader: Option<&[onshi_api::Consent]>,
 ) {
     out.push_str("   <ResultOfQualificationConfirmation>\n");
-    tag(out, 4, "InsurerNumber", &q.insurer_number);
+    // The terminal writes every insurer number in eight columns: a six-digit 国保 number is
+    // right-aligned with spaces ("  123456").
+    tag(out, 4, "InsurerNumber", &format!("{:>8}", q.insurer_number));
     tag(out, 4, "InsuredCardSymbol", &q.symbol);
     tag(out, 4, "InsuredIdentificationNumber", &q.number);
     tag(out, 4, "InsuredBranchNumber", &q.branch);
@@ -409,7 +416,11 @@ fn render_qualification(
     if let Some(u) = &q.qualified_until {
         tag(out, 4, "DisqualificationDate", u);
     }
-    tag(out, 4, "InsuredPartialContributionRatio", &q.copay_ratio);
+    // The terminal gives the copay ratio only for 後期高齢者医療 (法別 39); for other insurance
+    // the receipt computer works it out from age and income itself.
+    if is_late_elderly(&q.insurer_number) {
+        tag(out, 4, "InsuredPartialContributionRatio", &q.copay_ratio);
+    }
     if let Some(at) = limit_consent {
         tag(out, 4, "LimitApplicationCertificateRelatedConsFlg", "1");
         tag(out, 4, "LimitApplicationCertificateRelatedConsTime", at);
@@ -944,6 +955,51 @@ mod tests {
             body.children.iter().all(|c| !c.name.ends_with("ConsFlg")),
             "no consent in the body"
         );
+    }
+
+    /// Insurer numbers in eight columns (a 国保 number right-aligned with spaces), and the copay
+    /// ratio only for 後期高齢者医療, as the terminal writes them.
+    #[test]
+    fn insurer_numbers_are_padded_and_the_ratio_is_for_late_elderly_only() {
+        let echo = HeaderEcho {
+            charset: Charset::Utf8,
+            executed_at: "20261128003000",
+            confirmation_date: None,
+            institution: "1311234567",
+            file_identifier: None,
+        };
+        let result = |insurer: &str| {
+            let mut q = hanako(None);
+            q.insurer_number = insurer.into();
+            CheckResult {
+                validity_code: 1,
+                validity_label: String::new(),
+                consultation_date: "20261128".into(),
+                qualifications: vec![q],
+                new_qualification: None,
+                certificate_kind: None,
+                consents: Vec::new(),
+                limit_consent_at: None,
+                check_reference: None,
+            }
+        };
+        let unit = |insurer: &str| {
+            let xml = single_result(&echo, &SearchInfo::default(), &result(insurer), None);
+            let doc = xml::parse(&xml).unwrap();
+            doc.child("MessageBody")
+                .and_then(|b| b.child("ResultList"))
+                .and_then(|l| l.child("ResultOfQualificationConfirmation"))
+                .cloned()
+                .unwrap()
+        };
+        let kokuho = unit("138057");
+        assert_eq!(kokuho.text_of("InsurerNumber"), Some("  138057"));
+        assert!(kokuho.child("InsuredPartialContributionRatio").is_none());
+        let kyokai = unit("01130012");
+        assert_eq!(kyokai.text_of("InsurerNumber"), Some("01130012"));
+        assert!(kyokai.child("InsuredPartialContributionRatio").is_none());
+        let late = unit("39131016");
+        assert_eq!(late.text_of("InsuredPartialContributionRatio"), Some("030"));
     }
 }
 
