@@ -52,6 +52,51 @@ pub fn is_kana_name_char(c: char) -> bool {
         | ' ')
 }
 
+/// Katakana as the facility interface writes a kana name (`NameKana`): half-width (半角), with
+/// voiced and semi-voiced marks as their own characters (ガ → ｶﾞ, パ → ﾊﾟ), the prolonged sound
+/// mark and middle dot in their half-width forms, and a space as a half-width space. Anything
+/// else (already half-width, or not kana) is kept.
+pub fn half_width_kana(input: &str) -> String {
+    const FULL: &str = "ァアィイゥウェエォオカキクケコサシスセソタチッツテトナニヌネノハヒフヘホマミムメモャヤュユョヨラリルレロヮワヰヱヲンヵヶー・";
+    const HALF: &str = "ｧｱｨｲｩｳｪｴｫｵｶｷｸｹｺｻｼｽｾｿﾀﾁｯﾂﾃﾄﾅﾆﾇﾈﾉﾊﾋﾌﾍﾎﾏﾐﾑﾒﾓｬﾔｭﾕｮﾖﾗﾘﾙﾚﾛﾜﾜｲｴｦﾝｶｹｰ･";
+    const VOICED: &str = "ガギグゲゴザジズゼゾダヂヅデドバビブベボヴヷヸヹヺ";
+    const VOICED_BASE: &str = "カキクケコサシスセソタチツテトハヒフヘホウワヰヱヲ";
+    const SEMI: &str = "パピプペポ";
+    const SEMI_BASE: &str = "ハヒフヘホ";
+    let plain = |c: char| {
+        FULL.chars()
+            .position(|f| f == c)
+            .and_then(|i| HALF.chars().nth(i))
+    };
+    let mut out = String::with_capacity(input.len());
+    for c in input.chars() {
+        if c == '\u{3000}' {
+            out.push(' ');
+        } else if let Some(h) = plain(c) {
+            out.push(h);
+        } else if let Some(base) = VOICED
+            .chars()
+            .position(|v| v == c)
+            .and_then(|i| VOICED_BASE.chars().nth(i))
+            .and_then(plain)
+        {
+            out.push(base);
+            out.push('ﾞ');
+        } else if let Some(base) = SEMI
+            .chars()
+            .position(|v| v == c)
+            .and_then(|i| SEMI_BASE.chars().nth(i))
+            .and_then(plain)
+        {
+            out.push(base);
+            out.push('ﾟ');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +114,21 @@ mod tests {
         assert!("ヤマダ タロウ".chars().all(is_kana_name_char));
         assert!("ﾔﾏﾀﾞ ﾀﾛｳ".chars().all(is_kana_name_char));
         assert!(!"山田".chars().all(is_kana_name_char));
+    }
+
+    #[test]
+    fn kana_names_in_half_width() {
+        assert_eq!(half_width_kana("シンリョウ タロウ"), "ｼﾝﾘｮｳ ﾀﾛｳ");
+        assert_eq!(half_width_kana("ガッコウ　パン"), "ｶﾞｯｺｳ ﾊﾟﾝ");
+        assert_eq!(half_width_kana("ヴィーナス・ヲ"), "ｳﾞｨｰﾅｽ･ｦ");
+        assert_eq!(half_width_kana("ﾔﾏﾀﾞ ﾀﾛｳ"), "ﾔﾏﾀﾞ ﾀﾛｳ");
+        // Every full-width katakana a kana name may hold has a half-width form.
+        for c in ('\u{30A1}'..='\u{30FA}').chain(['ー', '・']) {
+            let h = half_width_kana(&c.to_string());
+            assert!(
+                h.chars().all(|x| ('\u{FF65}'..='\u{FF9F}').contains(&x)),
+                "{c} -> {h}"
+            );
+        }
     }
 }

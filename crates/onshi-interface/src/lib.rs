@@ -10,6 +10,8 @@
 
 pub mod xml;
 
+use onshi_domain::text::half_width_kana;
+
 /// Why a request file could not be answered normally. Each becomes an error result file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InterfaceError {
@@ -408,8 +410,10 @@ fn render_qualification(
         "PersonalFamilyClassification",
         &q.relationship_code.to_string(),
     );
-    tag(out, 4, "Name", &q.name);
-    tag(out, 4, "NameKana", &q.name_kana);
+    // As the terminal writes names: a full-width space between family and given name, and the
+    // kana in half-width (ｼﾝﾘｮｳ ﾀﾛｳ).
+    tag(out, 4, "Name", &q.name.replace(' ', "\u{3000}"));
+    tag(out, 4, "NameKana", &half_width_kana(&q.name_kana));
     tag(out, 4, "Sex1", &q.sex_code.to_string());
     tag(out, 4, "Birthdate", &q.birth_date);
     tag(out, 4, "QualificationDate", &q.qualified_from);
@@ -957,10 +961,11 @@ mod tests {
         );
     }
 
-    /// Insurer numbers in eight columns (a 国保 number right-aligned with spaces), and the copay
-    /// ratio only for 後期高齢者医療, as the terminal writes them.
+    /// Insurer numbers in eight columns (a 国保 number right-aligned with spaces), names with a
+    /// full-width space, kana in half-width, and the copay ratio only for 後期高齢者医療, as the
+    /// terminal writes them.
     #[test]
-    fn insurer_numbers_are_padded_and_the_ratio_is_for_late_elderly_only() {
+    fn insurer_numbers_names_and_the_ratio_as_the_terminal_writes_them() {
         let echo = HeaderEcho {
             charset: Charset::Utf8,
             executed_at: "20261128003000",
@@ -994,6 +999,8 @@ mod tests {
         };
         let kokuho = unit("138057");
         assert_eq!(kokuho.text_of("InsurerNumber"), Some("  138057"));
+        assert_eq!(kokuho.text_of("Name"), Some("試験\u{3000}花子"));
+        assert_eq!(kokuho.text_of("NameKana"), Some("ｼｹﾝ ﾊﾅｺ"));
         assert!(kokuho.child("InsuredPartialContributionRatio").is_none());
         let kyokai = unit("01130012");
         assert_eq!(kyokai.text_of("InsurerNumber"), Some("01130012"));
