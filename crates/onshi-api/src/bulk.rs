@@ -23,6 +23,21 @@ pub struct BulkItem {
     pub birth_date: Option<String>,
 }
 
+impl BulkItem {
+    /// The number check of this row on `consultation_date` (what a bulk job runs per row).
+    pub fn into_check(self, consultation_date: Option<String>) -> crate::NumberCheckRequest {
+        crate::NumberCheckRequest {
+            insurer_number: self.insurer_number,
+            symbol: self.symbol,
+            number: self.number,
+            branch: self.branch,
+            birth_date: self.birth_date,
+            consultation_date,
+            limit_consent: false,
+        }
+    }
+}
+
 /// A bulk look-up: every row is checked for the same consultation date.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

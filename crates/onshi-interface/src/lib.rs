@@ -670,17 +670,7 @@ mod tests {
             institution: &r.institution,
             file_identifier: None,
         };
-        let result = CheckResult {
-            validity_code: 4,
-            validity_label: String::new(),
-            consultation_date: "20261124".into(),
-            qualifications: vec![],
-            new_qualification: None,
-            certificate_kind: None,
-            consents: Vec::new(),
-            limit_consent_at: None,
-            check_reference: None,
-        };
+        let result = result_of(4, "20261124", vec![]);
         let out = single_result(&echo, &r.searches[0], &result, None);
         let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&out);
         assert!(!bad);
@@ -690,6 +680,32 @@ mod tests {
         assert!(text.contains("<QualificationValidity>4</QualificationValidity>"));
         // The result parses back with the same reader.
         assert_eq!(xml::parse(&out).unwrap().name, "XmlMsg");
+    }
+
+    /// What most result tests echo: UTF-8, 00:30 on 2026-11-28 (Japan time), clinic 1311234567.
+    fn echo() -> HeaderEcho<'static> {
+        HeaderEcho {
+            charset: Charset::Utf8,
+            executed_at: "20261128003000",
+            confirmation_date: None,
+            institution: "1311234567",
+            file_identifier: None,
+        }
+    }
+
+    /// A number check's result: `validity` on `date`, showing `qualifications`.
+    fn result_of(validity: u8, date: &str, qualifications: Vec<Qualification>) -> CheckResult {
+        CheckResult {
+            validity_code: validity,
+            validity_label: String::new(),
+            consultation_date: date.into(),
+            qualifications,
+            new_qualification: None,
+            certificate_kind: None,
+            consents: Vec::new(),
+            limit_consent_at: None,
+            check_reference: None,
+        }
     }
 
     /// A qualification of 試験 花子 (valid), with `limit_certificate`.
@@ -726,22 +742,12 @@ mod tests {
             long_term_from: Some("20261101".into()),
         }));
         let echo = HeaderEcho {
-            charset: Charset::Utf8,
             executed_at: "20261124100000",
-            confirmation_date: None,
-            institution: "1311234567",
-            file_identifier: None,
+            ..echo()
         };
         let mut result = CheckResult {
-            validity_code: 1,
-            validity_label: String::new(),
-            consultation_date: "20261124".into(),
-            qualifications: vec![q],
-            new_qualification: None,
-            certificate_kind: None,
-            consents: Vec::new(),
             limit_consent_at: Some("20261124095959".into()),
-            check_reference: None,
+            ..result_of(1, "20261124", vec![q])
         };
         let text = String::from_utf8(single_result(&echo, &r.searches[0], &result, None)).unwrap();
         let doc = xml::parse(text.as_bytes()).unwrap();
@@ -836,11 +842,9 @@ mod tests {
     #[test]
     fn error_results_carry_the_code_and_message() {
         let echo = HeaderEcho {
-            charset: Charset::Utf8,
             executed_at: "20261124100000",
-            confirmation_date: None,
             institution: "",
-            file_identifier: None,
+            ..echo()
         };
         let out =
             String::from_utf8(error_result(&echo, "ONS0001", "malformed XML: <a> & b")).unwrap();
@@ -854,11 +858,8 @@ mod tests {
     #[test]
     fn bulk_results_carry_the_reception_number_and_counts_in_the_header() {
         let echo = HeaderEcho {
-            charset: Charset::Utf8,
-            executed_at: "20261128003000",
-            confirmation_date: None,
-            institution: "1311234567",
             file_identifier: Some("afi"),
+            ..echo()
         };
         let search = SearchInfo {
             insurer_number: "01130012".into(),
@@ -866,17 +867,7 @@ mod tests {
             branch: "00".into(),
             ..Default::default()
         };
-        let found = CheckResult {
-            validity_code: 4,
-            validity_label: String::new(),
-            consultation_date: "20261128".into(),
-            qualifications: vec![],
-            new_qualification: None,
-            certificate_kind: None,
-            consents: Vec::new(),
-            limit_consent_at: None,
-            check_reference: None,
-        };
+        let found = result_of(4, "20261128", vec![]);
         let units = [
             BulkUnit {
                 search: search.clone(),
@@ -917,26 +908,17 @@ mod tests {
     fn face_results_carry_the_consents_inside_each_qualification() {
         let q = hanako(None);
         let result = CheckResult {
-            validity_code: 1,
-            validity_label: String::new(),
-            consultation_date: "20261128".into(),
-            qualifications: vec![q],
-            new_qualification: None,
             certificate_kind: Some("card".into()),
             consents: vec![onshi_api::Consent {
                 kind: "medication".into(),
                 given_at: "20261128003000".into(),
                 expires_at: "20261129003000".into(),
             }],
-            limit_consent_at: None,
-            check_reference: None,
+            ..result_of(1, "20261128", vec![q])
         };
         let echo = HeaderEcho {
-            charset: Charset::Utf8,
-            executed_at: "20261128003000",
             confirmation_date: Some("20261128"),
-            institution: "1311234567",
-            file_identifier: None,
+            ..echo()
         };
         let doc = xml::parse(&face_result(&echo, &result)).unwrap();
         let body = doc.child("MessageBody").unwrap();
@@ -966,27 +948,11 @@ mod tests {
     /// terminal writes them.
     #[test]
     fn insurer_numbers_names_and_the_ratio_as_the_terminal_writes_them() {
-        let echo = HeaderEcho {
-            charset: Charset::Utf8,
-            executed_at: "20261128003000",
-            confirmation_date: None,
-            institution: "1311234567",
-            file_identifier: None,
-        };
+        let echo = echo();
         let result = |insurer: &str| {
             let mut q = hanako(None);
             q.insurer_number = insurer.into();
-            CheckResult {
-                validity_code: 1,
-                validity_label: String::new(),
-                consultation_date: "20261128".into(),
-                qualifications: vec![q],
-                new_qualification: None,
-                certificate_kind: None,
-                consents: Vec::new(),
-                limit_consent_at: None,
-                check_reference: None,
-            }
+            result_of(1, "20261128", vec![q])
         };
         let unit = |insurer: &str| {
             let xml = single_result(&echo, &SearchInfo::default(), &result(insurer), None);

@@ -2,7 +2,7 @@
 //! starts forgetting used challenges; [`spawn_bulk`] answers a bulk look-up's rows. Everything
 //! here is safe with several servers over one store.
 
-use onshi_api::{BulkItem, NumberCheckRequest};
+use onshi_api::BulkItem;
 use onshi_domain::FacilityCode;
 
 use crate::AppState;
@@ -81,15 +81,7 @@ async fn process_bulk(
         for (seq, request) in items {
             let outcome = match serde_json::from_str::<BulkItem>(&request) {
                 Ok(item) => {
-                    let req = NumberCheckRequest {
-                        insurer_number: item.insurer_number,
-                        symbol: item.symbol,
-                        number: item.number,
-                        branch: item.branch,
-                        birth_date: item.birth_date,
-                        consultation_date: Some(date.clone()),
-                        limit_consent: false,
-                    };
+                    let req = item.into_check(Some(date.clone()));
                     match number_check(state, facility, &req)
                         .await
                         .map_err(Problem::from)

@@ -234,10 +234,6 @@ fn check_detail(j: &Judgement<MemberRecord>, limit: bool) -> String {
     }
 }
 
-fn yyyymmdd(d: Date) -> String {
-    interface_date(d)
-}
-
 /// The answer for a judgement; `limit` is when the patient consented to 限度額 information.
 fn result(
     j: &Judgement<MemberRecord>,
@@ -248,7 +244,7 @@ fn result(
     EligibilityResult {
         validity_code: j.validity.code(),
         validity_label: j.validity.japanese().to_owned(),
-        consultation_date: yyyymmdd(date),
+        consultation_date: interface_date(date),
         qualifications: j
             .shown
             .iter()
@@ -277,10 +273,10 @@ fn qualification(m: &MemberRecord, validity: Validity, date: Date, limit: bool) 
             class_code: c.class.code().to_owned(),
             bracket_code: c.bracket.code().to_owned(),
             bracket_label: c.bracket.label().to_owned(),
-            issued: yyyymmdd(c.issued),
-            valid_from: yyyymmdd(c.valid_from),
-            valid_until: c.valid_until.map(yyyymmdd),
-            long_term_from: c.long_term_from.map(yyyymmdd),
+            issued: interface_date(c.issued),
+            valid_from: interface_date(c.valid_from),
+            valid_until: c.valid_until.map(interface_date),
+            long_term_from: c.long_term_from.map(interface_date),
         });
     Qualification {
         validity_code: validity.code(),
@@ -292,9 +288,9 @@ fn qualification(m: &MemberRecord, validity: Validity, date: Date, limit: bool) 
         name: d.name.0.clone(),
         name_kana: d.name_kana.0.clone(),
         sex_code: d.sex.code(),
-        birth_date: yyyymmdd(d.birth_date.0),
-        qualified_from: yyyymmdd(d.qualified_from),
-        qualified_until: d.qualified_until.map(yyyymmdd),
+        birth_date: interface_date(d.birth_date.0),
+        qualified_from: interface_date(d.qualified_from),
+        qualified_until: d.qualified_until.map(interface_date),
         copay_ratio: format!("{:03}", d.copay_ratio.percent()),
         limit_certificate,
     }

@@ -107,17 +107,23 @@ async fn answer(
         return Outcome::Answered(error_result(&echo, e.code(), &e.to_string()));
     };
     let request = NumberCheckRequest {
-        insurer_number: search.insurer_number.clone(),
-        symbol: search.symbol.clone(),
-        number: search.number.clone(),
-        branch: search.branch.clone(),
-        birth_date: search.birth_date.clone(),
-        consultation_date: req.confirmation_date.clone(),
         limit_consent: search.limit_consented(),
+        ..card_of(search).into_check(req.confirmation_date.clone())
     };
     match exchange::<CheckResult>(api.post("/v1/eligibility/number", &request).await, &echo) {
         Ok(result) => Outcome::Answered(single_result(&echo, search, &result, note)),
         Err(outcome) => outcome,
+    }
+}
+
+/// The card key and birth date of a request's `QualificationConfirmSearchInfo`.
+fn card_of(s: &onshi_interface::SearchInfo) -> BulkItem {
+    BulkItem {
+        insurer_number: s.insurer_number.clone(),
+        symbol: s.symbol.clone(),
+        number: s.number.clone(),
+        branch: s.branch.clone(),
+        birth_date: s.birth_date.clone(),
     }
 }
 
@@ -149,17 +155,7 @@ fn exchange<T>(answer: Result<T, ApiError>, echo: &HeaderEcho<'_>) -> Result<T, 
 async fn bulk_upload(api: &Api, req: &onshi_interface::Request, echo: &HeaderEcho<'_>) -> Outcome {
     let request = BulkRequest {
         consultation_date: req.confirmation_date.clone(),
-        items: req
-            .searches
-            .iter()
-            .map(|s| BulkItem {
-                insurer_number: s.insurer_number.clone(),
-                symbol: s.symbol.clone(),
-                number: s.number.clone(),
-                branch: s.branch.clone(),
-                birth_date: s.birth_date.clone(),
-            })
-            .collect(),
+        items: req.searches.iter().map(card_of).collect(),
     };
     let receipt = match exchange::<BulkReceipt>(api.post("/v1/bulk-checks", &request).await, echo) {
         Ok(r) => r,
