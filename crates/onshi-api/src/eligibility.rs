@@ -110,6 +110,52 @@ pub struct Qualification {
     /// 限度額適用認定証 in force on the consultation date; only with the patient's consent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_certificate: Option<LimitCertificateInfo>,
+    /// 保険者名称
+    #[serde(default)]
+    pub insurer_name: String,
+    /// 被保険者証区分 (OQSCD010): 01 一般 … 07 自衛官診療証; 01 when the insurer recorded none.
+    #[serde(default)]
+    pub card_class: String,
+    /// 被保険者証 交付年月日, YYYYMMDD
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_issued: Option<String>,
+    /// 被保険者証 有効開始年月日, YYYYMMDD (the qualification's start when none is recorded)
+    #[serde(default)]
+    pub card_valid_from: String,
+    /// 被保険者証 有効期限, YYYYMMDD
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_valid_until: Option<String>,
+    /// 被保険者 (世帯主) 氏名, for a dependant, when recorded
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insured_name: Option<String>,
+    /// 住所, when recorded
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// 郵便番号 (NNN-NNNN), when recorded
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_number: Option<String>,
+    /// 未就学: the patient is before school age on the consultation date (2 割 copay).
+    #[serde(default)]
+    pub preschool: bool,
+    /// 資格喪失事由 (01 死亡, 02 生活保護, 03 他の資格取得, 99 その他), when the qualification ended
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_reason_code: Option<String>,
+    /// 高齢受給者証 in force on the consultation date (ages 70–74).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elderly_certificate: Option<ElderlyCertificateInfo>,
+}
+
+/// 高齢受給者証 as a check shows it (ElderlyRecipientCertificateInfo).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ElderlyCertificateInfo {
+    /// 交付年月日, YYYYMMDD
+    pub issued: String,
+    /// 有効開始年月日, YYYYMMDD
+    pub valid_from: String,
+    /// 有効終了年月日, YYYYMMDD
+    pub valid_until: Option<String>,
+    /// 一部負担金割合, three-digit percent ("020")
+    pub copay_ratio: String,
 }
 
 /// 限度額適用認定証 information as a check shows it (LimitApplicationCertificateRelatedInfo).

@@ -24,11 +24,12 @@ pub mod system;
 pub use bulk::{BulkItem, BulkReceipt, BulkRequest, BulkRow, BulkStatus};
 pub use eligibility::{
     AccessEntry, CardCheckRequest, CardProof, Challenge, ChallengeRequest, Consent,
-    EligibilityResult, LimitCertificateInfo, NumberCheckRequest, Qualification, Registration,
+    ElderlyCertificateInfo, EligibilityResult, LimitCertificateInfo, NumberCheckRequest,
+    Qualification, Registration,
 };
 pub use members::{
-    EndBody, LimitClass, LossReason, Member, MemberBody, MemberHistory, MemberPage,
-    RecordedLimitCertificate, Relationship, Sex,
+    EndBody, LimitClass, LossReason, Member, MemberBody, MemberHistory, MemberPage, RecordedCard,
+    RecordedElderlyCertificate, RecordedLimitCertificate, Relationship, Sex,
 };
 pub use problem::{FieldError, Problem};
 pub use system::Health;

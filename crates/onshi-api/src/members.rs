@@ -126,6 +126,9 @@ pub struct Member {
     /// 限度額適用認定証, when the insurer recorded one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_certificate: Option<RecordedLimitCertificate>,
+    /// The card's printed details and 高齢受給者証, when the insurer recorded any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<RecordedCard>,
     /// Whether a My Number was given for the member (the number itself is never returned).
     pub person_linked: bool,
     /// When this version was recorded (RFC 3339, Japan time: `+09:00`).
@@ -160,6 +163,70 @@ impl From<&onshi_domain::LimitCertificate> for RecordedLimitCertificate {
             valid_from: c.valid_from.to_string(),
             valid_until: c.valid_until.map(|d| d.to_string()),
             long_term_from: c.long_term_from.map(|d| d.to_string()),
+        }
+    }
+}
+
+/// What an insurer recorded of a member's card (被保険者証) and 高齢受給者証; absent parts were
+/// not recorded.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecordedCard {
+    /// 被保険者証区分 (OQSCD010): 01 一般, 02 退職, 03 短期・一般, 04 短期・退職, 05 資格証明書,
+    /// 06 特例退職, 07 自衛官診療証
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// 交付年月日, YYYY-MM-DD
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued: Option<String>,
+    /// 有効開始年月日, YYYY-MM-DD
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<String>,
+    /// 有効期限, YYYY-MM-DD
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+    /// 被保険者 (世帯主) 氏名: whose card a dependant's is
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insured_name: Option<String>,
+    /// 住所
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// 郵便番号, NNN-NNNN
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_number: Option<String>,
+    /// 高齢受給者証 (ages 70–74)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elderly_certificate: Option<RecordedElderlyCertificate>,
+}
+
+/// 高齢受給者証 as an insurer recorded it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecordedElderlyCertificate {
+    /// 交付年月日, YYYY-MM-DD
+    pub issued: String,
+    /// 有効開始年月日, YYYY-MM-DD
+    pub valid_from: String,
+    /// 有効終了年月日, YYYY-MM-DD
+    pub valid_until: Option<String>,
+    /// 一部負担金割合 in percent (10, 20 or 30)
+    pub copay_ratio: u8,
+}
+
+impl From<&onshi_domain::CardDetails> for RecordedCard {
+    fn from(c: &onshi_domain::CardDetails) -> Self {
+        Self {
+            class: c.class.map(|c| c.code().to_owned()),
+            issued: c.issued.map(|d| d.to_string()),
+            valid_from: c.valid_from.map(|d| d.to_string()),
+            valid_until: c.valid_until.map(|d| d.to_string()),
+            insured_name: c.insured_name.clone(),
+            address: c.address.clone(),
+            post_number: c.post_number.clone(),
+            elderly_certificate: c.elderly.as_ref().map(|e| RecordedElderlyCertificate {
+                issued: e.issued.to_string(),
+                valid_from: e.valid_from.to_string(),
+                valid_until: e.valid_until.map(|d| d.to_string()),
+                copay_ratio: e.copay_ratio.percent(),
+            }),
         }
     }
 }
@@ -238,6 +305,39 @@ pub struct MemberBody {
     /// 長期入院該当年月日
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_long_term_from: Option<String>,
+    /// 被保険者証区分 (OQSCD010): 01–07 (results say 01 when none is recorded)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_class: Option<String>,
+    /// 被保険者証 交付年月日
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_issued: Option<String>,
+    /// 被保険者証 有効開始年月日 (results say qualified_from when none is recorded)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_valid_from: Option<String>,
+    /// 被保険者証 有効期限
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_valid_until: Option<String>,
+    /// 被保険者 (世帯主) 氏名, for a dependant
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insured_name: Option<String>,
+    /// 住所
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// 郵便番号: seven digits, with or without the hyphen
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_number: Option<String>,
+    /// 高齢受給者証 交付年月日 (default: elderly_valid_from)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elderly_issued: Option<String>,
+    /// 高齢受給者証 有効開始年月日 (the member is 70–74 on it; not under 後期高齢者医療)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elderly_valid_from: Option<String>,
+    /// 高齢受給者証 有効終了年月日
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elderly_valid_until: Option<String>,
+    /// 高齢受給者証 一部負担金割合: 10, 20 or 30
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elderly_copay_ratio: Option<String>,
     /// PATCH only: the version being changed (or send `If-Match`)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,

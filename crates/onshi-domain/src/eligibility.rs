@@ -163,6 +163,7 @@ mod tests {
             my_number: "",
             loss_reason: "",
             limit: Default::default(),
+            card: Default::default(),
         }
         .validate()
         .unwrap()

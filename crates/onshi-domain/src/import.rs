@@ -1,13 +1,14 @@
 //! The columns of an insurer's member file (資格情報の一括登録) and how a row maps onto a
 //! [`MemberInput`]. Reading the file and decoding its bytes is the caller's job.
 
+use crate::card::CardInput;
 use crate::error::FieldError;
 use crate::limit::LimitInput;
 use crate::member::MemberInput;
 
 /// Every column of a member file (and every field of a member in the JSON API), in the documented
 /// order; any order is accepted. The first [`REQUIRED`] must be present, the rest may be.
-pub const COLUMNS: [&str; 20] = [
+pub const COLUMNS: [&str; 31] = [
     "insurer_number",
     "symbol",
     "number",
@@ -28,6 +29,17 @@ pub const COLUMNS: [&str; 20] = [
     "limit_valid_from",
     "limit_valid_until",
     "limit_long_term_from",
+    "card_class",
+    "card_issued",
+    "card_valid_from",
+    "card_valid_until",
+    "insured_name",
+    "address",
+    "post_number",
+    "elderly_issued",
+    "elderly_valid_from",
+    "elderly_valid_until",
+    "elderly_copay_ratio",
 ];
 
 /// How many of [`COLUMNS`] a file must have.
@@ -110,6 +122,19 @@ impl ColumnMap {
             my_number: f(12),
             loss_reason: f(13),
             limit: LimitInput::from_columns([f(14), f(15), f(16), f(17), f(18), f(19)]),
+            card: CardInput::from_columns([
+                f(20),
+                f(21),
+                f(22),
+                f(23),
+                f(24),
+                f(25),
+                f(26),
+                f(27),
+                f(28),
+                f(29),
+                f(30),
+            ]),
         }
     }
 }
@@ -147,7 +172,8 @@ mod tests {
 
     #[test]
     fn limit_columns_are_last_in_limit_input_order() {
-        assert_eq!(COLUMNS[14..], crate::limit::LIMIT_COLUMNS);
+        assert_eq!(COLUMNS[14..20], crate::limit::LIMIT_COLUMNS);
+        assert_eq!(COLUMNS[20..], crate::card::CARD_COLUMNS);
     }
 
     #[test]

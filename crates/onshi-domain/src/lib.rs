@@ -10,6 +10,8 @@
 //!   (記号・番号・枝番).
 //! - [`member`]: a member's qualification (資格情報) and the codes it carries.
 //! - [`limit`]: the 限度額適用認定証 an insurer records on a member.
+//! - [`card`]: what is printed on the card (被保険者証区分, validity, 世帯主, address) and the
+//!   高齢受給者証.
 //! - [`japan`]: Japan time on the wire (times kept in UTC, written in JST).
 //! - [`import`]: one row of an insurer's member file, parsed and validated field by field.
 //! - [`eligibility`]: which qualification answers a check, with the interface's validity codes.
@@ -18,6 +20,7 @@
 //! - [`consent`]: what a patient consents to at a reader; where a card was registered.
 
 pub mod audit;
+pub mod card;
 pub mod challenge;
 pub mod consent;
 pub mod eligibility;
@@ -30,6 +33,7 @@ pub mod member;
 pub mod text;
 
 pub use audit::AuditAction;
+pub use card::{CardClass, CardDetails, CardInput, ElderlyCertificate};
 pub use challenge::{Challenge, ChallengeError, ChallengeKey, ChallengePurpose};
 pub use consent::{ConsentKind, RegistrationChannel};
 pub use error::FieldError;
@@ -40,7 +44,7 @@ pub use ids::{
 pub use limit::{LimitBracket, LimitCertificate, LimitClass, LimitInput};
 pub use member::{
     CopayRatio, LossReason, MemberDetails, MemberInput, MemberKey, Personal, Relationship, Sex,
-    ValidMember, parse_date,
+    ValidMember, age_on, is_preschool, parse_date,
 };
 
 use time::OffsetDateTime;

@@ -9,6 +9,7 @@ use std::fmt;
 use aws_lc_rs::digest;
 use time::Date;
 
+use crate::card::{CardDetails, CardInput};
 use crate::error::FieldError;
 use crate::ids::{
     BranchNumber, CardNumber, CardSymbol, InsurerKind, InsurerNumber, MyNumber, PersonRef,
@@ -199,6 +200,8 @@ pub struct MemberDetails {
     pub copay_ratio: CopayRatio,
     /// 限度額適用認定証, when the insurer issued one.
     pub limit: Option<LimitCertificate>,
+    /// What is printed on the card, and the 高齢受給者証 (empty when nothing is recorded).
+    pub card: CardDetails,
     /// The person behind the member across insurers, when the insurer gave a My Number.
     pub person: Option<PersonRef>,
 }
@@ -243,6 +246,13 @@ impl MemberDetails {
             text.push(SEP);
             text.push_str(&limit.to_stored());
         }
+        // Likewise the card, after a marker so that it can never read as a certificate.
+        if !self.card.is_empty() {
+            text.push(SEP);
+            text.push_str("card");
+            text.push(SEP);
+            text.push_str(&self.card.to_stored());
+        }
         let d = digest::digest(&digest::SHA256, text.as_bytes());
         hex::encode(&d.as_ref()[..16])
     }
@@ -278,6 +288,27 @@ impl MemberDetails {
                 "must not be before qualified_from",
             ));
         }
+        if let Some(from) = self.card.valid_from
+            && from < self.qualified_from
+        {
+            errors.push(FieldError::new(
+                "card_valid_from",
+                "must not be before qualified_from",
+            ));
+        }
+        if let Some(e) = &self.card.elderly {
+            if key.insurer.kind() == InsurerKind::LateStageElderly {
+                errors.push(FieldError::new(
+                    "elderly_valid_from",
+                    "a 高齢受給者証 is not issued under 後期高齢者医療",
+                ));
+            } else if !(70..=74).contains(&age_on(self.birth_date.0, e.valid_from)) {
+                errors.push(FieldError::new(
+                    "elderly_valid_from",
+                    "a 高齢受給者証 is only for ages 70 to 74",
+                ));
+            }
+        }
         if key.branch.is_empty() && key.insurer.kind() != InsurerKind::LateStageElderly {
             errors.push(FieldError::new(
                 "branch",
@@ -286,6 +317,37 @@ impl MemberDetails {
         }
         errors
     }
+}
+
+/// A person's age on `date`, as Japanese law counts it (年齢計算ニ関スル法律): a year is reached
+/// at the end of the day before the birthday, so someone born on 1 April turns 6 on 31 March.
+pub fn age_on(birth: Date, date: Date) -> i32 {
+    let years = date.year() - birth.year();
+    // The day the person reaches `years`: the day before the anniversary (for 29 February in a
+    // common year, the anniversary is 1 March, so the day reached is 28 February).
+    let anniversary = Date::from_calendar_date(birth.year() + years, birth.month(), birth.day())
+        .or_else(|_| Date::from_calendar_date(birth.year() + years, time::Month::March, 1));
+    match anniversary.map(|a| a.previous_day()) {
+        Ok(Some(reached)) if date < reached => years - 1,
+        _ => years,
+    }
+}
+
+/// 未就学: whether a child is before school age on `date`, i.e. on or before the first 31 March
+/// after reaching 6 (which decides the 2 割 copay of small children).
+pub fn is_preschool(birth: Date, date: Date) -> bool {
+    let Ok(sixth) = Date::from_calendar_date(birth.year() + 6, birth.month(), birth.day())
+        .or_else(|_| Date::from_calendar_date(birth.year() + 6, time::Month::March, 1))
+    else {
+        return false;
+    };
+    let reached = sixth.previous_day().unwrap_or(sixth);
+    let march_31 = |year| Date::from_calendar_date(year, time::Month::March, 31);
+    let end = match march_31(reached.year()) {
+        Ok(m) if reached <= m => Ok(m),
+        _ => march_31(reached.year() + 1),
+    };
+    end.is_ok_and(|end| date <= end)
 }
 
 /// Parses a date written `YYYY-MM-DD` or `YYYYMMDD` (full-width digits allowed).
@@ -339,6 +401,8 @@ pub struct MemberInput<'a> {
     pub loss_reason: &'a str,
     /// 限度額適用認定証 (all empty: none)
     pub limit: LimitInput<'a>,
+    /// The card's printed details and 高齢受給者証 (all empty: none recorded)
+    pub card: CardInput<'a>,
 }
 
 /// A member input that passed validation. The My Number, if any, is still to be hashed by the
@@ -448,6 +512,7 @@ impl MemberInput<'_> {
             field!(loss_reason, LossReason::parse).map(Some)
         };
         let limit = self.limit.validate().map_err(|e| errors.extend(e)).ok();
+        let card = self.card.validate().map_err(|e| errors.extend(e)).ok();
         let (
             Some(insurer),
             Some(symbol),
@@ -464,6 +529,7 @@ impl MemberInput<'_> {
             Some(my_number),
             Some(loss_reason),
             Some(limit),
+            Some(card),
         ) = (
             insurer,
             symbol,
@@ -480,6 +546,7 @@ impl MemberInput<'_> {
             my_number,
             loss_reason,
             limit,
+            card,
         )
         else {
             return Err(errors);
@@ -501,6 +568,7 @@ impl MemberInput<'_> {
             loss_reason,
             copay_ratio,
             limit,
+            card,
             person: None,
         };
         let errors = details.check_consistency(&key);
@@ -538,6 +606,7 @@ mod tests {
             my_number: "123456789018",
             loss_reason: "",
             limit: LimitInput::default(),
+            card: CardInput::default(),
         }
     }
 
@@ -628,6 +697,71 @@ mod tests {
     }
 
     #[test]
+    fn ages_are_reached_the_day_before_the_birthday() {
+        assert_eq!(age_on(date!(1954 - 04 - 02), date!(2024 - 04 - 01)), 70);
+        assert_eq!(age_on(date!(1954 - 04 - 02), date!(2024 - 03 - 31)), 69);
+        assert_eq!(age_on(date!(2000 - 02 - 29), date!(2021 - 02 - 28)), 21);
+        assert_eq!(age_on(date!(2000 - 02 - 29), date!(2021 - 02 - 27)), 20);
+        // Born 1 April: reaches 6 on 31 March and starts school that April.
+        assert!(is_preschool(date!(2019 - 04 - 01), date!(2025 - 03 - 31)));
+        assert!(!is_preschool(date!(2019 - 04 - 01), date!(2025 - 04 - 01)));
+        // Born 2 April: a year later.
+        assert!(is_preschool(date!(2019 - 04 - 02), date!(2026 - 03 - 31)));
+        assert!(!is_preschool(date!(2019 - 04 - 02), date!(2026 - 04 - 01)));
+        assert!(!is_preschool(date!(1980 - 04 - 01), date!(2026 - 04 - 01)));
+    }
+
+    #[test]
+    fn the_card_is_checked_against_the_member() {
+        let card = |from: &'static str, elderly_from: &'static str| CardInput {
+            valid_from: from,
+            elderly_valid_from: elderly_from,
+            elderly_copay_ratio: if elderly_from.is_empty() { "" } else { "20" },
+            ..CardInput::default()
+        };
+        let fields = |m: MemberInput<'_>| -> Vec<String> {
+            m.validate()
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        assert_eq!(
+            fields(MemberInput {
+                card: card("20200331", ""),
+                ..input()
+            }),
+            ["card_valid_from"]
+        );
+        // Born 1980-04-01: 70 only from 2050-03-31.
+        assert_eq!(
+            fields(MemberInput {
+                card: card("", "20480801"),
+                ..input()
+            }),
+            ["elderly_valid_from"]
+        );
+        assert!(
+            fields(MemberInput {
+                card: card("20200401", "20500401"),
+                ..input()
+            })
+            .is_empty()
+        );
+        let koki = InsurerNumber::from_data_digits("3913001").unwrap();
+        let koki = koki.as_str().to_owned();
+        assert_eq!(
+            fields(MemberInput {
+                insurer_number: &koki,
+                card: card("", "20500401"),
+                ..input()
+            }),
+            ["elderly_valid_from"]
+        );
+    }
+
+    #[test]
     fn personal_data_is_redacted_in_debug() {
         let m = input().validate().unwrap();
         let dbg = format!("{m:?}");
@@ -643,6 +777,9 @@ mod tests {
         assert_eq!(a.content_hash(), b.content_hash());
         b.copay_ratio = CopayRatio::from_percent(20).unwrap();
         assert_ne!(a.content_hash(), b.content_hash());
+        let mut c = a.clone();
+        c.card.post_number = Some("100-8916".into());
+        assert_ne!(a.content_hash(), c.content_hash());
     }
 
     /// Digests are stored with every version: they must never change for the same content, or

@@ -317,6 +317,8 @@ fn render_reader_consents(out: &mut String, consents: &[onshi_api::Consent], lim
     if !limit {
         tag(out, 4, "LimitApplicationCertificateRelatedConsFlg", "0");
     }
+    // onshi holds no 特定疾病療養受療証 and its reader does not ask for that consent: 0 (同意なし).
+    tag(out, 4, "SpecificDiseasesCertificateRelatedConsFlg", "0");
 }
 
 fn tag(out: &mut String, indent: usize, name: &str, value: &str) {
@@ -398,6 +400,7 @@ fn render_qualification(
     reader: Option<&[onshi_api::Consent]>,
 ) {
     out.push_str("   <ResultOfQualificationConfirmation>\n");
+    tag(out, 4, "InsuredCardClassification", &q.card_class);
     // The terminal writes every insurer number in eight columns: a six-digit 国保 number is
     // right-aligned with spaces ("  123456").
     tag(out, 4, "InsurerNumber", &format!("{:>8}", q.insurer_number));
@@ -412,18 +415,53 @@ fn render_qualification(
     );
     // As the terminal writes names: a full-width space between family and given name, and the
     // kana in half-width (ｼﾝﾘｮｳ ﾀﾛｳ).
-    tag(out, 4, "Name", &q.name.replace(' ', "\u{3000}"));
+    let full_width = |name: &str| name.replace(' ', "\u{3000}");
+    if let Some(n) = &q.insured_name {
+        tag(out, 4, "InsuredName", &full_width(n));
+    }
+    tag(out, 4, "Name", &full_width(&q.name));
     tag(out, 4, "NameKana", &half_width_kana(&q.name_kana));
     tag(out, 4, "Sex1", &q.sex_code.to_string());
     tag(out, 4, "Birthdate", &q.birth_date);
+    if let Some(a) = &q.address {
+        tag(out, 4, "Address", a);
+    }
+    if let Some(p) = &q.post_number {
+        tag(out, 4, "PostNumber", p);
+    }
+    if let Some(d) = &q.card_issued {
+        tag(out, 4, "InsuredCertificateIssuanceDate", d);
+    }
+    tag(out, 4, "InsuredCardValidDate", &q.card_valid_from);
+    if let Some(d) = &q.card_valid_until {
+        tag(out, 4, "InsuredCardExpirationDate", d);
+    }
     tag(out, 4, "QualificationDate", &q.qualified_from);
     if let Some(u) = &q.qualified_until {
         tag(out, 4, "DisqualificationDate", u);
     }
+    if let Some(r) = &q.loss_reason_code {
+        tag(out, 4, "ReasonOfLoss", r);
+    }
+    tag(out, 4, "InsurerName", &q.insurer_name);
     // The terminal gives the copay ratio only for 後期高齢者医療 (法別 39); for other insurance
-    // the receipt computer works it out from age and income itself.
+    // the receipt computer works it out from age and income itself (with the 高齢受給者証 and
+    // 未就学 below).
     if is_late_elderly(&q.insurer_number) {
         tag(out, 4, "InsuredPartialContributionRatio", &q.copay_ratio);
+    }
+    if q.preschool {
+        tag(out, 4, "PreschoolClassification", "1");
+    }
+    if let Some(e) = &q.elderly_certificate {
+        out.push_str("    <ElderlyRecipientCertificateInfo>\n");
+        tag(out, 5, "ElderlyRecipientCertificateDate", &e.issued);
+        tag(out, 5, "ElderlyRecipientValidStartDate", &e.valid_from);
+        if let Some(d) = &e.valid_until {
+            tag(out, 5, "ElderlyRecipientValidEndDate", d);
+        }
+        tag(out, 5, "ElderlyRecipientContributionRatio", &e.copay_ratio);
+        out.push_str("    </ElderlyRecipientCertificateInfo>\n");
     }
     if let Some(at) = limit_consent {
         tag(out, 4, "LimitApplicationCertificateRelatedConsFlg", "1");
@@ -461,12 +499,9 @@ fn render_qualification(
     if let Some(consents) = reader {
         render_reader_consents(out, consents, limit_consent.is_some());
     }
-    tag(
-        out,
-        4,
-        "QualificationValidity",
-        &q.validity_code.to_string(),
-    );
+    // No `QualificationValidity` here: the terminal writes it once, in the body. With 3 (無効・
+    // 新しい資格あり) the card's qualification comes first, with its `DisqualificationDate`, and the
+    // newer one after it.
     out.push_str("   </ResultOfQualificationConfirmation>\n");
 }
 
@@ -725,6 +760,17 @@ mod tests {
             qualified_until: None,
             copay_ratio: "030".into(),
             limit_certificate,
+            insurer_name: "全国健康保険協会 東京支部".into(),
+            card_class: "01".into(),
+            card_issued: None,
+            card_valid_from: "20200401".into(),
+            card_valid_until: None,
+            insured_name: None,
+            address: None,
+            post_number: None,
+            preschool: false,
+            loss_reason_code: None,
+            elderly_certificate: None,
         }
     }
 
@@ -973,6 +1019,109 @@ mod tests {
         assert!(kyokai.child("InsuredPartialContributionRatio").is_none());
         let late = unit("39131016");
         assert_eq!(late.text_of("InsuredPartialContributionRatio"), Some("030"));
+    }
+}
+
+#[cfg(test)]
+mod card_elements {
+    use super::*;
+
+    /// A dependant aged 72 with everything the registry can hold: the card's class and dates,
+    /// whose card it is, address, the 高齢受給者証; and a preschool child; written where the
+    /// terminal writes them.
+    #[test]
+    fn the_card_the_insured_person_and_the_elderly_certificate_are_written() {
+        let q = Qualification {
+            validity_code: 1,
+            insurer_number: "138057".into(),
+            symbol: "12-34".into(),
+            number: "4260".into(),
+            branch: "02".into(),
+            relationship_code: 2,
+            name: "試験 春子".into(),
+            name_kana: "シケン ハルコ".into(),
+            sex_code: 2,
+            birth_date: "19540402".into(),
+            qualified_from: "20190401".into(),
+            qualified_until: Some("20270331".into()),
+            copay_ratio: "020".into(),
+            limit_certificate: None,
+            insurer_name: "試験市".into(),
+            card_class: "01".into(),
+            card_issued: Some("20190401".into()),
+            card_valid_from: "20190401".into(),
+            card_valid_until: Some("20270331".into()),
+            insured_name: Some("試験 一郎".into()),
+            address: Some("東京都".into()),
+            post_number: Some("123-4567".into()),
+            preschool: false,
+            loss_reason_code: Some("03".into()),
+            elderly_certificate: Some(onshi_api::ElderlyCertificateInfo {
+                issued: "20240501".into(),
+                valid_from: "20240501".into(),
+                valid_until: None,
+                copay_ratio: "020".into(),
+            }),
+        };
+        let mut child = q.clone();
+        child.preschool = true;
+        child.elderly_certificate = None;
+        let result = onshi_api::EligibilityResult {
+            validity_code: 1,
+            validity_label: String::new(),
+            consultation_date: "20261128".into(),
+            qualifications: vec![q, child],
+            new_qualification: None,
+            certificate_kind: None,
+            consents: Vec::new(),
+            limit_consent_at: None,
+            check_reference: None,
+        };
+        let echo = HeaderEcho {
+            charset: Charset::ShiftJis,
+            executed_at: "20261128003000",
+            confirmation_date: None,
+            institution: "1311234567",
+            file_identifier: None,
+        };
+        let doc = xml::parse(&single_result(&echo, &SearchInfo::default(), &result, None)).unwrap();
+        let list = doc
+            .child("MessageBody")
+            .and_then(|b| b.child("ResultList"))
+            .unwrap();
+        let units: Vec<&xml::Element> = list.all("ResultOfQualificationConfirmation").collect();
+        let unit = units[0];
+        for (name, value) in [
+            ("InsuredCardClassification", "01"),
+            ("InsurerNumber", "  138057"),
+            ("InsuredName", "試験\u{3000}一郎"),
+            ("Address", "東京都"),
+            ("PostNumber", "123-4567"),
+            ("InsuredCertificateIssuanceDate", "20190401"),
+            ("InsuredCardValidDate", "20190401"),
+            ("InsuredCardExpirationDate", "20270331"),
+            ("DisqualificationDate", "20270331"),
+            ("ReasonOfLoss", "03"),
+            ("InsurerName", "試験市"),
+        ] {
+            assert_eq!(unit.text_of(name), Some(value), "{name}");
+        }
+        let elderly = unit.child("ElderlyRecipientCertificateInfo").unwrap();
+        for (name, value) in [
+            ("ElderlyRecipientCertificateDate", "20240501"),
+            ("ElderlyRecipientValidStartDate", "20240501"),
+            ("ElderlyRecipientContributionRatio", "020"),
+        ] {
+            assert_eq!(elderly.text_of(name), Some(value), "{name}");
+        }
+        assert!(elderly.child("ElderlyRecipientValidEndDate").is_none());
+        assert!(unit.child("PreschoolClassification").is_none());
+        assert!(
+            unit.child("QualificationValidity").is_none(),
+            "only in the body"
+        );
+        assert_eq!(units[1].text_of("PreschoolClassification"), Some("1"));
+        assert!(units[1].child("ElderlyRecipientCertificateInfo").is_none());
     }
 }
 

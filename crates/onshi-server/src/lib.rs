@@ -65,6 +65,8 @@ pub struct AppState {
     pub trust: Arc<trust::Trust>,
     /// Facility tokens recently found in the store.
     pub facility_tokens: Arc<auth::FacilityTokens>,
+    /// Insurer names for results.
+    pub insurer_names: Arc<eligibility::insurer_names::InsurerNames>,
     /// Seals and opens card challenges (derived from `my_number_key`, so every server of a
     /// deployment opens every other's).
     pub challenge_key: ChallengeKey,
@@ -85,6 +87,7 @@ impl AppState {
             my_number_key,
             trust,
             facility_tokens: Arc::default(),
+            insurer_names: Arc::default(),
         }
     }
 

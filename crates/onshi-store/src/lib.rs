@@ -34,7 +34,7 @@ use onshi_domain::{FacilityCode, InsurerNumber, MemberDetails, MemberKey, Person
 macro_rules! version_columns {
     () => {
         "name, name_kana, birth_date, sex, relationship, qualified_from, qualified_until, \
-         loss_reason, copay_ratio, person_ref, content_hash, limit_certificate"
+         loss_reason, copay_ratio, person_ref, content_hash, limit_certificate, card_details"
     };
 }
 
@@ -46,7 +46,7 @@ macro_rules! member_columns {
         concat!(
             "m.id, m.insurer_number, m.symbol, m.number, m.branch, v.version, v.recorded_at, v.source, ",
             "v.name, v.name_kana, v.birth_date, v.sex, v.relationship, v.qualified_from, v.qualified_until, ",
-            "v.loss_reason, v.copay_ratio, v.person_ref, v.limit_certificate"
+            "v.loss_reason, v.copay_ratio, v.person_ref, v.limit_certificate, v.card_details"
         )
     };
 }

@@ -5,8 +5,8 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 use time::{Date, OffsetDateTime};
 
 use onshi_domain::{
-    BranchNumber, CardNumber, CardSymbol, CopayRatio, InsurerNumber, LimitCertificate, LossReason,
-    MemberDetails, MemberKey, PersonRef, Personal, Relationship, Sex,
+    BranchNumber, CardDetails, CardNumber, CardSymbol, CopayRatio, InsurerNumber, LimitCertificate,
+    LossReason, MemberDetails, MemberKey, PersonRef, Personal, Relationship, Sex,
 };
 
 use crate::audit::CheckAudit;
@@ -43,7 +43,7 @@ macro_rules! insert_version {
         sqlx::query(concat!(
             "INSERT INTO member_versions (member_id, version, recorded_at, source, ",
             version_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         ))
         .bind($member_id)
         .bind($version)
@@ -61,6 +61,7 @@ macro_rules! insert_version {
         .bind(d.person.as_ref().map(PersonRef::as_str))
         .bind(d.content_hash())
         .bind(d.limit.as_ref().map(LimitCertificate::to_stored))
+        .bind((!d.card.is_empty()).then(|| d.card.to_stored()))
         .execute($exec)
         .await?
     }};
@@ -96,6 +97,7 @@ where
     let loss: Option<String> = row.try_get("loss_reason")?;
     let person: Option<String> = row.try_get("person_ref")?;
     let limit: Option<String> = row.try_get("limit_certificate")?;
+    let card: Option<String> = row.try_get("card_details")?;
     let details = MemberDetails {
         name: Personal(text("name")?),
         name_kana: Personal(text("name_kana")?),
@@ -115,6 +117,11 @@ where
             .map(|l| LimitCertificate::from_stored(&l))
             .transpose()
             .map_err(corrupt("limit_certificate"))?,
+        card: card
+            .map(|c| CardDetails::from_stored(&c))
+            .transpose()
+            .map_err(corrupt("card_details"))?
+            .unwrap_or_default(),
         person: person
             .map(PersonRef::from_stored)
             .transpose()

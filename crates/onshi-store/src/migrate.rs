@@ -48,6 +48,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "byte_order_text",
         include_str!("../migrations/sqlite/0008_byte_order_text.sql"),
     ),
+    (
+        9,
+        "card_details",
+        include_str!("../migrations/sqlite/0009_card_details.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -89,6 +94,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         8,
         "byte_order_text",
         include_str!("../migrations/postgres/0008_byte_order_text.sql"),
+    ),
+    (
+        9,
+        "card_details",
+        include_str!("../migrations/postgres/0009_card_details.sql"),
     ),
 ];
 

@@ -5,12 +5,15 @@
 use time::{Date, OffsetDateTime};
 
 use onshi_api::{
-    CardCheckRequest, Consent, EligibilityResult, LimitCertificateInfo, NumberCheckRequest,
-    Qualification,
+    CardCheckRequest, Consent, ElderlyCertificateInfo, EligibilityResult, LimitCertificateInfo,
+    NumberCheckRequest, Qualification,
 };
 use onshi_domain::eligibility::{Judgement, Validity, judge_card_number, judge_person};
 use onshi_domain::japan::{interface_date, interface_time, japan_date};
-use onshi_domain::{AuditAction, ConsentKind, FacilityCode, MemberInput, PersonRef, parse_date};
+use onshi_domain::{
+    AuditAction, CardClass, ConsentKind, FacilityCode, MemberInput, PersonRef, is_preschool,
+    parse_date,
+};
 use onshi_store::{Actor, CheckAudit, MemberRecord};
 
 use super::proof::{Proven, verify};
@@ -152,7 +155,7 @@ pub async fn number_check(
             &check_detail(&judgement, req.limit_consent),
         )
         .await?;
-    Ok(result(&judgement, date, req.limit_consent.then_some(now)))
+    result(state, &judgement, date, req.limit_consent.then_some(now)).await
 }
 
 /// A check of the person of a card check that `facility` made within
@@ -222,7 +225,7 @@ async fn judged(
             &check_detail(&judgement, limit.is_some()),
         )
         .await?;
-    Ok(result(&judgement, date, limit))
+    result(state, &judgement, date, limit).await
 }
 
 /// The audit detail of a check: its validity code, and whether 限度額 information was shown.
@@ -235,35 +238,56 @@ fn check_detail(j: &Judgement<MemberRecord>, limit: bool) -> String {
 }
 
 /// The answer for a judgement; `limit` is when the patient consented to 限度額 information.
-fn result(
+async fn result(
+    state: &AppState,
     j: &Judgement<MemberRecord>,
     date: Date,
     limit: Option<OffsetDateTime>,
-) -> EligibilityResult {
+) -> Result<EligibilityResult, CheckError> {
     let consent = limit.is_some();
-    EligibilityResult {
+    let mut qualifications = Vec::with_capacity(j.shown.len());
+    for m in &j.shown {
+        let name = insurer_name(state, m).await?;
+        qualifications.push(qualification(m, j.validity, date, consent, name));
+    }
+    let new_qualification = match &j.newer {
+        Some(m) => {
+            let name = insurer_name(state, m).await?;
+            Some(qualification(m, Validity::Valid, date, consent, name))
+        }
+        None => None,
+    };
+    Ok(EligibilityResult {
         validity_code: j.validity.code(),
         validity_label: j.validity.japanese().to_owned(),
         consultation_date: interface_date(date),
-        qualifications: j
-            .shown
-            .iter()
-            .map(|m| qualification(m, j.validity, date, consent))
-            .collect(),
-        new_qualification: j
-            .newer
-            .as_ref()
-            .map(|m| qualification(m, Validity::Valid, date, consent)),
+        qualifications,
+        new_qualification,
         certificate_kind: None,
         consents: Vec::new(),
         limit_consent_at: limit.map(interface_time),
         check_reference: None,
-    }
+    })
 }
 
-/// One qualification as a result shows it; the 限度額 certificate only when `limit` (consent)
-/// and in force on `date`.
-fn qualification(m: &MemberRecord, validity: Validity, date: Date, limit: bool) -> Qualification {
+async fn insurer_name(state: &AppState, m: &MemberRecord) -> Result<String, CheckError> {
+    Ok(state
+        .insurer_names
+        .name(&state.store, &m.key.insurer)
+        .await?)
+}
+
+/// One qualification as a result shows it: the 限度額 certificate only when `limit` (consent)
+/// and in force on `date`, the 高齢受給者証 when in force on `date`. What the insurer did not
+/// record of the card reads as the terminal's defaults: class 01 (一般) and a card valid from
+/// the qualification's start.
+fn qualification(
+    m: &MemberRecord,
+    validity: Validity,
+    date: Date,
+    limit: bool,
+    insurer_name: String,
+) -> Qualification {
     let d = &m.details;
     let limit_certificate = d
         .limit
@@ -277,6 +301,17 @@ fn qualification(m: &MemberRecord, validity: Validity, date: Date, limit: bool) 
             valid_from: interface_date(c.valid_from),
             valid_until: c.valid_until.map(interface_date),
             long_term_from: c.long_term_from.map(interface_date),
+        });
+    let card = &d.card;
+    let elderly_certificate = card
+        .elderly
+        .as_ref()
+        .filter(|e| e.valid_from <= date && e.valid_until.is_none_or(|u| date <= u))
+        .map(|e| ElderlyCertificateInfo {
+            issued: interface_date(e.issued),
+            valid_from: interface_date(e.valid_from),
+            valid_until: e.valid_until.map(interface_date),
+            copay_ratio: format!("{:03}", e.copay_ratio.percent()),
         });
     Qualification {
         validity_code: validity.code(),
@@ -293,5 +328,19 @@ fn qualification(m: &MemberRecord, validity: Validity, date: Date, limit: bool) 
         qualified_until: d.qualified_until.map(interface_date),
         copay_ratio: format!("{:03}", d.copay_ratio.percent()),
         limit_certificate,
+        insurer_name,
+        card_class: card.class.unwrap_or(CardClass::General).code().to_owned(),
+        card_issued: card.issued.map(interface_date),
+        card_valid_from: interface_date(card.valid_from.unwrap_or(d.qualified_from)),
+        card_valid_until: card.valid_until.map(interface_date),
+        insured_name: card.insured_name.clone(),
+        address: card.address.clone(),
+        post_number: card.post_number.clone(),
+        preschool: is_preschool(d.birth_date.0, date),
+        loss_reason_code: d
+            .qualified_until
+            .and(d.loss_reason)
+            .map(|r| r.code().to_owned()),
+        elderly_certificate,
     }
 }

@@ -19,12 +19,14 @@
 //! - [`registration`]: registration for insurance use.
 //! - [`portal`]: the person's own access history.
 //! - [`bulk`]: bulk look-ups, processed in the background a batch at a time.
+//! - [`insurer_names`]: the insurer names results carry, cached.
 //! - [`error`]: the workflow's one error enum, [`CheckError`].
 
 pub mod bulk;
 pub mod challenge;
 pub mod check;
 pub mod error;
+pub mod insurer_names;
 pub mod portal;
 pub mod proof;
 pub mod registration;

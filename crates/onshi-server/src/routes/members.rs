@@ -13,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 use onshi_api::{EndBody, Member, MemberBody, MemberHistory, MemberPage};
 use serde_json::{Map, Value};
 
+use onshi_domain::card::CARD_COLUMNS;
 use onshi_domain::japan::rfc3339_japan;
 use onshi_domain::limit::LIMIT_COLUMNS;
 use onshi_domain::{
-    FieldError, InsurerNumber, LimitInput, MemberDetails, MemberInput, MyNumber, PersonRef,
-    parse_date,
+    CardInput, FieldError, InsurerNumber, LimitInput, MemberDetails, MemberInput, MyNumber,
+    PersonRef, parse_date,
 };
 use onshi_store::MemberRecord;
 
@@ -45,17 +46,24 @@ pub(crate) fn member_view(m: &MemberRecord) -> Member {
         loss_reason: d.loss_reason.map(Into::into),
         copay_ratio: d.copay_ratio.percent(),
         limit_certificate: d.limit.as_ref().map(Into::into),
+        card: (!d.card.is_empty()).then(|| (&d.card).into()),
         person_linked: d.person.is_some(),
         recorded_at: rfc3339_japan(m.recorded_at),
         source: m.source.clone(),
     }
 }
 
-const MEMBER_FIELDS: [&str; 20] = onshi_domain::import::COLUMNS;
+const MEMBER_FIELDS: [&str; 31] = onshi_domain::import::COLUMNS;
 
 /// The `limit_*` fields of a body, read by `get`.
 fn limit_input<'a>(get: impl Fn(&str) -> &'a str) -> LimitInput<'a> {
     LimitInput::from_columns(LIMIT_COLUMNS.map(get))
+}
+
+/// The card fields of a body (`card_*`, `insured_name`, `address`, `post_number`,
+/// `elderly_*`), read by `get`.
+fn card_input<'a>(get: impl Fn(&str) -> &'a str) -> CardInput<'a> {
+    CardInput::from_columns(CARD_COLUMNS.map(get))
 }
 
 /// A JSON object's members as text, checked against the fields a route takes.
@@ -174,6 +182,7 @@ pub async fn create_member(
         my_number: get("my_number"),
         loss_reason: get("loss_reason"),
         limit: limit_input(get),
+        card: card_input(get),
     };
     let mut valid = input.validate().map_err(Problem::validation)?;
     if valid.key.insurer != insurer {
@@ -224,7 +233,35 @@ fn current_text(d: &MemberDetails) -> Vec<(&'static str, String)> {
     let limit_date = |f: fn(&onshi_domain::LimitCertificate) -> Option<time::Date>| {
         limit.and_then(f).map(|d| d.to_string()).unwrap_or_default()
     };
+    let card = &d.card;
+    let date = |d: Option<time::Date>| d.map(|d| d.to_string()).unwrap_or_default();
+    let elderly = card.elderly.as_ref();
     vec![
+        (
+            "card_class",
+            card.class.map(|c| c.code().to_owned()).unwrap_or_default(),
+        ),
+        ("card_issued", date(card.issued)),
+        ("card_valid_from", date(card.valid_from)),
+        ("card_valid_until", date(card.valid_until)),
+        (
+            "insured_name",
+            card.insured_name.clone().unwrap_or_default(),
+        ),
+        ("address", card.address.clone().unwrap_or_default()),
+        ("post_number", card.post_number.clone().unwrap_or_default()),
+        ("elderly_issued", date(elderly.map(|e| e.issued))),
+        ("elderly_valid_from", date(elderly.map(|e| e.valid_from))),
+        (
+            "elderly_valid_until",
+            date(elderly.and_then(|e| e.valid_until)),
+        ),
+        (
+            "elderly_copay_ratio",
+            elderly
+                .map(|e| e.copay_ratio.percent().to_string())
+                .unwrap_or_default(),
+        ),
         (
             "limit_class",
             limit.map(|c| c.class.code().to_owned()).unwrap_or_default(),
@@ -310,6 +347,7 @@ async fn apply_change(
         my_number: "",
         loss_reason: get("loss_reason"),
         limit: limit_input(get),
+        card: card_input(get),
     };
     let mut valid = input.validate().map_err(Problem::validation)?;
     valid.details.person = if f.nulls.iter().any(|n| n == "my_number") {

@@ -19,6 +19,30 @@ async fn card_and_number_checks_answer_like_the_real_interface() {
         assert_eq!(r["qualifications"][0]["number"], "1");
         assert_eq!(r["qualifications"][0]["name"], "試験 花子");
         assert_eq!(r["qualifications"][0]["copay_ratio"], "030");
+        // What the card says, as the insurer recorded it, and the insurer's name.
+        let q = &r["qualifications"][0];
+        assert_eq!(
+            (
+                &q["insurer_name"],
+                &q["card_class"],
+                &q["card_issued"],
+                &q["card_valid_from"],
+                &q["post_number"],
+                &q["address"],
+                &q["preschool"],
+            ),
+            (
+                &json!("協会けんぽ"),
+                &json!("01"),
+                &json!("20200401"),
+                &json!("20200401"),
+                &json!("100-8916"),
+                &json!("東京都千代田区霞が関1-2-2"),
+                &json!(false),
+            ),
+            "{q}"
+        );
+        assert!(q.get("elderly_certificate").is_none() && q.get("loss_reason_code").is_none());
         assert_eq!(r["certificate_kind"], "card");
         assert_eq!(r["consents"].as_array().unwrap().len(), 2);
         assert_eq!(r["consents"][0]["expires_at"], "20261125180000");
@@ -75,6 +99,19 @@ async fn card_and_number_checks_answer_like_the_real_interface() {
         );
         assert_eq!(r["new_qualification"]["insurer_number"], "06138010");
         assert_eq!(r["new_qualification"]["validity_code"], 1);
+        assert_eq!(r["new_qualification"]["insurer_name"], "試験健保");
+        // The old qualification ended for another insurance (03); its card's defaults are the
+        // terminal's: class 01, valid from the qualification's start.
+        let old = &r["qualifications"][0];
+        assert_eq!(
+            (
+                &old["loss_reason_code"],
+                &old["card_class"],
+                &old["card_valid_from"]
+            ),
+            (&json!("03"), &json!("01"), &old["qualified_from"]),
+            "{old}"
+        );
         let mut on_old_date = old_card.clone();
         on_old_date["consultation_date"] = json!("2024-03-31");
         let (_, r) = w

@@ -192,6 +192,92 @@ async fn limit_certificates_are_recorded_changed_and_removed() {
     }
 }
 
+/// The card's printed details and the 高齢受給者証 are recorded, shown, validated against the
+/// member, changed and cleared like the rest, on every backend.
+#[tokio::test]
+async fn card_details_are_recorded_validated_and_cleared() {
+    for db in TestDb::all().await.unwrap() {
+        let api = api(&db).await;
+        let a = Some(api.token_a.as_str());
+        let mut body = hanako();
+        body["card_class"] = json!("1");
+        body["card_issued"] = json!("2020-04-01");
+        body["card_valid_from"] = json!("20200401");
+        body["card_valid_until"] = json!("2027-03-31");
+        body["insured_name"] = json!("試験　一郎");
+        body["address"] = json!("東京都千代田区霞が関１－２－２");
+        body["post_number"] = json!("１００－８９１６");
+        let (s, _, m) = api.call(Method::POST, "/v1/members", a, Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{m} ({})", db.backend);
+        assert_eq!(
+            m["card"],
+            json!({"class": "01", "issued": "2020-04-01", "valid_from": "2020-04-01",
+                   "valid_until": "2027-03-31", "insured_name": "試験 一郎",
+                   "address": "東京都千代田区霞が関1-2-2", "post_number": "100-8916"}),
+            "{}",
+            db.backend
+        );
+        let id = m["id"].as_str().unwrap().to_owned();
+        let uri = format!("/v1/members/{id}");
+
+        // Born 1990: a 高齢受給者証 is refused, and a card valid before the qualification.
+        let (s, _, p) = api
+            .call(
+                Method::PATCH,
+                &uri,
+                a,
+                Some(
+                    json!({"elderly_valid_from": "2026-08-01", "elderly_copay_ratio": "20",
+                            "card_valid_from": "2019-04-01", "version": 1}),
+                ),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        let fields: Vec<&str> = p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["card_valid_from", "elderly_valid_from"]);
+        let (s, _, p) = api
+            .call(
+                Method::PATCH,
+                &uri,
+                a,
+                Some(json!({"post_number": "12345", "card_class": "09", "version": 1})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(p["errors"][0]["field"], "card_class");
+        assert_eq!(p["errors"][1]["field"], "post_number");
+
+        // The same details sent again change nothing; one part changed is a new version.
+        let (s, _, m) = api
+            .call(Method::PATCH, &uri, a, Some(json!({"card_class": "03"})))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{m}");
+        assert_eq!(
+            (m["version"].as_i64(), &m["card"]["class"]),
+            (Some(2), &json!("03"))
+        );
+        let clear: Value = onshi_domain::card::CARD_COLUMNS
+            .iter()
+            .map(|c| (c.to_string(), Value::Null))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        let (s, _, m) = api.call(Method::PATCH, &uri, a, Some(clear)).await;
+        assert_eq!(s, StatusCode::OK, "{m}");
+        assert_eq!(m["version"], 3);
+        assert!(m.get("card").is_none(), "{m}");
+        let (_, _, h) = api
+            .call(Method::GET, &format!("{uri}/history"), a, None)
+            .await;
+        assert_eq!(h["versions"][0]["card"]["post_number"], "100-8916");
+        db.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn members_crud_isolation_and_errors() {
     for db in TestDb::all().await.unwrap() {

@@ -14,7 +14,7 @@ pub use time::{Duration, OffsetDateTime};
 pub use tower::ServiceExt;
 
 pub use onshi_domain::{
-    Clock, FacilityCode, InsurerNumber, LimitInput, MemberInput, MyNumber, MyNumberKey,
+    CardInput, Clock, FacilityCode, InsurerNumber, LimitInput, MemberInput, MyNumber, MyNumberKey,
     RegistrationChannel,
 };
 pub use onshi_pki::{Authority, CertKind, StalePolicy, VirtualCard};
@@ -318,6 +318,18 @@ async fn member(store: &Store, key: &MyNumberKey, spec: &MemberSpec) {
             }
         } else {
             LimitInput::default()
+        },
+        card: if spec.number == "1" {
+            CardInput {
+                class: "01",
+                issued: "2020-04-01",
+                valid_from: "2020-04-01",
+                address: "東京都千代田区霞が関1-2-2",
+                post_number: "1008916",
+                ..CardInput::default()
+            }
+        } else {
+            CardInput::default()
         },
     }
     .validate()

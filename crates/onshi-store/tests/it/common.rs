@@ -50,6 +50,7 @@ pub fn member(
         my_number,
         loss_reason: "",
         limit: Default::default(),
+        card: Default::default(),
     }
     .validate()
     .unwrap();

@@ -63,11 +63,36 @@ async fn import_is_all_or_nothing_and_idempotent() {
         .validate()
         .unwrap();
         next[8].1.details.limit = certificate.clone();
+        // A third gains the card's details, with an address holding a backslash and a tab-free
+        // separator-free text, as COPY and SQLite must carry it unchanged.
+        let card = onshi_domain::CardInput {
+            class: "03",
+            issued: "2020-04-01",
+            valid_until: "2027-03-31",
+            insured_name: "試験 一郎",
+            address: "東京都千代田区\\霞が関1-2-2",
+            post_number: "1008916",
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        next[9].1.details.card = card.clone();
         next.push((3000, member("01130012", "9999", "2024-04-01", "", "")));
         let third = import(&store, &op, &next, T1).await;
         assert_eq!(
             (third.created, third.changed, third.unchanged),
-            (1, 2, 2498)
+            (1, 3, 2497)
+        );
+        let with_card = store
+            .find_member(&op, &next[9].1.key, T1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (with_card.version, &with_card.details.card),
+            (2, &card),
+            "{}",
+            db.backend
         );
         let found = store
             .find_member(&op, &next[7].1.key, T1)
@@ -92,6 +117,15 @@ async fn import_is_all_or_nothing_and_idempotent() {
         // The same file again: the certificate is part of what "unchanged" compares.
         let fourth = import(&store, &op, &next, T1).await;
         assert_eq!((fourth.changed, fourth.unchanged), (0, 2501));
+        // A version written one at a time reads back the same.
+        let mut key = next[9].1.key.clone();
+        key.number = onshi_domain::CardNumber::parse("8888").unwrap();
+        store
+            .create_member(&op, &key, &next[9].1.details, T1)
+            .await
+            .unwrap();
+        let read = store.find_member(&op, &key, T1).await.unwrap().unwrap();
+        assert_eq!(read.details.card, card, "{}", db.backend);
         store.close().await;
         db.cleanup().await;
     }

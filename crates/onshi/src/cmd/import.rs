@@ -17,8 +17,11 @@ pub enum ImportCommand {
     /// Columns (any order): insurer_number, symbol, number, branch, name, name_kana, birth_date,
     /// sex, relationship, qualified_from, qualified_until, copay_ratio, my_number, and optionally
     /// loss_reason and a 限度額適用認定証 (limit_class 01/02/03, limit_bracket A01–B10,
-    /// limit_issued, limit_valid_from, limit_valid_until, limit_long_term_from). Dates are
-    /// YYYY-MM-DD or YYYYMMDD; qualified_until and my_number may be empty.
+    /// limit_issued, limit_valid_from, limit_valid_until, limit_long_term_from), what the card
+    /// says (card_class 01–07, card_issued, card_valid_from, card_valid_until, insured_name,
+    /// address, post_number) and a 高齢受給者証 (elderly_issued, elderly_valid_from,
+    /// elderly_valid_until, elderly_copay_ratio). Dates are YYYY-MM-DD or YYYYMMDD;
+    /// qualified_until and my_number may be empty.
     /// Any bad row refuses the whole file, listing every problem as `line N: field: reason`.
     /// Importing the same file again changes nothing; a changed row becomes a new version.
     ///

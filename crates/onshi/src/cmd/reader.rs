@@ -41,6 +41,28 @@ pub struct ReaderArgs {
     /// Also push the result as face-folder XML into this folder (a receipt computer's `face/`).
     #[arg(long, value_name = "DIR")]
     pub face_dir: Option<PathBuf>,
+    /// The encoding of face-folder files, as the facility's terminal is set up: shift-jis (the
+    /// terminal's default) or utf-8.
+    #[arg(long, value_enum, default_value = "shift-jis")]
+    pub face_charset: FaceCharset,
+}
+
+/// The encodings a terminal can be set to write face-folder files in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FaceCharset {
+    /// Shift_JIS (`CharacterCodeIdentifier` 1)
+    ShiftJis,
+    /// UTF-8 (`CharacterCodeIdentifier` 0)
+    Utf8,
+}
+
+impl From<FaceCharset> for onshi_interface::Charset {
+    fn from(c: FaceCharset) -> Self {
+        match c {
+            FaceCharset::ShiftJis => Self::ShiftJis,
+            FaceCharset::Utf8 => Self::Utf8,
+        }
+    }
 }
 
 /// Runs `onshi reader`.
@@ -56,7 +78,7 @@ pub async fn run(args: ReaderArgs, clock: &dyn Clock) -> Result<(), CliError> {
     let result: EligibilityResult = api.post("/v1/eligibility/card", &request).await?;
     print_result(&result, args.json);
     if let Some(dir) = &args.face_dir {
-        push_face(dir, &result, &facility_code, clock)?;
+        push_face(dir, &result, &facility_code, args.face_charset, clock)?;
     }
     Ok(())
 }
@@ -66,11 +88,12 @@ fn push_face(
     dir: &Path,
     result: &EligibilityResult,
     facility_code: &str,
+    charset: FaceCharset,
     clock: &dyn Clock,
 ) -> Result<(), CliError> {
     let stamp = crate::cmd::agent::stamp(clock);
     let echo = onshi_interface::HeaderEcho {
-        charset: onshi_interface::Charset::ShiftJis,
+        charset: charset.into(),
         executed_at: &stamp,
         confirmation_date: Some(&result.consultation_date),
         institution: facility_code,
@@ -112,7 +135,14 @@ mod tests {
         };
         // 00:30 on the 28th in Japan is 15:30 UTC on the 27th.
         let clock = FixedClock(datetime!(2026-11-27 15:30 UTC));
-        push_face(dir.path(), &result, "1311234567", &clock).unwrap();
+        push_face(
+            dir.path(),
+            &result,
+            "1311234567",
+            FaceCharset::ShiftJis,
+            &clock,
+        )
+        .unwrap();
         let names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -125,5 +155,36 @@ mod tests {
             text.contains("<ProcessExecutionTime>20261128003000</ProcessExecutionTime>"),
             "{text}"
         );
+        assert!(text.contains("<CharacterCodeIdentifier>1</CharacterCodeIdentifier>"));
+    }
+
+    /// A terminal set to UTF-8 gets UTF-8 files that say so.
+    #[test]
+    fn face_files_are_written_in_the_configured_encoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let result = EligibilityResult {
+            validity_code: 4,
+            validity_label: "該当資格なし".into(),
+            consultation_date: "20261128".into(),
+            qualifications: Vec::new(),
+            new_qualification: None,
+            certificate_kind: Some("card".into()),
+            consents: Vec::new(),
+            limit_consent_at: None,
+            check_reference: None,
+        };
+        let clock = FixedClock(datetime!(2026-11-27 15:30 UTC));
+        push_face(dir.path(), &result, "1311234567", FaceCharset::Utf8, &clock).unwrap();
+        let entry = std::fs::read_dir(dir.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let xml = String::from_utf8(std::fs::read(entry.path()).unwrap()).unwrap();
+        assert!(
+            xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\""),
+            "{xml}"
+        );
+        assert!(xml.contains("<CharacterCodeIdentifier>0</CharacterCodeIdentifier>"));
     }
 }
