@@ -21,6 +21,14 @@ pub struct BulkItem {
     pub branch: String,
     /// 生年月日 (optional)
     pub birth_date: Option<String>,
+    /// The patient consented to 限度額適用認定証 information being shown in this row's answer
+    /// (`LimitApplicationCertificateRelatedConsFlg`; echoed back as sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_consent: Option<bool>,
+    /// The facility's own identifier of the row (`ArbitraryIdentifier`, at most 100 characters),
+    /// echoed back so that the answer can be matched to the patient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arbitrary_identifier: Option<String>,
 }
 
 impl BulkItem {
@@ -33,7 +41,7 @@ impl BulkItem {
             branch: self.branch,
             birth_date: self.birth_date,
             consultation_date,
-            limit_consent: false,
+            limit_consent: self.limit_consent.unwrap_or(false),
         }
     }
 }

@@ -369,6 +369,10 @@ fn header_with(
     if let Some((code, message)) = error {
         tag(out, 2, "ErrorCode", code);
         tag(out, 2, "ErrorMessage", message);
+        // Clients show these two; the official layout of error results is not public, so onshi
+        // writes them beside ErrorCode/ErrorMessage with the same values.
+        tag(out, 2, "ResultCode", code);
+        tag(out, 2, "MessageContents", message);
     }
     tag(out, 2, "CharacterCodeIdentifier", req.charset.code());
     out.push_str(" </MessageHeader>\n");
@@ -652,6 +656,41 @@ pub fn charset_of(bytes: &[u8]) -> Charset {
     Charset::of(bytes)
 }
 
+/// What an error result echoes of a request that is not a valid request (an unknown kind, a
+/// missing element) but is well-formed XML: its header's `MedicalInstitutionCode`,
+/// `ArbitraryFileIdentifier` and `QualificationConfirmationDate`, each when present.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawHeader {
+    /// `MedicalInstitutionCode` ("" when absent)
+    pub institution: String,
+    /// `ArbitraryFileIdentifier`
+    pub file_identifier: Option<String>,
+    /// `QualificationConfirmationDate`
+    pub confirmation_date: Option<String>,
+}
+
+/// Reads [`RawHeader`] from `bytes`; the default when they are not well-formed XML.
+pub fn raw_header(bytes: &[u8]) -> RawHeader {
+    let Some(root) = xml::parse(bytes).ok() else {
+        return RawHeader::default();
+    };
+    let Some(header) = root.child("MessageHeader") else {
+        return RawHeader::default();
+    };
+    let text = |name: &str| {
+        header
+            .text_of(name)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    };
+    RawHeader {
+        institution: text("MedicalInstitutionCode").unwrap_or_default(),
+        file_identifier: header.text_of("ArbitraryFileIdentifier").map(str::to_owned),
+        confirmation_date: text("QualificationConfirmationDate"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -896,6 +935,20 @@ mod tests {
             String::from_utf8(error_result(&echo, "ONS0001", "malformed XML: <a> & b")).unwrap();
         assert!(out.contains("<SegmentOfResult>9</SegmentOfResult>"));
         assert!(out.contains("<ErrorCode>ONS0001</ErrorCode>"));
+        assert!(out.contains("<ResultCode>ONS0001</ResultCode>"));
+        assert!(
+            out.contains("<MessageContents>malformed XML: &lt;a&gt; &amp; b</MessageContents>")
+        );
+        // A request of a kind onshi does not serve still has a header to echo.
+        let unknown = "<XmlMsg><MessageHeader><MedicalInstitutionCode> 1311234567 </MedicalInstitutionCode>\
+            <ArbitraryFileIdentifier>afi-9</ArbitraryFileIdentifier></MessageHeader><MessageBody/></XmlMsg>";
+        assert!(parse_request("OQSsiimm01req_1.xml", unknown.as_bytes()).is_err());
+        let raw = raw_header(unknown.as_bytes());
+        assert_eq!(
+            (raw.institution.as_str(), raw.file_identifier.as_deref()),
+            ("1311234567", Some("afi-9"))
+        );
+        assert_eq!(raw_header(b"<XmlMsg><MessageHeader>"), RawHeader::default());
         assert!(out.contains("malformed XML: &lt;a&gt; &amp; b"));
     }
 

@@ -524,6 +524,13 @@ fn the_agent_answers_every_request_exactly_once_across_a_kill() {
         "<XmlMsg><MessageHeader>",
     )
     .unwrap();
+    // A kind onshi does not serve (照会番号 registration): answered, with the header echoed.
+    std::fs::write(
+        req.join("OQSsiimm01req_20261124.xml"),
+        "<XmlMsg><MessageHeader><MedicalInstitutionCode>1311234567</MedicalInstitutionCode>\
+         <ArbitraryFileIdentifier>afi-imm</ArbitraryFileIdentifier></MessageHeader><MessageBody/></XmlMsg>",
+    )
+    .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
 
     let server_url = format!("http://{addr}");
@@ -558,9 +565,9 @@ fn the_agent_answers_every_request_exactly_once_across_a_kill() {
     server.kill().unwrap();
     let _ = server.wait();
 
-    assert_eq!(count(&res), 1003, "one answer per request");
+    assert_eq!(count(&res), 1004, "one answer per request");
     assert_eq!(count(&req), 0);
-    assert_eq!(count(&exchange.path().join("done")), 1003);
+    assert_eq!(count(&exchange.path().join("done")), 1004);
     for i in [0, 499, 999] {
         let answer =
             std::fs::read_to_string(res.join(format!("OQSsiquc01res_20261124{i:04}.xml"))).unwrap();
@@ -607,7 +614,18 @@ fn the_agent_answers_every_request_exactly_once_across_a_kill() {
     assert!(
         bad.contains("<SegmentOfResult>9</SegmentOfResult>")
             && bad.contains("<ErrorCode>ONS0001</ErrorCode>")
+            && bad.contains("<ResultCode>ONS0001</ResultCode>")
     );
+    let unserved = std::fs::read_to_string(res.join("OQSsiimm01res_20261124.xml")).unwrap();
+    for part in [
+        "<ErrorCode>ONS0002</ErrorCode>",
+        "<ResultCode>ONS0002</ResultCode>",
+        "<MessageContents>unknown request file name",
+        "<MedicalInstitutionCode>1311234567</MedicalInstitutionCode>",
+        "<ArbitraryFileIdentifier>afi-imm</ArbitraryFileIdentifier>",
+    ] {
+        assert!(unserved.contains(part), "{part}: {unserved}");
+    }
 }
 
 #[test]
@@ -712,11 +730,13 @@ fn the_agent_runs_both_phases_of_a_bulk_lookup() {
     let req = exchange.path().join("req");
     std::fs::create_dir_all(&req).unwrap();
     let mut body = String::new();
-    for line in members.lines().skip(1).take(3) {
+    for (n, line) in members.lines().skip(1).take(3).enumerate() {
         let f: Vec<&str> = line.split(',').collect();
         body.push_str(&format!(
             "<QualificationConfirmSearchInfo><InsurerNumber>{}</InsurerNumber><InsuredCardSymbol>{}</InsuredCardSymbol>\
-             <InsuredIdentificationNumber>{}</InsuredIdentificationNumber><InsuredBranchNumber>{}</InsuredBranchNumber></QualificationConfirmSearchInfo>",
+             <InsuredIdentificationNumber>{}</InsuredIdentificationNumber><InsuredBranchNumber>{}</InsuredBranchNumber>\
+             <LimitApplicationCertificateRelatedConsFlg>0</LimitApplicationCertificateRelatedConsFlg>\
+             <ArbitraryIdentifier>患者-{n}</ArbitraryIdentifier></QualificationConfirmSearchInfo>",
             f[0], f[1], f[2], f[3]
         ));
     }
@@ -732,7 +752,9 @@ fn the_agent_runs_both_phases_of_a_bulk_lookup() {
     // Another facility's file in this facility's folder: refused by the agent, never sent.
     std::fs::write(
         req.join("OQSmuquc01req_2.xml"),
-        upload.replace("1311234567", "1311111111"),
+        encoding_rs::SHIFT_JIS
+            .encode(&upload.replace("1311234567", "1311111111"))
+            .0,
     )
     .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -798,5 +820,23 @@ fn the_agent_runs_both_phases_of_a_bulk_lookup() {
         "{answer}"
     );
     assert_eq!(answer.matches("<BulkConfirmUnit>").count(), 3);
+    // Rows come back in upload order with the identifier the receipt computer maps them by,
+    // and the consent flag as sent.
+    for n in 0..3 {
+        assert!(
+            answer.contains(&format!(
+                "<ArbitraryIdentifier>患者-{n}</ArbitraryIdentifier>"
+            )),
+            "{answer}"
+        );
+    }
+    assert_eq!(
+        answer
+            .matches(
+                "<LimitApplicationCertificateRelatedConsFlg>0</LimitApplicationCertificateRelatedConsFlg>"
+            )
+            .count(),
+        3
+    );
     assert!(answer.contains("<QualificationValidity>"));
 }

@@ -13,6 +13,8 @@ use crate::AppState;
 
 /// The most rows one bulk look-up may carry.
 pub const MAX_ITEMS: usize = 50_000;
+/// The longest `arbitrary_identifier` a row may carry (kept with the row, echoed back).
+pub const MAX_IDENTIFIER: usize = 100;
 
 /// A row's answer as the store keeps it (the request is kept beside it): [`BulkRow`] without
 /// its request.
@@ -57,6 +59,25 @@ pub async fn submit(
             "items",
             format!("must hold 1 to {MAX_ITEMS} rows"),
         ));
+    }
+    let long: Vec<onshi_domain::FieldError> = req
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| {
+            i.arbitrary_identifier
+                .as_ref()
+                .is_some_and(|a| a.chars().count() > MAX_IDENTIFIER)
+        })
+        .map(|(n, _)| {
+            onshi_domain::FieldError::new(
+                format!("items[{n}].arbitrary_identifier"),
+                format!("must be at most {MAX_IDENTIFIER} characters"),
+            )
+        })
+        .collect();
+    if !long.is_empty() {
+        return Err(CheckError::Invalid(long));
     }
     let now = state.clock.now();
     let date = match req.consultation_date.as_deref() {

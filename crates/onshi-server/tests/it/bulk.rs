@@ -18,9 +18,22 @@ async fn a_bulk_lookup_answers_every_row_like_a_single_lookup() {
         let items: Vec<Value> = (0..rows)
             .map(|i| {
                 let (ins, sym, num, br) = keys[i % keys.len()];
-                json!({"insurer_number": ins, "symbol": sym, "number": num, "branch": br})
+                let mut item = json!({"insurer_number": ins, "symbol": sym, "number": num,
+                                      "branch": br, "arbitrary_identifier": format!("patient-{i}")});
+                if i == 0 {
+                    item["limit_consent"] = json!(true);
+                }
+                item
             })
             .collect();
+        // An identifier longer than 100 characters is refused, naming its row.
+        let mut long = items[..3].to_vec();
+        long[2]["arbitrary_identifier"] = json!("x".repeat(101));
+        let (s, p) = w
+            .call(Method::POST, "/v1/bulk-checks", f1, json!({"items": long}))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(p["errors"][0]["field"], "items[2].arbitrary_identifier");
         let (s, receipt) = w
             .call(
                 Method::POST,
@@ -67,8 +80,24 @@ async fn a_bulk_lookup_answers_every_row_like_a_single_lookup() {
                     .await,
             );
         }
+        // Each row comes back with its identifier; the one row with the patient's consent
+        // shows the 限度額 certificate.
+        assert_eq!(results[0]["request"]["limit_consent"], true);
+        assert_eq!(
+            results[0]["result"]["qualifications"][0]["limit_certificate"]["bracket_code"], "A03",
+            "{}",
+            results[0]
+        );
+        assert!(results[0]["result"]["limit_consent_at"].is_string());
         for (i, row) in results.iter().enumerate() {
+            assert_eq!(
+                row["request"]["arbitrary_identifier"],
+                format!("patient-{i}")
+            );
             let (status, single) = &singles[i % keys.len()];
+            if i == 0 {
+                continue;
+            }
             if *status == StatusCode::OK {
                 assert_eq!(row["result"], *single, "row {i} on {}", db.backend);
             } else {

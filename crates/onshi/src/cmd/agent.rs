@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use clap::Args;
 
-use onshi_api::{BulkItem, BulkReceipt, BulkRequest, BulkStatus, NumberCheckRequest};
+use onshi_api::{BulkItem, BulkReceipt, BulkRequest, BulkStatus};
 use onshi_domain::Clock;
 use onshi_interface::{
     CheckResult, HeaderEcho, InterfaceError, Kind, charset_of, error_result, parse_request,
@@ -63,16 +63,21 @@ async fn answer(
     note: Option<&str>,
 ) -> Outcome {
     let executed_at = stamp(clock);
-    let fallback = HeaderEcho {
-        charset: charset_of(bytes),
-        executed_at: &executed_at,
-        confirmation_date: None,
-        institution: "",
-        file_identifier: None,
-    };
     let req = match parse_request(name, bytes) {
         Ok(r) => r,
-        Err(e) => return Outcome::Answered(error_result(&fallback, e.code(), &e.to_string())),
+        Err(e) => {
+            // Echo what the file's header says, so the client can place the answer even for a
+            // kind onshi does not serve or a request missing an element.
+            let raw = onshi_interface::raw_header(bytes);
+            let fallback = HeaderEcho {
+                charset: charset_of(bytes),
+                executed_at: &executed_at,
+                confirmation_date: raw.confirmation_date.as_deref(),
+                institution: &raw.institution,
+                file_identifier: raw.file_identifier.as_deref(),
+            };
+            return Outcome::Answered(error_result(&fallback, e.code(), &e.to_string()));
+        }
     };
     let echo = HeaderEcho {
         charset: req.charset,
@@ -106,10 +111,7 @@ async fn answer(
         };
         return Outcome::Answered(error_result(&echo, e.code(), &e.to_string()));
     };
-    let request = NumberCheckRequest {
-        limit_consent: search.limit_consented(),
-        ..card_of(search).into_check(req.confirmation_date.clone())
-    };
+    let request = card_of(search).into_check(req.confirmation_date.clone());
     match exchange::<CheckResult>(api.post("/v1/eligibility/number", &request).await, &echo) {
         Ok(result) => Outcome::Answered(single_result(&echo, search, &result, note)),
         Err(outcome) => outcome,
@@ -124,6 +126,8 @@ fn card_of(s: &onshi_interface::SearchInfo) -> BulkItem {
         number: s.number.clone(),
         branch: s.branch.clone(),
         birth_date: s.birth_date.clone(),
+        limit_consent: s.limit_consent.as_ref().map(|_| s.limit_consented()),
+        arbitrary_identifier: s.arbitrary_identifier.clone(),
     }
 }
 
@@ -197,7 +201,11 @@ async fn bulk_download(
                 number: row.request.number,
                 branch: row.request.branch,
                 birth_date: row.request.birth_date,
-                ..Default::default()
+                limit_consent: row
+                    .request
+                    .limit_consent
+                    .map(|c| if c { "1" } else { "0" }.to_owned()),
+                arbitrary_identifier: row.request.arbitrary_identifier,
             };
             let outcome = row.result.ok_or_else(|| {
                 (
