@@ -141,7 +141,8 @@ impl Modify for BearerToken {
 }
 
 /// Documents the responses every operation of a kind shares: 401 for each that needs a token
-/// (no token, or an unknown one), and the 503 that any operation but the `system` ones
+/// (no token, or an unknown one), 400 and 422 for each that reads a JSON body, 500, and the 503
+/// that any operation but the `system` ones
 /// (liveness, this document) may answer: each may read the store (a token is looked up there),
 /// and so find the registry held by a long import (`Problem::busy`). Added to the finished
 /// document, since the routes' operations join it only when the router is split.
@@ -172,7 +173,15 @@ fn with_shared_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::
     .build();
     let unauthorized =
         problem("no token, or an unknown one: send 'Authorization: Bearer <token>'").build();
-    for item in api.paths.paths.values_mut() {
+    let malformed =
+        problem("the body is not JSON, or not sent as 'Content-Type: application/json'").build();
+    let invalid = problem("invalid fields, each named in `errors`").build();
+    let internal = problem("the server failed; the operator's log has the cause").build();
+    for (path, item) in api.paths.paths.iter_mut() {
+        // FHIR routes answer every error as an OperationOutcome and document their own.
+        if path.starts_with("/fhir/") {
+            continue;
+        }
         for op in [
             &mut item.get,
             &mut item.post,
@@ -189,6 +198,16 @@ fn with_shared_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::
                     .entry("401".to_owned())
                     .or_insert_with(|| unauthorized.clone().into());
             }
+            // A JSON body is read by `ApiJson` (or field by field): not JSON is 400, a field
+            // missing, unknown or of the wrong type is 422.
+            if op.request_body.is_some() {
+                for (status, response) in [("400", &malformed), ("422", &invalid)] {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| response.clone().into());
+                }
+            }
             if !op
                 .tags
                 .as_ref()
@@ -197,6 +216,10 @@ fn with_shared_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::
                 op.responses
                     .responses
                     .insert("503".to_owned(), busy.clone().into());
+                op.responses
+                    .responses
+                    .entry("500".to_owned())
+                    .or_insert_with(|| internal.clone().into());
             }
         }
     }
@@ -248,6 +271,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(checks::check_number))
         .routes(routes!(fhir::coverage_eligibility))
         .routes(routes!(fhir::metadata))
+        .routes(routes!(fhir::validity_structure_definition))
         .routes(routes!(bulk::submit))
         .routes(routes!(bulk::status))
         .routes(routes!(checks::facility_registration))

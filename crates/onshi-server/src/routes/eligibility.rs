@@ -34,11 +34,15 @@ pub async fn facility_challenge(
     let request: ChallengeRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ChallengeRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|_| {
-            Problem::validation(vec![FieldError::new(
-                "purpose",
-                "the body must be {\"purpose\": \"check\" or \"registration\"}",
-            )])
+        serde_json::from_slice(&body).map_err(|e| {
+            if e.is_syntax() || e.is_eof() {
+                Problem::bad_request("the body is not valid JSON")
+            } else {
+                Problem::validation(vec![FieldError::new(
+                    "purpose",
+                    "the body must be {\"purpose\": \"check\" or \"registration\"}",
+                )])
+            }
         })?
     };
     let purpose = challenge::purpose(request.purpose.as_deref())?;
@@ -68,7 +72,8 @@ pub async fn portal_challenge(
         (status = 403, description = "certificate refused (expired, revoked, untrusted, counterfeit), challenge of another facility, or card not registered for insurance use", body = onshi_api::Problem),
         (status = 409, description = "challenge already used (replay)", body = onshi_api::Problem),
         (status = 410, description = "challenge expired", body = onshi_api::Problem),
-        (status = 401, description = "signature does not match", body = onshi_api::Problem),
+        (status = 401, description = "signature does not match (or no facility token)", body = onshi_api::Problem),
+        (status = 422, description = "invalid fields, an unknown challenge, a malformed certificate or an unknown consent", body = onshi_api::Problem),
     ),
     security(("facility_token" = [])))]
 pub async fn check_card(
@@ -101,6 +106,8 @@ pub async fn check_number(
     responses(
         (status = 200, description = "registered now, or already", body = Registration),
         (status = 403, description = "certificate refused or unknown, or challenge of another facility", body = onshi_api::Problem),
+        (status = 401, description = "signature does not match (or no facility token)", body = onshi_api::Problem),
+        (status = 410, description = "challenge expired", body = onshi_api::Problem),
         (status = 409, description = "challenge already used (replay)", body = onshi_api::Problem),
         (status = 422, description = "invalid fields or unknown challenge", body = onshi_api::Problem),
     ),
@@ -121,6 +128,8 @@ pub async fn facility_registration(
     responses(
         (status = 200, description = "registered now, or already", body = Registration),
         (status = 403, description = "certificate refused or unknown, or challenge not for the portal", body = onshi_api::Problem),
+        (status = 401, description = "signature does not match", body = onshi_api::Problem),
+        (status = 410, description = "challenge expired", body = onshi_api::Problem),
         (status = 409, description = "challenge already used (replay)", body = onshi_api::Problem),
         (status = 422, description = "invalid fields or unknown challenge", body = onshi_api::Problem),
     ))]
@@ -137,6 +146,8 @@ pub async fn portal_registration(
     responses(
         (status = 200, description = "every access to the person's data, oldest first", body = [AccessEntry]),
         (status = 403, description = "certificate refused or unknown, or challenge not for the portal", body = onshi_api::Problem),
+        (status = 401, description = "signature does not match", body = onshi_api::Problem),
+        (status = 410, description = "challenge expired", body = onshi_api::Problem),
         (status = 409, description = "challenge already used (replay)", body = onshi_api::Problem),
         (status = 422, description = "invalid fields or unknown challenge", body = onshi_api::Problem),
     ))]

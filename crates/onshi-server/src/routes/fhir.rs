@@ -15,8 +15,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use onshi_domain::FacilityCode;
 use onshi_domain::japan::rfc3339_japan;
+use onshi_domain::{FacilityCode, InsurerKind, InsurerNumber};
 
 use crate::AppState;
 use onshi_api::{EligibilityResult, NumberCheckRequest, Qualification};
@@ -55,29 +55,73 @@ fn outcome(
     )
 }
 
+/// The contained Coverage of a request naming a card, as FHIRPath.
+const CARD: &str = "CoverageEligibilityRequest.contained.ofType(Coverage)";
+
+/// The FHIRPath of the request element behind a field the check workflow names (its JSON
+/// field names), so an OperationOutcome points into what the client sent.
+fn expression_of(field: &str) -> String {
+    match field {
+        "insurer_number" => format!("{CARD}.payor[0].identifier.value"),
+        "symbol" => format!("{CARD}.class.where(type.coding.code = 'group').value"),
+        "number" => format!("{CARD}.subscriberId"),
+        "branch" => format!("{CARD}.dependent"),
+        "consultation_date" | "servicedDate" => "CoverageEligibilityRequest.servicedDate".into(),
+        other => format!("CoverageEligibilityRequest.{other}"),
+    }
+}
+
+/// A problem of the check workflow as an OperationOutcome: one issue per field at fault, each
+/// with the FHIRPath of its element; 401 as `login` (with `WWW-Authenticate`), 503 as
+/// `transient` (with `Retry-After`), a card check not found as `not-found` at the reference.
 fn from_problem(p: &Problem) -> Response {
     let status = p.status();
-    let expression = p
+    let code = match status {
+        StatusCode::UNAUTHORIZED => "login",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::SERVICE_UNAVAILABLE => "transient",
+        s if s.is_server_error() => "exception",
+        _ => "invalid",
+    };
+    let mut issues: Vec<Value> = p
         .document
         .errors
-        .first()
-        .map(|e| format!("CoverageEligibilityRequest.{}", e.field));
-    let diagnostics = p.document.summary();
-    let code = if status == StatusCode::UNAUTHORIZED {
-        "login"
-    } else if status.is_server_error() {
-        "exception"
-    } else {
-        "invalid"
-    };
-    let mut response = outcome(status, code, &diagnostics, expression.as_deref());
+        .iter()
+        .map(|e| {
+            json!({"severity": "error", "code": code,
+                   "diagnostics": format!("{}: {}", e.field, e.reason),
+                   "expression": [expression_of(&e.field)]})
+        })
+        .collect();
+    if issues.is_empty() {
+        let mut issue =
+            json!({"severity": "error", "code": code, "diagnostics": p.document.summary()});
+        if status == StatusCode::NOT_FOUND {
+            issue["expression"] = json!([REFERENCE_EXPRESSION]);
+        }
+        issues.push(issue);
+    }
+    let mut response = fhir_json(
+        status,
+        json!({"resourceType": "OperationOutcome", "issue": issues}),
+    );
     if status == StatusCode::UNAUTHORIZED {
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
+    if let Some(seconds) = p.retry_after
+        && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
     response
 }
+
+/// Where a request names a card check by its reference.
+const REFERENCE_EXPRESSION: &str =
+    "CoverageEligibilityRequest.insurance[0].coverage.identifier.value";
 
 fn fhir_date(yyyymmdd: &str) -> String {
     if yyyymmdd.len() == 8 {
@@ -98,21 +142,25 @@ enum Target {
     CardCheck(String, Option<String>),
 }
 
-/// Reads the card key or card-check reference from the request; `Err` names the element.
-fn card_of(req: &Value) -> Result<Target, (&'static str, String)> {
+/// Reads the card key or card-check reference from the request; `Err` gives the FHIRPath of
+/// the element at fault and why.
+fn card_of(req: &Value) -> Result<Target, (String, String)> {
+    let path = |p: &str| format!("CoverageEligibilityRequest.{p}");
     if req["resourceType"] != "CoverageEligibilityRequest" {
-        return Err(("resourceType", "must be CoverageEligibilityRequest".into()));
+        return Err((
+            "CoverageEligibilityRequest".into(),
+            "resourceType must be CoverageEligibilityRequest".into(),
+        ));
     }
     let purposes = req["purpose"].as_array().cloned().unwrap_or_default();
     if !purposes.iter().any(|p| p == "validation") {
-        return Err(("purpose", "must include validation".into()));
+        return Err((path("purpose"), "must include validation".into()));
     }
     let identifier = &req["insurance"][0]["coverage"]["identifier"];
     if identifier["system"] == CARD_CHECK_SYSTEM {
-        let id = identifier["value"].as_str().ok_or((
-            "insurance[0].coverage.identifier.value",
-            "is required".to_owned(),
-        ))?;
+        let id = identifier["value"]
+            .as_str()
+            .ok_or((REFERENCE_EXPRESSION.to_owned(), "is required".to_owned()))?;
         return Ok(Target::CardCheck(
             id.to_owned(),
             req["servicedDate"].as_str().map(str::to_owned),
@@ -122,7 +170,7 @@ fn card_of(req: &Value) -> Result<Target, (&'static str, String)> {
         .as_str()
         .unwrap_or_default();
     let id = reference.strip_prefix('#').ok_or((
-        "insurance[0].coverage",
+        path("insurance[0].coverage"),
         "must refer to a contained Coverage (#id)".into(),
     ))?;
     let coverage = req["contained"]
@@ -131,17 +179,19 @@ fn card_of(req: &Value) -> Result<Target, (&'static str, String)> {
             c.iter()
                 .find(|r| r["resourceType"] == "Coverage" && r["id"] == id)
         })
-        .ok_or(("contained", format!("no contained Coverage with id {id}")))?;
+        .ok_or((
+            path("contained"),
+            format!("no contained Coverage with id {id}"),
+        ))?;
     let insurer = coverage["payor"][0]["identifier"]["value"]
         .as_str()
         .ok_or((
-            "contained.Coverage.payor[0].identifier.value",
+            expression_of("insurer_number"),
             "is required (保険者番号)".into(),
         ))?;
-    let number = coverage["subscriberId"].as_str().ok_or((
-        "contained.Coverage.subscriberId",
-        "is required (番号)".into(),
-    ))?;
+    let number = coverage["subscriberId"]
+        .as_str()
+        .ok_or((expression_of("number"), "is required (番号)".into()))?;
     let symbol = coverage["class"]
         .as_array()
         .and_then(|cs| {
@@ -164,11 +214,50 @@ fn card_of(req: &Value) -> Result<Target, (&'static str, String)> {
     }))
 }
 
+/// The identifier system of an insurance card: `保険者番号:記号:番号:枝番`, the way the
+/// national interface's 被保険者個人識別子 joins the card key. onshi's own URI, documented in
+/// `docs/vendors.md`, until JP Core names one.
+pub const INSURED_CARD_SYSTEM: &str = "urn:onshi:fhir:insured-card";
+/// The code system of the kinds of insurance (社保 / 国保 / 後期).
+pub const INSURANCE_KIND_SYSTEM: &str = "urn:onshi:fhir:CodeSystem:insurance-kind";
+
+fn card_identifier(q: &Qualification) -> Value {
+    json!({
+        "system": INSURED_CARD_SYSTEM,
+        "value": format!("{}:{}:{}:{}", q.insurer_number, q.symbol, q.number, q.branch),
+    })
+}
+
+/// 社保 (employees' insurance), 国保 (national health insurance) or 後期 (後期高齢者医療), from
+/// the insurer number's 法別.
+fn insurance_kind(insurer_number: &str) -> (&'static str, &'static str) {
+    match InsurerNumber::parse(insurer_number).map(|n| n.kind()) {
+        Ok(InsurerKind::LateStageElderly) => ("late-elderly", "後期高齢者医療"),
+        Ok(InsurerKind::NationalHealthInsurance | InsurerKind::NhiRetiree) => {
+            ("national", "国民健康保険")
+        }
+        _ => ("employee", "被用者保険（社保）"),
+    }
+}
+
+/// The patient's copay in percent: the 高齢受給者証's when one is in force, else the one the
+/// insurer recorded.
+fn copay_percent(q: &Qualification) -> u32 {
+    q.elderly_certificate
+        .as_ref()
+        .map_or(&q.copay_ratio, |e| &e.copay_ratio)
+        .parse()
+        .unwrap_or(0)
+}
+
 fn coverage(id: &str, q: &Qualification) -> Value {
+    let (kind, kind_display) = insurance_kind(&q.insurer_number);
     let mut c = json!({
         "resourceType": "Coverage",
         "id": id,
+        "identifier": [card_identifier(q)],
         "status": if q.validity_code == 1 { "active" } else { "cancelled" },
+        "type": {"coding": [{"system": INSURANCE_KIND_SYSTEM, "code": kind, "display": kind_display}]},
         "subscriberId": q.number,
         "beneficiary": {"reference": "#patient"},
         "relationship": {"coding": [{
@@ -176,10 +265,10 @@ fn coverage(id: &str, q: &Qualification) -> Value {
             "code": if q.relationship_code == 1 { "self" } else { "other" },
         }]},
         "period": {"start": fhir_date(&q.qualified_from)},
-        "payor": [{"identifier": {"system": INSURER_SYSTEM, "value": q.insurer_number}}],
+        "payor": [{"identifier": {"system": INSURER_SYSTEM, "value": q.insurer_number}, "display": q.insurer_name}],
         "costToBeneficiary": [{
             "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/coverage-copay-type", "code": "copaypct"}]},
-            "valueQuantity": {"value": q.copay_ratio.parse::<u32>().unwrap_or(0), "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"},
+            "valueQuantity": {"value": copay_percent(q), "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"},
         }],
     });
     if !q.branch.is_empty() {
@@ -188,6 +277,9 @@ fn coverage(id: &str, q: &Qualification) -> Value {
     if let Some(until) = &q.qualified_until {
         c["period"]["end"] = json!(fhir_date(until));
     }
+    if let Some(insured) = &q.insured_name {
+        c["subscriber"] = json!({"display": insured});
+    }
     if !q.symbol.is_empty() {
         c["class"] = json!([{
             "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/coverage-class", "code": "group"}]},
@@ -195,6 +287,69 @@ fn coverage(id: &str, q: &Qualification) -> Value {
         }]);
     }
     c
+}
+
+/// A name as FHIR structures it: family and given split at the first space (Japanese names are
+/// written family first), the whole as `text`, and the ISO 21090 representation: `IDE`
+/// (ideographic, kanji) or `SYL` (syllabic, kana).
+fn human_name(name: &str, representation: &str) -> Value {
+    let mut n = json!({
+        "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation", "valueCode": representation}],
+        "use": "official",
+        "text": name,
+    });
+    match name.split_once(' ') {
+        Some((family, given)) => {
+            n["family"] = json!(family);
+            n["given"] = json!(given.split(' ').collect::<Vec<_>>());
+        }
+        None => n["family"] = json!(name),
+    }
+    n
+}
+
+fn patient(q: &Qualification) -> Value {
+    let mut p = json!({
+        "resourceType": "Patient",
+        "id": "patient",
+        "identifier": [card_identifier(q)],
+        "name": [human_name(&q.name, "IDE"), human_name(&q.name_kana, "SYL")],
+        "gender": match q.sex_code { 1 => "male", 2 => "female", _ => "unknown" },
+        "birthDate": fhir_date(&q.birth_date),
+    });
+    if q.address.is_some() || q.post_number.is_some() {
+        let mut address = json!({"use": "home", "country": "JP"});
+        if let Some(a) = &q.address {
+            address["text"] = json!(a);
+        }
+        if let Some(p) = &q.post_number {
+            address["postalCode"] = json!(p);
+        }
+        p["address"] = json!([address]);
+    }
+    p
+}
+
+/// What an insurance pays for and what the patient bears: medical care (category 1), the copay
+/// percentage, and with the patient's consent the 限度額 bracket as the monthly limit's kind.
+fn benefits(q: &Qualification) -> Value {
+    let mut benefit = vec![json!({
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/benefit-type", "code": "copay-percent"}]},
+        "allowedUnsignedInt": copay_percent(q),
+    })];
+    if let Some(l) = &q.limit_certificate {
+        benefit.push(json!({
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/benefit-type", "code": "copay-maximum"}]},
+            "allowedString": format!("限度額適用認定証 {} ({})", l.bracket_code, l.bracket_label),
+        }));
+    }
+    json!([{
+        "category": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/ex-benefitcategory", "code": "1", "display": "Medical Care"}]},
+        "network": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/benefit-network", "code": "in"}]},
+        "unit": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/benefit-unit", "code": "individual"}]},
+        "term": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/benefit-term", "code": "annual"}]},
+        "benefit": benefit,
+    }])
 }
 
 /// Builds the response resource from a check result.
@@ -211,13 +366,7 @@ pub fn response(
         .collect();
     let mut contained = Vec::new();
     let patient = match shown.first() {
-        Some(q) => json!({
-            "resourceType": "Patient",
-            "id": "patient",
-            "name": [{"text": q.name}, {"text": q.name_kana, "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation", "valueCode": "SYL"}]}],
-            "gender": match q.sex_code { 1 => "male", 2 => "female", _ => "unknown" },
-            "birthDate": fhir_date(&q.birth_date),
-        }),
+        Some(q) => patient(q),
         None => json!({"resourceType": "Patient", "id": "patient"}),
     };
     contained.push(patient);
@@ -225,15 +374,19 @@ pub fn response(
     for (i, q) in shown.iter().enumerate() {
         let id = format!("coverage{}", i + 1);
         contained.push(coverage(&id, q));
-        insurance.push(json!({
+        let mut entry = json!({
             "extension": [{"url": VALIDITY_EXTENSION, "valueCode": q.validity_code.to_string()}],
             "coverage": {"reference": format!("#{id}")},
             "inforce": q.validity_code == 1,
-        }));
+        });
+        if q.validity_code == 1 {
+            entry["item"] = benefits(q);
+        }
+        insurance.push(entry);
     }
     let insurer = shown.first().map_or_else(
         || json!({"display": "該当資格なし"}),
-        |q| json!({"identifier": {"system": INSURER_SYSTEM, "value": q.insurer_number}}),
+        |q| json!({"identifier": {"system": INSURER_SYSTEM, "value": q.insurer_number}, "display": q.insurer_name}),
     );
     let request_ref = match request["id"].as_str() {
         Some(id) => json!({"reference": format!("CoverageEligibilityRequest/{id}")}),
@@ -283,9 +436,53 @@ fn capability_statement(now: time::OffsetDateTime) -> Value {
                     "code": "create",
                     "documentation": "POST a CoverageEligibilityRequest (purpose validation); the answer is a CoverageEligibilityResponse, not the stored request"
                 }]
+            }, {
+                "type": "StructureDefinition",
+                "interaction": [{
+                    "code": "read",
+                    "documentation": "the extensions onshi's answers carry: StructureDefinition/qualification-validity"
+                }]
             }]
         }]
     })
+}
+
+/// The definition of [`VALIDITY_EXTENSION`]: the interface's 資格有効性 as a code, on the
+/// response and on each of its insurances.
+fn validity_definition() -> Value {
+    json!({
+        "resourceType": "StructureDefinition",
+        "id": "qualification-validity",
+        "url": VALIDITY_EXTENSION,
+        "name": "QualificationValidity",
+        "title": "資格有効性 (qualification validity)",
+        "status": "active",
+        "publisher": "onshi",
+        "description": "The validity code of the national online eligibility interface (QualificationValidity, OQSCD006): 1 有効 (valid), 2 無効 (invalid), 3 無効（新しい資格あり） (invalid, a newer qualification exists), 4 該当資格なし (no such qualification), 5 複数該当 (several match).",
+        "fhirVersion": "4.0.1",
+        "kind": "complex-type",
+        "abstract": false,
+        "context": [
+            {"type": "element", "expression": "CoverageEligibilityResponse"},
+            {"type": "element", "expression": "CoverageEligibilityResponse.insurance"}
+        ],
+        "type": "Extension",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
+        "derivation": "constraint",
+        "differential": {"element": [
+            {"id": "Extension", "path": "Extension", "short": "資格有効性", "definition": "The interface's validity code (1–5).", "min": 0, "max": "1"},
+            {"id": "Extension.extension", "path": "Extension.extension", "max": "0"},
+            {"id": "Extension.url", "path": "Extension.url", "fixedUri": VALIDITY_EXTENSION},
+            {"id": "Extension.value[x]", "path": "Extension.value[x]", "min": 1, "type": [{"code": "code"}]}
+        ]}
+    })
+}
+
+/// The definition of the validity extension onshi's answers carry.
+#[utoipa::path(get, path = "/fhir/StructureDefinition/qualification-validity", tag = "system",
+    responses((status = 200, description = "a FHIR R4 StructureDefinition of the 資格有効性 extension", content_type = "application/fhir+json")))]
+pub async fn validity_structure_definition() -> Response {
+    fhir_json(StatusCode::OK, validity_definition())
 }
 
 /// The server's FHIR CapabilityStatement (no token needed, as FHIR clients expect).
@@ -302,7 +499,10 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
         (status = 200, description = "a FHIR R4 CoverageEligibilityResponse", content_type = "application/fhir+json"),
         (status = 400, description = "an OperationOutcome naming the element", content_type = "application/fhir+json"),
         (status = 404, description = "an OperationOutcome: no card check with that reference at this facility in the last 24 hours", content_type = "application/fhir+json"),
+        (status = 401, description = "an OperationOutcome (code login): no facility token, or an unknown one", content_type = "application/fhir+json"),
         (status = 422, description = "an OperationOutcome naming the invalid element (an insurer number's check digit, say)", content_type = "application/fhir+json"),
+        (status = 500, description = "an OperationOutcome (code exception): the server failed; the operator's log has the cause", content_type = "application/fhir+json"),
+        (status = 503, description = "an OperationOutcome (code transient): the registry is busy; retry after the seconds Retry-After gives", content_type = "application/fhir+json"),
     ),
     security(("facility_token" = [])))]
 pub async fn coverage_eligibility(
@@ -330,7 +530,7 @@ pub async fn coverage_eligibility(
                 StatusCode::BAD_REQUEST,
                 "required",
                 &format!("{element}: {reason}"),
-                Some(&format!("CoverageEligibilityRequest.{element}")),
+                Some(&element),
             );
         }
     };

@@ -100,11 +100,59 @@ async fn fhir_responses_are_valid_r4() {
             if code != "4" {
                 assert_eq!(r["insurance"][0]["inforce"], inforce);
                 assert_eq!(r["contained"][1]["resourceType"], "Coverage");
-                assert_eq!(r["contained"][0]["name"][0]["text"], "試験 花子");
+                let patient = &r["contained"][0];
+                assert_eq!(patient["name"][0]["text"], "試験 花子");
+                // Structured names, kanji and kana, each with its representation.
+                assert_eq!(
+                    (
+                        &patient["name"][0]["family"],
+                        &patient["name"][0]["given"][0],
+                        &patient["name"][0]["extension"][0]["valueCode"],
+                        &patient["name"][1]["family"],
+                        &patient["name"][1]["extension"][0]["valueCode"],
+                    ),
+                    (
+                        &json!("試験"),
+                        &json!("花子"),
+                        &json!("IDE"),
+                        &json!("シケン"),
+                        &json!("SYL")
+                    )
+                );
+                let coverage = &r["contained"][1];
+                assert_eq!(
+                    coverage["identifier"][0]["value"],
+                    format!(
+                        "01130012:10:{}:00",
+                        coverage["subscriberId"].as_str().unwrap()
+                    )
+                );
+                assert_eq!(patient["identifier"][0], coverage["identifier"][0]);
+                assert_eq!(coverage["type"]["coding"][0]["code"], "employee");
+                assert_eq!(coverage["payor"][0]["display"], "協会けんぽ");
             } else {
                 assert!(r.get("insurance").is_none());
             }
         }
+        // What the patient bears under a coverage in force: the copay percentage.
+        let (_, r) = w
+            .call(
+                Method::POST,
+                "/fhir/CoverageEligibilityRequest",
+                f1,
+                fhir_request("01130012", "10", "1", "00", "2026-11-24"),
+            )
+            .await;
+        let benefit = &r["insurance"][0]["item"][0]["benefit"][0];
+        assert_eq!(
+            (
+                &benefit["type"]["coding"][0]["code"],
+                &benefit["allowedUnsignedInt"]
+            ),
+            (&json!("copay-percent"), &json!(30)),
+            "{r}"
+        );
+        assert!(validator.is_valid(&r));
         // Code 3 carries the newer coverage, in force.
         let (_, r) = w
             .call(
@@ -182,7 +230,7 @@ async fn fhir_responses_are_valid_r4() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
             o["issue"][0]["expression"][0],
-            "CoverageEligibilityRequest.insurer_number"
+            "CoverageEligibilityRequest.contained.ofType(Coverage).payor[0].identifier.value"
         );
         db.cleanup().await;
     }
@@ -221,6 +269,25 @@ async fn fhir_metadata_answers_and_a_refused_token_is_an_operation_outcome() {
             .map(|e| e.to_string())
             .collect();
         assert!(errors.is_empty(), "{errors:?}");
+        // The extension onshi's answers carry is defined where its URL says.
+        let (s, definition) = w
+            .call(
+                Method::GET,
+                "/fhir/StructureDefinition/qualification-validity",
+                None,
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            definition["url"],
+            "urn:onshi:fhir:StructureDefinition:qualification-validity"
+        );
+        let errors: Vec<String> = of("StructureDefinition")
+            .iter_errors(&definition)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
 
         for token in [None, Some("onshi_fac_unknown")] {
             let request = fhir_request("01130012", "10", "1", "00", "2026-11-24");
@@ -240,6 +307,53 @@ async fn fhir_metadata_answers_and_a_refused_token_is_an_operation_outcome() {
             let errors: Vec<String> = outcome.iter_errors(&body).map(|e| e.to_string()).collect();
             assert!(errors.is_empty(), "{errors:?}");
         }
+        db.cleanup().await;
+    }
+}
+
+/// While an import holds the registry, a FHIR check is an OperationOutcome too: `transient`,
+/// with `Retry-After`, and valid R4.
+#[tokio::test]
+async fn a_busy_registry_is_a_transient_operation_outcome() {
+    let mut schema: Value =
+        serde_json::from_str(include_str!("../fixtures/fhir-r4.schema.json")).unwrap();
+    schema["definitions"]["Resource"] = json!({"$ref": "#/definitions/ResourceList"});
+    schema["definitions"]["integer64"] =
+        json!({"type": "string", "pattern": "^[0]|[-+]?[1-9][0-9]*$"});
+    schema["oneOf"] = json!([{"$ref": "#/definitions/OperationOutcome"}]);
+    let outcome = jsonschema::draft6::new(&schema).unwrap();
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard_cast()
+            .with_lock_wait(LOCK_WAIT)
+            .build(&db)
+            .await;
+        let held = db.hold_registry().await.unwrap();
+        let (s, headers, body) = w
+            .call_with_headers(
+                Method::POST,
+                "/fhir/CoverageEligibilityRequest",
+                Some(&w.f1),
+                fhir_request("01130012", "10", "1", "00", "2026-11-24"),
+            )
+            .await;
+        held.release().await.unwrap();
+        assert_eq!(
+            s,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{body} ({})",
+            db.backend
+        );
+        assert_eq!(headers[header::CONTENT_TYPE], "application/fhir+json");
+        assert_eq!(headers[header::RETRY_AFTER], "5");
+        assert_eq!(
+            (
+                body["resourceType"].as_str(),
+                body["issue"][0]["code"].as_str()
+            ),
+            (Some("OperationOutcome"), Some("transient"))
+        );
+        let errors: Vec<String> = outcome.iter_errors(&body).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
         db.cleanup().await;
     }
 }

@@ -477,6 +477,7 @@ async fn every_route_is_documented_and_answers() {
         documented,
         [
             "/fhir/CoverageEligibilityRequest",
+            "/fhir/StructureDefinition/qualification-validity",
             "/fhir/metadata",
             "/healthz",
             "/openapi.json",

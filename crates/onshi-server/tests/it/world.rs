@@ -65,6 +65,8 @@ pub struct World {
     pub f1: String,
     /// The pharmacy's token (1341111111).
     pub f2: String,
+    /// 協会けんぽ's (01130012) insurer token.
+    pub insurer: String,
     pub cards: std::collections::HashMap<&'static str, VirtualCard>,
     pub store: Store,
 }
@@ -181,11 +183,12 @@ impl WorldBuilder {
         };
         let store = db.open_with(options).await.unwrap();
         let key = MyNumberKey::from_bytes(&[4; 32]).unwrap();
+        let (insurer_token, insurer_hash) = token::mint(TokenKind::Insurer).unwrap();
         for (number, name, hash) in [
             (
                 InsurerNumber::parse("01130012").unwrap(),
                 "協会けんぽ",
-                "h1",
+                insurer_hash.as_str(),
             ),
             (society(), "試験健保", "h2"),
         ] {
@@ -285,6 +288,7 @@ impl WorldBuilder {
             clock,
             f1,
             f2,
+            insurer: insurer_token,
             cards,
             store,
         }
