@@ -264,7 +264,8 @@ pub struct MemberBody {
     pub number: String,
     /// 枝番, 2 digits (empty only for 後期高齢者)
     pub branch: String,
-    /// 氏名
+    /// 氏名 (full-width letters and digits are folded; a full-width space between family and
+    /// given name is kept as sent)
     pub name: String,
     /// カナ氏名 (katakana)
     pub name_kana: String,

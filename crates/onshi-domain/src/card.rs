@@ -10,7 +10,7 @@ use time::Date;
 
 use crate::error::FieldError;
 use crate::member::{CopayRatio, parse_date};
-use crate::text::{normalize, normalize_compact};
+use crate::text::{normalize, normalize_compact, normalize_name};
 
 /// 被保険者証区分 (OQSCD010): which kind of card the member holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -226,8 +226,12 @@ const ADDRESS_MAX: usize = 200;
 const NAME_MAX: usize = 100;
 
 fn free_text(max: usize) -> impl Fn(&str) -> Result<String, String> {
+    text_of(max, normalize)
+}
+
+fn text_of(max: usize, fold: fn(&str) -> String) -> impl Fn(&str) -> Result<String, String> {
     move |input| {
-        let s = normalize(input);
+        let s = fold(input);
         if s.chars().count() > max {
             return Err(format!("must be at most {max} characters"));
         }
@@ -308,7 +312,12 @@ impl<'a> CardInput<'a> {
         let issued = optional(e, "card_issued", self.issued, parse_date);
         let valid_from = optional(e, "card_valid_from", self.valid_from, parse_date);
         let valid_until = optional(e, "card_valid_until", self.valid_until, parse_date);
-        let insured_name = optional(e, "insured_name", self.insured_name, free_text(NAME_MAX));
+        let insured_name = optional(
+            e,
+            "insured_name",
+            self.insured_name,
+            text_of(NAME_MAX, normalize_name),
+        );
         let address = optional(e, "address", self.address, free_text(ADDRESS_MAX));
         let post_number = optional(e, "post_number", self.post_number, parse_post_number);
         let elderly_given = [
@@ -412,7 +421,7 @@ mod tests {
         let c = full().validate().unwrap();
         assert_eq!(c.class, Some(CardClass::General));
         assert_eq!(c.post_number.as_deref(), Some("100-8916"));
-        assert_eq!(c.insured_name.as_deref(), Some("診療 一郎"));
+        assert_eq!(c.insured_name.as_deref(), Some("診療\u{3000}一郎"));
         assert_eq!(c.address.as_deref(), Some("東京都千代田区霞が関1-2-2"));
         let e = c.elderly.as_ref().unwrap();
         assert_eq!(e.issued, date!(2024 - 08 - 01));

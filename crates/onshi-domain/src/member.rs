@@ -15,7 +15,7 @@ use crate::ids::{
     BranchNumber, CardNumber, CardSymbol, InsurerKind, InsurerNumber, MyNumber, PersonRef,
 };
 use crate::limit::{LimitCertificate, LimitInput};
-use crate::text::{is_kana_name_char, normalize, normalize_compact};
+use crate::text::{is_kana_name_char, normalize, normalize_compact, normalize_name};
 
 /// A value that is personal data: it serialises as itself (for the people allowed to see it) but
 /// its `Debug` is redacted, so it cannot reach a log line by accident.
@@ -219,10 +219,13 @@ impl MemberDetails {
         const SEP: char = '\u{1f}';
         let mut text = String::with_capacity(192);
         // `write!` into a String cannot fail.
+        // The name's spaces are hashed folded: versions recorded before names kept their
+        // full-width space keep their digest, and a re-import that differs only in the width of
+        // that space is "unchanged".
         let _ = write!(
             text,
             "{}{SEP}{}{SEP}{}{SEP}{}{SEP}{}{SEP}{}{SEP}",
-            self.name.0,
+            normalize(&self.name.0),
             self.name_kana.0,
             self.birth_date.0,
             self.sex.code(),
@@ -419,8 +422,10 @@ pub struct ValidMember {
 
 const NAME_MAX: usize = 100;
 
+/// A name as written: width folded and spaces collapsed, a full-width space kept (the insurer's
+/// own spelling, as the terminal writes names).
 fn parse_name(input: &str) -> Result<String, String> {
-    let s = normalize(input);
+    let s = normalize_name(input);
     if s.is_empty() {
         return Err("is required".into());
     }
@@ -434,7 +439,8 @@ fn parse_name(input: &str) -> Result<String, String> {
 }
 
 fn parse_kana(input: &str) -> Result<String, String> {
-    let s = parse_name(input)?;
+    // Kana names are written with half-width spaces (the interface's NameKana).
+    let s = normalize(&parse_name(input)?);
     if !s.chars().all(is_kana_name_char) {
         return Err("must be katakana (全角 or 半角) and spaces".into());
     }
@@ -615,7 +621,8 @@ mod tests {
         let m = input().validate().unwrap();
         assert_eq!(m.key.symbol.as_str(), "123");
         assert_eq!(m.key.branch.as_str(), "01");
-        assert_eq!(m.details.name.0, "山田 太郎");
+        // The full-width space the insurer wrote is kept.
+        assert_eq!(m.details.name.0, "山田\u{3000}太郎");
         assert_eq!(m.details.qualified_from, date!(2020 - 04 - 01));
         assert!(m.my_number.is_some());
         assert!(m.details.covers(date!(2024 - 01 - 01)));
@@ -780,6 +787,10 @@ mod tests {
         let mut c = a.clone();
         c.card.post_number = Some("100-8916".into());
         assert_ne!(a.content_hash(), c.content_hash());
+        // Only the width of the name's space: the same content.
+        let mut d = a.clone();
+        d.name = Personal("山田 太郎".into());
+        assert_eq!(a.content_hash(), d.content_hash());
     }
 
     /// Digests are stored with every version: they must never change for the same content, or

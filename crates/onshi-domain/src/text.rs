@@ -32,6 +32,31 @@ pub fn normalize(input: &str) -> String {
     out
 }
 
+/// [`normalize`] for a name written in kanji (氏名): the same, except that a run of spaces holding
+/// a full-width space (U+3000) stays one full-width space, as the insurer wrote it and as the
+/// terminal writes names ("試験　花子"); a run of half-width spaces stays one half-width space.
+pub fn normalize_name(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut pending: Option<char> = None;
+    for raw in input.chars() {
+        if raw == '\u{3000}' || raw == ' ' || raw == '\t' {
+            if !out.is_empty() {
+                pending = Some(match pending {
+                    Some('\u{3000}') => '\u{3000}',
+                    _ if raw == '\u{3000}' => '\u{3000}',
+                    _ => ' ',
+                });
+            }
+            continue;
+        }
+        if let Some(space) = pending.take() {
+            out.push(space);
+        }
+        out.push(fold_width(raw));
+    }
+    out
+}
+
 /// [`normalize`], and then every space removed (for fields made only of digits).
 pub fn normalize_compact(input: &str) -> String {
     input
@@ -107,6 +132,18 @@ mod tests {
         assert_eq!(normalize("  12   34 "), "12 34");
         assert_eq!(normalize("東京　１"), "東京 1");
         assert_eq!(normalize_compact("０ １"), "01");
+    }
+
+    #[test]
+    fn names_keep_the_full_width_space_they_were_written_with() {
+        assert_eq!(normalize_name(" 山田\u{3000}太郎 "), "山田\u{3000}太郎");
+        assert_eq!(normalize_name("山田 \u{3000} 太郎"), "山田\u{3000}太郎");
+        assert_eq!(normalize_name("山田  太郎"), "山田 太郎");
+        assert_eq!(
+            normalize_name("Ｊｏｈｎ\u{3000}Ｓｍｉｔｈ"),
+            "John\u{3000}Smith"
+        );
+        assert_eq!(normalize(&normalize_name("山田\u{3000}太郎")), "山田 太郎");
     }
 
     #[test]

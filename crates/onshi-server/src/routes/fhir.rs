@@ -289,8 +289,8 @@ fn coverage(id: &str, q: &Qualification) -> Value {
     c
 }
 
-/// A name as FHIR structures it: family and given split at the first space (Japanese names are
-/// written family first), the whole as `text`, and the ISO 21090 representation: `IDE`
+/// A name as FHIR structures it: family and given split at the first space, half- or full-width
+/// (Japanese names are written family first), the whole as `text`, and the ISO 21090 representation: `IDE`
 /// (ideographic, kanji) or `SYL` (syllabic, kana).
 fn human_name(name: &str, representation: &str) -> Value {
     let mut n = json!({
@@ -298,10 +298,10 @@ fn human_name(name: &str, representation: &str) -> Value {
         "use": "official",
         "text": name,
     });
-    match name.split_once(' ') {
+    match name.split_once([' ', '\u{3000}']) {
         Some((family, given)) => {
             n["family"] = json!(family);
-            n["given"] = json!(given.split(' ').collect::<Vec<_>>());
+            n["given"] = json!(given.split([' ', '\u{3000}']).collect::<Vec<_>>());
         }
         None => n["family"] = json!(name),
     }

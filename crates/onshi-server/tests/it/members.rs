@@ -207,12 +207,15 @@ async fn card_details_are_recorded_validated_and_cleared() {
         body["insured_name"] = json!("試験　一郎");
         body["address"] = json!("東京都千代田区霞が関１－２－２");
         body["post_number"] = json!("１００－８９１６");
+        body["name"] = json!("試験　花子");
         let (s, _, m) = api.call(Method::POST, "/v1/members", a, Some(body)).await;
         assert_eq!(s, StatusCode::CREATED, "{m} ({})", db.backend);
+        // The full-width space the insurer sent is kept, as the terminal writes names.
+        assert_eq!(m["name"], "試験\u{3000}花子");
         assert_eq!(
             m["card"],
             json!({"class": "01", "issued": "2020-04-01", "valid_from": "2020-04-01",
-                   "valid_until": "2027-03-31", "insured_name": "試験 一郎",
+                   "valid_until": "2027-03-31", "insured_name": "試験\u{3000}一郎",
                    "address": "東京都千代田区霞が関1-2-2", "post_number": "100-8916"}),
             "{}",
             db.backend
