@@ -16,12 +16,15 @@
 //! - [`import`]: one row of an insurer's member file, parsed and validated field by field.
 //! - [`eligibility`]: which qualification answers a check, with the interface's validity codes.
 //! - [`audit`]: the audit log's hash chain.
+//! - [`checkpoint`]: signed checkpoints and the Merkle tree that anchor the log outside the
+//!   database.
 //! - [`challenge`]: the sealed single-use challenge a card signs.
 //! - [`consent`]: what a patient consents to at a reader; where a card was registered.
 
 pub mod audit;
 pub mod card;
 pub mod challenge;
+pub mod checkpoint;
 pub mod consent;
 pub mod eligibility;
 pub mod error;

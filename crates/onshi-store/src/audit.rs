@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use onshi_domain::audit::{AuditContent, GENESIS, audit_time, chain_hash};
+use onshi_domain::checkpoint::{Checkpoint, RootBuilder, inclusion_proof, leaf};
 use onshi_domain::{AuditAction, ConsentKind};
 
 use crate::{Actor, Backend, Store, StoreError, on_pool};
@@ -549,6 +550,17 @@ pub struct AuditEntry {
     pub member_id: Option<String>,
 }
 
+/// What a verified log states: what a new checkpoint signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSummary {
+    /// How many entries.
+    pub entries: i64,
+    /// The chain hash of the last (the genesis hash when empty).
+    pub head: String,
+    /// The Merkle root over every entry (hex).
+    pub root: String,
+}
+
 /// Where the chain is broken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("audit entry {seq}: {reason}")]
@@ -676,9 +688,46 @@ impl Store {
     /// Walks the whole chain in order and recomputes every hash. `Ok(n)` is the number of
     /// entries; `Err` names the first entry that was edited, removed or reordered.
     pub async fn verify_audit(&self) -> Result<Result<i64, AuditBreak>, StoreError> {
+        Ok(self.verify_audit_against(&[]).await?.map(|s| s.entries))
+    }
+
+    /// [`Store::verify_audit`], and the log held to signed checkpoints: at each checkpoint's
+    /// size the chain's hash and the Merkle root must be the checkpoint's, and the log must hold
+    /// at least as many entries as every checkpoint says (a log truncated or emptied after a
+    /// checkpoint fails, however well its own chain verifies). `Ok` carries what a new
+    /// checkpoint states.
+    pub async fn verify_audit_against(
+        &self,
+        checkpoints: &[Checkpoint],
+    ) -> Result<Result<AuditSummary, AuditBreak>, StoreError> {
         const PAGE: i64 = 10_000;
+        let mut pending: Vec<&Checkpoint> = checkpoints.iter().collect();
+        pending.sort_by_key(|c| c.size);
+        let mut pending = pending.into_iter().peekable();
+        let mut tree = RootBuilder::default();
         let mut prev = GENESIS.to_owned();
         let mut expected = 1_i64;
+        let against = |c: &Checkpoint, head: &str, tree: &RootBuilder| -> Option<AuditBreak> {
+            let at =
+                c.at.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+            if c.chain_head != head || c.root != hex::encode(tree.root()) {
+                Some(AuditBreak {
+                    seq: i64::try_from(c.size).unwrap_or(i64::MAX),
+                    reason: format!(
+                        "differs from the checkpoint signed at {at}: the log up to this entry was rewritten"
+                    ),
+                })
+            } else {
+                None
+            }
+        };
+        // A checkpoint of the empty log.
+        while let Some(c) = pending.next_if(|c| c.size == 0) {
+            if let Some(b) = against(c, &prev, &tree) {
+                return Ok(Err(b));
+            }
+        }
         loop {
             let sql = format!(
                 "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2"
@@ -735,12 +784,39 @@ impl Store {
                         reason: "its content does not match its hash: edited?".into(),
                     }));
                 }
+                let Some(l) = leaf(&hash) else {
+                    return Ok(Err(AuditBreak {
+                        seq,
+                        reason: "its hash is not 64 hex digits".into(),
+                    }));
+                };
+                tree.push(l);
                 prev = hash;
+                while let Some(c) = pending.next_if(|c| c.size == tree.size()) {
+                    if let Some(b) = against(c, &prev, &tree) {
+                        return Ok(Err(b));
+                    }
+                }
                 expected += 1;
             }
             if done {
                 break;
             }
+        }
+        if let Some(c) = pending.next() {
+            let at =
+                c.at.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+            return Ok(Err(AuditBreak {
+                seq: expected,
+                reason: format!(
+                    "missing: the checkpoint signed at {at} covers {} entries, the log holds {} \
+                     (truncated{})",
+                    c.size,
+                    expected - 1,
+                    if expected == 1 { ", emptied" } else { "" }
+                ),
+            }));
         }
         let (head_seq, head_hash): (i64, String) = on_pool!(self, read, |p| sqlx::query_as(
             "SELECT seq, hash FROM audit_head WHERE id = 1"
@@ -755,7 +831,45 @@ impl Store {
                 ),
             }));
         }
-        Ok(Ok(expected - 1))
+        Ok(Ok(AuditSummary {
+            entries: expected - 1,
+            head: prev,
+            root: hex::encode(tree.root()),
+        }))
+    }
+
+    /// The chain hash of entry `seq` and its inclusion proof in the tree of the first `size`
+    /// entries (a checkpoint's size), or `None` when `seq` is not in `1..=size` or the log holds
+    /// fewer than `size` entries. Reads the `size` hashes (32 bytes each).
+    pub async fn audit_inclusion_proof(
+        &self,
+        seq: i64,
+        size: i64,
+    ) -> Result<Option<(String, Vec<String>)>, StoreError> {
+        if seq < 1 || seq > size {
+            return Ok(None);
+        }
+        let hashes: Vec<(i64, String)> = on_pool!(self, read, |p| sqlx::query_as(
+            "SELECT seq, hash FROM audit_log WHERE seq <= $1 ORDER BY seq"
+        )
+        .bind(size)
+        .fetch_all(p)
+        .await?);
+        if i64::try_from(hashes.len()).unwrap_or(0) != size {
+            return Ok(None);
+        }
+        let leaves = hashes
+            .iter()
+            .map(|(_, h)| leaf(h).ok_or_else(|| StoreError::Corrupt("audit hash".into())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let index = usize::try_from(seq - 1).unwrap_or(usize::MAX);
+        let Some(proof) = inclusion_proof(&leaves, index) else {
+            return Ok(None);
+        };
+        Ok(Some((
+            hashes[index].1.clone(),
+            proof.iter().map(hex::encode).collect(),
+        )))
     }
 
     /// The audit entries about one member, oldest first.

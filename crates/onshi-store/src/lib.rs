@@ -84,7 +84,7 @@ mod migrate;
 pub mod testing;
 pub mod token;
 
-pub use audit::{AuditBreak, AuditEntry, CheckAudit};
+pub use audit::{AuditBreak, AuditEntry, AuditSummary, CheckAudit};
 pub use bulk::BulkJob;
 pub use eligibility::{CardHolder, CardRead, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};
