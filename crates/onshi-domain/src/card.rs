@@ -473,7 +473,7 @@ mod tests {
     #[test]
     fn the_stored_form_refuses_damage() {
         assert!(CardDetails::from_stored("01").is_err());
-        let mut parts = vec![""; STORED_PARTS];
+        let mut parts = [""; STORED_PARTS];
         parts[0] = "09";
         assert!(CardDetails::from_stored(&parts.join("\u{1f}")).is_err());
     }
