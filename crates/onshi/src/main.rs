@@ -122,7 +122,7 @@ enum Command {
     #[command(subcommand)]
     Check(cmd::check::CheckCommand),
 
-    /// Verify the audit log's hash chain.
+    /// The audit log: verify its hash chain, and sign checkpoints that anchor it outside the database.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
 
@@ -165,7 +165,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Agent(args) => cmd::agent::run(args, &clock).await,
         Command::Register(args) => cmd::register::run(args).await,
         Command::Check(command) => cmd::check::run(command).await,
-        Command::Audit(command) => cmd::audit::run(command).await,
+        Command::Audit(command) => cmd::audit::run(command, &clock).await,
         Command::Registrations { store } => cmd::registrations::run(store).await,
         Command::Loadgen(args) => cmd::loadgen::run(args).await,
     }

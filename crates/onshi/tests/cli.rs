@@ -840,3 +840,122 @@ fn the_agent_runs_both_phases_of_a_bulk_lookup() {
     );
     assert!(answer.contains("<QualificationValidity>"));
 }
+
+/// `onshi audit key`, `checkpoint` and `verify --checkpoints`: a key kept apart (0600, never
+/// overwritten), checkpoints that each verify the log before signing, a log that only grows
+/// passing, and a tampered checkpoint or a log emptied since (here: another, fresh database
+/// given the same checkpoints) refused.
+#[tokio::test]
+async fn audit_checkpoints_are_signed_kept_and_held_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("keys/audit.key");
+    let key_s = key.display().to_string();
+    let pub_s = format!("{key_s}.pub");
+    let checkpoints = dir.path().join("checkpoints");
+    let out = onshi(&["audit", "key", "--out", &key_s]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(!onshi(&["audit", "key", "--out", &key_s]).status.success());
+
+    for db in TestDb::all().await.unwrap() {
+        let url = db.url.as_str();
+        let cps = checkpoints.join(db.backend.to_string());
+        let cps_s = cps.display().to_string();
+        let add = |number: &str, name: &str| {
+            onshi(&[
+                "insurer", "add", "--number", number, "--name", name, "--db", url,
+            ])
+        };
+        assert!(add("01130012", "協会けんぽ").status.success());
+        let checkpoint = || {
+            onshi(&[
+                "audit",
+                "checkpoint",
+                "--key",
+                &key_s,
+                "--dir",
+                &cps_s,
+                "--db",
+                url,
+            ])
+        };
+        let out = checkpoint();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("signed checkpoint"),
+            "{}",
+            text(&out.stdout)
+        );
+        let members = write(dir.path(), "m.csv", &members_csv(5, None), false);
+        assert!(
+            onshi(&["import", "members", &members, "--db", url])
+                .status
+                .success()
+        );
+        let out = checkpoint();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let verify = |db_url: &str| {
+            onshi(&[
+                "audit",
+                "verify",
+                "--db",
+                db_url,
+                "--checkpoints",
+                &cps_s,
+                "--public-key",
+                &pub_s,
+            ])
+        };
+        let out = verify(url);
+        assert!(
+            out.status.success(),
+            "{} ({})",
+            text(&out.stderr),
+            db.backend
+        );
+        assert!(
+            text(&out.stdout).contains("consistent with 2 signed checkpoints"),
+            "{}",
+            text(&out.stdout)
+        );
+
+        // A database without those entries (an emptied log, as far as verification can tell).
+        let fresh = if db.backend.to_string() == "sqlite" {
+            format!("sqlite:{}", dir.path().join("fresh.db").display())
+        } else {
+            url.to_owned()
+        };
+        if fresh != url {
+            let out = verify(&fresh);
+            assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+            assert!(
+                text(&out.stderr).contains("emptied"),
+                "{}",
+                text(&out.stderr)
+            );
+        }
+
+        // A checkpoint altered on disk is refused by name.
+        let first = std::fs::read_dir(&cps)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .min()
+            .unwrap();
+        let original = std::fs::read_to_string(&first).unwrap();
+        std::fs::write(&first, original.replacen("\n0\n", "\n1\n", 1)).unwrap();
+        let out = verify(url);
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("altered"),
+            "{}",
+            text(&out.stderr)
+        );
+        std::fs::write(&first, original).unwrap();
+        db.cleanup().await;
+    }
+}
