@@ -864,7 +864,7 @@ async fn audit_checkpoints_are_signed_kept_and_held_to() {
 
     for db in TestDb::all().await.unwrap() {
         let url = db.url.as_str();
-        let cps = checkpoints.join(db.backend.to_string());
+        let cps = checkpoints.join(db.backend);
         let cps_s = cps.display().to_string();
         let add = |number: &str, name: &str| {
             onshi(&[
@@ -925,7 +925,7 @@ async fn audit_checkpoints_are_signed_kept_and_held_to() {
         );
 
         // A database without those entries (an emptied log, as far as verification can tell).
-        let fresh = if db.backend.to_string() == "sqlite" {
+        let fresh = if db.backend == "sqlite" {
             format!("sqlite:{}", dir.path().join("fresh.db").display())
         } else {
             url.to_owned()
