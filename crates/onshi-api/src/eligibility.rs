@@ -237,6 +237,10 @@ pub struct Registration {
 /// One access to the person's data.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccessEntry {
+    /// The entry's position in the audit log: ask `GET /v1/audit/proof?seq=…&size=…` for the
+    /// proof that it is in a signed checkpoint.
+    #[serde(default)]
+    pub seq: i64,
     /// When (RFC 3339, Japan time: `+09:00`).
     pub at: String,
     /// `insurer`, `facility`, `operator` or `person`.

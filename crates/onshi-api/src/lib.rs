@@ -15,12 +15,14 @@
 //! - [`bulk`]: bulk look-ups (一括照会).
 //! - [`system`]: liveness (`/healthz`).
 
+pub mod audit;
 pub mod bulk;
 pub mod eligibility;
 pub mod members;
 pub mod problem;
 pub mod system;
 
+pub use audit::AuditProof;
 pub use bulk::{BulkItem, BulkReceipt, BulkRequest, BulkRow, BulkStatus};
 pub use eligibility::{
     AccessEntry, CardCheckRequest, CardProof, Challenge, ChallengeRequest, Consent,

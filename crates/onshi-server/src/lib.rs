@@ -40,7 +40,7 @@ pub mod routes;
 pub mod tls;
 pub mod trust;
 
-use routes::{bulk, eligibility as checks, fhir, members};
+use routes::{audit, bulk, eligibility as checks, fhir, members};
 
 /// The real clock.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,6 +67,8 @@ pub struct AppState {
     pub facility_tokens: Arc<auth::FacilityTokens>,
     /// Insurer names for results.
     pub insurer_names: Arc<eligibility::insurer_names::InsurerNames>,
+    /// Where the operator keeps signed audit checkpoints (served at `/v1/audit/checkpoint`).
+    pub audit_checkpoints: Option<std::path::PathBuf>,
     /// Seals and opens card challenges (derived from `my_number_key`, so every server of a
     /// deployment opens every other's).
     pub challenge_key: ChallengeKey,
@@ -88,6 +90,7 @@ impl AppState {
             trust,
             facility_tokens: Arc::default(),
             insurer_names: Arc::default(),
+            audit_checkpoints: None,
         }
     }
 
@@ -108,6 +111,7 @@ impl AppState {
     tags((name = "members", description = "An insurer's members and their qualifications (資格情報)"),
          (name = "eligibility", description = "Eligibility confirmation (資格確認) by card or card number, for facilities"),
          (name = "portal", description = "The insured person's own portal: registration for insurance use and access history"),
+         (name = "audit", description = "The audit log's signed checkpoint and inclusion proofs: hashes only, no token"),
          (name = "system", description = "Liveness and this document"))
 )]
 struct ApiDoc;
@@ -139,6 +143,9 @@ impl Modify for BearerToken {
         }
     }
 }
+
+/// Operations outside the `system` tag that never read the store (so never answer 500 or 503).
+const NO_STORE: [&str; 1] = ["/v1/audit/checkpoint"];
 
 /// Documents the responses every operation of a kind shares: 401 for each that needs a token
 /// (no token, or an unknown one), 400 and 422 for each that reads a JSON body, 500, and the 503
@@ -182,6 +189,7 @@ fn with_shared_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::
         if path.starts_with("/fhir/") {
             continue;
         }
+        let reads_store = !NO_STORE.contains(&path.as_str());
         for op in [
             &mut item.get,
             &mut item.post,
@@ -208,10 +216,11 @@ fn with_shared_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::
                         .or_insert_with(|| response.clone().into());
                 }
             }
-            if !op
-                .tags
-                .as_ref()
-                .is_some_and(|tags| tags.iter().any(|t| t == "system"))
+            if reads_store
+                && !op
+                    .tags
+                    .as_ref()
+                    .is_some_and(|tags| tags.iter().any(|t| t == "system"))
             {
                 op.responses
                     .responses
@@ -271,6 +280,8 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(checks::check_number))
         .routes(routes!(fhir::coverage_eligibility))
         .routes(routes!(fhir::metadata))
+        .routes(routes!(audit::checkpoint))
+        .routes(routes!(audit::proof))
         .routes(routes!(fhir::validity_structure_definition))
         .routes(routes!(bulk::submit))
         .routes(routes!(bulk::status))

@@ -33,6 +33,7 @@ pub async fn access_log(
     Ok(entries
         .into_iter()
         .map(|e| AccessEntry {
+            seq: e.seq,
             at: rfc3339_japan(e.at),
             actor: if e.actor_kind == "person" {
                 "you".into()

@@ -6,7 +6,9 @@
 //! - [`eligibility`]: challenges, card and number checks, registration, the person's portal.
 //! - [`bulk`]: bulk look-ups.
 //! - [`fhir`]: FHIR R4 CoverageEligibilityRequest.
+//! - [`audit`]: the audit log's signed checkpoint and inclusion proofs, public.
 
+pub mod audit;
 pub mod bulk;
 pub mod eligibility;
 pub mod fhir;

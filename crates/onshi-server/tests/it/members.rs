@@ -484,6 +484,8 @@ async fn every_route_is_documented_and_answers() {
             "/fhir/metadata",
             "/healthz",
             "/openapi.json",
+            "/v1/audit/checkpoint",
+            "/v1/audit/proof",
             "/v1/bulk-checks",
             "/v1/bulk-checks/{reception_number}",
             "/v1/challenges",

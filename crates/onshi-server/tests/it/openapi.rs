@@ -51,7 +51,11 @@ fn documented_statuses(doc: &Value) -> BTreeMap<String, BTreeSet<u16>> {
 #[tokio::test]
 async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
     let db = TestDb::sqlite().unwrap();
-    let w = World::standard(&db).await;
+    let checkpoints = tempfile::tempdir().unwrap();
+    let w = World::standard_cast()
+        .with_audit_checkpoints(checkpoints.path())
+        .build(&db)
+        .await;
     let (_, doc) = w.call(Method::GET, "/openapi.json", None, json!({})).await;
     let documented = documented_statuses(&doc);
     let f1 = Some(w.f1.as_str());
@@ -401,6 +405,29 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
     )
     .await;
     note(op, s, &Value::Null);
+
+    // The audit log's public anchors: a checkpoint kept or not; a proof, out of range, malformed.
+    let (s, b) = w
+        .call(Method::GET, "/v1/audit/checkpoint", None, Value::Null)
+        .await;
+    note("GET /v1/audit/checkpoint", s, &b);
+    std::fs::write(
+        checkpoints.path().join("000000000001-1.checkpoint"),
+        "signed text",
+    )
+    .unwrap();
+    let (s, b) = w
+        .call(Method::GET, "/v1/audit/checkpoint", None, Value::Null)
+        .await;
+    note("GET /v1/audit/checkpoint", s, &b);
+    for uri in [
+        "/v1/audit/proof?seq=1&size=2",
+        "/v1/audit/proof?seq=3&size=2",
+        "/v1/audit/proof?seq=0",
+    ] {
+        let (s, b) = w.call(Method::GET, uri, None, Value::Null).await;
+        note("GET /v1/audit/proof", s, &b);
+    }
 
     // Every documented status was seen, but for 500 and 503.
     for (op, statuses) in &documented {

@@ -97,9 +97,16 @@ pub struct WorldBuilder {
     members: Vec<MemberSpec>,
     cards: Vec<CardSpec>,
     lock_wait: Option<std::time::Duration>,
+    audit_checkpoints: Option<std::path::PathBuf>,
 }
 
 impl WorldBuilder {
+    /// Serve the signed audit checkpoints kept in `dir`.
+    pub fn with_audit_checkpoints(mut self, dir: &std::path::Path) -> Self {
+        self.audit_checkpoints = Some(dir.to_owned());
+        self
+    }
+
     /// How long the store waits for a lock (and a pooled connection) before it answers busy;
     /// [`SERVER_LOCK_WAIT`] unless set.
     pub fn with_lock_wait(mut self, wait: std::time::Duration) -> Self {
@@ -276,12 +283,13 @@ impl WorldBuilder {
                 .unwrap();
         }
         let clock = Arc::new(Mutex::new(NOW));
-        let state = AppState::new(
+        let mut state = AppState::new(
             store.clone(),
             Arc::new(TestClock(Arc::clone(&clock))),
             key,
             Arc::new(Trust::new(&sources, StalePolicy::Reject, NOW).unwrap()),
         );
+        state.audit_checkpoints = self.audit_checkpoints.clone();
         let (router, _) = router(state);
         World {
             router,

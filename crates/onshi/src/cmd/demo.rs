@@ -107,7 +107,7 @@ pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
         crl_refresh: 60,
         ..TrustArgs::default()
     };
-    serve(store, key, &args.listen, &trust, None).await
+    serve(store, key, &args.listen, &trust, None, None).await
 }
 
 async fn print_guide(

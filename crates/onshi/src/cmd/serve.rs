@@ -49,6 +49,10 @@ pub struct ServeArgs {
         requires = "tls_cert"
     )]
     pub client_ca: Option<PathBuf>,
+    /// The directory of signed audit checkpoints (`onshi audit checkpoint --dir`), served at
+    /// /v1/audit/checkpoint for anyone to keep a copy.
+    #[arg(long, env = "ONSHI_AUDIT_CHECKPOINTS", value_name = "DIR")]
+    pub audit_checkpoints: Option<PathBuf>,
 }
 
 /// Runs `onshi serve`.
@@ -67,7 +71,15 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         }),
         _ => None,
     };
-    serve(store, key, &listen, &args.trust, tls).await
+    serve(
+        store,
+        key,
+        &listen,
+        &args.trust,
+        tls,
+        args.audit_checkpoints,
+    )
+    .await
 }
 
 /// Where `serve` finds trust anchors and CRLs for card checks.
@@ -229,6 +241,7 @@ pub async fn serve(
     listen: &str,
     trust: &TrustArgs,
     tls: Option<TlsFiles>,
+    audit_checkpoints: Option<PathBuf>,
 ) -> Result<(), CliError> {
     let addr: SocketAddr = listen.parse().map_err(|_| {
         CliError::Config(format!(
@@ -246,12 +259,13 @@ pub async fn serve(
         "onshi is listening on {scheme}://{local} (store: {})",
         store.backend_name()
     );
-    let state = AppState::new(
+    let mut state = AppState::new(
         store.clone(),
         Arc::new(SystemClock),
         key,
         trust.load(Arc::new(SystemClock)).await?,
     );
+    state.audit_checkpoints = audit_checkpoints;
     match tls {
         None => onshi_server::serve(listener, state, shutdown_signal()).await,
         Some(files) => {
