@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
@@ -183,6 +183,10 @@ fn with_shared_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::
     let malformed =
         problem("the body is not JSON, or not sent as 'Content-Type: application/json'").build();
     let invalid = problem("invalid fields, each named in `errors`").build();
+    let too_large = problem(
+        "the body is larger than the route takes (1 MiB; a bulk look-up 16 MiB); nothing was read",
+    )
+    .build();
     let internal = problem("the server failed; the operator's log has the cause").build();
     for (path, item) in api.paths.paths.iter_mut() {
         // FHIR routes answer every error as an OperationOutcome and document their own.
@@ -209,7 +213,9 @@ fn with_shared_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::
             // A JSON body is read by `ApiJson` (or field by field): not JSON is 400, a field
             // missing, unknown or of the wrong type is 422.
             if op.request_body.is_some() {
-                for (status, response) in [("400", &malformed), ("422", &invalid)] {
+                for (status, response) in
+                    [("400", &malformed), ("413", &too_large), ("422", &invalid)]
+                {
                     op.responses
                         .responses
                         .entry(status.to_owned())
@@ -283,7 +289,11 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::checkpoint))
         .routes(routes!(audit::proof))
         .routes(routes!(fhir::validity_structure_definition))
-        .routes(routes!(bulk::submit))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(bulk::submit))
+                .layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)),
+        )
         .routes(routes!(bulk::status))
         .routes(routes!(checks::facility_registration))
         .routes(routes!(checks::portal_registration))
@@ -291,11 +301,57 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .split_for_parts();
     let api = with_shared_responses(api);
     let router = router
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(Extension(Arc::new(api.clone())))
         .fallback(|| async { problem::Problem::not_found("route") })
+        .layer(middleware::from_fn(uniform_errors))
         .layer(middleware::from_fn(log_request))
         .with_state(state);
     (router, api)
+}
+
+/// The largest body a route takes, but a bulk look-up's.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+/// The largest bulk look-up body: 50,000 rows of up to about 300 bytes each.
+pub const BULK_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The errors axum answers itself (a body over the route's limit, a method the path does not
+/// take) in the one error shape: problem details naming the limit, or for FHIR routes an
+/// OperationOutcome; the `Allow` header of a 405 is kept.
+async fn uniform_errors(request: Request, next: Next) -> Response {
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status();
+    if status != axum::http::StatusCode::PAYLOAD_TOO_LARGE
+        && status != axum::http::StatusCode::METHOD_NOT_ALLOWED
+    {
+        return response;
+    }
+    let limit = if path.as_deref() == Some("/v1/bulk-checks") {
+        BULK_BODY_LIMIT
+    } else {
+        BODY_LIMIT
+    };
+    let problem = if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        problem::Problem::too_large(limit)
+    } else {
+        problem::Problem::method_not_allowed()
+    };
+    let allow = response.headers().get(axum::http::header::ALLOW).cloned();
+    let mut answer = if path.as_deref().is_some_and(|p| p.starts_with("/fhir/")) {
+        routes::fhir::outcome_of(&problem)
+    } else {
+        problem.into_response()
+    };
+    if let Some(allow) = allow {
+        answer
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, allow);
+    }
+    answer
 }
 
 async fn log_request(request: Request, next: Next) -> Response {

@@ -111,6 +111,29 @@ impl Problem {
         }
     }
 
+    /// 413: the body is larger than the route takes; names the limit.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Body too large",
+            format!(
+                "the body is larger than this route takes ({} MiB); nothing was read",
+                limit / (1024 * 1024)
+            ),
+        )
+    }
+
+    /// 405: the path exists but not with this method (`Allow` lists those it has).
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            "this path does not take this method; the Allow header lists those it does",
+        )
+    }
+
     /// 500: details go to the log, not to the caller.
     pub fn internal() -> Self {
         Self::new(
@@ -285,6 +308,8 @@ where
             Err(JsonRejection::MissingJsonContentType(_)) => Err(Problem::bad_request(
                 "send the body as JSON with 'Content-Type: application/json'",
             )),
+            // Too large: answered by `crate::uniform_errors`, which knows the route's limit.
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Problem::too_large(0)),
             Err(_) => Err(Problem::bad_request("the body is not valid JSON")),
         }
     }

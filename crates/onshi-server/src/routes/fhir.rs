@@ -55,6 +55,12 @@ fn outcome(
     )
 }
 
+/// A problem answered outside the FHIR handler (a body over the limit, say) as an
+/// OperationOutcome.
+pub fn outcome_of(p: &Problem) -> Response {
+    from_problem(p)
+}
+
 /// The contained Coverage of a request naming a card, as FHIRPath.
 const CARD: &str = "CoverageEligibilityRequest.contained.ofType(Coverage)";
 
@@ -80,6 +86,8 @@ fn from_problem(p: &Problem) -> Response {
         StatusCode::UNAUTHORIZED => "login",
         StatusCode::FORBIDDEN => "forbidden",
         StatusCode::NOT_FOUND => "not-found",
+        StatusCode::PAYLOAD_TOO_LARGE => "too-costly",
+        StatusCode::METHOD_NOT_ALLOWED => "not-supported",
         StatusCode::SERVICE_UNAVAILABLE => "transient",
         s if s.is_server_error() => "exception",
         _ => "invalid",
@@ -500,6 +508,7 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
         (status = 400, description = "an OperationOutcome naming the element", content_type = "application/fhir+json"),
         (status = 404, description = "an OperationOutcome: no card check with that reference at this facility in the last 24 hours", content_type = "application/fhir+json"),
         (status = 401, description = "an OperationOutcome (code login): no facility token, or an unknown one", content_type = "application/fhir+json"),
+        (status = 413, description = "an OperationOutcome (code too-costly): the body is over 1 MiB", content_type = "application/fhir+json"),
         (status = 422, description = "an OperationOutcome naming the invalid element (an insurer number's check digit, say)", content_type = "application/fhir+json"),
         (status = 500, description = "an OperationOutcome (code exception): the server failed; the operator's log has the cause", content_type = "application/fhir+json"),
         (status = 503, description = "an OperationOutcome (code transient): the registry is busy; retry after the seconds Retry-After gives", content_type = "application/fhir+json"),

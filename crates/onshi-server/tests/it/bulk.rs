@@ -114,3 +114,37 @@ async fn a_bulk_lookup_answers_every_row_like_a_single_lookup() {
         db.cleanup().await;
     }
 }
+
+/// The documented maximum, 50,000 rows with birth dates and identifiers, is accepted; a body
+/// over the bulk limit is answered 413 in problem details naming the limit.
+#[tokio::test]
+async fn a_bulk_lookup_of_fifty_thousand_rows_is_accepted() {
+    let db = TestDb::sqlite().unwrap();
+    let w = World::standard(&db).await;
+    let items: Vec<Value> = (0..50_000)
+        .map(|i| {
+            json!({"insurer_number": "01130012", "symbol": "10", "number": format!("{}", 100_000 + i),
+                   "branch": "00", "birth_date": "19900506",
+                   "arbitrary_identifier": format!("patient-{i:08}-{}", "x".repeat(60))})
+        })
+        .collect();
+    let body = json!({"consultation_date": "2026-11-24", "items": items});
+    assert!(body.to_string().len() > 8 << 20, "a realistic size");
+    let (s, receipt) = w
+        .call(Method::POST, "/v1/bulk-checks", Some(&w.f1), body)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{receipt}");
+    assert_eq!(receipt["total"], 50_000);
+    let (s, p) = w
+        .call(
+            Method::POST,
+            "/v1/bulk-checks",
+            Some(&w.f1),
+            Value::String("x".repeat(onshi_server::BULK_BODY_LIMIT)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(p["type"], "urn:onshi:problem:payload-too-large");
+    assert!(p["detail"].as_str().unwrap().contains("16 MiB"), "{p}");
+    db.cleanup().await;
+}

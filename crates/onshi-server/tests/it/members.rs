@@ -524,6 +524,15 @@ async fn every_route_is_documented_and_answers() {
             assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         }
     }
+    // A method the path does not take: problem details, with Allow.
+    let (s, headers, body) = api
+        .call(Method::DELETE, "/v1/members", Some(&api.token_a), None)
+        .await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(body["type"], "urn:onshi:problem:method-not-allowed");
+    let allow = headers[header::ALLOW].to_str().unwrap();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
     let (s, _, body) = api.call(Method::GET, "/no/such/route", None, None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(body["detail"], "route not found");

@@ -192,6 +192,28 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
             .await;
             note(op, s, &Value::Null);
         }
+        // One byte over the route's limit.
+        let limit = if uri == "/v1/bulk-checks" {
+            onshi_server::BULK_BODY_LIMIT
+        } else {
+            onshi_server::BODY_LIMIT
+        };
+        let (s, headers, b) = w
+            .call_with_headers(method.clone(), uri, token, Value::String("x".repeat(limit)))
+            .await;
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{op}"
+        );
+        assert!(
+            b["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{} MiB", limit >> 20)),
+            "{op}: {b}"
+        );
+        note(op, s, &b);
     }
     let (s, b) = w.call(Method::POST, "/v1/challenges", f1, json!({})).await;
     note("POST /v1/challenges", s, &b);
@@ -405,6 +427,22 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
     )
     .await;
     note(op, s, &Value::Null);
+    let (s, headers, b) = w
+        .call_with_headers(
+            Method::POST,
+            uri,
+            f1,
+            Value::String("x".repeat(onshi_server::BODY_LIMIT)),
+        )
+        .await;
+    assert_eq!(
+        (
+            headers[header::CONTENT_TYPE].to_str().unwrap(),
+            b["resourceType"].as_str()
+        ),
+        ("application/fhir+json", Some("OperationOutcome"))
+    );
+    note(op, s, &b);
 
     // The audit log's public anchors: a checkpoint kept or not; a proof, out of range, malformed.
     let (s, b) = w
