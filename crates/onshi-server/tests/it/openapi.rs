@@ -75,24 +75,6 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
             .or_default()
             .insert(s.as_u16());
     };
-    // Sends raw bytes (for bodies that are not JSON).
-    let raw = |method: Method, uri: String, token: Option<String>, body: &'static str| {
-        let router = w.router.clone();
-        async move {
-            let mut req = Request::builder()
-                .method(method)
-                .uri(uri)
-                .header(header::CONTENT_TYPE, "application/json");
-            if let Some(t) = token {
-                req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-            }
-            let res = router
-                .oneshot(req.body(Body::from(body)).unwrap())
-                .await
-                .unwrap();
-            res.status()
-        }
-    };
 
     for (op, uri) in [
         ("GET /healthz", "/healthz"),
@@ -183,13 +165,7 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
             note(op, s, &b);
         }
         if method == Method::POST {
-            let s = raw(
-                Method::POST,
-                uri.to_owned(),
-                token.map(str::to_owned),
-                "{not json",
-            )
-            .await;
+            let s = w.call_raw(Method::POST, uri, token, "{not json").await;
             note(op, s, &Value::Null);
         }
         // One byte over the route's limit.
@@ -369,13 +345,7 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
     note("PATCH /v1/members/{id}", s, &b);
     let (s, b) = w.call(Method::PATCH, &uri, ins, json!({"sex": "9"})).await;
     note("PATCH /v1/members/{id}", s, &b);
-    let s = raw(
-        Method::PATCH,
-        uri.clone(),
-        Some(w.insurer.clone()),
-        "{not json",
-    )
-    .await;
+    let s = w.call_raw(Method::PATCH, &uri, ins, "{not json").await;
     note("PATCH /v1/members/{id}", s, &Value::Null);
     let end = json!({"qualified_until": "2026-12-31", "loss_reason": "03"});
     let (s, b) = w
@@ -419,13 +389,7 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         let (s, b) = w.call(Method::POST, uri, token, body).await;
         note(op, s, &b);
     }
-    let s = raw(
-        Method::POST,
-        uri.to_owned(),
-        Some(w.f1.clone()),
-        "{not json",
-    )
-    .await;
+    let s = w.call_raw(Method::POST, uri, f1, "{not json").await;
     note(op, s, &Value::Null);
     let (s, headers, b) = w
         .call_with_headers(

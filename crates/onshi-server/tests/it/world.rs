@@ -402,6 +402,32 @@ impl World {
         token: Option<&str>,
         body: Value,
     ) -> (StatusCode, header::HeaderMap, Value) {
+        let (status, headers, bytes) = self.send(method, uri, token, body.to_string()).await;
+        (
+            status,
+            headers,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Sends `body` as it is (not JSON, say) and answers the status.
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> StatusCode {
+        self.send(method, uri, token, body.to_owned()).await.0
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: String,
+    ) -> (StatusCode, header::HeaderMap, axum::body::Bytes) {
         let mut req = Request::builder()
             .method(method)
             .uri(uri)
@@ -412,7 +438,7 @@ impl World {
         let res = self
             .router
             .clone()
-            .oneshot(req.body(Body::from(body.to_string())).unwrap())
+            .oneshot(req.body(Body::from(body)).unwrap())
             .await
             .unwrap();
         let status = res.status();
@@ -420,11 +446,7 @@ impl World {
         let bytes = axum::body::to_bytes(res.into_body(), 64 << 20)
             .await
             .unwrap();
-        (
-            status,
-            headers,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        (status, headers, bytes)
     }
 
     /// A challenge from `token`'s facility (or the portal), signed by `card`.

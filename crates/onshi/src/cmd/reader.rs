@@ -119,10 +119,9 @@ mod tests {
     use onshi_domain::FixedClock;
     use time::macros::datetime;
 
-    #[test]
-    fn a_face_file_written_after_midnight_in_japan_is_named_for_that_japan_day() {
-        let dir = tempfile::tempdir().unwrap();
-        let result = EligibilityResult {
+    /// A card check's answer of 4 (該当資格なし) for the 28th.
+    fn not_found_on_the_28th() -> EligibilityResult {
+        EligibilityResult {
             validity_code: 4,
             validity_label: "該当資格なし".into(),
             consultation_date: "20261128".into(),
@@ -132,7 +131,13 @@ mod tests {
             consents: Vec::new(),
             limit_consent_at: None,
             check_reference: None,
-        };
+        }
+    }
+
+    #[test]
+    fn a_face_file_written_after_midnight_in_japan_is_named_for_that_japan_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let result = not_found_on_the_28th();
         // 00:30 on the 28th in Japan is 15:30 UTC on the 27th.
         let clock = FixedClock(datetime!(2026-11-27 15:30 UTC));
         push_face(
@@ -162,17 +167,7 @@ mod tests {
     #[test]
     fn face_files_are_written_in_the_configured_encoding() {
         let dir = tempfile::tempdir().unwrap();
-        let result = EligibilityResult {
-            validity_code: 4,
-            validity_label: "該当資格なし".into(),
-            consultation_date: "20261128".into(),
-            qualifications: Vec::new(),
-            new_qualification: None,
-            certificate_kind: Some("card".into()),
-            consents: Vec::new(),
-            limit_consent_at: None,
-            check_reference: None,
-        };
+        let result = not_found_on_the_28th();
         let clock = FixedClock(datetime!(2026-11-27 15:30 UTC));
         push_face(dir.path(), &result, "1311234567", FaceCharset::Utf8, &clock).unwrap();
         let entry = std::fs::read_dir(dir.path())
