@@ -75,7 +75,14 @@ struct Fields {
 
 fn read_fields(body: &Bytes, allowed: &[&str]) -> Result<Fields, Problem> {
     let map: Map<String, Value> = serde_json::from_slice(body)
-        .map_err(|e| Problem::bad_request(format!("the body must be a JSON object: {e}")))?;
+        // serde's message quotes what it found (a bare string: a My Number, say): say where.
+        .map_err(|e| {
+            Problem::bad_request(format!(
+                "the body must be a JSON object (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
     let mut errors = Vec::new();
     let mut fields = Fields {
         text: HashMap::new(),

@@ -524,6 +524,17 @@ async fn every_route_is_documented_and_answers() {
             assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         }
     }
+    // A body that is not an object is refused without repeating it (it may be personal data).
+    let (s, _, body) = api
+        .call(
+            Method::POST,
+            "/v1/members",
+            Some(&api.token_a),
+            Some(json!("123456789018")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(!body.to_string().contains("123456789018"), "{body}");
     // A method the path does not take: problem details, with Allow.
     let (s, headers, body) = api
         .call(Method::DELETE, "/v1/members", Some(&api.token_a), None)
