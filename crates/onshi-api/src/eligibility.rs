@@ -29,6 +29,7 @@ pub struct Challenge {
 
 /// A card's answer to a challenge.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CardProof {
     /// From the challenge.
     pub challenge_id: String,
@@ -38,12 +39,18 @@ pub struct CardProof {
     pub signature: String,
 }
 
-/// A check by card.
+/// A check by card: the card's proof ([`CardProof`]'s fields) and what the check is for. Its
+/// fields are listed rather than a flattened proof so that an unknown field is refused, as in
+/// every other body.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CardCheckRequest {
-    /// The card's proof.
-    #[serde(flatten)]
-    pub proof: CardProof,
+    /// From the challenge.
+    pub challenge_id: String,
+    /// The user-authentication certificate, DER, base64.
+    pub certificate: String,
+    /// The card's RSASSA-PKCS1-v1_5/SHA-256 signature over the challenge message, base64.
+    pub signature: String,
     /// 診療日 (YYYY-MM-DD or YYYYMMDD); default today in Japan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consultation_date: Option<String>,
@@ -51,6 +58,28 @@ pub struct CardCheckRequest {
     /// and `limit` (限度額適用認定証 information, shown in this answer).
     #[serde(default)]
     pub consent: Vec<String>,
+}
+
+impl CardCheckRequest {
+    /// A check by the card that made `proof`.
+    pub fn new(proof: CardProof, consultation_date: Option<String>, consent: Vec<String>) -> Self {
+        Self {
+            challenge_id: proof.challenge_id,
+            certificate: proof.certificate,
+            signature: proof.signature,
+            consultation_date,
+            consent,
+        }
+    }
+
+    /// The card's proof.
+    pub fn proof(&self) -> CardProof {
+        CardProof {
+            challenge_id: self.challenge_id.clone(),
+            certificate: self.certificate.clone(),
+            signature: self.signature.clone(),
+        }
+    }
 }
 
 /// A check by insurance-card number.
@@ -272,9 +301,13 @@ mod tests {
         let text =
             r#"{"challenge_id":"c","certificate":"AA==","signature":"AA==","consent":["limit"]}"#;
         let r: CardCheckRequest = serde_json::from_str(text).unwrap();
-        assert_eq!(r.proof.challenge_id, "c");
+        assert_eq!(r.proof().challenge_id, "c");
         assert_eq!(r.consent, ["limit"]);
         let back = serde_json::to_value(&r).unwrap();
         assert_eq!(back["certificate"], "AA==");
+        // An unknown field is refused.
+        let extra = text.replace("\"consent\"", "\"pin\":\"1234\",\"consent\"");
+        let e = serde_json::from_str::<CardCheckRequest>(&extra).unwrap_err();
+        assert!(e.to_string().contains("unknown field `pin`"), "{e}");
     }
 }

@@ -53,7 +53,7 @@ pub async fn card_check(
         facility.as_str(),
         Some(facility),
         Some(&mut audit),
-        &req.proof,
+        &req.proof(),
     )
     .await?;
     let person = &holder.person;

@@ -47,6 +47,18 @@ async fn card_and_number_checks_answer_like_the_real_interface() {
         assert_eq!(r["consents"].as_array().unwrap().len(), 2);
         assert_eq!(r["consents"][0]["expires_at"], "20261125180000");
 
+        // An unknown field is refused by name, as in every other body.
+        let mut extra = w.proof(f1, "valid").await;
+        extra["pin"] = json!("1234");
+        let (s, p) = w
+            .call(Method::POST, "/v1/eligibility/card", f1, extra)
+            .await;
+        assert_eq!(
+            (s, p["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("pin")),
+            "{p}"
+        );
+
         // The same signed challenge again: a replay.
         let (s, p) = w.check(&w.f1, &proof, "2026-11-24").await;
         assert_eq!(

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use onshi_api::{CardCheckRequest, CardProof, Challenge, ChallengeRequest, NumberCheckRequest};
+use onshi_api::{CardCheckRequest, Challenge, ChallengeRequest, NumberCheckRequest};
 
 use crate::CliError;
 use crate::cards::read_card;
@@ -266,11 +266,9 @@ async fn signed_challenges(
                     .map_err(|e| CliError::Config(e.to_string()))?
                     .map_err(|e| CliError::Config(e.to_string()))?;
                 out.push(CardCheckRequest {
-                    proof: CardProof {
-                        challenge_id: c.challenge_id,
-                        certificate: cert.clone(),
-                        signature: STANDARD.encode(sig),
-                    },
+                    challenge_id: c.challenge_id,
+                    certificate: cert.clone(),
+                    signature: STANDARD.encode(sig),
                     consultation_date: None,
                     consent: Vec::new(),
                 });

@@ -70,11 +70,7 @@ pub async fn run(args: ReaderArgs, clock: &dyn Clock) -> Result<(), CliError> {
     let api = args.connection.api()?;
     let (proof, facility_code) =
         card_proof(&api, true, &args.card, args.face, args.pin.as_deref()).await?;
-    let request = CardCheckRequest {
-        proof,
-        consultation_date: args.date,
-        consent: args.consent,
-    };
+    let request = CardCheckRequest::new(proof, args.date, args.consent);
     let result: EligibilityResult = api.post("/v1/eligibility/card", &request).await?;
     print_result(&result, args.json);
     if let Some(dir) = &args.face_dir {
