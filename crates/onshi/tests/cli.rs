@@ -959,3 +959,92 @@ async fn audit_checkpoints_are_signed_kept_and_held_to() {
         db.cleanup().await;
     }
 }
+
+/// Nothing in `req/` stops the agent: a directory, a FIFO, a link to a device and a 2 GB file
+/// named like requests each get an error answer and are set aside in `error/`, unread (the
+/// sparse file is never read, the FIFO never opened), and the valid request queued behind them
+/// is answered.
+#[cfg(unix)]
+#[test]
+fn nothing_in_the_request_folder_stops_the_agent() {
+    let demo_dir = tempfile::tempdir().unwrap();
+    let Demo {
+        child: mut server,
+        addr,
+        token,
+        ..
+    } = start_demo(demo_dir.path());
+    let members = std::fs::read_to_string(demo_dir.path().join("demo-members.csv")).unwrap();
+    let row: Vec<&str> = members.lines().nth(1).unwrap().split(',').collect();
+    let exchange = tempfile::tempdir().unwrap();
+    let req = exchange.path().join("req");
+    std::fs::create_dir_all(req.join("OQSsiquc01req_1dir.xml")).unwrap();
+    let fifo = req.join("OQSsiquc01req_2fifo.xml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::os::unix::fs::symlink("/dev/zero", req.join("OQSsiquc01req_3zero.xml")).unwrap();
+    let big = std::fs::File::create(req.join("OQSsiquc01req_4big.xml")).unwrap();
+    big.set_len(2 << 30).unwrap();
+    drop(big);
+    std::fs::write(
+        req.join("OQSsiquc01req_5ok.xml"),
+        format!(
+            "<XmlMsg><MessageHeader><QualificationConfirmationDate>20261124</QualificationConfirmationDate>\
+             <MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader><MessageBody>\
+             <QualificationConfirmSearchInfo><InsurerNumber>{}</InsurerNumber><InsuredCardSymbol>{}</InsuredCardSymbol>\
+             <InsuredIdentificationNumber>{}</InsuredIdentificationNumber><InsuredBranchNumber>{}</InsuredBranchNumber>\
+             </QualificationConfirmSearchInfo></MessageBody></XmlMsg>",
+            row[0], row[1], row[2], row[3]
+        ),
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let server_url = format!("http://{addr}");
+    let dir = exchange.path().display().to_string();
+    let out = onshi(&[
+        "agent",
+        "--server",
+        &server_url,
+        "--facility-token",
+        &token,
+        "--dir",
+        &dir,
+        "--once",
+    ]);
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let res = exchange.path().join("res");
+    let answer = |name: &str| {
+        let bytes = std::fs::read(res.join(name)).unwrap();
+        encoding_rs::SHIFT_JIS.decode(&bytes).0.into_owned()
+    };
+    for (name, code) in [
+        ("OQSsiquc01res_1dir.xml", "ONS0005"),
+        ("OQSsiquc01res_2fifo.xml", "ONS0005"),
+        ("OQSsiquc01res_3zero.xml", "ONS0005"),
+        ("OQSsiquc01res_4big.xml", "ONS0006"),
+    ] {
+        let a = answer(name);
+        assert!(
+            a.contains(&format!("<ErrorCode>{code}</ErrorCode>")),
+            "{name}: {a}"
+        );
+        let base = name.replace("res_", "req_");
+        assert!(
+            std::fs::symlink_metadata(exchange.path().join("error").join(&base)).is_ok(),
+            "{base} set aside in error/"
+        );
+    }
+    assert!(
+        answer("OQSsiquc01res_5ok.xml")
+            .contains("<ProcessingResultStatus>1</ProcessingResultStatus>"),
+        "the valid request behind them is answered"
+    );
+    assert_eq!(std::fs::read_dir(&req).unwrap().count(), 0, "req/ is empty");
+}

@@ -3,7 +3,8 @@
 //!
 //! Layout under `--dir`: `req/` (the receipt computer drops request XML here), `res/` (answers,
 //! named after their requests), `done/` (answered requests are moved here), `tmp/` (answers
-//! being written). Each answer is written to `tmp/` and renamed into `res/`, then its request is
+//! being written), `error/` (entries refused unread: not a regular file, or over 16 MB; each
+//! still gets an error answer in `res/`). Each answer is written to `tmp/` and renamed into `res/`, then its request is
 //! moved to `done/`; a request whose answer already exists is only moved. So a request is answered
 //! exactly once even if the agent is killed at any point and restarted. When the server cannot be
 //! reached, requests stay in `req/` and are answered when it comes back, with a note saying so.
@@ -227,7 +228,9 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {
 }
 
 /// Request files ready to answer: `*.xml` in req/, oldest name first, not modified in the last
-/// moment (a receipt computer may still be writing one).
+/// moment (a receipt computer may still be writing one). Entries that are not regular files
+/// (a directory, a FIFO, a device, a symbolic link: never followed) are listed too, to be
+/// refused by [`read_request`].
 fn pending(req: &Path, clock: &dyn Clock) -> Result<Vec<PathBuf>, CliError> {
     let now = SystemTime::from(clock.now());
     let mut files: Vec<PathBuf> = std::fs::read_dir(req)
@@ -236,7 +239,7 @@ fn pending(req: &Path, clock: &dyn Clock) -> Result<Vec<PathBuf>, CliError> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")))
         .filter(|p| {
-            std::fs::metadata(p)
+            std::fs::symlink_metadata(p)
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| now.duration_since(t).ok())
@@ -247,11 +250,61 @@ fn pending(req: &Path, clock: &dyn Clock) -> Result<Vec<PathBuf>, CliError> {
     Ok(files)
 }
 
+/// Why a request entry is not read: answered with an error result and moved to `error/`.
+#[derive(Debug)]
+struct Refusal {
+    code: &'static str,
+    message: String,
+}
+
+/// Reads a request file: only a regular file (not followed through a link), at most
+/// [`onshi_interface::xml::MAX_BYTES`], read with that bound whatever its size claims.
+fn read_request(path: &Path) -> Result<Vec<u8>, Refusal> {
+    use std::io::Read;
+    let refuse = |code, message: String| Refusal { code, message };
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| refuse("ONS0005", format!("the request cannot be read: {e}")))?;
+    if !meta.file_type().is_file() {
+        let kind = if meta.file_type().is_symlink() {
+            "a symbolic link"
+        } else if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(refuse(
+            "ONS0005",
+            format!("the request is {kind}; only regular files are read"),
+        ));
+    }
+    let limit = onshi_interface::xml::MAX_BYTES as u64;
+    if meta.len() > limit {
+        return Err(refuse(
+            "ONS0006",
+            format!("the request is larger than {limit} bytes"),
+        ));
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| refuse("ONS0005", format!("the request cannot be read: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| refuse("ONS0005", format!("the request cannot be read: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(refuse(
+            "ONS0006",
+            format!("the request is larger than {limit} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Runs the agent.
 pub async fn run(args: AgentArgs, clock: &dyn Clock) -> Result<(), CliError> {
     let args = &args;
-    let [req, res, done, tmp] = ["req", "res", "done", "tmp"].map(|d| args.dir.join(d));
-    for d in [&req, &res, &done, &tmp] {
+    let [req, res, done, tmp, error] =
+        ["req", "res", "done", "tmp", "error"].map(|d| args.dir.join(d));
+    for d in [&req, &res, &done, &tmp, &error] {
         std::fs::create_dir_all(d).map_err(io(d))?;
     }
     let api = args.connection.api()?;
@@ -270,7 +323,28 @@ pub async fn run(args: AgentArgs, clock: &dyn Clock) -> Result<(), CliError> {
             };
             let answer_path = res.join(response_name(&name));
             if !answer_path.exists() {
-                let bytes = std::fs::read(path).map_err(io(path))?;
+                let bytes = match read_request(path) {
+                    Ok(b) => b,
+                    Err(refusal) => {
+                        // Answered and set aside in error/, so it is never read again and the
+                        // requests behind it are served.
+                        tracing::warn!(code = refusal.code, reason = %refusal.message, "request refused");
+                        let executed_at = stamp(clock);
+                        let echo = HeaderEcho {
+                            charset: onshi_interface::Charset::ShiftJis,
+                            executed_at: &executed_at,
+                            confirmation_date: None,
+                            institution: args.facility.as_deref().unwrap_or(""),
+                            file_identifier: None,
+                        };
+                        let xml = error_result(&echo, refusal.code, &refusal.message);
+                        let partial = tmp.join(response_name(&name));
+                        std::fs::write(&partial, xml).map_err(io(&partial))?;
+                        std::fs::rename(&partial, &answer_path).map_err(io(&answer_path))?;
+                        std::fs::rename(path, error.join(&name)).map_err(io(path))?;
+                        continue;
+                    }
+                };
                 let note = outage.as_ref().map(|since| format!("サーバーに接続できなかったため遅延して応答しました (unreachable since {since})"));
                 match answer(args, &api, clock, &name, &bytes, note.as_deref()).await {
                     Outcome::Unreachable(why) => {
