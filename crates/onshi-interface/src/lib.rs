@@ -263,6 +263,16 @@ pub fn parse_request(file_name: &str, bytes: &[u8]) -> Result<Request, Interface
     if kind == Kind::BulkDownload && reception_number.is_none() {
         return Err(missing("ReceptionNumber"));
     }
+    // It becomes part of a URL path: only what a reception number can be (letters and digits),
+    // so that no request can name another route ("../../healthz?").
+    if let Some(n) = &reception_number
+        && (n.is_empty() || n.len() > 40 || !n.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        return Err(InterfaceError::Invalid {
+            element: "ReceptionNumber".into(),
+            reason: "must be 1 to 40 letters and digits, as the upload's answer gave it".into(),
+        });
+    }
     Ok(Request {
         kind,
         charset,
@@ -912,6 +922,34 @@ mod tests {
         ));
         let deep = format!("{}{}", "<a>".repeat(40), "</a>".repeat(40));
         assert!(parse_request("OQSsiquc01req_1.xml", deep.as_bytes()).is_err());
+    }
+
+    /// A reception number is used in a URL path; anything but letters and digits is refused.
+    #[test]
+    fn a_reception_number_cannot_name_another_route() {
+        let download = |n: &str| {
+            format!(
+                "<XmlMsg><MessageHeader><MedicalInstitutionCode>1311234567</MedicalInstitutionCode>\
+                 </MessageHeader><MessageBody><ReceptionNumber>{n}</ReceptionNumber></MessageBody></XmlMsg>"
+            )
+        };
+        let ok = parse_request(
+            "OQSmuquc02req_1.xml",
+            download("4F1A09C2D3E4B5A69788").as_bytes(),
+        );
+        assert_eq!(
+            ok.unwrap().reception_number.as_deref(),
+            Some("4F1A09C2D3E4B5A69788")
+        );
+        for bad in ["../../healthz?", "A/B", "a%2Fb", "", &"A".repeat(41)] {
+            assert!(
+                matches!(
+                    parse_request("OQSmuquc02req_1.xml", download(bad).as_bytes()),
+                    Err(InterfaceError::Invalid { element, .. }) if element == "ReceptionNumber"
+                ),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

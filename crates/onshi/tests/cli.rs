@@ -819,6 +819,21 @@ fn the_agent_runs_both_phases_of_a_bulk_lookup() {
         answer.contains("<NumberOfProcessingResult>3</NumberOfProcessingResult>"),
         "{answer}"
     );
+    // A reception number that would name another route is refused, not sent.
+    std::fs::write(
+        req.join("OQSmuquc02req_escape.xml"),
+        "<XmlMsg><MessageHeader><MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader>\
+         <MessageBody><ReceptionNumber>../../healthz?</ReceptionNumber></MessageBody></XmlMsg>",
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(agent().status.success());
+    let escaped =
+        std::fs::read_to_string(exchange.path().join("res/OQSmuquc02res_escape.xml")).unwrap();
+    assert!(
+        escaped.contains("<ErrorCode>ONS0003</ErrorCode>") && escaped.contains("ReceptionNumber"),
+        "{escaped}"
+    );
     assert_eq!(answer.matches("<BulkConfirmUnit>").count(), 3);
     // Rows come back in upload order with the identifier the receipt computer maps them by,
     // and the consent flag as sent.
