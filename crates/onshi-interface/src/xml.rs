@@ -65,6 +65,16 @@ pub fn parse(bytes: &[u8]) -> Result<Element, InterfaceError> {
         )));
     }
     let encoding = declared_encoding(bytes);
+    // UTF-8 labelled Shift_JIS decodes as Shift_JIS without an error, as mojibake. Real
+    // Shift_JIS Japanese text is (almost) never valid UTF-8 with multi-byte characters: its
+    // half-width kana and second bytes are stray UTF-8 continuation bytes.
+    if encoding == encoding_rs::SHIFT_JIS && !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()
+    {
+        return Err(InterfaceError::Malformed(
+            "the file declares Shift_JIS but is UTF-8: declare encoding=\"UTF-8\", or write it in Shift_JIS"
+                .into(),
+        ));
+    }
     let (text, _, bad) = encoding.decode(bytes);
     if bad {
         return Err(InterfaceError::Malformed(format!(
@@ -155,6 +165,15 @@ pub fn parse(bytes: &[u8]) -> Result<Element, InterfaceError> {
                         position(&reader, &text)
                     )));
                 };
+                // XML 1.0 has no control characters but tab and line ends, so one written as
+                // a reference (&#1;) would make the echoed answer not well-formed.
+                if ch.is_control() && !matches!(ch, '\t' | '\n' | '\r') {
+                    return Err(InterfaceError::Malformed(format!(
+                        "{}: a character reference to a control character (U+{:04X}) is not allowed",
+                        position(&reader, &text),
+                        u32::from(ch)
+                    )));
+                }
                 if let Some(top) = stack.last_mut() {
                     top.text.push(ch);
                 }
@@ -177,7 +196,8 @@ pub fn parse(bytes: &[u8]) -> Result<Element, InterfaceError> {
     root.ok_or_else(|| InterfaceError::Malformed("the file holds no element".into()))
 }
 
-/// Escapes text for element content.
+/// Escapes text for element content. Control characters XML 1.0 cannot carry (any but tab and
+/// line ends) are dropped, so an answer is always well-formed whatever a value holds.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -185,8 +205,42 @@ pub fn escape(s: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => {}
             _ => out.push(c),
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_character_references_are_refused_and_never_written() {
+        let doc = "<XmlMsg><A>x&#1;y</A></XmlMsg>";
+        let e = parse(doc.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("U+0001"), "{e}");
+        assert!(parse(b"<XmlMsg><A>x&#9;y&#10;</A></XmlMsg>").is_ok());
+        assert_eq!(escape("a\u{1}b\u{7f}c\td<"), "abc\td&lt;");
+    }
+
+    #[test]
+    fn utf8_labelled_shift_jis_is_refused() {
+        let utf8 = "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><XmlMsg><A>試験</A></XmlMsg>";
+        let e = parse(utf8.as_bytes()).unwrap_err();
+        assert!(
+            e.to_string().contains("declares Shift_JIS but is UTF-8"),
+            "{e}"
+        );
+        // The same text really in Shift_JIS, half-width kana included, parses.
+        let sjis = encoding_rs::SHIFT_JIS
+            .encode(&utf8.replace("試験", "試験ｼｹﾝ"))
+            .0
+            .into_owned();
+        assert_eq!(parse(&sjis).unwrap().children[0].text, "試験ｼｹﾝ");
+        // ASCII-only files are both; fine.
+        assert!(parse(b"<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><XmlMsg/>").is_ok());
+    }
 }

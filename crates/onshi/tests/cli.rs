@@ -1031,13 +1031,16 @@ fn nothing_in_the_request_folder_stops_the_agent() {
         &dir,
         "--once",
     ]);
-    server.kill().unwrap();
-    let _ = server.wait();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let res = exchange.path().join("res");
+    // Answers come in the request's encoding; the refusals (unread) in Shift_JIS.
     let answer = |name: &str| {
         let bytes = std::fs::read(res.join(name)).unwrap();
-        encoding_rs::SHIFT_JIS.decode(&bytes).0.into_owned()
+        if bytes.starts_with(b"<?xml version=\"1.0\" encoding=\"UTF-8\"") {
+            String::from_utf8(bytes).unwrap()
+        } else {
+            encoding_rs::SHIFT_JIS.decode(&bytes).0.into_owned()
+        }
     };
     for (name, code) in [
         ("OQSsiquc01res_1dir.xml", "ONS0005"),
@@ -1062,4 +1065,40 @@ fn nothing_in_the_request_folder_stops_the_agent() {
         "the valid request behind them is answered"
     );
     assert_eq!(std::fs::read_dir(&req).unwrap().count(), 0, "req/ is empty");
+
+    // The client reuses a name for another patient while the old answer is still in res/: the
+    // new request is answered and the old answer replaced, never left under that name.
+    let other: Vec<&str> = members.lines().nth(2).unwrap().split(',').collect();
+    std::fs::write(
+        req.join("OQSsiquc01req_5ok.xml"),
+        format!(
+            "<XmlMsg><MessageHeader><QualificationConfirmationDate>20261124</QualificationConfirmationDate>\
+             <MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader><MessageBody>\
+             <QualificationConfirmSearchInfo><InsurerNumber>{}</InsurerNumber><InsuredCardSymbol>{}</InsuredCardSymbol>\
+             <InsuredIdentificationNumber>{}</InsuredIdentificationNumber><InsuredBranchNumber>{}</InsuredBranchNumber>\
+             </QualificationConfirmSearchInfo></MessageBody></XmlMsg>",
+            other[0], other[1], other[2], other[3]
+        ),
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = onshi(&[
+        "agent",
+        "--server",
+        &server_url,
+        "--facility-token",
+        &token,
+        "--dir",
+        &dir,
+        "--once",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let again = answer("OQSsiquc01res_5ok.xml");
+    let name_of = |r: &[&str]| format!("<Name>{}</Name>", r[4].replace(' ', "\u{3000}"));
+    assert!(
+        again.contains(&name_of(&other)) && !again.contains(&name_of(&row)),
+        "the reused name holds the new patient's answer: {again}"
+    );
+    server.kill().unwrap();
+    let _ = server.wait();
 }

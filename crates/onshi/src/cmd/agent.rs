@@ -4,7 +4,8 @@
 //! Layout under `--dir`: `req/` (the receipt computer drops request XML here), `res/` (answers,
 //! named after their requests), `done/` (answered requests are moved here), `tmp/` (answers
 //! being written), `error/` (entries refused unread: not a regular file, or over 16 MB; each
-//! still gets an error answer in `res/`). Each answer is written to `tmp/` and renamed into `res/`, then its request is
+//! still gets an error answer in `res/`). A request whose name already has an answer older than
+//! the request reuses the name: it is answered anew and the old answer replaced atomically. Each answer is written to `tmp/` and renamed into `res/`, then its request is
 //! moved to `done/`; a request whose answer already exists is only moved. So a request is answered
 //! exactly once even if the agent is killed at any point and restarted. When the server cannot be
 //! reached, requests stay in `req/` and are answered when it comes back, with a note saying so.
@@ -250,6 +251,17 @@ fn pending(req: &Path, clock: &dyn Clock) -> Result<Vec<PathBuf>, CliError> {
     Ok(files)
 }
 
+/// Whether the answer under a request's name is older than the request: the client reused the
+/// name for a new request (the old answer is another patient's), as opposed to an answer
+/// written just before a crash, which is newer than its request and is kept.
+fn answer_is_stale(request: &Path, answer: &Path) -> bool {
+    let modified = |p: &Path| std::fs::symlink_metadata(p).and_then(|m| m.modified());
+    match (modified(request), modified(answer)) {
+        (Ok(r), Ok(a)) => r > a,
+        _ => false,
+    }
+}
+
 /// Why a request entry is not read: answered with an error result and moved to `error/`.
 #[derive(Debug)]
 struct Refusal {
@@ -322,7 +334,7 @@ pub async fn run(args: AgentArgs, clock: &dyn Clock) -> Result<(), CliError> {
                 continue;
             };
             let answer_path = res.join(response_name(&name));
-            if !answer_path.exists() {
+            if !answer_path.exists() || answer_is_stale(path, &answer_path) {
                 let bytes = match read_request(path) {
                     Ok(b) => b,
                     Err(refusal) => {
