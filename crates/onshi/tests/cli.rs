@@ -1066,6 +1066,40 @@ fn nothing_in_the_request_folder_stops_the_agent() {
     );
     assert_eq!(std::fs::read_dir(&req).unwrap().count(), 0, "req/ is empty");
 
+    // A request still being written (not yet well-formed, just modified) waits for its end
+    // instead of being answered as malformed.
+    let complete =
+        std::fs::read_to_string(exchange.path().join("done/OQSsiquc01req_5ok.xml")).unwrap();
+    let partial = req.join("OQSsiquc01req_6slow.xml");
+    std::fs::write(&partial, &complete[..complete.len() / 2]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let slow_agent = Command::new(env!("CARGO_BIN_EXE_onshi"))
+        .args([
+            "agent",
+            "--server",
+            &server_url,
+            "--facility-token",
+            &token,
+            "--dir",
+            &dir,
+            "--once",
+            "--poll-ms",
+            "100",
+        ])
+        .env("ONSHI_LOG", "warn")
+        .env("ONSHI_MY_NUMBER_KEY", KEY_HEX)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    std::fs::write(&partial, &complete).unwrap();
+    let status = slow_agent.wait_with_output().unwrap();
+    assert!(status.status.success());
+    let slow = answer("OQSsiquc01res_6slow.xml");
+    assert!(
+        slow.contains("<ProcessingResultStatus>1</ProcessingResultStatus>"),
+        "answered once complete, not as malformed: {slow}"
+    );
+
     // The client reuses a name for another patient while the old answer is still in res/: the
     // new request is answered and the old answer replaced, never left under that name.
     let other: Vec<&str> = members.lines().nth(2).unwrap().split(',').collect();

@@ -251,6 +251,36 @@ fn pending(req: &Path, clock: &dyn Clock) -> Result<Vec<PathBuf>, CliError> {
     Ok(files)
 }
 
+/// Whether req/ holds any `*.xml` entry, however young.
+fn any_request(req: &Path) -> Result<bool, CliError> {
+    Ok(std::fs::read_dir(req)
+        .map_err(io(req))?
+        .filter_map(Result::ok)
+        .any(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("xml"))
+        }))
+}
+
+/// How long a malformed request is given to be finished before it is answered as malformed.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// Whether a request is most likely still being written: it does not parse as well-formed XML
+/// and was modified less than [`SETTLE`] ago (a receipt computer writing in place, not through a
+/// rename). It is left for a later scan; once older, a malformed file is answered as such.
+fn still_being_written(path: &Path, name: &str, bytes: &[u8], clock: &dyn Clock) -> bool {
+    let malformed = matches!(
+        parse_request(name, bytes),
+        Err(InterfaceError::Malformed(_))
+    );
+    let age = std::fs::symlink_metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::from(clock.now()).duration_since(t).ok());
+    malformed && age.is_some_and(|a| a < SETTLE)
+}
+
 /// Whether the answer under a request's name is older than the request: the client reused the
 /// name for a new request (the old answer is another patient's), as opposed to an answer
 /// written just before a crash, which is newer than its request and is kept.
@@ -357,6 +387,9 @@ pub async fn run(args: AgentArgs, clock: &dyn Clock) -> Result<(), CliError> {
                         continue;
                     }
                 };
+                if still_being_written(path, &name, &bytes, clock) {
+                    continue;
+                }
                 let note = outage.as_ref().map(|since| format!("サーバーに接続できなかったため遅延して応答しました (unreachable since {since})"));
                 match answer(args, &api, clock, &name, &bytes, note.as_deref()).await {
                     Outcome::Unreachable(why) => {
@@ -380,7 +413,9 @@ pub async fn run(args: AgentArgs, clock: &dyn Clock) -> Result<(), CliError> {
             tracing::info!("server reachable again; queued requests answered");
             outage = None;
         }
-        if args.once && !blocked && pending(&req, clock)?.is_empty() {
+        // `--once` ends when req/ holds no request at all, young ones included: a file still
+        // being written is waited for, not left behind.
+        if args.once && !blocked && !any_request(&req)? {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(if blocked {
