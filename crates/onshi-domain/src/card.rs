@@ -238,6 +238,12 @@ fn text_of(max: usize, fold: fn(&str) -> String) -> impl Fn(&str) -> Result<Stri
         if s.chars().any(char::is_control) {
             return Err("must not contain control characters".into());
         }
+        if s.chars().any(crate::text::is_invisible_format) {
+            return Err(
+                "must not contain invisible formatting characters (zero-width, bidirectional, BOM)"
+                    .into(),
+            );
+        }
         Ok(s)
     }
 }

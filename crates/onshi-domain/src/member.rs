@@ -15,7 +15,9 @@ use crate::ids::{
     BranchNumber, CardNumber, CardSymbol, InsurerKind, InsurerNumber, MyNumber, PersonRef,
 };
 use crate::limit::{LimitCertificate, LimitInput};
-use crate::text::{is_kana_name_char, normalize, normalize_compact, normalize_name};
+use crate::text::{
+    is_invisible_format, is_kana_name_char, normalize, normalize_compact, normalize_name,
+};
 
 /// A value that is personal data: it serialises as itself (for the people allowed to see it) but
 /// its `Debug` is redacted, so it cannot reach a log line by accident.
@@ -435,6 +437,12 @@ fn parse_name(input: &str) -> Result<String, String> {
     if s.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
     }
+    if s.chars().any(is_invisible_format) {
+        return Err(
+            "must not contain invisible formatting characters (zero-width, bidirectional, BOM)"
+                .into(),
+        );
+    }
     Ok(s)
 }
 
@@ -766,6 +774,32 @@ mod tests {
             }),
             ["elderly_valid_from"]
         );
+    }
+
+    #[test]
+    fn names_refuse_invisible_formatting() {
+        for bad in [
+            "山田\u{202E}太郎",
+            "山田\u{200B}太郎",
+            "\u{FEFF}山田 太郎",
+            "ヤマダ\u{2066}",
+        ] {
+            let errors = MemberInput {
+                name: bad,
+                name_kana: if bad.starts_with('ヤ') {
+                    bad
+                } else {
+                    "ヤマダ タロウ"
+                },
+                ..input()
+            }
+            .validate()
+            .unwrap_err();
+            assert!(
+                errors[0].reason.contains("invisible"),
+                "{bad:?}: {errors:?}"
+            );
+        }
     }
 
     #[test]

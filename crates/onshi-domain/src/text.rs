@@ -66,6 +66,19 @@ pub fn normalize_compact(input: &str) -> String {
         .collect()
 }
 
+/// True for characters that change how text shows without showing themselves: zero-width
+/// spaces and joiners, bidirectional marks, embeddings, overrides and isolates (an RTL override
+/// can make a name read differently on screen than it is stored), word joiners and the
+/// byte-order mark. Names and addresses refuse them.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{061C}' | '\u{180E}' | '\u{FEFF}')
+}
+
 /// True for katakana in either width, the prolonged sound mark, middle dots and spaces: what a
 /// kana name (カナ氏名) may contain.
 pub fn is_kana_name_char(c: char) -> bool {

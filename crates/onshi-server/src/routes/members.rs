@@ -66,6 +66,17 @@ fn card_input<'a>(get: impl Fn(&str) -> &'a str) -> CardInput<'a> {
     CardInput::from_columns(CARD_COLUMNS.map(get))
 }
 
+/// The fields a body may give as JSON numbers: codes and percentages.
+const NUMERIC_FIELDS: [&str; 7] = [
+    "sex",
+    "relationship",
+    "copay_ratio",
+    "loss_reason",
+    "limit_class",
+    "card_class",
+    "elderly_copay_ratio",
+];
+
 /// A JSON object's members as text, checked against the fields a route takes.
 struct Fields {
     text: HashMap<String, String>,
@@ -105,9 +116,15 @@ fn read_fields(body: &Bytes, allowed: &[&str]) -> Result<Fields, Problem> {
             Value::String(s) => {
                 fields.text.insert(name, s);
             }
-            Value::Number(n) => {
+            // Numbers only where a field is a number or a code; elsewhere (card numbers,
+            // dates, names) a JSON number loses leading zeros or is not what was meant.
+            Value::Number(n) if NUMERIC_FIELDS.contains(&name.as_str()) => {
                 fields.text.insert(name, n.to_string());
             }
+            Value::Number(_) => errors.push(FieldError::new(
+                name,
+                "must be a string (a number would lose its leading zeros)",
+            )),
             Value::Null => fields.nulls.push(name),
             _ => errors.push(FieldError::new(name, "must be a string")),
         }

@@ -524,6 +524,26 @@ async fn every_route_is_documented_and_answers() {
             assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         }
     }
+    // A card number sent as a JSON number (its leading zeros lost) is refused; a code may be one.
+    let mut numeric = hanako();
+    numeric["number"] = json!(2001);
+    numeric["sex"] = json!(2);
+    let (s, _, body) = api
+        .call(
+            Method::POST,
+            "/v1/members",
+            Some(&api.token_a),
+            Some(numeric),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["number"], "{body}");
     // A body that is not an object is refused without repeating it (it may be personal data).
     let (s, _, body) = api
         .call(
