@@ -10,6 +10,9 @@ use onshi_store::StoreError;
 
 use crate::eligibility::CheckError;
 
+/// The most field errors one problem lists.
+pub const MAX_LISTED_ERRORS: usize = 50;
+
 /// What a 503 (`busy`) asks the caller to wait, in its `Retry-After` header and its detail.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
@@ -39,10 +42,20 @@ impl Problem {
         }
     }
 
-    /// 422: the request was understood but fields are wrong.
-    pub fn validation(errors: Vec<FieldError>) -> Self {
+    /// 422: the request was understood but fields are wrong. At most [`MAX_LISTED_ERRORS`] are
+    /// listed (the detail says how many there were), so a body of a million bad fields gets an
+    /// answer of a few kilobytes, not a larger one.
+    pub fn validation(mut errors: Vec<FieldError>) -> Self {
+        let total = errors.len();
+        errors.truncate(MAX_LISTED_ERRORS);
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        let detail = format!("invalid fields: {}", fields.join(", "));
+        let mut detail = format!("invalid fields: {}", fields.join(", "));
+        if total > errors.len() {
+            detail.push_str(&format!(
+                " (the first {} of {total} problems)",
+                errors.len()
+            ));
+        }
         let mut p = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation",

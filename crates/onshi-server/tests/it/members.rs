@@ -544,6 +544,33 @@ async fn every_route_is_documented_and_answers() {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["number"], "{body}");
+    // A body of many unknown fields gets a bounded answer, saying how many there were.
+    let many: serde_json::Map<String, Value> = (0..20_000)
+        .map(|i| (format!("unknown_field_{i:05}"), json!("x")))
+        .collect();
+    let (s, _, body) = api
+        .call(
+            Method::POST,
+            "/v1/members",
+            Some(&api.token_a),
+            Some(Value::Object(many)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"].as_array().unwrap().len(), 50);
+    assert!(
+        body.to_string().len() < 16 * 1024,
+        "{} bytes",
+        body.to_string().len()
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("of 20000 problems"),
+        "{}",
+        body["detail"]
+    );
     // A body that is not an object is refused without repeating it (it may be personal data).
     let (s, _, body) = api
         .call(
