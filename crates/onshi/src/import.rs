@@ -72,8 +72,24 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// A byte sequence that is not CP932: where, by line (counted in the decoded text, so it is the
+/// line of the bad byte, however far ahead of the CSV parser the decoder runs) and byte.
+#[derive(Debug)]
+struct NotCp932 {
+    line: u64,
+    byte: u64,
+}
+
+impl std::fmt::Display for NotCp932 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not valid CP932 (Shift_JIS) near byte {}", self.byte)
+    }
+}
+
+impl std::error::Error for NotCp932 {}
+
 /// Decodes CP932 into UTF-8 as it reads; a byte sequence that is not CP932 is an error naming
-/// its offset (no replacement characters are ever stored).
+/// its line and offset ([`NotCp932`]; no replacement characters are ever stored).
 struct Cp932Reader<R> {
     inner: R,
     decoder: Decoder,
@@ -84,6 +100,8 @@ struct Cp932Reader<R> {
     out_start: usize,
     out_end: usize,
     consumed: u64,
+    /// Line ends in the text decoded and handed on so far.
+    newlines: u64,
     eof: bool,
     done: bool,
 }
@@ -100,6 +118,7 @@ impl<R: Read> Cp932Reader<R> {
             out_start: 0,
             out_end: 0,
             consumed: 0,
+            newlines: 0,
             eof: false,
             done: false,
         }
@@ -123,22 +142,35 @@ impl<R: Read> Cp932Reader<R> {
             self.start += read;
             self.consumed += read as u64;
             self.out_end += written;
+            let newlines_here = || {
+                self.output[..self.out_end]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count() as u64
+            };
             match result {
                 DecoderResult::Malformed(bad, _) => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        format!(
-                            "not valid CP932 (Shift_JIS) near byte {}",
-                            self.consumed.saturating_sub(u64::from(bad))
-                        ),
+                        NotCp932 {
+                            line: self.newlines + newlines_here() + 1,
+                            byte: self.consumed.saturating_sub(u64::from(bad)),
+                        },
                     ));
                 }
-                DecoderResult::OutputFull => return Ok(()),
+                DecoderResult::OutputFull => {
+                    self.newlines += newlines_here();
+                    return Ok(());
+                }
                 DecoderResult::InputEmpty if self.eof => {
+                    self.newlines += newlines_here();
                     self.done = true;
                     return Ok(());
                 }
-                DecoderResult::InputEmpty if self.out_end > 0 => return Ok(()),
+                DecoderResult::InputEmpty if self.out_end > 0 => {
+                    self.newlines += newlines_here();
+                    return Ok(());
+                }
                 DecoderResult::InputEmpty => {}
             }
         }
@@ -204,9 +236,15 @@ fn read_rows(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(line_before, csv::Position::line);
+                let mut line = e.position().map_or(line_before, csv::Position::line);
                 let reason = match e.kind() {
-                    csv::ErrorKind::Io(io) => io.to_string(),
+                    csv::ErrorKind::Io(io) => {
+                        // The decoder runs ahead of the parser: its own line is the bad byte's.
+                        if let Some(bad) = io.get_ref().and_then(|i| i.downcast_ref::<NotCp932>()) {
+                            line = bad.line;
+                        }
+                        io.to_string()
+                    }
                     _ => e.to_string(),
                 };
                 parsed.push(line, FieldError::new("file", reason));
@@ -303,7 +341,8 @@ fn read_rows(
             }
         }
     }
-    if header.is_none() {
+    // A file that failed to decode before its header was read is not empty: its error says why.
+    if header.is_none() && parsed.error_count == 0 {
         parsed.push(
             1,
             FieldError::new("file", "is empty: expected a header row"),
@@ -441,6 +480,51 @@ mod tests {
             .unwrap();
         assert_eq!(out.len(), text.len());
         assert!(out == text, "decoded text differs");
+    }
+
+    /// A bad byte far into a file is reported at its own line, not at the line the CSV parser
+    /// had reached when the decoder (which reads ahead) found it; and a file whose first line
+    /// does not decode is not also "empty".
+    #[test]
+    fn cp932_errors_name_the_bad_bytes_line() {
+        let key = MyNumberKey::from_bytes(&[7; 32]).unwrap();
+        let insurers: HashSet<String> = ["01130012".to_owned()].into();
+        let header = "insurer_number,symbol,number,branch,name,name_kana,birth_date,sex,relationship,qualified_from,qualified_until,copay_ratio,my_number\n";
+        let row = |i: usize| {
+            format!("01130012,１２,{i},00,山田　太郎,ﾔﾏﾀﾞ ﾀﾛｳ,1980-04-01,1,本人,20200401,,30,\n")
+        };
+        let run = |bytes: Vec<u8>| {
+            let (tx, mut rx) = mpsc::channel(1024);
+            let drain = std::thread::spawn(move || while rx.blocking_recv().is_some() {});
+            let parsed = read_rows(
+                Box::new(Cp932Reader::new(io::Cursor::new(bytes))),
+                &key,
+                &insurers,
+                &tx,
+            )
+            .unwrap();
+            drop(tx);
+            drain.join().unwrap();
+            parsed
+        };
+        // 3,000 rows; line 2,502 (after the header and 2,500 rows) starts with a lead byte
+        // that has no valid trail.
+        let mut bytes = SHIFT_JIS.encode(header).0.into_owned();
+        for i in 0..3000 {
+            if i == 2500 {
+                bytes.extend_from_slice(&[0x81, 0x20]);
+            }
+            bytes.extend_from_slice(&SHIFT_JIS.encode(&row(i)).0);
+        }
+        let parsed = run(bytes);
+        assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
+        assert_eq!(parsed.errors[0].line, 2502, "{}", parsed.errors[0]);
+        assert!(parsed.errors[0].to_string().contains("not valid CP932"));
+
+        let parsed = run(vec![0x81, 0x20, b'a', b'\n']);
+        assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
+        assert_eq!(parsed.errors[0].line, 1);
+        assert!(!parsed.errors[0].to_string().contains("empty"));
     }
 
     #[test]
