@@ -1006,31 +1006,34 @@ fn nothing_in_the_request_folder_stops_the_agent() {
     let big = std::fs::File::create(req.join("OQSsiquc01req_4big.xml")).unwrap();
     big.set_len(2 << 30).unwrap();
     drop(big);
-    std::fs::write(
-        req.join("OQSsiquc01req_5ok.xml"),
+    // A single look-up of the member on `r` (a row of the demo's member file).
+    let request = |r: &[&str]| {
         format!(
             "<XmlMsg><MessageHeader><QualificationConfirmationDate>20261124</QualificationConfirmationDate>\
              <MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader><MessageBody>\
              <QualificationConfirmSearchInfo><InsurerNumber>{}</InsurerNumber><InsuredCardSymbol>{}</InsuredCardSymbol>\
              <InsuredIdentificationNumber>{}</InsuredIdentificationNumber><InsuredBranchNumber>{}</InsuredBranchNumber>\
              </QualificationConfirmSearchInfo></MessageBody></XmlMsg>",
-            row[0], row[1], row[2], row[3]
-        ),
-    )
-    .unwrap();
+            r[0], r[1], r[2], r[3]
+        )
+    };
+    std::fs::write(req.join("OQSsiquc01req_5ok.xml"), request(&row)).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     let server_url = format!("http://{addr}");
     let dir = exchange.path().display().to_string();
-    let out = onshi(&[
-        "agent",
-        "--server",
-        &server_url,
-        "--facility-token",
-        &token,
-        "--dir",
-        &dir,
-        "--once",
-    ]);
+    let agent = || {
+        onshi(&[
+            "agent",
+            "--server",
+            &server_url,
+            "--facility-token",
+            &token,
+            "--dir",
+            &dir,
+            "--once",
+        ])
+    };
+    let out = agent();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let res = exchange.path().join("res");
     // Answers come in the request's encoding; the refusals (unread) in Shift_JIS.
@@ -1103,29 +1106,9 @@ fn nothing_in_the_request_folder_stops_the_agent() {
     // The client reuses a name for another patient while the old answer is still in res/: the
     // new request is answered and the old answer replaced, never left under that name.
     let other: Vec<&str> = members.lines().nth(2).unwrap().split(',').collect();
-    std::fs::write(
-        req.join("OQSsiquc01req_5ok.xml"),
-        format!(
-            "<XmlMsg><MessageHeader><QualificationConfirmationDate>20261124</QualificationConfirmationDate>\
-             <MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader><MessageBody>\
-             <QualificationConfirmSearchInfo><InsurerNumber>{}</InsurerNumber><InsuredCardSymbol>{}</InsuredCardSymbol>\
-             <InsuredIdentificationNumber>{}</InsuredIdentificationNumber><InsuredBranchNumber>{}</InsuredBranchNumber>\
-             </QualificationConfirmSearchInfo></MessageBody></XmlMsg>",
-            other[0], other[1], other[2], other[3]
-        ),
-    )
-    .unwrap();
+    std::fs::write(req.join("OQSsiquc01req_5ok.xml"), request(&other)).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let out = onshi(&[
-        "agent",
-        "--server",
-        &server_url,
-        "--facility-token",
-        &token,
-        "--dir",
-        &dir,
-        "--once",
-    ]);
+    let out = agent();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let again = answer("OQSsiquc01res_5ok.xml");
     let name_of = |r: &[&str]| format!("<Name>{}</Name>", r[4].replace(' ', "\u{3000}"));
