@@ -231,6 +231,19 @@ impl From<CheckError> for Problem {
                 "the challenge has expired: ask for a new one",
             ),
             CheckError::ChallengeReplayed => Self::challenge_replayed(),
+            CheckError::ChallengePurpose {
+                issued_for,
+                used_for,
+            } => Self::new(
+                StatusCode::FORBIDDEN,
+                "challenge-purpose",
+                "Challenge of another purpose",
+                format!(
+                    "this challenge was issued for {}; ask for one with purpose {}",
+                    issued_for.as_str(),
+                    used_for.as_str()
+                ),
+            ),
             CheckError::NoTrustAnchors => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "no-trust-anchors",

@@ -46,12 +46,13 @@ pub enum Face {
 
 /// A card's proof for a fresh challenge: unlocks the card at `path` with the face check or the
 /// PIN (saving the PIN counter; a failure sends nothing), asks `api` for a challenge (the
-/// facility's when `api` has a token, else the portal's), and has the card sign it. Returns the
+/// facility's for `facility`'s purpose, `check` or `registration`, else the portal's), and has
+/// the card sign it. Returns the
 /// proof and the challenge's audience (the facility code the server knows the token by, or
 /// `portal`).
 pub async fn card_proof(
     api: &Api,
-    facility: bool,
+    facility: Option<&str>,
     path: &Path,
     face: Option<Face>,
     pin: Option<&str>,
@@ -69,12 +70,17 @@ pub async fn card_proof(
         }
         (None, None) => return Err(CliError::Config("give --face ok|fail or --pin PIN".into())),
     }
-    let uri = if facility {
-        "/v1/challenges"
-    } else {
-        "/v1/portal/challenges"
+    // At a facility, a challenge for `purpose` (check or registration); else the portal's.
+    let (uri, request) = match facility {
+        Some(purpose) => (
+            "/v1/challenges",
+            ChallengeRequest {
+                purpose: Some(purpose.to_owned()),
+            },
+        ),
+        None => ("/v1/portal/challenges", ChallengeRequest::default()),
     };
-    let challenge: onshi_api::Challenge = api.post(uri, &ChallengeRequest::default()).await?;
+    let challenge: onshi_api::Challenge = api.post(uri, &request).await?;
     let message = hex::decode(&challenge.message)
         .map_err(|_| CliError::Config("the server's challenge message is not hex".into()))?;
     let signature = card

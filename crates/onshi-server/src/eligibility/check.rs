@@ -11,8 +11,8 @@ use onshi_api::{
 use onshi_domain::eligibility::{Judgement, Validity, judge_card_number, judge_person};
 use onshi_domain::japan::{interface_date, interface_time, japan_date};
 use onshi_domain::{
-    AuditAction, CardClass, ConsentKind, FacilityCode, MemberInput, PersonRef, is_preschool,
-    parse_date,
+    AuditAction, CardClass, ChallengePurpose, ConsentKind, FacilityCode, MemberInput, PersonRef,
+    is_preschool, parse_date,
 };
 use onshi_store::{Actor, CheckAudit, MemberRecord};
 
@@ -51,6 +51,7 @@ pub async fn card_check(
     } = verify(
         state,
         facility.as_str(),
+        ChallengePurpose::Check,
         Some(facility),
         Some(&mut audit),
         &req.proof(),

@@ -18,6 +18,14 @@ pub enum CheckError {
     /// The challenge was issued to another facility (or to the portal).
     #[error("challenge of another audience")]
     ChallengeForeign,
+    /// The challenge was issued for something else (a check's used to register, say).
+    #[error("challenge issued for {issued_for:?}, used for {used_for:?}")]
+    ChallengePurpose {
+        /// What it was asked for.
+        issued_for: onshi_domain::ChallengePurpose,
+        /// What it was sent to.
+        used_for: onshi_domain::ChallengePurpose,
+    },
     /// The challenge is past its lifetime.
     #[error("challenge expired")]
     ChallengeExpired,

@@ -1,8 +1,8 @@
 //! The person's own portal: who looked at my data, the person proven by their card.
 
 use onshi_api::{AccessEntry, CardProof};
-use onshi_domain::AuditAction;
 use onshi_domain::japan::rfc3339_japan;
+use onshi_domain::{AuditAction, ChallengePurpose};
 use onshi_store::{Actor, CardHolder};
 
 use super::proof::{Proven, prove};
@@ -17,7 +17,7 @@ pub async fn access_log(
     let Proven {
         holder: CardHolder { person, .. },
         ..
-    } = prove(state, PORTAL, proof).await?;
+    } = prove(state, PORTAL, ChallengePurpose::Portal, proof).await?;
     let now = state.clock.now();
     let entries = state.store.audit_of_person(person.as_str()).await?;
     state

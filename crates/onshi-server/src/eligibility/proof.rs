@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use onshi_api::CardProof;
-use onshi_domain::{Challenge, FacilityCode, FieldError};
+use onshi_domain::{Challenge, ChallengePurpose, FacilityCode, FieldError};
 use onshi_pki::{VerifiedCert, challenge_message, verify_signature};
 use onshi_store::{CardHolder, CheckAudit, MemberRecord};
 
@@ -27,13 +27,15 @@ pub struct Proven {
     pub qualifications: Vec<MemberRecord>,
 }
 
-/// Checks a card proof for `audience` and consumes the challenge (registrations, the portal).
+/// Checks a card proof for `audience` and `purpose` and consumes the challenge (registrations,
+/// the portal).
 pub async fn prove(
     state: &AppState,
     audience: &str,
+    purpose: ChallengePurpose,
     proof: &CardProof,
 ) -> Result<Proven, CheckError> {
-    let proven = verify(state, audience, None, None, proof).await?;
+    let proven = verify(state, audience, purpose, None, None, proof).await?;
     if !state
         .store
         .consume_challenge(&proven.challenge, state.clock.now(), &proven.holder.person)
@@ -52,6 +54,7 @@ pub async fn prove(
 pub async fn verify(
     state: &AppState,
     audience: &str,
+    purpose: ChallengePurpose,
     facility: Option<&FacilityCode>,
     check: Option<&mut CheckAudit>,
     proof: &CardProof,
@@ -75,6 +78,14 @@ pub async fn verify(
         .map_err(|_| CheckError::ChallengeUnknown)?;
     if challenge.audience != audience {
         return Err(CheckError::ChallengeForeign);
+    }
+    // A challenge answers only what it was asked for: a check's cannot register a card, nor a
+    // registration's check one.
+    if challenge.purpose != purpose {
+        return Err(CheckError::ChallengePurpose {
+            issued_for: challenge.purpose,
+            used_for: purpose,
+        });
     }
     if now > challenge.expires_at {
         return Err(CheckError::ChallengeExpired);

@@ -3,7 +3,7 @@
 
 use onshi_api::{CardProof, Registration};
 use onshi_domain::ids::FeeSchedule;
-use onshi_domain::{AuditAction, FacilityCode, RegistrationChannel};
+use onshi_domain::{AuditAction, ChallengePurpose, FacilityCode, RegistrationChannel};
 use onshi_store::{Actor, CardHolder};
 
 use super::proof::{Proven, prove};
@@ -39,7 +39,17 @@ async fn register(
         cert,
         holder: CardHolder { person, .. },
         ..
-    } = prove(state, audience, proof).await?;
+    } = prove(
+        state,
+        audience,
+        if facility.is_some() {
+            ChallengePurpose::Registration
+        } else {
+            ChallengePurpose::Portal
+        },
+        proof,
+    )
+    .await?;
     let now = state.clock.now();
     let registered_now = state
         .store

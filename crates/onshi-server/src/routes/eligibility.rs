@@ -69,7 +69,7 @@ pub async fn portal_challenge(
     request_body = CardCheckRequest,
     responses(
         (status = 200, description = "the qualifications as of the consultation date", body = EligibilityResult),
-        (status = 403, description = "certificate refused (expired, revoked, untrusted, counterfeit), challenge of another facility, or card not registered for insurance use", body = onshi_api::Problem),
+        (status = 403, description = "certificate refused (expired, revoked, untrusted, counterfeit), challenge of another facility or purpose, or card not registered for insurance use", body = onshi_api::Problem),
         (status = 409, description = "challenge already used (replay)", body = onshi_api::Problem),
         (status = 410, description = "challenge expired", body = onshi_api::Problem),
         (status = 401, description = "signature does not match (or no facility token)", body = onshi_api::Problem),
@@ -105,7 +105,7 @@ pub async fn check_number(
     request_body = CardProof,
     responses(
         (status = 200, description = "registered now, or already", body = Registration),
-        (status = 403, description = "certificate refused or unknown, or challenge of another facility", body = onshi_api::Problem),
+        (status = 403, description = "certificate refused or unknown, or a challenge of another facility or not asked for purpose registration", body = onshi_api::Problem),
         (status = 401, description = "signature does not match (or no facility token)", body = onshi_api::Problem),
         (status = 410, description = "challenge expired", body = onshi_api::Problem),
         (status = 409, description = "challenge already used (replay)", body = onshi_api::Problem),

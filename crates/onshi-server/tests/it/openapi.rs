@@ -200,18 +200,35 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
 
     // Card routes: answered, replayed, another audience's challenge, a wrong signature, an
     // unknown challenge, a refused certificate, an expired challenge.
-    let card_routes: [(&str, &str, Option<&str>); 4] = [
-        ("POST /v1/eligibility/card", "/v1/eligibility/card", f1),
-        ("POST /v1/registrations", "/v1/registrations", f1),
+    let card_routes: [(&str, &str, Option<&str>, &str); 4] = [
+        (
+            "POST /v1/eligibility/card",
+            "/v1/eligibility/card",
+            f1,
+            "check",
+        ),
+        (
+            "POST /v1/registrations",
+            "/v1/registrations",
+            f1,
+            "registration",
+        ),
         (
             "POST /v1/portal/registrations",
             "/v1/portal/registrations",
             None,
+            "portal",
         ),
-        ("POST /v1/portal/access-log", "/v1/portal/access-log", None),
+        (
+            "POST /v1/portal/access-log",
+            "/v1/portal/access-log",
+            None,
+            "portal",
+        ),
     ];
-    for (op, uri, token) in card_routes {
-        let proof = w.proof(token, "valid").await;
+    for (op, uri, token, purpose) in card_routes {
+        let proof_of = |card: &'static str| w.proof_for(token, card, purpose);
+        let proof = proof_of("valid").await;
         let (s, b) = w.call(Method::POST, uri, token, proof.clone()).await;
         note(op, s, &b);
         let (s, b) = w.call(Method::POST, uri, token, proof).await;
@@ -221,7 +238,7 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
             .call(Method::POST, uri, token, w.proof(other, "valid").await)
             .await;
         note(op, s, &b);
-        let mut forged = w.proof(token, "valid").await;
+        let mut forged = proof_of("valid").await;
         let mut sig = forged["signature"].as_str().unwrap().to_owned();
         sig.replace_range(
             ..4,
@@ -234,15 +251,15 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         forged["signature"] = json!(sig);
         let (s, b) = w.call(Method::POST, uri, token, forged).await;
         note(op, s, &b);
-        let mut unknown = w.proof(token, "valid").await;
+        let mut unknown = proof_of("valid").await;
         unknown["challenge_id"] = json!("not-a-challenge");
         let (s, b) = w.call(Method::POST, uri, token, unknown).await;
         note(op, s, &b);
         let (s, b) = w
-            .call(Method::POST, uri, token, w.proof(token, "revoked").await)
+            .call(Method::POST, uri, token, proof_of("revoked").await)
             .await;
         note(op, s, &b);
-        let late = w.proof(token, "valid").await;
+        let late = proof_of("valid").await;
         *w.clock.lock().unwrap() += Duration::minutes(3);
         let (s, b) = w.call(Method::POST, uri, token, late).await;
         note(op, s, &b);

@@ -8,7 +8,24 @@ async fn registration_and_the_persons_own_access_history() {
         let w = World::standard(&db).await;
         let (f1, f2) = (Some(w.f1.as_str()), Some(w.f2.as_str()));
         // The unregistered card registers at a pharmacy's reader (facility 2 is 調剤).
-        let proof = w.proof(f2, "unregistered").await;
+        // A check's challenge cannot register a card: the challenge answers only its purpose.
+        let (s, p) = w
+            .call(
+                Method::POST,
+                "/v1/registrations",
+                f2,
+                w.proof(f2, "unregistered").await,
+            )
+            .await;
+        assert_eq!(
+            (s, p["type"].as_str()),
+            (
+                StatusCode::FORBIDDEN,
+                Some("urn:onshi:problem:challenge-purpose")
+            ),
+            "{p}"
+        );
+        let proof = w.proof_for(f2, "unregistered", "registration").await;
         let (s, r) = w.call(Method::POST, "/v1/registrations", f2, proof).await;
         assert_eq!(s, StatusCode::OK, "{r}");
         assert_eq!(

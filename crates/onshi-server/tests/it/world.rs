@@ -451,12 +451,18 @@ impl World {
 
     /// A challenge from `token`'s facility (or the portal), signed by `card`.
     pub async fn proof(&self, token: Option<&str>, card: &str) -> Value {
-        let uri = if token.is_some() {
-            "/v1/challenges"
+        self.proof_for(token, card, "check").await
+    }
+
+    /// A challenge from `token`'s facility for `purpose` (`check` or `registration`; the portal
+    /// without a token), signed by `card`.
+    pub async fn proof_for(&self, token: Option<&str>, card: &str, purpose: &str) -> Value {
+        let (uri, body) = if token.is_some() {
+            ("/v1/challenges", json!({"purpose": purpose}))
         } else {
-            "/v1/portal/challenges"
+            ("/v1/portal/challenges", json!({}))
         };
-        let (s, c) = self.call(Method::POST, uri, token, json!({})).await;
+        let (s, c) = self.call(Method::POST, uri, token, body).await;
         assert_eq!(s, StatusCode::CREATED, "{c}");
         let message: Vec<u8> = (0..c["message"].as_str().unwrap().len())
             .step_by(2)

@@ -68,8 +68,14 @@ impl From<FaceCharset> for onshi_interface::Charset {
 /// Runs `onshi reader`.
 pub async fn run(args: ReaderArgs, clock: &dyn Clock) -> Result<(), CliError> {
     let api = args.connection.api()?;
-    let (proof, facility_code) =
-        card_proof(&api, true, &args.card, args.face, args.pin.as_deref()).await?;
+    let (proof, facility_code) = card_proof(
+        &api,
+        Some("check"),
+        &args.card,
+        args.face,
+        args.pin.as_deref(),
+    )
+    .await?;
     let request = CardCheckRequest::new(proof, args.date, args.consent);
     let result: EligibilityResult = api.post("/v1/eligibility/card", &request).await?;
     print_result(&result, args.json);

@@ -31,7 +31,8 @@ pub struct RegisterArgs {
 pub async fn run(args: RegisterArgs) -> Result<(), CliError> {
     let at_facility = args.facility_token.is_some();
     let api = Api::new(&args.server, args.facility_token.as_deref())?;
-    let (proof, _) = card_proof(&api, at_facility, &args.card, None, Some(&args.pin)).await?;
+    let purpose = at_facility.then_some("registration");
+    let (proof, _) = card_proof(&api, purpose, &args.card, None, Some(&args.pin)).await?;
     let path = if at_facility {
         "/v1/registrations"
     } else {
