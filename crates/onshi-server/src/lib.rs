@@ -183,6 +183,8 @@ fn with_shared_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::
     let malformed =
         problem("the body is not JSON, or not sent as 'Content-Type: application/json'").build();
     let invalid = problem("invalid fields, each named in `errors`").build();
+    let malformed_path =
+        problem("the path could not be read (its percent-encoding is not UTF-8)").build();
     let too_large = problem(
         "the body is larger than the route takes (1 MiB; a bulk look-up 16 MiB); nothing was read",
     )
@@ -209,6 +211,13 @@ fn with_shared_responses(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::
                     .responses
                     .entry("401".to_owned())
                     .or_insert_with(|| unauthorized.clone().into());
+            }
+            // A path parameter that cannot be read (bad percent-encoding) is 400.
+            if path.contains('{') {
+                op.responses
+                    .responses
+                    .entry("400".to_owned())
+                    .or_insert_with(|| malformed_path.clone().into());
             }
             // A JSON body is read by `ApiJson` (or field by field): not JSON is 400, a field
             // missing, unknown or of the wrong type is 422.
@@ -316,7 +325,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub const BULK_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// The errors axum answers itself (a body over the route's limit, a method the path does not
-/// take) in the one error shape: problem details naming the limit, or for FHIR routes an
+/// take, a path or query its extractors cannot read) in the one error shape: problem details naming the limit, or for FHIR routes an
 /// OperationOutcome; the `Allow` header of a 405 is kept.
 async fn uniform_errors(request: Request, next: Next) -> Response {
     let path = request
@@ -325,10 +334,33 @@ async fn uniform_errors(request: Request, next: Next) -> Response {
         .map(|p| p.as_str().to_owned());
     let response = next.run(request).await;
     let status = response.status();
-    if status != axum::http::StatusCode::PAYLOAD_TOO_LARGE
-        && status != axum::http::StatusCode::METHOD_NOT_ALLOWED
-    {
+    let shaped = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            t.starts_with("application/problem+json") || t.starts_with("application/fhir+json")
+        });
+    let always = status == axum::http::StatusCode::PAYLOAD_TOO_LARGE
+        || status == axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    if !always && (shaped || !(status.is_client_error() || status.is_server_error())) {
         return response;
+    }
+    if !always {
+        // Any other error axum answered itself in plain text: a path or query its extractors
+        // could not read (bad percent-encoding, say). The text is not repeated: it can quote
+        // what was sent.
+        let problem = problem::Problem::new(
+            status,
+            "bad-request",
+            "Malformed request",
+            "the request's path or query could not be read (its percent-encoding or a value's type)",
+        );
+        return if path.as_deref().is_some_and(|p| p.starts_with("/fhir/")) {
+            routes::fhir::outcome_of(&problem)
+        } else {
+            problem.into_response()
+        };
     }
     let limit = if path.as_deref() == Some("/v1/bulk-checks") {
         BULK_BODY_LIMIT

@@ -582,6 +582,17 @@ async fn every_route_is_documented_and_answers() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(!body.to_string().contains("123456789018"), "{body}");
+    // A path that cannot be read (not UTF-8 once percent-decoded): problem details too.
+    for uri in ["/v1/members/%FF%FE", "/v1/members/%FF/history"] {
+        let (s, headers, body) = api.call(Method::GET, uri, Some(&api.token_a), None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{uri}"
+        );
+        assert_eq!(body["status"], 400);
+    }
     // A method the path does not take: problem details, with Allow.
     let (s, headers, body) = api
         .call(Method::DELETE, "/v1/members", Some(&api.token_a), None)

@@ -448,6 +448,36 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         note("GET /v1/audit/proof", s, &b);
     }
 
+    // A path parameter that cannot be read, on every operation that has one.
+    for (op, method, uri) in [
+        ("GET /v1/members/{id}", Method::GET, "/v1/members/%FF"),
+        ("PATCH /v1/members/{id}", Method::PATCH, "/v1/members/%FF"),
+        (
+            "POST /v1/members/{id}/end",
+            Method::POST,
+            "/v1/members/%FF/end",
+        ),
+        (
+            "GET /v1/members/{id}/history",
+            Method::GET,
+            "/v1/members/%FF/history",
+        ),
+        (
+            "GET /v1/bulk-checks/{reception_number}",
+            Method::GET,
+            "/v1/bulk-checks/%FF",
+        ),
+    ] {
+        let token = if op.contains("bulk") { f1 } else { ins };
+        let (s, headers, b) = w.call_with_headers(method, uri, token, json!({})).await;
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{op}"
+        );
+        note(op, s, &b);
+    }
+
     // Every documented status was seen, but for 500 and 503.
     for (op, statuses) in &documented {
         let missing: Vec<&u16> = statuses
