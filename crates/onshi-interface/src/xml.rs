@@ -8,8 +8,9 @@ use quick_xml::events::Event;
 
 use crate::InterfaceError;
 
-/// The largest message accepted (a bulk request of thousands of rows fits easily).
-pub const MAX_BYTES: usize = 16 * 1024 * 1024;
+/// The largest message accepted: a 50,000-row bulk upload with every optional element (birth
+/// date, consent flag, a 100-character identifier) is about 25 MB.
+pub const MAX_BYTES: usize = 32 * 1024 * 1024;
 const MAX_DEPTH: usize = 16;
 
 /// An element with its children and text.

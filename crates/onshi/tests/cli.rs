@@ -1119,3 +1119,61 @@ fn nothing_in_the_request_folder_stops_the_agent() {
     server.kill().unwrap();
     let _ = server.wait();
 }
+
+/// The documented maximum bulk upload, 50,000 rows with every optional element, goes through
+/// the agent: the file (about 21 MB) is read, sent as one request and answered with a receipt.
+#[test]
+fn the_agent_uploads_fifty_thousand_rows() {
+    let demo_dir = tempfile::tempdir().unwrap();
+    let Demo {
+        child: mut server,
+        addr,
+        token,
+        ..
+    } = start_demo(demo_dir.path());
+    let exchange = tempfile::tempdir().unwrap();
+    let req = exchange.path().join("req");
+    std::fs::create_dir_all(&req).unwrap();
+    let mut body = String::with_capacity(24 << 20);
+    for i in 0..50_000 {
+        body.push_str(&format!(
+            "<QualificationConfirmSearchInfo><InsurerNumber>01130012</InsurerNumber>\
+             <InsuredCardSymbol>10</InsuredCardSymbol><InsuredIdentificationNumber>{}</InsuredIdentificationNumber>\
+             <InsuredBranchNumber>00</InsuredBranchNumber><Birthdate>19900506</Birthdate>\
+             <LimitApplicationCertificateRelatedConsFlg>0</LimitApplicationCertificateRelatedConsFlg>\
+             <ArbitraryIdentifier>{i:08}{}</ArbitraryIdentifier></QualificationConfirmSearchInfo>",
+            100_000 + i,
+            "x".repeat(92)
+        ));
+    }
+    let upload = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader>\
+         <QualificationConfirmationDate>20261124</QualificationConfirmationDate>\
+         <MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader>\
+         <MessageBody>{body}</MessageBody></XmlMsg>"
+    );
+    assert!(upload.len() > 20 << 20, "{} bytes", upload.len());
+    std::fs::write(req.join("OQSmuquc01req_big.xml"), upload).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let server_url = format!("http://{addr}");
+    let dir = exchange.path().display().to_string();
+    let out = onshi(&[
+        "agent",
+        "--server",
+        &server_url,
+        "--facility-token",
+        &token,
+        "--dir",
+        &dir,
+        "--once",
+    ]);
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let receipt =
+        std::fs::read_to_string(exchange.path().join("res/OQSmuquc01res_big.xml")).unwrap();
+    assert!(
+        receipt.contains("<ReceptionNumber>") && !receipt.contains("<ErrorCode>"),
+        "{receipt}"
+    );
+}

@@ -3,7 +3,7 @@
 //!
 //! Layout under `--dir`: `req/` (the receipt computer drops request XML here), `res/` (answers,
 //! named after their requests), `done/` (answered requests are moved here), `tmp/` (answers
-//! being written), `error/` (entries refused unread: not a regular file, or over 16 MB; each
+//! being written), `error/` (entries refused unread: not a regular file, or over 32 MB; each
 //! still gets an error answer in `res/`). A request whose name already has an answer older than
 //! the request reuses the name: it is answered anew and the old answer replaced atomically. Each answer is written to `tmp/` and renamed into `res/`, then its request is
 //! moved to `done/`; a request whose answer already exists is only moved. So a request is answered
