@@ -26,6 +26,20 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// `onshi agent --once` on the exchange folder `dir`, against `server_url` with `token`.
+fn agent_once(server_url: &str, token: &str, dir: &str) -> Output {
+    onshi(&[
+        "agent",
+        "--server",
+        server_url,
+        "--facility-token",
+        token,
+        "--dir",
+        dir,
+        "--once",
+    ])
+}
+
 const HEADER: &str = "insurer_number,symbol,number,branch,name,name_kana,birth_date,sex,relationship,qualified_from,qualified_until,copay_ratio,my_number";
 
 /// A member file of `n` rows; `bad_line` (1-based file line) gets a wrong insurer check digit.
@@ -1021,18 +1035,7 @@ fn nothing_in_the_request_folder_stops_the_agent() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let server_url = format!("http://{addr}");
     let dir = exchange.path().display().to_string();
-    let agent = || {
-        onshi(&[
-            "agent",
-            "--server",
-            &server_url,
-            "--facility-token",
-            &token,
-            "--dir",
-            &dir,
-            "--once",
-        ])
-    };
+    let agent = || agent_once(&server_url, &token, &dir);
     let out = agent();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let res = exchange.path().join("res");
@@ -1157,16 +1160,7 @@ fn the_agent_uploads_fifty_thousand_rows() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let server_url = format!("http://{addr}");
     let dir = exchange.path().display().to_string();
-    let out = onshi(&[
-        "agent",
-        "--server",
-        &server_url,
-        "--facility-token",
-        &token,
-        "--dir",
-        &dir,
-        "--once",
-    ]);
+    let out = agent_once(&server_url, &token, &dir);
     server.kill().unwrap();
     let _ = server.wait();
     assert!(out.status.success(), "{}", text(&out.stderr));
