@@ -328,10 +328,9 @@ pub const BULK_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// take, a path or query its extractors cannot read) in the one error shape: problem details naming the limit, or for FHIR routes an
 /// OperationOutcome; the `Allow` header of a 405 is kept.
 async fn uniform_errors(request: Request, next: Next) -> Response {
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
+    // A MatchedPath clone is a reference count, not a copy: nothing is allocated per request.
+    let path = request.extensions().get::<MatchedPath>().cloned();
+    let path = path.as_ref().map(MatchedPath::as_str);
     let response = next.run(request).await;
     let status = response.status();
     let shaped = response
@@ -356,13 +355,13 @@ async fn uniform_errors(request: Request, next: Next) -> Response {
             "Malformed request",
             "the request's path or query could not be read (its percent-encoding or a value's type)",
         );
-        return if path.as_deref().is_some_and(|p| p.starts_with("/fhir/")) {
+        return if path.is_some_and(|p| p.starts_with("/fhir/")) {
             routes::fhir::outcome_of(&problem)
         } else {
             problem.into_response()
         };
     }
-    let limit = if path.as_deref() == Some("/v1/bulk-checks") {
+    let limit = if path == Some("/v1/bulk-checks") {
         BULK_BODY_LIMIT
     } else {
         BODY_LIMIT
@@ -373,7 +372,7 @@ async fn uniform_errors(request: Request, next: Next) -> Response {
         problem::Problem::method_not_allowed()
     };
     let allow = response.headers().get(axum::http::header::ALLOW).cloned();
-    let mut answer = if path.as_deref().is_some_and(|p| p.starts_with("/fhir/")) {
+    let mut answer = if path.is_some_and(|p| p.starts_with("/fhir/")) {
         routes::fhir::outcome_of(&problem)
     } else {
         problem.into_response()

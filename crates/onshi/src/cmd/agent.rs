@@ -48,6 +48,8 @@ pub struct AgentArgs {
 enum Outcome {
     Answered(Vec<u8>),
     Unreachable(String),
+    /// Not well-formed and just modified: most likely still being written; look again later.
+    NotYet,
 }
 
 /// The time now as the interface writes it (`ProcessExecutionTime`): YYYYMMDDHHmmss, Japan
@@ -63,10 +65,12 @@ async fn answer(
     name: &str,
     bytes: &[u8],
     note: Option<&str>,
+    young: bool,
 ) -> Outcome {
     let executed_at = stamp(clock);
     let req = match parse_request(name, bytes) {
         Ok(r) => r,
+        Err(InterfaceError::Malformed(_)) if young => return Outcome::NotYet,
         Err(e) => {
             // Echo what the file's header says, so the client can place the answer even for a
             // kind onshi does not serve or a request missing an element.
@@ -266,19 +270,13 @@ fn any_request(req: &Path) -> Result<bool, CliError> {
 /// How long a malformed request is given to be finished before it is answered as malformed.
 const SETTLE: Duration = Duration::from_secs(2);
 
-/// Whether a request is most likely still being written: it does not parse as well-formed XML
-/// and was modified less than [`SETTLE`] ago (a receipt computer writing in place, not through a
-/// rename). It is left for a later scan; once older, a malformed file is answered as such.
-fn still_being_written(path: &Path, name: &str, bytes: &[u8], clock: &dyn Clock) -> bool {
-    let malformed = matches!(
-        parse_request(name, bytes),
-        Err(InterfaceError::Malformed(_))
-    );
-    let age = std::fs::symlink_metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| SystemTime::from(clock.now()).duration_since(t).ok());
-    malformed && age.is_some_and(|a| a < SETTLE)
+/// Whether a request was modified less than [`SETTLE`] ago: if it is not well-formed either,
+/// it is most likely still being written (a receipt computer writing in place, not through a
+/// rename) and is left for a later scan; once older, a malformed file is answered as such.
+fn is_young(modified: Option<SystemTime>, clock: &dyn Clock) -> bool {
+    modified
+        .and_then(|t| SystemTime::from(clock.now()).duration_since(t).ok())
+        .is_some_and(|age| age < SETTLE)
 }
 
 /// Whether the answer under a request's name is older than the request: the client reused the
@@ -299,9 +297,10 @@ struct Refusal {
     message: String,
 }
 
-/// Reads a request file: only a regular file (not followed through a link), at most
+/// Reads a request file and its modification time: only a regular file (not followed through a
+/// link), at most
 /// [`onshi_interface::xml::MAX_BYTES`], read with that bound whatever its size claims.
-fn read_request(path: &Path) -> Result<Vec<u8>, Refusal> {
+fn read_request(path: &Path) -> Result<(Vec<u8>, Option<SystemTime>), Refusal> {
     use std::io::Read;
     let refuse = |code, message: String| Refusal { code, message };
     let meta = std::fs::symlink_metadata(path)
@@ -338,7 +337,7 @@ fn read_request(path: &Path) -> Result<Vec<u8>, Refusal> {
             format!("the request is larger than {limit} bytes"),
         ));
     }
-    Ok(bytes)
+    Ok((bytes, meta.modified().ok()))
 }
 
 /// Runs the agent.
@@ -365,8 +364,8 @@ pub async fn run(args: AgentArgs, clock: &dyn Clock) -> Result<(), CliError> {
             };
             let answer_path = res.join(response_name(&name));
             if !answer_path.exists() || answer_is_stale(path, &answer_path) {
-                let bytes = match read_request(path) {
-                    Ok(b) => b,
+                let (bytes, modified) = match read_request(path) {
+                    Ok(read) => read,
                     Err(refusal) => {
                         // Answered and set aside in error/, so it is never read again and the
                         // requests behind it are served.
@@ -387,11 +386,10 @@ pub async fn run(args: AgentArgs, clock: &dyn Clock) -> Result<(), CliError> {
                         continue;
                     }
                 };
-                if still_being_written(path, &name, &bytes, clock) {
-                    continue;
-                }
                 let note = outage.as_ref().map(|since| format!("サーバーに接続できなかったため遅延して応答しました (unreachable since {since})"));
-                match answer(args, &api, clock, &name, &bytes, note.as_deref()).await {
+                let young = is_young(modified, clock);
+                match answer(args, &api, clock, &name, &bytes, note.as_deref(), young).await {
+                    Outcome::NotYet => continue,
                     Outcome::Unreachable(why) => {
                         if outage.is_none() {
                             tracing::warn!(reason = %why, "server unreachable: requests stay queued in req/");
