@@ -29,6 +29,9 @@ pub enum AuditAction {
     Register,
     /// The person read their own access history.
     ReadAccessLog,
+    /// A facility went over a rate limit (checks, or look-ups that matched no one): its
+    /// requests are refused until the limit allows again. Written once per episode.
+    RateLimited,
 }
 
 impl AuditAction {
@@ -46,6 +49,7 @@ impl AuditAction {
             Self::CheckReference => "check_reference",
             Self::Register => "register",
             Self::ReadAccessLog => "read_access_log",
+            Self::RateLimited => "rate_limited",
         }
     }
 }

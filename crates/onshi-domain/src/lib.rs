@@ -20,6 +20,7 @@
 //!   database.
 //! - [`challenge`]: the sealed single-use challenge a card signs.
 //! - [`consent`]: what a patient consents to at a reader; where a card was registered.
+//! - [`rate`]: token buckets for the per-facility rate limits.
 
 pub mod audit;
 pub mod card;
@@ -33,6 +34,7 @@ pub mod import;
 pub mod japan;
 pub mod limit;
 pub mod member;
+pub mod rate;
 pub mod text;
 
 pub use audit::AuditAction;

@@ -8,7 +8,7 @@ use onshi_domain::FacilityCode;
 use crate::AppState;
 use crate::eligibility::CHECK_REFERENCE_LIFETIME;
 use crate::eligibility::bulk::{StoredOutcome, unreadable_row};
-use crate::eligibility::check::number_check;
+use crate::eligibility::check::number_lookup;
 use crate::problem::Problem;
 
 /// How often a server forgets the challenges whose checks can no longer be referred to.
@@ -82,7 +82,7 @@ async fn process_bulk(
             let outcome = match serde_json::from_str::<BulkItem>(&request) {
                 Ok(item) => {
                     let req = item.into_check(Some(date.clone()));
-                    match number_check(state, facility, &req)
+                    match number_lookup(state, facility, &req)
                         .await
                         .map_err(Problem::from)
                     {

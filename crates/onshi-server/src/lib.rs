@@ -67,6 +67,8 @@ pub struct AppState {
     pub facility_tokens: Arc<auth::FacilityTokens>,
     /// Insurer names for results.
     pub insurer_names: Arc<eligibility::insurer_names::InsurerNames>,
+    /// Per-facility rate limits on checks and on look-ups that matched no one.
+    pub rate_limits: Arc<eligibility::limits::RateLimits>,
     /// Where the operator keeps signed audit checkpoints (served at `/v1/audit/checkpoint`).
     pub audit_checkpoints: Option<std::path::PathBuf>,
     /// Seals and opens card challenges (derived from `my_number_key`, so every server of a
@@ -91,6 +93,7 @@ impl AppState {
             facility_tokens: Arc::default(),
             insurer_names: Arc::default(),
             audit_checkpoints: None,
+            rate_limits: Arc::default(),
         }
     }
 

@@ -266,6 +266,27 @@ impl From<CheckError> for Problem {
             CheckError::ReferenceNotFound => Self::not_found(
                 "card check (a reference lasts 24 hours, at the facility that made it)",
             ),
+            CheckError::RateLimited { limit, retry_after } => Self {
+                retry_after: Some(retry_after),
+                ..match limit {
+                    crate::eligibility::limits::Limit::Checks => Self::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "rate-limited",
+                        "Too many checks",
+                        format!(
+                            "this facility made more checks than its limit allows; nothing was read: try again in {retry_after} seconds"
+                        ),
+                    ),
+                    crate::eligibility::limits::Limit::Mismatches => Self::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "mismatch-limited",
+                        "Too many look-ups that matched no one",
+                        format!(
+                            "this facility's look-ups by card number matched no one too often (a wrong card number or birth date); the operator has been told; nothing was read: try again in {retry_after} seconds"
+                        ),
+                    ),
+                }
+            },
             CheckError::Randomness => {
                 tracing::error!("no system randomness");
                 Self::internal()

@@ -886,6 +886,15 @@ impl Store {
         .await
     }
 
+    /// The audit entries of one kind of action, oldest first (the operator's view of the
+    /// `rate_limited` alerts, say). A scan of the log: for occasional use, not per request.
+    pub async fn audit_of_action(
+        &self,
+        action: AuditAction,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_where("action = $1", action.as_str()).await
+    }
+
     async fn audit_where(
         &self,
         condition: &str,

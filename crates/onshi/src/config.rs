@@ -41,7 +41,8 @@ pub struct StoreArgs {
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub db_connections: Option<u32>,
 
-    /// A TOML file with any of: db, db_connections, listen, my_number_key_file.
+    /// A TOML file with any of: db, db_connections, listen, my_number_key_file, check_limit,
+    /// mismatch_limit.
     #[arg(long, env = "ONSHI_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -58,6 +59,10 @@ pub struct FileConfig {
     pub listen: Option<String>,
     /// Key file.
     pub my_number_key_file: Option<PathBuf>,
+    /// Checks per facility per minute (`serve --check-limit`).
+    pub check_limit: Option<u32>,
+    /// Look-ups matching no one per facility per hour (`serve --mismatch-limit`).
+    pub mismatch_limit: Option<u32>,
 }
 
 impl FileConfig {

@@ -391,6 +391,8 @@ fn demo_serves_healthz() {
         f["number"],
         "--branch",
         f["branch"],
+        "--birth-date",
+        f["birth_date"],
     ]);
     assert!(
         text(&out.stdout).starts_with("資格有効性 3 無効（新しい資格あり）"),
@@ -443,7 +445,13 @@ struct Demo {
 
 /// Starts `onshi demo` in `dir` on a free port and waits until it listens.
 fn start_demo(dir: &Path) -> Demo {
+    start_demo_with(dir, &[])
+}
+
+/// [`start_demo`] with extra environment (`ONSHI_CHECK_LIMIT`, say).
+fn start_demo_with(dir: &Path, env: &[(&str, &str)]) -> Demo {
     let mut child = Command::new(env!("CARGO_BIN_EXE_onshi"))
+        .envs(env.iter().copied())
         .args([
             "demo",
             "--dir",
@@ -483,12 +491,14 @@ fn start_demo(dir: &Path) -> Demo {
 #[test]
 fn the_agent_answers_every_request_exactly_once_across_a_kill() {
     let demo_dir = tempfile::tempdir().unwrap();
+    // 1,000 requests at once are over the default check limit (600 a minute); how the agent
+    // waits that out is tested on its own below.
     let Demo {
         child: mut server,
         addr,
         token,
         ..
-    } = start_demo(demo_dir.path());
+    } = start_demo_with(demo_dir.path(), &[("ONSHI_CHECK_LIMIT", "0")]);
     let members = std::fs::read_to_string(demo_dir.path().join("demo-members.csv")).unwrap();
     let rows: Vec<Vec<&str>> = members
         .lines()
@@ -511,9 +521,13 @@ fn the_agent_answers_every_request_exactly_once_across_a_kill() {
             "<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<XmlMsg><MessageHeader><QualificationConfirmationDate>20261124</QualificationConfirmationDate>\
              <MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader><MessageBody><QualificationConfirmSearchInfo>\
              <InsurerNumber>{}</InsurerNumber><InsuredCardSymbol>{}</InsuredCardSymbol><InsuredIdentificationNumber>{}</InsuredIdentificationNumber>\
-             <InsuredBranchNumber>{}</InsuredBranchNumber><LimitApplicationCertificateRelatedConsFlg>{consent}</LimitApplicationCertificateRelatedConsFlg>\
+             <InsuredBranchNumber>{}</InsuredBranchNumber><Birthdate>{}</Birthdate><LimitApplicationCertificateRelatedConsFlg>{consent}</LimitApplicationCertificateRelatedConsFlg>\
              </QualificationConfirmSearchInfo></MessageBody></XmlMsg>\n",
-            row[0], row[1], row[2], row[3]
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[6].replace('-', "")
         )
     };
     for i in 0..1000 {
@@ -657,7 +671,7 @@ fn the_agent_keeps_requests_while_the_server_is_down() {
         req.join("OQSsiquc01req_1.xml"),
         "<XmlMsg><MessageHeader><MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader><MessageBody>\
          <QualificationConfirmSearchInfo><InsurerNumber>01130012</InsurerNumber><InsuredIdentificationNumber>999999</InsuredIdentificationNumber>\
-         <InsuredBranchNumber>00</InsuredBranchNumber></QualificationConfirmSearchInfo></MessageBody></XmlMsg>",
+         <InsuredBranchNumber>00</InsuredBranchNumber><Birthdate>19700101</Birthdate></QualificationConfirmSearchInfo></MessageBody></XmlMsg>",
     )
     .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -749,9 +763,9 @@ fn the_agent_runs_both_phases_of_a_bulk_lookup() {
         body.push_str(&format!(
             "<QualificationConfirmSearchInfo><InsurerNumber>{}</InsurerNumber><InsuredCardSymbol>{}</InsuredCardSymbol>\
              <InsuredIdentificationNumber>{}</InsuredIdentificationNumber><InsuredBranchNumber>{}</InsuredBranchNumber>\
-             <LimitApplicationCertificateRelatedConsFlg>0</LimitApplicationCertificateRelatedConsFlg>\
+             <Birthdate>{}</Birthdate><LimitApplicationCertificateRelatedConsFlg>0</LimitApplicationCertificateRelatedConsFlg>\
              <ArbitraryIdentifier>患者-{n}</ArbitraryIdentifier></QualificationConfirmSearchInfo>",
-            f[0], f[1], f[2], f[3]
+            f[0], f[1], f[2], f[3], f[6].replace('-', "")
         ));
     }
     let upload = format!(
@@ -1027,8 +1041,12 @@ fn nothing_in_the_request_folder_stops_the_agent() {
              <MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader><MessageBody>\
              <QualificationConfirmSearchInfo><InsurerNumber>{}</InsurerNumber><InsuredCardSymbol>{}</InsuredCardSymbol>\
              <InsuredIdentificationNumber>{}</InsuredIdentificationNumber><InsuredBranchNumber>{}</InsuredBranchNumber>\
-             </QualificationConfirmSearchInfo></MessageBody></XmlMsg>",
-            r[0], r[1], r[2], r[3]
+             <Birthdate>{}</Birthdate></QualificationConfirmSearchInfo></MessageBody></XmlMsg>",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[6].replace('-', "")
         )
     };
     std::fs::write(req.join("OQSsiquc01req_5ok.xml"), request(&row)).unwrap();
@@ -1170,4 +1188,106 @@ fn the_agent_uploads_fifty_thousand_rows() {
         receipt.contains("<ReceptionNumber>") && !receipt.contains("<ErrorCode>"),
         "{receipt}"
     );
+}
+
+/// Over the check limit the agent keeps requests queued and answers them once the server lets
+/// it (late, not refused); over the mismatch limit (look-ups matching no one: a scan of card
+/// numbers) the request gets an error answer, ONS0102, with no personal data.
+#[test]
+fn the_agent_waits_out_the_check_limit_and_answers_the_mismatch_limit() {
+    let demo_dir = tempfile::tempdir().unwrap();
+    let Demo {
+        child: mut server,
+        addr,
+        token,
+        ..
+    } = start_demo_with(
+        demo_dir.path(),
+        &[("ONSHI_CHECK_LIMIT", "60"), ("ONSHI_MISMATCH_LIMIT", "3")],
+    );
+    let members = std::fs::read_to_string(demo_dir.path().join("demo-members.csv")).unwrap();
+    let row: Vec<&str> = members.lines().nth(1).unwrap().split(',').collect();
+    let exchange = tempfile::tempdir().unwrap();
+    let req = exchange.path().join("req");
+    std::fs::create_dir_all(&req).unwrap();
+    let request = |number: &str, birth: &str| {
+        format!(
+            "<XmlMsg><MessageHeader><QualificationConfirmationDate>20261124</QualificationConfirmationDate>\
+             <MedicalInstitutionCode>1311234567</MedicalInstitutionCode></MessageHeader><MessageBody>\
+             <QualificationConfirmSearchInfo><InsurerNumber>{}</InsurerNumber><InsuredCardSymbol>{}</InsuredCardSymbol>\
+             <InsuredIdentificationNumber>{number}</InsuredIdentificationNumber><InsuredBranchNumber>{}</InsuredBranchNumber>\
+             <Birthdate>{birth}</Birthdate></QualificationConfirmSearchInfo></MessageBody></XmlMsg>",
+            row[0], row[1], row[3]
+        )
+    };
+    let birth = row[6].replace('-', "");
+    // 64 real look-ups (four over the burst of 60), then four of a card number with guessed
+    // birth dates: three answered 該当資格なし, the fourth refused.
+    for i in 0..64 {
+        std::fs::write(
+            req.join(format!("OQSsiquc01req_a{i:03}.xml")),
+            request(row[2], &birth),
+        )
+        .unwrap();
+    }
+    for i in 0..4 {
+        std::fs::write(
+            req.join(format!("OQSsiquc01req_z{i}.xml")),
+            request(row[2], &format!("1901010{}", i + 1)),
+        )
+        .unwrap();
+    }
+    // A look-up without its birth date is answered at once, naming the element.
+    std::fs::write(
+        req.join("OQSsiquc01req_0nobirth.xml"),
+        request(row[2], "").replace("<Birthdate></Birthdate>", ""),
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = agent_once(
+        &format!("http://{addr}"),
+        &token,
+        &exchange.path().display().to_string(),
+    );
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("more slowly"),
+        "the wait is logged: {}",
+        text(&out.stderr)
+    );
+    let res = exchange.path().join("res");
+    let answer = |name: &str| std::fs::read_to_string(res.join(name)).unwrap();
+    let nobirth = answer("OQSsiquc01res_0nobirth.xml");
+    assert!(
+        nobirth.contains("<ErrorCode>ONS0003</ErrorCode>"),
+        "{nobirth}"
+    );
+    assert!(nobirth.contains("Birthdate"), "{nobirth}");
+    for i in 0..64 {
+        let a = answer(&format!("OQSsiquc01res_a{i:03}.xml"));
+        assert!(
+            a.contains("<SegmentOfResult>1</SegmentOfResult>"),
+            "{i}: {a}"
+        );
+        assert!(
+            a.contains("<QualificationValidity>1</QualificationValidity>"),
+            "{i}: {a}"
+        );
+    }
+    for i in 0..3 {
+        let a = answer(&format!("OQSsiquc01res_z{i}.xml"));
+        assert!(
+            a.contains("<QualificationValidity>4</QualificationValidity>"),
+            "{a}"
+        );
+        assert!(!a.contains("<Name>"), "{a}");
+    }
+    let refused = answer("OQSsiquc01res_z3.xml");
+    assert!(
+        refused.contains("<ErrorCode>ONS0102</ErrorCode>"),
+        "{refused}"
+    );
+    assert!(!refused.contains("<Name>"), "{refused}");
 }

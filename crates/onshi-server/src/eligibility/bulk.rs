@@ -47,8 +47,10 @@ fn reception_number() -> Result<String, CheckError> {
     Ok(b.iter().map(|x| format!("{x:02X}")).collect())
 }
 
-/// Stores a bulk look-up of `facility` (1 to [`MAX_ITEMS`] rows, one consultation date) and
-/// returns its receipt; the caller starts its processing (`crate::background::spawn_bulk`).
+/// Stores a bulk look-up of `facility` (1 to [`MAX_ITEMS`] rows, each with its birth date, one
+/// consultation date) and returns its receipt; the submission takes one token of the check
+/// limit, and each row's look-up counts against the mismatch limit like a single one
+/// ([`super::limits`]); the caller starts its processing (`crate::background::spawn_bulk`).
 pub async fn submit(
     state: &AppState,
     facility: &FacilityCode,
@@ -60,24 +62,32 @@ pub async fn submit(
             format!("must hold 1 to {MAX_ITEMS} rows"),
         ));
     }
-    let long: Vec<onshi_domain::FieldError> = req
-        .items
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| {
-            i.arbitrary_identifier
-                .as_ref()
-                .is_some_and(|a| a.chars().count() > MAX_IDENTIFIER)
-        })
-        .map(|(n, _)| {
-            onshi_domain::FieldError::new(
+    super::check::admit_check(state, facility).await?;
+    let mut errors = Vec::new();
+    for (n, item) in req.items.iter().enumerate() {
+        if item
+            .arbitrary_identifier
+            .as_ref()
+            .is_some_and(|a| a.chars().count() > MAX_IDENTIFIER)
+        {
+            errors.push(onshi_domain::FieldError::new(
                 format!("items[{n}].arbitrary_identifier"),
                 format!("must be at most {MAX_IDENTIFIER} characters"),
-            )
-        })
-        .collect();
-    if !long.is_empty() {
-        return Err(CheckError::Invalid(long));
+            ));
+        }
+        if item
+            .birth_date
+            .as_deref()
+            .is_none_or(|b| b.trim().is_empty())
+        {
+            errors.push(onshi_domain::FieldError::new(
+                format!("items[{n}].birth_date"),
+                "is required (生年月日)",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(CheckError::Invalid(errors));
     }
     let now = state.clock.now();
     let date = match req.consultation_date.as_deref() {

@@ -11,11 +11,12 @@ use onshi_api::{
 use onshi_domain::eligibility::{Judgement, Validity, judge_card_number, judge_person};
 use onshi_domain::japan::{interface_date, interface_time, japan_date};
 use onshi_domain::{
-    AuditAction, CardClass, ChallengePurpose, ConsentKind, FacilityCode, MemberInput, PersonRef,
-    is_preschool, parse_date,
+    AuditAction, CardClass, ChallengePurpose, ConsentKind, FacilityCode, FieldError, MemberInput,
+    PersonRef, is_preschool, parse_date,
 };
 use onshi_store::{Actor, CheckAudit, MemberRecord};
 
+use super::limits::refuse;
 use super::proof::{Proven, verify};
 use super::{CHECK_REFERENCE_LIFETIME, CONSENT_LIFETIME, CheckError};
 use crate::AppState;
@@ -28,6 +29,7 @@ pub async fn card_check(
     facility: &FacilityCode,
     req: &CardCheckRequest,
 ) -> Result<EligibilityResult, CheckError> {
+    admit_check(state, facility).await?;
     let date = consultation_date(state, req.consultation_date.as_deref(), "consultation_date")?;
     let kinds = req
         .consent
@@ -110,18 +112,35 @@ pub async fn card_check(
     Ok(out)
 }
 
-/// A check by card number at `facility`: the single look-up, each row of a bulk look-up, and a
-/// FHIR request naming a card.
+/// Takes a check token of `facility` ([`super::limits`]).
+pub async fn admit_check(state: &AppState, facility: &FacilityCode) -> Result<(), CheckError> {
+    match state.rate_limits.admit_check(facility, state.clock.now()) {
+        Ok(()) => Ok(()),
+        Err(refusal) => Err(refuse(state, facility, refusal).await),
+    }
+}
+
+/// A check by card number at `facility`: the single look-up and a FHIR request naming a card
+/// (one check of the facility's check limit, then [`number_lookup`]).
 pub async fn number_check(
     state: &AppState,
     facility: &FacilityCode,
     req: &NumberCheckRequest,
 ) -> Result<EligibilityResult, CheckError> {
+    admit_check(state, facility).await?;
+    number_lookup(state, facility, req).await
+}
+
+/// One look-up by card number (a single check, or a row of a bulk look-up). As in the national
+/// interface, the birth date (生年月日) is required and must match: a card number alone, or with
+/// another birth date, answers 該当資格なし with no personal data, and counts against the
+/// facility's mismatch limit; once that is used up, look-ups are refused before anything is read.
+pub async fn number_lookup(
+    state: &AppState,
+    facility: &FacilityCode,
+    req: &NumberCheckRequest,
+) -> Result<EligibilityResult, CheckError> {
     let date = consultation_date(state, req.consultation_date.as_deref(), "consultation_date")?;
-    let birth = match req.birth_date.as_deref().filter(|b| !b.trim().is_empty()) {
-        Some(b) => Some(parse_date(b).map_err(|r| CheckError::field("birth_date", r))?),
-        None => None,
-    };
     let input = MemberInput {
         insurer_number: &req.insurer_number,
         symbol: &req.symbol,
@@ -129,9 +148,28 @@ pub async fn number_check(
         branch: &req.branch,
         ..Default::default()
     };
-    let key = input.card_key().map_err(CheckError::Invalid)?;
-    let actor = Actor::Facility(facility.clone());
+    let mut errors = Vec::new();
+    let key = input.card_key().map_err(|e| errors.extend(e)).ok();
+    let birth = match req.birth_date.as_deref().filter(|b| !b.trim().is_empty()) {
+        Some(b) => parse_date(b)
+            .map_err(|r| errors.push(FieldError::new("birth_date", r)))
+            .ok(),
+        None => {
+            errors.push(FieldError::new(
+                "birth_date",
+                "is required (生年月日): a look-up by card number needs the patient's birth date",
+            ));
+            None
+        }
+    };
+    let (Some(key), Some(birth)) = (key, birth) else {
+        return Err(CheckError::Invalid(errors));
+    };
     let now = state.clock.now();
+    if let Err(refusal) = state.rate_limits.admit_lookup(facility, now) {
+        return Err(refuse(state, facility, refusal).await);
+    }
+    let actor = Actor::Facility(facility.clone());
     let mut audit = state.store.begin_check(&actor, now);
     let member = state.store.find_member_for_check(&mut audit, &key).await?;
     let mut others = Vec::new();
@@ -145,7 +183,10 @@ pub async fn number_check(
             .await?;
         others.retain(|o| o.id != m.id);
     }
-    let judgement = judge_card_number(member.as_ref(), &others, |m| &m.details, birth, date);
+    let judgement = judge_card_number(member.as_ref(), &others, |m| &m.details, Some(birth), date);
+    if judgement.validity == Validity::NotFound {
+        state.rate_limits.count_mismatch(facility, now);
+    }
     let person = member.as_ref().and_then(|m| m.details.person.clone());
     state
         .store
@@ -168,6 +209,7 @@ pub async fn reference_check(
     reference: &str,
     date: Option<&str>,
 ) -> Result<EligibilityResult, CheckError> {
+    admit_check(state, facility).await?;
     let now = state.clock.now();
     let date = consultation_date(state, date, "servicedDate")?;
     let person = state

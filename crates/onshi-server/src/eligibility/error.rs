@@ -47,6 +47,14 @@ pub enum CheckError {
     /// A card-check reference that is unknown, expired, or of another facility.
     #[error("card check reference not found")]
     ReferenceNotFound,
+    /// The facility is over a rate limit ([`super::limits`]); nothing was read.
+    #[error("rate limited ({})", limit.as_str())]
+    RateLimited {
+        /// Which limit.
+        limit: super::limits::Limit,
+        /// Seconds until a request may succeed.
+        retry_after: u32,
+    },
     /// No system randomness (challenges cannot be drawn).
     #[error("no system randomness")]
     Randomness,

@@ -19,6 +19,7 @@
 //! - [`registration`]: registration for insurance use.
 //! - [`portal`]: the person's own access history.
 //! - [`bulk`]: bulk look-ups, processed in the background a batch at a time.
+//! - [`limits`]: per-facility rate limits on checks and on look-ups that matched no one.
 //! - [`insurer_names`]: the insurer names results carry, cached.
 //! - [`error`]: the workflow's one error enum, [`CheckError`].
 
@@ -27,6 +28,7 @@ pub mod challenge;
 pub mod check;
 pub mod error;
 pub mod insurer_names;
+pub mod limits;
 pub mod portal;
 pub mod proof;
 pub mod registration;

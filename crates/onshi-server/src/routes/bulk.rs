@@ -17,7 +17,8 @@ use crate::problem::{ApiJson, Problem};
     request_body = BulkRequest,
     responses(
         (status = 202, description = "received; fetch the answers by reception number", body = BulkReceipt),
-        (status = 422, description = "invalid fields (1 to 50,000 rows, a valid date)", body = onshi_api::Problem),
+        (status = 422, description = "invalid fields (1 to 50,000 rows, each with its birth date, a valid date)", body = onshi_api::Problem),
+        (status = 429, description = "over the facility's rate limit (checks, or number look-ups that matched no one); nothing was read: retry after the seconds Retry-After gives", body = onshi_api::Problem),
     ),
     security(("facility_token" = [])))]
 pub async fn submit(

@@ -74,6 +74,7 @@ pub async fn portal_challenge(
         (status = 410, description = "challenge expired", body = onshi_api::Problem),
         (status = 401, description = "signature does not match (or no facility token)", body = onshi_api::Problem),
         (status = 422, description = "invalid fields, an unknown challenge, a malformed certificate or an unknown consent", body = onshi_api::Problem),
+        (status = 429, description = "over the facility's rate limit (checks, or number look-ups that matched no one); nothing was read: retry after the seconds Retry-After gives", body = onshi_api::Problem),
     ),
     security(("facility_token" = [])))]
 pub async fn check_card(
@@ -88,8 +89,9 @@ pub async fn check_card(
 #[utoipa::path(post, path = "/v1/eligibility/number", tag = "eligibility",
     request_body = NumberCheckRequest,
     responses(
-        (status = 200, description = "the qualification and its validity on the consultation date", body = EligibilityResult),
-        (status = 422, description = "invalid fields", body = onshi_api::Problem),
+        (status = 200, description = "the qualification and its validity on the consultation date; a card number with another birth date answers 4 (該当資格なし) with no personal data", body = EligibilityResult),
+        (status = 422, description = "invalid fields (the birth date is required)", body = onshi_api::Problem),
+        (status = 429, description = "over the facility's rate limit (checks, or number look-ups that matched no one); nothing was read: retry after the seconds Retry-After gives", body = onshi_api::Problem),
     ),
     security(("facility_token" = [])))]
 pub async fn check_number(

@@ -73,6 +73,7 @@ fn expression_of(field: &str) -> String {
         "number" => format!("{CARD}.subscriberId"),
         "branch" => format!("{CARD}.dependent"),
         "consultation_date" | "servicedDate" => "CoverageEligibilityRequest.servicedDate".into(),
+        "birth_date" => "CoverageEligibilityRequest.contained.ofType(Patient).birthDate".into(),
         other => format!("CoverageEligibilityRequest.{other}"),
     }
 }
@@ -89,6 +90,7 @@ fn from_problem(p: &Problem) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE => "too-costly",
         StatusCode::METHOD_NOT_ALLOWED => "not-supported",
         StatusCode::SERVICE_UNAVAILABLE => "transient",
+        StatusCode::TOO_MANY_REQUESTS => "throttled",
         s if s.is_server_error() => "exception",
         _ => "invalid",
     };
@@ -208,6 +210,19 @@ fn card_of(req: &Value) -> Result<Target, (String, String)> {
         })
         .and_then(|c| c["value"].as_str())
         .unwrap_or_default();
+    // The birth date (required, as in the national interface) is the contained Patient's that
+    // `patient` refers to; without one the check workflow names it.
+    let birth_date = req["patient"]["reference"]
+        .as_str()
+        .and_then(|r| r.strip_prefix('#'))
+        .and_then(|id| {
+            req["contained"].as_array().and_then(|c| {
+                c.iter()
+                    .find(|r| r["resourceType"] == "Patient" && r["id"] == id)
+            })
+        })
+        .and_then(|p| p["birthDate"].as_str())
+        .map(str::to_owned);
     Ok(Target::Card(NumberCheckRequest {
         insurer_number: insurer.to_owned(),
         symbol: symbol.to_owned(),
@@ -216,7 +231,7 @@ fn card_of(req: &Value) -> Result<Target, (String, String)> {
             .as_str()
             .unwrap_or_default()
             .to_owned(),
-        birth_date: None,
+        birth_date,
         consultation_date: req["servicedDate"].as_str().map(str::to_owned),
         limit_consent: false,
     }))
@@ -510,6 +525,7 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
         (status = 401, description = "an OperationOutcome (code login): no facility token, or an unknown one", content_type = "application/fhir+json"),
         (status = 413, description = "an OperationOutcome (code too-costly): the body is over 1 MiB", content_type = "application/fhir+json"),
         (status = 422, description = "an OperationOutcome naming the invalid element (an insurer number's check digit, say)", content_type = "application/fhir+json"),
+        (status = 429, description = "an OperationOutcome (code throttled): over the facility's rate limit; retry after the seconds Retry-After gives", content_type = "application/fhir+json"),
         (status = 500, description = "an OperationOutcome (code exception): the server failed; the operator's log has the cause", content_type = "application/fhir+json"),
         (status = 503, description = "an OperationOutcome (code transient): the registry is busy; retry after the seconds Retry-After gives", content_type = "application/fhir+json"),
     ),

@@ -13,7 +13,7 @@ async fn a_check_while_the_registry_is_held_is_answered_busy_and_can_be_retried(
             .build(&db)
             .await;
         let f1 = Some(w.f1.as_str());
-        let by_number = json!({"insurer_number": "01130012", "symbol": "10", "number": "1",
+        let by_number = json!({"birth_date": "19900506", "insurer_number": "01130012", "symbol": "10", "number": "1",
                                "branch": "00", "consultation_date": "2026-11-24"});
         let mut by_card = w.proof(f1, "valid").await;
         by_card["consultation_date"] = json!("2026-11-24");

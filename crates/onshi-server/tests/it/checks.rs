@@ -100,7 +100,7 @@ async fn card_and_number_checks_answer_like_the_real_interface() {
         assert_eq!(r["validity_code"], 1, "{r}");
         assert_eq!(r["qualifications"][0]["insurer_number"], "06138010");
         // ... and 3 (無効・新しい資格あり) with the new one, by the old card's number.
-        let old_card = json!({"insurer_number": "01130012", "symbol": "10", "number": "77", "branch": "00", "consultation_date": "20261124"});
+        let old_card = json!({"birth_date": "19900506", "insurer_number": "01130012", "symbol": "10", "number": "77", "branch": "00", "consultation_date": "20261124"});
         let (s, r) = w
             .call(Method::POST, "/v1/eligibility/number", f1, old_card.clone())
             .await;
@@ -130,8 +130,7 @@ async fn card_and_number_checks_answer_like_the_real_interface() {
             .call(Method::POST, "/v1/eligibility/number", f1, on_old_date)
             .await;
         assert_eq!(r["validity_code"], 1);
-        let unknown =
-            json!({"insurer_number": "01130012", "symbol": "10", "number": "999", "branch": "00"});
+        let unknown = json!({"birth_date": "19900506", "insurer_number": "01130012", "symbol": "10", "number": "999", "branch": "00"});
         let (_, r) = w
             .call(Method::POST, "/v1/eligibility/number", f1, unknown)
             .await;
@@ -144,7 +143,7 @@ async fn card_and_number_checks_answer_like_the_real_interface() {
             .call(Method::POST, "/v1/eligibility/number", f1, wrong_birth)
             .await;
         assert_eq!(r["validity_code"], 4);
-        let bad = json!({"insurer_number": "01130013", "number": "1"});
+        let bad = json!({"birth_date": "19900506", "insurer_number": "01130013", "number": "1"});
         let (s, p) = w
             .call(Method::POST, "/v1/eligibility/number", f1, bad)
             .await;
@@ -195,7 +194,7 @@ async fn limit_certificates_are_shown_only_with_consent_and_while_in_force() {
         assert!(limit(&r).is_null(), "consent is per facility: {r}");
 
         // By number, the request's consent flag decides.
-        let card = json!({"insurer_number": "01130012", "symbol": "10", "number": "1", "branch": "00", "consultation_date": "2026-11-24"});
+        let card = json!({"birth_date": "19900506", "insurer_number": "01130012", "symbol": "10", "number": "1", "branch": "00", "consultation_date": "2026-11-24"});
         let (_, r) = w
             .call(Method::POST, "/v1/eligibility/number", f1, card.clone())
             .await;
@@ -223,7 +222,7 @@ async fn limit_certificates_are_shown_only_with_consent_and_while_in_force() {
         assert_eq!(r["limit_consent_at"], "20261124180000");
 
         // A member without a certificate: consent, nothing to show.
-        let other = json!({"insurer_number": "01130012", "symbol": "10", "number": "2", "branch": "00", "limit_consent": true});
+        let other = json!({"birth_date": "19900506", "insurer_number": "01130012", "symbol": "10", "number": "2", "branch": "00", "limit_consent": true});
         let (_, r) = w
             .call(Method::POST, "/v1/eligibility/number", f1, other)
             .await;
@@ -242,8 +241,7 @@ async fn a_check_after_midnight_in_japan_is_for_that_japan_day() {
     for db in TestDb::all().await.unwrap() {
         let w = World::standard(&db).await;
         *w.clock.lock().unwrap() = datetime!(2026-11-24 15:30 UTC);
-        let body =
-            json!({"insurer_number": "01130012", "symbol": "10", "number": "1", "branch": "00"});
+        let body = json!({"birth_date": "19900506", "insurer_number": "01130012", "symbol": "10", "number": "1", "branch": "00"});
         let (s, r) = w
             .call(Method::POST, "/v1/eligibility/number", Some(&w.f1), body)
             .await;

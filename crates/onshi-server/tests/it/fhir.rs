@@ -8,11 +8,11 @@ fn fhir_request(insurer: &str, symbol: &str, number: &str, branch: &str, date: &
         "id": "req-1",
         "status": "active",
         "purpose": ["validation"],
-        "patient": {"display": "patient at reception"},
+        "patient": {"reference": "#patient"},
         "servicedDate": date,
         "created": "2026-11-24T09:00:00Z",
         "insurer": {"identifier": {"system": "urn:oid:1.2.392.100495.20.3.61", "value": insurer}},
-        "contained": [{
+        "contained": [{"resourceType": "Patient", "id": "patient", "birthDate": "1990-05-06"}, {
             "resourceType": "Coverage", "id": "card", "status": "active",
             "beneficiary": {"display": "patient"},
             "payor": [{"identifier": {"system": "urn:oid:1.2.392.100495.20.3.61", "value": insurer}}],
@@ -174,6 +174,7 @@ async fn fhir_responses_are_valid_r4() {
         let reference = checked["check_reference"].as_str().unwrap().to_owned();
         let mut by_ref = fhir_request("01130012", "10", "1", "00", "2026-11-24");
         by_ref.as_object_mut().unwrap().remove("contained");
+        by_ref["patient"] = json!({"display": "patient at reception"});
         by_ref["insurance"] = json!([{"coverage": {"identifier": {"system": "urn:onshi:card-check", "value": reference}}}]);
         assert!(request_schema.is_valid(&by_ref));
         let (s, r) = w
@@ -231,6 +232,41 @@ async fn fhir_responses_are_valid_r4() {
         assert_eq!(
             o["issue"][0]["expression"][0],
             "CoverageEligibilityRequest.contained.ofType(Coverage).payor[0].identifier.value"
+        );
+        // The birth date is required (the contained Patient's), and another one finds no one.
+        let mut no_birth = fhir_request("01130012", "10", "1", "00", "2026-11-24");
+        no_birth["patient"] = json!({"display": "patient at reception"});
+        let (s, o) = w
+            .call(
+                Method::POST,
+                "/fhir/CoverageEligibilityRequest",
+                f1,
+                no_birth,
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{o}");
+        assert_eq!(
+            o["issue"][0]["expression"][0],
+            "CoverageEligibilityRequest.contained.ofType(Patient).birthDate"
+        );
+        let mut other_birth = fhir_request("01130012", "10", "1", "00", "2026-11-24");
+        other_birth["contained"][0]["birthDate"] = json!("1990-05-07");
+        let (s, r) = w
+            .call(
+                Method::POST,
+                "/fhir/CoverageEligibilityRequest",
+                f1,
+                other_birth,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(r["extension"][0]["valueCode"], "4");
+        assert!(
+            !r.to_string().contains("1990-05-06")
+                && r["contained"].as_array().is_none_or(|c| c
+                    .iter()
+                    .all(|x| x["resourceType"] != "Patient" || x.get("name").is_none())),
+            "a mismatch answers no personal data: {r}"
         );
         db.cleanup().await;
     }

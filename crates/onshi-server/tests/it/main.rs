@@ -9,6 +9,7 @@ mod bulk;
 mod busy;
 mod checks;
 mod fhir;
+mod harvesting;
 mod members;
 mod openapi;
 mod refusals;

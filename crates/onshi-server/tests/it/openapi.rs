@@ -101,7 +101,7 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
             "POST /v1/eligibility/number",
             "/v1/eligibility/number",
             f1,
-            json!({"insurer_number": "01130013", "number": "1"}),
+            json!({"birth_date": "19900506", "insurer_number": "01130013", "number": "1"}),
         ),
         (
             "POST /v1/eligibility/card",
@@ -272,7 +272,7 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
             Method::POST,
             "/v1/eligibility/number",
             f1,
-            json!({"insurer_number": "01130012", "symbol": "10", "number": "1", "branch": "00"}),
+            json!({"birth_date": "19900506", "insurer_number": "01130012", "symbol": "10", "number": "1", "branch": "00"}),
         )
         .await;
     note("POST /v1/eligibility/number", s, &b);
@@ -281,7 +281,7 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
             Method::POST,
             "/v1/bulk-checks",
             f1,
-            json!({"items": [{"insurer_number": "01130012", "number": "1", "branch": "00"}]}),
+            json!({"items": [{"birth_date": "19900506", "insurer_number": "01130012", "number": "1", "branch": "00"}]}),
         )
         .await;
     note("POST /v1/bulk-checks", s, &receipt);
@@ -382,9 +382,10 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
     // card-check reference, no token.
     let fhir = |insurer: &str| {
         json!({"resourceType": "CoverageEligibilityRequest", "status": "active",
-               "purpose": ["validation"], "patient": {"display": "p"}, "created": "2026-11-24",
+               "purpose": ["validation"], "patient": {"reference": "#p"}, "created": "2026-11-24",
                "insurer": {"display": "i"}, "servicedDate": "2026-11-24",
-               "contained": [{"resourceType": "Coverage", "id": "card", "status": "active",
+               "contained": [{"resourceType": "Patient", "id": "p", "birthDate": "1990-05-06"},
+                   {"resourceType": "Coverage", "id": "card", "status": "active",
                    "beneficiary": {"display": "p"}, "subscriberId": "1", "dependent": "00",
                    "payor": [{"identifier": {"system": "urn:oid:1.2.392.100495.20.3.61", "value": insurer}}]}],
                "insurance": [{"coverage": {"reference": "#card"}}]})
@@ -477,6 +478,46 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         );
         note(op, s, &b);
     }
+
+    // A facility over its check limit (600 a minute; the test's clock stands still) is
+    // answered 429 on every check route.
+    let number = json!({"birth_date": "19900506", "insurer_number": "01130012", "symbol": "10", "number": "1", "branch": "00"});
+    let mut limited = false;
+    for _ in 0..1_000 {
+        let (s, b) = w
+            .call(Method::POST, "/v1/eligibility/number", f1, number.clone())
+            .await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            note("POST /v1/eligibility/number", s, &b);
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "600 checks a minute are the default limit");
+    let card = w.proof(f1, "valid").await;
+    let (s, b) = w.call(Method::POST, "/v1/eligibility/card", f1, card).await;
+    note("POST /v1/eligibility/card", s, &b);
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/v1/bulk-checks",
+            f1,
+            json!({"items": [number]}),
+        )
+        .await;
+    note("POST /v1/bulk-checks", s, &b);
+    let (s, headers, b) = w
+        .call_with_headers(Method::POST, uri, f1, fhir("01130012"))
+        .await;
+    assert_eq!(
+        (
+            s,
+            b["issue"][0]["code"].as_str(),
+            headers.contains_key(header::RETRY_AFTER)
+        ),
+        (StatusCode::TOO_MANY_REQUESTS, Some("throttled"), true)
+    );
+    note(op, s, &b);
 
     // Every documented status was seen, but for 500 and 503.
     for (op, statuses) in &documented {

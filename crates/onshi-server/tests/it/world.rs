@@ -18,6 +18,7 @@ pub use onshi_domain::{
     RegistrationChannel,
 };
 pub use onshi_pki::{Authority, CertKind, StalePolicy, VirtualCard};
+pub use onshi_server::eligibility::limits::RateLimitConfig;
 pub use onshi_server::trust::{Trust, TrustSources};
 pub use onshi_server::{AppState, router};
 pub use onshi_store::testing::TestDb;
@@ -98,9 +99,16 @@ pub struct WorldBuilder {
     cards: Vec<CardSpec>,
     lock_wait: Option<std::time::Duration>,
     audit_checkpoints: Option<std::path::PathBuf>,
+    rate_limits: Option<RateLimitConfig>,
 }
 
 impl WorldBuilder {
+    /// The server's rate limits ([`RateLimitConfig::default`] unless set).
+    pub fn with_rate_limits(mut self, config: RateLimitConfig) -> Self {
+        self.rate_limits = Some(config);
+        self
+    }
+
     /// Serve the signed audit checkpoints kept in `dir`.
     pub fn with_audit_checkpoints(mut self, dir: &std::path::Path) -> Self {
         self.audit_checkpoints = Some(dir.to_owned());
@@ -290,6 +298,10 @@ impl WorldBuilder {
             Arc::new(Trust::new(&sources, StalePolicy::Reject, NOW).unwrap()),
         );
         state.audit_checkpoints = self.audit_checkpoints.clone();
+        if let Some(config) = self.rate_limits {
+            state.rate_limits =
+                Arc::new(onshi_server::eligibility::limits::RateLimits::new(config));
+        }
         let (router, _) = router(state);
         World {
             router,

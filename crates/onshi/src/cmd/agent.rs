@@ -48,6 +48,9 @@ pub struct AgentArgs {
 enum Outcome {
     Answered(Vec<u8>),
     Unreachable(String),
+    /// The server refused for now (too many checks, 429 `rate-limited`): keep the request
+    /// queued and send it again after a pause.
+    Throttled(String),
     /// Not well-formed and just modified: most likely still being written; look again later.
     NotYet,
 }
@@ -117,6 +120,18 @@ async fn answer(
         };
         return Outcome::Answered(error_result(&echo, e.code(), &e.to_string()));
     };
+    if search
+        .birth_date
+        .as_deref()
+        .is_none_or(|b| b.trim().is_empty())
+    {
+        // As in the national interface, a look-up by card number needs the birth date.
+        let e = InterfaceError::Invalid {
+            element: "QualificationConfirmSearchInfo/Birthdate".into(),
+            reason: "is required (生年月日)".into(),
+        };
+        return Outcome::Answered(error_result(&echo, e.code(), &e.to_string()));
+    }
     let request = card_of(search).into_check(req.confirmation_date.clone());
     match exchange::<CheckResult>(api.post("/v1/eligibility/number", &request).await, &echo) {
         Ok(result) => Outcome::Answered(single_result(&echo, search, &result, note)),
@@ -137,6 +152,11 @@ fn card_of(s: &onshi_interface::SearchInfo) -> BulkItem {
     }
 }
 
+/// The error code of an answer refused because the facility's look-ups by card number matched
+/// no one too often (the server's 429 `mismatch-limited`). A 429 `rate-limited` (too many
+/// checks) is not answered: the request stays queued and is sent again after a pause.
+const RATE_LIMITED: &str = "ONS0102";
+
 /// What a request to the server comes to: the answer, or the outcome to return at once (the
 /// server unreachable or failing, to be retried; a refused request answered with an error
 /// result; an answer that is not what the contract promises, ONS0101).
@@ -148,6 +168,14 @@ fn exchange<T>(answer: Result<T, ApiError>, echo: &HeaderEcho<'_>) -> Result<T, 
             "server answered {}",
             reqwest::StatusCode::from_u16(status)
                 .map_or_else(|_| status.to_string(), |s| s.to_string())
+        ))),
+        Err(ApiError::Refused(429, problem)) if problem.short_kind() == "rate-limited" => {
+            Err(Outcome::Throttled(problem.summary()))
+        }
+        Err(ApiError::Refused(429, problem)) => Err(Outcome::Answered(error_result(
+            echo,
+            RATE_LIMITED,
+            &problem.summary(),
         ))),
         Err(ApiError::Refused(_, problem)) => Err(Outcome::Answered(error_result(
             echo,
@@ -214,8 +242,12 @@ async fn bulk_download(
                 arbitrary_identifier: row.request.arbitrary_identifier,
             };
             let outcome = row.result.ok_or_else(|| {
+                let code = match &row.error {
+                    Some(p) if p.status == 429 => RATE_LIMITED,
+                    _ => "ONS0100",
+                };
                 (
-                    "ONS0100".to_owned(),
+                    code.to_owned(),
                     row.error.map_or_else(
                         || reqwest::StatusCode::UNPROCESSABLE_ENTITY.to_string(),
                         |p| p.summary(),
@@ -390,6 +422,11 @@ pub async fn run(args: AgentArgs, clock: &dyn Clock) -> Result<(), CliError> {
                 let young = is_young(modified, clock);
                 match answer(args, &api, clock, &name, &bytes, note.as_deref(), young).await {
                     Outcome::NotYet => continue,
+                    Outcome::Throttled(why) => {
+                        tracing::warn!(reason = %why, "the server asks this facility to check more slowly: requests stay queued in req/");
+                        blocked = true;
+                        break;
+                    }
                     Outcome::Unreachable(why) => {
                         if outage.is_none() {
                             tracing::warn!(reason = %why, "server unreachable: requests stay queued in req/");

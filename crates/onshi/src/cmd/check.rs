@@ -13,7 +13,7 @@ use crate::client::FacilityServerArgs;
 pub enum CheckCommand {
     /// Check by insurance-card number (保険者番号・記号・番号・枝番).
     ///
-    /// Example: onshi check number --facility-token $TOKEN --insurer 01130012 --symbol 10 --number 1 --branch 00
+    /// Example: onshi check number --facility-token $TOKEN --insurer 01130012 --symbol 10 --number 1 --branch 00 --birth-date 1990-05-06
     Number(NumberArgs),
 }
 
@@ -34,9 +34,10 @@ pub struct NumberArgs {
     /// 枝番.
     #[arg(long, default_value = "")]
     pub branch: String,
-    /// 生年月日 (optional).
+    /// 生年月日, as YYYY-MM-DD or YYYYMMDD. Required, as in the national interface: a card
+    /// number with another birth date finds no one.
     #[arg(long)]
-    pub birth_date: Option<String>,
+    pub birth_date: String,
     /// Consultation date; default today.
     #[arg(long)]
     pub date: Option<String>,
@@ -53,7 +54,7 @@ pub async fn run(command: CheckCommand) -> Result<(), CliError> {
         symbol: args.symbol,
         number: args.number,
         branch: args.branch,
-        birth_date: args.birth_date,
+        birth_date: Some(args.birth_date),
         consultation_date: args.date,
         limit_consent: false,
     };

@@ -35,6 +35,9 @@ pub struct DemoArgs {
     /// Set up the demo and exit without serving.
     #[arg(long)]
     no_serve: bool,
+
+    #[command(flatten)]
+    limits: super::serve::RateLimitArgs,
 }
 
 const TOKENS_FILE: &str = "demo-tokens.txt";
@@ -107,7 +110,16 @@ pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
         crl_refresh: 60,
         ..TrustArgs::default()
     };
-    serve(store, key, &args.listen, &trust, None, None).await
+    serve(
+        store,
+        key,
+        &args.listen,
+        &trust,
+        None,
+        None,
+        args.limits.config(&crate::config::FileConfig::default()),
+    )
+    .await
 }
 
 async fn print_guide(
@@ -193,11 +205,12 @@ async fn print_guide(
                 .filter_map(|kv| kv.split_once('='))
                 .collect();
             println!(
-                "  onshi check number{server} --facility-token {ftoken} --insurer {} --symbol {} --number {} --branch {}   (the old card: 3)",
+                "  onshi check number{server} --facility-token {ftoken} --insurer {} --symbol {} --number {} --branch {} --birth-date {}   (the old card: 3)",
                 f.get("insurer_number").unwrap_or(&""),
                 f.get("symbol").unwrap_or(&""),
                 f.get("number").unwrap_or(&""),
-                f.get("branch").unwrap_or(&"")
+                f.get("branch").unwrap_or(&""),
+                f.get("birth_date").unwrap_or(&"")
             );
         }
         println!(
@@ -226,7 +239,7 @@ const FACILITIES: [(&str, &str); 2] = [
 
 /// Picks demo people from the member file: four insured persons with a My Number that appears
 /// once, and one that appears twice (a change of insurer). Returns (my numbers, mover's old card).
-fn pick_people(members_csv: &str) -> (Vec<String>, Option<(String, [String; 4])>) {
+fn pick_people(members_csv: &str) -> (Vec<String>, Option<(String, [String; 5])>) {
     let rows: Vec<Vec<&str>> = members_csv
         .lines()
         .skip(1)
@@ -277,6 +290,7 @@ fn pick_people(members_csv: &str) -> (Vec<String>, Option<(String, [String; 4])>
                     r[1].to_owned(),
                     r[2].to_owned(),
                     r[3].to_owned(),
+                    r[6].to_owned(),
                 ],
             )
         });
@@ -360,8 +374,8 @@ async fn setup_cards(
     }
     if let Some((_, old)) = mover {
         let text = format!(
-            "insurer_number={} symbol={} number={} branch={}\n",
-            old[0], old[1], old[2], old[3]
+            "insurer_number={} symbol={} number={} branch={} birth_date={}\n",
+            old[0], old[1], old[2], old[3], old[4]
         );
         std::fs::write(cards_dir.join("moved-old-card.txt"), text)
             .map_err(|e| CliError::Io("moved-old-card.txt".into(), e))?;

@@ -53,8 +53,9 @@ pub struct LoadArgs {
     /// Card files for the card path (repeat the flag; checks go round-robin over the cards).
     #[arg(long)]
     pub card: Vec<PathBuf>,
-    /// Card key for the number path, as insurer,symbol,number,branch (every check the same).
-    #[arg(long, default_value = "01130012,10,1,00")]
+    /// Card key and birth date for the number path, as insurer,symbol,number,branch,birth_date
+    /// (every check the same).
+    #[arg(long, default_value = "01130012,10,1,00,1990-05-06")]
     pub key: String,
     /// A member file (`onshi gen members`): the number path then checks current members picked
     /// at random from it (a sample of up to 100,000 keys), instead of one `--key`.
@@ -177,6 +178,7 @@ fn sample_keys(path: &Path, limit: usize, seed: u64) -> Result<Vec<NumberCheckRe
         col("symbol")?,
         col("number")?,
         col("branch")?,
+        col("birth_date")?,
     ];
     let until = col("qualified_until")?;
     let mut state = seed | 1;
@@ -299,7 +301,7 @@ pub async fn run(args: LoadArgs) -> Result<(), CliError> {
                 }
                 None => {
                     let f: Vec<&str> = args.key.split(',').collect();
-                    let key = card_key([0, 1, 2, 3].map(|i| f.get(i).copied()));
+                    let key = card_key([0, 1, 2, 3, 4].map(|i| f.get(i).copied()));
                     vec![key; args.requests]
                 }
             };
@@ -321,15 +323,16 @@ pub async fn run(args: LoadArgs) -> Result<(), CliError> {
     }
 }
 
-/// A number check of the card key `[insurer, symbol, number, branch]` (a missing part empty,
-/// for the server to name).
-fn card_key([insurer, symbol, number, branch]: [Option<&str>; 4]) -> NumberCheckRequest {
+/// A number check of the card key and birth date `[insurer, symbol, number, branch, birth]` (a
+/// missing part empty, for the server to name).
+fn card_key([insurer, symbol, number, branch, birth]: [Option<&str>; 5]) -> NumberCheckRequest {
     let text = |s: Option<&str>| s.unwrap_or_default().to_owned();
     NumberCheckRequest {
         insurer_number: text(insurer),
         symbol: text(symbol),
         number: text(number),
         branch: text(branch),
+        birth_date: birth.map(str::to_owned),
         ..NumberCheckRequest::default()
     }
 }

@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 
 use onshi_domain::{Clock, MyNumberKey};
 use onshi_pki::{CertKind, StalePolicy};
+use onshi_server::eligibility::limits::{RateLimitConfig, RateLimits};
 use onshi_server::trust::{Trust, TrustSources};
 use onshi_server::{AppState, SystemClock};
 use onshi_store::Store;
@@ -53,11 +54,43 @@ pub struct ServeArgs {
     /// /v1/audit/checkpoint for anyone to keep a copy.
     #[arg(long, env = "ONSHI_AUDIT_CHECKPOINTS", value_name = "DIR")]
     pub audit_checkpoints: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: RateLimitArgs,
+}
+
+/// The per-facility rate limits of `serve` and `demo`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RateLimitArgs {
+    /// Checks a facility may make per minute (also its burst), against harvesting by card
+    /// number; over it, 429 with Retry-After. 0 switches the limit off. [default: 600]
+    #[arg(long, env = "ONSHI_CHECK_LIMIT", value_name = "N")]
+    pub check_limit: Option<u32>,
+    /// Look-ups by card number that matched no one (unknown card, or another birth date) a
+    /// facility may make per hour; over it, its number look-ups are refused (429) and the
+    /// operator is alerted in the log and the audit log. 0 switches the limit off.
+    /// [default: 100]
+    #[arg(long, env = "ONSHI_MISMATCH_LIMIT", value_name = "N")]
+    pub mismatch_limit: Option<u32>,
+}
+
+impl RateLimitArgs {
+    /// The rate limits from the flags (or environment), then the file, then the defaults.
+    pub fn config(&self, file: &FileConfig) -> RateLimitConfig {
+        let mut limits = RateLimitConfig::default();
+        if let Some(n) = self.check_limit.or(file.check_limit) {
+            limits.checks.capacity = n;
+        }
+        if let Some(n) = self.mismatch_limit.or(file.mismatch_limit) {
+            limits.mismatches.capacity = n;
+        }
+        limits
+    }
 }
 
 /// Runs `onshi serve`.
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let file = FileConfig::load(args.store.config.as_deref())?;
+    let limits = args.limits.config(&file);
     let listen = args
         .listen
         .or(file.listen)
@@ -78,6 +111,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         &args.trust,
         tls,
         args.audit_checkpoints,
+        limits,
     )
     .await
 }
@@ -242,6 +276,7 @@ pub async fn serve(
     trust: &TrustArgs,
     tls: Option<TlsFiles>,
     audit_checkpoints: Option<PathBuf>,
+    limits: RateLimitConfig,
 ) -> Result<(), CliError> {
     let addr: SocketAddr = listen.parse().map_err(|_| {
         CliError::Config(format!(
@@ -266,6 +301,7 @@ pub async fn serve(
         trust.load(Arc::new(SystemClock)).await?,
     );
     state.audit_checkpoints = audit_checkpoints;
+    state.rate_limits = Arc::new(RateLimits::new(limits));
     match tls {
         None => onshi_server::serve(listener, state, shutdown_signal()).await,
         Some(files) => {
