@@ -32,6 +32,11 @@ pub enum AuditAction {
     /// A facility went over a rate limit (checks, or look-ups that matched no one): its
     /// requests are refused until the limit allows again. Written once per episode.
     RateLimited,
+    /// An insurer's or facility's API token rotated (a new one; the old ones end after a
+    /// grace period).
+    TokenRotate,
+    /// An insurer's or facility's API tokens revoked.
+    TokenRevoke,
 }
 
 impl AuditAction {
@@ -50,6 +55,8 @@ impl AuditAction {
             Self::Register => "register",
             Self::ReadAccessLog => "read_access_log",
             Self::RateLimited => "rate_limited",
+            Self::TokenRotate => "token_rotate",
+            Self::TokenRevoke => "token_revoke",
         }
     }
 }

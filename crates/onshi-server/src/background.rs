@@ -1,5 +1,5 @@
-//! The server's background work, in one place: [`start`] resumes unfinished bulk look-ups and
-//! starts forgetting used challenges; [`spawn_bulk`] answers a bulk look-up's rows. Everything
+//! The server's background work, in one place: [`start`] resumes unfinished bulk look-ups,
+//! starts forgetting used challenges and watching for rotated or revoked tokens; [`spawn_bulk`] answers a bulk look-up's rows. Everything
 //! here is safe with several servers over one store.
 
 use onshi_api::BulkItem;
@@ -29,6 +29,35 @@ pub async fn start(state: &AppState) {
         Err(e) => tracing::error!(error = %e, "could not resume bulk look-ups"),
     }
     spawn_forgetting(state.clone());
+    spawn_token_watch(state.clone());
+}
+
+/// How often a server looks whether tokens were rotated or revoked.
+pub const TOKEN_WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Forgets the facility tokens this server remembers whenever the store's token generation
+/// changes (a rotation or revocation by the CLI or another server): see [`watch_tokens`].
+fn spawn_token_watch(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(TOKEN_WATCH_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(e) = watch_tokens(&state).await {
+                tracing::warn!(error = %e, "could not read the token generation; trying again");
+            }
+        }
+    });
+}
+
+/// One look at the token generation: forgets remembered facility tokens if it changed since the
+/// last look. Returns whether it forgot.
+pub async fn watch_tokens(state: &AppState) -> Result<bool, onshi_store::StoreError> {
+    let generation = state.store.token_generation().await?;
+    let forgot = state.facility_tokens.observe_generation(generation);
+    if forgot {
+        tracing::info!("API tokens were rotated or revoked: remembered facility tokens forgotten");
+    }
+    Ok(forgot)
 }
 
 /// Forgets, now and then every [`FORGET_EVERY`] until the server stops, the used challenges

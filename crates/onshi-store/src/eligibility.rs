@@ -19,14 +19,6 @@ pub struct Facility {
     pub name: String,
 }
 
-row_by_name! {
-    /// A row of `facilities`, as read.
-    struct FacilityRow {
-        code: String,
-        name: String,
-    }
-}
-
 /// What a card's use reads from the store, in one statement, once the card has proved itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardRead {
@@ -211,16 +203,28 @@ impl Store {
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let n = on_pool!(self, write, |p| {
-            sqlx::query(
-            "INSERT INTO facilities (code, name, token_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO NOTHING"
-        )
-        .bind(code.as_str())
-        .bind(name)
-        .bind(token_hash)
-        .bind(at)
-        .execute(p)
-        .await?
-        .rows_affected()
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(
+                "INSERT INTO facilities (code, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING",
+            )
+            .bind(code.as_str())
+            .bind(name)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n > 0 {
+                sqlx::query(
+                    "INSERT INTO api_tokens (token_hash, owner_kind, owner_id, created_at) VALUES ($1, 'facility', $2, $3)",
+                )
+                .bind(token_hash)
+                .bind(code.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+            }
+            n
         });
         if n == 0 {
             return Err(StoreError::Conflict(format!(
@@ -229,26 +233,6 @@ impl Store {
             )));
         }
         Ok(())
-    }
-
-    /// The facility whose API token hashes to `token_hash`.
-    pub async fn facility_by_token_hash(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<Facility>, StoreError> {
-        let row: Option<FacilityRow> = on_pool!(self, read, |p| sqlx::query_as(
-            "SELECT code, name FROM facilities WHERE token_hash = $1"
-        )
-        .bind(token_hash)
-        .fetch_optional(p)
-        .await?);
-        row.map(|r| {
-            Ok(Facility {
-                code: FacilityCode::parse(&r.code).map_err(StoreError::Corrupt)?,
-                name: r.name,
-            })
-        })
-        .transpose()
     }
 
     /// Records that a certificate belongs to a person (the J-LIS directory). Recording the same

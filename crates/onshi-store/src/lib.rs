@@ -77,6 +77,7 @@ macro_rules! row_by_name {
 mod audit;
 mod bulk;
 mod compared_time;
+mod credentials;
 mod eligibility;
 mod import;
 mod members;
@@ -86,6 +87,7 @@ pub mod token;
 
 pub use audit::{AuditBreak, AuditEntry, AuditSummary, CheckAudit};
 pub use bulk::BulkJob;
+pub use credentials::{Rotation, TokenOwner};
 pub use eligibility::{CardHolder, CardRead, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};
 pub use members::MemberPage;
@@ -499,17 +501,29 @@ impl Store {
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let done = on_pool!(self, write, |p| {
-            sqlx::query(
-            "INSERT INTO insurers (number, name, token_hash, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (number) DO NOTHING"
-        )
-        .bind(number.as_str())
-        .bind(name)
-        .bind(token_hash)
-        .bind(at)
-        .execute(p)
-        .await?
-        .rows_affected()
+            let mut tx = p.begin().await?;
+            let done = sqlx::query(
+                "INSERT INTO insurers (number, name, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (number) DO NOTHING",
+            )
+            .bind(number.as_str())
+            .bind(name)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done > 0 {
+                sqlx::query(
+                    "INSERT INTO api_tokens (token_hash, owner_kind, owner_id, created_at) VALUES ($1, 'insurer', $2, $3)",
+                )
+                .bind(token_hash)
+                .bind(number.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+            }
+            done
         });
         if done == 0 {
             return Err(StoreError::Conflict(format!(
@@ -517,41 +531,6 @@ impl Store {
             )));
         }
         Ok(())
-    }
-
-    /// Replaces an insurer's API token hash (the old token stops working at once).
-    pub async fn set_insurer_token(
-        &self,
-        number: &InsurerNumber,
-        token_hash: &str,
-    ) -> Result<(), StoreError> {
-        let done = on_pool!(self, write, |p| sqlx::query(
-            "UPDATE insurers SET token_hash = $2 WHERE number = $1"
-        )
-        .bind(number.as_str())
-        .bind(token_hash)
-        .execute(p)
-        .await?
-        .rows_affected());
-        if done == 0 {
-            Err(StoreError::NotFound("insurer"))
-        } else {
-            Ok(())
-        }
-    }
-
-    /// The insurer whose API token hashes to `token_hash`.
-    pub async fn insurer_by_token_hash(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<Insurer>, StoreError> {
-        let row: Option<InsurerRow> = on_pool!(self, read, |p| sqlx::query_as(
-            "SELECT number, name, created_at FROM insurers WHERE token_hash = $1"
-        )
-        .bind(token_hash)
-        .fetch_optional(p)
-        .await?);
-        row.map(insurer_from).transpose()
     }
 
     /// Every registered insurer, by number.

@@ -53,6 +53,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "card_details",
         include_str!("../migrations/sqlite/0009_card_details.sql"),
     ),
+    (
+        10,
+        "api_tokens",
+        include_str!("../migrations/sqlite/0010_api_tokens.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -99,6 +104,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         9,
         "card_details",
         include_str!("../migrations/postgres/0009_card_details.sql"),
+    ),
+    (
+        10,
+        "api_tokens",
+        include_str!("../migrations/postgres/0010_api_tokens.sql"),
     ),
 ];
 

@@ -1291,3 +1291,98 @@ fn the_agent_waits_out_the_check_limit_and_answers_the_mismatch_limit() {
     );
     assert!(!refused.contains("<Name>"), "{refused}");
 }
+
+/// The status of `GET path` at `addr` with `token`.
+fn get_status(addr: &str, path: &str, token: &str) -> u16 {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A leaked facility token is revoked with one command, and a running server refuses it within
+/// about a second; a rotated token keeps the old one working for its grace period.
+#[test]
+fn a_facility_token_is_rotated_and_revoked_on_a_running_server() {
+    let demo_dir = tempfile::tempdir().unwrap();
+    let Demo {
+        child: mut server,
+        addr,
+        token,
+        ..
+    } = start_demo(demo_dir.path());
+    let db = format!("sqlite:{}", demo_dir.path().join("onshi.db").display());
+    let tokens = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_onshi"))
+            .args(args)
+            .args(["--db", &db, "--operator", "ops"])
+            .env("ONSHI_LOG", "warn")
+            .env_remove("ONSHI_MY_NUMBER_KEY")
+            .env_remove("ONSHI_DB")
+            .output()
+            .unwrap()
+    };
+    // 404: no such bulk look-up, so the token was accepted.
+    let probe = "/v1/bulk-checks/none";
+    assert_eq!(get_status(&addr, probe, &token), 404);
+    let out = tokens(&[
+        "facility",
+        "token",
+        "rotate",
+        "--code",
+        "1311234567",
+        "--grace",
+        "1h",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line = text(&out.stdout);
+    let new = line.split('\t').nth(1).unwrap().trim().to_owned();
+    assert!(new.starts_with("onshi_fac_"), "{line}");
+    assert!(
+        text(&out.stderr).contains("1 previous token(s) work until"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        get_status(&addr, probe, &token),
+        404,
+        "the old one in its grace period"
+    );
+    assert_eq!(get_status(&addr, probe, &new), 404);
+
+    let out = tokens(&["facility", "token", "revoke", "--code", "1311234567"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("2 token(s) revoked"),
+        "{}",
+        text(&out.stdout)
+    );
+    let refused = (0..40).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        get_status(&addr, probe, &new) == 401 && get_status(&addr, probe, &token) == 401
+    });
+    assert!(refused, "a revoked token is refused within a few seconds");
+
+    // An unknown facility is named; nothing changes.
+    let out = tokens(&["facility", "token", "revoke", "--code", "1311111112"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("facility not found"),
+        "{}",
+        text(&out.stderr)
+    );
+    server.kill().unwrap();
+    let _ = server.wait();
+}

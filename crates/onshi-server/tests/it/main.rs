@@ -15,4 +15,5 @@ mod openapi;
 mod refusals;
 mod registration;
 mod tls;
+mod tokens;
 mod world;

@@ -70,6 +70,8 @@ pub struct World {
     pub insurer: String,
     pub cards: std::collections::HashMap<&'static str, VirtualCard>,
     pub store: Store,
+    /// The server's state (for what its background tasks would do).
+    pub state: onshi_server::AppState,
 }
 
 /// A member to register: card number, qualification period, and the person (a seed of
@@ -302,8 +304,9 @@ impl WorldBuilder {
             state.rate_limits =
                 Arc::new(onshi_server::eligibility::limits::RateLimits::new(config));
         }
-        let (router, _) = router(state);
+        let (router, _) = router(state.clone());
         World {
+            state,
             router,
             clock,
             f1,

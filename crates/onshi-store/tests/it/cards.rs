@@ -14,10 +14,11 @@ async fn challenges_are_single_use_and_consents_expire() {
             .unwrap();
         assert_eq!(
             store
-                .facility_by_token_hash("fhash")
+                .facility_by_token_hash("fhash", T0)
                 .await
                 .unwrap()
                 .unwrap()
+                .0
                 .code,
             facility
         );

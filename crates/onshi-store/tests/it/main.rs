@@ -11,3 +11,4 @@ mod import;
 mod members;
 mod opening;
 mod times;
+mod tokens;

@@ -25,11 +25,29 @@ pub enum FacilityCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Rotate or revoke a facility's API tokens (audited).
+    ///
+    /// Example: onshi facility token revoke --code 1311111111
+    Token {
+        /// 医療機関コード.
+        #[arg(long, global = true)]
+        code: Option<String>,
+        #[command(subcommand)]
+        command: crate::tokens::TokenCommand,
+    },
 }
 
 /// Runs `onshi facility`.
 pub async fn run(command: FacilityCommand, clock: &dyn Clock) -> Result<(), CliError> {
-    let FacilityCommand::Add { code, name, store } = command;
+    let (code, name, store) = match command {
+        FacilityCommand::Add { code, name, store } => (code, name, store),
+        FacilityCommand::Token { code, command } => {
+            let code = code.ok_or_else(|| CliError::Config("--code: is required".into()))?;
+            let code = onshi_domain::FacilityCode::parse(&code)
+                .map_err(|e| CliError::Config(format!("--code: {e}")))?;
+            return crate::tokens::run(crate::tokens::Owner::Facility(code), command, clock).await;
+        }
+    };
     let (store, _) = open_store(&store).await?;
     let token = add_facility(&store, &code, &name, clock.now()).await?;
     println!("{code}\t{token}\t{name}");

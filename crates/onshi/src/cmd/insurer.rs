@@ -30,13 +30,15 @@ pub enum InsurerCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Replace an insurer's API token (the old one stops working at once) and print the new one.
+    /// Rotate or revoke an insurer's API tokens (audited).
+    ///
+    /// Example: onshi insurer token rotate --number 01130012 --grace 24h
     Token {
         /// 保険者番号.
-        #[arg(long)]
-        number: String,
-        #[command(flatten)]
-        store: StoreArgs,
+        #[arg(long, global = true)]
+        number: Option<String>,
+        #[command(subcommand)]
+        command: crate::tokens::TokenCommand,
     },
     /// List registered insurers.
     List {
@@ -74,16 +76,11 @@ pub async fn run(command: InsurerCommand, clock: &dyn Clock) -> Result<(), CliEr
             store.close().await;
             Ok(())
         }
-        InsurerCommand::Token { number, store } => {
-            let (store, _) = open_store(&store).await?;
+        InsurerCommand::Token { number, command } => {
+            let number = number.ok_or_else(|| CliError::Config("--number: is required".into()))?;
             let number = InsurerNumber::parse(&number)
                 .map_err(|e| CliError::Config(format!("--number: {e}")))?;
-            let (token, hash) = token::mint(TokenKind::Insurer)
-                .map_err(|_| CliError::Config("no system randomness".into()))?;
-            store.set_insurer_token(&number, &hash).await?;
-            println!("{number}\t{token}");
-            store.close().await;
-            Ok(())
+            crate::tokens::run(crate::tokens::Owner::Insurer(number), command, clock).await
         }
         InsurerCommand::List { store } => {
             let (store, _) = open_store(&store).await?;
