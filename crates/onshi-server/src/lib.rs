@@ -34,6 +34,7 @@ use onshi_store::{Actor, Store};
 
 pub mod auth;
 pub mod background;
+pub mod connections;
 pub mod eligibility;
 pub mod problem;
 pub mod routes;
@@ -406,15 +407,15 @@ async fn log_request(request: Request, next: Next) -> Response {
     response.into_response()
 }
 
-/// Serves `state` on `listener` until `shutdown` completes.
+/// Serves `state` on `listener` until `shutdown` completes, with the connection limits and
+/// time-outs of `settings` ([`connections`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
+    settings: connections::ConnectionSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     background::start(&state).await;
     let (router, _) = router(state);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    connections::serve(listener, router, None, settings, shutdown).await
 }

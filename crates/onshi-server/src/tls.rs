@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use rustls::ServerConfig;
 use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::pem::PemObject;
@@ -60,7 +59,7 @@ pub fn server_config(
     Ok(config)
 }
 
-fn common_name(cert: &CertificateDer<'_>) -> Option<String> {
+pub(crate) fn common_name(cert: &CertificateDer<'_>) -> Option<String> {
     let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
     parsed
         .subject()
@@ -71,45 +70,19 @@ fn common_name(cert: &CertificateDer<'_>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Serves `state` over TLS on `listener` until `shutdown` completes.
+/// Serves `state` over TLS on `listener` until `shutdown` completes, with the connection
+/// limits and time-outs of `settings` ([`crate::connections`]).
 pub async fn serve_tls(
     listener: TcpListener,
     state: AppState,
     config: ServerConfig,
+    settings: crate::connections::ConnectionSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     crate::background::start(&state).await;
     let (router, _) = crate::router(state);
     let acceptor = TlsAcceptor::from(Arc::new(config));
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, _) = tokio::select! {
-            accepted = listener.accept() => accepted?,
-            () = &mut shutdown => return Ok(()),
-        };
-        let (acceptor, router) = (acceptor.clone(), router.clone());
-        tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(tcp).await else {
-                tracing::info!("TLS handshake refused");
-                return;
-            };
-            let identity = stream
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first())
-                .and_then(common_name);
-            let router: Router = match identity {
-                Some(cn) => router.layer(axum::Extension(ClientIdentity(cn))),
-                None => router,
-            };
-            let service = hyper_util::service::TowerToHyperService::new(router);
-            let _ =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-        });
-    }
+    crate::connections::serve(listener, router, Some(acceptor), settings, shutdown).await
 }
 
 /// A client configuration for facility-side tools: trust `ca_pem` for the server, and present

@@ -42,7 +42,7 @@ pub struct StoreArgs {
     pub db_connections: Option<u32>,
 
     /// A TOML file with any of: db, db_connections, listen, my_number_key_file, check_limit,
-    /// mismatch_limit.
+    /// mismatch_limit, max_connections.
     #[arg(long, env = "ONSHI_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -63,6 +63,8 @@ pub struct FileConfig {
     pub check_limit: Option<u32>,
     /// Look-ups matching no one per facility per hour (`serve --mismatch-limit`).
     pub mismatch_limit: Option<u32>,
+    /// Connections kept open at once (`serve --max-connections`).
+    pub max_connections: Option<u32>,
 }
 
 impl FileConfig {

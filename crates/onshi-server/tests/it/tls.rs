@@ -78,7 +78,13 @@ async fn mutual_tls_admits_only_the_networks_facilities() {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(serve_tls(listener, state, config, std::future::pending()));
+    tokio::spawn(serve_tls(
+        listener,
+        state,
+        config,
+        onshi_server::connections::ConnectionSettings::default(),
+        std::future::pending(),
+    ));
     let url = format!("https://localhost:{port}");
 
     let client = |identity: Option<&(String, String)>| {

@@ -37,7 +37,7 @@ pub struct DemoArgs {
     no_serve: bool,
 
     #[command(flatten)]
-    limits: super::serve::RateLimitArgs,
+    limits: super::serve::LimitArgs,
 }
 
 const TOKENS_FILE: &str = "demo-tokens.txt";
@@ -117,7 +117,11 @@ pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
         &trust,
         None,
         None,
-        args.limits.config(&crate::config::FileConfig::default()),
+        (
+            args.limits.rates(&crate::config::FileConfig::default()),
+            args.limits
+                .connections(&crate::config::FileConfig::default()),
+        ),
     )
     .await
 }

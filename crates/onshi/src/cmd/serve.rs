@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 
 use onshi_domain::{Clock, MyNumberKey};
 use onshi_pki::{CertKind, StalePolicy};
+use onshi_server::connections::ConnectionSettings;
 use onshi_server::eligibility::limits::{RateLimitConfig, RateLimits};
 use onshi_server::trust::{Trust, TrustSources};
 use onshi_server::{AppState, SystemClock};
@@ -55,12 +56,12 @@ pub struct ServeArgs {
     #[arg(long, env = "ONSHI_AUDIT_CHECKPOINTS", value_name = "DIR")]
     pub audit_checkpoints: Option<PathBuf>,
     #[command(flatten)]
-    pub limits: RateLimitArgs,
+    pub limits: LimitArgs,
 }
 
-/// The per-facility rate limits of `serve` and `demo`.
+/// The per-facility rate limits and the connection limit of `serve` and `demo`.
 #[derive(Debug, Clone, Default, Args)]
-pub struct RateLimitArgs {
+pub struct LimitArgs {
     /// Checks a facility may make per minute (also its burst), against harvesting by card
     /// number; over it, 429 with Retry-After. 0 switches the limit off. [default: 600]
     #[arg(long, env = "ONSHI_CHECK_LIMIT", value_name = "N")]
@@ -71,11 +72,27 @@ pub struct RateLimitArgs {
     /// [default: 100]
     #[arg(long, env = "ONSHI_MISMATCH_LIMIT", value_name = "N")]
     pub mismatch_limit: Option<u32>,
+    /// Connections kept open at once. At the limit, the connection idle longest makes room
+    /// for a new one, so idle or half-sent connections cannot stop service; keep the open-file
+    /// limit (ulimit -n) above it. [default: 10000]
+    #[arg(long, env = "ONSHI_MAX_CONNECTIONS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
 }
 
-impl RateLimitArgs {
+impl LimitArgs {
+    /// The connection settings from the flags (or environment), then the file, then the
+    /// defaults.
+    pub fn connections(&self, file: &FileConfig) -> ConnectionSettings {
+        let mut settings = ConnectionSettings::default();
+        if let Some(n) = self.max_connections.or(file.max_connections) {
+            settings.max_connections = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        settings
+    }
+
     /// The rate limits from the flags (or environment), then the file, then the defaults.
-    pub fn config(&self, file: &FileConfig) -> RateLimitConfig {
+    pub fn rates(&self, file: &FileConfig) -> RateLimitConfig {
         let mut limits = RateLimitConfig::default();
         if let Some(n) = self.check_limit.or(file.check_limit) {
             limits.checks.capacity = n;
@@ -90,7 +107,7 @@ impl RateLimitArgs {
 /// Runs `onshi serve`.
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let file = FileConfig::load(args.store.config.as_deref())?;
-    let limits = args.limits.config(&file);
+    let limits = (args.limits.rates(&file), args.limits.connections(&file));
     let listen = args
         .listen
         .or(file.listen)
@@ -276,16 +293,14 @@ pub async fn serve(
     trust: &TrustArgs,
     tls: Option<TlsFiles>,
     audit_checkpoints: Option<PathBuf>,
-    limits: RateLimitConfig,
+    (limits, connections): (RateLimitConfig, ConnectionSettings),
 ) -> Result<(), CliError> {
     let addr: SocketAddr = listen.parse().map_err(|_| {
         CliError::Config(format!(
             "--listen: '{listen}' is not an address like 127.0.0.1:8080"
         ))
     })?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| CliError::Io(listen.to_owned(), e))?;
+    let listener = bind(addr).map_err(|e| CliError::Io(listen.to_owned(), e))?;
     let local = listener
         .local_addr()
         .map_err(|e| CliError::Io(listen.to_owned(), e))?;
@@ -303,7 +318,7 @@ pub async fn serve(
     state.audit_checkpoints = audit_checkpoints;
     state.rate_limits = Arc::new(RateLimits::new(limits));
     match tls {
-        None => onshi_server::serve(listener, state, shutdown_signal()).await,
+        None => onshi_server::serve(listener, state, connections, shutdown_signal()).await,
         Some(files) => {
             let read = |p: &PathBuf| {
                 std::fs::read(p).map_err(|e| CliError::Io(p.display().to_string(), e))
@@ -316,12 +331,29 @@ pub async fn serve(
             )
             .map_err(|e| CliError::Config(e.to_string()))?;
             tracing::info!(mutual = ca.is_some(), "serving HTTPS");
-            onshi_server::tls::serve_tls(listener, state, config, shutdown_signal()).await
+            onshi_server::tls::serve_tls(listener, state, config, connections, shutdown_signal())
+                .await
         }
     }
     .map_err(|e| CliError::Io(local.to_string(), e))?;
     store.close().await;
     Ok(())
+}
+
+/// How many connections the kernel queues for the server before it accepts them (Linux caps it
+/// at net.core.somaxconn): above the usual 1,024, so a burst of connections is queued rather
+/// than made to retry.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> CliError + '_ {
