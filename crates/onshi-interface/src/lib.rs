@@ -6,8 +6,10 @@
 //! codes are those of the national interface as `docs/vendors.md` lists them, message by message;
 //! where sources disagree, the choice is documented on the item. Check results come in as the API's
 //! own [`CheckResult`] (`onshi_api::EligibilityResult`), so this crate and the server share one
-//! definition of them.
+//! definition of them. [`cp932`] decodes the CP932 files Japanese office software writes (an
+//! insurer's member file) as they are read, for the caller's reader.
 
+pub mod cp932;
 pub mod xml;
 
 use onshi_domain::text::half_width_kana;

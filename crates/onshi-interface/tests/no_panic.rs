@@ -39,6 +39,22 @@ proptest! {
         all_parsers(&bytes);
     }
 
+    /// The CP932 decoder of member files, with reads of any size.
+    #[test]
+    fn cp932_decoding_never_panics(
+        bytes in proptest::collection::vec(any::<u8>(), 0..4096),
+        chunk in 1usize..300,
+    ) {
+        use std::io::Read;
+        let mut reader = onshi_interface::cp932::Cp932Reader::new(bytes.as_slice());
+        let mut buf = vec![0u8; chunk];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+        }
+    }
+
     #[test]
     fn damaged_requests_never_panic(
         edits in proptest::collection::vec((0usize..VALID.len(), any::<u8>(), 0u8..3), 1..8),
