@@ -50,6 +50,36 @@ pub struct Rotation {
 /// The `meta` key of the token generation: changed by every rotation and revocation.
 const GENERATION: &str = "token_generation";
 
+/// In a transaction: returns `NotFound` from the calling method unless `$owner` is registered.
+macro_rules! require_owner {
+    ($tx:expr, $owner:expr) => {{
+        let sql = match $owner {
+            TokenOwner::Insurer(_) => "SELECT COUNT(*) FROM insurers WHERE number = $1",
+            TokenOwner::Facility(_) => "SELECT COUNT(*) FROM facilities WHERE code = $1",
+        };
+        let (n,): (i64,) = sqlx::query_as(sql)
+            .bind($owner.id_str())
+            .fetch_one(&mut *$tx)
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound($owner.kind()));
+        }
+    }};
+}
+
+/// In a transaction: sets the token generation to `$stamp` (see [`generation_stamp`]).
+macro_rules! bump_generation {
+    ($tx:expr, $stamp:expr) => {{
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(GENERATION)
+        .bind($stamp)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
 const VALID: &str =
     "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) AND t.token_hash = $1";
 
@@ -140,19 +170,9 @@ impl Store {
     ) -> Result<Rotation, StoreError> {
         let until = at + grace.max(Duration::ZERO);
         let stamp = generation_stamp()?;
-        let exists = match owner {
-            TokenOwner::Insurer(_) => "SELECT COUNT(*) FROM insurers WHERE number = $1",
-            TokenOwner::Facility(_) => "SELECT COUNT(*) FROM facilities WHERE code = $1",
-        };
         let old_tokens = on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
-            let (n,): (i64,) = sqlx::query_as(exists)
-                .bind(owner.id_str())
-                .fetch_one(&mut *tx)
-                .await?;
-            if n == 0 {
-                return Err(StoreError::NotFound(owner.kind()));
-            }
+            require_owner!(tx, owner);
             let ended = sqlx::query(
                 "UPDATE api_tokens SET expires_at = $3 WHERE owner_kind = $1 AND owner_id = $2 \
                  AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3)",
@@ -172,13 +192,7 @@ impl Store {
             .bind(at)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
-                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(GENERATION)
-            .bind(&stamp)
-            .execute(&mut *tx)
-            .await?;
+            bump_generation!(tx, &stamp);
             let detail = format!(
                 "{} {}: new token; {ended} previous valid until {}",
                 owner.kind(),
@@ -213,19 +227,9 @@ impl Store {
         actor: &Actor,
     ) -> Result<u64, StoreError> {
         let stamp = generation_stamp()?;
-        let exists = match owner {
-            TokenOwner::Insurer(_) => "SELECT COUNT(*) FROM insurers WHERE number = $1",
-            TokenOwner::Facility(_) => "SELECT COUNT(*) FROM facilities WHERE code = $1",
-        };
         Ok(on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
-            let (n,): (i64,) = sqlx::query_as(exists)
-                .bind(owner.id_str())
-                .fetch_one(&mut *tx)
-                .await?;
-            if n == 0 {
-                return Err(StoreError::NotFound(owner.kind()));
-            }
+            require_owner!(tx, owner);
             let revoked = sqlx::query(
                 "UPDATE api_tokens SET revoked_at = $3 WHERE owner_kind = $1 AND owner_id = $2 \
                  AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3)",
@@ -236,13 +240,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            sqlx::query(
-                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(GENERATION)
-            .bind(&stamp)
-            .execute(&mut *tx)
-            .await?;
+            bump_generation!(tx, &stamp);
             let detail = format!(
                 "{} {}: {revoked} token(s) revoked",
                 owner.kind(),
