@@ -1386,3 +1386,99 @@ fn a_facility_token_is_rotated_and_revoked_on_a_running_server() {
     server.kill().unwrap();
     let _ = server.wait();
 }
+
+/// Holds `count` connections to `addr` open from a child process (so the test's own open-file
+/// limit is not what counts), every other one with half a request header; prints how many it
+/// opened and holds them until its stdin closes.
+const HOLDER: &str = r#"
+import socket, sys
+host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+held = []
+for i in range(count):
+    try:
+        s = socket.create_connection((host, port), timeout=10)
+        if i % 2 == 0:
+            s.sendall(b"POST /v1/eligibility/number HTTP/1.1\r\nHost: x\r\n")
+        held.append(s)
+    except OSError:
+        pass
+print(len(held), flush=True)
+sys.stdin.read()
+"#;
+
+/// 20,000 idle or half-sent connections, from two processes, without a token, do not stop a
+/// running server from answering a check: at its connection limit the connection idle longest
+/// makes room for each new one.
+#[test]
+fn twenty_thousand_idle_connections_do_not_stop_a_check() {
+    let demo_dir = tempfile::tempdir().unwrap();
+    let Demo {
+        child: mut server,
+        addr,
+        token,
+        ..
+    } = start_demo_with(demo_dir.path(), &[("ONSHI_MAX_CONNECTIONS", "1000")]);
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let mut holders: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            Command::new("python3")
+                .args(["-c", HOLDER, host, port, "10000"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("python3 runs the connection holders")
+        })
+        .collect();
+    let held: usize = holders
+        .iter_mut()
+        .map(|h| {
+            let mut line = String::new();
+            BufReader::new(h.stdout.as_mut().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            line.trim().parse::<usize>().unwrap()
+        })
+        .sum();
+    println!("{held} connections opened and held");
+    assert_eq!(held, 20_000);
+
+    let members = std::fs::read_to_string(demo_dir.path().join("demo-members.csv")).unwrap();
+    let row = members
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|r| r[10].is_empty())
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = onshi(&[
+        "check",
+        "number",
+        "--server",
+        &format!("http://{addr}"),
+        "--facility-token",
+        &token,
+        "--insurer",
+        row[0],
+        "--symbol",
+        row[1],
+        "--number",
+        row[2],
+        "--branch",
+        row[3],
+        "--birth-date",
+        row[6],
+    ]);
+    println!("the check was answered in {:?}", started.elapsed());
+    for mut h in holders {
+        drop(h.stdin.take());
+        let _ = h.wait();
+    }
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(
+        text(&out.stdout).starts_with("資格有効性 1"),
+        "{} {}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}

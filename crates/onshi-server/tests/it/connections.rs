@@ -1,5 +1,6 @@
-//! Connections over real sockets: thousands of idle and half-sent connections do not stop a
-//! check from being answered, and connections that send nothing, or go idle, are closed.
+//! Connections over real sockets: idle and half-sent connections beyond the limit do not stop a
+//! check from being answered, and connections that send nothing, or go idle, are closed. (The
+//! CLI tests hold 20,000 against a running server, from other processes.)
 
 use std::io::{Read, Write};
 use std::time::Duration as StdDuration;
@@ -32,20 +33,19 @@ async fn start(w: &World, settings: ConnectionSettings) -> std::net::SocketAddr 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idle_and_half_sent_connections_do_not_stop_a_check() {
+async fn idle_and_half_sent_connections_make_room_for_a_check() {
     let db = TestDb::sqlite().unwrap();
     let w = World::standard(&db).await;
     let addr = start(
         &w,
         ConnectionSettings {
-            max_connections: 1_000,
+            max_connections: 100,
             ..ConnectionSettings::default()
         },
     )
     .await;
-    // 20,000 where this process may open that many files (the server's own sockets and the
-    // database need some too).
-    let wanted = 20_000.min(open_file_limit().saturating_sub(1_500));
+    // Ten times the limit, where this process may open that many files.
+    let wanted = 1_000.min(open_file_limit().saturating_sub(500));
     let opening = std::time::Instant::now();
     // Opened from several threads at once, as many clients would.
     let threads: Vec<_> = (0..8)
