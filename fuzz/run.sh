@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 SECONDS_EACH=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(xmlmsg member_csv certificate crl card_proof api_json)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(xmlmsg member_csv certificate crl card_proof api_json checkup_archive)
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   echo "fuzz/run.sh needs a nightly toolchain and cargo-fuzz: rustup toolchain install nightly; cargo install cargo-fuzz" >&2
   exit 2

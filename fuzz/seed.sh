@@ -11,7 +11,7 @@ C=fuzz/corpus
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 rm -f "$C"/*/seed-*
-mkdir -p "$C"/{xmlmsg,member_csv,certificate,crl,card_proof,api_json}
+mkdir -p "$C"/{xmlmsg,member_csv,certificate,crl,card_proof,api_json,checkup_archive}
 
 for f in crates/onshi-interface/tests/samples/*.xml; do cp "$f" "$C/xmlmsg/seed-$(basename "$f")"; done
 H='<?xml version="1.0" encoding="UTF-8"?><XmlMsg><MessageHeader><QualificationConfirmationDate>20261124</QualificationConfirmationDate><MedicalInstitutionCode>1311234567</MedicalInstitutionCode><ArbitraryFileIdentifier>a&amp;b</ArbitraryFileIdentifier></MessageHeader><MessageBody>'
@@ -59,5 +59,17 @@ bodies = {
 }
 for name, b in bodies.items():
     open(f"{c}/api_json/seed-{name}.json", "w").write(json.dumps(b, ensure_ascii=False))
+PY
+python3 - "$C/checkup_archive" <<'PY'
+import sys, zipfile
+root = "5521111111_00280081_202405271_1"
+index = ('<?xml version="1.0" encoding="UTF-8"?><index xmlns="https://www.mhlw.go.jp/stf/seisakunitsuite/bunya/0000161103.html">'
+         '<interactionType code="1"/><creationTime value="20240527"/>'
+         '<sender><id root="1.2.392.200119.6.102" extension="5521111111"/></sender>'
+         '<receiver><id root="1.2.392.200119.6.101" extension="00280081"/></receiver>'
+         '<serviceEventType code="1"/><totalRecordCount value="1"/></index>')
+with zipfile.ZipFile(f"{sys.argv[1]}/seed-archive.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr(f"{root}/ix08_V08.xml", index)
+    z.writestr(f"{root}/DATA/h552111111120240527100000001.xml", '<ClinicalDocument xmlns="urn:hl7-org:v3"/>')
 PY
 ls "$C"/* | head -40

@@ -1,0 +1,29 @@
+//! Health-checkup data (特定健診・特定保健指導) as the MHLW electronic standard exchanges it: the
+//! archive (`<sender>_<insurer>_<date><N>_<X>.zip`), its index, summary, HL7 CDA R2 documents
+//! and claims. Pure: no files, no network, no store; the caller hands in a reader and gets typed
+//! values or errors that name the file and element at fault. See `../shared/reference`'s
+//! checkup notes (summarised in ARCHITECTURE.md) for the formats.
+//!
+//! - [`archive`]: the archive's name and layout, its entries checked before anything is
+//!   decompressed (zip bombs, `../`, symbolic links, nested archives, duplicates), and each
+//!   entry read through a bound.
+//! - [`xml`]: a safe XML tree with namespaces and attributes (no DOCTYPE, no entities, bounded
+//!   depth and size).
+//! - [`index`]: `ix08_V08.xml` in both namespaces.
+
+pub mod archive;
+pub mod index;
+pub mod xml;
+
+use time::{Date, Month};
+
+/// A date written `YYYYMMDD`.
+pub fn parse_yyyymmdd(text: &str) -> Option<Date> {
+    if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year = text[..4].parse().ok()?;
+    let month = Month::try_from(text[4..6].parse::<u8>().ok()?).ok()?;
+    let day = text[6..].parse().ok()?;
+    Date::from_calendar_date(year, month, day).ok()
+}
