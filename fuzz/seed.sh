@@ -72,4 +72,5 @@ with zipfile.ZipFile(f"{sys.argv[1]}/seed-archive.zip", "w", zipfile.ZIP_DEFLATE
     z.writestr(f"{root}/ix08_V08.xml", index)
     z.writestr(f"{root}/DATA/h552111111120240527100000001.xml", '<ClinicalDocument xmlns="urn:hl7-org:v3"/>')
 PY
+cp crates/onshi-checkup/tests/fixtures/hc08-example.xml "$C/checkup_archive/seed-hc08.xml"
 ls "$C"/* | head -40

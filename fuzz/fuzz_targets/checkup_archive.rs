@@ -6,7 +6,7 @@ use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
 use onshi_checkup::archive::{Archive, EntryKind, Limits};
-use onshi_checkup::{index, xml};
+use onshi_checkup::{document, index, xml};
 
 const NAME: &str = "5521111111_00280081_202405271_1.zip";
 
@@ -18,13 +18,17 @@ fuzz_target!(|bytes: &[u8]| {
             }
             if let Ok(content) = archive.read(&entry)
                 && let Ok(root) = xml::parse(&content)
-                && entry.kind == EntryKind::Index
             {
-                let _ = index::read(&root);
+                match entry.kind {
+                    EntryKind::Index => drop(index::read(&root)),
+                    EntryKind::Data => drop(document::read(&root)),
+                    _ => {}
+                }
             }
         }
     }
     if let Ok(root) = xml::parse(bytes) {
         let _ = index::read(&root);
+        let _ = document::read(&root);
     }
 });

@@ -10,8 +10,10 @@
 //! - [`xml`]: a safe XML tree with namespaces and attributes (no DOCTYPE, no entities, bounded
 //!   depth and size).
 //! - [`index`]: `ix08_V08.xml` in both namespaces.
+//! - [`document`]: a person's CDA document (`DATA/`): who, where, when, and every observation.
 
 pub mod archive;
+pub mod document;
 pub mod index;
 pub mod xml;
 

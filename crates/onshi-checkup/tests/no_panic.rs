@@ -4,7 +4,7 @@
 use std::io::Cursor;
 
 use onshi_checkup::archive::{Archive, Limits};
-use onshi_checkup::{index, xml};
+use onshi_checkup::{document, index, xml};
 use proptest::prelude::*;
 
 const NAME: &str = "5521111111_00280081_202405271_1.zip";
@@ -17,8 +17,11 @@ fn all_parsers(bytes: &[u8]) {
     }
     if let Ok(root) = xml::parse(bytes) {
         let _ = index::read(&root);
+        let _ = document::read(&root);
     }
 }
+
+const EXAMPLE: &str = include_str!("fixtures/hc08-example.xml");
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
@@ -36,6 +39,22 @@ proptest! {
         for (at, b) in edits {
             let at = at % bytes.len();
             bytes[at] = b;
+        }
+        all_parsers(&bytes);
+    }
+
+    #[test]
+    fn damaged_documents_never_panic(
+        edits in proptest::collection::vec((0usize..EXAMPLE.len(), any::<u8>(), 0u8..3), 1..8),
+    ) {
+        let mut bytes = EXAMPLE.as_bytes().to_vec();
+        for (at, b, kind) in edits {
+            let at = at.min(bytes.len().saturating_sub(1));
+            match kind {
+                0 => bytes[at] = b,
+                1 => bytes.insert(at, b),
+                _ => { bytes.remove(at); }
+            }
         }
         all_parsers(&bytes);
     }
