@@ -6,7 +6,8 @@ use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
 use onshi_checkup::archive::{Archive, EntryKind, Limits};
-use onshi_checkup::{document, index, xml};
+use onshi_checkup::codes::CodeTable;
+use onshi_checkup::{document, index, validate, xml};
 
 const NAME: &str = "5521111111_00280081_202405271_1.zip";
 
@@ -21,7 +22,11 @@ fuzz_target!(|bytes: &[u8]| {
             {
                 match entry.kind {
                     EntryKind::Index => drop(index::read(&root)),
-                    EntryKind::Data => drop(document::read(&root)),
+                    EntryKind::Data => {
+                        if let Ok(doc) = document::read(&root) {
+                            drop(validate::validate(&doc, CodeTable::fy2024()));
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -29,6 +34,8 @@ fuzz_target!(|bytes: &[u8]| {
     }
     if let Ok(root) = xml::parse(bytes) {
         let _ = index::read(&root);
-        let _ = document::read(&root);
+        if let Ok(doc) = document::read(&root) {
+            let _ = validate::validate(&doc, CodeTable::fy2024());
+        }
     }
 });

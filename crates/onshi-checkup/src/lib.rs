@@ -11,10 +11,15 @@
 //!   depth and size).
 //! - [`index`]: `ix08_V08.xml` in both namespaces.
 //! - [`document`]: a person's CDA document (`DATA/`): who, where, when, and every observation.
+//! - [`codes`]: the 2024 item code table, embedded.
+//! - [`validate`]: a document's content held to the code table, possible values, the required
+//!   items and the blood-draw timing.
 
 pub mod archive;
+pub mod codes;
 pub mod document;
 pub mod index;
+pub mod validate;
 pub mod xml;
 
 use time::{Date, Month};

@@ -4,7 +4,7 @@
 use std::io::Cursor;
 
 use onshi_checkup::archive::{Archive, Limits};
-use onshi_checkup::{document, index, xml};
+use onshi_checkup::{codes, document, index, validate, xml};
 use proptest::prelude::*;
 
 const NAME: &str = "5521111111_00280081_202405271_1.zip";
@@ -17,7 +17,9 @@ fn all_parsers(bytes: &[u8]) {
     }
     if let Ok(root) = xml::parse(bytes) {
         let _ = index::read(&root);
-        let _ = document::read(&root);
+        if let Ok(doc) = document::read(&root) {
+            let _ = validate::validate(&doc, codes::CodeTable::fy2024());
+        }
     }
 }
 
