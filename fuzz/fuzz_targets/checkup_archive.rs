@@ -1,37 +1,19 @@
-//! A checkup archive as an upload reaches onshi: the central directory's checks, every entry
-//! read through its bound, each XML entry parsed, and the index read.
+//! A checkup archive as an upload reaches onshi: the whole import read (directory checks, every
+//! entry through its bound, the index against the name, each document read and validated), and
+//! the same bytes as a single XML file through each reader.
 #![no_main]
 
 use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
-use onshi_checkup::archive::{Archive, EntryKind, Limits};
+use onshi_checkup::archive::Limits;
 use onshi_checkup::codes::CodeTable;
-use onshi_checkup::{document, index, validate, xml};
+use onshi_checkup::{document, import, index, validate, xml};
 
 const NAME: &str = "5521111111_00280081_202405271_1.zip";
 
 fuzz_target!(|bytes: &[u8]| {
-    if let Ok(mut archive) = Archive::open(Cursor::new(bytes), NAME, Limits::default()) {
-        for entry in archive.entries().to_vec() {
-            if entry.kind == EntryKind::Directory || entry.kind == EntryKind::Schema {
-                continue;
-            }
-            if let Ok(content) = archive.read(&entry)
-                && let Ok(root) = xml::parse(&content)
-            {
-                match entry.kind {
-                    EntryKind::Index => drop(index::read(&root)),
-                    EntryKind::Data => {
-                        if let Ok(doc) = document::read(&root) {
-                            drop(validate::validate(&doc, CodeTable::fy2024()));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
+    let _ = import::read_archive(Cursor::new(bytes), NAME, Limits::default(), CodeTable::fy2024(), |_| {});
     if let Ok(root) = xml::parse(bytes) {
         let _ = index::read(&root);
         if let Ok(doc) = document::read(&root) {

@@ -12,12 +12,14 @@
 //! - [`index`]: `ix08_V08.xml` in both namespaces.
 //! - [`document`]: a person's CDA document (`DATA/`): who, where, when, and every observation.
 //! - [`codes`]: the 2024 item code table, embedded.
+//! - [`import`]: a whole archive read and checked, valid documents handed on one at a time.
 //! - [`validate`]: a document's content held to the code table, possible values, the required
 //!   items and the blood-draw timing.
 
 pub mod archive;
 pub mod codes;
 pub mod document;
+pub mod import;
 pub mod index;
 pub mod validate;
 pub mod xml;
