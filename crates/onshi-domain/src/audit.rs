@@ -37,6 +37,8 @@ pub enum AuditAction {
     TokenRotate,
     /// An insurer's or facility's API tokens revoked.
     TokenRevoke,
+    /// A checkup archive imported (特定健診等データ).
+    ImportCheckups,
 }
 
 impl AuditAction {
@@ -57,6 +59,7 @@ impl AuditAction {
             Self::RateLimited => "rate_limited",
             Self::TokenRotate => "token_rotate",
             Self::TokenRevoke => "token_revoke",
+            Self::ImportCheckups => "import_checkups",
         }
     }
 }

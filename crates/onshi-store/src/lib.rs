@@ -76,6 +76,7 @@ macro_rules! row_by_name {
 
 mod audit;
 mod bulk;
+mod checkups;
 mod compared_time;
 mod credentials;
 mod eligibility;
@@ -87,6 +88,9 @@ pub mod token;
 
 pub use audit::{AuditBreak, AuditEntry, AuditSummary, CheckAudit};
 pub use bulk::BulkJob;
+pub use checkups::{
+    Added, CheckupImport, CheckupImportOutcome, NewCheckup, NewObservation, fiscal_year,
+};
 pub use credentials::{Rotation, TokenOwner};
 pub use eligibility::{CardHolder, CardRead, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};

@@ -58,6 +58,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "api_tokens",
         include_str!("../migrations/sqlite/0010_api_tokens.sql"),
     ),
+    (
+        11,
+        "checkups",
+        include_str!("../migrations/sqlite/0011_checkups.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -109,6 +114,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         10,
         "api_tokens",
         include_str!("../migrations/postgres/0010_api_tokens.sql"),
+    ),
+    (
+        11,
+        "checkups",
+        include_str!("../migrations/postgres/0011_checkups.sql"),
     ),
 ];
 

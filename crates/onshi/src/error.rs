@@ -18,6 +18,9 @@ pub enum CliError {
     /// The server refused a request (the message names why).
     #[error("refused: {0}")]
     Refused(String),
+    /// A checkup archive was refused: each problem as `file: element or code: reason`.
+    #[error("refused: {} problem(s) in the archive; nothing was imported", .0.len())]
+    ArchiveRejected(Vec<String>),
     /// A file was refused.
     #[error("refused: {total} problem(s) in the file; nothing was imported")]
     Rejected {

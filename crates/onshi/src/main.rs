@@ -195,6 +195,20 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::ArchiveRejected(errors)) => {
+            const SHOWN: usize = 50;
+            for e in errors.iter().take(SHOWN) {
+                eprintln!("{e}");
+            }
+            if errors.len() > SHOWN {
+                eprintln!("… and {} more", errors.len() - SHOWN);
+            }
+            eprintln!(
+                "error: refused: {} problem(s) in the archive; nothing was imported",
+                errors.len()
+            );
+            ExitCode::from(65) // EX_DATAERR
+        }
         Err(CliError::Rejected { errors, total }) => {
             for e in &errors {
                 eprintln!("{e}");

@@ -1482,3 +1482,105 @@ fn twenty_thousand_idle_connections_do_not_stop_a_check() {
         text(&out.stderr)
     );
 }
+
+/// A checkup archive (`root` its folder) of `docs`, with its index.
+fn checkup_archive(path: &Path, root: &str, docs: &[String]) {
+    use zip::write::SimpleFileOptions;
+    let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    w.start_file(format!("{root}/ix08_V08.xml"), SimpleFileOptions::default())
+        .unwrap();
+    w.write_all(
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><index xmlns="https://www.mhlw.go.jp/stf/seisakunitsuite/bunya/0000161103.html"><interactionType code="1"/><creationTime value="20240527"/><sender><id root="1.2.392.200119.6.102" extension="5521111111"/></sender><receiver><id root="1.2.392.200119.6.101" extension="00280081"/></receiver><serviceEventType code="1"/><totalRecordCount value="{}"/></index>"#,
+            docs.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    for (i, doc) in docs.iter().enumerate() {
+        w.start_file(
+            format!("{root}/DATA/h5521111111202405271{i:07}.xml"),
+            SimpleFileOptions::default(),
+        )
+        .unwrap();
+        w.write_all(doc.as_bytes()).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// `onshi import checkups`: an archive is imported whole, again changes nothing, and one bad
+/// document refuses it whole with the file and item named.
+#[test]
+fn checkup_archives_are_imported_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("c.db").display());
+    let complete = include_str!("../../onshi-checkup/tests/fixtures/hc08-complete.xml");
+    let person = |n: u32| complete.replace(r#"extension="5678""#, &format!(r#"extension="{n}""#));
+    let root = "5521111111_00280081_202405271_1";
+    let good = dir.path().join(format!("{root}.zip"));
+    checkup_archive(&good, root, &[person(1), person(2), person(3)]);
+    let import = |path: &Path| {
+        onshi(&[
+            "import",
+            "checkups",
+            &path.display().to_string(),
+            "--db",
+            &db,
+        ])
+    };
+
+    let out = import(&good);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("3 checkups (0 linked, 3 to match, 0 corrected, 0 unchanged)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = import(&good);
+    assert!(
+        text(&out.stdout).contains("3 unchanged"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let bad_dir = tempfile::tempdir().unwrap();
+    let bad = bad_dir.path().join(format!("{root}.zip"));
+    checkup_archive(
+        &bad,
+        root,
+        &[
+            person(4),
+            person(5).replace("9N006000000000001", "9N006000000000009"),
+        ],
+    );
+    let out = import(&bad);
+    assert_eq!(out.status.code(), Some(65), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{root}/DATA/h55211111112024052710000001.xml: observation[code=9N006000000000009]"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("nothing was imported"), "{err}");
+    // Person 4's valid document was not kept: imported alone now, it is new.
+    let only = tempfile::tempdir().unwrap();
+    let only = only.path().join(format!("{root}.zip"));
+    checkup_archive(&only, root, &[person(4)]);
+    let out = import(&only);
+    assert!(
+        text(&out.stdout).contains("1 checkups (0 linked, 1 to match"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A name off the rule is refused before anything is read.
+    let misnamed = dir.path().join("results.zip");
+    std::fs::copy(&good, &misnamed).unwrap();
+    let out = import(&misnamed);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("results.zip: an archive's name is"),
+        "{}",
+        text(&out.stderr)
+    );
+}

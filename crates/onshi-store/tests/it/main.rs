@@ -6,6 +6,7 @@
 
 mod audit;
 mod cards;
+mod checkups;
 mod common;
 mod import;
 mod members;

@@ -1,0 +1,349 @@
+//! Checkup results (特定健診) imported from standard archives, all or nothing: a
+//! [`CheckupImport`] is one open transaction; each checkup added is linked to the member whose
+//! qualification in force on the exam date has the document's card key, birth date and sex (or
+//! left for the insurer's matching queue), stored as a new version only when its content differs
+//! from the stored one; [`CheckupImport::commit`] writes the import's audit entry in the same
+//! commit. Dropped uncommitted, nothing is stored.
+
+use sqlx::{Postgres, Sqlite, Transaction};
+use time::{Date, Month, OffsetDateTime};
+
+use onshi_domain::{AuditAction, MemberKey};
+
+use crate::audit::audit;
+use crate::{Actor, Backend, Store, StoreError};
+
+/// One observation to store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewObservation {
+    /// The 17-digit item code.
+    pub code: String,
+    /// `PQ`, `CD`, `ST` or `NULL`.
+    pub value_kind: &'static str,
+    /// The number, code or text (the null flavour for `NULL`).
+    pub value: String,
+    /// The unit of a quantity.
+    pub unit: Option<String>,
+    /// The code system of a code.
+    pub code_system: Option<String>,
+    /// `interpretationCode`.
+    pub interpretation: Option<String>,
+    /// `methodCode`.
+    pub method: Option<String>,
+}
+
+impl std::fmt::Debug for NewObservation {
+    /// Values are health data: not shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewObservation")
+            .field("code", &self.code)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One person's checkup to store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewCheckup {
+    /// The card key the document gives.
+    pub key: MemberKey,
+    /// 生年月日 (personal data).
+    pub birth_date: Date,
+    /// 1 male, 2 female.
+    pub sex: u8,
+    /// The kana name (personal data; kept for matching).
+    pub name_kana: String,
+    /// The examining institution's number.
+    pub institution: String,
+    /// 実施日.
+    pub exam_date: Date,
+    /// 報告区分.
+    pub report_kind: String,
+    /// プログラム種別.
+    pub program: String,
+    /// The file it came from, in its archive.
+    pub source_file: String,
+    /// Its observations, in document order.
+    pub observations: Vec<NewObservation>,
+}
+
+impl std::fmt::Debug for NewCheckup {
+    /// Names, birth dates, card keys and values are personal data: not shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCheckup")
+            .field("institution", &self.institution)
+            .field("exam_date", &self.exam_date)
+            .field("observations", &self.observations.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What adding one checkup did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// A new checkup, linked to a member.
+    Linked,
+    /// A new checkup, left for the insurer's matching queue.
+    Unmatched,
+    /// A corrected document: a new version of a stored checkup.
+    Corrected,
+    /// The same document again: nothing stored.
+    Unchanged,
+}
+
+/// What an import stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckupImportOutcome {
+    /// New checkups linked to members.
+    pub linked: u64,
+    /// New checkups left to match.
+    pub unmatched: u64,
+    /// New versions of stored checkups.
+    pub corrected: u64,
+    /// Documents already stored as they are.
+    pub unchanged: u64,
+}
+
+enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+macro_rules! on_tx {
+    ($session:expr, |$tx:ident| $body:expr) => {
+        match &mut $session.tx {
+            Tx::Sqlite($tx) => $body,
+            Tx::Postgres($tx) => $body,
+        }
+    };
+}
+
+/// An import of one archive's checkups in progress.
+pub struct CheckupImport {
+    tx: Tx,
+    actor: Actor,
+    archive: String,
+    at: OffsetDateTime,
+    outcome: CheckupImportOutcome,
+}
+
+/// The fiscal year (年度, April to March) of `date`.
+pub fn fiscal_year(date: Date) -> i32 {
+    if date.month() >= Month::April {
+        date.year()
+    } else {
+        date.year() - 1
+    }
+}
+
+/// The age at the end of the fiscal year of `date` (31 March), as 特定健診 counts it.
+fn age_at_fiscal_year_end(birth: Date, date: Date) -> i32 {
+    let end = Date::from_calendar_date(fiscal_year(date) + 1, Month::March, 31).unwrap_or(date);
+    onshi_domain::age_on(birth, end)
+}
+
+fn content_hash(c: &NewCheckup) -> String {
+    use aws_lc_rs::digest;
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    let mut put = |s: &str| {
+        ctx.update(s.as_bytes());
+        ctx.update(&[0x1f]);
+    };
+    put(&c.birth_date.to_string());
+    put(&c.sex.to_string());
+    put(&c.name_kana);
+    put(&c.report_kind);
+    put(&c.program);
+    for o in &c.observations {
+        put(&o.code);
+        put(o.value_kind);
+        put(&o.value);
+        for part in [&o.unit, &o.code_system, &o.interpretation, &o.method] {
+            put(part.as_deref().unwrap_or("\u{0}"));
+        }
+    }
+    hex::encode(ctx.finish())
+}
+
+row_by_name! {
+    /// The member a checkup's card key names, with its current version.
+    struct Holder {
+        id: String,
+        person_ref: Option<String>,
+        birth_date: Date,
+        sex: i32,
+        qualified_from: Date,
+        qualified_until: Option<Date>,
+    }
+}
+
+const HOLDER: &str = "SELECT m.id, v.person_ref, v.birth_date, v.sex, v.qualified_from, v.qualified_until \
+     FROM members m JOIN member_versions v ON v.member_id = m.id AND v.version = m.current_version \
+     WHERE m.insurer_number = $1 AND m.symbol = $2 AND m.number = $3 AND m.branch = $4";
+
+const LATEST: &str = "SELECT version, content_hash FROM checkups WHERE insurer_number = $1 AND symbol = $2 \
+     AND number = $3 AND branch = $4 AND exam_date = $5 AND institution = $6 ORDER BY version DESC LIMIT 1";
+
+const INSERT: &str = "INSERT INTO checkups (id, insurer_number, symbol, number, branch, exam_date, institution, \
+     version, recorded_at, source_archive, source_file, report_kind, program, name_kana, birth_date, sex, \
+     fiscal_year, age_at_fiscal_year_end, member_id, person_ref, content_hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
+
+const INSERT_OBSERVATION: &str = "INSERT INTO checkup_observations (checkup_id, seq, code, value_kind, value, \
+     unit, code_system, interpretation, method) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+impl Store {
+    /// Opens the import of the checkups of archive `archive` by `actor` at `at`.
+    pub async fn begin_checkup_import(
+        &self,
+        actor: &Actor,
+        archive: &str,
+        at: OffsetDateTime,
+    ) -> Result<CheckupImport, StoreError> {
+        let tx = match &*self.backend {
+            Backend::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        };
+        Ok(CheckupImport {
+            tx,
+            actor: actor.clone(),
+            archive: archive.to_owned(),
+            at,
+            outcome: CheckupImportOutcome::default(),
+        })
+    }
+
+    /// The number of stored checkup versions and of those not linked to a member (for status
+    /// output and tests).
+    pub async fn checkup_counts(&self) -> Result<(i64, i64), StoreError> {
+        Ok(crate::on_pool!(self, read, |p| {
+            sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM checkups), (SELECT COUNT(*) FROM checkups WHERE member_id IS NULL)"
+        )
+        .fetch_one(p)
+        .await?
+        }))
+    }
+}
+
+impl CheckupImport {
+    /// Stores `checkup` in the import's transaction.
+    pub async fn add(&mut self, checkup: &NewCheckup) -> Result<Added, StoreError> {
+        let key = &checkup.key;
+        let hash = content_hash(checkup);
+        let (id, archive, at) = (
+            crate::members::new_member_id(),
+            self.archive.clone(),
+            self.at,
+        );
+        let added = on_tx!(self, |tx| 'add: {
+            let latest: Option<(i32, String)> = sqlx::query_as(LATEST)
+                .bind(key.insurer.as_str())
+                .bind(key.symbol.as_str())
+                .bind(key.number.as_str())
+                .bind(key.branch.as_str())
+                .bind(checkup.exam_date)
+                .bind(&checkup.institution)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if latest.as_ref().is_some_and(|(_, h)| *h == hash) {
+                break 'add Added::Unchanged;
+            }
+            let holder: Option<Holder> = sqlx::query_as(HOLDER)
+                .bind(key.insurer.as_str())
+                .bind(key.symbol.as_str())
+                .bind(key.number.as_str())
+                .bind(key.branch.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+            let holder = holder.filter(|h| {
+                h.birth_date == checkup.birth_date
+                    && h.sex == i32::from(checkup.sex)
+                    && h.qualified_from <= checkup.exam_date
+                    && h.qualified_until.is_none_or(|u| u >= checkup.exam_date)
+            });
+            let version = latest.map_or(1, |(v, _)| v + 1);
+            sqlx::query(INSERT)
+                .bind(&id)
+                .bind(key.insurer.as_str())
+                .bind(key.symbol.as_str())
+                .bind(key.number.as_str())
+                .bind(key.branch.as_str())
+                .bind(checkup.exam_date)
+                .bind(&checkup.institution)
+                .bind(version)
+                .bind(at)
+                .bind(&archive)
+                .bind(&checkup.source_file)
+                .bind(&checkup.report_kind)
+                .bind(&checkup.program)
+                .bind(&checkup.name_kana)
+                .bind(checkup.birth_date)
+                .bind(i32::from(checkup.sex))
+                .bind(fiscal_year(checkup.exam_date))
+                .bind(age_at_fiscal_year_end(
+                    checkup.birth_date,
+                    checkup.exam_date,
+                ))
+                .bind(holder.as_ref().map(|h| h.id.clone()))
+                .bind(holder.as_ref().and_then(|h| h.person_ref.clone()))
+                .bind(&hash)
+                .execute(&mut **tx)
+                .await?;
+            for (seq, o) in checkup.observations.iter().enumerate() {
+                sqlx::query(INSERT_OBSERVATION)
+                    .bind(&id)
+                    .bind(i32::try_from(seq).unwrap_or(i32::MAX))
+                    .bind(&o.code)
+                    .bind(o.value_kind)
+                    .bind(&o.value)
+                    .bind(&o.unit)
+                    .bind(&o.code_system)
+                    .bind(&o.interpretation)
+                    .bind(&o.method)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            if version > 1 {
+                Added::Corrected
+            } else if holder.is_some() {
+                Added::Linked
+            } else {
+                Added::Unmatched
+            }
+        });
+        match added {
+            Added::Linked => self.outcome.linked += 1,
+            Added::Unmatched => self.outcome.unmatched += 1,
+            Added::Corrected => self.outcome.corrected += 1,
+            Added::Unchanged => self.outcome.unchanged += 1,
+        }
+        Ok(added)
+    }
+
+    /// Commits the import with its audit entry (`import_checkups`, naming the archive and the
+    /// counts).
+    pub async fn commit(mut self) -> Result<CheckupImportOutcome, StoreError> {
+        let o = self.outcome;
+        let detail = format!(
+            "checkups from {}: {} linked, {} to match, {} corrected, {} unchanged",
+            self.archive, o.linked, o.unmatched, o.corrected, o.unchanged
+        );
+        let (actor, at) = (self.actor.clone(), self.at);
+        on_tx!(self, |tx| {
+            audit!(
+                &mut **tx,
+                at,
+                &actor,
+                AuditAction::ImportCheckups,
+                &[],
+                None,
+                Some(detail)
+            );
+        });
+        match self.tx {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(o)
+    }
+}

@@ -1,0 +1,104 @@
+//! Checkup imports: linked to the member whose qualification matches, or left to match; the
+//! same document again changes nothing, a corrected one is a new version; an import dropped
+//! uncommitted leaves nothing; the import is audited.
+
+use crate::common::*;
+use onshi_domain::AuditAction;
+use onshi_store::{Added, NewCheckup, NewObservation};
+use time::macros::date;
+
+fn checkup(number: &str, birth: time::Date, height: &str) -> NewCheckup {
+    let m = member("01130012", number, "2020-04-01", "", "");
+    NewCheckup {
+        key: m.key,
+        birth_date: birth,
+        sex: 2,
+        name_kana: "ｼｹﾝ ﾊﾅｺ".into(),
+        institution: "5521111111".into(),
+        exam_date: date!(2024 - 05 - 20),
+        report_kind: "10".into(),
+        program: "010".into(),
+        source_file: format!("DATA/h{number}.xml"),
+        observations: vec![NewObservation {
+            code: "9N001000000000001".into(),
+            value_kind: "PQ",
+            value: height.into(),
+            unit: Some("cm".into()),
+            code_system: None,
+            interpretation: None,
+            method: None,
+        }],
+    }
+}
+
+#[tokio::test]
+async fn checkups_link_version_and_roll_back() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let ins = actor(&kyokai());
+        let m = member("01130012", "1", "2020-04-01", "", "123456789018");
+        store
+            .create_member(&ins, &m.key, &m.details, T0)
+            .await
+            .unwrap();
+        let born = date!(1990 - 05 - 06);
+
+        // Dropped uncommitted: nothing.
+        let mut import = store.begin_checkup_import(&ins, "a.zip", T0).await.unwrap();
+        import.add(&checkup("1", born, "160.1")).await.unwrap();
+        drop(import);
+        assert_eq!(store.checkup_counts().await.unwrap(), (0, 0));
+
+        let mut import = store.begin_checkup_import(&ins, "a.zip", T0).await.unwrap();
+        assert_eq!(
+            import.add(&checkup("1", born, "160.1")).await.unwrap(),
+            Added::Linked
+        );
+        // Another birth date, or a card nobody holds: left to match.
+        assert_eq!(
+            import
+                .add(&checkup("1", date!(1990 - 05 - 07), "150.0"))
+                .await
+                .unwrap(),
+            Added::Corrected,
+            "the same card, institution and date: a version of the same checkup"
+        );
+        assert_eq!(
+            import.add(&checkup("2", born, "150.0")).await.unwrap(),
+            Added::Unmatched
+        );
+        let outcome = import.commit().await.unwrap();
+        assert_eq!(
+            (outcome.linked, outcome.unmatched, outcome.corrected),
+            (1, 1, 1)
+        );
+        assert_eq!(store.checkup_counts().await.unwrap(), (3, 2));
+
+        // The same archive again changes nothing; a corrected document is one new version.
+        let mut import = store.begin_checkup_import(&ins, "a.zip", T1).await.unwrap();
+        assert_eq!(
+            import.add(&checkup("2", born, "150.0")).await.unwrap(),
+            Added::Unchanged
+        );
+        assert_eq!(
+            import.add(&checkup("2", born, "150.5")).await.unwrap(),
+            Added::Corrected
+        );
+        import.commit().await.unwrap();
+        assert_eq!(store.checkup_counts().await.unwrap(), (4, 3));
+
+        let audited = store
+            .audit_of_action(AuditAction::ImportCheckups)
+            .await
+            .unwrap();
+        assert_eq!(audited.len(), 2);
+        assert!(store.verify_audit().await.unwrap().is_ok());
+        db.cleanup().await;
+    }
+}
+
+#[test]
+fn fiscal_years_start_in_april() {
+    assert_eq!(onshi_store::fiscal_year(date!(2024 - 04 - 01)), 2024);
+    assert_eq!(onshi_store::fiscal_year(date!(2025 - 03 - 31)), 2024);
+}
