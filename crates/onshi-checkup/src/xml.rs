@@ -174,33 +174,8 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
                 }
             }
             Event::GeneralRef(r) => {
-                let resolved = if r.is_char_ref() {
-                    r.resolve_char_ref().ok().flatten()
-                } else {
-                    match r.xml10_content().as_ref() {
-                        "amp" => Some('&'),
-                        "lt" => Some('<'),
-                        "gt" => Some('>'),
-                        "quot" => Some('"'),
-                        "apos" => Some('\''),
-                        _ => None,
-                    }
-                };
-                let ch = resolved.ok_or(XmlError {
-                    line,
-                    reason:
-                        "entity references other than &amp; &lt; &gt; &quot; &apos; are not allowed"
-                            .into(),
-                })?;
-                if ch.is_control() && !matches!(ch, '\t' | '\n' | '\r') {
-                    return Err(XmlError {
-                        line,
-                        reason: format!(
-                            "a reference to the control character U+{:04X}",
-                            u32::from(ch)
-                        ),
-                    });
-                }
+                let ch = onshi_interface::xml::resolve_reference(&r)
+                    .map_err(|reason| XmlError { line, reason })?;
                 if let Some(top) = stack.last_mut() {
                     top.text.push(ch);
                 }

@@ -58,6 +58,35 @@ pub fn declared_encoding(bytes: &[u8]) -> &'static encoding_rs::Encoding {
     }
 }
 
+/// The character an entity or character reference stands for: a character reference, or one
+/// of the five entities XML predefines (no others exist, as DOCTYPE is refused). A reference to
+/// a control character other than tab and line ends is refused: XML 1.0 cannot carry it, and
+/// an answer echoing it would not be well-formed. Shared by every strict reader of onshi.
+pub fn resolve_reference(r: &quick_xml::events::BytesRef<'_>) -> Result<char, String> {
+    let resolved = if r.is_char_ref() {
+        r.resolve_char_ref().ok().flatten()
+    } else {
+        match r.xml10_content().as_ref() {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => None,
+        }
+    };
+    let ch = resolved.ok_or_else(|| {
+        "entity references other than &amp; &lt; &gt; &quot; &apos; are not allowed".to_owned()
+    })?;
+    if ch.is_control() && !matches!(ch, '\t' | '\n' | '\r') {
+        return Err(format!(
+            "a character reference to a control character (U+{:04X}) is not allowed",
+            u32::from(ch)
+        ));
+    }
+    Ok(ch)
+}
+
 /// Parses a document into its root element.
 pub fn parse(bytes: &[u8]) -> Result<Element, InterfaceError> {
     if bytes.len() > MAX_BYTES {
@@ -148,33 +177,9 @@ pub fn parse(bytes: &[u8]) -> Result<Element, InterfaceError> {
                 }
             }
             Event::GeneralRef(r) => {
-                let resolved = if r.is_char_ref() {
-                    r.resolve_char_ref().ok().flatten()
-                } else {
-                    match r.xml10_content().as_ref() {
-                        "amp" => Some('&'),
-                        "lt" => Some('<'),
-                        "gt" => Some('>'),
-                        "quot" => Some('"'),
-                        "apos" => Some('\''),
-                        _ => None,
-                    }
-                };
-                let Some(ch) = resolved else {
-                    return Err(InterfaceError::Malformed(format!(
-                        "{}: entity references other than &amp; &lt; &gt; &quot; &apos; are not allowed",
-                        position(&reader, &text)
-                    )));
-                };
-                // XML 1.0 has no control characters but tab and line ends, so one written as
-                // a reference (&#1;) would make the echoed answer not well-formed.
-                if ch.is_control() && !matches!(ch, '\t' | '\n' | '\r') {
-                    return Err(InterfaceError::Malformed(format!(
-                        "{}: a character reference to a control character (U+{:04X}) is not allowed",
-                        position(&reader, &text),
-                        u32::from(ch)
-                    )));
-                }
+                let ch = resolve_reference(&r).map_err(|reason| {
+                    InterfaceError::Malformed(format!("{}: {reason}", position(&reader, &text)))
+                })?;
                 if let Some(top) = stack.last_mut() {
                     top.text.push(ch);
                 }

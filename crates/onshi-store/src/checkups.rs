@@ -5,13 +5,12 @@
 //! from the stored one; [`CheckupImport::commit`] writes the import's audit entry in the same
 //! commit. Dropped uncommitted, nothing is stored.
 
-use sqlx::{Postgres, Sqlite, Transaction};
 use time::{Date, Month, OffsetDateTime};
 
 use onshi_domain::{AuditAction, MemberKey};
 
 use crate::audit::audit;
-use crate::{Actor, Backend, Store, StoreError};
+use crate::{Actor, Backend, Store, StoreError, Tx, on_tx};
 
 /// One observation to store.
 #[derive(Clone, PartialEq, Eq)]
@@ -101,20 +100,6 @@ pub struct CheckupImportOutcome {
     pub corrected: u64,
     /// Documents already stored as they are.
     pub unchanged: u64,
-}
-
-enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
-}
-
-macro_rules! on_tx {
-    ($session:expr, |$tx:ident| $body:expr) => {
-        match &mut $session.tx {
-            Tx::Sqlite($tx) => $body,
-            Tx::Postgres($tx) => $body,
-        }
-    };
 }
 
 /// An import of one archive's checkups in progress.

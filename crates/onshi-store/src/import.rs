@@ -14,14 +14,14 @@
 use onshi_domain::AuditAction;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use sqlx::{AssertSqlSafe, Postgres, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Postgres, Transaction};
 use time::OffsetDateTime;
 
 use onshi_domain::{LimitCertificate, LossReason, MemberDetails, MemberKey, PersonRef};
 
 use crate::audit::audit;
 use crate::members::new_member_id;
-use crate::{Actor, Backend, Store, StoreError};
+use crate::{Actor, Backend, Store, StoreError, Tx, on_tx};
 
 /// Imports that write at least this many versions refresh the planner's statistics.
 const ANALYZE_AFTER: u64 = 10_000;
@@ -85,20 +85,6 @@ pub struct ImportOutcome {
     pub unchanged: u64,
     /// Whether it was a PostgreSQL initial load (see [`initial_load`]).
     pub initial_load: bool,
-}
-
-enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
-}
-
-macro_rules! on_tx {
-    ($session:expr, |$tx:ident| $body:expr) => {
-        match &mut $session.tx {
-            Tx::Sqlite($tx) => $body,
-            Tx::Postgres($tx) => $body,
-        }
-    };
 }
 
 /// An import in progress: one open transaction. See the module documentation.

@@ -114,6 +114,24 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// A transaction held across awaits by a long write (a member import, a checkup import), on
+/// either backend; [`on_tx!`] runs a statement block on it, written once.
+pub(crate) enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs `$body` with `$tx` bound to the `tx` field of `$session` (a [`Tx`]), per backend.
+macro_rules! on_tx {
+    ($session:expr, |$tx:ident| $body:expr) => {
+        match &mut $session.tx {
+            $crate::Tx::Sqlite($tx) => $body,
+            $crate::Tx::Postgres($tx) => $body,
+        }
+    };
+}
+pub(crate) use on_tx;
+
 /// Statements slower than this are logged at debug level (`ONSHI_LOG=sqlx=debug`): bulk imports
 /// are expected to run long statements, so they are not warnings.
 const SLOW_STATEMENT: Duration = Duration::from_secs(1);
