@@ -17,6 +17,7 @@
 
 pub mod audit;
 pub mod bulk;
+pub mod checkups;
 pub mod eligibility;
 pub mod members;
 pub mod problem;
@@ -24,6 +25,7 @@ pub mod system;
 
 pub use audit::AuditProof;
 pub use bulk::{BulkItem, BulkReceipt, BulkRequest, BulkRow, BulkStatus};
+pub use checkups::CheckupArchiveReceipt;
 pub use eligibility::{
     AccessEntry, CardCheckRequest, CardProof, Challenge, ChallengeRequest, Consent,
     ElderlyCertificateInfo, EligibilityResult, LimitCertificateInfo, NumberCheckRequest,

@@ -34,6 +34,7 @@ use onshi_store::{Actor, Store};
 
 pub mod auth;
 pub mod background;
+pub mod checkups;
 pub mod connections;
 pub mod eligibility;
 pub mod problem;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub facility_tokens: Arc<auth::FacilityTokens>,
     /// Insurer names for results.
     pub insurer_names: Arc<eligibility::insurer_names::InsurerNames>,
+    /// The largest checkup archive an upload takes ([`routes::checkups::ARCHIVE_LIMIT`]).
+    pub archive_limit: usize,
     /// Per-facility rate limits on checks and on look-ups that matched no one.
     pub rate_limits: Arc<eligibility::limits::RateLimits>,
     /// Where the operator keeps signed audit checkpoints (served at `/v1/audit/checkpoint`).
@@ -95,6 +98,7 @@ impl AppState {
             insurer_names: Arc::default(),
             audit_checkpoints: None,
             rate_limits: Arc::default(),
+            archive_limit: routes::checkups::ARCHIVE_LIMIT,
         }
     }
 
@@ -308,6 +312,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
                 .layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)),
         )
         .routes(routes!(bulk::status))
+        .routes(routes!(routes::checkups::upload))
         .routes(routes!(checks::facility_registration))
         .routes(routes!(checks::portal_registration))
         .routes(routes!(checks::portal_access_log))
@@ -344,6 +349,10 @@ async fn uniform_errors(request: Request, next: Next) -> Response {
         .is_some_and(|t| {
             t.starts_with("application/problem+json") || t.starts_with("application/fhir+json")
         });
+    // The archive upload answers its own 413, naming the server's configured limit.
+    if shaped && path == Some("/v1/checkup-archives/{name}") {
+        return response;
+    }
     let always = status == axum::http::StatusCode::PAYLOAD_TOO_LARGE
         || status == axum::http::StatusCode::METHOD_NOT_ALLOWED;
     if !always && (shaped || !(status.is_client_error() || status.is_server_error())) {

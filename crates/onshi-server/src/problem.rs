@@ -130,10 +130,16 @@ impl Problem {
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload-too-large",
             "Body too large",
-            format!(
-                "the body is larger than this route takes ({} MiB); nothing was read",
-                limit / (1024 * 1024)
-            ),
+            if limit.is_multiple_of(1024 * 1024) {
+                format!(
+                    "the body is larger than this route takes ({} MiB); nothing was read",
+                    limit / (1024 * 1024)
+                )
+            } else {
+                format!(
+                    "the body is larger than this route takes ({limit} bytes); nothing was read"
+                )
+            },
         )
     }
 

@@ -5,11 +5,13 @@
 //! - [`members`]: the insurer API.
 //! - [`eligibility`]: challenges, card and number checks, registration, the person's portal.
 //! - [`bulk`]: bulk look-ups.
+//! - [`checkups`]: checkup archives uploaded by insurers.
 //! - [`fhir`]: FHIR R4 CoverageEligibilityRequest.
 //! - [`audit`]: the audit log's signed checkpoint and inclusion proofs, public.
 
 pub mod audit;
 pub mod bulk;
+pub mod checkups;
 pub mod eligibility;
 pub mod fhir;
 pub mod members;

@@ -8,6 +8,7 @@ mod audit;
 mod bulk;
 mod busy;
 mod checks;
+mod checkups;
 mod connections;
 mod fhir;
 mod harvesting;

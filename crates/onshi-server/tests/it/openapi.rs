@@ -54,6 +54,7 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
     let checkpoints = tempfile::tempdir().unwrap();
     let w = World::standard_cast()
         .with_audit_checkpoints(checkpoints.path())
+        .with_archive_limit(64 * 1024)
         .build(&db)
         .await;
     let (_, doc) = w.call(Method::GET, "/openapi.json", None, json!({})).await;
@@ -426,6 +427,23 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
     );
     note(op, s, &b);
 
+    // Checkup archives: imported, refused, too large, no token.
+    for (token, body) in [
+        (ins, crate::checkups::archive(&[])),
+        (ins, b"not a zip".to_vec()),
+        (ins, vec![0; 70 * 1024]),
+        (None, crate::checkups::archive(&[])),
+    ] {
+        let (s, b) = w
+            .upload(
+                "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
+                token,
+                body,
+            )
+            .await;
+        note("POST /v1/checkup-archives/{name}", s, &b);
+    }
+
     // The audit log's public anchors: a checkpoint kept or not; a proof, out of range, malformed.
     let (s, b) = w
         .call(Method::GET, "/v1/audit/checkpoint", None, Value::Null)
@@ -467,6 +485,11 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
             "GET /v1/bulk-checks/{reception_number}",
             Method::GET,
             "/v1/bulk-checks/%FF",
+        ),
+        (
+            "POST /v1/checkup-archives/{name}",
+            Method::POST,
+            "/v1/checkup-archives/%FF",
         ),
     ] {
         let token = if op.contains("bulk") { f1 } else { ins };

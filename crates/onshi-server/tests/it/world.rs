@@ -102,9 +102,16 @@ pub struct WorldBuilder {
     lock_wait: Option<std::time::Duration>,
     audit_checkpoints: Option<std::path::PathBuf>,
     rate_limits: Option<RateLimitConfig>,
+    archive_limit: Option<usize>,
 }
 
 impl WorldBuilder {
+    /// The largest checkup archive the server takes (1 GiB unless set).
+    pub fn with_archive_limit(mut self, bytes: usize) -> Self {
+        self.archive_limit = Some(bytes);
+        self
+    }
+
     /// The server's rate limits ([`RateLimitConfig::default`] unless set).
     pub fn with_rate_limits(mut self, config: RateLimitConfig) -> Self {
         self.rate_limits = Some(config);
@@ -300,6 +307,9 @@ impl WorldBuilder {
             Arc::new(Trust::new(&sources, StalePolicy::Reject, NOW).unwrap()),
         );
         state.audit_checkpoints = self.audit_checkpoints.clone();
+        if let Some(limit) = self.archive_limit {
+            state.archive_limit = limit;
+        }
         if let Some(config) = self.rate_limits {
             state.rate_limits =
                 Arc::new(onshi_server::eligibility::limits::RateLimits::new(config));
@@ -426,6 +436,33 @@ impl World {
     }
 
     /// Sends `body` as it is (not JSON, say) and answers the status.
+    /// A POST of `bytes` as `application/zip` (a checkup archive): status and JSON answer.
+    pub async fn upload(
+        &self,
+        uri: &str,
+        token: Option<&str>,
+        bytes: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/zip");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let res = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::from(bytes)).unwrap())
+            .await
+            .unwrap();
+        let status = res.status();
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
     pub async fn call_raw(
         &self,
         method: Method,

@@ -111,128 +111,34 @@ pub async fn run(command: ImportCommand, clock: &dyn Clock) -> Result<(), CliErr
     Ok(())
 }
 
-/// `onshi import checkups`: the archive is read and checked on a blocking thread, each valid
-/// checkup staged in the store's transaction as it comes (memory stays at a few documents), and
-/// the transaction committed only when the whole archive passed.
+/// `onshi import checkups`: the archive through the server crate's import workflow (the same
+/// one the upload route runs), reporting the receipt or every problem.
 async fn import_checkups(
     file: &std::path::Path,
     actor: onshi_store::Actor,
     store_args: &StoreArgs,
     clock: &dyn Clock,
 ) -> Result<(), CliError> {
-    use onshi_checkup::archive::Limits;
-    use onshi_checkup::codes::CodeTable;
-    use onshi_checkup::document::Value;
-    use onshi_store::{NewCheckup, NewObservation};
-
+    use onshi_server::checkups::{ArchiveError, import_archive};
     let name = file
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| CliError::Config(format!("{}: not a file name", file.display())))?
         .to_owned();
-    let reader = std::io::BufReader::new(
-        std::fs::File::open(file).map_err(|e| CliError::Io(file.display().to_string(), e))?,
-    );
+    let archive =
+        std::fs::File::open(file).map_err(|e| CliError::Io(file.display().to_string(), e))?;
     let (store, _) = open_store(store_args).await?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<NewCheckup, String>>(64);
-    let archive = name.clone();
-    let reading = tokio::task::spawn_blocking(move || {
-        onshi_checkup::import::read_archive(
-            reader,
-            &archive,
-            Limits::default(),
-            CodeTable::fy2024(),
-            |c| {
-                let d = &c.document;
-                let key = onshi_domain::MemberInput {
-                    insurer_number: &d.insurer,
-                    symbol: &d.symbol,
-                    number: &d.number,
-                    branch: &d.branch,
-                    ..Default::default()
-                }
-                .card_key();
-                let staged = key
-                    .map(|key| NewCheckup {
-                        key,
-                        birth_date: d.birth_date,
-                        sex: d.sex,
-                        name_kana: d.name_kana.clone(),
-                        institution: d.institution.clone(),
-                        exam_date: d.exam_date,
-                        report_kind: d.report_kind.clone(),
-                        program: d.program.clone(),
-                        source_file: c.file.clone(),
-                        observations: d
-                            .observations
-                            .iter()
-                            .map(|o| {
-                                let (kind, value, unit, system) = match &o.value {
-                                    Value::Quantity { value, unit } => {
-                                        ("PQ", value.clone(), Some(unit.clone()), None)
-                                    }
-                                    Value::Coded { code, system } => {
-                                        ("CD", code.clone(), None, Some(system.clone()))
-                                    }
-                                    Value::Text(t) => ("ST", t.clone(), None, None),
-                                    Value::Null(n) => ("NULL", n.clone(), None, None),
-                                };
-                                NewObservation {
-                                    code: o.code.clone(),
-                                    value_kind: kind,
-                                    value,
-                                    unit,
-                                    code_system: system,
-                                    interpretation: o.interpretation.clone(),
-                                    method: o.method.clone(),
-                                }
-                            })
-                            .collect(),
-                    })
-                    .map_err(|errors| {
-                        let fields: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-                        format!(
-                            "{}: recordTarget/patientRole/id: {}",
-                            c.file,
-                            fields.join("; ")
-                        )
-                    });
-                // The receiving side ends only on a store failure, which is reported there.
-                let _ = tx.blocking_send(staged);
-            },
-        )
-    });
-    let mut session = store
-        .begin_checkup_import(&actor, &name, clock.now())
-        .await?;
-    let mut key_errors = Vec::new();
-    while let Some(staged) = rx.recv().await {
-        match staged {
-            Ok(c) => {
-                session.add(&c).await?;
-            }
-            Err(e) => key_errors.push(e),
-        }
-    }
-    let receipt = reading
-        .await
-        .map_err(|e| CliError::Config(format!("reading the archive failed: {e}")))?;
-    let receipt = match receipt {
-        Ok(r) if key_errors.is_empty() => r,
-        Ok(_) => return Err(CliError::ArchiveRejected(key_errors)),
-        Err(errors) => {
-            let mut all: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            all.extend(key_errors);
-            return Err(CliError::ArchiveRejected(all));
-        }
+    let r = match import_archive(&store, &actor, archive, &name, clock.now()).await {
+        Ok(r) => r,
+        Err(ArchiveError::Refused(errors)) => return Err(CliError::ArchiveRejected(errors)),
+        Err(ArchiveError::Store(e)) => return Err(e.into()),
     };
-    let o = session.commit().await?;
-    for w in &receipt.warnings {
+    for w in &r.warnings {
         eprintln!("warning: {w}");
     }
     println!(
         "imported {name}: {} checkups ({} linked, {} to match, {} corrected, {} unchanged)",
-        receipt.documents, o.linked, o.unmatched, o.corrected, o.unchanged
+        r.documents, r.linked, r.to_match, r.corrected, r.unchanged
     );
     store.close().await;
     Ok(())

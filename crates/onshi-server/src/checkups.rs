@@ -1,0 +1,139 @@
+//! Importing a checkup archive (特定健診等データ), with no HTTP in it: the CLI's
+//! `onshi import checkups` and the insurer's upload route both call [`import_archive`]. The
+//! archive is read and checked on a blocking thread (`onshi_checkup::import::read_archive`)
+//! and each valid checkup is staged in the store's transaction as it comes, through a bounded
+//! channel, so memory stays at a few documents whatever the archive's size; the transaction is
+//! committed only when the whole archive passed.
+
+use onshi_api::CheckupArchiveReceipt;
+use onshi_checkup::archive::Limits;
+use onshi_checkup::codes::CodeTable;
+use onshi_checkup::document::Value;
+use onshi_checkup::import::Checkup;
+use onshi_store::{Actor, NewCheckup, NewObservation, Store, StoreError};
+use time::OffsetDateTime;
+
+/// Why an archive was not imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// The archive was refused: every problem as `file: element or code: reason`.
+    #[error("{} problem(s) in the archive", .0.len())]
+    Refused(Vec<String>),
+    /// The store failed or was busy.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The store's form of a checked document; `Err` names the file when its card key cannot be
+/// read as one.
+fn staged(c: &Checkup) -> Result<NewCheckup, String> {
+    let d = &c.document;
+    let key = onshi_domain::MemberInput {
+        insurer_number: &d.insurer,
+        symbol: &d.symbol,
+        number: &d.number,
+        branch: &d.branch,
+        ..Default::default()
+    }
+    .card_key()
+    .map_err(|errors| {
+        let fields: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        format!(
+            "{}: recordTarget/patientRole/id: {}",
+            c.file,
+            fields.join("; ")
+        )
+    })?;
+    Ok(NewCheckup {
+        key,
+        birth_date: d.birth_date,
+        sex: d.sex,
+        name_kana: d.name_kana.clone(),
+        institution: d.institution.clone(),
+        exam_date: d.exam_date,
+        report_kind: d.report_kind.clone(),
+        program: d.program.clone(),
+        source_file: c.file.clone(),
+        observations: d
+            .observations
+            .iter()
+            .map(|o| {
+                let (kind, value, unit, system) = match &o.value {
+                    Value::Quantity { value, unit } => {
+                        ("PQ", value.clone(), Some(unit.clone()), None)
+                    }
+                    Value::Coded { code, system } => {
+                        ("CD", code.clone(), None, Some(system.clone()))
+                    }
+                    Value::Text(t) => ("ST", t.clone(), None, None),
+                    Value::Null(n) => ("NULL", n.clone(), None, None),
+                };
+                NewObservation {
+                    code: o.code.clone(),
+                    value_kind: kind,
+                    value,
+                    unit,
+                    code_system: system,
+                    interpretation: o.interpretation.clone(),
+                    method: o.method.clone(),
+                }
+            })
+            .collect(),
+    })
+}
+
+/// Imports the archive `name` held in `file` by `actor` at `at`, all or nothing.
+pub async fn import_archive(
+    store: &Store,
+    actor: &Actor,
+    file: std::fs::File,
+    name: &str,
+    at: OffsetDateTime,
+) -> Result<CheckupArchiveReceipt, ArchiveError> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<NewCheckup, String>>(64);
+    let archive = name.to_owned();
+    let reading = tokio::task::spawn_blocking(move || {
+        onshi_checkup::import::read_archive(
+            std::io::BufReader::new(file),
+            &archive,
+            Limits::default(),
+            CodeTable::fy2024(),
+            |c| {
+                // The receiving side stops only on a store failure, which it reports.
+                let _ = tx.blocking_send(staged(&c));
+            },
+        )
+    });
+    let mut session = store.begin_checkup_import(actor, name, at).await?;
+    let mut key_errors = Vec::new();
+    while let Some(next) = rx.recv().await {
+        match next {
+            Ok(c) => {
+                session.add(&c).await?;
+            }
+            Err(e) => key_errors.push(e),
+        }
+    }
+    let read = reading
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("reading the archive stopped: {e}")))?;
+    let receipt = match read {
+        Ok(r) if key_errors.is_empty() => r,
+        Ok(_) => return Err(ArchiveError::Refused(key_errors)),
+        Err(errors) => {
+            let mut all: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            all.extend(key_errors);
+            return Err(ArchiveError::Refused(all));
+        }
+    };
+    let o = session.commit().await?;
+    Ok(CheckupArchiveReceipt {
+        archive: name.to_owned(),
+        documents: receipt.documents,
+        linked: o.linked,
+        to_match: o.unmatched,
+        corrected: o.corrected,
+        unchanged: o.unchanged,
+        warnings: receipt.warnings,
+    })
+}

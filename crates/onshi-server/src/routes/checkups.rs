@@ -1,0 +1,104 @@
+//! Checkup archives (特定健診等データ) uploaded by the insurer they are addressed to.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use onshi_api::CheckupArchiveReceipt;
+use onshi_domain::FieldError;
+
+use crate::AppState;
+use crate::auth::AuthenticatedInsurer;
+use crate::checkups::{ArchiveError, import_archive};
+use crate::problem::Problem;
+
+/// The largest archive an upload takes by default (`AppState::archive_limit`): a year's
+/// checkups of a large insurer, split by day as producers do, stay far below it.
+pub const ARCHIVE_LIMIT: usize = 1024 * 1024 * 1024;
+
+/// Upload a standard checkup archive, all or nothing.
+///
+/// The body is the zip itself (`application/zip`), kept in a temporary file while it is read,
+/// never whole in memory; `name` is its file name, which must follow the rule
+/// `<sender>_<insurer>_<YYYYMMDD><N>_<X>.zip` with this insurer's number.
+#[utoipa::path(post, path = "/v1/checkup-archives/{name}", tag = "checkups",
+    params(("name" = String, Path, description = "the archive's file name")),
+    request_body(content = Vec<u8>, description = "the zip archive", content_type = "application/zip"),
+    responses(
+        (status = 201, description = "imported: what it held and what was stored", body = CheckupArchiveReceipt),
+        (status = 413, description = "the archive is larger than the server takes (1 GiB by default); nothing was stored", body = onshi_api::Problem),
+        (status = 422, description = "refused, nothing stored: each problem in `errors` as file (`field`) and element or item code with the reason", body = onshi_api::Problem),
+    ),
+    security(("insurer_token" = [])))]
+pub async fn upload(
+    State(state): State<AppState>,
+    AuthenticatedInsurer(insurer): AuthenticatedInsurer,
+    Path(name): Path<String>,
+    body: Body,
+) -> Result<(StatusCode, Json<CheckupArchiveReceipt>), Problem> {
+    match onshi_checkup::archive::ArchiveName::parse(&name) {
+        Ok(n) if n.insurer == insurer => {}
+        Ok(_) => {
+            return Err(Problem::validation(vec![FieldError::new(
+                "name",
+                format!("the archive is addressed to another insurer, not {insurer}"),
+            )]));
+        }
+        Err(reason) => return Err(Problem::validation(vec![FieldError::new("name", reason)])),
+    }
+    let file = spool(body, state.archive_limit).await?;
+    let actor = onshi_store::Actor::Insurer(insurer);
+    match import_archive(&state.store, &actor, file, &name, state.clock.now()).await {
+        Ok(receipt) => Ok((StatusCode::CREATED, Json(receipt))),
+        Err(ArchiveError::Store(e)) => Err(e.into()),
+        Err(ArchiveError::Refused(errors)) => Err(Problem::validation(
+            errors
+                .into_iter()
+                .map(|e| {
+                    let (file, reason) = e.split_once(": ").unwrap_or(("archive", e.as_str()));
+                    FieldError::new(file, reason)
+                })
+                .collect(),
+        )),
+    }
+}
+
+/// Writes the body to an anonymous temporary file (removed when closed), up to
+/// `limit` bytes, and returns it rewound.
+async fn spool(body: Body, limit: usize) -> Result<std::fs::File, Problem> {
+    use std::io::Seek;
+    use tokio::io::AsyncWriteExt;
+    let failed = |e: std::io::Error| {
+        tracing::error!(error = %e, "could not keep an uploaded archive in a temporary file");
+        Problem::internal()
+    };
+    let file = tempfile::tempfile().map_err(failed)?;
+    let mut out = tokio::fs::File::from_std(file);
+    let mut body = body;
+    let mut written = 0usize;
+    while let Some(frame) = next_frame(&mut body).await {
+        let frame =
+            frame.map_err(|_| Problem::bad_request("the body could not be read to its end"))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue; // trailers
+        };
+        written += chunk.len();
+        if written > limit {
+            return Err(Problem::too_large(limit));
+        }
+        out.write_all(&chunk).await.map_err(failed)?;
+    }
+    out.flush().await.map_err(failed)?;
+    let mut file = out.into_std().await;
+    file.rewind().map_err(failed)?;
+    Ok(file)
+}
+
+/// The body's next frame (hyper's `Body` trait, polled directly: no stream adapter needed).
+async fn next_frame(
+    body: &mut Body,
+) -> Option<Result<hyper::body::Frame<axum::body::Bytes>, axum::Error>> {
+    use hyper::body::Body as _;
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx)).await
+}
