@@ -489,6 +489,7 @@ async fn every_route_is_documented_and_answers() {
             "/v1/bulk-checks",
             "/v1/bulk-checks/{reception_number}",
             "/v1/challenges",
+            "/v1/checkup-archives/{name}",
             "/v1/eligibility/card",
             "/v1/eligibility/number",
             "/v1/members",
@@ -513,7 +514,8 @@ async fn every_route_is_documented_and_answers() {
             }
             let uri = path
                 .replace("{id}", "no-such-id")
-                .replace("{reception_number}", "none");
+                .replace("{reception_number}", "none")
+                .replace("{name}", "x.zip");
             let (s, _, body) = api
                 .call(method.clone(), &uri, Some(&api.token_a), Some(json!({})))
                 .await;
