@@ -162,6 +162,7 @@ pub struct EntryError {
 /// An archive whose central directory passed every check.
 pub struct Archive<R> {
     zip: zip::ZipArchive<R>,
+    archive_name: ArchiveName,
     name: String,
     limits: Limits,
     entries: Vec<Entry>,
@@ -335,6 +336,7 @@ impl<R: Read + Seek> Archive<R> {
         }
         Ok(Self {
             zip,
+            archive_name: name,
             name: root,
             limits,
             entries,
@@ -349,6 +351,11 @@ impl<R: Read + Seek> Archive<R> {
     /// The root folder's name.
     pub fn root(&self) -> &str {
         &self.name
+    }
+
+    /// The archive's name, read.
+    pub fn name(&self) -> &ArchiveName {
+        &self.archive_name
     }
 
     /// Decompresses `entry`, reading no more than it declared (and the limit); an entry that

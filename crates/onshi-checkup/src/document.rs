@@ -348,29 +348,31 @@ pub fn read(root: &Element) -> Result<Document, Vec<DocumentError>> {
     let branch = card(BRANCH_OID, "枝番", false);
     let (name_kana, sex, birth_date, postal_code) = match role {
         Some(role) => {
-            let name = r.at(role, "patient/name").map(|n| n.text.trim().to_owned());
-            if name.as_deref() == Some("") {
-                r.fail(
-                    "recordTarget/patientRole/patient/name",
-                    role.line,
-                    "is empty",
-                );
+            let name_el = r.at(root, "recordTarget/patientRole/patient/name");
+            let name = name_el.map(|n| n.text.trim().to_owned());
+            if let Some(n) = name_el
+                && n.text.trim().is_empty()
+            {
+                r.fail("recordTarget/patientRole/patient/name", n.line, "is empty");
             }
-            let sex = r
-                .attr(role, "patient/administrativeGenderCode", "code")
-                .and_then(|s| match s.as_str() {
-                    "1" => Some(1),
-                    "2" => Some(2),
-                    _ => {
-                        r.fail(
-                            "recordTarget/patientRole/patient/administrativeGenderCode/@code",
-                            role.line,
-                            "must be 1 (male) or 2 (female)",
-                        );
-                        None
-                    }
-                });
-            let birth = r.date(role, "patient/birthTime");
+            const GENDER: &str = "recordTarget/patientRole/patient/administrativeGenderCode";
+            let gender_line = role
+                .child("patient")
+                .and_then(|p| p.child("administrativeGenderCode"))
+                .map_or(role.line, |g| g.line);
+            let sex = r.attr(root, GENDER, "code").and_then(|s| match s.as_str() {
+                "1" => Some(1),
+                "2" => Some(2),
+                _ => {
+                    r.fail(
+                        &format!("{GENDER}/@code"),
+                        gender_line,
+                        "must be 1 (male) or 2 (female)",
+                    );
+                    None
+                }
+            });
+            let birth = r.date(root, "recordTarget/patientRole/patient/birthTime");
             let postal = role
                 .child("addr")
                 .and_then(|a| a.child("postalCode"))
@@ -382,10 +384,13 @@ pub fn read(root: &Element) -> Result<Document, Vec<DocumentError>> {
     };
     let event = r.at(root, "documentationOf/serviceEvent");
     let (program, exam_date, institution) = match event {
-        Some(ev) => {
-            let program = r.attr(ev, "code", "code");
-            let date = r.date(ev, "effectiveTime");
-            let org = r.at(ev, "performer/assignedEntity/representedOrganization");
+        Some(_) => {
+            let program = r.attr(root, "documentationOf/serviceEvent/code", "code");
+            let date = r.date(root, "documentationOf/serviceEvent/effectiveTime");
+            let org = r.at(
+                root,
+                "documentationOf/serviceEvent/performer/assignedEntity/representedOrganization",
+            );
             let institution = org.and_then(|o| {
                 match id_with_root(o, crate::index::INSTITUTION_OID)
                     .and_then(|id| id.attribute("extension"))

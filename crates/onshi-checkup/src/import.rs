@@ -90,7 +90,7 @@ pub fn read_archive<R: Read + Seek>(
             .map(|e| whole(&e.file, e.reason))
             .collect::<Vec<_>>()
     })?;
-    let name = ArchiveName::parse(file_name).map_err(|e| vec![whole(file_name, e)])?;
+    let name = archive.name().clone();
     let root = archive.root().to_owned();
     let entries = archive.entries().to_vec();
     let mut errors = Vec::new();

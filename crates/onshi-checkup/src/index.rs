@@ -114,35 +114,27 @@ pub fn read(root: &Element) -> Result<Index, Vec<(String, String)>> {
             None
         })
     });
-    let party = |label: &str, (id, oid): (Option<String>, Option<String>)| match (id, oid) {
-        (Some(id), Some(oid)) => {
-            let ok = match oid.as_str() {
-                INSTITUTION_OID => id.len() == 10 && id.bytes().all(|b| b.is_ascii_digit()),
-                INSURER_OID => id.len() == 8 && InsurerNumber::parse(&id).is_ok(),
-                _ => false,
-            };
-            if ok {
-                Ok((id, oid))
-            } else {
-                Err((
-                    format!("{label}/id/@extension"),
-                    format!(
-                        "'{id}' is not a 10-digit institution number (root {INSTITUTION_OID}) or an 8-digit insurer number with its check digit (root {INSURER_OID})"
-                    ),
-                ))
-            }
+    // A party whose id or root is missing was already reported as required.
+    let mut party = |label: &str, (id, oid): (Option<String>, Option<String>)| {
+        let (id, oid) = (id?, oid?);
+        let ok = match oid.as_str() {
+            INSTITUTION_OID => id.len() == 10 && id.bytes().all(|b| b.is_ascii_digit()),
+            INSURER_OID => id.len() == 8 && InsurerNumber::parse(&id).is_ok(),
+            _ => false,
+        };
+        if !ok {
+            errors.push((
+                format!("{label}/id/@extension"),
+                format!(
+                    "'{id}' is not a 10-digit institution number (root {INSTITUTION_OID}) or an 8-digit insurer number with its check digit (root {INSURER_OID})"
+                ),
+            ));
+            return None;
         }
-        _ => Err((String::new(), String::new())),
+        Some((id, oid))
     };
     let sender = party("sender", sender);
     let receiver = party("receiver", receiver);
-    for r in [&sender, &receiver] {
-        if let Err((path, reason)) = r
-            && !path.is_empty()
-        {
-            errors.push((path.clone(), reason.clone()));
-        }
-    }
     match (
         interaction_type,
         created,
@@ -154,8 +146,8 @@ pub fn read(root: &Element) -> Result<Index, Vec<(String, String)>> {
         (
             Some(interaction_type),
             Some(created),
-            Ok(sender),
-            Ok(receiver),
+            Some(sender),
+            Some(receiver),
             Some(service),
             Some(total_records),
         ) if errors.is_empty() => Ok(Index {

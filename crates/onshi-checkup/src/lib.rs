@@ -24,15 +24,12 @@ pub mod index;
 pub mod validate;
 pub mod xml;
 
-use time::{Date, Month};
+use time::Date;
 
-/// A date written `YYYYMMDD`.
+/// A date written `YYYYMMDD`, the only form the standard's files use (the domain's
+/// [`onshi_domain::parse_date`] also takes `YYYY-MM-DD`, which they may not).
 pub fn parse_yyyymmdd(text: &str) -> Option<Date> {
-    if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let year = text[..4].parse().ok()?;
-    let month = Month::try_from(text[4..6].parse::<u8>().ok()?).ok()?;
-    let day = text[6..].parse().ok()?;
-    Date::from_calendar_date(year, month, day).ok()
+    (text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| onshi_domain::parse_date(text).ok())
+        .flatten()
 }

@@ -388,24 +388,24 @@ mod tests {
         // Over the limit: b is the only idle one besides the newcomer, and the oldest.
         let c = tracker.open(2);
         assert!(
-            futures_ready(&b.close),
+            was_notified(&b.close),
             "the longest idle connection is closed"
         );
-        assert!(!futures_ready(&a.close), "a busy connection is kept");
-        assert!(!futures_ready(&c.close));
+        assert!(!was_notified(&a.close), "a busy connection is kept");
+        assert!(!was_notified(&c.close));
         drop(b);
         a.done();
         // a is idle again, newer than c: the next newcomer closes c.
         let d = tracker.open(2);
-        assert!(futures_ready(&c.close));
-        assert!(!futures_ready(&a.close));
+        assert!(was_notified(&c.close));
+        assert!(!was_notified(&a.close));
         drop((c, d, a));
         assert_eq!(tracker.lock().open, 0);
         assert!(tracker.lock().idle.is_empty());
     }
 
     /// Whether `notify` holds a permit (was notified with no one waiting).
-    fn futures_ready(notify: &Notify) -> bool {
+    fn was_notified(notify: &Notify) -> bool {
         let fut = notify.notified();
         tokio::pin!(fut);
         let waker = std::task::Waker::noop();

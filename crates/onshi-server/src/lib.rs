@@ -322,7 +322,10 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(Extension(Arc::new(api.clone())))
         .fallback(|| async { problem::Problem::not_found("route") })
-        .layer(middleware::from_fn(uniform_errors))
+        .layer(middleware::from_fn_with_state(
+            state.archive_limit,
+            uniform_errors,
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(state);
     (router, api)
@@ -336,7 +339,11 @@ pub const BULK_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// The errors axum answers itself (a body over the route's limit, a method the path does not
 /// take, a path or query its extractors cannot read) in the one error shape: problem details naming the limit, or for FHIR routes an
 /// OperationOutcome; the `Allow` header of a 405 is kept.
-async fn uniform_errors(request: Request, next: Next) -> Response {
+async fn uniform_errors(
+    State(archive_limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
     // A MatchedPath clone is a reference count, not a copy: nothing is allocated per request.
     let path = request.extensions().get::<MatchedPath>().cloned();
     let path = path.as_ref().map(MatchedPath::as_str);
@@ -349,10 +356,6 @@ async fn uniform_errors(request: Request, next: Next) -> Response {
         .is_some_and(|t| {
             t.starts_with("application/problem+json") || t.starts_with("application/fhir+json")
         });
-    // The archive upload answers its own 413, naming the server's configured limit.
-    if shaped && path == Some("/v1/checkup-archives/{name}") {
-        return response;
-    }
     let always = status == axum::http::StatusCode::PAYLOAD_TOO_LARGE
         || status == axum::http::StatusCode::METHOD_NOT_ALLOWED;
     if !always && (shaped || !(status.is_client_error() || status.is_server_error())) {
@@ -374,10 +377,11 @@ async fn uniform_errors(request: Request, next: Next) -> Response {
             problem.into_response()
         };
     }
-    let limit = if path == Some("/v1/bulk-checks") {
-        BULK_BODY_LIMIT
-    } else {
-        BODY_LIMIT
+    // The body limit of each route, in one place.
+    let limit = match path {
+        Some("/v1/bulk-checks") => BULK_BODY_LIMIT,
+        Some("/v1/checkup-archives/{name}") => archive_limit,
+        _ => BODY_LIMIT,
     };
     let problem = if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         problem::Problem::too_large(limit)

@@ -67,16 +67,19 @@ macro_rules! require_owner {
     }};
 }
 
-/// In a transaction: sets the token generation to `$stamp` (see [`generation_stamp`]).
-macro_rules! bump_generation {
-    ($tx:expr, $stamp:expr) => {{
+/// Ends a token change in its transaction: a new token generation (so servers forget the
+/// tokens they remember), the audit entry, the commit.
+macro_rules! finish_change {
+    ($tx:expr, $at:expr, $actor:expr, $action:expr, $detail:expr) => {{
         sqlx::query(
             "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(GENERATION)
-        .bind($stamp)
+        .bind(generation_stamp()?)
         .execute(&mut *$tx)
         .await?;
+        audit!(&mut *$tx, $at, $actor, $action, &[], None, Some($detail));
+        $tx.commit().await?;
     }};
 }
 
@@ -169,7 +172,6 @@ impl Store {
         actor: &Actor,
     ) -> Result<Rotation, StoreError> {
         let until = at + grace.max(Duration::ZERO);
-        let stamp = generation_stamp()?;
         let old_tokens = on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             require_owner!(tx, owner);
@@ -192,23 +194,13 @@ impl Store {
             .bind(at)
             .execute(&mut *tx)
             .await?;
-            bump_generation!(tx, &stamp);
             let detail = format!(
                 "{} {}: new token; {ended} previous valid until {}",
                 owner.kind(),
                 owner.id_str(),
                 onshi_domain::japan::rfc3339_japan(until)
             );
-            audit!(
-                &mut *tx,
-                at,
-                actor,
-                AuditAction::TokenRotate,
-                &[],
-                None,
-                Some(detail)
-            );
-            tx.commit().await?;
+            finish_change!(tx, at, actor, AuditAction::TokenRotate, detail);
             ended
         });
         Ok(Rotation {
@@ -226,7 +218,6 @@ impl Store {
         at: OffsetDateTime,
         actor: &Actor,
     ) -> Result<u64, StoreError> {
-        let stamp = generation_stamp()?;
         Ok(on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             require_owner!(tx, owner);
@@ -240,22 +231,12 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            bump_generation!(tx, &stamp);
             let detail = format!(
                 "{} {}: {revoked} token(s) revoked",
                 owner.kind(),
                 owner.id_str()
             );
-            audit!(
-                &mut *tx,
-                at,
-                actor,
-                AuditAction::TokenRevoke,
-                &[],
-                None,
-                Some(detail)
-            );
-            tx.commit().await?;
+            finish_change!(tx, at, actor, AuditAction::TokenRevoke, detail);
             revoked
         }))
     }
