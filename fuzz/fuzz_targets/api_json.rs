@@ -62,6 +62,7 @@ fuzz_target!(|bytes: &[u8]| {
         loss_reason: text("loss_reason"),
         limit: LimitInput::from_columns(LIMIT_COLUMNS.map(text)),
         card: CardInput::from_columns(CARD_COLUMNS.map(text)),
+        employer: text("employer"),
     };
     let _ = input.validate();
 });

@@ -17,6 +17,139 @@ pub struct CheckupArchiveReceipt {
     pub corrected: u64,
     /// Documents already stored as they are.
     pub unchanged: u64,
+    /// The consignments (ids) under which an institution's employer-checkup results were
+    /// accepted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consignments: Vec<String>,
     /// What is wrong but harmless (summary totals that do not add up).
     pub warnings: Vec<String>,
+}
+
+/// An employer (事業所) as its insurer registered it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct Employer {
+    /// The insurer's number.
+    pub insurer_number: String,
+    /// 事業所コード: the employer's code at the insurer (what members' `employer` holds).
+    pub code: String,
+    /// 事業所名.
+    pub name: String,
+    /// 業態: the JSIC major group letter (A–T).
+    pub industry: String,
+    /// The group's Japanese name.
+    pub industry_name: String,
+    /// 都道府県 code, 1–47.
+    pub prefecture: u8,
+    /// When it was registered (RFC 3339, Japan time).
+    pub registered_at: String,
+}
+
+/// The body of `POST /v1/employers`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EmployerBody {
+    /// 事業所コード: 1–16 letters, digits or hyphens, unique at the insurer.
+    pub code: String,
+    /// 事業所名.
+    pub name: String,
+    /// 業態: a JSIC major group letter A–T (E 製造業, G 情報通信業, P 医療、福祉, …).
+    pub industry: String,
+    /// 都道府県 code, `01`–`47`.
+    pub prefecture: String,
+}
+
+/// A registered employer and its API token (shown once; only its hash is kept).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct RegisteredEmployer {
+    /// The employer.
+    pub employer: Employer,
+    /// Its API token (`onshi_emp_…`): hand it to the employer.
+    pub token: String,
+}
+
+/// An insurer's employers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct EmployerList {
+    /// By code.
+    pub employers: Vec<Employer>,
+}
+
+/// An employer's consignment (委託) of a checkup institution to deliver its employees'
+/// employer-checkup results to the insurer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct Consignment {
+    /// Its id (receipts name it).
+    pub id: String,
+    /// 事業所コード of the consigning employer.
+    pub employer: String,
+    /// The insurer's number.
+    pub insurer_number: String,
+    /// 健診機関番号 of the consigned institution.
+    pub institution: String,
+    /// First exam date covered, YYYY-MM-DD.
+    pub valid_from: String,
+    /// Last exam date covered, YYYY-MM-DD (open when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+    /// When it was recorded (RFC 3339, Japan time).
+    pub recorded_at: String,
+}
+
+/// The body of `POST /v1/consignments`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConsignmentBody {
+    /// 健診機関番号 (ten digits) of the institution consigned.
+    pub institution: String,
+    /// First exam date covered, YYYY-MM-DD.
+    pub valid_from: String,
+    /// Last exam date covered, YYYY-MM-DD (leave out for an open consignment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+}
+
+/// The body of `POST /v1/consignments/{id}/end`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConsignmentEndBody {
+    /// The last exam date the consignment covers, YYYY-MM-DD.
+    pub last_day: String,
+}
+
+/// An employer's consignments.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct ConsignmentList {
+    /// Oldest first.
+    pub consignments: Vec<Consignment>,
+}
+
+/// The body of `PUT /v1/employers/{code}/checkup-requests/{fiscal_year}`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckupRequestBody {
+    /// By when the employer is to deliver the year's results, YYYY-MM-DD.
+    pub due_date: String,
+}
+
+/// An insurer's request to an employer for one fiscal year's results (事業主健診の結果提供の
+/// 求め), with what has arrived.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct CheckupRequest {
+    /// 事業所コード.
+    pub employer: String,
+    /// 年度 (April to March).
+    pub fiscal_year: i32,
+    /// Due date, YYYY-MM-DD.
+    pub due_date: String,
+    /// When the insurer asked (RFC 3339, Japan time).
+    pub requested_at: String,
+    /// The employer's insured persons (本人, every age) qualified in the fiscal year.
+    pub covered: i64,
+    /// Of them, those with a checkup of the fiscal year in the store.
+    pub arrived: i64,
+    /// Past the due date with results missing.
+    pub overdue: bool,
+}
+
+/// Requests of a fiscal year.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct CheckupRequestList {
+    /// By employer code.
+    pub requests: Vec<CheckupRequest>,
 }

@@ -129,6 +129,9 @@ pub struct Member {
     /// The card's printed details and 高齢受給者証, when the insurer recorded any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<RecordedCard>,
+    /// 事業所コード: the employer, by the insurer's code, when the insurer recorded one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employer: Option<String>,
     /// Whether a My Number was given for the member (the number itself is never returned).
     pub person_linked: bool,
     /// When this version was recorded (RFC 3339, Japan time: `+09:00`).
@@ -339,6 +342,10 @@ pub struct MemberBody {
     /// 高齢受給者証 一部負担金割合: 10, 20 or 30
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elderly_copay_ratio: Option<String>,
+    /// 事業所コード: the employer the member works for (a dependant: the insured person's),
+    /// the insurer's code of 1–16 letters, digits or hyphens
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employer: Option<String>,
     /// PATCH only: the version being changed (or send `If-Match`)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,

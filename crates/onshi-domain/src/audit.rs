@@ -39,6 +39,19 @@ pub enum AuditAction {
     TokenRevoke,
     /// A checkup archive imported (特定健診等データ).
     ImportCheckups,
+    /// An employer or a checkup institution registered.
+    AddOrganisation,
+    /// An employer consigned a checkup institution to deliver its employees' results, or ended
+    /// a consignment.
+    Consign,
+    /// An insurer requested an employer's checkup results for a fiscal year.
+    RequestCheckups,
+    /// An insurer resolved a checkup of its matching queue (linked it to a member).
+    MatchCheckup,
+    /// Checkup results read (by the person, a facility, or an insurer).
+    ReadCheckups,
+    /// Checkup results sent to another insurer (interaction type 8), or exported.
+    TransferCheckups,
 }
 
 impl AuditAction {
@@ -60,6 +73,12 @@ impl AuditAction {
             Self::TokenRotate => "token_rotate",
             Self::TokenRevoke => "token_revoke",
             Self::ImportCheckups => "import_checkups",
+            Self::AddOrganisation => "add_organisation",
+            Self::Consign => "consign",
+            Self::RequestCheckups => "request_checkups",
+            Self::MatchCheckup => "match_checkup",
+            Self::ReadCheckups => "read_checkups",
+            Self::TransferCheckups => "transfer_checkups",
         }
     }
 }

@@ -164,6 +164,7 @@ mod tests {
             loss_reason: "",
             limit: Default::default(),
             card: Default::default(),
+            employer: "",
         }
         .validate()
         .unwrap()

@@ -8,7 +8,7 @@ use crate::member::MemberInput;
 
 /// Every column of a member file (and every field of a member in the JSON API), in the documented
 /// order; any order is accepted. The first [`REQUIRED`] must be present, the rest may be.
-pub const COLUMNS: [&str; 31] = [
+pub const COLUMNS: [&str; 32] = [
     "insurer_number",
     "symbol",
     "number",
@@ -40,6 +40,7 @@ pub const COLUMNS: [&str; 31] = [
     "elderly_valid_from",
     "elderly_valid_until",
     "elderly_copay_ratio",
+    "employer",
 ];
 
 /// How many of [`COLUMNS`] a file must have.
@@ -135,6 +136,7 @@ impl ColumnMap {
                 f(29),
                 f(30),
             ]),
+            employer: f(31),
         }
     }
 }
@@ -173,7 +175,8 @@ mod tests {
     #[test]
     fn limit_columns_are_last_in_limit_input_order() {
         assert_eq!(COLUMNS[14..20], crate::limit::LIMIT_COLUMNS);
-        assert_eq!(COLUMNS[20..], crate::card::CARD_COLUMNS);
+        assert_eq!(COLUMNS[20..31], crate::card::CARD_COLUMNS);
+        assert_eq!(COLUMNS[31], "employer");
     }
 
     #[test]

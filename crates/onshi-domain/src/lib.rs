@@ -28,6 +28,7 @@ pub mod challenge;
 pub mod checkpoint;
 pub mod consent;
 pub mod eligibility;
+pub mod employer;
 pub mod error;
 pub mod ids;
 pub mod import;
@@ -41,6 +42,7 @@ pub use audit::AuditAction;
 pub use card::{CardClass, CardDetails, CardInput, ElderlyCertificate};
 pub use challenge::{Challenge, ChallengeError, ChallengeKey, ChallengePurpose};
 pub use consent::{ConsentKind, RegistrationChannel};
+pub use employer::{EmployerCode, EmployerRef, Industry, InstitutionNumber, Prefecture};
 pub use error::FieldError;
 pub use ids::{
     BranchNumber, CardNumber, CardSymbol, FacilityCode, InsurerKind, InsurerNumber, MyNumber,

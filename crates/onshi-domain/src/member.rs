@@ -10,6 +10,7 @@ use aws_lc_rs::digest;
 use time::Date;
 
 use crate::card::{CardDetails, CardInput};
+use crate::employer::EmployerCode;
 use crate::error::FieldError;
 use crate::ids::{
     BranchNumber, CardNumber, CardSymbol, InsurerKind, InsurerNumber, MyNumber, PersonRef,
@@ -206,6 +207,9 @@ pub struct MemberDetails {
     pub card: CardDetails,
     /// The person behind the member across insurers, when the insurer gave a My Number.
     pub person: Option<PersonRef>,
+    /// 事業所: the employer the member works for (or the insured person of a dependant works
+    /// for), by the insurer's code, when the insurer records one.
+    pub employer: Option<EmployerCode>,
 }
 
 impl MemberDetails {
@@ -257,6 +261,13 @@ impl MemberDetails {
             text.push_str("card");
             text.push(SEP);
             text.push_str(&self.card.to_stored());
+        }
+        // Likewise the employer, after its own marker.
+        if let Some(employer) = &self.employer {
+            text.push(SEP);
+            text.push_str("employer");
+            text.push(SEP);
+            text.push_str(employer.as_str());
         }
         let d = digest::digest(&digest::SHA256, text.as_bytes());
         hex::encode(&d.as_ref()[..16])
@@ -408,6 +419,8 @@ pub struct MemberInput<'a> {
     pub limit: LimitInput<'a>,
     /// The card's printed details and 高齢受給者証 (all empty: none recorded)
     pub card: CardInput<'a>,
+    /// 事業所コード (may be empty)
+    pub employer: &'a str,
 }
 
 /// A member input that passed validation. The My Number, if any, is still to be hashed by the
@@ -525,6 +538,11 @@ impl MemberInput<'_> {
         } else {
             field!(loss_reason, LossReason::parse).map(Some)
         };
+        let employer = if optional(self.employer) {
+            Some(None)
+        } else {
+            field!(employer, EmployerCode::parse).map(Some)
+        };
         let limit = self.limit.validate().map_err(|e| errors.extend(e)).ok();
         let card = self.card.validate().map_err(|e| errors.extend(e)).ok();
         let (
@@ -544,6 +562,7 @@ impl MemberInput<'_> {
             Some(loss_reason),
             Some(limit),
             Some(card),
+            Some(employer),
         ) = (
             insurer,
             symbol,
@@ -561,6 +580,7 @@ impl MemberInput<'_> {
             loss_reason,
             limit,
             card,
+            employer,
         )
         else {
             return Err(errors);
@@ -584,6 +604,7 @@ impl MemberInput<'_> {
             limit,
             card,
             person: None,
+            employer,
         };
         let errors = details.check_consistency(&key);
         if errors.is_empty() {
@@ -621,6 +642,7 @@ mod tests {
             loss_reason: "",
             limit: LimitInput::default(),
             card: CardInput::default(),
+            employer: "",
         }
     }
 

@@ -42,6 +42,7 @@ proptest! {
                 &f[20], &f[21], &f[22], &f[23], &f[24], &f[25], &f[26], &f[27], &f[28], &f[29],
                 &f[30],
             ]),
+            employer: "",
         };
         let _ = input.validate();
         let _ = input.card_key();

@@ -154,6 +154,67 @@ impl FromRequestParts<AppState> for AuthenticatedFacility {
     }
 }
 
+/// An employer a request is authenticated as (`Authorization: Bearer onshi_emp_…`).
+#[derive(Debug, Clone)]
+pub struct AuthenticatedEmployer(pub onshi_domain::EmployerRef);
+
+impl FromRequestParts<AppState> for AuthenticatedEmployer {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let hash = token::hash(bearer_token(parts)?);
+        match state
+            .store
+            .employer_by_token_hash(&hash, state.clock.now())
+            .await?
+        {
+            Some(e) => Ok(Self(e)),
+            None => Err(Problem::unauthorized()),
+        }
+    }
+}
+
+/// Whoever sends checkup archives: an insurer, one of its employers or a checkup institution,
+/// told apart by the token's prefix (each kind's tokens are only looked up among its own).
+#[derive(Debug, Clone)]
+pub struct CheckupSender(pub onshi_store::Actor);
+
+impl FromRequestParts<AppState> for CheckupSender {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use onshi_store::Actor;
+        use onshi_store::token::TokenKind;
+        let bearer = bearer_token(parts)?;
+        let hash = token::hash(bearer);
+        let now = state.clock.now();
+        let store = &state.store;
+        let actor = if bearer.starts_with(TokenKind::Employer.prefix()) {
+            store
+                .employer_by_token_hash(&hash, now)
+                .await?
+                .map(Actor::Employer)
+        } else if bearer.starts_with(TokenKind::Institution.prefix()) {
+            store
+                .institution_by_token_hash(&hash, now)
+                .await?
+                .map(Actor::Institution)
+        } else {
+            store
+                .insurer_by_token_hash(&hash, now)
+                .await?
+                .map(|i| Actor::Insurer(i.number))
+        };
+        actor.map(Self).ok_or_else(Problem::unauthorized)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

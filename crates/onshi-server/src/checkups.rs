@@ -109,7 +109,9 @@ pub async fn import_archive(
     while let Some(next) = rx.recv().await {
         match next {
             Ok(c) => {
-                session.add(&c).await?;
+                if let onshi_store::Added::Refused(reason) = session.add(&c).await? {
+                    key_errors.push(format!("{}: {reason}", c.source_file));
+                }
             }
             Err(e) => key_errors.push(e),
         }
@@ -134,6 +136,7 @@ pub async fn import_archive(
         to_match: o.unmatched,
         corrected: o.corrected,
         unchanged: o.unchanged,
+        consignments: o.consignments.into_iter().collect(),
         warnings: receipt.warnings,
     })
 }

@@ -118,6 +118,7 @@ impl AppState {
     modifiers(&BearerToken),
     tags((name = "members", description = "An insurer's members and their qualifications (資格情報)"),
          (name = "eligibility", description = "Eligibility confirmation (資格確認) by card or card number, for facilities"),
+         (name = "employers", description = "Employers (事業所), their consignments of checkup institutions, and insurers' requests for their checkup results"),
          (name = "portal", description = "The insured person's own portal: registration for insurance use and access history"),
          (name = "audit", description = "The audit log's signed checkpoint and inclusion proofs: hashes only, no token"),
          (name = "system", description = "Liveness and this document"))
@@ -137,6 +138,14 @@ impl Modify for BearerToken {
             (
                 "insurer_token",
                 "The insurer's API token, from `onshi insurer add`",
+            ),
+            (
+                "employer_token",
+                "An employer's API token, from `onshi employer add` (run by its insurer's operator)",
+            ),
+            (
+                "institution_token",
+                "A checkup institution's API token, from `onshi institution add`",
             ),
         ] {
             components.add_security_scheme(
@@ -313,6 +322,18 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         )
         .routes(routes!(bulk::status))
         .routes(routes!(routes::checkups::upload))
+        .routes(routes!(
+            routes::organisations::create_employer,
+            routes::organisations::list_employers
+        ))
+        .routes(routes!(routes::organisations::request_checkups))
+        .routes(routes!(routes::organisations::list_requests))
+        .routes(routes!(routes::organisations::own_requests))
+        .routes(routes!(
+            routes::organisations::consign,
+            routes::organisations::list_consignments
+        ))
+        .routes(routes!(routes::organisations::end_consignment))
         .routes(routes!(checks::facility_registration))
         .routes(routes!(checks::portal_registration))
         .routes(routes!(checks::portal_access_log))

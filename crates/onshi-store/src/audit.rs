@@ -50,7 +50,7 @@ impl Entries {
         Self {
             at,
             actor_kind: actor.kind(),
-            actor_id: actor.id().to_owned(),
+            actor_id: actor.id(),
             action,
             members: if ids.is_empty() {
                 vec![None]

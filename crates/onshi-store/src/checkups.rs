@@ -77,8 +77,12 @@ impl std::fmt::Debug for NewCheckup {
 }
 
 /// What adding one checkup did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Added {
+    /// Not the sender's to send (another insurer's member, another employer's employee, another
+    /// institution's document, or an employer checkup without a consignment in force): the
+    /// reason, without personal data. The import must not be committed.
+    Refused(String),
     /// A new checkup, linked to a member.
     Linked,
     /// A new checkup, left for the insurer's matching queue.
@@ -90,8 +94,10 @@ pub enum Added {
 }
 
 /// What an import stored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckupImportOutcome {
+    /// The consignments an institution's employer-checkup results were accepted under.
+    pub consignments: std::collections::BTreeSet<String>,
     /// New checkups linked to members.
     pub linked: u64,
     /// New checkups left to match.
@@ -158,10 +164,18 @@ row_by_name! {
         sex: i32,
         qualified_from: Date,
         qualified_until: Option<Date>,
+        employer: Option<String>,
     }
 }
 
-const HOLDER: &str = "SELECT m.id, v.person_ref, v.birth_date, v.sex, v.qualified_from, v.qualified_until \
+/// The employer-checkup program (プログラム種別 030 事業者健診): from an institution, accepted
+/// only under a consignment of the person's employer.
+pub const EMPLOYER_CHECKUP_PROGRAM: &str = "030";
+
+const CONSIGNMENT_IN_FORCE: &str = "SELECT id FROM consignments WHERE institution = $1 AND insurer_number = $2 \
+     AND employer = $3 AND valid_from <= $4 AND (valid_until IS NULL OR valid_until >= $4) ORDER BY created_at, id LIMIT 1";
+
+const HOLDER: &str = "SELECT m.id, v.person_ref, v.birth_date, v.sex, v.qualified_from, v.qualified_until, v.employer \
      FROM members m JOIN member_versions v ON v.member_id = m.id AND v.version = m.current_version \
      WHERE m.insurer_number = $1 AND m.symbol = $2 AND m.number = $3 AND m.branch = $4";
 
@@ -170,8 +184,9 @@ const LATEST: &str = "SELECT version, content_hash FROM checkups WHERE insurer_n
 
 const INSERT: &str = "INSERT INTO checkups (id, insurer_number, symbol, number, branch, exam_date, institution, \
      version, recorded_at, source_archive, source_file, report_kind, program, name_kana, birth_date, sex, \
-     fiscal_year, age_at_fiscal_year_end, member_id, person_ref, content_hash) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
+     fiscal_year, age_at_fiscal_year_end, member_id, person_ref, content_hash, employer, sender_kind, sender_id, \
+     consignment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+     $20, $21, $22, $23, $24, $25)";
 
 const INSERT_OBSERVATION: &str = "INSERT INTO checkup_observations (checkup_id, seq, code, value_kind, value, \
      unit, code_system, interpretation, method) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
@@ -215,11 +230,33 @@ impl CheckupImport {
     pub async fn add(&mut self, checkup: &NewCheckup) -> Result<Added, StoreError> {
         let key = &checkup.key;
         let hash = content_hash(checkup);
-        let (id, archive, at) = (
+        let (id, archive, at, actor) = (
             crate::members::new_member_id(),
             self.archive.clone(),
             self.at,
+            self.actor.clone(),
         );
+        let sender_refusal = match &actor {
+            Actor::Insurer(n) if *n != key.insurer => Some(format!(
+                "the document is for insurer {}, not the sender {n}",
+                key.insurer
+            )),
+            Actor::Employer(e) if e.insurer != key.insurer => Some(format!(
+                "the document is for insurer {}, not employer {e}'s insurer",
+                key.insurer
+            )),
+            Actor::Institution(n) if n.as_str() != checkup.institution => Some(format!(
+                "the document is from institution {}, not the sender {n}",
+                checkup.institution
+            )),
+            Actor::Facility(_) | Actor::Person(_) => {
+                Some("only insurers, employers and institutions send checkups".to_owned())
+            }
+            _ => None,
+        };
+        if let Some(reason) = sender_refusal {
+            return Ok(Added::Refused(reason));
+        }
         let added = on_tx!(self, |tx| 'add: {
             let latest: Option<(i32, String)> = sqlx::query_as(LATEST)
                 .bind(key.insurer.as_str())
@@ -246,6 +283,44 @@ impl CheckupImport {
                     && h.qualified_from <= checkup.exam_date
                     && h.qualified_until.is_none_or(|u| u >= checkup.exam_date)
             });
+            let employer = holder.as_ref().and_then(|h| h.employer.clone());
+            let mut consignment: Option<String> = None;
+            match &actor {
+                Actor::Employer(e)
+                    if holder.is_some() && employer.as_deref() != Some(e.code.as_str()) =>
+                {
+                    break 'add Added::Refused(format!(
+                        "the person is not recorded as an employee of employer {}",
+                        e.code
+                    ));
+                }
+                Actor::Institution(n) if checkup.program == EMPLOYER_CHECKUP_PROGRAM => {
+                    let Some(code) = &employer else {
+                        break 'add Added::Refused(
+                            "an employer checkup (プログラム種別 030) from an institution needs a consignment \
+                             of the person's employer, and the person is not matched to an employer"
+                                .to_owned(),
+                        );
+                    };
+                    let found: Option<(String,)> = sqlx::query_as(CONSIGNMENT_IN_FORCE)
+                        .bind(n.as_str())
+                        .bind(key.insurer.as_str())
+                        .bind(code)
+                        .bind(checkup.exam_date)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                    match found {
+                        Some((c,)) => consignment = Some(c),
+                        None => {
+                            break 'add Added::Refused(format!(
+                                "employer {code} has no consignment of institution {n} in force on the exam date {}",
+                                checkup.exam_date
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
             let version = latest.map_or(1, |(v, _)| v + 1);
             sqlx::query(INSERT)
                 .bind(&id)
@@ -272,6 +347,10 @@ impl CheckupImport {
                 .bind(holder.as_ref().map(|h| h.id.clone()))
                 .bind(holder.as_ref().and_then(|h| h.person_ref.clone()))
                 .bind(&hash)
+                .bind(&employer)
+                .bind(actor.kind())
+                .bind(actor.id())
+                .bind(&consignment)
                 .execute(&mut **tx)
                 .await?;
             for (seq, o) in checkup.observations.iter().enumerate() {
@@ -288,6 +367,9 @@ impl CheckupImport {
                     .execute(&mut **tx)
                     .await?;
             }
+            if let Some(c) = consignment {
+                self.outcome.consignments.insert(c);
+            }
             if version > 1 {
                 Added::Corrected
             } else if holder.is_some() {
@@ -296,7 +378,8 @@ impl CheckupImport {
                 Added::Unmatched
             }
         });
-        match added {
+        match &added {
+            Added::Refused(_) => {}
             Added::Linked => self.outcome.linked += 1,
             Added::Unmatched => self.outcome.unmatched += 1,
             Added::Corrected => self.outcome.corrected += 1,
@@ -308,11 +391,15 @@ impl CheckupImport {
     /// Commits the import with its audit entry (`import_checkups`, naming the archive and the
     /// counts).
     pub async fn commit(mut self) -> Result<CheckupImportOutcome, StoreError> {
-        let o = self.outcome;
-        let detail = format!(
+        let o = self.outcome.clone();
+        let mut detail = format!(
             "checkups from {}: {} linked, {} to match, {} corrected, {} unchanged",
             self.archive, o.linked, o.unmatched, o.corrected, o.unchanged
         );
+        if !o.consignments.is_empty() {
+            let ids: Vec<&str> = o.consignments.iter().map(String::as_str).collect();
+            detail.push_str(&format!("; under consignment {}", ids.join(", ")));
+        }
         let (actor, at) = (self.actor.clone(), self.at);
         on_tx!(self, |tx| {
             audit!(

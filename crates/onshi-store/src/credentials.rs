@@ -6,7 +6,7 @@
 
 use time::{Duration, OffsetDateTime};
 
-use onshi_domain::{AuditAction, FacilityCode, InsurerNumber};
+use onshi_domain::{AuditAction, EmployerRef, FacilityCode, InstitutionNumber, InsurerNumber};
 
 use crate::audit::audit;
 use crate::compared_time::ComparedTime;
@@ -20,6 +20,10 @@ pub enum TokenOwner<'a> {
     Insurer(&'a InsurerNumber),
     /// A facility's.
     Facility(&'a FacilityCode),
+    /// An employer's.
+    Employer(&'a EmployerRef),
+    /// A checkup institution's.
+    Institution(&'a InstitutionNumber),
 }
 
 impl TokenOwner<'_> {
@@ -27,13 +31,17 @@ impl TokenOwner<'_> {
         match self {
             Self::Insurer(_) => "insurer",
             Self::Facility(_) => "facility",
+            Self::Employer(_) => "employer",
+            Self::Institution(_) => "institution",
         }
     }
 
-    fn id_str(&self) -> &str {
+    fn id_str(&self) -> String {
         match self {
-            Self::Insurer(n) => n.as_str(),
-            Self::Facility(c) => c.as_str(),
+            Self::Insurer(n) => n.as_str().to_owned(),
+            Self::Facility(c) => c.as_str().to_owned(),
+            Self::Employer(e) => e.to_string(),
+            Self::Institution(n) => n.as_str().to_owned(),
         }
     }
 }
@@ -56,6 +64,10 @@ macro_rules! require_owner {
         let sql = match $owner {
             TokenOwner::Insurer(_) => "SELECT COUNT(*) FROM insurers WHERE number = $1",
             TokenOwner::Facility(_) => "SELECT COUNT(*) FROM facilities WHERE code = $1",
+            TokenOwner::Employer(_) => {
+                "SELECT COUNT(*) FROM employers WHERE insurer_number || '/' || code = $1"
+            }
+            TokenOwner::Institution(_) => "SELECT COUNT(*) FROM institutions WHERE number = $1",
         };
         let (n,): (i64,) = sqlx::query_as(sql)
             .bind($owner.id_str())
@@ -239,6 +251,26 @@ impl Store {
             finish_change!(tx, at, actor, AuditAction::TokenRevoke, detail);
             revoked
         }))
+    }
+
+    /// The id of the owner of kind `kind` whose token hashes to `token_hash`, if the token is
+    /// valid at `now` (employers and institutions: their rows are read by id afterwards).
+    pub(crate) async fn owner_by_token_hash(
+        &self,
+        kind: &'static str,
+        token_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, StoreError> {
+        let sql =
+            format!("SELECT t.owner_id FROM api_tokens t WHERE {VALID} AND t.owner_kind = $3");
+        let row: Option<(String,)> =
+            on_pool!(self, read, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(token_hash)
+                .bind(ComparedTime(now))
+                .bind(kind)
+                .fetch_optional(p)
+                .await?);
+        Ok(row.map(|(id,)| id))
     }
 
     /// The token generation: changes with every rotation and revocation (empty before the

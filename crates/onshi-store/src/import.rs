@@ -17,7 +17,9 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use sqlx::{AssertSqlSafe, Postgres, Transaction};
 use time::OffsetDateTime;
 
-use onshi_domain::{LimitCertificate, LossReason, MemberDetails, MemberKey, PersonRef};
+use onshi_domain::{
+    EmployerCode, LimitCertificate, LossReason, MemberDetails, MemberKey, PersonRef,
+};
 
 use crate::audit::audit;
 use crate::members::new_member_id;
@@ -108,9 +110,9 @@ pub struct ImportSession {
 
 const STAGE_COLUMNS: &str = "line, insurer_number, symbol, number, branch, name, name_kana, birth_date, \
      sex, relationship, qualified_from, qualified_until, loss_reason, copay_ratio, person_ref, content_hash, \
-     limit_certificate, card_details";
-const STAGE_WIDTH: usize = 18;
-/// Rows per staging INSERT on SQLite: 18 parameters each stays well under its 32,766.
+     limit_certificate, card_details, employer";
+const STAGE_WIDTH: usize = 19;
+/// Rows per staging INSERT on SQLite: 19 parameters each stays well under its 32,766.
 pub const STAGE_BATCH: usize = 1000;
 
 const SQLITE_STAGE: &str = "DROP TABLE IF EXISTS temp.import_stage; DROP TABLE IF EXISTS temp.import_sorted; \
@@ -118,7 +120,7 @@ const SQLITE_STAGE: &str = "DROP TABLE IF EXISTS temp.import_stage; DROP TABLE I
     symbol TEXT NOT NULL, number TEXT NOT NULL, branch TEXT NOT NULL, name TEXT NOT NULL, name_kana TEXT NOT NULL, \
     birth_date TEXT NOT NULL, sex INTEGER NOT NULL, relationship INTEGER NOT NULL, qualified_from TEXT NOT NULL, \
     qualified_until TEXT, loss_reason TEXT, copay_ratio INTEGER NOT NULL, person_ref TEXT, content_hash TEXT NOT NULL, \
-    limit_certificate TEXT, card_details TEXT)";
+    limit_certificate TEXT, card_details TEXT, employer TEXT)";
 /// Text in the "C" collation, as in the registry's tables (migration 8), so that joins and sorts
 /// on the staged keys compare bytes and can use the registry's indexes.
 const POSTGRES_STAGE: &str = "CREATE TEMP TABLE import_stage (line BIGINT NOT NULL, \
@@ -127,7 +129,7 @@ const POSTGRES_STAGE: &str = "CREATE TEMP TABLE import_stage (line BIGINT NOT NU
     birth_date DATE NOT NULL, sex INTEGER NOT NULL, relationship INTEGER NOT NULL, qualified_from DATE NOT NULL, \
     qualified_until DATE, loss_reason TEXT COLLATE \"C\", copay_ratio INTEGER NOT NULL, person_ref TEXT COLLATE \"C\", \
     content_hash TEXT COLLATE \"C\" NOT NULL, limit_certificate TEXT COLLATE \"C\", \
-    card_details TEXT COLLATE \"C\") ON COMMIT DROP";
+    card_details TEXT COLLATE \"C\", employer TEXT COLLATE \"C\") ON COMMIT DROP";
 
 /// The staged rows in card-key order, each with its place in that order: on SQLite the rowid
 /// (rows are inserted in that order); on PostgreSQL `seq`, numbered in the same sort that also
@@ -268,6 +270,8 @@ fn copy_row(out: &mut Vec<u8>, r: &StagedRow) {
         out,
         (!d.card.is_empty()).then(|| d.card.to_stored()).as_deref(),
     );
+    out.push(b'\t');
+    opt_text(out, d.employer.as_ref().map(EmployerCode::as_str));
     out.push(b'\n');
 }
 
@@ -500,7 +504,8 @@ impl ImportSession {
                         .bind(d.person.as_ref().map(PersonRef::as_str))
                         .bind(&r.content_hash)
                         .bind(d.limit.as_ref().map(LimitCertificate::to_stored))
-                        .bind((!d.card.is_empty()).then(|| d.card.to_stored()));
+                        .bind((!d.card.is_empty()).then(|| d.card.to_stored()))
+                        .bind(d.employer.as_ref().map(EmployerCode::as_str));
                 }
                 q.execute(&mut **tx).await?;
             }

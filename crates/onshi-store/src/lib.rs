@@ -25,7 +25,10 @@ use sqlx::sqlite::{
 };
 use time::OffsetDateTime;
 
-use onshi_domain::{FacilityCode, InsurerNumber, MemberDetails, MemberKey, PersonRef};
+use onshi_domain::{
+    EmployerRef, FacilityCode, InstitutionNumber, InsurerNumber, MemberDetails, MemberKey,
+    PersonRef,
+};
 
 /// The content columns of a member version, in the order every statement that writes a version
 /// lists them (`INSERT INTO member_versions (member_id, version, recorded_at, source, <these>)`),
@@ -34,7 +37,7 @@ use onshi_domain::{FacilityCode, InsurerNumber, MemberDetails, MemberKey, Person
 macro_rules! version_columns {
     () => {
         "name, name_kana, birth_date, sex, relationship, qualified_from, qualified_until, \
-         loss_reason, copay_ratio, person_ref, content_hash, limit_certificate, card_details"
+         loss_reason, copay_ratio, person_ref, content_hash, limit_certificate, card_details, employer"
     };
 }
 
@@ -46,7 +49,7 @@ macro_rules! member_columns {
         concat!(
             "m.id, m.insurer_number, m.symbol, m.number, m.branch, v.version, v.recorded_at, v.source, ",
             "v.name, v.name_kana, v.birth_date, v.sex, v.relationship, v.qualified_from, v.qualified_until, ",
-            "v.loss_reason, v.copay_ratio, v.person_ref, v.limit_certificate, v.card_details"
+            "v.loss_reason, v.copay_ratio, v.person_ref, v.limit_certificate, v.card_details, v.employer"
         )
     };
 }
@@ -83,6 +86,7 @@ mod eligibility;
 mod import;
 mod members;
 mod migrate;
+mod organisations;
 pub mod testing;
 pub mod token;
 
@@ -95,6 +99,7 @@ pub use credentials::{Rotation, TokenOwner};
 pub use eligibility::{CardHolder, CardRead, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};
 pub use members::MemberPage;
+pub use organisations::{CheckupRequest, Consignment, Employer, Institution};
 
 /// Runs `$body` with `$p` bound to the pool of the store's backend (`read` or `write`), compiling
 /// the body once for SQLite and once for PostgreSQL.
@@ -211,23 +216,31 @@ pub enum Actor {
     Facility(FacilityCode),
     /// An insured person, authenticated by their card, reading their own records.
     Person(PersonRef),
+    /// An employer (事業所) through its API token.
+    Employer(EmployerRef),
+    /// A checkup institution (健診機関) through its API token.
+    Institution(InstitutionNumber),
 }
 
 impl Actor {
-    fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Self::Insurer(_) => "insurer",
             Self::Operator(_) => "operator",
             Self::Facility(_) => "facility",
             Self::Person(_) => "person",
+            Self::Employer(_) => "employer",
+            Self::Institution(_) => "institution",
         }
     }
-    fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> String {
         match self {
-            Self::Insurer(n) => n.as_str(),
-            Self::Operator(name) => name,
-            Self::Facility(code) => code.as_str(),
-            Self::Person(person) => person.as_str(),
+            Self::Insurer(n) => n.as_str().to_owned(),
+            Self::Operator(name) => name.clone(),
+            Self::Facility(code) => code.as_str().to_owned(),
+            Self::Person(person) => person.as_str().to_owned(),
+            Self::Employer(e) => e.to_string(),
+            Self::Institution(n) => n.as_str().to_owned(),
         }
     }
 }

@@ -5,8 +5,8 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 use time::{Date, OffsetDateTime};
 
 use onshi_domain::{
-    BranchNumber, CardDetails, CardNumber, CardSymbol, CopayRatio, InsurerNumber, LimitCertificate,
-    LossReason, MemberDetails, MemberKey, PersonRef, Personal, Relationship, Sex,
+    BranchNumber, CardDetails, CardNumber, CardSymbol, CopayRatio, EmployerCode, InsurerNumber,
+    LimitCertificate, LossReason, MemberDetails, MemberKey, PersonRef, Personal, Relationship, Sex,
 };
 
 use crate::audit::CheckAudit;
@@ -43,7 +43,7 @@ macro_rules! insert_version {
         sqlx::query(concat!(
             "INSERT INTO member_versions (member_id, version, recorded_at, source, ",
             version_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         ))
         .bind($member_id)
         .bind($version)
@@ -62,6 +62,7 @@ macro_rules! insert_version {
         .bind(d.content_hash())
         .bind(d.limit.as_ref().map(LimitCertificate::to_stored))
         .bind((!d.card.is_empty()).then(|| d.card.to_stored()))
+        .bind(d.employer.as_ref().map(EmployerCode::as_str))
         .execute($exec)
         .await?
     }};
@@ -98,6 +99,7 @@ where
     let person: Option<String> = row.try_get("person_ref")?;
     let limit: Option<String> = row.try_get("limit_certificate")?;
     let card: Option<String> = row.try_get("card_details")?;
+    let employer: Option<String> = row.try_get("employer")?;
     let details = MemberDetails {
         name: Personal(text("name")?),
         name_kana: Personal(text("name_kana")?),
@@ -126,6 +128,10 @@ where
             .map(PersonRef::from_stored)
             .transpose()
             .map_err(corrupt("person_ref"))?,
+        employer: employer
+            .map(|e| EmployerCode::parse(&e))
+            .transpose()
+            .map_err(corrupt("employer"))?,
     };
     Ok(MemberRecord {
         id: text("id")?,

@@ -63,6 +63,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "checkups",
         include_str!("../migrations/sqlite/0011_checkups.sql"),
     ),
+    (
+        12,
+        "employers",
+        include_str!("../migrations/sqlite/0012_employers.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -119,6 +124,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         11,
         "checkups",
         include_str!("../migrations/postgres/0011_checkups.sql"),
+    ),
+    (
+        12,
+        "employers",
+        include_str!("../migrations/postgres/0012_employers.sql"),
     ),
 ];
 

@@ -1,5 +1,5 @@
 //! API tokens: minted here, stored only as their SHA-256. The server checks them; the CLI mints
-//! them when it registers an insurer or a facility. Neither needs the other for it.
+//! them when it registers an insurer, a facility, an employer or an institution. Neither needs the other for it.
 
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -12,6 +12,10 @@ pub enum TokenKind {
     Insurer,
     /// A facility's API token (`onshi_fac_…`).
     Facility,
+    /// An employer's API token (`onshi_emp_…`).
+    Employer,
+    /// A checkup institution's API token (`onshi_ckp_…`).
+    Institution,
 }
 
 impl TokenKind {
@@ -20,6 +24,8 @@ impl TokenKind {
         match self {
             Self::Insurer => "onshi_ins_",
             Self::Facility => "onshi_fac_",
+            Self::Employer => "onshi_emp_",
+            Self::Institution => "onshi_ckp_",
         }
     }
 }

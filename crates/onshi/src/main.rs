@@ -98,6 +98,14 @@ enum Command {
     #[command(subcommand)]
     Facility(cmd::facility::FacilityCommand),
 
+    /// Register checkup institutions (健診機関) and their API tokens.
+    #[command(subcommand)]
+    Institution(cmd::institution::InstitutionCommand),
+
+    /// Register an insurer's employers (事業所) and their API tokens.
+    #[command(subcommand)]
+    Employer(cmd::employer::EmployerCommand),
+
     /// A demo public-key infrastructure: authorities, virtual cards, revocation lists.
     #[command(subcommand)]
     Pki(cmd::pki::PkiCommand),
@@ -161,6 +169,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Gen(command) => cmd::generate::run(command, &clock),
         Command::Key(command) => cmd::key::run(command),
         Command::Facility(command) => cmd::facility::run(command, &clock).await,
+        Command::Institution(command) => cmd::institution::run(command, &clock).await,
+        Command::Employer(command) => cmd::employer::run(command, &clock).await,
         Command::Pki(command) => cmd::pki::run(command, &clock).await,
         Command::Reader(args) => cmd::reader::run(args, &clock).await,
         Command::Agent(args) => cmd::agent::run(args, &clock).await,

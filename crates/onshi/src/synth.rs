@@ -116,16 +116,18 @@ pub struct Row {
 }
 
 /// The header of generated files: the member file's first twenty columns (through the 限度額
-/// certificate). The card columns are left out, so generated files stay the size the import
-/// benchmarks were measured with; results show the card's defaults (class 01, valid from the
-/// qualification's start).
-pub const HEADER: [&str; 20] = {
-    let mut header = [""; 20];
+/// certificate) and `employer`. The card columns are left out, so generated files stay near the
+/// size the import benchmarks were measured with; results show the card's defaults (class 01,
+/// valid from the qualification's start). An employee's employer code is the card's 記号, as
+/// most employee insurers number their 事業所; members of 国保 and 後期高齢者 have none.
+pub const HEADER: [&str; 21] = {
+    let mut header = [""; 21];
     let mut i = 0;
-    while i < header.len() {
+    while i < 20 {
         header[i] = onshi_domain::import::COLUMNS[i];
         i += 1;
     }
+    header[20] = "employer";
     header
 };
 
@@ -444,6 +446,15 @@ impl Population {
             Default::default()
         };
         let [l0, l1, l2, l3, l4, l5] = limit;
+        let employer = if matches!(
+            self.insurers[i].0.kind(),
+            onshi_domain::InsurerKind::NationalHealthInsurance
+                | onshi_domain::InsurerKind::LateStageElderly
+        ) {
+            String::new()
+        } else {
+            symbol.to_owned()
+        };
         self.pending.push_back(Row {
             values: [
                 self.insurers[i].0.to_string(),
@@ -466,6 +477,7 @@ impl Population {
                 l3,
                 l4,
                 l5,
+                employer,
             ],
         });
     }
@@ -600,6 +612,7 @@ mod tests {
                     &v[14], &v[15], &v[16], &v[17], &v[18], &v[19],
                 ]),
                 card: Default::default(),
+                employer: &v[20],
             };
             let m = input
                 .validate()

@@ -1,10 +1,10 @@
-//! `onshi insurer token …` and `onshi facility token …`: rotating and revoking API tokens, the
-//! same way for both kinds of owner.
+//! `onshi insurer|facility|employer|institution token …`: rotating and revoking API tokens, the
+//! same way for every kind of owner.
 
 use clap::{Args, Subcommand};
 use time::Duration;
 
-use onshi_domain::{Clock, FacilityCode, InsurerNumber};
+use onshi_domain::{Clock, EmployerRef, FacilityCode, InstitutionNumber, InsurerNumber};
 use onshi_store::TokenOwner;
 use onshi_store::token::{self, TokenKind};
 
@@ -52,6 +52,10 @@ pub enum Owner {
     Insurer(InsurerNumber),
     /// A facility, by 医療機関コード.
     Facility(FacilityCode),
+    /// An employer, by its insurer and 事業所コード.
+    Employer(EmployerRef),
+    /// A checkup institution, by 健診機関番号.
+    Institution(InstitutionNumber),
 }
 
 impl Owner {
@@ -59,6 +63,8 @@ impl Owner {
         match self {
             Self::Insurer(n) => TokenOwner::Insurer(n),
             Self::Facility(c) => TokenOwner::Facility(c),
+            Self::Employer(e) => TokenOwner::Employer(e),
+            Self::Institution(n) => TokenOwner::Institution(n),
         }
     }
 
@@ -66,13 +72,17 @@ impl Owner {
         match self {
             Self::Insurer(_) => TokenKind::Insurer,
             Self::Facility(_) => TokenKind::Facility,
+            Self::Employer(_) => TokenKind::Employer,
+            Self::Institution(_) => TokenKind::Institution,
         }
     }
 
-    fn id(&self) -> &str {
+    fn id(&self) -> String {
         match self {
-            Self::Insurer(n) => n.as_str(),
-            Self::Facility(c) => c.as_str(),
+            Self::Insurer(n) => n.to_string(),
+            Self::Facility(c) => c.as_str().to_owned(),
+            Self::Employer(e) => e.to_string(),
+            Self::Institution(n) => n.to_string(),
         }
     }
 }

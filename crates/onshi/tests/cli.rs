@@ -1584,3 +1584,110 @@ fn checkup_archives_are_imported_all_or_nothing() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn employers_and_institutions_are_registered_with_tokens_and_bad_options_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("e.db").display());
+    let out = onshi(&[
+        "insurer",
+        "add",
+        "--number",
+        "01130012",
+        "--name",
+        "協会けんぽ",
+        "--db",
+        &db,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let add_employer = |industry: &str| {
+        onshi(&[
+            "employer",
+            "add",
+            "--insurer",
+            "01130012",
+            "--code",
+            "1001",
+            "--name",
+            "オンシ製作所",
+            "--industry",
+            industry,
+            "--prefecture",
+            "13",
+            "--operator",
+            "tester",
+            "--db",
+            &db,
+        ])
+    };
+    let out = add_employer("Z");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--industry"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = add_employer("E");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line = text(&out.stdout);
+    assert!(line.starts_with("01130012/1001\tonshi_emp_"), "{line}");
+    let out = add_employer("E");
+    assert!(!out.status.success(), "the code is taken");
+    let out = onshi(&[
+        "institution",
+        "add",
+        "--number",
+        "1312345678",
+        "--name",
+        "健診センター",
+        "--db",
+        &db,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("1312345678\tonshi_ckp_"));
+    let out = onshi(&[
+        "institution",
+        "token",
+        "rotate",
+        "--number",
+        "1312345678",
+        "--grace",
+        "0",
+        "--db",
+        &db,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("1312345678\tonshi_ckp_"));
+    let out = onshi(&[
+        "employer",
+        "token",
+        "revoke",
+        "--insurer",
+        "01130012",
+        "--code",
+        "1001",
+        "--db",
+        &db,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("1 token(s) revoked"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = onshi(&[
+        "institution",
+        "add",
+        "--number",
+        "9912345678",
+        "--name",
+        "x",
+        "--db",
+        &db,
+    ]);
+    assert!(
+        text(&out.stderr).contains("--number: prefecture 99"),
+        "{}",
+        text(&out.stderr)
+    );
+}

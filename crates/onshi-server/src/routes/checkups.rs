@@ -1,4 +1,5 @@
-//! Checkup archives (特定健診等データ) uploaded by the insurer they are addressed to.
+//! Checkup archives (特定健診等データ) uploaded to the insurer they are addressed to, by the
+//! insurer itself, one of its employers, or a checkup institution.
 
 use axum::Json;
 use axum::body::Body;
@@ -9,7 +10,7 @@ use onshi_api::CheckupArchiveReceipt;
 use onshi_domain::FieldError;
 
 use crate::AppState;
-use crate::auth::AuthenticatedInsurer;
+use crate::auth::CheckupSender;
 use crate::checkups::{ArchiveError, import_archive};
 use crate::problem::Problem;
 
@@ -21,7 +22,10 @@ pub const ARCHIVE_LIMIT: usize = 1024 * 1024 * 1024;
 ///
 /// The body is the zip itself (`application/zip`), kept in a temporary file while it is read,
 /// never whole in memory; `name` is its file name, which must follow the rule
-/// `<sender>_<insurer>_<YYYYMMDD><N>_<X>.zip` with this insurer's number.
+/// `<sender>_<insurer>_<YYYYMMDD><N>_<X>.zip`. The sender is the insurer (its own members),
+/// one of its employers (its employees, matched by the employer code of their qualification)
+/// or a checkup institution (its own documents; employer checkups, プログラム種別 030, only under
+/// a consignment in force of the person's employer, named in the receipt).
 #[utoipa::path(post, path = "/v1/checkup-archives/{name}", tag = "checkups",
     params(("name" = String, Path, description = "the archive's file name")),
     request_body(content = Vec<u8>, description = "the zip archive", content_type = "application/zip"),
@@ -30,25 +34,33 @@ pub const ARCHIVE_LIMIT: usize = 1024 * 1024 * 1024;
         (status = 413, description = "the archive is larger than the server takes (1 GiB by default); nothing was stored", body = onshi_api::Problem),
         (status = 422, description = "refused, nothing stored: each problem in `errors` as file (`field`) and element or item code with the reason", body = onshi_api::Problem),
     ),
-    security(("insurer_token" = [])))]
+    security(("insurer_token" = []), ("employer_token" = []), ("institution_token" = [])))]
 pub async fn upload(
     State(state): State<AppState>,
-    AuthenticatedInsurer(insurer): AuthenticatedInsurer,
+    CheckupSender(actor): CheckupSender,
     Path(name): Path<String>,
     body: Body,
 ) -> Result<(StatusCode, Json<CheckupArchiveReceipt>), Problem> {
+    use onshi_store::Actor;
+    let own_insurer = match &actor {
+        Actor::Insurer(n) => Some(n),
+        Actor::Employer(e) => Some(&e.insurer),
+        _ => None,
+    };
     match onshi_checkup::archive::ArchiveName::parse(&name) {
-        Ok(n) if n.insurer == insurer => {}
-        Ok(_) => {
+        Ok(n) if own_insurer.is_none_or(|i| *i == n.insurer) => {}
+        Ok(n) => {
             return Err(Problem::validation(vec![FieldError::new(
                 "name",
-                format!("the archive is addressed to another insurer, not {insurer}"),
+                format!(
+                    "the archive is addressed to insurer {}, not your insurer",
+                    n.insurer
+                ),
             )]));
         }
         Err(reason) => return Err(Problem::validation(vec![FieldError::new("name", reason)])),
     }
     let file = spool(body, state.archive_limit).await?;
-    let actor = onshi_store::Actor::Insurer(insurer);
     match import_archive(&state.store, &actor, file, &name, state.clock.now()).await {
         Ok(receipt) => Ok((StatusCode::CREATED, Json(receipt))),
         Err(ArchiveError::Store(e)) => Err(e.into()),

@@ -47,13 +47,14 @@ pub(crate) fn member_view(m: &MemberRecord) -> Member {
         copay_ratio: d.copay_ratio.percent(),
         limit_certificate: d.limit.as_ref().map(Into::into),
         card: (!d.card.is_empty()).then(|| (&d.card).into()),
+        employer: d.employer.as_ref().map(|e| e.as_str().to_owned()),
         person_linked: d.person.is_some(),
         recorded_at: rfc3339_japan(m.recorded_at),
         source: m.source.clone(),
     }
 }
 
-const MEMBER_FIELDS: [&str; 31] = onshi_domain::import::COLUMNS;
+const MEMBER_FIELDS: [&str; 32] = onshi_domain::import::COLUMNS;
 
 /// The `limit_*` fields of a body, read by `get`.
 fn limit_input<'a>(get: impl Fn(&str) -> &'a str) -> LimitInput<'a> {
@@ -78,13 +79,13 @@ const NUMERIC_FIELDS: [&str; 7] = [
 ];
 
 /// A JSON object's members as text, checked against the fields a route takes.
-struct Fields {
-    text: HashMap<String, String>,
+pub(crate) struct Fields {
+    pub(crate) text: HashMap<String, String>,
     nulls: Vec<String>,
     version: Option<i64>,
 }
 
-fn read_fields(body: &Bytes, allowed: &[&str]) -> Result<Fields, Problem> {
+pub(crate) fn read_fields(body: &Bytes, allowed: &[&str]) -> Result<Fields, Problem> {
     let map: Map<String, Value> = serde_json::from_slice(body)
         // serde's message quotes what it found (a bare string: a My Number, say): say where.
         .map_err(|e| {
@@ -207,6 +208,7 @@ pub async fn create_member(
         loss_reason: get("loss_reason"),
         limit: limit_input(get),
         card: card_input(get),
+        employer: get("employer"),
     };
     let mut valid = input.validate().map_err(Problem::validation)?;
     if valid.key.insurer != insurer {
@@ -312,6 +314,13 @@ fn current_text(d: &MemberDetails) -> Vec<(&'static str, String)> {
         ),
         ("copay_ratio", d.copay_ratio.percent().to_string()),
         (
+            "employer",
+            d.employer
+                .as_ref()
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+        (
             "loss_reason",
             d.loss_reason
                 .map(|r| r.code().to_owned())
@@ -372,6 +381,7 @@ async fn apply_change(
         loss_reason: get("loss_reason"),
         limit: limit_input(get),
         card: card_input(get),
+        employer: get("employer"),
     };
     let mut valid = input.validate().map_err(Problem::validation)?;
     valid.details.person = if f.nulls.iter().any(|n| n == "my_number") {

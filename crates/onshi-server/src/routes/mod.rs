@@ -5,7 +5,8 @@
 //! - [`members`]: the insurer API.
 //! - [`eligibility`]: challenges, card and number checks, registration, the person's portal.
 //! - [`bulk`]: bulk look-ups.
-//! - [`checkups`]: checkup archives uploaded by insurers.
+//! - [`checkups`]: checkup archives uploaded by insurers, employers and institutions.
+//! - [`organisations`]: employers, their consignments of institutions, insurers' requests.
 //! - [`fhir`]: FHIR R4 CoverageEligibilityRequest.
 //! - [`audit`]: the audit log's signed checkpoint and inclusion proofs, public.
 
@@ -15,3 +16,4 @@ pub mod checkups;
 pub mod eligibility;
 pub mod fhir;
 pub mod members;
+pub mod organisations;

@@ -122,3 +122,262 @@ async fn insurers_upload_checkup_archives_all_or_nothing() {
         db.cleanup().await;
     }
 }
+
+/// The document of `document` as institution `institution` wrote it under program `program`
+/// (`010` 特定健診, `030` 事業者健診).
+fn document_from(number: &str, institution: &str, program: &str) -> String {
+    document(number)
+        .replace(
+            r#"extension="5521111111" root="1.2.392.200119.6.102""#,
+            &format!(r#"extension="{institution}" root="1.2.392.200119.6.102""#),
+        )
+        .replace(
+            r#"<code code="010" codeSystem="1.2.392.200119.6.1002"/>"#,
+            &format!(r#"<code code="{program}" codeSystem="1.2.392.200119.6.1002"/>"#),
+        )
+}
+
+/// An archive sent by `sender` to insurer 01130012: its name and bytes.
+fn archive_from(sender: &str, docs: &[String]) -> (String, Vec<u8>) {
+    let root = format!("{sender}_01130012_202405271_1");
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let o = SimpleFileOptions::default();
+    w.start_file(format!("{root}/ix08_V08.xml"), o).unwrap();
+    w.write_all(format!(r#"<index xmlns="https://www.mhlw.go.jp/stf/seisakunitsuite/bunya/0000161103.html"><interactionType code="6"/><creationTime value="20240527"/><sender><id root="1.2.392.200119.6.102" extension="{sender}"/></sender><receiver><id root="1.2.392.200119.6.101" extension="01130012"/></receiver><serviceEventType code="1"/><totalRecordCount value="{}"/></index>"#, docs.len()).as_bytes()).unwrap();
+    for (i, d) in docs.iter().enumerate() {
+        w.start_file(format!("{root}/DATA/h{sender}202405271{i:07}.xml"), o)
+            .unwrap();
+        w.write_all(d.as_bytes()).unwrap();
+    }
+    (
+        format!("/v1/checkup-archives/{root}.zip"),
+        w.finish().unwrap().into_inner(),
+    )
+}
+
+#[tokio::test]
+async fn employer_results_reach_the_insurer_directly_and_through_a_consigned_institution() {
+    const INSTITUTION: &str = "1312345678";
+    for db in TestDb::all().await.unwrap() {
+        let w = World::builder()
+            .with_member("01130012", "1", "2020-04-01", "", 1)
+            .employed("1001")
+            .with_member("01130012", "2", "2020-04-01", "", 2)
+            .employed("1001")
+            .with_member("01130012", "3", "2020-04-01", "", 3)
+            .employed("2002")
+            .with_member("01130012", "4", "2020-04-01", "", 4)
+            .employed("2002")
+            .build(&db)
+            .await;
+        let ins = Some(w.insurer.as_str());
+        // The insurer registers its employers; a bad industry is named.
+        let (s, p) = w
+            .call(
+                Method::POST,
+                "/v1/employers",
+                ins,
+                json!({"code": "1001", "name": "オンシ製作所", "industry": "Z", "prefecture": "48"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        let fields: Vec<&str> = p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["industry", "prefecture"]);
+        let mut tokens = Vec::new();
+        for code in ["1001", "2002"] {
+            let (s, r) = w
+                .call(
+                    Method::POST,
+                    "/v1/employers",
+                    ins,
+                    json!({"code": code, "name": "オンシ製作所", "industry": "e", "prefecture": "13"}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{r}");
+            assert_eq!(r["employer"]["industry_name"], "製造業");
+            tokens.push(r["token"].as_str().unwrap().to_owned());
+        }
+        let (s, _) = w
+            .call(
+                Method::POST,
+                "/v1/employers",
+                ins,
+                json!({"code": "1001", "name": "x", "industry": "E", "prefecture": "13"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT);
+        let (emp, other_emp) = (Some(tokens[0].as_str()), Some(tokens[1].as_str()));
+
+        // The employer sends its employee's employer checkup (under 40) itself; another
+        // employer's employee in its archive is refused whole.
+        let (uri, bytes) = archive_from(
+            INSTITUTION,
+            &[
+                document_from("1", INSTITUTION, "030"),
+                document_from("3", INSTITUTION, "030"),
+            ],
+        );
+        let (s, p) = w.upload(&uri, emp, bytes).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert!(
+            p["errors"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("not recorded as an employee of employer 1001"),
+            "{p}"
+        );
+        assert_eq!(w.store.checkup_counts().await.unwrap(), (0, 0));
+        let (uri, bytes) = archive_from(INSTITUTION, &[document_from("1", INSTITUTION, "030")]);
+        let (s, r) = w.upload(&uri, emp, bytes).await;
+        assert_eq!(
+            (s, r["linked"].as_u64()),
+            (StatusCode::CREATED, Some(1)),
+            "{r}"
+        );
+
+        // The institution's upload of employer checkups needs the employer's consignment.
+        let (inst_token, hash) =
+            onshi_store::token::mint(onshi_store::token::TokenKind::Institution).unwrap();
+        let number = onshi_domain::InstitutionNumber::parse(INSTITUTION).unwrap();
+        w.store
+            .create_institution(
+                &number,
+                "オンシ健診センター",
+                &hash,
+                NOW,
+                &onshi_store::Actor::Operator("t".into()),
+            )
+            .await
+            .unwrap();
+        let inst = Some(inst_token.as_str());
+        let (uri, bytes) = archive_from(INSTITUTION, &[document_from("2", INSTITUTION, "030")]);
+        let (s, p) = w.upload(&uri, inst, bytes.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert!(
+            p["errors"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("has no consignment of institution 1312345678"),
+            "{p}"
+        );
+        // Another employer's consignment does not count; the right one does.
+        let body = json!({"institution": INSTITUTION, "valid_from": "2024-04-01"});
+        let (s, _) = w
+            .call(Method::POST, "/v1/consignments", other_emp, body.clone())
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, p) = w.upload(&uri, inst, bytes.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        let (s, c) = w.call(Method::POST, "/v1/consignments", emp, body).await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let (s, r) = w.upload(&uri, inst, bytes).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        assert_eq!(r["consignments"], json!([c["id"]]), "{r}");
+        // Ended before the exam, it no longer covers it.
+        let (s, ended) = w
+            .call(
+                Method::POST,
+                &format!("/v1/consignments/{}/end", c["id"].as_str().unwrap()),
+                emp,
+                json!({"last_day": "2024-04-30"}),
+            )
+            .await;
+        assert_eq!(
+            (s, ended["valid_until"].as_str()),
+            (StatusCode::OK, Some("2024-04-30"))
+        );
+        let (s, _) = w
+            .call(
+                Method::POST,
+                &format!("/v1/consignments/{}/end", c["id"].as_str().unwrap()),
+                other_emp,
+                json!({"last_day": "2024-04-30"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "only the employer's own");
+        let (uri, bytes) = archive_from(
+            INSTITUTION,
+            &[document_from("2", INSTITUTION, "030").replace("20240520", "20240601")],
+        );
+        let (s, _) = w.upload(&uri, inst, bytes).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        // Specific checkups (010) need no consignment; another institution's documents are
+        // not the institution's to send.
+        let (uri, bytes) = archive_from(INSTITUTION, &[document_from("3", INSTITUTION, "010")]);
+        let (s, r) = w.upload(&uri, inst, bytes).await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        let (uri, bytes) = archive_from(INSTITUTION, &[document_from("3", "1399999999", "010")]);
+        let (s, p) = w.upload(&uri, inst, bytes).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+
+        // The insurer's request for fiscal 2024: who is covered, what arrived, what is overdue
+        // (the clock is past the due date).
+        for code in ["1001", "2002"] {
+            let (s, r) = w
+                .call(
+                    Method::PUT,
+                    &format!("/v1/employers/{code}/checkup-requests/2024"),
+                    ins,
+                    json!({"due_date": "2025-03-31"}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{r}");
+        }
+        let (s, list) = w
+            .call(Method::GET, "/v1/checkup-requests/2024", ins, Value::Null)
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let got: Vec<(String, i64, i64, bool)> = list["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["employer"].as_str().unwrap().to_owned(),
+                    r["covered"].as_i64().unwrap(),
+                    r["arrived"].as_i64().unwrap(),
+                    r["overdue"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [("1001".into(), 2, 2, false), ("2002".into(), 2, 1, true)],
+            "{list}"
+        );
+        let (_, mine) = w
+            .call(
+                Method::GET,
+                "/v1/employer/checkup-requests/2025",
+                emp,
+                Value::Null,
+            )
+            .await;
+        assert_eq!(mine["requests"], json!([]));
+        let (s, _) = w
+            .call(
+                Method::PUT,
+                "/v1/employers/9999/checkup-requests/2024",
+                ins,
+                json!({"due_date": "2025-03-31"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        // An employer token is no insurer token.
+        let (s, _) = w.call(Method::GET, "/v1/employers", emp, Value::Null).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let trail = w
+            .store
+            .audit_of_action(onshi_domain::AuditAction::Consign)
+            .await
+            .unwrap();
+        assert_eq!(trail.len(), 3, "two consignments and an end");
+        assert!(w.store.verify_audit().await.unwrap().is_ok());
+        db.cleanup().await;
+    }
+}

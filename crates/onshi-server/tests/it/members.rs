@@ -490,8 +490,14 @@ async fn every_route_is_documented_and_answers() {
             "/v1/bulk-checks/{reception_number}",
             "/v1/challenges",
             "/v1/checkup-archives/{name}",
+            "/v1/checkup-requests/{fiscal_year}",
+            "/v1/consignments",
+            "/v1/consignments/{id}/end",
             "/v1/eligibility/card",
             "/v1/eligibility/number",
+            "/v1/employer/checkup-requests/{fiscal_year}",
+            "/v1/employers",
+            "/v1/employers/{code}/checkup-requests/{fiscal_year}",
             "/v1/members",
             "/v1/members/{id}",
             "/v1/members/{id}/end",
@@ -507,6 +513,7 @@ async fn every_route_is_documented_and_answers() {
             (Method::GET, item.get.is_some()),
             (Method::POST, item.post.is_some()),
             (Method::PATCH, item.patch.is_some()),
+            (Method::PUT, item.put.is_some()),
         ];
         for (method, present) in methods {
             if !present {
@@ -515,7 +522,9 @@ async fn every_route_is_documented_and_answers() {
             let uri = path
                 .replace("{id}", "no-such-id")
                 .replace("{reception_number}", "none")
-                .replace("{name}", "x.zip");
+                .replace("{name}", "x.zip")
+                .replace("{code}", "1001")
+                .replace("{fiscal_year}", "2026");
             let (s, _, body) = api
                 .call(method.clone(), &uri, Some(&api.token_a), Some(json!({})))
                 .await;

@@ -444,6 +444,189 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         note("POST /v1/checkup-archives/{name}", s, &b);
     }
 
+    // Employers, consignments and requests: each answered, refused, unknown, unauthorised.
+    let employer =
+        json!({"code": "1001", "name": "オンシ製作所", "industry": "E", "prefecture": "13"});
+    let mut emp_token = String::new();
+    for (token, body) in [
+        (ins, employer.clone()),
+        (ins, employer.clone()),
+        (ins, json!({"code": "1002", "industry": "Z"})),
+        (None, employer),
+    ] {
+        let (s, b) = w.call(Method::POST, "/v1/employers", token, body).await;
+        if s == StatusCode::CREATED {
+            emp_token = b["token"].as_str().unwrap().to_owned();
+        }
+        note("POST /v1/employers", s, &b);
+    }
+    let s = w
+        .call_raw(Method::POST, "/v1/employers", ins, "{not json")
+        .await;
+    note("POST /v1/employers", s, &Value::Null);
+    let emp = Some(emp_token.as_str());
+    for token in [ins, None] {
+        let (s, b) = w
+            .call(Method::GET, "/v1/employers", token, Value::Null)
+            .await;
+        note("GET /v1/employers", s, &b);
+    }
+    let put_request = "PUT /v1/employers/{code}/checkup-requests/{fiscal_year}";
+    for (uri, token, body) in [
+        (
+            "/v1/employers/1001/checkup-requests/2026",
+            ins,
+            json!({"due_date": "2027-06-30"}),
+        ),
+        (
+            "/v1/employers/9999/checkup-requests/2026",
+            ins,
+            json!({"due_date": "2027-06-30"}),
+        ),
+        (
+            "/v1/employers/1001/checkup-requests/1999",
+            ins,
+            json!({"due_date": "x"}),
+        ),
+        (
+            "/v1/employers/1001/checkup-requests/2026",
+            None,
+            json!({"due_date": "2027-06-30"}),
+        ),
+        (
+            "/v1/employers/1001/checkup-requests/x",
+            ins,
+            json!({"due_date": "2027-06-30"}),
+        ),
+    ] {
+        let (s, b) = w.call(Method::PUT, uri, token, body).await;
+        note(put_request, s, &b);
+    }
+    let s = w
+        .call_raw(
+            Method::PUT,
+            "/v1/employers/1001/checkup-requests/2026",
+            ins,
+            "{not json",
+        )
+        .await;
+    note(put_request, s, &Value::Null);
+    for (op, base, token) in [
+        (
+            "GET /v1/checkup-requests/{fiscal_year}",
+            "/v1/checkup-requests",
+            ins,
+        ),
+        (
+            "GET /v1/employer/checkup-requests/{fiscal_year}",
+            "/v1/employer/checkup-requests",
+            emp,
+        ),
+    ] {
+        for (uri, token) in [
+            (format!("{base}/2026"), token),
+            (format!("{base}/2026"), None),
+            (format!("{base}/x"), token),
+        ] {
+            let (s, b) = w.call(Method::GET, &uri, token, Value::Null).await;
+            note(op, s, &b);
+        }
+    }
+    let consign = json!({"institution": "1312345678", "valid_from": "2026-04-01"});
+    let (s, b) = w
+        .call(Method::POST, "/v1/consignments", emp, consign.clone())
+        .await;
+    note("POST /v1/consignments", s, &b);
+    let (inst_token, hash) =
+        onshi_store::token::mint(onshi_store::token::TokenKind::Institution).unwrap();
+    let _ = inst_token;
+    w.store
+        .create_institution(
+            &onshi_domain::InstitutionNumber::parse("1312345678").unwrap(),
+            "健診センター",
+            &hash,
+            NOW,
+            &onshi_store::Actor::Operator("t".into()),
+        )
+        .await
+        .unwrap();
+    let mut consignment = String::new();
+    for (token, body) in [
+        (emp, consign.clone()),
+        (
+            emp,
+            json!({"institution": "13", "valid_from": "2026-04-01"}),
+        ),
+        (None, consign),
+    ] {
+        let (s, b) = w.call(Method::POST, "/v1/consignments", token, body).await;
+        if s == StatusCode::CREATED {
+            consignment = b["id"].as_str().unwrap().to_owned();
+        }
+        note("POST /v1/consignments", s, &b);
+    }
+    let s = w
+        .call_raw(Method::POST, "/v1/consignments", emp, "{not json")
+        .await;
+    note("POST /v1/consignments", s, &Value::Null);
+    for token in [emp, None] {
+        let (s, b) = w
+            .call(Method::GET, "/v1/consignments", token, Value::Null)
+            .await;
+        note("GET /v1/consignments", s, &b);
+    }
+    let end_op = "POST /v1/consignments/{id}/end";
+    let end = format!("/v1/consignments/{consignment}/end");
+    for (uri, token, body) in [
+        (end.as_str(), emp, json!({"last_day": "2026-12-31"})),
+        (
+            "/v1/consignments/none/end",
+            emp,
+            json!({"last_day": "2026-12-31"}),
+        ),
+        (end.as_str(), emp, json!({"last_day": "soon"})),
+        (end.as_str(), None, json!({"last_day": "2026-12-31"})),
+    ] {
+        let (s, b) = w.call(Method::POST, uri, token, body).await;
+        note(end_op, s, &b);
+    }
+    let s = w.call_raw(Method::POST, &end, emp, "{not json").await;
+    note(end_op, s, &Value::Null);
+
+    // One byte over the body limit, on each of them.
+    for (op, method, uri, token) in [
+        (
+            "POST /v1/employers",
+            Method::POST,
+            "/v1/employers".to_owned(),
+            ins,
+        ),
+        (
+            put_request,
+            Method::PUT,
+            "/v1/employers/1001/checkup-requests/2026".to_owned(),
+            ins,
+        ),
+        (
+            "POST /v1/consignments",
+            Method::POST,
+            "/v1/consignments".to_owned(),
+            emp,
+        ),
+        (end_op, Method::POST, end.clone(), emp),
+    ] {
+        let (s, b) = w
+            .call(
+                method,
+                &uri,
+                token,
+                Value::String("x".repeat(onshi_server::BODY_LIMIT)),
+            )
+            .await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{op}");
+        note(op, s, &b);
+    }
+
     // The audit log's public anchors: a checkpoint kept or not; a proof, out of range, malformed.
     let (s, b) = w
         .call(Method::GET, "/v1/audit/checkpoint", None, Value::Null)

@@ -82,6 +82,8 @@ struct MemberSpec {
     from: &'static str,
     until: &'static str,
     person: u8,
+    /// 事業所コード ("" for none).
+    employer: &'static str,
 }
 
 /// A card (or smartphone) to issue to person `person`.
@@ -148,7 +150,16 @@ impl WorldBuilder {
             from,
             until,
             person,
+            employer: "",
         });
+        self
+    }
+
+    /// The last member added works for the employer with code `code`.
+    pub fn employed(mut self, code: &'static str) -> Self {
+        if let Some(m) = self.members.last_mut() {
+            m.employer = code;
+        }
         self
     }
 
@@ -368,6 +379,7 @@ async fn member(store: &Store, key: &MyNumberKey, spec: &MemberSpec) {
         } else {
             CardInput::default()
         },
+        employer: spec.employer,
     }
     .validate()
     .unwrap();

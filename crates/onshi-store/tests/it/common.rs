@@ -51,6 +51,7 @@ pub fn member(
         loss_reason: "",
         limit: Default::default(),
         card: Default::default(),
+        employer: "",
     }
     .validate()
     .unwrap();

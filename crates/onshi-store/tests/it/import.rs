@@ -77,11 +77,25 @@ async fn import_is_all_or_nothing_and_idempotent() {
         .validate()
         .unwrap();
         next[9].1.details.card = card.clone();
+        // A fourth gains an employer (事業所コード).
+        let employer = onshi_domain::EmployerCode::parse("A-01").unwrap();
+        next[10].1.details.employer = Some(employer.clone());
         next.push((3000, member("01130012", "9999", "2024-04-01", "", "")));
         let third = import(&store, &op, &next, T1).await;
         assert_eq!(
             (third.created, third.changed, third.unchanged),
-            (1, 3, 2497)
+            (1, 4, 2496)
+        );
+        let employed = store
+            .find_member(&op, &next[10].1.key, T1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (employed.version, employed.details.employer),
+            (2, Some(employer)),
+            "{}",
+            db.backend
         );
         let with_card = store
             .find_member(&op, &next[9].1.key, T1)
