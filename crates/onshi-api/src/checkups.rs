@@ -153,3 +153,56 @@ pub struct CheckupRequestList {
     /// By employer code.
     pub requests: Vec<CheckupRequest>,
 }
+
+/// A person's checkup results, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct CheckupResults {
+    /// One per checkup (its latest version).
+    pub checkups: Vec<CheckupResult>,
+}
+
+/// One checkup as its person or a consented facility reads it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct CheckupResult {
+    /// Its id.
+    pub id: String,
+    /// The insurer it reached.
+    pub insurer_number: String,
+    /// 実施日, YYYY-MM-DD.
+    pub exam_date: String,
+    /// 健診機関番号.
+    pub institution: String,
+    /// プログラム種別 (010 特定健診, 030 事業者健診, …).
+    pub program: String,
+    /// 年度.
+    pub fiscal_year: i32,
+    /// Each item, in the document's order.
+    pub items: Vec<CheckupItem>,
+}
+
+/// One result item, with the judgement values it is read against where the programme has them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct CheckupItem {
+    /// The 17-digit item code (JLAC10 based).
+    pub code: String,
+    /// Its name in the code table (収縮期血圧(1回目), HbA1c(NGSP値), …).
+    pub name: String,
+    /// `PQ` (a quantity), `CD` (a code), `ST` (text) or `NULL` (not done: the value is the
+    /// null flavour).
+    pub value_kind: String,
+    /// The value as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The unit of a quantity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// 保健指導判定値 for the person's sex (HDL: the value below which guidance starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance_value: Option<f64>,
+    /// 受診勧奨判定値 for the person's sex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referral_value: Option<f64>,
+    /// `normal`, `guidance` or `referral`, for quantities with judgement values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judgement: Option<String>,
+}

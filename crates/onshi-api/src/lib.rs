@@ -26,9 +26,9 @@ pub mod system;
 pub use audit::AuditProof;
 pub use bulk::{BulkItem, BulkReceipt, BulkRequest, BulkRow, BulkStatus};
 pub use checkups::{
-    CheckupArchiveReceipt, CheckupRequest, CheckupRequestBody, CheckupRequestList, Consignment,
-    ConsignmentBody, ConsignmentEndBody, ConsignmentList, Employer, EmployerBody, EmployerList,
-    RegisteredEmployer,
+    CheckupArchiveReceipt, CheckupItem, CheckupRequest, CheckupRequestBody, CheckupRequestList,
+    CheckupResult, CheckupResults, Consignment, ConsignmentBody, ConsignmentEndBody,
+    ConsignmentList, Employer, EmployerBody, EmployerList, RegisteredEmployer,
 };
 pub use eligibility::{
     AccessEntry, CardCheckRequest, CardProof, Challenge, ChallengeRequest, Consent,

@@ -21,6 +21,7 @@ pub mod codes;
 pub mod document;
 pub mod import;
 pub mod index;
+pub mod reference;
 pub mod validate;
 pub mod xml;
 

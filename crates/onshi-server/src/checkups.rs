@@ -140,3 +140,51 @@ pub async fn import_archive(
         warnings: receipt.warnings,
     })
 }
+
+/// Stored checkups as their readers see them: each item named from the code table and, where
+/// the programme has judgement values, read against them for the person's sex.
+pub fn results(checkups: &[onshi_store::StoredCheckup]) -> onshi_api::CheckupResults {
+    use onshi_checkup::reference::values_for;
+    let table = CodeTable::fy2024();
+    onshi_api::CheckupResults {
+        checkups: checkups
+            .iter()
+            .map(|c| {
+                let sex = u8::try_from(c.sex).unwrap_or(0);
+                onshi_api::CheckupResult {
+                    id: c.id.clone(),
+                    insurer_number: c.insurer_number.clone(),
+                    exam_date: c.exam_date.to_string(),
+                    institution: c.institution.clone(),
+                    program: c.program.clone(),
+                    fiscal_year: c.fiscal_year,
+                    items: c
+                        .observations
+                        .iter()
+                        .map(|o| {
+                            let values = values_for(&o.code);
+                            let number = (o.value_kind == "PQ")
+                                .then(|| o.value.as_deref().and_then(|v| v.parse::<f64>().ok()))
+                                .flatten();
+                            onshi_api::CheckupItem {
+                                code: o.code.clone(),
+                                name: table
+                                    .get(&o.code)
+                                    .map(|i| i.name.clone())
+                                    .unwrap_or_default(),
+                                value_kind: o.value_kind.clone(),
+                                value: o.value.clone(),
+                                unit: o.unit.clone(),
+                                guidance_value: values.map(|v| v.guidance_for(sex)),
+                                referral_value: values.and_then(|v| v.referral_for(sex)),
+                                judgement: values
+                                    .zip(number)
+                                    .map(|(v, n)| v.judge(n, sex).as_str().to_owned()),
+                            }
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+    }
+}

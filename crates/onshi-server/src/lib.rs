@@ -118,8 +118,9 @@ impl AppState {
     modifiers(&BearerToken),
     tags((name = "members", description = "An insurer's members and their qualifications (資格情報)"),
          (name = "eligibility", description = "Eligibility confirmation (資格確認) by card or card number, for facilities"),
+         (name = "checkups", description = "Health-checkup results (特定健診等): archives sent to insurers, and results read by facilities under the patient's consent"),
          (name = "employers", description = "Employers (事業所), their consignments of checkup institutions, and insurers' requests for their checkup results"),
-         (name = "portal", description = "The insured person's own portal: registration for insurance use and access history"),
+         (name = "portal", description = "The insured person's own portal: registration for insurance use, access history and checkup results"),
          (name = "audit", description = "The audit log's signed checkpoint and inclusion proofs: hashes only, no token"),
          (name = "system", description = "Liveness and this document"))
 )]
@@ -322,6 +323,8 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         )
         .routes(routes!(bulk::status))
         .routes(routes!(routes::checkups::upload))
+        .routes(routes!(routes::checkups::facility_checkups))
+        .routes(routes!(checks::portal_checkups))
         .routes(routes!(
             routes::organisations::create_employer,
             routes::organisations::list_employers

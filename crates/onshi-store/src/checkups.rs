@@ -419,3 +419,182 @@ impl CheckupImport {
         Ok(o)
     }
 }
+
+/// One stored observation, as read back.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredObservation {
+    /// The 17-digit item code.
+    pub code: String,
+    /// `PQ`, `CD`, `ST` or `NULL`.
+    pub value_kind: String,
+    /// The number, code or text.
+    pub value: Option<String>,
+    /// The unit of a quantity.
+    pub unit: Option<String>,
+    /// The code system of a code.
+    pub code_system: Option<String>,
+    /// `interpretationCode`.
+    pub interpretation: Option<String>,
+    /// `methodCode`.
+    pub method: Option<String>,
+}
+
+impl std::fmt::Debug for StoredObservation {
+    /// Values are health data: not shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredObservation")
+            .field("code", &self.code)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored checkup (its latest version), as a person or a facility reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckup {
+    /// Its id.
+    pub id: String,
+    /// The insurer it was sent to.
+    pub insurer_number: String,
+    /// 実施日.
+    pub exam_date: Date,
+    /// The examining institution's number.
+    pub institution: String,
+    /// 報告区分.
+    pub report_kind: String,
+    /// プログラム種別.
+    pub program: String,
+    /// 年度.
+    pub fiscal_year: i32,
+    /// Age at the end of the fiscal year.
+    pub age_at_fiscal_year_end: i32,
+    /// 1 male, 2 female.
+    pub sex: i32,
+    /// Which version (corrections make new ones).
+    pub version: i32,
+    /// The observations, in document order.
+    pub observations: Vec<StoredObservation>,
+}
+
+row_by_name! {
+    struct CheckupRow {
+        id: String,
+        insurer_number: String,
+        exam_date: Date,
+        institution: String,
+        report_kind: String,
+        program: String,
+        fiscal_year: i32,
+        age_at_fiscal_year_end: i32,
+        sex: i32,
+        version: i32,
+    }
+}
+
+row_by_name! {
+    struct ObservationRow {
+        code: String,
+        value_kind: String,
+        value: Option<String>,
+        unit: Option<String>,
+        code_system: Option<String>,
+        interpretation: Option<String>,
+        method: Option<String>,
+    }
+}
+
+/// A person's checkups since `$2`, the latest version of each, newest first.
+const OF_PERSON: &str = "SELECT c.id, c.insurer_number, c.exam_date, c.institution, c.report_kind, c.program, \
+     c.fiscal_year, c.age_at_fiscal_year_end, c.sex, c.version FROM checkups c WHERE c.person_ref = $1 \
+     AND c.exam_date >= $2 AND c.version = (SELECT MAX(d.version) FROM checkups d \
+     WHERE d.insurer_number = c.insurer_number AND d.symbol = c.symbol AND d.number = c.number \
+     AND d.branch = c.branch AND d.exam_date = c.exam_date AND d.institution = c.institution) \
+     ORDER BY c.exam_date DESC, c.institution";
+
+const OBSERVATIONS: &str = "SELECT code, value_kind, value, unit, code_system, interpretation, method \
+     FROM checkup_observations WHERE checkup_id = $1 ORDER BY seq";
+
+const CHECKUP_CONSENT: &str = "SELECT COUNT(*) FROM consents WHERE person_ref = $1 AND facility_code = $2 \
+     AND kind = 'checkup' AND given_at <= $3 AND expires_at > $3";
+
+impl Store {
+    /// The checkups of `person` examined on or after `since` (every insurer's), newest first,
+    /// read by `actor`; the read is audited (`read_checkups`, naming the person and how many)
+    /// before they are returned.
+    pub async fn checkups_of_person(
+        &self,
+        actor: &Actor,
+        person: &onshi_domain::PersonRef,
+        since: Date,
+        at: OffsetDateTime,
+    ) -> Result<Vec<StoredCheckup>, StoreError> {
+        let rows: Vec<CheckupRow> = crate::on_pool!(self, read, |p| sqlx::query_as(OF_PERSON)
+            .bind(person.as_str())
+            .bind(since)
+            .fetch_all(p)
+            .await?);
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let obs: Vec<ObservationRow> =
+                crate::on_pool!(self, read, |p| sqlx::query_as(OBSERVATIONS)
+                    .bind(&r.id)
+                    .fetch_all(p)
+                    .await?);
+            out.push(StoredCheckup {
+                id: r.id,
+                insurer_number: r.insurer_number,
+                exam_date: r.exam_date,
+                institution: r.institution,
+                report_kind: r.report_kind,
+                program: r.program,
+                fiscal_year: r.fiscal_year,
+                age_at_fiscal_year_end: r.age_at_fiscal_year_end,
+                sex: r.sex,
+                version: r.version,
+                observations: obs
+                    .into_iter()
+                    .map(|o| StoredObservation {
+                        code: o.code,
+                        value_kind: o.value_kind,
+                        value: o.value,
+                        unit: o.unit,
+                        code_system: o.code_system,
+                        interpretation: o.interpretation,
+                        method: o.method,
+                    })
+                    .collect(),
+            });
+        }
+        let detail = format!("{} checkup(s) since {since}", out.len());
+        crate::on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            audit!(
+                &mut *tx,
+                at,
+                actor,
+                AuditAction::ReadCheckups,
+                &[],
+                Some(person.as_str()),
+                Some(detail)
+            );
+            tx.commit().await?;
+        });
+        Ok(out)
+    }
+
+    /// Whether `person` has given `facility` a checkup consent (特定健診情報の閲覧同意) that is
+    /// in force at `at`.
+    pub async fn checkup_consent_in_force(
+        &self,
+        person: &onshi_domain::PersonRef,
+        facility: &onshi_domain::FacilityCode,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (n,): (i64,) = crate::on_pool!(self, read, |p| sqlx::query_as(CHECKUP_CONSENT)
+            .bind(person.as_str())
+            .bind(facility.as_str())
+            .bind(crate::compared_time::ComparedTime(at))
+            .fetch_one(p)
+            .await?);
+        Ok(n > 0)
+    }
+}

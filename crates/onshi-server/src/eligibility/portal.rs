@@ -1,4 +1,5 @@
-//! The person's own portal: who looked at my data, the person proven by their card.
+//! The person's own portal: who looked at my data and my checkup results, the person proven
+//! by their card.
 
 use onshi_api::{AccessEntry, CardProof};
 use onshi_domain::japan::rfc3339_japan;
@@ -44,4 +45,27 @@ pub async fn access_log(
             action: e.action,
         })
         .collect())
+}
+
+/// Every checkup result of the person whose card made `proof` (at every insurer, newest first),
+/// each item against its judgement values; the read is audited.
+pub async fn checkups(
+    state: &AppState,
+    proof: &CardProof,
+) -> Result<onshi_api::CheckupResults, CheckError> {
+    let Proven {
+        holder: CardHolder { person, .. },
+        ..
+    } = prove(state, PORTAL, ChallengePurpose::Portal, proof).await?;
+    let stored = state
+        .store
+        .checkups_of_person(
+            &Actor::Person(person.clone()),
+            &person,
+            // Before 特定健診 began (FY2008); a date PostgreSQL can hold, unlike `Date::MIN`.
+            time::macros::date!(2000 - 01 - 01),
+            state.clock.now(),
+        )
+        .await?;
+    Ok(crate::checkups::results(&stored))
 }

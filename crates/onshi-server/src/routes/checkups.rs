@@ -114,3 +114,67 @@ async fn next_frame(
     use hyper::body::Body as _;
     std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx)).await
 }
+
+/// A patient's checkup results of the last five fiscal years, for the facility that checked
+/// their card, only while the patient's checkup consent (特定健診情報の閲覧同意, given at the
+/// card reader) is in force. The patient is named by the `check_reference` of that card check
+/// (valid for 24 hours). Every read is audited; a refusal reads nothing.
+#[utoipa::path(get, path = "/v1/checkups", tag = "checkups",
+    params(("check_reference" = String, Query, description = "the `check_reference` of this facility's card check of the patient")),
+    responses(
+        (status = 200, description = "the patient's checkups, newest first", body = onshi_api::CheckupResults),
+        (status = 403, description = "the patient has not given this facility a checkup consent in force", body = onshi_api::Problem),
+        (status = 404, description = "no card check of yours with this reference in the last 24 hours", body = onshi_api::Problem),
+        (status = 422, description = "no check_reference", body = onshi_api::Problem),
+    ),
+    security(("facility_token" = [])))]
+pub async fn facility_checkups(
+    State(state): State<AppState>,
+    crate::auth::AuthenticatedFacility(facility): crate::auth::AuthenticatedFacility,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<onshi_api::CheckupResults>, Problem> {
+    let Some(reference) = query
+        .get("check_reference")
+        .filter(|r| !r.trim().is_empty())
+    else {
+        return Err(Problem::validation(vec![FieldError::new(
+            "check_reference",
+            "is required",
+        )]));
+    };
+    let now = state.clock.now();
+    let person = state
+        .store
+        .person_of_check(
+            reference,
+            facility.as_str(),
+            now - crate::eligibility::CHECK_REFERENCE_LIFETIME,
+        )
+        .await?
+        .ok_or_else(|| Problem::not_found("card check"))?;
+    if !state
+        .store
+        .checkup_consent_in_force(&person, &facility, now)
+        .await?
+    {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "consent-required",
+            "No checkup consent",
+            "the patient has not given this facility a checkup consent that is in force: ask them to consent at the card reader",
+        ));
+    }
+    let since = five_fiscal_years_before(onshi_domain::japan::japan_date(now));
+    let stored = state
+        .store
+        .checkups_of_person(&onshi_store::Actor::Facility(facility), &person, since, now)
+        .await?;
+    Ok(Json(crate::checkups::results(&stored)))
+}
+
+/// The first day (1 April) of the fiscal year four before `today`'s: five fiscal years with
+/// the current one.
+fn five_fiscal_years_before(today: time::Date) -> time::Date {
+    let year = onshi_store::fiscal_year(today) - 4;
+    time::Date::from_calendar_date(year, time::Month::April, 1).unwrap_or(today)
+}

@@ -159,3 +159,22 @@ pub async fn portal_access_log(
 ) -> Result<Json<Vec<AccessEntry>>, Problem> {
     Ok(Json(portal::access_log(&state, &proof).await?))
 }
+
+/// My checkup results: the person, proven by their card, reads every checkup result stored for
+/// them, each item against its judgement values (保健指導判定値・受診勧奨判定値).
+#[utoipa::path(post, path = "/v1/portal/checkups", tag = "portal",
+    request_body = CardProof,
+    responses(
+        (status = 200, description = "the person's checkups, newest first", body = onshi_api::CheckupResults),
+        (status = 403, description = "certificate refused or unknown, or challenge not for the portal", body = onshi_api::Problem),
+        (status = 401, description = "signature does not match", body = onshi_api::Problem),
+        (status = 410, description = "challenge expired", body = onshi_api::Problem),
+        (status = 409, description = "challenge already used (replay)", body = onshi_api::Problem),
+        (status = 422, description = "invalid fields or unknown challenge", body = onshi_api::Problem),
+    ))]
+pub async fn portal_checkups(
+    State(state): State<AppState>,
+    ApiJson(proof): ApiJson<CardProof>,
+) -> Result<Json<onshi_api::CheckupResults>, Problem> {
+    Ok(Json(portal::checkups(&state, &proof).await?))
+}

@@ -381,3 +381,144 @@ async fn employer_results_reach_the_insurer_directly_and_through_a_consigned_ins
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_person_sees_their_results_and_a_facility_only_under_a_live_checkup_consent() {
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        let ins = Some(w.insurer.as_str());
+        let (s, r) = w
+            .upload(
+                &format!("/v1/checkup-archives/{NAME}"),
+                ins,
+                archive(&[document("1")]),
+            )
+            .await;
+        assert_eq!(
+            (s, r["linked"].as_u64()),
+            (StatusCode::CREATED, Some(1)),
+            "{r}"
+        );
+
+        // The person, by their card at the portal.
+        let proof = w.proof(None, "valid").await;
+        let (s, mine) = w
+            .call(Method::POST, "/v1/portal/checkups", None, proof)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{mine}");
+        let checkups = mine["checkups"].as_array().unwrap();
+        assert_eq!(checkups.len(), 1, "{mine}");
+        assert_eq!(checkups[0]["exam_date"], "2024-05-20");
+        let sbp = checkups[0]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["code"] == "9A751000000000001")
+            .expect("systolic pressure");
+        assert_eq!(sbp["name"], "収縮期血圧(1回目)");
+        assert_eq!(
+            (
+                sbp["guidance_value"].as_f64(),
+                sbp["referral_value"].as_f64()
+            ),
+            (Some(130.0), Some(140.0))
+        );
+        let value: f64 = sbp["value"].as_str().unwrap().parse().unwrap();
+        let expected = if value >= 140.0 {
+            "referral"
+        } else if value >= 130.0 {
+            "guidance"
+        } else {
+            "normal"
+        };
+        assert_eq!(sbp["judgement"], expected, "{sbp}");
+        // Someone else's card sees none of it.
+        let proof = w.proof(None, "phone").await;
+        let (_, theirs) = w
+            .call(Method::POST, "/v1/portal/checkups", None, proof)
+            .await;
+        assert_eq!(
+            theirs["checkups"].as_array().map(Vec::len),
+            Some(1),
+            "the same person's phone"
+        );
+
+        // A facility: no card check, a check without the checkup consent, then with it.
+        let f1 = Some(w.f1.as_str());
+        let (s, _) = w
+            .call(
+                Method::GET,
+                "/v1/checkups?check_reference=none",
+                f1,
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let mut body = w.proof(f1, "valid").await;
+        body["consultation_date"] = json!("2026-11-24");
+        body["consent"] = json!(["medication"]);
+        let (s, checked) = w.call(Method::POST, "/v1/eligibility/card", f1, body).await;
+        assert_eq!(s, StatusCode::OK, "{checked}");
+        let reference = checked["check_reference"].as_str().unwrap().to_owned();
+        let uri = format!("/v1/checkups?check_reference={reference}");
+        let (s, p) = w.call(Method::GET, &uri, f1, Value::Null).await;
+        assert_eq!(
+            (s, p["type"].as_str()),
+            (
+                StatusCode::FORBIDDEN,
+                Some("urn:onshi:problem:consent-required")
+            ),
+            "{p}"
+        );
+        let reads_before = w
+            .store
+            .audit_of_action(onshi_domain::AuditAction::ReadCheckups)
+            .await
+            .unwrap()
+            .len();
+        let proof = w.proof(f1, "valid").await;
+        let (s, checked) = w.check(&w.f1, &proof, "2026-11-24").await;
+        assert_eq!(s, StatusCode::OK, "{checked}");
+        let uri = format!(
+            "/v1/checkups?check_reference={}",
+            checked["check_reference"].as_str().unwrap()
+        );
+        let (s, seen) = w.call(Method::GET, &uri, f1, Value::Null).await;
+        assert_eq!(s, StatusCode::OK, "{seen}");
+        assert_eq!(seen["checkups"][0]["id"], checkups[0]["id"]);
+        // Another facility cannot use the reference.
+        let (s, _) = w
+            .call(Method::GET, &uri, Some(w.f2.as_str()), Value::Null)
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let reads = w
+            .store
+            .audit_of_action(onshi_domain::AuditAction::ReadCheckups)
+            .await
+            .unwrap();
+        assert_eq!(
+            reads.len(),
+            reads_before + 1,
+            "the refusal read nothing; the read is audited"
+        );
+        let last = reads.last().unwrap();
+        assert_eq!(
+            (last.actor_kind.as_str(), last.actor_id.as_str()),
+            ("facility", "1311111111")
+        );
+        // The person sees who read their results.
+        let proof = w.proof(None, "valid").await;
+        let (_, log) = w
+            .call(Method::POST, "/v1/portal/access-log", None, proof)
+            .await;
+        assert!(
+            log.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "read_checkups" && e["actor_kind"] == "facility"),
+            "{log}"
+        );
+        assert!(w.store.verify_audit().await.unwrap().is_ok());
+        db.cleanup().await;
+    }
+}

@@ -491,6 +491,7 @@ async fn every_route_is_documented_and_answers() {
             "/v1/challenges",
             "/v1/checkup-archives/{name}",
             "/v1/checkup-requests/{fiscal_year}",
+            "/v1/checkups",
             "/v1/consignments",
             "/v1/consignments/{id}/end",
             "/v1/eligibility/card",
@@ -504,6 +505,7 @@ async fn every_route_is_documented_and_answers() {
             "/v1/members/{id}/history",
             "/v1/portal/access-log",
             "/v1/portal/challenges",
+            "/v1/portal/checkups",
             "/v1/portal/registrations",
             "/v1/registrations",
         ]

@@ -91,7 +91,7 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
     }
 
     // Challenges, and every route that takes a JSON body: no token, not JSON, a bad field.
-    let bodied: [(&str, &str, Option<&str>, Value); 10] = [
+    let bodied: [(&str, &str, Option<&str>, Value); 11] = [
         (
             "POST /v1/challenges",
             "/v1/challenges",
@@ -131,6 +131,12 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         (
             "POST /v1/portal/access-log",
             "/v1/portal/access-log",
+            None,
+            json!({"challenge_id": "x"}),
+        ),
+        (
+            "POST /v1/portal/checkups",
+            "/v1/portal/checkups",
             None,
             json!({"challenge_id": "x"}),
         ),
@@ -201,7 +207,7 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
 
     // Card routes: answered, replayed, another audience's challenge, a wrong signature, an
     // unknown challenge, a refused certificate, an expired challenge.
-    let card_routes: [(&str, &str, Option<&str>, &str); 4] = [
+    let card_routes: [(&str, &str, Option<&str>, &str); 5] = [
         (
             "POST /v1/eligibility/card",
             "/v1/eligibility/card",
@@ -223,6 +229,12 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         (
             "POST /v1/portal/access-log",
             "/v1/portal/access-log",
+            None,
+            "portal",
+        ),
+        (
+            "POST /v1/portal/checkups",
+            "/v1/portal/checkups",
             None,
             "portal",
         ),
@@ -625,6 +637,38 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
             .await;
         assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{op}");
         note(op, s, &b);
+    }
+
+    // A facility reading a patient's checkups: answered, without consent, unknown, no
+    // reference, no token.
+    let checkups_op = "GET /v1/checkups";
+    let mut body = w.proof(f1, "moved").await;
+    body["consultation_date"] = json!("2026-11-24");
+    body["consent"] = json!(["medication"]);
+    let (_, without) = w.call(Method::POST, "/v1/eligibility/card", f1, body).await;
+    let proof = w.proof(f1, "valid").await;
+    let (_, with) = w.check(&w.f1, &proof, "2026-11-24").await;
+    for (uri, token) in [
+        (
+            format!(
+                "/v1/checkups?check_reference={}",
+                with["check_reference"].as_str().unwrap()
+            ),
+            f1,
+        ),
+        (
+            format!(
+                "/v1/checkups?check_reference={}",
+                without["check_reference"].as_str().unwrap()
+            ),
+            f1,
+        ),
+        ("/v1/checkups?check_reference=none".to_owned(), f1),
+        ("/v1/checkups".to_owned(), f1),
+        ("/v1/checkups?check_reference=none".to_owned(), None),
+    ] {
+        let (s, b) = w.call(Method::GET, &uri, token, Value::Null).await;
+        note(checkups_op, s, &b);
     }
 
     // The audit log's public anchors: a checkpoint kept or not; a proof, out of range, malformed.
