@@ -206,3 +206,61 @@ pub struct CheckupItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judgement: Option<String>,
 }
+
+/// The insurer's matching queue: checkups whose person was not found, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct MatchingQueue {
+    /// Each with its candidates.
+    pub checkups: Vec<UnmatchedCheckup>,
+}
+
+/// A checkup the document's card key, birth date and sex did not link to a member.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct UnmatchedCheckup {
+    /// The checkup's id (what `…/match` names).
+    pub id: String,
+    /// 記号 in the document.
+    pub symbol: String,
+    /// 番号 in the document.
+    pub number: String,
+    /// 枝番 in the document.
+    pub branch: String,
+    /// 実施日, YYYY-MM-DD.
+    pub exam_date: String,
+    /// 健診機関番号.
+    pub institution: String,
+    /// 生年月日 in the document, YYYY-MM-DD.
+    pub birth_date: String,
+    /// 性別 in the document: 1 男, 2 女.
+    pub sex: u8,
+    /// カナ氏名 in the document.
+    pub name_kana: String,
+    /// Members with the same birth date and sex, most similar kana name first (at most five).
+    pub candidates: Vec<MatchCandidate>,
+}
+
+/// A member who could be the person of an unmatched checkup: the insurer decides.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct MatchCandidate {
+    /// The member's id.
+    pub member_id: String,
+    /// 記号.
+    pub symbol: String,
+    /// 番号.
+    pub number: String,
+    /// 枝番.
+    pub branch: String,
+    /// カナ氏名.
+    pub name_kana: String,
+    /// Whether the member's qualification covers the exam date.
+    pub covers_exam_date: bool,
+    /// How alike the kana names are, 0–100.
+    pub similarity: u8,
+}
+
+/// The body of `POST /v1/checkups/{id}/match`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MatchBody {
+    /// The member the checkup belongs to (one of the candidates, or any member of yours).
+    pub member_id: String,
+}

@@ -28,7 +28,8 @@ pub use bulk::{BulkItem, BulkReceipt, BulkRequest, BulkRow, BulkStatus};
 pub use checkups::{
     CheckupArchiveReceipt, CheckupItem, CheckupRequest, CheckupRequestBody, CheckupRequestList,
     CheckupResult, CheckupResults, Consignment, ConsignmentBody, ConsignmentEndBody,
-    ConsignmentList, Employer, EmployerBody, EmployerList, RegisteredEmployer,
+    ConsignmentList, Employer, EmployerBody, EmployerList, MatchBody, MatchCandidate,
+    MatchingQueue, RegisteredEmployer, UnmatchedCheckup,
 };
 pub use eligibility::{
     AccessEntry, CardCheckRequest, CardProof, Challenge, ChallengeRequest, Consent,

@@ -598,3 +598,278 @@ impl Store {
         Ok(n > 0)
     }
 }
+
+/// A checkup of the insurer's matching queue: what its document says of the person, and the
+/// members who could be them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UnmatchedCheckup {
+    /// The checkup's id.
+    pub id: String,
+    /// The card key the document gives (記号・番号・枝番).
+    pub symbol: String,
+    /// 番号.
+    pub number: String,
+    /// 枝番.
+    pub branch: String,
+    /// 実施日.
+    pub exam_date: Date,
+    /// The examining institution.
+    pub institution: String,
+    /// 生年月日 in the document.
+    pub birth_date: Date,
+    /// 性別 in the document.
+    pub sex: i32,
+    /// カナ氏名 in the document.
+    pub name_kana: String,
+    /// Members of the insurer with the same birth date and sex, most similar kana first.
+    pub candidates: Vec<MatchCandidate>,
+}
+
+impl std::fmt::Debug for UnmatchedCheckup {
+    /// Card keys, names and birth dates are personal data: not shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnmatchedCheckup")
+            .field("id", &self.id)
+            .field("candidates", &self.candidates.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A member who could be the person of an unmatched checkup.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MatchCandidate {
+    /// The member's id (what a resolution names).
+    pub member_id: String,
+    /// 記号.
+    pub symbol: String,
+    /// 番号.
+    pub number: String,
+    /// 枝番.
+    pub branch: String,
+    /// カナ氏名.
+    pub name_kana: String,
+    /// Whether the qualification covers the exam date.
+    pub covers_exam_date: bool,
+    /// How alike the kana names are, 0–100 (100: the same after removing spaces).
+    pub similarity: u8,
+}
+
+impl std::fmt::Debug for MatchCandidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MatchCandidate")
+            .field("member_id", &self.member_id)
+            .field("similarity", &self.similarity)
+            .finish_non_exhaustive()
+    }
+}
+
+row_by_name! {
+    struct UnmatchedRow {
+        id: String,
+        symbol: String,
+        number: String,
+        branch: String,
+        exam_date: Date,
+        institution: String,
+        birth_date: Date,
+        sex: i32,
+        name_kana: String,
+    }
+}
+
+row_by_name! {
+    struct CandidateRow {
+        id: String,
+        symbol: String,
+        number: String,
+        branch: String,
+        name_kana: String,
+        qualified_from: Date,
+        qualified_until: Option<Date>,
+    }
+}
+
+/// The most candidates read per checkup (then ranked; the best five are shown).
+const CANDIDATES_READ: i64 = 200;
+/// The candidates shown per checkup.
+const CANDIDATES_SHOWN: usize = 5;
+
+const UNMATCHED: &str = "SELECT id, symbol, number, branch, exam_date, institution, birth_date, sex, name_kana \
+     FROM checkups WHERE insurer_number = $1 AND member_id IS NULL ORDER BY recorded_at, id LIMIT $2";
+
+const CANDIDATES: &str = "SELECT m.id, m.symbol, m.number, m.branch, v.name_kana, v.qualified_from, v.qualified_until \
+     FROM member_versions v JOIN members m ON m.id = v.member_id AND m.current_version = v.version \
+     WHERE v.birth_date = $2 AND v.sex = $3 AND m.insurer_number = $1 ORDER BY m.id LIMIT $4";
+
+/// How alike two kana names are, 0–100: one minus their edit distance over the longer length,
+/// compared in the interface's half-width form (documents write ｼｹﾝ, registries シケン) with
+/// spaces ignored.
+pub fn kana_similarity(a: &str, b: &str) -> u8 {
+    let form = |s: &str| -> Vec<char> {
+        onshi_domain::text::half_width_kana(s)
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect()
+    };
+    let (a, b) = (form(a), form(b));
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return 100;
+    }
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitute.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    let distance = previous[b.len()].min(longest);
+    u8::try_from(100 - distance * 100 / longest).unwrap_or(0)
+}
+
+impl Store {
+    /// The insurer's matching queue, oldest first (at most `limit`), each with its candidates;
+    /// the read is audited (`read_checkups`) before it is returned.
+    pub async fn unmatched_checkups(
+        &self,
+        insurer: &onshi_domain::InsurerNumber,
+        limit: u32,
+        at: OffsetDateTime,
+    ) -> Result<Vec<UnmatchedCheckup>, StoreError> {
+        let rows: Vec<UnmatchedRow> = crate::on_pool!(self, read, |p| sqlx::query_as(UNMATCHED)
+            .bind(insurer.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await?);
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let found: Vec<CandidateRow> =
+                crate::on_pool!(self, read, |p| sqlx::query_as(CANDIDATES)
+                    .bind(insurer.as_str())
+                    .bind(r.birth_date)
+                    .bind(r.sex)
+                    .bind(CANDIDATES_READ)
+                    .fetch_all(p)
+                    .await?);
+            let mut candidates: Vec<MatchCandidate> = found
+                .into_iter()
+                .map(|c| MatchCandidate {
+                    similarity: kana_similarity(&c.name_kana, &r.name_kana),
+                    covers_exam_date: c.qualified_from <= r.exam_date
+                        && c.qualified_until.is_none_or(|u| u >= r.exam_date),
+                    member_id: c.id,
+                    symbol: c.symbol,
+                    number: c.number,
+                    branch: c.branch,
+                    name_kana: c.name_kana,
+                })
+                .collect();
+            candidates.sort_by(|a, b| {
+                (b.similarity, b.covers_exam_date).cmp(&(a.similarity, a.covers_exam_date))
+            });
+            candidates.truncate(CANDIDATES_SHOWN);
+            out.push(UnmatchedCheckup {
+                id: r.id,
+                symbol: r.symbol,
+                number: r.number,
+                branch: r.branch,
+                exam_date: r.exam_date,
+                institution: r.institution,
+                birth_date: r.birth_date,
+                sex: r.sex,
+                name_kana: r.name_kana,
+                candidates,
+            });
+        }
+        let actor = Actor::Insurer(insurer.clone());
+        let detail = format!("matching queue: {} checkup(s)", out.len());
+        crate::on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            audit!(
+                &mut *tx,
+                at,
+                &actor,
+                AuditAction::ReadCheckups,
+                &[],
+                None,
+                Some(detail)
+            );
+            tx.commit().await?;
+        });
+        Ok(out)
+    }
+
+    /// Resolves an unmatched checkup of the insurer: links it (and its other unmatched versions)
+    /// to `member_id`, one of the insurer's members, taking the member's person and employer;
+    /// audited (`match_checkup`, naming the member). `NotFound` unless both are the insurer's
+    /// and the checkup is still unmatched.
+    pub async fn match_checkup(
+        &self,
+        insurer: &onshi_domain::InsurerNumber,
+        checkup_id: &str,
+        member_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let actor = Actor::Insurer(insurer.clone());
+        crate::on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            let member: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+                "SELECT v.person_ref, v.employer FROM members m JOIN member_versions v \
+                 ON v.member_id = m.id AND v.version = m.current_version WHERE m.id = $1 AND m.insurer_number = $2",
+            )
+            .bind(member_id)
+            .bind(insurer.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((person, employer)) = member else {
+                return Err(StoreError::NotFound("member"));
+            };
+            let n = sqlx::query(
+                "UPDATE checkups SET member_id = $1, person_ref = $2, employer = $3 \
+                 WHERE member_id IS NULL AND insurer_number = $4 AND (id = $5 OR EXISTS (SELECT 1 FROM checkups c \
+                 WHERE c.id = $5 AND c.insurer_number = checkups.insurer_number AND c.symbol = checkups.symbol \
+                 AND c.number = checkups.number AND c.branch = checkups.branch AND c.exam_date = checkups.exam_date \
+                 AND c.institution = checkups.institution))",
+            )
+            .bind(member_id)
+            .bind(&person)
+            .bind(&employer)
+            .bind(insurer.as_str())
+            .bind(checkup_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound("unmatched checkup"));
+            }
+            let detail = format!("checkup {checkup_id} linked ({n} version(s))");
+            audit!(
+                &mut *tx,
+                at,
+                &actor,
+                AuditAction::MatchCheckup,
+                &[member_id],
+                person.as_deref(),
+                Some(detail)
+            );
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kana_similarity;
+
+    #[test]
+    fn kana_similarity_ignores_spaces_and_counts_edits() {
+        assert_eq!(kana_similarity("シケン ハナコ", "シケンハナコ"), 100);
+        assert_eq!(kana_similarity("シケン ハナコ", "シケン ハナエ"), 84);
+        assert_eq!(kana_similarity("アイウ", "カキク"), 0);
+        assert_eq!(kana_similarity("", ""), 100);
+        assert_eq!(kana_similarity("ｼｹﾝ ﾊﾅｺ", "シケン\u{3000}ハナコ"), 100);
+    }
+}

@@ -93,8 +93,8 @@ pub mod token;
 pub use audit::{AuditBreak, AuditEntry, AuditSummary, CheckAudit};
 pub use bulk::BulkJob;
 pub use checkups::{
-    Added, CheckupImport, CheckupImportOutcome, NewCheckup, NewObservation, StoredCheckup,
-    StoredObservation, fiscal_year,
+    Added, CheckupImport, CheckupImportOutcome, MatchCandidate, NewCheckup, NewObservation,
+    StoredCheckup, StoredObservation, UnmatchedCheckup, fiscal_year,
 };
 pub use credentials::{Rotation, TokenOwner};
 pub use eligibility::{CardHolder, CardRead, Consent, Facility};

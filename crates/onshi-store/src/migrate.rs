@@ -68,6 +68,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "employers",
         include_str!("../migrations/sqlite/0012_employers.sql"),
     ),
+    (
+        13,
+        "match_candidates",
+        include_str!("../migrations/sqlite/0013_match_candidates.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -129,6 +134,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         12,
         "employers",
         include_str!("../migrations/postgres/0012_employers.sql"),
+    ),
+    (
+        13,
+        "match_candidates",
+        include_str!("../migrations/postgres/0013_match_candidates.sql"),
     ),
 ];
 

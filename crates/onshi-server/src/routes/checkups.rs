@@ -178,3 +178,97 @@ fn five_fiscal_years_before(today: time::Date) -> time::Date {
     let year = onshi_store::fiscal_year(today) - 4;
     time::Date::from_calendar_date(year, time::Month::April, 1).unwrap_or(today)
 }
+
+/// Your matching queue: checkups whose document's card key, birth date and sex matched none of
+/// your members on the exam date, each with the members who could be the person (same birth
+/// date and sex, most similar kana name first). Nothing is guessed: resolve each with
+/// `POST /v1/checkups/{id}/match`. The read is audited.
+#[utoipa::path(get, path = "/v1/checkups/unmatched", tag = "checkups",
+    params(("limit" = Option<u32>, Query, description = "at most this many, 1–500 (default 100)")),
+    responses(
+        (status = 200, description = "oldest first", body = onshi_api::MatchingQueue),
+        (status = 422, description = "invalid limit", body = onshi_api::Problem),
+    ),
+    security(("insurer_token" = [])))]
+pub async fn unmatched(
+    State(state): State<AppState>,
+    crate::auth::AuthenticatedInsurer(insurer): crate::auth::AuthenticatedInsurer,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<onshi_api::MatchingQueue>, Problem> {
+    let limit = match query.get("limit") {
+        None => 100,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n) if (1..=500).contains(&n) => n,
+            _ => {
+                return Err(Problem::validation(vec![FieldError::new(
+                    "limit",
+                    "must be a whole number from 1 to 500",
+                )]));
+            }
+        },
+    };
+    let queue = state
+        .store
+        .unmatched_checkups(&insurer, limit, state.clock.now())
+        .await?;
+    Ok(Json(onshi_api::MatchingQueue {
+        checkups: queue
+            .into_iter()
+            .map(|c| onshi_api::UnmatchedCheckup {
+                id: c.id,
+                symbol: c.symbol,
+                number: c.number,
+                branch: c.branch,
+                exam_date: c.exam_date.to_string(),
+                institution: c.institution,
+                birth_date: c.birth_date.to_string(),
+                sex: u8::try_from(c.sex).unwrap_or(0),
+                name_kana: c.name_kana,
+                candidates: c
+                    .candidates
+                    .into_iter()
+                    .map(|m| onshi_api::MatchCandidate {
+                        member_id: m.member_id,
+                        symbol: m.symbol,
+                        number: m.number,
+                        branch: m.branch,
+                        name_kana: m.name_kana,
+                        covers_exam_date: m.covers_exam_date,
+                        similarity: m.similarity,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }))
+}
+
+/// Resolve a checkup of your matching queue: it (and its other unmatched versions) belongs to
+/// member `member_id`. Audited with the member.
+#[utoipa::path(post, path = "/v1/checkups/{id}/match", tag = "checkups",
+    params(("id" = String, Path, description = "the unmatched checkup's id")),
+    request_body(content = onshi_api::MatchBody),
+    responses(
+        (status = 204, description = "linked"),
+        (status = 404, description = "no such unmatched checkup or member of yours", body = onshi_api::Problem),
+        (status = 422, description = "no member_id", body = onshi_api::Problem),
+    ),
+    security(("insurer_token" = [])))]
+pub async fn resolve_match(
+    State(state): State<AppState>,
+    crate::auth::AuthenticatedInsurer(insurer): crate::auth::AuthenticatedInsurer,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, Problem> {
+    let f = crate::routes::members::read_fields(&body, &["member_id"])?;
+    let Some(member) = f.text.get("member_id").filter(|m| !m.trim().is_empty()) else {
+        return Err(Problem::validation(vec![FieldError::new(
+            "member_id",
+            "is required",
+        )]));
+    };
+    state
+        .store
+        .match_checkup(&insurer, &id, member, state.clock.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

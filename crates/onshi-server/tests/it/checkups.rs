@@ -11,7 +11,7 @@ const ROOT: &str = "5521111111_01130012_202405271_1";
 
 /// The complete synthetic checkup, for the World's member 01130012 / 10 / `number` / 00 (born
 /// 1990-05-06, female).
-fn document(number: &str) -> String {
+pub fn document(number: &str) -> String {
     include_str!("../../../onshi-checkup/tests/fixtures/hc08-complete.xml")
         .replace(
             r#"extension="00280081" root="1.2.392.200119.6.101""#,
@@ -518,6 +518,89 @@ async fn the_person_sees_their_results_and_a_facility_only_under_a_live_checkup_
                 .any(|e| e["action"] == "read_checkups" && e["actor_kind"] == "facility"),
             "{log}"
         );
+        assert!(w.store.verify_audit().await.unwrap().is_ok());
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn the_insurer_resolves_its_matching_queue_from_candidates() {
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        let ins = Some(w.insurer.as_str());
+        let wrong_name = document("999").replace("ｼｹﾝ ﾀﾛｳ", "ｼｹｿ ﾊﾅｺ");
+        let (s, r) = w
+            .upload(
+                &format!("/v1/checkup-archives/{NAME}"),
+                ins,
+                archive(&[wrong_name]),
+            )
+            .await;
+        assert_eq!(
+            (s, r["to_match"].as_u64()),
+            (StatusCode::CREATED, Some(1)),
+            "{r}"
+        );
+        let (s, queue) = w
+            .call(Method::GET, "/v1/checkups/unmatched", ins, Value::Null)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{queue}");
+        let item = &queue["checkups"][0];
+        assert_eq!(
+            (item["number"].as_str(), item["birth_date"].as_str()),
+            (Some("999"), Some("1990-05-06"))
+        );
+        let candidates = item["candidates"].as_array().unwrap();
+        assert_eq!(
+            candidates.len(),
+            5,
+            "members 1–4 and 77 share birth date and sex: {item}"
+        );
+        assert!(
+            candidates
+                .iter()
+                .all(|c| c["similarity"].as_u64().unwrap() < 100
+                    && c["similarity"].as_u64().unwrap() > 80)
+        );
+        assert_eq!(
+            (
+                candidates[0]["covers_exam_date"].as_bool(),
+                candidates[4]["covers_exam_date"].as_bool()
+            ),
+            (Some(true), Some(false)),
+            "alike names ranked by whether the qualification covers the exam date: {item}"
+        );
+        let member = candidates[0]["member_id"].clone();
+        let uri = format!("/v1/checkups/{}/match", item["id"].as_str().unwrap());
+        let (s, p) = w
+            .call(
+                Method::POST,
+                &uri,
+                ins,
+                json!({"member_id": "no-such-member"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{p}");
+        let (s, _) = w
+            .call(Method::POST, &uri, ins, json!({"member_id": member}))
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        assert_eq!(w.store.checkup_counts().await.unwrap(), (1, 0));
+        let (s, _) = w
+            .call(Method::POST, &uri, ins, json!({"member_id": member}))
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "resolved once");
+        let (_, queue) = w
+            .call(Method::GET, "/v1/checkups/unmatched", ins, Value::Null)
+            .await;
+        assert_eq!(queue["checkups"], json!([]));
+        let matched = w
+            .store
+            .audit_of_action(onshi_domain::AuditAction::MatchCheckup)
+            .await
+            .unwrap();
+        assert_eq!(matched.len(), 1);
+        assert_eq!(matched[0].member_id.as_deref(), member.as_str());
         assert!(w.store.verify_audit().await.unwrap().is_ok());
         db.cleanup().await;
     }

@@ -492,6 +492,8 @@ async fn every_route_is_documented_and_answers() {
             "/v1/checkup-archives/{name}",
             "/v1/checkup-requests/{fiscal_year}",
             "/v1/checkups",
+            "/v1/checkups/unmatched",
+            "/v1/checkups/{id}/match",
             "/v1/consignments",
             "/v1/consignments/{id}/end",
             "/v1/eligibility/card",

@@ -671,6 +671,53 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         note(checkups_op, s, &b);
     }
 
+    // The matching queue: listed, a bad limit, no token; resolved, unknown, no member, not
+    // JSON, too large, no token.
+    let (s, r) = w
+        .upload(
+            "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
+            ins,
+            crate::checkups::archive(&[crate::checkups::document("999")]),
+        )
+        .await;
+    assert_eq!(
+        (s, r["to_match"].as_u64()),
+        (StatusCode::CREATED, Some(1)),
+        "{r}"
+    );
+    let queue_op = "GET /v1/checkups/unmatched";
+    for (uri, token) in [
+        ("/v1/checkups/unmatched", ins),
+        ("/v1/checkups/unmatched?limit=0", ins),
+        ("/v1/checkups/unmatched", None),
+    ] {
+        let (s, b) = w.call(Method::GET, uri, token, Value::Null).await;
+        note(queue_op, s, &b);
+    }
+    let (_, queue) = w
+        .call(Method::GET, "/v1/checkups/unmatched", ins, Value::Null)
+        .await;
+    let match_op = "POST /v1/checkups/{id}/match";
+    let first = &queue["checkups"][0];
+    let resolve = format!("/v1/checkups/{}/match", first["id"].as_str().unwrap());
+    let member = first["candidates"][0]["member_id"].clone();
+    for (uri, token, body) in [
+        (resolve.as_str(), ins, json!({"member_id": member})),
+        (resolve.as_str(), ins, json!({"member_id": member})),
+        (resolve.as_str(), ins, json!({})),
+        (resolve.as_str(), None, json!({"member_id": member})),
+        (
+            resolve.as_str(),
+            ins,
+            Value::String("x".repeat(onshi_server::BODY_LIMIT)),
+        ),
+    ] {
+        let (s, b) = w.call(Method::POST, uri, token, body).await;
+        note(match_op, s, &b);
+    }
+    let s = w.call_raw(Method::POST, &resolve, ins, "{not json").await;
+    note(match_op, s, &Value::Null);
+
     // The audit log's public anchors: a checkpoint kept or not; a proof, out of range, malformed.
     let (s, b) = w
         .call(Method::GET, "/v1/audit/checkpoint", None, Value::Null)

@@ -282,8 +282,8 @@ async fn an_initial_load_rebuilds_what_it_dropped_and_a_failed_one_leaves_it_all
             None => Vec::new(),
         };
         assert!(
-            pg.is_none() || schema.len() == 10,
-            "{schema:?}: five indexes and five constraints"
+            pg.is_none() || schema.len() == 11,
+            "{schema:?}: six indexes (one for the checkup matching queue) and five constraints"
         );
         let mut rows: Vec<(u64, ValidMember)> = (0..10_000u64)
             .map(|i| {
