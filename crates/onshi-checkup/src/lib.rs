@@ -23,6 +23,7 @@ pub mod import;
 pub mod index;
 pub mod reference;
 pub mod validate;
+pub mod write;
 pub mod xml;
 
 use time::Date;

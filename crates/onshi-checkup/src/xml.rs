@@ -62,10 +62,33 @@ pub struct XmlError {
 }
 
 fn line_of(bytes: &[u8], position: u64) -> usize {
-    let end = usize::try_from(position)
-        .unwrap_or(usize::MAX)
-        .min(bytes.len());
-    bytes[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    Lines::default().at(bytes, position)
+}
+
+/// Line numbers of positions that only move forward, counted incrementally: counting from the
+/// start for every element made a large document cost the square of its size.
+#[derive(Default)]
+struct Lines {
+    position: usize,
+    newlines: usize,
+}
+
+impl Lines {
+    fn at(&mut self, bytes: &[u8], position: u64) -> usize {
+        let end = usize::try_from(position)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        if end < self.position {
+            // Not expected (positions only grow); count afresh rather than be wrong.
+            *self = Self::default();
+        }
+        self.newlines += bytes[self.position..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.position = end;
+        self.newlines + 1
+    }
 }
 
 fn element(
@@ -124,13 +147,14 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
+    let mut lines = Lines::default();
     loop {
         let before = reader.buffer_position();
+        let line = lines.at(bytes, before);
         let event = reader.read_event().map_err(|e| XmlError {
             line: line_of(bytes, reader.buffer_position()),
             reason: e.to_string(),
         })?;
-        let line = line_of(bytes, before);
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 count += 1;

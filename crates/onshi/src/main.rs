@@ -23,6 +23,7 @@ mod error;
 mod import;
 mod pki_dir;
 mod synth;
+mod synth_checkups;
 mod tokens;
 
 pub use error::CliError;

@@ -43,6 +43,7 @@ pub struct DemoArgs {
 const TOKENS_FILE: &str = "demo-tokens.txt";
 const MEMBERS_FILE: &str = "demo-members.csv";
 const MEMBERS_SJIS_FILE: &str = "demo-members-sjis.csv";
+const CHECKUPS_DIR: &str = "checkups";
 
 /// Runs `onshi demo`.
 pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
@@ -93,6 +94,7 @@ pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
             report.rows_per_second()
         );
         setup_cards(&args, &store, &key, clock, &tokens_path, &members_path).await?;
+        setup_checkups(&args, &store, clock, today).await?;
     }
     print_guide(&args, &db, &store).await?;
     if args.no_serve {
@@ -124,6 +126,53 @@ pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
         ),
     )
     .await
+}
+
+/// Three fiscal years of checkups for the demo's members, written as standard archives into
+/// `checkups/` and imported; the institutions that sent them registered.
+async fn setup_checkups(
+    args: &DemoArgs,
+    store: &onshi_store::Store,
+    clock: &dyn Clock,
+    today: time::Date,
+) -> Result<(), CliError> {
+    let dir = args.dir.join(CHECKUPS_DIR);
+    let written = crate::synth_checkups::write_archives(
+        synth::Population::new(args.members, 1, today),
+        &dir,
+        1,
+        today,
+        3,
+        50_000,
+        |_| {},
+    )?;
+    let mut seen = std::collections::BTreeSet::new();
+    for (number, _) in synth::insurers() {
+        let institution = crate::synth_checkups::institution_for(&number);
+        if seen.insert(institution.clone())
+            && let Ok(n) = onshi_domain::InstitutionNumber::parse(&institution)
+        {
+            let (_, hash) = onshi_store::token::mint(onshi_store::token::TokenKind::Institution)
+                .map_err(|_| CliError::Config("no system randomness".into()))?;
+            store
+                .create_institution(
+                    &n,
+                    "オンシ健診センター",
+                    &hash,
+                    clock.now(),
+                    &operator(Some("demo".into())),
+                )
+                .await?;
+        }
+    }
+    let totals =
+        crate::cmd::import::import_checkups(store, &[dir], operator(Some("demo".into())), clock)
+            .await?;
+    println!(
+        "Imported {} synthetic checkups ({} employer checkups under 40) of three fiscal years in {:.1} s.",
+        written.checkups, written.employer_checkups, totals.seconds
+    );
+    Ok(())
 }
 
 async fn print_guide(

@@ -29,6 +29,28 @@ pub enum GenCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Write checkup archives for the members `gen members` writes with the same --count,
+    /// --seed and day: 特定健診 of members aged 40–74 and employer checkups of employees under
+    /// 40, over the last --years fiscal years, one archive per insurer, year and chunk.
+    ///
+    /// Example: onshi gen members --count 100000 --out m.csv && onshi gen checkups --count 100000 --out checkups/
+    Checkups {
+        /// How many member rows (as given to `gen members`).
+        #[arg(long, default_value_t = 10_000)]
+        count: u64,
+        /// Folder for the archives (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Fiscal years, ending with the current one.
+        #[arg(long, default_value_t = 3)]
+        years: u32,
+        /// The most checkups in one archive.
+        #[arg(long, default_value_t = 50_000)]
+        per_archive: u32,
+        /// Random seed (as given to `gen members`).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Write the synthetic insurers (number,name) that `gen members` uses.
     Insurers {
         /// Output file.
@@ -49,6 +71,34 @@ pub fn run(command: GenCommand, clock: &dyn Clock) -> Result<(), CliError> {
             let today = onshi_domain::japan::japan_date(clock.now());
             let n = synth::write_csv(synth::Population::new(count, seed, today), &out, encoding)?;
             println!("wrote {n} members to {}", out.display());
+            Ok(())
+        }
+        GenCommand::Checkups {
+            count,
+            out,
+            years,
+            per_archive,
+            seed,
+        } => {
+            let today = onshi_domain::japan::japan_date(clock.now());
+            let rows = synth::Population::new(count, seed, today);
+            let written = crate::synth_checkups::write_archives(
+                rows,
+                &out,
+                seed,
+                today,
+                years,
+                per_archive,
+                |n| eprint!("\r{n} checkups written"),
+            )?;
+            eprintln!();
+            println!(
+                "wrote {} checkups ({} employer checkups under 40) in {} archives to {}",
+                written.checkups,
+                written.employer_checkups,
+                written.archives.len(),
+                out.display()
+            );
             Ok(())
         }
         GenCommand::Insurers { out } => {

@@ -54,10 +54,14 @@ pub enum ImportCommand {
     /// `file: element or code: reason`. Each checkup is linked to the member whose card key,
     /// birth date and sex match on the exam date, or left for the insurer to match.
     ///
+    /// Several archives, or folders of them, are imported one after another, each all or
+    /// nothing; the command fails if any was refused.
+    ///
     /// Example: onshi import checkups 5521111111_00280081_202405271_1.zip
     Checkups {
-        /// The zip archive.
-        file: PathBuf,
+        /// The zip archives, or folders whose `*.zip` files are imported in name order.
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
 
         /// Who is importing, for the access log. [default: $USER]
         #[arg(long, env = "ONSHI_OPERATOR")]
@@ -78,10 +82,15 @@ pub async fn run(command: ImportCommand, clock: &dyn Clock) -> Result<(), CliErr
             store,
         } => (file, encoding, operator, store),
         ImportCommand::Checkups {
-            file,
+            files,
             operator: who,
             store,
-        } => return import_checkups(&file, operator(who), &store, clock).await,
+        } => {
+            let (store, _) = open_store(&store).await?;
+            let result = import_checkups(&store, &files, operator(who), clock).await;
+            store.close().await;
+            return result.map(|_| ());
+        }
     };
     let (store, key) = open_store(&store).await?;
     let job = import::ImportJob {
@@ -111,35 +120,94 @@ pub async fn run(command: ImportCommand, clock: &dyn Clock) -> Result<(), CliErr
     Ok(())
 }
 
-/// `onshi import checkups`: the archive through the server crate's import workflow (the same
-/// one the upload route runs), reporting the receipt or every problem.
-async fn import_checkups(
-    file: &std::path::Path,
-    actor: onshi_store::Actor,
-    store_args: &StoreArgs,
-    clock: &dyn Clock,
-) -> Result<(), CliError> {
-    use onshi_server::checkups::{ArchiveError, import_archive};
-    let name = file
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| CliError::Config(format!("{}: not a file name", file.display())))?
-        .to_owned();
-    let archive =
-        std::fs::File::open(file).map_err(|e| CliError::Io(file.display().to_string(), e))?;
-    let (store, _) = open_store(store_args).await?;
-    let r = match import_archive(&store, &actor, archive, &name, clock.now()).await {
-        Ok(r) => r,
-        Err(ArchiveError::Refused(errors)) => return Err(CliError::ArchiveRejected(errors)),
-        Err(ArchiveError::Store(e)) => return Err(e.into()),
-    };
-    for w in &r.warnings {
-        eprintln!("warning: {w}");
+/// The archives `paths` name: files as given, folders as their `*.zip` files in name order.
+pub fn archive_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut zips: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| CliError::Io(p.display().to_string(), e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x.eq_ignore_ascii_case("zip")))
+                .collect();
+            zips.sort();
+            out.extend(zips);
+        } else {
+            out.push(p.clone());
+        }
     }
-    println!(
-        "imported {name}: {} checkups ({} linked, {} to match, {} corrected, {} unchanged)",
-        r.documents, r.linked, r.to_match, r.corrected, r.unchanged
-    );
-    store.close().await;
-    Ok(())
+    Ok(out)
+}
+
+/// What importing several archives did.
+#[derive(Debug, Default)]
+pub struct CheckupTotals {
+    /// Archives imported.
+    pub archives: u64,
+    /// Checkup documents in them.
+    pub documents: u64,
+    /// Linked to members.
+    pub linked: u64,
+    /// Left to match.
+    pub to_match: u64,
+    /// Seconds it took.
+    pub seconds: f64,
+}
+
+/// `onshi import checkups` (and the demo): each archive through the server crate's import
+/// workflow (the same one the upload route runs), one after another, each all or nothing;
+/// prints each receipt; fails at the end, listing every problem, if any archive was refused.
+pub async fn import_checkups(
+    store: &onshi_store::Store,
+    paths: &[PathBuf],
+    actor: onshi_store::Actor,
+    clock: &dyn Clock,
+) -> Result<CheckupTotals, CliError> {
+    use onshi_server::checkups::{ArchiveError, import_archive};
+    let started = std::time::Instant::now();
+    let mut totals = CheckupTotals::default();
+    let mut refused = Vec::new();
+    for file in archive_paths(paths)? {
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| CliError::Config(format!("{}: not a file name", file.display())))?
+            .to_owned();
+        let archive =
+            std::fs::File::open(&file).map_err(|e| CliError::Io(file.display().to_string(), e))?;
+        let r = match import_archive(store, &actor, archive, &name, clock.now()).await {
+            Ok(r) => r,
+            Err(ArchiveError::Refused(errors)) => {
+                eprintln!("refused {name}: {} problem(s)", errors.len());
+                refused.extend(errors);
+                continue;
+            }
+            Err(ArchiveError::Store(e)) => return Err(e.into()),
+        };
+        for w in &r.warnings {
+            eprintln!("warning: {w}");
+        }
+        println!(
+            "imported {name}: {} checkups ({} linked, {} to match, {} corrected, {} unchanged)",
+            r.documents, r.linked, r.to_match, r.corrected, r.unchanged
+        );
+        totals.archives += 1;
+        totals.documents += r.documents as u64;
+        totals.linked += r.linked;
+        totals.to_match += r.to_match;
+    }
+    totals.seconds = started.elapsed().as_secs_f64();
+    if !refused.is_empty() {
+        return Err(CliError::ArchiveRejected(refused));
+    }
+    if totals.archives > 1 {
+        println!(
+            "{} archives, {} checkups in {:.1} s ({:.0} checkups/s)",
+            totals.archives,
+            totals.documents,
+            totals.seconds,
+            totals.documents as f64 / totals.seconds.max(1e-9)
+        );
+    }
+    Ok(totals)
 }

@@ -1,0 +1,153 @@
+//! Archives onshi writes: read back by onshi's own reader, and valid against the MHLW V08
+//! schemas they carry (checked with libxml2's `xmllint`, as a second, independent reader).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Cursor;
+use std::process::Command;
+
+use onshi_checkup::archive::Limits;
+use onshi_checkup::codes::CodeTable;
+use onshi_checkup::document::{self, Document};
+use onshi_checkup::import::read_archive;
+use onshi_checkup::write::{ArchiveWriter, INSTITUTION_OID};
+use time::macros::date;
+
+fn fixture() -> Document {
+    let root = onshi_checkup::xml::parse(include_bytes!("fixtures/hc08-complete.xml")).unwrap();
+    document::read(&root).unwrap()
+}
+
+fn written(docs: &[Document], schemas: bool) -> (String, Vec<u8>) {
+    let mut w = ArchiveWriter::new(
+        Cursor::new(Vec::new()),
+        ("5521111111", INSTITUTION_OID),
+        "00280081",
+        date!(2024 - 05 - 27),
+        1,
+        6,
+        schemas,
+    )
+    .unwrap();
+    for d in docs {
+        w.add(d, "オンシ健診センター").unwrap();
+    }
+    let name = w.file_name();
+    (name, w.finish().unwrap().into_inner())
+}
+
+#[test]
+fn written_archives_read_back_document_for_document() {
+    let mut docs = Vec::new();
+    for n in 1..=3 {
+        let mut d = fixture();
+        d.number = format!("{n}");
+        // Text that XML must escape survives.
+        d.name_kana = "ｼｹﾝ <&> ﾀﾛｳ".into();
+        docs.push(d);
+    }
+    let (name, bytes) = written(&docs, true);
+    assert_eq!(name, "5521111111_00280081_202405271_1.zip");
+    let mut read = Vec::new();
+    let receipt = read_archive(
+        Cursor::new(bytes),
+        &name,
+        Limits::default(),
+        CodeTable::fy2024(),
+        |c| read.push(c.document),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(receipt.documents, 3);
+    for (got, sent) in read.iter().zip(&docs) {
+        assert_eq!(got.number, sent.number);
+        assert_eq!(got.name_kana, sent.name_kana);
+        assert_eq!(
+            (
+                got.birth_date,
+                got.exam_date,
+                &got.institution,
+                &got.program
+            ),
+            (
+                sent.birth_date,
+                sent.exam_date,
+                &sent.institution,
+                &sent.program
+            )
+        );
+        let codes = |d: &Document| -> Vec<(String, String)> {
+            d.observations
+                .iter()
+                .map(|o| (o.code.clone(), format!("{:?}", o.value)))
+                .collect()
+        };
+        assert_eq!(codes(got), codes(sent), "every observation and value");
+    }
+}
+
+/// Whether `xmllint` can run here; CI requires it (`ONSHI_REQUIRE_XMLLINT=1`).
+fn xmllint() -> bool {
+    let found = Command::new("xmllint").arg("--version").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("ONSHI_REQUIRE_XMLLINT").is_none(),
+            "ONSHI_REQUIRE_XMLLINT is set but xmllint (Debian: libxml2-utils) is not installed"
+        );
+        eprintln!(
+            "note: skipping the schema check: xmllint (Debian: libxml2-utils) is not installed"
+        );
+    }
+    found
+}
+
+#[test]
+fn written_archives_validate_against_the_schemas_they_carry() {
+    if !xmllint() {
+        return;
+    }
+    let (name, bytes) = written(&[fixture(), fixture()], true);
+    let dir = tempfile::tempdir().unwrap();
+    zip::ZipArchive::new(Cursor::new(bytes))
+        .unwrap()
+        .extract(dir.path())
+        .unwrap();
+    let root = dir.path().join(name.trim_end_matches(".zip"));
+    let data: Vec<_> = std::fs::read_dir(root.join("DATA"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(data.len(), 2);
+    for (schema, files) in [
+        ("XSD/ix08_V08.xsd", vec![root.join("ix08_V08.xml")]),
+        ("XSD/hc08_V08.xsd", data),
+    ] {
+        for file in files {
+            let out = Command::new("xmllint")
+                .arg("--noout")
+                .arg("--schema")
+                .arg(root.join(schema))
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                file.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    // And a document the schema refuses is refused by xmllint here (the check can fail).
+    let bad = root.join("bad.xml");
+    let text = std::fs::read_to_string(root.join("ix08_V08.xml"))
+        .unwrap()
+        .replace("<creationTime", "<creationTimes");
+    std::fs::write(&bad, text).unwrap();
+    let out = Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(root.join("XSD/ix08_V08.xsd"))
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
