@@ -71,7 +71,7 @@ for N in "${SCALES[@]}"; do
   # PostgreSQL's COPY of the same file into a bare table: the import's yardstick.
   BARE="onshi_bench_$$_copy_$N"
   psql -q "$PG_URL" -c "CREATE DATABASE $BARE"
-  psql -q "$(pgdb $BARE)" -c "CREATE TABLE bare (insurer_number text, symbol text, number text, branch text, name text, name_kana text, birth_date date, sex int, relationship int, qualified_from date, qualified_until date, copay_ratio int, my_number text, loss_reason text, limit_class text, limit_bracket text, limit_issued date, limit_valid_from date, limit_valid_until date, limit_long_term_from date)"
+  psql -q "$(pgdb $BARE)" -c "CREATE TABLE bare (insurer_number text, symbol text, number text, branch text, name text, name_kana text, birth_date date, sex int, relationship int, qualified_from date, qualified_until date, copay_ratio int, my_number text, loss_reason text, limit_class text, limit_bracket text, limit_issued date, limit_valid_from date, limit_valid_until date, limit_long_term_from date, employer text)"
   T0=$(date +%s.%N)
   psql -q "$(pgdb $BARE)" -c "\\copy bare FROM '$CSV' WITH (FORMAT csv, HEADER true)"
   T1=$(date +%s.%N)

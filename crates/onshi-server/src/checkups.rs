@@ -13,6 +13,9 @@ use onshi_checkup::import::Checkup;
 use onshi_store::{Actor, NewCheckup, NewObservation, Store, StoreError};
 use time::OffsetDateTime;
 
+/// Checkups staged in the store together.
+const BATCH: usize = 256;
+
 /// Why an archive was not imported.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -90,7 +93,7 @@ pub async fn import_archive(
     name: &str,
     at: OffsetDateTime,
 ) -> Result<CheckupArchiveReceipt, ArchiveError> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<NewCheckup, String>>(64);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<NewCheckup, String>>(2 * BATCH);
     let archive = name.to_owned();
     let reading = tokio::task::spawn_blocking(move || {
         onshi_checkup::import::read_archive(
@@ -106,14 +109,23 @@ pub async fn import_archive(
     });
     let mut session = store.begin_checkup_import(actor, name, at).await?;
     let mut key_errors = Vec::new();
-    while let Some(next) = rx.recv().await {
-        match next {
-            Ok(c) => {
-                if let onshi_store::Added::Refused(reason) = session.add(&c).await? {
-                    key_errors.push(format!("{}: {reason}", c.source_file));
-                }
+    // Staged a batch at a time: a few set-based statements per batch instead of several per
+    // checkup (the reading thread goes on filling the channel meanwhile).
+    let mut received = Vec::with_capacity(BATCH);
+    let mut batch: Vec<NewCheckup> = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut received, BATCH).await > 0 {
+        batch.clear();
+        for next in received.drain(..) {
+            match next {
+                Ok(c) => batch.push(c),
+                Err(e) => key_errors.push(e),
             }
-            Err(e) => key_errors.push(e),
+        }
+        let outcomes = session.add_batch(&batch).await?;
+        for (c, added) in batch.iter().zip(outcomes) {
+            if let onshi_store::Added::Refused(reason) = added {
+                key_errors.push(format!("{}: {reason}", c.source_file));
+            }
         }
     }
     let read = reading

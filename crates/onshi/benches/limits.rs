@@ -8,6 +8,11 @@
 //!   imported SQLite registry through sqlx (the driver the server uses), the SQLite counterpart of
 //!   `pgbench -S`: one prepared `SELECT` by card key, random current members.
 //!
+//! - `checkup-parse DIR`: the yardstick of checkup imports, over every `*.zip` of DIR on one
+//!   thread: documents per second to inflate the DATA entries only; to inflate and run a bare
+//!   quick-xml parse over every event (no tree, no validation); and to read and validate them
+//!   with `onshi_checkup::import::read_archive` (everything an import does but the store).
+//!
 //! Each prints one JSON object. Run with `cargo bench -p onshi --bench limits -- rsa 3`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails loudly
@@ -146,6 +151,74 @@ async fn sqlite_lookups(db: &str, csv: &str, seconds: f64, concurrency: usize) {
     );
 }
 
+fn checkup_parse(dir: &str) {
+    use std::io::Read;
+    let mut zips: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "zip"))
+        .collect();
+    zips.sort();
+    // Inflate only, then inflate and parse: one pass each over every archive.
+    let pass = |parse: bool| -> (u64, u64, f64) {
+        let started = Instant::now();
+        let (mut docs, mut events) = (0u64, 0u64);
+        let mut buf = Vec::new();
+        let mut scratch = Vec::new();
+        for path in &zips {
+            let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+            for i in 0..zip.len() {
+                let mut entry = zip.by_index(i).unwrap();
+                if !entry.name().unwrap().contains("/DATA/") {
+                    continue;
+                }
+                buf.clear();
+                entry.read_to_end(&mut buf).unwrap();
+                docs += 1;
+                if parse {
+                    let mut reader = quick_xml::Reader::from_reader(&buf[..]);
+                    loop {
+                        scratch.clear();
+                        match reader.read_event_into(&mut scratch).unwrap() {
+                            quick_xml::events::Event::Eof => break,
+                            _ => events += 1,
+                        }
+                    }
+                }
+            }
+        }
+        (docs, events, started.elapsed().as_secs_f64())
+    };
+    let (docs, _, inflate) = pass(false);
+    let (_, events, parse) = pass(true);
+    let started = Instant::now();
+    let mut validated = 0u64;
+    for path in &zips {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+        onshi_checkup::import::read_archive(
+            file,
+            name,
+            onshi_checkup::archive::Limits::default(),
+            onshi_checkup::codes::CodeTable::fy2024(),
+            |_| validated += 1,
+        )
+        .unwrap();
+    }
+    let validate = started.elapsed().as_secs_f64();
+    assert_eq!(validated, docs);
+    println!(
+        "{}",
+        serde_json::json!({
+            "checkup_documents": docs,
+            "xml_events": events,
+            "inflate_per_second": docs as f64 / inflate,
+            "bare_parse_per_second": docs as f64 / parse,
+            "read_and_validate_per_second": docs as f64 / validate,
+        })
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -163,8 +236,9 @@ fn main() {
                 arg(4).and_then(|s| s.parse().ok()).unwrap_or(32),
             ));
         }
+        Some("checkup-parse") => checkup_parse(arg(1).expect("DIR")),
         _ => eprintln!(
-            "usage: limits rsa [SECONDS] | limits sqlite-lookups DB MEMBERS_CSV [SECONDS] [CONCURRENCY]"
+            "usage: limits rsa [SECONDS] | limits sqlite-lookups DB MEMBERS_CSV [SECONDS] [CONCURRENCY] | limits checkup-parse DIR"
         ),
     }
 }

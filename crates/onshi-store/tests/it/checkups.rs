@@ -102,3 +102,76 @@ fn fiscal_years_start_in_april() {
     assert_eq!(onshi_store::fiscal_year(date!(2024 - 04 - 01)), 2024);
     assert_eq!(onshi_store::fiscal_year(date!(2025 - 03 - 31)), 2024);
 }
+
+#[tokio::test]
+async fn a_batch_stores_what_one_by_one_would() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let ins = actor(&kyokai());
+        let m = member("01130012", "1", "2020-04-01", "", "123456789018");
+        store
+            .create_member(&ins, &m.key, &m.details, T0)
+            .await
+            .unwrap();
+        let born = date!(1990 - 05 - 06);
+        let other = actor(&society());
+        let batch = [
+            checkup("1", born, "160.1"),
+            checkup("1", born, "150.0"),
+            checkup("2", born, "150.0"),
+            checkup("2", born, "150.0"),
+            checkup("2", born, "150.5"),
+        ];
+        // Another insurer's members are refused, nothing else happens.
+        let mut import = store
+            .begin_checkup_import(&other, "x.zip", T0)
+            .await
+            .unwrap();
+        let refused = import.add_batch(&batch[..1]).await.unwrap();
+        assert!(matches!(&refused[0], Added::Refused(r) if r.contains("not the sender")));
+        drop(import);
+
+        let mut import = store.begin_checkup_import(&ins, "a.zip", T0).await.unwrap();
+        let got = import.add_batch(&batch).await.unwrap();
+        assert_eq!(
+            got,
+            [
+                Added::Linked,
+                Added::Corrected,
+                Added::Unmatched,
+                Added::Unchanged,
+                Added::Corrected
+            ],
+            "{}",
+            db.backend
+        );
+        import.commit().await.unwrap();
+        assert_eq!(store.checkup_counts().await.unwrap(), (4, 2));
+        // Again, as a whole and one by one: nothing new.
+        let mut import = store.begin_checkup_import(&ins, "a.zip", T1).await.unwrap();
+        let again = import.add_batch(&batch[4..]).await.unwrap();
+        assert_eq!(again, [Added::Unchanged]);
+        assert_eq!(
+            import.add(&checkup("1", born, "150.0")).await.unwrap(),
+            Added::Unchanged
+        );
+        import.commit().await.unwrap();
+        // What the person reads back: the latest version, with its observation.
+        let person = store
+            .find_member(&ins, &m.key, T1)
+            .await
+            .unwrap()
+            .unwrap()
+            .details
+            .person
+            .unwrap();
+        let read = store
+            .checkups_of_person(&ins, &person, date!(2020 - 01 - 01), T1)
+            .await
+            .unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].version, 2);
+        assert_eq!(read[0].observations[0].value.as_deref(), Some("150.0"));
+        db.cleanup().await;
+    }
+}
