@@ -1200,33 +1200,70 @@ impl CheckupImport {
                 }
                 q.execute(&mut **tx).await?;
             }
-            let observations: Vec<(&str, usize, &NewObservation)> = rows
-                .iter()
-                .flat_map(|Staged { checkup: c, id, .. }| {
-                    c.observations
-                        .iter()
-                        .enumerate()
-                        .map(move |(i, o)| (id.as_str(), i, o))
-                })
-                .collect();
-            for chunk in observations.chunks(observations_per_insert) {
-                let mut q =
-                    sqlx::query(sqlx::AssertSqlSafe(observation_insert(chunk.len(), sqlite)));
-                for (id, seq, o) in chunk {
-                    q = q
-                        .bind(*id)
-                        .bind(i32::try_from(*seq).unwrap_or(i32::MAX))
-                        .bind(&o.code)
-                        .bind(o.value_kind)
-                        .bind(&o.value)
-                        .bind(&o.unit)
-                        .bind(&o.code_system)
-                        .bind(&o.interpretation)
-                        .bind(&o.method);
-                }
-                q.execute(&mut **tx).await?;
-            }
         });
+        let observations: Vec<(&str, usize, &NewObservation)> = rows
+            .iter()
+            .flat_map(|Staged { checkup: c, id, .. }| {
+                c.observations
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, o)| (id.as_str(), i, o))
+            })
+            .collect();
+        match &mut self.tx {
+            // PostgreSQL: one COPY for the batch's observations (most of an import's rows).
+            Tx::Postgres(tx) => {
+                use crate::import::{copy_opt_text, copy_text};
+                let mut data = Vec::with_capacity(observations.len() * 64);
+                for (id, seq, o) in &observations {
+                    copy_text(&mut data, id);
+                    data.extend_from_slice(format!("\t{seq}\t").as_bytes());
+                    copy_text(&mut data, &o.code);
+                    data.push(b'\t');
+                    copy_text(&mut data, o.value_kind);
+                    for part in [
+                        Some(o.value.as_str()),
+                        o.unit.as_deref(),
+                        o.code_system.as_deref(),
+                        o.interpretation.as_deref(),
+                        o.method.as_deref(),
+                    ] {
+                        data.push(b'\t');
+                        copy_opt_text(&mut data, part);
+                    }
+                    data.push(b'\n');
+                }
+                if !data.is_empty() {
+                    let mut copy = tx
+                        .copy_in_raw(
+                            "COPY checkup_observations (checkup_id, seq, code, value_kind, value, unit, \
+                             code_system, interpretation, method) FROM STDIN",
+                        )
+                        .await?;
+                    copy.send(data).await?;
+                    copy.finish().await?;
+                }
+            }
+            Tx::Sqlite(tx) => {
+                for chunk in observations.chunks(observations_per_insert) {
+                    let mut q =
+                        sqlx::query(sqlx::AssertSqlSafe(observation_insert(chunk.len(), sqlite)));
+                    for (id, seq, o) in chunk {
+                        q = q
+                            .bind(*id)
+                            .bind(i32::try_from(*seq).unwrap_or(i32::MAX))
+                            .bind(&o.code)
+                            .bind(o.value_kind)
+                            .bind(&o.value)
+                            .bind(&o.unit)
+                            .bind(&o.code_system)
+                            .bind(&o.interpretation)
+                            .bind(&o.method);
+                    }
+                    q.execute(&mut **tx).await?;
+                }
+            }
+        }
         for r in &rows {
             if let Some(c) = &r.consignment {
                 self.outcome.consignments.insert(c.clone());

@@ -201,27 +201,34 @@ fn stage_sql(rows: usize) -> String {
     sql
 }
 
+/// Appends `value` as a COPY text-format column: backslash, tab, newline and carriage return
+/// escaped.
+pub(crate) fn copy_text(out: &mut Vec<u8>, value: &str) {
+    for b in value.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// Appends an optional COPY text-format column (`\N` for NULL).
+pub(crate) fn copy_opt_text(out: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        Some(v) => copy_text(out, v),
+        None => out.extend_from_slice(b"\\N"),
+    }
+}
+
 /// Appends one row in COPY's text format: columns separated by tabs, `\N` for NULL, and
 /// backslash, tab, newline and carriage return escaped in text.
 fn copy_row(out: &mut Vec<u8>, r: &StagedRow) {
+    use copy_opt_text as opt_text;
+    use copy_text as text;
     use std::io::Write as _;
-    fn text(out: &mut Vec<u8>, value: &str) {
-        for b in value.bytes() {
-            match b {
-                b'\\' => out.extend_from_slice(b"\\\\"),
-                b'\t' => out.extend_from_slice(b"\\t"),
-                b'\n' => out.extend_from_slice(b"\\n"),
-                b'\r' => out.extend_from_slice(b"\\r"),
-                _ => out.push(b),
-            }
-        }
-    }
-    fn opt_text(out: &mut Vec<u8>, value: Option<&str>) {
-        match value {
-            Some(v) => text(out, v),
-            None => out.extend_from_slice(b"\\N"),
-        }
-    }
     fn date(out: &mut Vec<u8>, d: Option<time::Date>) {
         // Writing into a Vec cannot fail.
         let _ = match d {
