@@ -155,19 +155,6 @@ fn content_hash(c: &NewCheckup) -> String {
     hex::encode(ctx.finish())
 }
 
-row_by_name! {
-    /// The member a checkup's card key names, with its current version.
-    struct Holder {
-        id: String,
-        person_ref: Option<String>,
-        birth_date: Date,
-        sex: i32,
-        qualified_from: Date,
-        qualified_until: Option<Date>,
-        employer: Option<String>,
-    }
-}
-
 /// The employer-checkup program (プログラム種別 030 事業者健診): from an institution, accepted
 /// only under a consignment of the person's employer.
 pub const EMPLOYER_CHECKUP_PROGRAM: &str = "030";
@@ -175,21 +162,11 @@ pub const EMPLOYER_CHECKUP_PROGRAM: &str = "030";
 const CONSIGNMENT_IN_FORCE: &str = "SELECT id FROM consignments WHERE institution = $1 AND insurer_number = $2 \
      AND employer = $3 AND valid_from <= $4 AND (valid_until IS NULL OR valid_until >= $4) ORDER BY created_at, id LIMIT 1";
 
-const HOLDER: &str = "SELECT m.id, v.person_ref, v.birth_date, v.sex, v.qualified_from, v.qualified_until, v.employer \
-     FROM members m JOIN member_versions v ON v.member_id = m.id AND v.version = m.current_version \
-     WHERE m.insurer_number = $1 AND m.symbol = $2 AND m.number = $3 AND m.branch = $4";
-
-const LATEST: &str = "SELECT version, content_hash FROM checkups WHERE insurer_number = $1 AND symbol = $2 \
-     AND number = $3 AND branch = $4 AND exam_date = $5 AND institution = $6 ORDER BY version DESC LIMIT 1";
-
 const INSERT: &str = "INSERT INTO checkups (id, insurer_number, symbol, number, branch, exam_date, institution, \
      version, recorded_at, source_archive, source_file, report_kind, program, name_kana, birth_date, sex, \
      fiscal_year, age_at_fiscal_year_end, member_id, person_ref, content_hash, employer, sender_kind, sender_id, \
      consignment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
      $20, $21, $22, $23, $24, $25)";
-
-/// Observations per INSERT: 9 parameters each, 2,700 a statement.
-const OBSERVATIONS_PER_INSERT: usize = 300;
 
 /// The INSERT of `rows` observations.
 fn observation_insert(rows: usize, sqlite: bool) -> String {
@@ -236,161 +213,13 @@ impl Store {
 }
 
 impl CheckupImport {
-    /// Stores `checkup` in the import's transaction.
+    /// Stores `checkup` in the import's transaction: a batch of one (see
+    /// [`CheckupImport::add_batch`]).
     pub async fn add(&mut self, checkup: &NewCheckup) -> Result<Added, StoreError> {
-        let key = &checkup.key;
-        let hash = content_hash(checkup);
-        let (id, archive, at, actor) = (
-            crate::members::new_member_id(),
-            self.archive.clone(),
-            self.at,
-            self.actor.clone(),
-        );
-        let sender_refusal = sender_refusal(&actor, checkup);
-        if let Some(reason) = sender_refusal {
-            return Ok(Added::Refused(reason));
-        }
-        let sqlite = matches!(self.tx, Tx::Sqlite(_));
-        let added = on_tx!(self, |tx| 'add: {
-            let latest: Option<(i32, String)> = sqlx::query_as(LATEST)
-                .bind(key.insurer.as_str())
-                .bind(key.symbol.as_str())
-                .bind(key.number.as_str())
-                .bind(key.branch.as_str())
-                .bind(checkup.exam_date)
-                .bind(&checkup.institution)
-                .fetch_optional(&mut **tx)
-                .await?;
-            if latest.as_ref().is_some_and(|(_, h)| *h == hash) {
-                break 'add Added::Unchanged;
-            }
-            let holder: Option<Holder> = sqlx::query_as(HOLDER)
-                .bind(key.insurer.as_str())
-                .bind(key.symbol.as_str())
-                .bind(key.number.as_str())
-                .bind(key.branch.as_str())
-                .fetch_optional(&mut **tx)
-                .await?;
-            let holder = holder.filter(|h| {
-                h.birth_date == checkup.birth_date
-                    && h.sex == i32::from(checkup.sex)
-                    && h.qualified_from <= checkup.exam_date
-                    && h.qualified_until.is_none_or(|u| u >= checkup.exam_date)
-            });
-            let employer = holder.as_ref().and_then(|h| h.employer.clone());
-            let mut consignment: Option<String> = None;
-            match &actor {
-                Actor::Employer(e)
-                    if holder.is_some() && employer.as_deref() != Some(e.code.as_str()) =>
-                {
-                    break 'add Added::Refused(format!(
-                        "the person is not recorded as an employee of employer {}",
-                        e.code
-                    ));
-                }
-                Actor::Institution(n) if checkup.program == EMPLOYER_CHECKUP_PROGRAM => {
-                    let Some(code) = &employer else {
-                        break 'add Added::Refused(
-                            "an employer checkup (プログラム種別 030) from an institution needs a consignment \
-                             of the person's employer, and the person is not matched to an employer"
-                                .to_owned(),
-                        );
-                    };
-                    let found: Option<(String,)> = sqlx::query_as(CONSIGNMENT_IN_FORCE)
-                        .bind(n.as_str())
-                        .bind(key.insurer.as_str())
-                        .bind(code)
-                        .bind(checkup.exam_date)
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                    match found {
-                        Some((c,)) => consignment = Some(c),
-                        None => {
-                            break 'add Added::Refused(format!(
-                                "employer {code} has no consignment of institution {n} in force on the exam date {}",
-                                checkup.exam_date
-                            ));
-                        }
-                    }
-                }
-                _ => {}
-            }
-            let version = latest.map_or(1, |(v, _)| v + 1);
-            sqlx::query(INSERT)
-                .bind(&id)
-                .bind(key.insurer.as_str())
-                .bind(key.symbol.as_str())
-                .bind(key.number.as_str())
-                .bind(key.branch.as_str())
-                .bind(checkup.exam_date)
-                .bind(&checkup.institution)
-                .bind(version)
-                .bind(at)
-                .bind(&archive)
-                .bind(&checkup.source_file)
-                .bind(&checkup.report_kind)
-                .bind(&checkup.program)
-                .bind(&checkup.name_kana)
-                .bind(checkup.birth_date)
-                .bind(i32::from(checkup.sex))
-                .bind(fiscal_year(checkup.exam_date))
-                .bind(age_at_fiscal_year_end(
-                    checkup.birth_date,
-                    checkup.exam_date,
-                ))
-                .bind(holder.as_ref().map(|h| h.id.clone()))
-                .bind(holder.as_ref().and_then(|h| h.person_ref.clone()))
-                .bind(&hash)
-                .bind(&employer)
-                .bind(actor.kind())
-                .bind(actor.id())
-                .bind(&consignment)
-                .execute(&mut **tx)
-                .await?;
-            // One statement for all of a checkup's observations (about 50; 9 parameters each
-            // stays far below both backends' limits), not a round trip each.
-            for chunk in checkup
-                .observations
-                .chunks(OBSERVATIONS_PER_INSERT)
-                .enumerate()
-            {
-                let (n, part) = chunk;
-                let mut q =
-                    sqlx::query(sqlx::AssertSqlSafe(observation_insert(part.len(), sqlite)));
-                for (i, o) in part.iter().enumerate() {
-                    let seq = n * OBSERVATIONS_PER_INSERT + i;
-                    q = q
-                        .bind(&id)
-                        .bind(i32::try_from(seq).unwrap_or(i32::MAX))
-                        .bind(&o.code)
-                        .bind(o.value_kind)
-                        .bind(&o.value)
-                        .bind(&o.unit)
-                        .bind(&o.code_system)
-                        .bind(&o.interpretation)
-                        .bind(&o.method);
-                }
-                q.execute(&mut **tx).await?;
-            }
-            if let Some(c) = consignment {
-                self.outcome.consignments.insert(c);
-            }
-            if version > 1 {
-                Added::Corrected
-            } else if holder.is_some() {
-                Added::Linked
-            } else {
-                Added::Unmatched
-            }
-        });
-        match &added {
-            Added::Refused(_) => {}
-            Added::Linked => self.outcome.linked += 1,
-            Added::Unmatched => self.outcome.unmatched += 1,
-            Added::Corrected => self.outcome.corrected += 1,
-            Added::Unchanged => self.outcome.unchanged += 1,
-        }
-        Ok(added)
+        self.add_batch(std::slice::from_ref(checkup))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("a batch of one had no outcome".into()))
     }
 
     /// Commits the import with its audit entry (`import_checkups`, naming the archive and the

@@ -73,6 +73,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "match_candidates",
         include_str!("../migrations/sqlite/0013_match_candidates.sql"),
     ),
+    (
+        14,
+        "observation_fk",
+        include_str!("../migrations/sqlite/0014_observation_fk.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -139,6 +144,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         13,
         "match_candidates",
         include_str!("../migrations/postgres/0013_match_candidates.sql"),
+    ),
+    (
+        14,
+        "observation_fk",
+        include_str!("../migrations/postgres/0014_observation_fk.sql"),
     ),
 ];
 

@@ -158,6 +158,27 @@ impl TryFrom<ConsignmentRow> for Consignment {
     }
 }
 
+/// In the transaction that has just registered an owner of kind `$kind`: its first token, the
+/// audit entry (`add_organisation`), the commit.
+macro_rules! register_owner {
+    ($tx:expr, $kind:literal, $id:expr, $hash:expr, $at:expr, $actor:expr) => {{
+        let id: String = $id;
+        sqlx::query(concat!(
+            "INSERT INTO api_tokens (token_hash, owner_kind, owner_id, created_at) VALUES ($1, '",
+            $kind,
+            "', $2, $3)"
+        ))
+        .bind($hash)
+        .bind(&id)
+        .bind($at)
+        .execute(&mut *$tx)
+        .await?;
+        let detail = format!(concat!($kind, " {}"), id);
+        audit!(&mut *$tx, $at, $actor, AuditAction::AddOrganisation, &[], None, Some(detail));
+        $tx.commit().await?;
+    }};
+}
+
 const CONSIGNMENT_COLUMNS: &str =
     "id, insurer_number, employer, institution, valid_from, valid_until, created_at";
 
@@ -196,25 +217,7 @@ impl Store {
             .await?
             .rows_affected();
             if n > 0 {
-                sqlx::query(
-                    "INSERT INTO api_tokens (token_hash, owner_kind, owner_id, created_at) VALUES ($1, 'institution', $2, $3)",
-                )
-                .bind(token_hash)
-                .bind(number.as_str())
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-                let detail = format!("institution {number}");
-                audit!(
-                    &mut *tx,
-                    at,
-                    actor,
-                    AuditAction::AddOrganisation,
-                    &[],
-                    None,
-                    Some(detail)
-                );
-                tx.commit().await?;
+                register_owner!(tx, "institution", number.to_string(), token_hash, at, actor);
             }
             n > 0
         });
@@ -262,25 +265,7 @@ impl Store {
             .await?
             .rows_affected();
             if n > 0 {
-                sqlx::query(
-                    "INSERT INTO api_tokens (token_hash, owner_kind, owner_id, created_at) VALUES ($1, 'employer', $2, $3)",
-                )
-                .bind(token_hash)
-                .bind(id.to_string())
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-                let detail = format!("employer {id}");
-                audit!(
-                    &mut *tx,
-                    at,
-                    actor,
-                    AuditAction::AddOrganisation,
-                    &[],
-                    None,
-                    Some(detail)
-                );
-                tx.commit().await?;
+                register_owner!(tx, "employer", id.to_string(), token_hash, at, actor);
             }
             n > 0
         });
