@@ -174,7 +174,15 @@ macro_rules! register_owner {
         .execute(&mut *$tx)
         .await?;
         let detail = format!(concat!($kind, " {}"), id);
-        audit!(&mut *$tx, $at, $actor, AuditAction::AddOrganisation, &[], None, Some(detail));
+        audit!(
+            &mut *$tx,
+            $at,
+            $actor,
+            AuditAction::AddOrganisation,
+            &[],
+            None,
+            Some(detail)
+        );
         $tx.commit().await?;
     }};
 }
