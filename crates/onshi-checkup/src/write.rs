@@ -10,6 +10,7 @@ use std::io::{Seek, Write};
 
 use time::Date;
 
+use onshi_domain::japan::interface_date as ymd;
 use onshi_interface::xml::escape;
 
 use crate::document::{Document, Value};
@@ -17,11 +18,6 @@ use crate::index::{INSURER_OID, NAMESPACE};
 
 /// The OID of checkup institution numbers.
 pub const INSTITUTION_OID: &str = "1.2.392.200119.6.102";
-
-/// `YYYYMMDD`.
-fn ymd(d: Date) -> String {
-    format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
-}
 
 /// The CDA document of `doc`, whose institution is called `institution_name`.
 pub fn document_xml(doc: &Document, institution_name: &str) -> String {

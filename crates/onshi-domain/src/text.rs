@@ -135,6 +135,34 @@ pub fn half_width_kana(input: &str) -> String {
     out
 }
 
+/// How alike two kana names are, 0–100: one minus their edit distance over the longer length,
+/// compared in the interface's half-width form (documents write ｼｹﾝ, registries シケン) with
+/// spaces ignored.
+pub fn kana_similarity(a: &str, b: &str) -> u8 {
+    let form = |s: &str| -> Vec<char> {
+        half_width_kana(s)
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect()
+    };
+    let (a, b) = (form(a), form(b));
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return 100;
+    }
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != cb);
+            current[j + 1] = substitute.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    let distance = previous[b.len()].min(longest);
+    u8::try_from(100 - distance * 100 / longest).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +208,14 @@ mod tests {
                 "{c} -> {h}"
             );
         }
+    }
+
+    #[test]
+    fn kana_similarity_ignores_spaces_and_counts_edits() {
+        assert_eq!(kana_similarity("シケン ハナコ", "シケンハナコ"), 100);
+        assert_eq!(kana_similarity("シケン ハナコ", "シケン ハナエ"), 84);
+        assert_eq!(kana_similarity("アイウ", "カキク"), 0);
+        assert_eq!(kana_similarity("", ""), 100);
+        assert_eq!(kana_similarity("ｼｹﾝ ﾊﾅｺ", "シケン\u{3000}ハナコ"), 100);
     }
 }

@@ -155,6 +155,12 @@ fn content_hash(c: &NewCheckup) -> String {
     hex::encode(ctx.finish())
 }
 
+/// The elements a refusal names, as the document reader names them.
+const INSURER_ID: &str = "recordTarget/patientRole/id[@root='1.2.392.200119.6.101']/@extension";
+const CARD_KEY: &str = "recordTarget/patientRole/id";
+const INSTITUTION_ID: &str = "author/assignedAuthor/representedOrganization/id/@extension";
+const PROGRAM: &str = "documentationOf/serviceEvent/code/@code";
+
 /// The employer-checkup program (プログラム種別 030 事業者健診): from an institution, accepted
 /// only under a consignment of the person's employer.
 pub const EMPLOYER_CHECKUP_PROGRAM: &str = "030";
@@ -162,11 +168,11 @@ pub const EMPLOYER_CHECKUP_PROGRAM: &str = "030";
 const CONSIGNMENT_IN_FORCE: &str = "SELECT id FROM consignments WHERE institution = $1 AND insurer_number = $2 \
      AND employer = $3 AND valid_from <= $4 AND (valid_until IS NULL OR valid_until >= $4) ORDER BY created_at, id LIMIT 1";
 
-const INSERT: &str = "INSERT INTO checkups (id, insurer_number, symbol, number, branch, exam_date, institution, \
+/// The head of a checkup INSERT: 25 columns, in the order `add_batch` binds them.
+const INSERT_HEAD: &str = "INSERT INTO checkups (id, insurer_number, symbol, number, branch, exam_date, institution, \
      version, recorded_at, source_archive, source_file, report_kind, program, name_kana, birth_date, sex, \
      fiscal_year, age_at_fiscal_year_end, member_id, person_ref, content_hash, employer, sender_kind, sender_id, \
-     consignment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-     $20, $21, $22, $23, $24, $25)";
+     consignment_id) VALUES ";
 
 /// The INSERT of `rows` observations.
 fn observation_insert(rows: usize, sqlite: bool) -> String {
@@ -337,6 +343,7 @@ row_by_name! {
 
 row_by_name! {
     struct ObservationRow {
+        checkup_id: String,
         code: String,
         value_kind: String,
         value: Option<String>,
@@ -355,8 +362,11 @@ const OF_PERSON: &str = "SELECT c.id, c.insurer_number, c.exam_date, c.instituti
      AND d.branch = c.branch AND d.exam_date = c.exam_date AND d.institution = c.institution) \
      ORDER BY c.exam_date DESC, c.institution";
 
-const OBSERVATIONS: &str = "SELECT code, value_kind, value, unit, code_system, interpretation, method \
-     FROM checkup_observations WHERE checkup_id = $1 ORDER BY seq";
+/// The observations of a person's checkups since `$2` (of every version: the caller keeps those
+/// of the latest), in one read.
+const OBSERVATIONS_OF_PERSON: &str = "SELECT o.checkup_id, o.code, o.value_kind, o.value, o.unit, o.code_system, \
+     o.interpretation, o.method FROM checkup_observations o JOIN checkups c ON c.id = o.checkup_id \
+     WHERE c.person_ref = $1 AND c.exam_date >= $2 ORDER BY o.checkup_id, o.seq";
 
 const CHECKUP_CONSENT: &str = "SELECT COUNT(*) FROM consents WHERE person_ref = $1 AND facility_code = $2 \
      AND kind = 'checkup' AND given_at <= $3 AND expires_at > $3";
@@ -377,13 +387,20 @@ impl Store {
             .bind(since)
             .fetch_all(p)
             .await?);
+        let all: Vec<ObservationRow> =
+            crate::on_pool!(self, read, |p| sqlx::query_as(OBSERVATIONS_OF_PERSON)
+                .bind(person.as_str())
+                .bind(since)
+                .fetch_all(p)
+                .await?);
+        let mut by_checkup: std::collections::HashMap<String, Vec<ObservationRow>> =
+            std::collections::HashMap::new();
+        for o in all {
+            by_checkup.entry(o.checkup_id.clone()).or_default().push(o);
+        }
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let obs: Vec<ObservationRow> =
-                crate::on_pool!(self, read, |p| sqlx::query_as(OBSERVATIONS)
-                    .bind(&r.id)
-                    .fetch_all(p)
-                    .await?);
+            let obs = by_checkup.remove(&r.id).unwrap_or_default();
             out.push(StoredCheckup {
                 id: r.id,
                 insurer_number: r.insurer_number,
@@ -546,34 +563,6 @@ const CANDIDATES: &str = "SELECT m.id, m.symbol, m.number, m.branch, v.name_kana
      FROM member_versions v JOIN members m ON m.id = v.member_id AND m.current_version = v.version \
      WHERE v.birth_date = $2 AND v.sex = $3 AND m.insurer_number = $1 ORDER BY m.id LIMIT $4";
 
-/// How alike two kana names are, 0–100: one minus their edit distance over the longer length,
-/// compared in the interface's half-width form (documents write ｼｹﾝ, registries シケン) with
-/// spaces ignored.
-pub fn kana_similarity(a: &str, b: &str) -> u8 {
-    let form = |s: &str| -> Vec<char> {
-        onshi_domain::text::half_width_kana(s)
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect()
-    };
-    let (a, b) = (form(a), form(b));
-    let longest = a.len().max(b.len());
-    if longest == 0 {
-        return 100;
-    }
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != cb);
-            current[j + 1] = substitute.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    let distance = previous[b.len()].min(longest);
-    u8::try_from(100 - distance * 100 / longest).unwrap_or(0)
-}
-
 impl Store {
     /// The insurer's matching queue, oldest first (at most `limit`), each with its candidates;
     /// the read is audited (`read_checkups`) before it is returned.
@@ -601,7 +590,7 @@ impl Store {
             let mut candidates: Vec<MatchCandidate> = found
                 .into_iter()
                 .map(|c| MatchCandidate {
-                    similarity: kana_similarity(&c.name_kana, &r.name_kana),
+                    similarity: onshi_domain::text::kana_similarity(&c.name_kana, &r.name_kana),
                     covers_exam_date: c.qualified_from <= r.exam_date
                         && c.qualified_until.is_none_or(|u| u >= r.exam_date),
                     member_id: c.id,
@@ -705,20 +694,6 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::kana_similarity;
-
-    #[test]
-    fn kana_similarity_ignores_spaces_and_counts_edits() {
-        assert_eq!(kana_similarity("シケン ハナコ", "シケンハナコ"), 100);
-        assert_eq!(kana_similarity("シケン ハナコ", "シケン ハナエ"), 84);
-        assert_eq!(kana_similarity("アイウ", "カキク"), 0);
-        assert_eq!(kana_similarity("", ""), 100);
-        assert_eq!(kana_similarity("ｼｹﾝ ﾊﾅｺ", "シケン\u{3000}ハナコ"), 100);
-    }
-}
-
 row_by_name! {
     /// A stored version of one of a batch's checkups.
     struct StoredVersion {
@@ -801,10 +776,7 @@ fn values(rows: usize, width: usize, sqlite: bool) -> String {
 }
 
 fn checkup_insert(rows: usize, sqlite: bool) -> String {
-    let mut sql = INSERT
-        .split_once("VALUES")
-        .map_or(String::new(), |(head, _)| head.to_owned());
-    sql.push_str("VALUES ");
+    let mut sql = String::from(INSERT_HEAD);
     sql.push_str(&values(rows, 25, sqlite));
     sql
 }
@@ -928,18 +900,17 @@ impl CheckupImport {
                     if holder.is_some() && employer.as_deref() != Some(e.code.as_str()) =>
                 {
                     outcomes.push(Added::Refused(format!(
-                        "the person is not recorded as an employee of employer {}",
+                        "{CARD_KEY}: the person is not recorded as an employee of employer {}",
                         e.code
                     )));
                     continue;
                 }
                 Actor::Institution(n) if c.program == EMPLOYER_CHECKUP_PROGRAM => {
                     let Some(code) = &employer else {
-                        outcomes.push(Added::Refused(
-                            "an employer checkup (プログラム種別 030) from an institution needs a consignment \
-                             of the person's employer, and the person is not matched to an employer"
-                                .to_owned(),
-                        ));
+                        outcomes.push(Added::Refused(format!(
+                            "{PROGRAM}: an employer checkup (プログラム種別 030) from an institution needs a \
+                             consignment of the person's employer, and the person is not matched to an employer"
+                        )));
                         continue;
                     };
                     let lookup = (
@@ -968,7 +939,7 @@ impl CheckupImport {
                         Some(id) => consignment = Some(id),
                         None => {
                             outcomes.push(Added::Refused(format!(
-                                "employer {code} has no consignment of institution {n} in force on the exam date {}",
+                                "{PROGRAM}: employer {code} has no consignment of institution {n} in force on the exam date {}",
                                 c.exam_date
                             )));
                             continue;
@@ -1127,15 +1098,15 @@ fn sender_refusal(actor: &Actor, c: &NewCheckup) -> Option<String> {
     let key = &c.key;
     match actor {
         Actor::Insurer(n) if *n != key.insurer => Some(format!(
-            "the document is for insurer {}, not the sender {n}",
+            "{INSURER_ID}: the document is for insurer {}, not the sender {n}",
             key.insurer
         )),
         Actor::Employer(e) if e.insurer != key.insurer => Some(format!(
-            "the document is for insurer {}, not employer {e}'s insurer",
+            "{INSURER_ID}: the document is for insurer {}, not employer {e}'s insurer",
             key.insurer
         )),
         Actor::Institution(n) if n.as_str() != c.institution => Some(format!(
-            "the document is from institution {}, not the sender {n}",
+            "{INSTITUTION_ID}: the document is from institution {}, not the sender {n}",
             c.institution
         )),
         Actor::Facility(_) | Actor::Person(_) => {

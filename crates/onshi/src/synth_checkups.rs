@@ -27,33 +27,7 @@ use onshi_checkup::write::{ArchiveWriter, INSTITUTION_OID};
 use onshi_domain::{InsurerKind, InsurerNumber};
 
 use crate::CliError;
-use crate::synth::Row;
-
-/// SplitMix64 with the few draws the values need.
-struct Draw(u64);
-
-impl Draw {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Standard normal (Box–Muller).
-    fn normal(&mut self) -> f64 {
-        let u = self.unit().max(1e-12);
-        let v = self.unit();
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-}
+use crate::synth::{Rng as Draw, Row};
 
 fn seed_of(parts: &[&str], seed: u64) -> u64 {
     // FNV-1a: stable across platforms and releases (std's hasher is not).
@@ -86,7 +60,7 @@ impl Constitution {
             lipids: d.normal(),
             glucose: d.normal(),
             liver: d.normal(),
-            smoker: d.chance(if male { 0.27 } else { 0.08 }),
+            smoker: d.with_probability(if male { 0.27 } else { 0.08 }),
             drinker: (d.unit() * 3.0) as u8,
         }
     }
@@ -171,12 +145,12 @@ pub fn write_archives(
             };
             let age = onshi_domain::age_on(birth, fy_end);
             let program = if (40..=74).contains(&age) {
-                if !d.chance(0.6) {
+                if !d.with_probability(0.6) {
                     continue;
                 }
                 "010"
             } else if employee && (18..40).contains(&age) {
-                if !d.chance(0.8) {
+                if !d.with_probability(0.8) {
                     continue;
                 }
                 "030"
@@ -358,10 +332,10 @@ fn document(
             .clamp(65.0, 400.0);
     let hba1c =
         (5.45 + 0.012 * a + (c.glucose + drift) * 0.32 + d.normal() * 0.08).clamp(4.0, 14.0);
-    let on_pressure = d.chance((0.05 + 0.012 * a.max(0.0)).min(0.5)) || sbp >= 160.0;
-    let on_glucose = d.chance((0.02 + 0.004 * a.max(0.0)).min(0.2)) || hba1c >= 7.0;
-    let on_lipids = d.chance((0.03 + 0.007 * a.max(0.0)).min(0.35));
-    let fasting = d.chance(0.85);
+    let on_pressure = d.with_probability((0.05 + 0.012 * a.max(0.0)).min(0.5)) || sbp >= 160.0;
+    let on_glucose = d.with_probability((0.02 + 0.004 * a.max(0.0)).min(0.2)) || hba1c >= 7.0;
+    let on_lipids = d.with_probability((0.03 + 0.007 * a.max(0.0)).min(0.35));
+    let fasting = d.with_probability(0.85);
 
     let mut o = vec![
         pq("9N001000000000001", format!("{height:.1}"), "cm"),
@@ -385,8 +359,8 @@ fn document(
     o.push(pq("3B035000002327201", format!("{ast:.0}"), "U/L"));
     o.push(pq("3B045000002327201", format!("{alt:.0}"), "U/L"));
     o.push(pq("3B090000002327101", format!("{ggt:.0}"), "U/L"));
-    let with_hba1c = !fasting || d.chance(0.7);
-    if fasting && (!with_hba1c || d.chance(0.8)) {
+    let with_hba1c = !fasting || d.with_probability(0.7);
+    if fasting && (!with_hba1c || d.with_probability(0.8)) {
         o.push(pq("3D010000001926101", format!("{glucose:.0}"), "mg/dL"));
     }
     if with_hba1c {
@@ -399,7 +373,7 @@ fn document(
     ));
     o.push(cd(
         "1A010000000191111",
-        if d.chance(0.05) { "3" } else { "1" },
+        if d.with_probability(0.05) { "3" } else { "1" },
         "2102",
     ));
     // メタボリックシンドローム判定 and 保健指導レベル as an institution writes them, by the
@@ -434,11 +408,15 @@ fn document(
         "9N721000000000011",
         "9N726000000000011",
     ] {
-        o.push(cd(code, yes(d.chance(0.01 + 0.001 * a.max(0.0))), "2003"));
+        o.push(cd(
+            code,
+            yes(d.with_probability(0.01 + 0.001 * a.max(0.0))),
+            "2003",
+        ));
     }
     o.push(cd(
         "9N731000000000011",
-        yes(d.chance(sex(0.03, 0.1))),
+        yes(d.with_probability(sex(0.03, 0.1))),
         "2003",
     ));
     o.push(cd(
@@ -448,36 +426,52 @@ fn document(
     ));
     o.push(cd(
         "9N741000000000011",
-        yes(bmi >= 25.0 || d.chance(0.2)),
+        yes(bmi >= 25.0 || d.with_probability(0.2)),
         "2003",
     ));
     o.push(cd(
         "9N746000000000011",
-        yes(d.chance(0.25 + 0.004 * a.max(0.0))),
+        yes(d.with_probability(0.25 + 0.004 * a.max(0.0))),
         "2003",
     ));
-    o.push(cd("9N751000000000011", yes(d.chance(0.45)), "2003"));
-    o.push(cd("9N756000000000011", yes(d.chance(0.5)), "2003"));
+    o.push(cd(
+        "9N751000000000011",
+        yes(d.with_probability(0.45)),
+        "2003",
+    ));
+    o.push(cd(
+        "9N756000000000011",
+        yes(d.with_probability(0.5)),
+        "2003",
+    ));
     o.push(cd(
         "9N872000000000011",
-        if d.chance(0.85) { "1" } else { "2" },
+        if d.with_probability(0.85) { "1" } else { "2" },
         "18030",
     ));
-    let speed = if d.chance(0.3) {
+    let speed = if d.with_probability(0.3) {
         "1"
-    } else if d.chance(0.85) {
+    } else if d.with_probability(0.85) {
         "2"
     } else {
         "3"
     };
     o.push(cd("9N766000000000011", speed, "2004"));
-    o.push(cd("9N771000000000011", yes(d.chance(0.3)), "2003"));
+    o.push(cd(
+        "9N771000000000011",
+        yes(d.with_probability(0.3)),
+        "2003",
+    ));
     o.push(cd(
         "9N782000000000011",
-        if d.chance(0.2) { "1" } else { "2" },
+        if d.with_probability(0.2) { "1" } else { "2" },
         "18040",
     ));
-    o.push(cd("9N781000000000011", yes(d.chance(0.12)), "2003"));
+    o.push(cd(
+        "9N781000000000011",
+        yes(d.with_probability(0.12)),
+        "2003",
+    ));
     o.push(cd(
         "9N786000000000011",
         &(c.drinker + 1).to_string(),
@@ -490,13 +484,21 @@ fn document(
             system: "1.2.392.200119.6.24050".into(),
         },
     ));
-    o.push(cd("9N796000000000011", yes(d.chance(0.75)), "2003"));
+    o.push(cd(
+        "9N796000000000011",
+        yes(d.with_probability(0.75)),
+        "2003",
+    ));
     o.push(cd(
         "9N801000000000011",
         &(1 + (d.unit() * 5.0) as u8).to_string(),
         "2007",
     ));
-    o.push(cd("9N808000000000011", yes(d.chance(0.15)), "2003"));
+    o.push(cd(
+        "9N808000000000011",
+        yes(d.with_probability(0.15)),
+        "2003",
+    ));
     o.push(obs("9N051000000000049", Value::Text("事務".into())));
 
     Document {

@@ -549,9 +549,8 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         .call(Method::POST, "/v1/consignments", emp, consign.clone())
         .await;
     note("POST /v1/consignments", s, &b);
-    let (inst_token, hash) =
+    let (_token, hash) =
         onshi_store::token::mint(onshi_store::token::TokenKind::Institution).unwrap();
-    let _ = inst_token;
     w.store
         .create_institution(
             &onshi_domain::InstitutionNumber::parse("1312345678").unwrap(),

@@ -202,9 +202,11 @@ pub async fn import_checkups(
     }
     if totals.archives > 1 {
         println!(
-            "{} archives, {} checkups in {:.1} s ({:.0} checkups/s)",
+            "{} archives, {} checkups ({} linked, {} to match) in {:.1} s ({:.0} checkups/s)",
             totals.archives,
             totals.documents,
+            totals.linked,
+            totals.to_match,
             totals.seconds,
             totals.documents as f64 / totals.seconds.max(1e-9)
         );
