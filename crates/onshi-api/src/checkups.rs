@@ -264,3 +264,17 @@ pub struct MatchBody {
     /// The member the checkup belongs to (one of the candidates, or any member of yours).
     pub member_id: String,
 }
+
+/// The body of `POST /v1/checkup-transfers`: your member (by the card key of your
+/// qualification) and the insurer they came from.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckupTransferRequest {
+    /// 記号 of your member's card.
+    pub symbol: String,
+    /// 番号 of your member's card.
+    pub number: String,
+    /// 枝番 of your member's card.
+    pub branch: String,
+    /// The former insurer's 保険者番号 (8 digits).
+    pub from_insurer: String,
+}

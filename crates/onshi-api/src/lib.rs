@@ -27,9 +27,9 @@ pub use audit::AuditProof;
 pub use bulk::{BulkItem, BulkReceipt, BulkRequest, BulkRow, BulkStatus};
 pub use checkups::{
     CheckupArchiveReceipt, CheckupItem, CheckupRequest, CheckupRequestBody, CheckupRequestList,
-    CheckupResult, CheckupResults, Consignment, ConsignmentBody, ConsignmentEndBody,
-    ConsignmentList, Employer, EmployerBody, EmployerList, MatchBody, MatchCandidate,
-    MatchingQueue, RegisteredEmployer, UnmatchedCheckup,
+    CheckupResult, CheckupResults, CheckupTransferRequest, Consignment, ConsignmentBody,
+    ConsignmentEndBody, ConsignmentList, Employer, EmployerBody, EmployerList, MatchBody,
+    MatchCandidate, MatchingQueue, RegisteredEmployer, UnmatchedCheckup,
 };
 pub use eligibility::{
     AccessEntry, CardCheckRequest, CardProof, Challenge, ChallengeRequest, Consent,

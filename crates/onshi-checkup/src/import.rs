@@ -143,7 +143,8 @@ pub fn read_archive<R: Read + Seek>(
                 reason,
             });
         };
-        if i.sender.0 != name.sender {
+        // An insurer's 8-digit number is padded to 10 in the name only.
+        if format!("{:0>10}", i.sender.0) != name.sender {
             fail(
                 "sender/id/@extension",
                 format!("is not the archive name's sender {}", name.sender),

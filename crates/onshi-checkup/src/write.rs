@@ -19,7 +19,8 @@ use crate::index::{INSURER_OID, NAMESPACE};
 /// The OID of checkup institution numbers.
 pub const INSTITUTION_OID: &str = "1.2.392.200119.6.102";
 
-/// The CDA document of `doc`, whose institution is called `institution_name`.
+/// The CDA document of `doc`, whose institution is called `institution_name` (no `name`
+/// element when it is empty: a transfer does not know it).
 pub fn document_xml(doc: &Document, institution_name: &str) -> String {
     let mut x = String::with_capacity(4096 + doc.observations.len() * 256);
     let id = |x: &mut String, root: &str, ext: &str| {
@@ -55,11 +56,11 @@ pub fn document_xml(doc: &Document, institution_name: &str) -> String {
             r#"<patient><name>{name}</name><administrativeGenderCode code="{sex}" codeSystem="1.2.392.200119.6.1104"/>"#,
             r#"<birthTime value="{birth}"/></patient></patientRole></recordTarget>"#,
             r#"<author><time value="{created}"/><assignedAuthor><id nullFlavor="NI"/><representedOrganization>"#,
-            r#"<id extension="{inst}" root="{oid}"/><name>{inst_name}</name></representedOrganization></assignedAuthor></author>"#,
+            r#"<id extension="{inst}" root="{oid}"/>{inst_name}</representedOrganization></assignedAuthor></author>"#,
             r#"<custodian><assignedCustodian><representedCustodianOrganization><id nullFlavor="NI"/></representedCustodianOrganization></assignedCustodian></custodian>"#,
             r#"<documentationOf><serviceEvent><code code="{program}" codeSystem="1.2.392.200119.6.1002"/><effectiveTime value="{exam}"/>"#,
             r#"<performer typeCode="PRF"><assignedEntity><id nullFlavor="NI"/><representedOrganization>"#,
-            r#"<id extension="{inst}" root="{oid}"/><name>{inst_name}</name></representedOrganization></assignedEntity></performer>"#,
+            r#"<id extension="{inst}" root="{oid}"/>{inst_name}</representedOrganization></assignedEntity></performer>"#,
             r#"</serviceEvent></documentationOf><component><structuredBody>"#
         ),
         name = escape(&doc.name_kana),
@@ -68,7 +69,11 @@ pub fn document_xml(doc: &Document, institution_name: &str) -> String {
         created = ymd(doc.created),
         inst = escape(&doc.institution),
         oid = INSTITUTION_OID,
-        inst_name = escape(institution_name),
+        inst_name = if institution_name.is_empty() {
+            String::new()
+        } else {
+            format!("<name>{}</name>", escape(institution_name))
+        },
         program = escape(&doc.program),
         exam = ymd(doc.exam_date),
     );
@@ -301,10 +306,11 @@ impl<W: Write + Seek> ArchiveWriter<W> {
     pub fn finish(mut self) -> Result<W, WriteError> {
         self.zip
             .start_file(format!("{}/ix08_V08.xml", self.root), options())?;
+        // Only the name pads an insurer's number; the index gives it as it is (8 digits).
         let index = index_xml(
             self.interaction_type,
             self.created,
-            (&Self::name_sender(&self.sender.0), &self.sender.1),
+            (&self.sender.0, &self.sender.1),
             &self.insurer,
             1,
             self.documents,

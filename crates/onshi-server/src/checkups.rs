@@ -8,7 +8,7 @@
 use onshi_api::CheckupArchiveReceipt;
 use onshi_checkup::archive::Limits;
 use onshi_checkup::codes::CodeTable;
-use onshi_checkup::document::Value;
+use onshi_checkup::document::{Document, Observation, Value};
 use onshi_checkup::import::Checkup;
 use onshi_store::{Actor, NewCheckup, NewObservation, Store, StoreError};
 use time::OffsetDateTime;
@@ -199,4 +199,85 @@ pub fn results(checkups: &[onshi_store::StoredCheckup]) -> onshi_api::CheckupRes
             })
             .collect(),
     }
+}
+
+/// A stored checkup as the CDA document it came from, for writing it again (a transfer, an
+/// export). What the store does not keep is left out: the postal code, the institution's name,
+/// and the document's section, which is taken from the code table (its items are the
+/// 特定健診 section `01010`, others the additional items `01990`).
+pub fn document_of(c: &onshi_store::StoredCheckup, created: time::Date) -> Document {
+    let table = CodeTable::fy2024();
+    Document {
+        report_kind: c.report_kind.clone(),
+        created,
+        insurer: c.insurer_number.clone(),
+        symbol: c.subject.symbol.clone(),
+        number: c.subject.number.clone(),
+        branch: c.subject.branch.clone(),
+        name_kana: c.subject.name_kana.clone(),
+        birth_date: c.subject.birth_date,
+        sex: u8::try_from(c.sex).unwrap_or(0),
+        postal_code: None,
+        institution: c.institution.clone(),
+        program: c.program.clone(),
+        exam_date: c.exam_date,
+        observations: c
+            .observations
+            .iter()
+            .map(|o| {
+                let text = o.value.clone().unwrap_or_default();
+                let value = match o.value_kind.as_str() {
+                    "PQ" => Value::Quantity {
+                        value: text,
+                        unit: o.unit.clone().unwrap_or_default(),
+                    },
+                    "CD" => Value::Coded {
+                        code: text,
+                        system: o.code_system.clone().unwrap_or_default(),
+                    },
+                    "ST" => Value::Text(text),
+                    _ => Value::Null(text),
+                };
+                Observation {
+                    section: if table.get(&o.code).is_some() {
+                        "01010".into()
+                    } else {
+                        "01990".into()
+                    },
+                    code: o.code.clone(),
+                    value,
+                    interpretation: o.interpretation.clone(),
+                    method: o.method.clone(),
+                    line: 0,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The standard archive (interaction type 8, 保険者→保険者) of a transfer from insurer `from`
+/// to insurer `to`, written on `today`: its file name and bytes. One person's five years are a
+/// handful of documents, so it is written in memory.
+pub fn transfer_archive(
+    transfer: &onshi_store::CheckupTransfer,
+    from: &onshi_domain::InsurerNumber,
+    to: &onshi_domain::InsurerNumber,
+    today: time::Date,
+) -> Result<(String, Vec<u8>), onshi_checkup::write::WriteError> {
+    use onshi_checkup::index::INSURER_OID;
+    let mut writer = onshi_checkup::write::ArchiveWriter::new(
+        std::io::Cursor::new(Vec::new()),
+        (from.as_str(), INSURER_OID),
+        to.as_str(),
+        today,
+        0,
+        8,
+        true,
+    )?;
+    // Oldest first, as an archive is read.
+    for c in transfer.checkups.iter().rev() {
+        writer.add(&document_of(c, today), "")?;
+    }
+    let name = writer.file_name();
+    Ok((name, writer.finish()?.into_inner()))
 }

@@ -326,6 +326,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::checkups::facility_checkups))
         .routes(routes!(routes::checkups::unmatched))
         .routes(routes!(routes::checkups::resolve_match))
+        .routes(routes!(routes::checkups::transfer))
         .routes(routes!(checks::portal_checkups))
         .routes(routes!(
             routes::organisations::create_employer,

@@ -299,6 +299,28 @@ impl std::fmt::Debug for StoredObservation {
     }
 }
 
+/// Who a stored checkup's document says was examined: the card key of the insurer it was sent
+/// to, the kana name and the birth date (personal data: not shown by `Debug`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CheckupSubject {
+    /// 被保険者証等記号.
+    pub symbol: String,
+    /// 被保険者証等番号.
+    pub number: String,
+    /// 枝番.
+    pub branch: String,
+    /// The name in kana.
+    pub name_kana: String,
+    /// 生年月日.
+    pub birth_date: Date,
+}
+
+impl std::fmt::Debug for CheckupSubject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CheckupSubject(…)")
+    }
+}
+
 /// A stored checkup (its latest version), as a person or a facility reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCheckup {
@@ -322,6 +344,8 @@ pub struct StoredCheckup {
     pub sex: i32,
     /// Which version (corrections make new ones).
     pub version: i32,
+    /// Who the document says was examined.
+    pub subject: CheckupSubject,
     /// The observations, in document order.
     pub observations: Vec<StoredObservation>,
 }
@@ -338,6 +362,11 @@ row_by_name! {
         age_at_fiscal_year_end: i32,
         sex: i32,
         version: i32,
+        symbol: String,
+        number: String,
+        branch: String,
+        name_kana: String,
+        birth_date: Date,
     }
 }
 
@@ -354,10 +383,12 @@ row_by_name! {
     }
 }
 
-/// A person's checkups since `$2`, the latest version of each, newest first.
+/// A person's checkups since `$2` (only those sent to insurer `$3` when it is not null), the
+/// latest version of each, newest first.
 const OF_PERSON: &str = "SELECT c.id, c.insurer_number, c.exam_date, c.institution, c.report_kind, c.program, \
-     c.fiscal_year, c.age_at_fiscal_year_end, c.sex, c.version FROM checkups c WHERE c.person_ref = $1 \
-     AND c.exam_date >= $2 AND c.version = (SELECT MAX(d.version) FROM checkups d \
+     c.fiscal_year, c.age_at_fiscal_year_end, c.sex, c.version, c.symbol, c.number, c.branch, c.name_kana, \
+     c.birth_date FROM checkups c WHERE c.person_ref = $1 \
+     AND c.exam_date >= $2 AND ($3 IS NULL OR c.insurer_number = $3) AND c.version = (SELECT MAX(d.version) FROM checkups d \
      WHERE d.insurer_number = c.insurer_number AND d.symbol = c.symbol AND d.number = c.number \
      AND d.branch = c.branch AND d.exam_date = c.exam_date AND d.institution = c.institution) \
      ORDER BY c.exam_date DESC, c.institution";
@@ -366,31 +397,30 @@ const OF_PERSON: &str = "SELECT c.id, c.insurer_number, c.exam_date, c.instituti
 /// of the latest), in one read.
 const OBSERVATIONS_OF_PERSON: &str = "SELECT o.checkup_id, o.code, o.value_kind, o.value, o.unit, o.code_system, \
      o.interpretation, o.method FROM checkup_observations o JOIN checkups c ON c.id = o.checkup_id \
-     WHERE c.person_ref = $1 AND c.exam_date >= $2 ORDER BY o.checkup_id, o.seq";
-
-const CHECKUP_CONSENT: &str = "SELECT COUNT(*) FROM consents WHERE person_ref = $1 AND facility_code = $2 \
-     AND kind = 'checkup' AND given_at <= $3 AND expires_at > $3";
+     WHERE c.person_ref = $1 AND c.exam_date >= $2 AND ($3 IS NULL OR c.insurer_number = $3) \
+     ORDER BY o.checkup_id, o.seq";
 
 impl Store {
-    /// The checkups of `person` examined on or after `since` (every insurer's), newest first,
-    /// read by `actor`; the read is audited (`read_checkups`, naming the person and how many)
-    /// before they are returned.
-    pub async fn checkups_of_person(
+    /// The latest version of each checkup of `person` examined on or after `since` (only those
+    /// sent to `insurer` when given), newest first, with their observations: two reads, no
+    /// audit (the callers audit).
+    pub(crate) async fn read_checkups_of_person(
         &self,
-        actor: &Actor,
         person: &onshi_domain::PersonRef,
         since: Date,
-        at: OffsetDateTime,
+        insurer: Option<&str>,
     ) -> Result<Vec<StoredCheckup>, StoreError> {
         let rows: Vec<CheckupRow> = crate::on_pool!(self, read, |p| sqlx::query_as(OF_PERSON)
             .bind(person.as_str())
             .bind(since)
+            .bind(insurer)
             .fetch_all(p)
             .await?);
         let all: Vec<ObservationRow> =
             crate::on_pool!(self, read, |p| sqlx::query_as(OBSERVATIONS_OF_PERSON)
                 .bind(person.as_str())
                 .bind(since)
+                .bind(insurer)
                 .fetch_all(p)
                 .await?);
         let mut by_checkup: std::collections::HashMap<String, Vec<ObservationRow>> =
@@ -412,6 +442,13 @@ impl Store {
                 age_at_fiscal_year_end: r.age_at_fiscal_year_end,
                 sex: r.sex,
                 version: r.version,
+                subject: CheckupSubject {
+                    symbol: r.symbol,
+                    number: r.number,
+                    branch: r.branch,
+                    name_kana: r.name_kana,
+                    birth_date: r.birth_date,
+                },
                 observations: obs
                     .into_iter()
                     .map(|o| StoredObservation {
@@ -426,6 +463,25 @@ impl Store {
                     .collect(),
             });
         }
+        Ok(out)
+    }
+}
+
+const CHECKUP_CONSENT: &str = "SELECT COUNT(*) FROM consents WHERE person_ref = $1 AND facility_code = $2 \
+     AND kind = 'checkup' AND given_at <= $3 AND expires_at > $3";
+
+impl Store {
+    /// The checkups of `person` examined on or after `since` (every insurer's), newest first,
+    /// read by `actor`; the read is audited (`read_checkups`, naming the person and how many)
+    /// before they are returned.
+    pub async fn checkups_of_person(
+        &self,
+        actor: &Actor,
+        person: &onshi_domain::PersonRef,
+        since: Date,
+        at: OffsetDateTime,
+    ) -> Result<Vec<StoredCheckup>, StoreError> {
+        let out = self.read_checkups_of_person(person, since, None).await?;
         let detail = format!("{} checkup(s) since {since}", out.len());
         crate::on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;

@@ -89,18 +89,20 @@ mod migrate;
 mod organisations;
 pub mod testing;
 pub mod token;
+mod transfers;
 
 pub use audit::{AuditBreak, AuditEntry, AuditSummary, CheckAudit};
 pub use bulk::BulkJob;
 pub use checkups::{
-    Added, CheckupImport, CheckupImportOutcome, MatchCandidate, NewCheckup, NewObservation,
-    StoredCheckup, StoredObservation, UnmatchedCheckup, fiscal_year,
+    Added, CheckupImport, CheckupImportOutcome, CheckupSubject, MatchCandidate, NewCheckup,
+    NewObservation, StoredCheckup, StoredObservation, UnmatchedCheckup, fiscal_year,
 };
 pub use credentials::{Rotation, TokenOwner};
 pub use eligibility::{CardHolder, CardRead, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};
 pub use members::MemberPage;
 pub use organisations::{CheckupRequest, Consignment, Employer, Institution};
+pub use transfers::{CheckupTransfer, TransferError};
 
 /// Runs `$body` with `$p` bound to the pool of the store's backend (`read` or `write`), compiling
 /// the body once for SQLite and once for PostgreSQL.

@@ -257,7 +257,7 @@ impl Store {
         Ok(record)
     }
 
-    async fn fetch_member_by_key(
+    pub(crate) async fn fetch_member_by_key(
         &self,
         key: &MemberKey,
     ) -> Result<Option<MemberRecord>, StoreError> {

@@ -272,3 +272,97 @@ pub async fn resolve_match(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Receive a moved member's checkup results from their former insurer (保険者間の特定健診等
+/// データの引継ぎ): the results of the last five fiscal years that `from_insurer` holds of the
+/// person behind your member, as a standard archive (interaction type 8, 保険者→保険者) with
+/// the V08 schemas in `XSD/`. The two memberships are linked by the person (both insurers
+/// recorded their My Number), never by name. The transfer is audited: who asked, from whom,
+/// how many.
+#[utoipa::path(post, path = "/v1/checkup-transfers", tag = "checkups",
+    request_body(content = onshi_api::CheckupTransferRequest),
+    responses(
+        (status = 200, description = "the archive; its file name in Content-Disposition", content_type = "application/zip", body = Vec<u8>),
+        (status = 404, description = "no member of yours with this card qualified today, or the former insurer holds no results of the person in the last five fiscal years", body = onshi_api::Problem),
+        (status = 409, description = "your member was recorded without a My Number: their former insurers are unknown", body = onshi_api::Problem),
+        (status = 422, description = "a field is missing or malformed", body = onshi_api::Problem),
+    ),
+    security(("insurer_token" = [])))]
+pub async fn transfer(
+    State(state): State<AppState>,
+    crate::auth::AuthenticatedInsurer(insurer): crate::auth::AuthenticatedInsurer,
+    body: axum::body::Bytes,
+) -> Result<axum::response::Response, Problem> {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    use onshi_store::TransferError;
+    let fields = ["symbol", "number", "branch", "from_insurer"];
+    let f = crate::routes::members::read_fields(&body, &fields)?;
+    let text = |name: &str| f.text.get(name).map(String::as_str).unwrap_or_default();
+    let mut errors: Vec<FieldError> = fields
+        .iter()
+        .filter(|n| **n != "symbol" && text(n).trim().is_empty())
+        .map(|n| FieldError::new(*n, "is required"))
+        .collect();
+    let from = onshi_domain::InsurerNumber::parse(text("from_insurer"));
+    if let (Err(e), false) = (&from, text("from_insurer").is_empty()) {
+        errors.push(FieldError::new("from_insurer", e.to_string()));
+    }
+    let key = onshi_domain::MemberInput {
+        insurer_number: insurer.as_str(),
+        symbol: text("symbol"),
+        number: text("number"),
+        branch: text("branch"),
+        ..Default::default()
+    }
+    .card_key();
+    if let Err(list) = &key
+        && errors.is_empty()
+    {
+        errors.extend(list.iter().cloned());
+    }
+    let (Ok(key), Ok(from), true) = (key, from, errors.is_empty()) else {
+        return Err(Problem::validation(errors));
+    };
+    let now = state.clock.now();
+    let today = onshi_domain::japan::japan_date(now);
+    let since = five_fiscal_years_before(today);
+    let transfer = match state
+        .store
+        .transfer_checkups(&insurer, &key, &from, since, today, now)
+        .await
+    {
+        Ok(t) => t,
+        Err(TransferError::Store(e)) => return Err(e.into()),
+        Err(TransferError::SameInsurer) => {
+            return Err(Problem::validation(vec![FieldError::new(
+                "from_insurer",
+                "is your own insurer number",
+            )]));
+        }
+        Err(e @ TransferError::NoPerson) => return Err(Problem::conflict(e.to_string())),
+        Err(e @ (TransferError::NotAMember | TransferError::NothingToTransfer(..))) => {
+            return Err(Problem::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                e.to_string(),
+            ));
+        }
+    };
+    let (name, bytes) = crate::checkups::transfer_archive(&transfer, &from, &insurer, today)
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not write a transfer archive");
+            Problem::internal()
+        })?;
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}

@@ -605,3 +605,177 @@ async fn the_insurer_resolves_its_matching_queue_from_candidates() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_moved_members_results_reach_the_new_insurer_as_a_valid_standard_archive() {
+    use onshi_checkup::{archive::Limits, codes::CodeTable, import::read_archive};
+    let dated = |number: &str, exam: &str| {
+        document(number).replace(
+            r#"<effectiveTime value="20240520"/>"#,
+            &format!(r#"<effectiveTime value="{exam}"/>"#),
+        )
+    };
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        // T (person 5) was 協会けんぽ's member 77 until March 2024, then the society's member 5.
+        // 協会けんぽ holds two of T's checkups (one older than five fiscal years) and P's.
+        let (s, r) = w
+            .upload(
+                &format!("/v1/checkup-archives/{NAME}"),
+                Some(w.insurer.as_str()),
+                archive(&[
+                    dated("77", "20230601"),
+                    dated("77", "20210601"),
+                    document("1"),
+                ]),
+            )
+            .await;
+        assert_eq!(
+            (s, r["linked"].as_u64()),
+            (StatusCode::CREATED, Some(3)),
+            "{r}"
+        );
+        let society = society();
+        let ask = |number: &str, from: &str| json!({"symbol": "10", "number": number, "branch": "00", "from_insurer": from});
+        let (s, headers, bytes) = w
+            .send(
+                Method::POST,
+                "/v1/checkup-transfers",
+                Some(w.society.as_str()),
+                ask("5", "01130012").to_string(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+        assert_eq!(headers[header::CONTENT_TYPE], "application/zip");
+        let name = format!("0001130012_{}_202611240_1.zip", society.as_str());
+        assert_eq!(
+            headers[header::CONTENT_DISPOSITION].to_str().unwrap(),
+            format!("attachment; filename=\"{name}\"")
+        );
+
+        // onshi's own reader takes it: 保険者→保険者, from the old insurer to the new one, only
+        // T's checkup of the last five fiscal years, with the old insurer's card key.
+        let mut docs = Vec::new();
+        let receipt = read_archive(
+            std::io::Cursor::new(bytes.to_vec()),
+            &name,
+            Limits::default(),
+            CodeTable::fy2024(),
+            |c| docs.push(c.document),
+        )
+        .unwrap();
+        assert_eq!(receipt.index.interaction_type, 8);
+        assert_eq!(receipt.index.sender.0, "01130012");
+        assert_eq!(receipt.index.receiver.0, society.as_str());
+        assert_eq!(docs.len(), 1);
+        let d = &docs[0];
+        assert_eq!(
+            (
+                d.insurer.as_str(),
+                d.number.as_str(),
+                d.exam_date.to_string()
+            ),
+            ("01130012", "77", "2023-06-01".to_owned())
+        );
+        let original = onshi_checkup::document::read(
+            &onshi_checkup::xml::parse(dated("77", "20230601").as_bytes()).unwrap(),
+        )
+        .unwrap();
+        let values = |d: &onshi_checkup::document::Document| {
+            d.observations
+                .iter()
+                .map(|o| (o.code.clone(), o.value.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(values(d), values(&original), "every value as sent");
+        // And libxml2 finds it valid against the schemas it carries.
+        if crate::schema_check::xmllint() {
+            let dir = tempfile::tempdir().unwrap();
+            let (_, data) =
+                crate::schema_check::validate_archive(dir.path(), &name, bytes.to_vec());
+            assert_eq!(data.len(), 1);
+        }
+
+        // Audited: who asked, for whom, from whom.
+        let transfers = w
+            .store
+            .audit_of_action(onshi_domain::AuditAction::TransferCheckups)
+            .await
+            .unwrap();
+        assert_eq!(transfers.len(), 1);
+        let t = &transfers[0];
+        assert_eq!(
+            (t.actor_kind.as_str(), t.actor_id.as_str()),
+            ("insurer", society.as_str())
+        );
+        assert!(t.member_id.is_some(), "names the new insurer's member");
+        // The person sees the transfer among who handled their data.
+        let proof = w.proof(None, "moved").await;
+        let (_, log) = w
+            .call(Method::POST, "/v1/portal/access-log", None, proof)
+            .await;
+        assert!(
+            log.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "transfer_checkups" && e["actor"] == society.as_str()),
+            "{log}"
+        );
+
+        // Refusals read nothing: a member it does not have, its own number, an insurer that
+        // holds nothing of the person, a malformed number.
+        let refusals = [
+            (ask("99", "01130012"), StatusCode::NOT_FOUND),
+            (ask("5", society.as_str()), StatusCode::UNPROCESSABLE_ENTITY),
+            (ask("5", "01130013"), StatusCode::UNPROCESSABLE_ENTITY),
+            (
+                json!({"number": "5", "branch": "00"}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+        ];
+        for (body, status) in refusals {
+            let (s, p) = w
+                .call(
+                    Method::POST,
+                    "/v1/checkup-transfers",
+                    Some(w.society.as_str()),
+                    body.clone(),
+                )
+                .await;
+            assert_eq!(s, status, "{body} → {p}");
+        }
+        // 協会けんぽ's P has no other insurer's results.
+        let (s, p) = w
+            .call(
+                Method::POST,
+                "/v1/checkup-transfers",
+                Some(w.insurer.as_str()),
+                ask("1", society.as_str()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{p}");
+        // A facility cannot ask.
+        let (s, _) = w
+            .call(
+                Method::POST,
+                "/v1/checkup-transfers",
+                Some(w.f1.as_str()),
+                ask("5", "01130012"),
+            )
+            .await;
+        assert!(
+            s == StatusCode::UNAUTHORIZED || s == StatusCode::FORBIDDEN,
+            "{s}"
+        );
+        assert_eq!(
+            w.store
+                .audit_of_action(onshi_domain::AuditAction::TransferCheckups)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(w.store.verify_audit().await.unwrap().is_ok());
+        db.cleanup().await;
+    }
+}

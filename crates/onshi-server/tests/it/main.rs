@@ -19,3 +19,6 @@ mod registration;
 mod tls;
 mod tokens;
 mod world;
+
+#[path = "../../../onshi-checkup/tests/support/schema_check.rs"]
+mod schema_check;

@@ -717,6 +717,61 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
     let s = w.call_raw(Method::POST, &resolve, ins, "{not json").await;
     note(match_op, s, &Value::Null);
 
+    // Transfers to a new insurer: an archive, a member without My Number, nothing held, a bad
+    // field, not JSON, too large, no token.
+    let transfer_op = "POST /v1/checkup-transfers";
+    let (s, r) = w
+        .upload(
+            "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
+            ins,
+            crate::checkups::archive(&[crate::checkups::document("77").replace(
+                r#"<effectiveTime value="20240520"/>"#,
+                r#"<effectiveTime value="20230601"/>"#,
+            )]),
+        )
+        .await;
+    assert_eq!(
+        (s, r["linked"].as_u64()),
+        (StatusCode::CREATED, Some(1)),
+        "{r}"
+    );
+    let nameless = json!({"symbol": "20", "number": "9002", "branch": "00", "name": "試験 花子",
+        "name_kana": "シケン ハナコ", "birth_date": "1990-05-06", "sex": "2", "relationship": "1",
+        "qualified_from": "2020-04-01", "copay_ratio": "30"});
+    let (s, _) = w.call(Method::POST, "/v1/members", ins, nameless).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let society = crate::world::society();
+    let society_token = Some(w.society.as_str());
+    let ask = |number: &str, from: &str| json!({"symbol": "10", "number": number, "branch": "00", "from_insurer": from});
+    for (token, body) in [
+        (society_token, ask("5", "01130012")),
+        (
+            ins,
+            json!({"symbol": "20", "number": "9002", "branch": "00", "from_insurer": society.as_str()}),
+        ),
+        (society_token, ask("99", "01130012")),
+        (society_token, ask("5", "0113")),
+        (None, ask("5", "01130012")),
+        (
+            society_token,
+            Value::String("x".repeat(onshi_server::BODY_LIMIT)),
+        ),
+    ] {
+        let (s, b) = w
+            .call(Method::POST, "/v1/checkup-transfers", token, body)
+            .await;
+        note(transfer_op, s, &b);
+    }
+    let s = w
+        .call_raw(
+            Method::POST,
+            "/v1/checkup-transfers",
+            society_token,
+            "{not json",
+        )
+        .await;
+    note(transfer_op, s, &Value::Null);
+
     // The audit log's public anchors: a checkpoint kept or not; a proof, out of range, malformed.
     let (s, b) = w
         .call(Method::GET, "/v1/audit/checkpoint", None, Value::Null)

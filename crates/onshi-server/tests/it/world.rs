@@ -68,6 +68,8 @@ pub struct World {
     pub f2: String,
     /// 協会けんぽ's (01130012) insurer token.
     pub insurer: String,
+    /// The insurer token of [`society`].
+    pub society: String,
     pub cards: std::collections::HashMap<&'static str, VirtualCard>,
     pub store: Store,
     /// The server's state (for what its background tasks would do).
@@ -219,13 +221,14 @@ impl WorldBuilder {
         let store = db.open_with(options).await.unwrap();
         let key = MyNumberKey::from_bytes(&[4; 32]).unwrap();
         let (insurer_token, insurer_hash) = token::mint(TokenKind::Insurer).unwrap();
+        let (society_token, society_hash) = token::mint(TokenKind::Insurer).unwrap();
         for (number, name, hash) in [
             (
                 InsurerNumber::parse("01130012").unwrap(),
                 "協会けんぽ",
                 insurer_hash.as_str(),
             ),
-            (society(), "試験健保", "h2"),
+            (society(), "試験健保", society_hash.as_str()),
         ] {
             store
                 .create_insurer(&number, name, hash, NOW)
@@ -333,6 +336,7 @@ impl WorldBuilder {
             f1,
             f2,
             insurer: insurer_token,
+            society: society_token,
             cards,
             store,
         }
@@ -485,7 +489,7 @@ impl World {
         self.send(method, uri, token, body.to_owned()).await.0
     }
 
-    async fn send(
+    pub async fn send(
         &self,
         method: Method,
         uri: &str,
