@@ -54,6 +54,18 @@ pub struct Item {
     pub depends_on: Option<String>,
     /// The OID of its result codes, for coded items.
     pub result_code_system: Option<String>,
+    /// The table's 区分番号 (`XMLITEM_CATNO`): 10 身体計測, 20 診察, 30 血圧等, 40 採血条件, 50
+    /// 生化学検査, 60 血糖検査, 70 尿検査, 80 血液像検査, 200/300 other tests, 400 医師の判断, 500
+    /// 質問票, 600 生活機能基本チェックリスト, 700 情報提供, 800 初回面接, 900 後期質問票.
+    pub category: u16,
+}
+
+impl Item {
+    /// Whether the item is a questionnaire answer (質問票 and its kin) rather than a
+    /// measurement or finding.
+    pub fn is_questionnaire(&self) -> bool {
+        matches!(self.category, 500 | 600 | 900)
+    }
 }
 
 /// The code table, by code.
@@ -113,6 +125,7 @@ impl CodeTable {
                     requirement,
                     depends_on: optional(field(25)),
                     result_code_system: optional(field(29)),
+                    category: field(0).parse().unwrap_or(0),
                 },
             );
         }

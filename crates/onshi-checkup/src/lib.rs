@@ -15,10 +15,14 @@
 //! - [`import`]: a whole archive read and checked, valid documents handed on one at a time.
 //! - [`validate`]: a document's content held to the code table, possible values, the required
 //!   items and the blood-draw timing.
+//! - [`reference`]: the FY2024 judgement values results are read against.
+//! - [`write`]: documents, indexes and whole archives written as the templates shape them.
+//! - [`fhir`]: a checkup as a FHIR R4 document Bundle (JAMI eCheckupReport IG).
 
 pub mod archive;
 pub mod codes;
 pub mod document;
+pub mod fhir;
 pub mod import;
 pub mod index;
 pub mod reference;

@@ -313,6 +313,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(checks::check_number))
         .routes(routes!(fhir::coverage_eligibility))
         .routes(routes!(fhir::metadata))
+        .routes(routes!(fhir::checkup_bundles))
         .routes(routes!(audit::checkpoint))
         .routes(routes!(audit::proof))
         .routes(routes!(fhir::validity_structure_definition))

@@ -133,10 +133,19 @@ pub async fn facility_checkups(
     crate::auth::AuthenticatedFacility(facility): crate::auth::AuthenticatedFacility,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Json<onshi_api::CheckupResults>, Problem> {
-    let Some(reference) = query
-        .get("check_reference")
-        .filter(|r| !r.trim().is_empty())
-    else {
+    let stored = patient_checkups(&state, facility, query.get("check_reference")).await?;
+    Ok(Json(crate::checkups::results(&stored)))
+}
+
+/// The checkups of the patient of `facility`'s card check `reference` (the last five fiscal
+/// years), only under the patient's checkup consent in force; the read is audited. Shared by
+/// the JSON and FHIR routes.
+pub(crate) async fn patient_checkups(
+    state: &AppState,
+    facility: onshi_domain::FacilityCode,
+    reference: Option<&String>,
+) -> Result<Vec<onshi_store::StoredCheckup>, Problem> {
+    let Some(reference) = reference.filter(|r| !r.trim().is_empty()) else {
         return Err(Problem::validation(vec![FieldError::new(
             "check_reference",
             "is required",
@@ -165,11 +174,10 @@ pub async fn facility_checkups(
         ));
     }
     let since = five_fiscal_years_before(onshi_domain::japan::japan_date(now));
-    let stored = state
+    Ok(state
         .store
         .checkups_of_person(&onshi_store::Actor::Facility(facility), &person, since, now)
-        .await?;
-    Ok(Json(crate::checkups::results(&stored)))
+        .await?)
 }
 
 /// The first day (1 April) of the fiscal year four before `today`'s: five fiscal years with

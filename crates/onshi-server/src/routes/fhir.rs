@@ -82,6 +82,12 @@ fn expression_of(field: &str) -> String {
 /// with the FHIRPath of its element; 401 as `login` (with `WWW-Authenticate`), 503 as
 /// `transient` (with `Retry-After`), a card check not found as `not-found` at the reference.
 fn from_problem(p: &Problem) -> Response {
+    outcome_for(p, true)
+}
+
+/// A problem as an OperationOutcome; `expressions` points each issue into a
+/// CoverageEligibilityRequest (a search has no request body to point into).
+fn outcome_for(p: &Problem, expressions: bool) -> Response {
     let status = p.status();
     let code = match status {
         StatusCode::UNAUTHORIZED => "login",
@@ -99,15 +105,18 @@ fn from_problem(p: &Problem) -> Response {
         .errors
         .iter()
         .map(|e| {
-            json!({"severity": "error", "code": code,
-                   "diagnostics": format!("{}: {}", e.field, e.reason),
-                   "expression": [expression_of(&e.field)]})
+            let mut issue = json!({"severity": "error", "code": code,
+                   "diagnostics": format!("{}: {}", e.field, e.reason)});
+            if expressions {
+                issue["expression"] = json!([expression_of(&e.field)]);
+            }
+            issue
         })
         .collect();
     if issues.is_empty() {
         let mut issue =
             json!({"severity": "error", "code": code, "diagnostics": p.document.summary()});
-        if status == StatusCode::NOT_FOUND {
+        if status == StatusCode::NOT_FOUND && expressions {
             issue["expression"] = json!([REFERENCE_EXPRESSION]);
         }
         issues.push(issue);
@@ -460,6 +469,17 @@ fn capability_statement(now: time::OffsetDateTime) -> Value {
                     "documentation": "POST a CoverageEligibilityRequest (purpose validation); the answer is a CoverageEligibilityResponse, not the stored request"
                 }]
             }, {
+                "type": "Bundle",
+                "interaction": [{
+                    "code": "search-type",
+                    "documentation": "a patient's checkup reports (JAMI eCheckupReport document Bundles) of the last five fiscal years, under their checkup consent"
+                }],
+                "searchParam": [{
+                    "name": "check-reference",
+                    "type": "token",
+                    "documentation": "the check_reference of this facility's card check of the patient (24 hours)"
+                }]
+            }, {
                 "type": "StructureDefinition",
                 "interaction": [{
                     "code": "read",
@@ -506,6 +526,66 @@ fn validity_definition() -> Value {
     responses((status = 200, description = "a FHIR R4 StructureDefinition of the 資格有効性 extension", content_type = "application/fhir+json")))]
 pub async fn validity_structure_definition() -> Response {
     fhir_json(StatusCode::OK, validity_definition())
+}
+
+/// A patient's checkup results of the last five fiscal years as FHIR R4 document Bundles in
+/// the shape of the JAMI eCheckupReport IG (Composition, Patient, Organization, Coverage,
+/// Encounter, one Observation per item with its 17-digit code), in a `searchset` Bundle, newest
+/// first. As `GET /v1/checkups`: the patient is named by the `check-reference` of this
+/// facility's card check (24 hours), and results are shown only while the patient's checkup
+/// consent to this facility is in force. Every read is audited; errors are OperationOutcomes.
+#[utoipa::path(get, path = "/fhir/Bundle", tag = "checkups",
+    params(("check-reference" = String, Query, description = "the `check_reference` of this facility's card check of the patient")),
+    responses(
+        (status = 200, description = "a searchset Bundle of document Bundles", content_type = "application/fhir+json"),
+        (status = 401, description = "an OperationOutcome (code login): no facility token, or an unknown one", content_type = "application/fhir+json"),
+        (status = 403, description = "an OperationOutcome (code forbidden): the patient has not given this facility a checkup consent in force", content_type = "application/fhir+json"),
+        (status = 404, description = "an OperationOutcome: no card check of yours with this reference in the last 24 hours", content_type = "application/fhir+json"),
+        (status = 422, description = "an OperationOutcome: no check-reference", content_type = "application/fhir+json"),
+    ),
+    security(("facility_token" = [])))]
+pub async fn checkup_bundles(
+    State(state): State<AppState>,
+    facility: Result<AuthenticatedFacility, Problem>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let facility = match facility {
+        Ok(AuthenticatedFacility(f)) => f,
+        Err(p) => return outcome_for(&p, false),
+    };
+    let stored = match crate::routes::checkups::patient_checkups(
+        &state,
+        facility,
+        query.get("check-reference"),
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(p) => return outcome_for(&p, false),
+    };
+    let now = state.clock.now();
+    let table = onshi_checkup::codes::CodeTable::fy2024();
+    let entries: Vec<Value> = stored
+        .iter()
+        .map(|c| {
+            let doc = crate::checkups::document_of(c, onshi_domain::japan::japan_date(now));
+            json!({
+                "fullUrl": onshi_checkup::fhir::full_url(&c.id, "bundle"),
+                "resource": onshi_checkup::fhir::checkup_bundle(&doc, &c.id, now, table),
+                "search": {"mode": "match"},
+            })
+        })
+        .collect();
+    fhir_json(
+        StatusCode::OK,
+        json!({
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "timestamp": rfc3339_japan(now),
+            "total": entries.len(),
+            "entry": entries,
+        }),
+    )
 }
 
 /// The server's FHIR CapabilityStatement (no token needed, as FHIR clients expect).

@@ -393,3 +393,126 @@ async fn a_busy_registry_is_a_transient_operation_outcome() {
         db.cleanup().await;
     }
 }
+
+/// A validator of R4 resources of type `resource` (with the definitions the redistributed
+/// schema file lacks).
+fn r4_validator(resource: &str) -> jsonschema::Validator {
+    let mut schema: Value =
+        serde_json::from_str(include_str!("../fixtures/fhir-r4.schema.json")).unwrap();
+    schema["oneOf"] = json!([{ "$ref": format!("#/definitions/{resource}") }]);
+    schema["definitions"]["Resource"] = json!({"$ref": "#/definitions/ResourceList"});
+    schema["definitions"]["integer64"] =
+        json!({"type": "string", "pattern": "^[0]|[-+]?[1-9][0-9]*$"});
+    jsonschema::draft6::new(&schema).unwrap()
+}
+
+#[tokio::test]
+async fn checkup_reports_are_valid_r4_document_bundles_under_consent() {
+    let bundle = r4_validator("Bundle");
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        let f1 = Some(w.f1.as_str());
+        let (s, r) = w
+            .upload(
+                "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
+                Some(w.insurer.as_str()),
+                crate::checkups::archive(&[crate::checkups::document("1")]),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+
+        // Refusals are OperationOutcomes: no token, no reference, no consent.
+        let mut body = w.proof(f1, "valid").await;
+        body["consultation_date"] = json!("2026-11-24");
+        body["consent"] = json!(["medication"]);
+        let (_, without) = w.call(Method::POST, "/v1/eligibility/card", f1, body).await;
+        let without = format!(
+            "/fhir/Bundle?check-reference={}",
+            without["check_reference"].as_str().unwrap()
+        );
+        for (uri, token, status) in [
+            (without.as_str(), None, StatusCode::UNAUTHORIZED),
+            ("/fhir/Bundle", f1, StatusCode::UNPROCESSABLE_ENTITY),
+            (
+                "/fhir/Bundle?check-reference=none",
+                f1,
+                StatusCode::NOT_FOUND,
+            ),
+            (without.as_str(), f1, StatusCode::FORBIDDEN),
+        ] {
+            let (s, o) = w.call(Method::GET, uri, token, Value::Null).await;
+            assert_eq!(
+                (s, o["resourceType"].as_str()),
+                (status, Some("OperationOutcome")),
+                "{uri}: {o}"
+            );
+        }
+
+        let proof = w.proof(f1, "valid").await;
+        let (_, checked) = w.check(&w.f1, &proof, "2026-11-24").await;
+        let uri = format!(
+            "/fhir/Bundle?check-reference={}",
+            checked["check_reference"].as_str().unwrap()
+        );
+        let (s, headers, found) = w
+            .call_with_headers(Method::GET, &uri, f1, Value::Null)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{found}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/fhir+json");
+        let errors: Vec<String> = bundle
+            .iter_errors(&found)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            (found["type"].as_str(), found["total"].as_u64()),
+            (Some("searchset"), Some(1))
+        );
+        let report = &found["entry"][0]["resource"];
+        assert_eq!(report["type"], "document");
+        assert!(bundle.is_valid(report), "each report on its own too");
+        let kinds: Vec<&str> = report["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds[..6],
+            [
+                "Composition",
+                "Patient",
+                "Organization",
+                "Organization",
+                "Coverage",
+                "Encounter"
+            ]
+        );
+        assert!(kinds[6..].iter().all(|k| *k == "Observation") && kinds.len() > 20);
+        let patient = &report["entry"][1]["resource"];
+        assert_eq!(
+            (patient["birthDate"].as_str(), patient["gender"].as_str()),
+            (Some("1990-05-06"), Some("female"))
+        );
+        // The validator does reject what R4 forbids, deep inside the documents.
+        let mut broken = found.clone();
+        broken["entry"][0]["resource"]["entry"][6]["resource"]["status"] = json!("done");
+        assert!(
+            !bundle.is_valid(&broken),
+            "an Observation's status is a code of its set"
+        );
+        let mut broken = found.clone();
+        broken["entry"][0]["resource"]["entry"][1]["resource"]["birthDate"] = json!("1990/05/06");
+        assert!(!bundle.is_valid(&broken));
+
+        // The read is audited like the JSON one.
+        let reads = w
+            .store
+            .audit_of_action(onshi_domain::AuditAction::ReadCheckups)
+            .await
+            .unwrap();
+        assert_eq!(reads.len(), 1, "only the answered read");
+        assert_eq!(reads[0].actor_id, "1311111111");
+        db.cleanup().await;
+    }
+}

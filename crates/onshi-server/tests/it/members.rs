@@ -479,6 +479,7 @@ async fn every_route_is_documented_and_answers() {
     assert_eq!(
         documented,
         [
+            "/fhir/Bundle",
             "/fhir/CoverageEligibilityRequest",
             "/fhir/StructureDefinition/qualification-validity",
             "/fhir/metadata",

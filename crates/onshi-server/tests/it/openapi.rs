@@ -669,6 +669,29 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         let (s, b) = w.call(Method::GET, &uri, token, Value::Null).await;
         note(checkups_op, s, &b);
     }
+    // The same as FHIR Bundles.
+    for (uri, token) in [
+        (
+            format!(
+                "/fhir/Bundle?check-reference={}",
+                with["check_reference"].as_str().unwrap()
+            ),
+            f1,
+        ),
+        (
+            format!(
+                "/fhir/Bundle?check-reference={}",
+                without["check_reference"].as_str().unwrap()
+            ),
+            f1,
+        ),
+        ("/fhir/Bundle?check-reference=none".to_owned(), f1),
+        ("/fhir/Bundle".to_owned(), f1),
+        ("/fhir/Bundle?check-reference=none".to_owned(), None),
+    ] {
+        let (s, b) = w.call(Method::GET, &uri, token, Value::Null).await;
+        note("GET /fhir/Bundle", s, &b);
+    }
 
     // The matching queue: listed, a bad limit, no token; resolved, unknown, no member, not
     // JSON, too large, no token.
