@@ -157,8 +157,40 @@ pub struct CheckupRequestList {
 /// A person's checkup results, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct CheckupResults {
+    /// Who they are of, when the reader named the patient by card (`POST
+    /// /v1/checkups/by-card`): as the qualification records them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<CheckupPatient>,
     /// One per checkup (its latest version).
     pub checkups: Vec<CheckupResult>,
+}
+
+/// The patient of a look-up by card, as their qualification records them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct CheckupPatient {
+    /// 氏名.
+    pub name: String,
+    /// 氏名（カナ）.
+    pub name_kana: String,
+    /// 生年月日, YYYY-MM-DD.
+    pub birth_date: String,
+    /// 1 male, 2 female.
+    pub sex: u8,
+}
+
+/// The body of `POST /v1/checkups/by-card`: the patient's insurance card.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct CheckupCardLookup {
+    /// 保険者番号.
+    pub insurer_number: String,
+    /// 記号.
+    #[serde(default)]
+    pub symbol: String,
+    /// 番号.
+    pub number: String,
+    /// 枝番.
+    #[serde(default)]
+    pub branch: String,
 }
 
 /// One checkup as its person or a consented facility reads it.
@@ -196,6 +228,9 @@ pub struct CheckupItem {
     /// The unit of a quantity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// The code system (OID) of a code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_system: Option<String>,
     /// 保健指導判定値 for the person's sex (HDL: the value below which guidance starts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guidance_value: Option<f64>,

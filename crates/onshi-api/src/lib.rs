@@ -26,10 +26,10 @@ pub mod system;
 pub use audit::AuditProof;
 pub use bulk::{BulkItem, BulkReceipt, BulkRequest, BulkRow, BulkStatus};
 pub use checkups::{
-    CheckupArchiveReceipt, CheckupItem, CheckupRequest, CheckupRequestBody, CheckupRequestList,
-    CheckupResult, CheckupResults, CheckupTransferRequest, Consignment, ConsignmentBody,
-    ConsignmentEndBody, ConsignmentList, Employer, EmployerBody, EmployerList, MatchBody,
-    MatchCandidate, MatchingQueue, RegisteredEmployer, UnmatchedCheckup,
+    CheckupArchiveReceipt, CheckupCardLookup, CheckupItem, CheckupPatient, CheckupRequest,
+    CheckupRequestBody, CheckupRequestList, CheckupResult, CheckupResults, CheckupTransferRequest,
+    Consignment, ConsignmentBody, ConsignmentEndBody, ConsignmentList, Employer, EmployerBody,
+    EmployerList, MatchBody, MatchCandidate, MatchingQueue, RegisteredEmployer, UnmatchedCheckup,
 };
 pub use eligibility::{
     AccessEntry, CardCheckRequest, CardProof, Challenge, ChallengeRequest, Consent,

@@ -159,6 +159,7 @@ pub fn results(checkups: &[onshi_store::StoredCheckup]) -> onshi_api::CheckupRes
     use onshi_checkup::reference::values_for;
     let table = CodeTable::fy2024();
     onshi_api::CheckupResults {
+        patient: None,
         checkups: checkups
             .iter()
             .map(|c| {
@@ -187,6 +188,7 @@ pub fn results(checkups: &[onshi_store::StoredCheckup]) -> onshi_api::CheckupRes
                                 value_kind: o.value_kind.clone(),
                                 value: o.value.clone(),
                                 unit: o.unit.clone(),
+                                code_system: o.code_system.clone(),
                                 guidance_value: values.map(|v| v.guidance_for(sex)),
                                 referral_value: values.and_then(|v| v.referral_for(sex)),
                                 judgement: values

@@ -137,6 +137,79 @@ pub async fn facility_checkups(
     Ok(Json(crate::checkups::results(&stored)))
 }
 
+/// A patient's checkup results of the last five fiscal years, named by their insurance card,
+/// as the folder exchange's 特定健診情報 request (`TKKsiquc01req_`) asks: only while the person
+/// behind the card has given this facility a checkup consent (at the card reader) that is in
+/// force. The answer names the patient as the qualification records them. Every read is
+/// audited; a refusal reads no results.
+#[utoipa::path(post, path = "/v1/checkups/by-card", tag = "checkups",
+    request_body(content = onshi_api::CheckupCardLookup),
+    responses(
+        (status = 200, description = "the patient and their checkups, newest first", body = onshi_api::CheckupResults),
+        (status = 400, description = "the body is not JSON", body = onshi_api::Problem),
+        (status = 401, description = "no facility token", body = onshi_api::Problem),
+        (status = 403, description = "no checkup consent to this facility is in force (or the member was recorded without a My Number, so no consent can be)", body = onshi_api::Problem),
+        (status = 404, description = "no member with this card", body = onshi_api::Problem),
+        (status = 413, description = "the body is over the limit", body = onshi_api::Problem),
+        (status = 422, description = "a field is missing or malformed", body = onshi_api::Problem),
+    ),
+    security(("facility_token" = [])))]
+pub async fn by_card(
+    State(state): State<AppState>,
+    crate::auth::AuthenticatedFacility(facility): crate::auth::AuthenticatedFacility,
+    body: axum::body::Bytes,
+) -> Result<Json<onshi_api::CheckupResults>, Problem> {
+    let fields = ["insurer_number", "symbol", "number", "branch"];
+    let f = crate::routes::members::read_fields(&body, &fields)?;
+    let text = |name: &str| f.text.get(name).map(String::as_str).unwrap_or_default();
+    let key = onshi_domain::MemberInput {
+        insurer_number: text("insurer_number"),
+        symbol: text("symbol"),
+        number: text("number"),
+        branch: text("branch"),
+        ..Default::default()
+    }
+    .card_key()
+    .map_err(Problem::validation)?;
+    let now = state.clock.now();
+    let actor = onshi_store::Actor::Facility(facility.clone());
+    let member = state
+        .store
+        .find_member(&actor, &key, now)
+        .await?
+        .ok_or_else(|| Problem::not_found("member with this card"))?;
+    let consented = match &member.details.person {
+        Some(person) => state
+            .store
+            .checkup_consent_in_force(person, &facility, now)
+            .await?
+            .then_some(person),
+        None => None,
+    };
+    let Some(person) = consented else {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "consent-required",
+            "No checkup consent",
+            "the patient has not given this facility a checkup consent that is in force: ask them to consent at the card reader",
+        ));
+    };
+    let since = five_fiscal_years_before(onshi_domain::japan::japan_date(now));
+    let stored = state
+        .store
+        .checkups_of_person(&actor, person, since, now)
+        .await?;
+    let d = &member.details;
+    let mut results = crate::checkups::results(&stored);
+    results.patient = Some(onshi_api::CheckupPatient {
+        name: d.name.0.clone(),
+        name_kana: d.name_kana.0.clone(),
+        birth_date: d.birth_date.0.to_string(),
+        sex: d.sex.code(),
+    });
+    Ok(Json(results))
+}
+
 /// The checkups of the patient of `facility`'s card check `reference` (the last five fiscal
 /// years), only under the patient's checkup consent in force; the read is audited. Shared by
 /// the JSON and FHIR routes.

@@ -486,6 +486,44 @@ async fn the_person_sees_their_results_and_a_facility_only_under_a_live_checkup_
         let (s, seen) = w.call(Method::GET, &uri, f1, Value::Null).await;
         assert_eq!(s, StatusCode::OK, "{seen}");
         assert_eq!(seen["checkups"][0]["id"], checkups[0]["id"]);
+        // By card, as the folder exchange's 特定健診情報 request names the patient.
+        let card = |number: &str| json!({"insurer_number": "01130012", "symbol": "10", "number": number, "branch": "00"});
+        let (s, by_card) = w
+            .call(Method::POST, "/v1/checkups/by-card", f1, card("1"))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{by_card}");
+        assert_eq!(by_card["checkups"][0]["id"], checkups[0]["id"]);
+        assert_eq!(
+            (
+                by_card["patient"]["name_kana"].as_str(),
+                by_card["patient"]["birth_date"].as_str()
+            ),
+            (Some("シケン ハナコ"), Some("1990-05-06"))
+        );
+        for (body, status) in [
+            (card("2"), StatusCode::FORBIDDEN),
+            (card("999"), StatusCode::NOT_FOUND),
+            (
+                json!({"insurer_number": "01130012"}),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+        ] {
+            let (s, p) = w.call(Method::POST, "/v1/checkups/by-card", f1, body).await;
+            assert_eq!(s, status, "{p}");
+        }
+        let (s, _) = w
+            .call(
+                Method::POST,
+                "/v1/checkups/by-card",
+                Some(w.f2.as_str()),
+                card("1"),
+            )
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::FORBIDDEN,
+            "the consent was given to the clinic only"
+        );
         // Another facility cannot use the reference.
         let (s, _) = w
             .call(Method::GET, &uri, Some(w.f2.as_str()), Value::Null)
@@ -498,8 +536,8 @@ async fn the_person_sees_their_results_and_a_facility_only_under_a_live_checkup_
             .unwrap();
         assert_eq!(
             reads.len(),
-            reads_before + 1,
-            "the refusal read nothing; the read is audited"
+            reads_before + 2,
+            "the refusals read nothing; each read is audited"
         );
         let last = reads.last().unwrap();
         assert_eq!(

@@ -494,6 +494,7 @@ async fn every_route_is_documented_and_answers() {
             "/v1/checkup-requests/{fiscal_year}",
             "/v1/checkup-transfers",
             "/v1/checkups",
+            "/v1/checkups/by-card",
             "/v1/checkups/unmatched",
             "/v1/checkups/{id}/match",
             "/v1/consignments",

@@ -669,6 +669,26 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         let (s, b) = w.call(Method::GET, &uri, token, Value::Null).await;
         note(checkups_op, s, &b);
     }
+    // By card: answered, without consent, unknown, a missing field, not JSON, too large, no
+    // token.
+    let card = |number: &str| json!({"insurer_number": "01130012", "symbol": "10", "number": number, "branch": "00"});
+    for (token, body) in [
+        (f1, card("1")),
+        (f1, card("2")),
+        (f1, card("999")),
+        (f1, json!({"insurer_number": "01130012"})),
+        (None, card("1")),
+        (f1, Value::String("x".repeat(onshi_server::BODY_LIMIT))),
+    ] {
+        let (s, b) = w
+            .call(Method::POST, "/v1/checkups/by-card", token, body)
+            .await;
+        note("POST /v1/checkups/by-card", s, &b);
+    }
+    let s = w
+        .call_raw(Method::POST, "/v1/checkups/by-card", f1, "{not json")
+        .await;
+    note("POST /v1/checkups/by-card", s, &Value::Null);
     // The same as FHIR Bundles.
     for (uri, token) in [
         (
