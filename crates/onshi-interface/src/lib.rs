@@ -54,6 +54,9 @@ pub enum Kind {
     BulkUpload,
     /// `OQSmuquc02req_`: bulk lookup, download phase.
     BulkDownload,
+    /// `TKKsiquc01req_`: a patient's 特定健診情報 (checkup results), named by card in the
+    /// header.
+    CheckupLookup,
 }
 
 impl Kind {
@@ -65,6 +68,8 @@ impl Kind {
             Some(Self::BulkUpload)
         } else if file_name.starts_with("OQSmuquc02req_") {
             Some(Self::BulkDownload)
+        } else if file_name.starts_with("TKKsiquc01req_") {
+            Some(Self::CheckupLookup)
         } else {
             None
         }
@@ -221,6 +226,8 @@ pub struct Request {
     pub searches: Vec<SearchInfo>,
     /// `ReceptionNumber` of a bulk download.
     pub reception_number: Option<String>,
+    /// `FileCategory` of a checkup request: 1 PDF, 2 XML.
+    pub file_category: Option<String>,
 }
 
 /// Parses a request file given its name and bytes.
@@ -253,6 +260,25 @@ pub fn parse_request(file_name: &str, bytes: &[u8]) -> Result<Request, Interface
         .to_owned();
     let searches = match kind {
         Kind::BulkDownload => Vec::new(),
+        // The drug and checkup requests name the card in the header, under their own names.
+        Kind::CheckupLookup => {
+            let need = |name: &str| {
+                header
+                    .text_of(name)
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .ok_or_else(|| missing(name))
+            };
+            let opt = |name: &str| header.text_of(name).map(|t| t.trim().to_owned());
+            vec![SearchInfo {
+                insurer_number: need("InsurerNumber")?,
+                symbol: opt("InsuranceCardSymbol").unwrap_or_default(),
+                number: need("InsuredPersonIdentificationNumber")?,
+                branch: opt("BranchNumber").unwrap_or_default(),
+                ..SearchInfo::default()
+            }]
+        }
         _ => body
             .all("QualificationConfirmSearchInfo")
             .map(SearchInfo::from)
@@ -275,6 +301,19 @@ pub fn parse_request(file_name: &str, bytes: &[u8]) -> Result<Request, Interface
             reason: "must be 1 to 40 letters and digits, as the upload's answer gave it".into(),
         });
     }
+    let file_category = body.text_of("FileCategory").map(|t| t.trim().to_owned());
+    if kind == Kind::CheckupLookup {
+        match file_category.as_deref() {
+            Some("1" | "2") => {}
+            None | Some("") => return Err(missing("FileCategory")),
+            Some(_) => {
+                return Err(InterfaceError::Invalid {
+                    element: "FileCategory".into(),
+                    reason: "must be 1 (PDF) or 2 (XML)".into(),
+                });
+            }
+        }
+    }
     Ok(Request {
         kind,
         charset,
@@ -286,6 +325,7 @@ pub fn parse_request(file_name: &str, bytes: &[u8]) -> Result<Request, Interface
         file_identifier: header.text_of("ArbitraryFileIdentifier").map(str::to_owned),
         searches,
         reception_number,
+        file_category,
     })
 }
 
@@ -347,7 +387,7 @@ fn tag(out: &mut String, indent: usize, name: &str, value: &str) {
 }
 
 fn header(out: &mut String, req: &HeaderEcho<'_>, segment: &str, error: Option<(&str, &str)>) {
-    header_with(out, req, "2", segment, error, &[]);
+    header_with(out, req, "2", segment, error, &[], "");
 }
 
 fn header_with(
@@ -357,6 +397,7 @@ fn header_with(
     segment: &str,
     error: Option<(&str, &str)>,
     bulk: &[(&str, String)],
+    nested: &str,
 ) {
     out.push_str(&format!(
         "<?xml version=\"1.0\" encoding=\"{}\" standalone=\"no\"?>\n",
@@ -386,6 +427,7 @@ fn header_with(
         tag(out, 2, "ResultCode", code);
         tag(out, 2, "MessageContents", message);
     }
+    out.push_str(nested);
     tag(out, 2, "CharacterCodeIdentifier", req.charset.code());
     out.push_str(" </MessageHeader>\n");
 }
@@ -580,7 +622,7 @@ pub fn bulk_result(
     let mut out = String::with_capacity(4096);
     let number = ("ReceptionNumber", reception_number.to_owned());
     let Some(units) = units else {
-        header_with(&mut out, echo, "2", "2", None, &[number]);
+        header_with(&mut out, echo, "2", "2", None, &[number], "");
         out.push_str(" <MessageBody>\n </MessageBody>\n</XmlMsg>\n");
         return echo.charset.encode(&out);
     };
@@ -594,7 +636,7 @@ pub fn bulk_result(
         ),
         ("NumberOfError", errors.to_string()),
     ];
-    header_with(&mut out, echo, "2", "1", None, &counts);
+    header_with(&mut out, echo, "2", "1", None, &counts, "");
     out.push_str(" <MessageBody>\n");
     for unit in units {
         out.push_str(" <BulkConfirmUnit>\n");
@@ -634,7 +676,7 @@ pub fn face_file_name(id: &str, executed_at: &str) -> String {
 /// clinical → `DiagnosisInfo`).
 pub fn face_result(echo: &HeaderEcho<'_>, result: &CheckResult) -> Vec<u8> {
     let mut out = String::with_capacity(2048);
-    header_with(&mut out, echo, "1", "1", None, &[]);
+    header_with(&mut out, echo, "1", "1", None, &[], "");
     out.push_str(" <MessageBody>\n");
     tag(&mut out, 2, "ProcessingResultStatus", "1");
     tag(
@@ -646,6 +688,69 @@ pub fn face_result(echo: &HeaderEcho<'_>, result: &CheckResult) -> Vec<u8> {
     out.push_str("  <ResultList>\n");
     render_qualifications(&mut out, result, true);
     out.push_str("  </ResultList>\n");
+    out.push_str(" </MessageBody>\n</XmlMsg>\n");
+    echo.charset.encode(&out)
+}
+
+/// Writes the result file of a 特定健診情報 request (`TKKsiquc01res_`), in the shape receipt
+/// computers read it (OQSDrug2's `ProcessTKKAsync`): `ResultCode` 1 and the patient in
+/// `MessageHeader/QualificationsInfo` (`Name`, `KanasName`, `Birthday`,
+/// `AdministrativeGenderCode`), then per checkup a `SpecificHealthCheckupInfo` with its
+/// `EffectiveTime` (実施日, YYYYMMDD) and each item as a `HealthCheckupResultAndQuestionInfo`
+/// (`ItemCode`, `ItemName`, `DataType`, `DataValue`, `Unit`, `Oid`). The layout beyond the
+/// elements that program reads is not public: onshi adds `InsurerNumber` and
+/// `CheckupInstitutionNumber` to each checkup, and writes `DataType` as the CDA value type
+/// (PQ, CD, ST, or NULL for an item not done, whose `DataValue` is the null flavour).
+pub fn checkup_result(echo: &HeaderEcho<'_>, results: &onshi_api::CheckupResults) -> Vec<u8> {
+    let mut nested = String::with_capacity(256);
+    tag(&mut nested, 2, "ResultCode", "1");
+    if let Some(p) = &results.patient {
+        nested.push_str("  <QualificationsInfo>\n");
+        tag(&mut nested, 3, "Name", &p.name.replace(' ', "\u{3000}"));
+        tag(&mut nested, 3, "KanasName", &half_width_kana(&p.name_kana));
+        tag(&mut nested, 3, "Birthday", &p.birth_date.replace('-', ""));
+        tag(
+            &mut nested,
+            3,
+            "AdministrativeGenderCode",
+            &p.sex.to_string(),
+        );
+        nested.push_str("  </QualificationsInfo>\n");
+    }
+    let mut out = String::with_capacity(2048 + results.checkups.len() * 8192);
+    header_with(&mut out, echo, "2", "1", None, &[], &nested);
+    out.push_str(" <MessageBody>\n");
+    tag(&mut out, 2, "ProcessingResultStatus", "1");
+    out.push_str("  <SpecificHealthCheckupInfos>\n");
+    for c in &results.checkups {
+        out.push_str("   <SpecificHealthCheckupInfo>\n");
+        tag(&mut out, 4, "EffectiveTime", &c.exam_date.replace('-', ""));
+        tag(&mut out, 4, "InsurerNumber", &c.insurer_number);
+        tag(&mut out, 4, "CheckupInstitutionNumber", &c.institution);
+        out.push_str("    <HealthCheckupResultAndQuestionInfos>\n");
+        for i in &c.items {
+            out.push_str("     <HealthCheckupResultAndQuestionInfo>\n");
+            tag(&mut out, 6, "ItemCode", &i.code);
+            tag(&mut out, 6, "ItemName", &i.name);
+            tag(&mut out, 6, "DataType", &i.value_kind);
+            tag(
+                &mut out,
+                6,
+                "DataValue",
+                i.value.as_deref().unwrap_or_default(),
+            );
+            if let Some(u) = &i.unit {
+                tag(&mut out, 6, "Unit", u);
+            }
+            if let Some(o) = &i.code_system {
+                tag(&mut out, 6, "Oid", o);
+            }
+            out.push_str("     </HealthCheckupResultAndQuestionInfo>\n");
+        }
+        out.push_str("    </HealthCheckupResultAndQuestionInfos>\n");
+        out.push_str("   </SpecificHealthCheckupInfo>\n");
+    }
+    out.push_str("  </SpecificHealthCheckupInfos>\n");
     out.push_str(" </MessageBody>\n</XmlMsg>\n");
     echo.charset.encode(&out)
 }
@@ -1259,5 +1364,165 @@ mod example_files {
                 .code(),
             "ONS0001"
         );
+    }
+}
+
+#[cfg(test)]
+mod checkup_requests {
+    use super::*;
+
+    /// A 特定健診情報 request as OQSDrug2 writes it: the card in the header under the drug and
+    /// checkup messages' own names, Shift_JIS.
+    fn request(category: &str) -> Vec<u8> {
+        let text = format!(
+            "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><XmlMsg><MessageHeader>\
+             <MedicalInstitutionCode>1311234567</MedicalInstitutionCode><InsurerNumber>01130012</InsurerNumber>\
+             <InsuranceCardSymbol>１０</InsuranceCardSymbol><InsuredPersonIdentificationNumber>1</InsuredPersonIdentificationNumber>\
+             <BranchNumber>00</BranchNumber><ArbitraryFileIdentifier>患者42</ArbitraryFileIdentifier></MessageHeader>\
+             <MessageBody><FileCategory>{category}</FileCategory><PrDiInfClassification>1</PrDiInfClassification>\
+             <MedicalTreatmentFlag>1</MedicalTreatmentFlag></MessageBody></XmlMsg>"
+        );
+        encoding_rs::SHIFT_JIS.encode(&text).0.into_owned()
+    }
+
+    #[test]
+    fn a_checkup_request_names_the_card_in_its_header() {
+        let r = parse_request("TKKsiquc01req_202611240001.xml", &request("2")).unwrap();
+        assert_eq!(
+            (r.kind, r.charset),
+            (Kind::CheckupLookup, Charset::ShiftJis)
+        );
+        let s = &r.searches[0];
+        assert_eq!(
+            (
+                s.insurer_number.as_str(),
+                s.symbol.as_str(),
+                s.number.as_str(),
+                s.branch.as_str()
+            ),
+            ("01130012", "１０", "1", "00")
+        );
+        assert_eq!(r.file_identifier.as_deref(), Some("患者42"));
+        assert_eq!(r.file_category.as_deref(), Some("2"));
+        assert_eq!(
+            response_name("TKKsiquc01req_202611240001.xml"),
+            "TKKsiquc01res_202611240001.xml"
+        );
+        let no_number = encoding_rs::SHIFT_JIS.decode(&request("2")).0.replace(
+            "<InsuredPersonIdentificationNumber>1</InsuredPersonIdentificationNumber>",
+            "",
+        );
+        assert_eq!(
+            parse_request(
+                "TKKsiquc01req_1.xml",
+                &encoding_rs::SHIFT_JIS.encode(&no_number).0
+            )
+            .unwrap_err()
+            .to_string(),
+            "InsuredPersonIdentificationNumber: is required"
+        );
+        assert_eq!(
+            parse_request("TKKsiquc01req_1.xml", &request("7"))
+                .unwrap_err()
+                .to_string(),
+            "FileCategory: must be 1 (PDF) or 2 (XML)"
+        );
+    }
+
+    #[test]
+    fn a_checkup_result_reads_as_receipt_computers_read_it() {
+        let results = onshi_api::CheckupResults {
+            patient: Some(onshi_api::CheckupPatient {
+                name: "試験 花子".into(),
+                name_kana: "シケン ハナコ".into(),
+                birth_date: "1990-05-06".into(),
+                sex: 2,
+            }),
+            checkups: vec![onshi_api::CheckupResult {
+                id: "c1".into(),
+                insurer_number: "01130012".into(),
+                exam_date: "2024-05-20".into(),
+                institution: "5521111111".into(),
+                program: "010".into(),
+                fiscal_year: 2024,
+                items: vec![
+                    onshi_api::CheckupItem {
+                        code: "9A751000000000001".into(),
+                        name: "収縮期血圧(1回目)".into(),
+                        value_kind: "PQ".into(),
+                        value: Some("128".into()),
+                        unit: Some("mm[Hg]".into()),
+                        code_system: None,
+                        guidance_value: Some(130.0),
+                        referral_value: Some(140.0),
+                        judgement: Some("normal".into()),
+                    },
+                    onshi_api::CheckupItem {
+                        code: "9N736000000000011".into(),
+                        name: "喫煙".into(),
+                        value_kind: "CD".into(),
+                        value: Some("2".into()),
+                        unit: None,
+                        code_system: Some("1.2.392.200119.6.2005".into()),
+                        guidance_value: None,
+                        referral_value: None,
+                        judgement: None,
+                    },
+                ],
+            }],
+        };
+        let echo = HeaderEcho {
+            charset: Charset::ShiftJis,
+            executed_at: "20261124093000",
+            confirmation_date: None,
+            institution: "1311234567",
+            file_identifier: Some("患者42"),
+        };
+        let bytes = checkup_result(&echo, &results);
+        let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&bytes);
+        assert!(!bad);
+        let root = xml::parse(&bytes).unwrap();
+        let header = root.child("MessageHeader").unwrap();
+        // //ResultCode = 1, then /XmlMsg/MessageHeader/QualificationsInfo.
+        assert_eq!(header.text_of("ResultCode"), Some("1"));
+        let who = header.child("QualificationsInfo").unwrap();
+        assert_eq!(who.text_of("Name"), Some("試験\u{3000}花子"));
+        assert_eq!(who.text_of("KanasName"), Some("ｼｹﾝ ﾊﾅｺ"));
+        assert_eq!(who.text_of("Birthday"), Some("19900506"));
+        assert_eq!(who.text_of("AdministrativeGenderCode"), Some("2"));
+        // //SpecificHealthCheckupInfo, each with EffectiveTime and its items.
+        let infos: Vec<_> = root
+            .child("MessageBody")
+            .unwrap()
+            .child("SpecificHealthCheckupInfos")
+            .unwrap()
+            .all("SpecificHealthCheckupInfo")
+            .collect();
+        assert_eq!(infos.len(), 1);
+        assert_eq!(infos[0].text_of("EffectiveTime"), Some("20240520"));
+        let items: Vec<_> = infos[0]
+            .child("HealthCheckupResultAndQuestionInfos")
+            .unwrap()
+            .all("HealthCheckupResultAndQuestionInfo")
+            .collect();
+        let read = |i: &xml::Element, n: &str| i.text_of(n).map(str::to_owned);
+        assert_eq!(
+            (
+                read(items[0], "ItemCode"),
+                read(items[0], "DataValue"),
+                read(items[0], "Unit")
+            ),
+            (
+                Some("9A751000000000001".into()),
+                Some("128".into()),
+                Some("mm[Hg]".into())
+            )
+        );
+        assert_eq!(
+            read(items[1], "Oid").as_deref(),
+            Some("1.2.392.200119.6.2005")
+        );
+        assert_eq!(read(items[1], "DataType").as_deref(), Some("CD"));
+        assert!(text.contains("<ArbitraryFileIdentifier>患者42</ArbitraryFileIdentifier>"));
     }
 }

@@ -1691,3 +1691,118 @@ fn employers_and_institutions_are_registered_with_tokens_and_bad_options_named()
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_agent_answers_checkup_requests_only_under_the_checkup_consent() {
+    let demo_dir = tempfile::tempdir().unwrap();
+    let Demo {
+        child: mut server,
+        addr,
+        token,
+        ..
+    } = start_demo(demo_dir.path());
+    let server_url = format!("http://{addr}");
+    let reader = |card: &str, consent: &str| {
+        let card = demo_dir
+            .path()
+            .join("cards")
+            .join(format!("{card}.json"))
+            .display()
+            .to_string();
+        onshi(&[
+            "reader",
+            "--server",
+            &server_url,
+            "--facility-token",
+            &token,
+            "--card",
+            &card,
+            "--face",
+            "ok",
+            "--consent",
+            consent,
+            "--json",
+        ])
+    };
+    // The patient consents to checkup information at the reader; the card key is in the answer.
+    let out = reader("valid", "checkup");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let checked: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let q = &checked["qualifications"][0];
+    let request = |card: [&str; 4], category: &str| {
+        let [insurer, symbol, number, branch] = card;
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><XmlMsg><MessageHeader>\
+             <MedicalInstitutionCode>1311234567</MedicalInstitutionCode><InsurerNumber>{insurer}</InsurerNumber>\
+             <InsuranceCardSymbol>{symbol}</InsuranceCardSymbol><InsuredPersonIdentificationNumber>{number}</InsuredPersonIdentificationNumber>\
+             <BranchNumber>{branch}</BranchNumber><ArbitraryFileIdentifier>患者1</ArbitraryFileIdentifier></MessageHeader>\
+             <MessageBody><FileCategory>{category}</FileCategory><PrDiInfClassification>1</PrDiInfClassification>\
+             <MedicalTreatmentFlag>1</MedicalTreatmentFlag></MessageBody></XmlMsg>"
+        );
+        encoding_rs::SHIFT_JIS.encode(&xml).0.into_owned()
+    };
+    let field = |name: &str| q[name].as_str().unwrap();
+    let card = [
+        field("insurer_number"),
+        field("symbol"),
+        field("number"),
+        field("branch"),
+    ];
+    let exchange = tempfile::tempdir().unwrap();
+    let req = exchange.path().join("req");
+    std::fs::create_dir_all(&req).unwrap();
+    std::fs::write(req.join("TKKsiquc01req_1.xml"), request(card, "2")).unwrap();
+    std::fs::write(req.join("TKKsiquc01req_2.xml"), request(card, "1")).unwrap();
+    // Another member, who gave no consent here.
+    let members = std::fs::read_to_string(demo_dir.path().join("demo-members.csv")).unwrap();
+    let other = members
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|f| f[2] != card[2] || f[0] != card[0])
+        .unwrap();
+    std::fs::write(
+        req.join("TKKsiquc01req_3.xml"),
+        request([other[0], other[1], other[2], other[3]], "2"),
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let dir = exchange.path().display().to_string();
+    let out = agent_once(&server_url, &token, &dir);
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let read = |name: &str| {
+        let bytes = std::fs::read(exchange.path().join("res").join(name)).unwrap();
+        encoding_rs::SHIFT_JIS.decode(&bytes).0.into_owned()
+    };
+    let answer = read("TKKsiquc01res_1.xml");
+    assert!(answer.contains("<ResultCode>1</ResultCode>"), "{answer}");
+    assert!(
+        answer.contains("<QualificationsInfo>") && answer.contains("<KanasName>"),
+        "{answer}"
+    );
+    assert!(answer.contains("<ArbitraryFileIdentifier>患者1</ArbitraryFileIdentifier>"));
+    assert!(answer.contains("<SpecificHealthCheckupInfos>"), "{answer}");
+    assert!(
+        answer.matches("<SpecificHealthCheckupInfo>").count() >= 1,
+        "the demo's card holder has checkups: {answer}"
+    );
+    // Every checkup has its date and items with 17-digit codes.
+    for info in answer.split("<SpecificHealthCheckupInfo>").skip(1) {
+        let date = info.split("<EffectiveTime>").nth(1).unwrap();
+        assert!(date[..8].bytes().all(|b| b.is_ascii_digit()), "{info}");
+        let code = info.split("<ItemCode>").nth(1).unwrap();
+        assert!(
+            code[..17].bytes().all(|b| b.is_ascii_alphanumeric()) && code[17..].starts_with('<')
+        );
+    }
+    let pdf = read("TKKsiquc01res_2.xml");
+    assert!(pdf.contains("<ErrorCode>ONS0007</ErrorCode>"), "{pdf}");
+    let refused = read("TKKsiquc01res_3.xml");
+    assert!(
+        refused.contains("<ErrorCode>ONS0100</ErrorCode>") && refused.contains("consent"),
+        "{refused}"
+    );
+    assert!(!refused.contains("<ResultCode>1</ResultCode>"));
+}

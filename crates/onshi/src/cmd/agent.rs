@@ -112,6 +112,7 @@ async fn answer(
         Kind::SingleLookup => {}
         Kind::BulkUpload => return bulk_upload(api, &req, &echo).await,
         Kind::BulkDownload => return bulk_download(api, &req, &echo).await,
+        Kind::CheckupLookup => return checkup_lookup(api, &req, &echo).await,
     }
     let Some(search) = req.searches.first() else {
         let e = InterfaceError::Invalid {
@@ -135,6 +136,42 @@ async fn answer(
     let request = card_of(search).into_check(req.confirmation_date.clone());
     match exchange::<CheckResult>(api.post("/v1/eligibility/number", &request).await, &echo) {
         Ok(result) => Outcome::Answered(single_result(&echo, search, &result, note)),
+        Err(outcome) => outcome,
+    }
+}
+
+/// A 特定健診情報 request: the patient's results by card, as XML. onshi writes no PDF: a
+/// request for one (`FileCategory` 1) is answered with an error saying to ask for XML.
+async fn checkup_lookup(
+    api: &Api,
+    req: &onshi_interface::Request,
+    echo: &HeaderEcho<'_>,
+) -> Outcome {
+    if req.file_category.as_deref() == Some("1") {
+        return Outcome::Answered(error_result(
+            echo,
+            "ONS0007",
+            "onshi answers 特定健診情報 as XML only: send FileCategory 2",
+        ));
+    }
+    let Some(card) = req.searches.first() else {
+        return Outcome::Answered(error_result(
+            echo,
+            "ONS0003",
+            "InsuredPersonIdentificationNumber: is required",
+        ));
+    };
+    let lookup = onshi_api::CheckupCardLookup {
+        insurer_number: card.insurer_number.clone(),
+        symbol: card.symbol.clone(),
+        number: card.number.clone(),
+        branch: card.branch.clone(),
+    };
+    match exchange::<onshi_api::CheckupResults>(
+        api.post("/v1/checkups/by-card", &lookup).await,
+        echo,
+    ) {
+        Ok(results) => Outcome::Answered(onshi_interface::checkup_result(echo, &results)),
         Err(outcome) => outcome,
     }
 }
