@@ -17,11 +17,13 @@
 //!   items and the blood-draw timing.
 //! - [`reference`]: the FY2024 judgement values results are read against.
 //! - [`write`]: documents, indexes and whole archives written as the templates shape them.
+//! - [`employer_csv`]: an employer's results as a CSV of item columns, read into documents.
 //! - [`fhir`]: a checkup as a FHIR R4 document Bundle (JAMI eCheckupReport IG).
 
 pub mod archive;
 pub mod codes;
 pub mod document;
+pub mod employer_csv;
 pub mod fhir;
 pub mod import;
 pub mod index;

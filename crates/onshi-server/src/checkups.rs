@@ -93,7 +93,7 @@ pub async fn import_archive(
     name: &str,
     at: OffsetDateTime,
 ) -> Result<CheckupArchiveReceipt, ArchiveError> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<NewCheckup, String>>(2 * BATCH);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<NewCheckup, String>>(2 * BATCH);
     let archive = name.to_owned();
     let reading = tokio::task::spawn_blocking(move || {
         onshi_checkup::import::read_archive(
@@ -107,27 +107,7 @@ pub async fn import_archive(
             },
         )
     });
-    let mut session = store.begin_checkup_import(actor, name, at).await?;
-    let mut key_errors = Vec::new();
-    // Staged a batch at a time: a few set-based statements per batch instead of several per
-    // checkup (the reading thread goes on filling the channel meanwhile).
-    let mut received = Vec::with_capacity(BATCH);
-    let mut batch: Vec<NewCheckup> = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut received, BATCH).await > 0 {
-        batch.clear();
-        for next in received.drain(..) {
-            match next {
-                Ok(c) => batch.push(c),
-                Err(e) => key_errors.push(e),
-            }
-        }
-        let outcomes = session.add_batch(&batch).await?;
-        for (c, added) in batch.iter().zip(outcomes) {
-            if let onshi_store::Added::Refused(reason) = added {
-                key_errors.push(format!("{}: {reason}", c.source_file));
-            }
-        }
-    }
+    let (session, key_errors) = stage(store, actor, name, at, rx).await?;
     let read = reading
         .await
         .map_err(|e| StoreError::Corrupt(format!("reading the archive stopped: {e}")))?;
@@ -150,6 +130,98 @@ pub async fn import_archive(
         unchanged: o.unchanged,
         consignments: o.consignments.into_iter().collect(),
         warnings: receipt.warnings,
+    })
+}
+
+/// Stages what the reading side sends, a batch at a time (a few set-based statements per batch
+/// instead of several per checkup, while the reader goes on filling the channel), into one
+/// import session: the session, and the problems found on the way (card keys that are not one,
+/// documents the sender may not send), each as `file: reason`.
+async fn stage(
+    store: &Store,
+    actor: &Actor,
+    name: &str,
+    at: OffsetDateTime,
+    mut rx: tokio::sync::mpsc::Receiver<Result<NewCheckup, String>>,
+) -> Result<(onshi_store::CheckupImport, Vec<String>), StoreError> {
+    let mut session = store.begin_checkup_import(actor, name, at).await?;
+    let mut key_errors = Vec::new();
+    let mut received = Vec::with_capacity(BATCH);
+    let mut batch: Vec<NewCheckup> = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut received, BATCH).await > 0 {
+        batch.clear();
+        for next in received.drain(..) {
+            match next {
+                Ok(c) => batch.push(c),
+                Err(e) => key_errors.push(e),
+            }
+        }
+        let outcomes = session.add_batch(&batch).await?;
+        for (c, added) in batch.iter().zip(outcomes) {
+            if let onshi_store::Added::Refused(reason) = added {
+                key_errors.push(format!("{}: {reason}", c.source_file));
+            }
+        }
+    }
+    Ok((session, key_errors))
+}
+
+/// The largest CSV of checkup results an upload takes: 64 MiB, some 60,000 people with every
+/// item filled.
+pub const CSV_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Imports the CSV of checkup results `name` (`text`, decoded) sent by `actor` at `at`, all or
+/// nothing: each row read into a document and validated ([`onshi_checkup::employer_csv`]) on
+/// a blocking thread and staged as it comes, as an archive's documents are.
+pub async fn import_csv(
+    store: &Store,
+    actor: &Actor,
+    text: String,
+    name: &str,
+    at: OffsetDateTime,
+) -> Result<CheckupArchiveReceipt, ArchiveError> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<NewCheckup, String>>(2 * BATCH);
+    let file = name.to_owned();
+    let created = onshi_domain::japan::japan_date(at);
+    let reading = tokio::task::spawn_blocking(move || {
+        onshi_checkup::employer_csv::read(&text, &file, created, CodeTable::fy2024(), |row| {
+            let checkup = Checkup {
+                file: format!("line {}", row.line),
+                document: row.document,
+            };
+            let _ = tx.blocking_send(staged(&checkup));
+        })
+    });
+    let (session, key_errors) = stage(store, actor, name, at, rx).await?;
+    let read = reading
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("reading the CSV stopped: {e}")))?;
+    let documents = match read {
+        Ok(n) if key_errors.is_empty() => n,
+        Ok(_) => {
+            return Err(ArchiveError::Refused(
+                key_errors
+                    .into_iter()
+                    .map(|e| format!("{name}: {e}"))
+                    .collect(),
+            ));
+        }
+        Err(errors) => {
+            let mut all: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            all.extend(key_errors.into_iter().map(|e| format!("{name}: {e}")));
+            return Err(ArchiveError::Refused(all));
+        }
+    };
+    let o = session.commit().await?;
+    Ok(CheckupArchiveReceipt {
+        archive: name.to_owned(),
+        documents,
+        linked: o.linked,
+        to_match: o.unmatched,
+        corrected: o.corrected,
+        unchanged: o.unchanged,
+        consignments: o.consignments.into_iter().collect(),
+        warnings: Vec::new(),
     })
 }
 

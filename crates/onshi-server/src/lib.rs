@@ -324,6 +324,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         )
         .routes(routes!(bulk::status))
         .routes(routes!(routes::checkups::upload))
+        .routes(routes!(routes::checkups::upload_csv))
         .routes(routes!(routes::checkups::facility_checkups))
         .routes(routes!(routes::checkups::by_card))
         .routes(routes!(routes::checkups::unmatched))

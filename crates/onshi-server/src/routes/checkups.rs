@@ -76,6 +76,51 @@ pub async fn upload(
     }
 }
 
+/// Upload checkup results as a CSV (an employer's 事業主健診 results where its system writes no
+/// standard archive), all or nothing.
+///
+/// One row per person: `insurer_number,symbol,number,branch,name_kana,birth_date,sex,exam_date,institution`,
+/// then one column per item, named by its 17-digit item code or a short name (`height`,
+/// `systolic`, `hba1c`, …; `docs/checkups.md` lists them). Each row is read as a 特定健診
+/// document of プログラム種別 030 (事業者健診) and held to the same rules as an archive's, and
+/// the sender's rights are those of an archive upload. UTF-8 (a BOM is allowed) or CP932; up to
+/// 64 MiB. `name` names the file in the receipt and errors.
+#[utoipa::path(post, path = "/v1/checkup-csv/{name}", tag = "checkups",
+    params(("name" = String, Path, description = "the file's name, for the receipt and errors")),
+    request_body(content = String, description = "the CSV", content_type = "text/csv"),
+    responses(
+        (status = 201, description = "imported: what it held and what was stored", body = CheckupArchiveReceipt),
+        (status = 413, description = "over 64 MiB; nothing was stored", body = onshi_api::Problem),
+        (status = 422, description = "refused, nothing stored: each problem in `errors` as the file (`field`) and `line N, column: reason`", body = onshi_api::Problem),
+    ),
+    security(("insurer_token" = []), ("employer_token" = []), ("institution_token" = [])))]
+pub async fn upload_csv(
+    State(state): State<AppState>,
+    CheckupSender(actor): CheckupSender,
+    Path(name): Path<String>,
+    body: Body,
+) -> Result<(StatusCode, Json<CheckupArchiveReceipt>), Problem> {
+    let limit = crate::checkups::CSV_LIMIT.min(state.archive_limit);
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| Problem::too_large(limit))?;
+    let text = onshi_checkup::employer_csv::decode(&bytes)
+        .map_err(|reason| Problem::validation(vec![FieldError::new(name.as_str(), reason)]))?;
+    match crate::checkups::import_csv(&state.store, &actor, text, &name, state.clock.now()).await {
+        Ok(receipt) => Ok((StatusCode::CREATED, Json(receipt))),
+        Err(ArchiveError::Store(e)) => Err(e.into()),
+        Err(ArchiveError::Refused(errors)) => Err(Problem::validation(
+            errors
+                .into_iter()
+                .map(|e| {
+                    let (file, reason) = e.split_once(": ").unwrap_or((name.as_str(), e.as_str()));
+                    FieldError::new(file, reason)
+                })
+                .collect(),
+        )),
+    }
+}
+
 /// Writes the body to an anonymous temporary file (removed when closed), up to
 /// `limit` bytes, and returns it rewound.
 async fn spool(body: Body, limit: usize) -> Result<std::fs::File, Problem> {

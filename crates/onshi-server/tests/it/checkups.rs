@@ -817,3 +817,114 @@ async fn a_moved_members_results_reach_the_new_insurer_as_a_valid_standard_archi
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn an_employer_sends_its_employees_results_as_a_csv() {
+    const INSTITUTION: &str = "1312345678";
+    let row_of = |number: &str| {
+        onshi_checkup::document::read(
+            &onshi_checkup::xml::parse(document_from(number, INSTITUTION, "030").as_bytes())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    for db in TestDb::all().await.unwrap() {
+        let w = World::builder()
+            .with_member("01130012", "1", "2020-04-01", "", 1)
+            .employed("1001")
+            .with_member("01130012", "2", "2020-04-01", "", 2)
+            .employed("1001")
+            .with_member("01130012", "3", "2020-04-01", "", 3)
+            .employed("2002")
+            .with_card("valid", 1)
+            .build(&db)
+            .await;
+        let (s, r) = w
+            .call(
+                Method::POST,
+                "/v1/employers",
+                Some(w.insurer.as_str()),
+                json!({"code": "1001", "name": "オンシ製作所", "industry": "E", "prefecture": "13"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        let emp = r["token"].as_str().unwrap().to_owned();
+        let emp = Some(emp.as_str());
+        let csv = |numbers: &[&str]| {
+            let docs: Vec<_> = numbers.iter().map(|n| row_of(n)).collect();
+            onshi_checkup::employer_csv::write(&docs)
+        };
+        // Another employer's employee in the file: refused whole, by line.
+        let (s, p) = w
+            .upload(
+                "/v1/checkup-csv/kenshin-2024.csv",
+                emp,
+                csv(&["1", "3"]).into_bytes(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        let e = &p["errors"][0];
+        assert_eq!(e["field"], "kenshin-2024.csv");
+        assert!(
+            e["reason"].as_str().unwrap().starts_with("line 3: ")
+                && e["reason"].as_str().unwrap().contains("employer 1001"),
+            "{p}"
+        );
+        assert_eq!(w.store.checkup_counts().await.unwrap(), (0, 0));
+        // A bad value: named by line and column, nothing stored.
+        let text = csv(&["1", "2"]);
+        let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+        let height = header
+            .iter()
+            .position(|h| *h == "9N001000000000001")
+            .unwrap();
+        let broken: String = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == 2 {
+                    let mut f: Vec<&str> = l.split(',').collect();
+                    f[height] = "abc";
+                    f.join(",")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (s, p) = w
+            .upload("/v1/checkup-csv/kenshin-2024.csv", emp, broken.into_bytes())
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+        assert_eq!(
+            p["errors"][0]["reason"],
+            "line 3, 9N001000000000001: 身長: must be a number"
+        );
+        // Its own employees, in CP932 as office software writes it: stored and linked, as
+        // employer checkups.
+        let sjis = encoding_rs::SHIFT_JIS.encode(&text).0.into_owned();
+        let (s, r) = w
+            .upload("/v1/checkup-csv/kenshin-2024.csv", emp, sjis)
+            .await;
+        assert_eq!(
+            (s, r["linked"].as_u64()),
+            (StatusCode::CREATED, Some(2)),
+            "{r}"
+        );
+        // The same file again changes nothing.
+        let (s, r) = w
+            .upload("/v1/checkup-csv/kenshin-2024.csv", emp, text.into_bytes())
+            .await;
+        assert_eq!(
+            (s, r["unchanged"].as_u64()),
+            (StatusCode::CREATED, Some(2)),
+            "{r}"
+        );
+        let proof = w.proof(None, "valid").await;
+        let (_, mine) = w
+            .call(Method::POST, "/v1/portal/checkups", None, proof)
+            .await;
+        assert_eq!(mine["checkups"][0]["program"], "030", "{mine}");
+        db.cleanup().await;
+    }
+}

@@ -491,6 +491,7 @@ async fn every_route_is_documented_and_answers() {
             "/v1/bulk-checks/{reception_number}",
             "/v1/challenges",
             "/v1/checkup-archives/{name}",
+            "/v1/checkup-csv/{name}",
             "/v1/checkup-requests/{fiscal_year}",
             "/v1/checkup-transfers",
             "/v1/checkups",

@@ -456,6 +456,18 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         note("POST /v1/checkup-archives/{name}", s, &b);
     }
 
+    // Checkup CSV files: imported (a header alone), refused, too large, no token.
+    let header = onshi_checkup::employer_csv::PERSON_COLUMNS.join(",");
+    for (token, body) in [
+        (ins, header.clone().into_bytes()),
+        (ins, b"name,number\n".to_vec()),
+        (ins, vec![b'x'; 70 * 1024]),
+        (None, header.into_bytes()),
+    ] {
+        let (s, b) = w.upload("/v1/checkup-csv/results.csv", token, body).await;
+        note("POST /v1/checkup-csv/{name}", s, &b);
+    }
+
     // Employers, consignments and requests: each answered, refused, unknown, unauthorised.
     let employer =
         json!({"code": "1001", "name": "オンシ製作所", "industry": "E", "prefecture": "13"});
@@ -861,6 +873,11 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
             "POST /v1/checkup-archives/{name}",
             Method::POST,
             "/v1/checkup-archives/%FF",
+        ),
+        (
+            "POST /v1/checkup-csv/{name}",
+            Method::POST,
+            "/v1/checkup-csv/%FF",
         ),
     ] {
         let token = if op.contains("bulk") { f1 } else { ins };
