@@ -313,7 +313,7 @@ fn read_value(reader: &mut Reader, v: &Element, path: &str) -> Option<Value> {
 /// Reads a checkup or guidance document; every problem found is listed.
 pub fn read(root: &Element) -> Result<Document, Vec<DocumentError>> {
     let mut r = Reader { errors: Vec::new() };
-    if root.name != "ClinicalDocument" || root.namespace != CDA_NAMESPACE {
+    if root.name != "ClinicalDocument" || &*root.namespace != CDA_NAMESPACE {
         r.fail(
             "ClinicalDocument",
             root.line,

@@ -43,7 +43,7 @@ pub fn read(root: &Element) -> Result<Index, Vec<(String, String)>> {
         ));
         return Err(errors);
     }
-    if root.namespace != NAMESPACE && root.namespace != NAMESPACE_2007 {
+    if &*root.namespace != NAMESPACE && &*root.namespace != NAMESPACE_2007 {
         errors.push((
             "index".into(),
             format!(
