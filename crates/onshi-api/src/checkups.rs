@@ -17,6 +17,12 @@ pub struct CheckupArchiveReceipt {
     pub corrected: u64,
     /// Documents already stored as they are.
     pub unchanged: u64,
+    /// Claims (`CLAIMS/`) in it, each stored with its checkup.
+    #[serde(default)]
+    pub claims: usize,
+    /// The sum of their 請求金額, in yen.
+    #[serde(default)]
+    pub claimed_yen: i64,
     /// The consignments (ids) under which an institution's employer-checkup results were
     /// accepted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

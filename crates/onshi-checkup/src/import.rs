@@ -11,6 +11,7 @@ use std::io::{Read, Seek};
 use onshi_domain::InsurerNumber;
 
 use crate::archive::{Archive, ArchiveName, EntryKind, Limits};
+use crate::claim::{self, Claim};
 use crate::codes::CodeTable;
 use crate::document::{self, Document};
 use crate::index::{self, Index};
@@ -44,6 +45,9 @@ pub struct Checkup {
     pub file: String,
     /// The document.
     pub document: Document,
+    /// Its claim (`CLAIMS/c….xml`, the same name but for its first letter), when the archive
+    /// carries claims.
+    pub claim: Option<Claim>,
 }
 
 /// What an archive that passed held.
@@ -55,10 +59,36 @@ pub struct Receipt {
     pub index: Index,
     /// How many documents were handed on.
     pub documents: usize,
-    /// How many claims it carried (not read yet).
+    /// How many claims it carried.
     pub claims: usize,
+    /// The sum of their 請求金額, in yen.
+    pub claimed: i64,
     /// What is wrong but harmless (summary totals that do not add up).
     pub warnings: Vec<String>,
+}
+
+/// What a claim and its document have in common: the file name after its first letter.
+fn pair_key(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.get(1..).unwrap_or_default().to_owned()
+}
+
+/// The money of the claims read so far, in yen.
+#[derive(Default)]
+struct Totals {
+    unit: i64,
+    payment: i64,
+    other: i64,
+    claim: i64,
+}
+
+impl Totals {
+    fn add(&mut self, c: &Claim) {
+        self.unit = self.unit.saturating_add(c.unit_amount);
+        self.payment = self.payment.saturating_add(c.payment_amount);
+        self.other = self.other.saturating_add(c.other_amount);
+        self.claim = self.claim.saturating_add(c.claim_amount);
+    }
 }
 
 fn place(path: &str, line: usize) -> String {
@@ -169,6 +199,15 @@ pub fn read_archive<R: Read + Seek>(
         .iter()
         .filter(|e| e.kind == EntryKind::Claim)
         .count();
+    // Each claim bills the DATA document of the same name but for its first letter (c / h).
+    let claim_entries: std::collections::HashMap<String, &crate::archive::Entry> = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Claim)
+        .map(|e| (pair_key(&e.path), e))
+        .collect();
+    let mut paired = std::collections::HashSet::new();
+    let mut totals = Totals::default();
+    let mut warnings = Vec::new();
     let mut documents = 0;
     for entry in entries.iter().filter(|e| e.kind == EntryKind::Data) {
         let Some((file, root_el)) = read_xml(&mut archive, entry, &mut errors) else {
@@ -212,18 +251,79 @@ pub fn read_archive<R: Read + Seek>(
                 reason: format!("is not the receiving insurer {}", name.insurer),
             });
         }
+        let mut claim = None;
+        if let Some(claim_entry) = claim_entries.get(&pair_key(&entry.path)) {
+            paired.insert(claim_entry.path.clone());
+            if let Some((claim_file, claim_root)) = read_xml(&mut archive, claim_entry, &mut errors)
+            {
+                match claim::read(&claim_root) {
+                    Ok(c) => {
+                        let mut fail = |place: &str, reason: String| {
+                            problems.push(FileError {
+                                file: claim_file.clone(),
+                                place: place.to_owned(),
+                                reason,
+                            });
+                        };
+                        let card = |a: &str| a.trim().to_owned();
+                        if (
+                            card(&c.insurer),
+                            card(&c.symbol),
+                            card(&c.number),
+                            card(&c.branch),
+                        ) != (
+                            card(&doc.insurer),
+                            card(&doc.symbol),
+                            card(&doc.number),
+                            card(&doc.branch),
+                        ) {
+                            fail(
+                                "subjectPerson/insuranceCard",
+                                format!("is not the card of its document {}", entry.path),
+                            );
+                        }
+                        if c.institution != doc.institution {
+                            fail(
+                                "subjectPerson/performerOrganization/id/@extension",
+                                format!("is not the institution of its document {}", entry.path),
+                            );
+                        }
+                        if !c.adds_up() {
+                            warnings.push(format!(
+                                "{claim_file}: settlement/claimAmount is not unitAmount − paymentAmount − paymentByOtherProgram"
+                            ));
+                        }
+                        totals.add(&c);
+                        claim = Some(c);
+                    }
+                    Err(list) => problems.extend(list.into_iter().map(|(p, reason)| FileError {
+                        file: claim_file.clone(),
+                        place: p,
+                        reason,
+                    })),
+                }
+            }
+        }
         if problems.is_empty() {
             documents += 1;
             on_checkup(Checkup {
                 file: entry.path.clone(),
                 document: doc,
+                claim,
             });
         } else {
             errors.extend(problems);
         }
     }
+    for entry in entries.iter().filter(|e| e.kind == EntryKind::Claim) {
+        if !paired.contains(&entry.path) {
+            errors.push(whole(
+                &format!("{root}/{}", entry.path),
+                "no document in DATA/ has this claim's name (its first letter c for h)".into(),
+            ));
+        }
+    }
 
-    let mut warnings = Vec::new();
     if let Some((file, i)) = &index {
         let total = usize::try_from(i.total_records).unwrap_or(usize::MAX);
         if total != data && total != data + claims {
@@ -247,6 +347,24 @@ pub fn read_archive<R: Read + Seek>(
                     "{file}: totalSubjectCount/@value does not match the {data} documents in DATA/"
                 ));
             }
+            if claims > 0 {
+                for (element, sum) in [
+                    ("totalCostAmount", totals.unit),
+                    ("totalPaymentAmount", totals.payment),
+                    ("totalPaymentByOtherProgram", totals.other),
+                    ("totalClaimAmount", totals.claim),
+                ] {
+                    let given = root_el
+                        .child(element)
+                        .and_then(|c| c.attribute("value"))
+                        .and_then(|v| v.trim().parse::<i64>().ok());
+                    if given.is_some_and(|g| g != sum) {
+                        warnings.push(format!(
+                            "{file}: {element}/@value is not the claims' total ({sum} yen)"
+                        ));
+                    }
+                }
+            }
         }
     }
     if claims > 0 && claims != data {
@@ -260,6 +378,7 @@ pub fn read_archive<R: Read + Seek>(
             index,
             documents,
             claims,
+            claimed: totals.claim,
             warnings,
         }),
         _ => Err(errors),

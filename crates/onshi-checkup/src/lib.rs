@@ -7,6 +7,7 @@
 //! - [`archive`]: the archive's name and layout, its entries checked before anything is
 //!   decompressed (zip bombs, `../`, symbolic links, nested archives, duplicates), and each
 //!   entry read through a bound.
+//! - [`claim`]: a checkup claim (`CLAIMS/`), its card key and money.
 //! - [`xml`]: a safe XML tree with namespaces and attributes (no DOCTYPE, no entities, bounded
 //!   depth and size).
 //! - [`index`]: `ix08_V08.xml` in both namespaces.
@@ -21,6 +22,7 @@
 //! - [`fhir`]: a checkup as a FHIR R4 document Bundle (JAMI eCheckupReport IG).
 
 pub mod archive;
+pub mod claim;
 pub mod codes;
 pub mod document;
 pub mod employer_csv;

@@ -10,6 +10,10 @@ use onshi_checkup::codes::CodeTable;
 use onshi_checkup::import::{FileError, read_archive};
 use zip::write::SimpleFileOptions;
 
+#[path = "support/claims.rs"]
+mod claims;
+use claims::claim_for;
+
 const NAME: &str = "5521111111_00280081_202405271_1.zip";
 const ROOT: &str = "5521111111_00280081_202405271_1";
 const COMPLETE: &str = include_str!("fixtures/hc08-complete.xml");
@@ -49,7 +53,7 @@ fn archive(docs: &[(&str, String)], extra: &[(&str, &[u8])]) -> Vec<u8> {
             opts,
         )
         .unwrap();
-        w.write_all(b"<checkupClaim xmlns=\"http://tokuteikenshin.jp/checkup/2007\"/>")
+        w.write_all(claim_for(content, 7000, 1000).as_bytes())
             .unwrap();
     }
     for (name, content) in extra {
@@ -210,4 +214,168 @@ fn the_index_is_held_to_the_name_and_the_files() {
             "{expected} in {shown:?}"
         );
     }
+}
+
+#[test]
+fn claims_are_paired_with_their_documents_and_their_money_added_up() {
+    let mut claims = Vec::new();
+    let read_claims = |bytes: Vec<u8>, claims: &mut Vec<Option<i64>>| {
+        read_archive(
+            Cursor::new(bytes),
+            NAME,
+            Limits::default(),
+            CodeTable::fy2024(),
+            |c| claims.push(c.claim.map(|c| c.claim_amount)),
+        )
+    };
+    let docs: Vec<(String, String)> = (1..=2)
+        .map(|n| (format!("_{n:04}_00280081"), person(n)))
+        .collect();
+    let docs: Vec<(&str, String)> = docs.iter().map(|(s, c)| (s.as_str(), c.clone())).collect();
+    let receipt = read_claims(archive(&docs, &[]), &mut claims).unwrap();
+    assert_eq!(claims, [Some(6000), Some(6000)]);
+    assert_eq!((receipt.claims, receipt.claimed), (2, 12_000));
+
+    // Rebuilt with one claim changed: `change` gets the claim of person 2.
+    let with_claim = |change: &dyn Fn(String) -> String, summary: Option<&str>| {
+        let bytes = archive(&docs, &[]);
+        let mut z = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for i in 0..z.len() {
+            let name = z.by_index(i).unwrap().name().unwrap().to_string();
+            if name.contains("CLAIMS/") && name.contains("_0002_") {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut z.by_index(i).unwrap(), &mut text).unwrap();
+                w.start_file(name, SimpleFileOptions::default()).unwrap();
+                w.write_all(change(text).as_bytes()).unwrap();
+            } else if name.ends_with("su08_V08.xml") && summary.is_some() {
+                w.start_file(name, SimpleFileOptions::default()).unwrap();
+                w.write_all(summary.unwrap_or_default().as_bytes()).unwrap();
+            } else {
+                w.raw_copy_file(z.by_index_raw(i).unwrap()).unwrap();
+            }
+        }
+        w.finish().unwrap().into_inner()
+    };
+    // Another person's card on the claim: refused, naming the claim file.
+    let errors = read_archive(
+        Cursor::new(with_claim(
+            &|t| {
+                t.replace(r#"extension="2" root"#, r#"extension="3" root"#)
+                    .replace(
+                        r#"root="1.2.392.200119.6.205" extension="2""#,
+                        r#"root="1.2.392.200119.6.205" extension="3""#,
+                    )
+            },
+            None,
+        )),
+        NAME,
+        Limits::default(),
+        CodeTable::fy2024(),
+        |_| {},
+    )
+    .unwrap_err();
+    let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(
+        shown.iter().any(|e| e.contains("CLAIMS/c5521111111202405271_0002_00280081.xml: subjectPerson/insuranceCard: is not the card of its document")),
+        "{shown:?}"
+    );
+    // Money that is not a number: refused, naming the element.
+    let errors = read_archive(
+        Cursor::new(with_claim(
+            &|t| {
+                t.replace(
+                    r#"<claimAmount value="6000""#,
+                    r#"<claimAmount value="六千""#,
+                )
+            },
+            None,
+        )),
+        NAME,
+        Limits::default(),
+        CodeTable::fy2024(),
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.place == "settlement/claimAmount/@value"),
+        "{errors:?}"
+    );
+    // Amounts that do not add up, and a summary whose totals differ: warnings, as real
+    // producers get these wrong without harm.
+    let summary = r#"<summary xmlns="https://www.mhlw.go.jp/stf/seisakunitsuite/bunya/0000161103.html"><serviceEventType code="1"/><totalSubjectCount value="2"/><totalCostAmount value="14000" currency="JPY"/><totalPaymentAmount value="2000" currency="JPY"/><totalPaymentByOtherProgram value="0" currency="JPY"/><totalClaimAmount value="12000" currency="JPY"/></summary>"#;
+    let mut claims = Vec::new();
+    let receipt = read_claims(
+        with_claim(
+            &|t| {
+                t.replace(
+                    r#"<claimAmount value="6000""#,
+                    r#"<claimAmount value="5000""#,
+                )
+            },
+            Some(summary),
+        ),
+        &mut claims,
+    )
+    .unwrap();
+    assert_eq!(receipt.claimed, 11_000);
+    assert!(
+        receipt
+            .warnings
+            .iter()
+            .any(|w| w.contains("_0002_") && w.contains("claimAmount is not")),
+        "{:?}",
+        receipt.warnings
+    );
+    assert!(
+        receipt.warnings.iter().any(|w| w.contains(
+            "su08_V08.xml: totalClaimAmount/@value is not the claims' total (11000 yen)"
+        )),
+        "{:?}",
+        receipt.warnings
+    );
+    assert_eq!(receipt.warnings.len(), 2, "{:?}", receipt.warnings);
+    // A claim without its document, and a guidance claim: refused.
+    let errors = read_archive(
+        Cursor::new(archive(
+            &docs,
+            &[(
+                &format!("{ROOT}/CLAIMS/c5521111111202405271_0077_00280081.xml"),
+                claim_for(&person(1), 1, 0).as_bytes(),
+            )],
+        )),
+        NAME,
+        Limits::default(),
+        CodeTable::fy2024(),
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.file.ends_with("_0077_00280081.xml")
+                && e.reason.contains("no document in DATA/")),
+        "{errors:?}"
+    );
+    let errors = read_archive(
+        Cursor::new(with_claim(
+            &|_| {
+                r#"<healthGuidanceClaim xmlns="http://tokuteikenshin.jp/checkup/2007"/>"#.to_owned()
+            },
+            None,
+        )),
+        NAME,
+        Limits::default(),
+        CodeTable::fy2024(),
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.reason.contains("特定保健指導 claim")),
+        "{errors:?}"
+    );
 }

@@ -57,6 +57,13 @@ fn staged(c: &Checkup) -> Result<NewCheckup, String> {
         report_kind: d.report_kind.clone(),
         program: d.program.clone(),
         source_file: c.file.clone(),
+        claim: c.claim.as_ref().map(|m| onshi_store::ClaimAmounts {
+            claim_type: m.claim_type.clone(),
+            unit_amount: m.unit_amount,
+            payment_amount: m.payment_amount,
+            other_amount: m.other_amount,
+            claim_amount: m.claim_amount,
+        }),
         observations: d
             .observations
             .iter()
@@ -128,6 +135,8 @@ pub async fn import_archive(
         to_match: o.unmatched,
         corrected: o.corrected,
         unchanged: o.unchanged,
+        claims: receipt.claims,
+        claimed_yen: receipt.claimed,
         consignments: o.consignments.into_iter().collect(),
         warnings: receipt.warnings,
     })
@@ -188,6 +197,7 @@ pub async fn import_csv(
             let checkup = Checkup {
                 file: format!("line {}", row.line),
                 document: row.document,
+                claim: None,
             };
             let _ = tx.blocking_send(staged(&checkup));
         })
@@ -220,6 +230,8 @@ pub async fn import_csv(
         to_match: o.unmatched,
         corrected: o.corrected,
         unchanged: o.unchanged,
+        claims: 0,
+        claimed_yen: 0,
         consignments: o.consignments.into_iter().collect(),
         warnings: Vec::new(),
     })

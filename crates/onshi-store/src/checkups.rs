@@ -63,6 +63,23 @@ pub struct NewCheckup {
     pub source_file: String,
     /// Its observations, in document order.
     pub observations: Vec<NewObservation>,
+    /// The claim the archive carried with it, if any.
+    pub claim: Option<ClaimAmounts>,
+}
+
+/// What a checkup's claim bills, in yen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimAmounts {
+    /// 請求区分.
+    pub claim_type: String,
+    /// 単価合計.
+    pub unit_amount: i64,
+    /// 窓口支払金額.
+    pub payment_amount: i64,
+    /// 他の健診側負担額.
+    pub other_amount: i64,
+    /// 請求金額.
+    pub claim_amount: i64,
 }
 
 impl std::fmt::Debug for NewCheckup {
@@ -152,6 +169,19 @@ fn content_hash(c: &NewCheckup) -> String {
             put(part.as_deref().unwrap_or("\u{0}"));
         }
     }
+    // Hashed only when present: checkups stored without a claim keep their digest.
+    if let Some(c) = &c.claim {
+        put("claim");
+        put(&c.claim_type);
+        for amount in [
+            c.unit_amount,
+            c.payment_amount,
+            c.other_amount,
+            c.claim_amount,
+        ] {
+            put(&amount.to_string());
+        }
+    }
     hex::encode(ctx.finish())
 }
 
@@ -168,11 +198,11 @@ pub const EMPLOYER_CHECKUP_PROGRAM: &str = "030";
 const CONSIGNMENT_IN_FORCE: &str = "SELECT id FROM consignments WHERE institution = $1 AND insurer_number = $2 \
      AND employer = $3 AND valid_from <= $4 AND (valid_until IS NULL OR valid_until >= $4) ORDER BY created_at, id LIMIT 1";
 
-/// The head of a checkup INSERT: 25 columns, in the order `add_batch` binds them.
+/// The head of a checkup INSERT: 30 columns, in the order `add_batch` binds them.
 const INSERT_HEAD: &str = "INSERT INTO checkups (id, insurer_number, symbol, number, branch, exam_date, institution, \
      version, recorded_at, source_archive, source_file, report_kind, program, name_kana, birth_date, sex, \
      fiscal_year, age_at_fiscal_year_end, member_id, person_ref, content_hash, employer, sender_kind, sender_id, \
-     consignment_id) VALUES ";
+     consignment_id, claim_type, unit_amount, payment_amount, other_amount, claim_amount) VALUES ";
 
 /// The INSERT of `rows` observations.
 fn observation_insert(rows: usize, sqlite: bool) -> String {
@@ -467,6 +497,12 @@ impl Store {
     }
 }
 
+/// The 請求金額 of an insurer's checkups, the latest version of each, and how many carried a claim.
+const CLAIMED: &str = "SELECT COUNT(c.claim_amount), CAST(COALESCE(SUM(c.claim_amount), 0) AS BIGINT) FROM checkups c \
+     WHERE c.insurer_number = $1 AND c.version = (SELECT MAX(d.version) FROM checkups d \
+     WHERE d.insurer_number = c.insurer_number AND d.symbol = c.symbol AND d.number = c.number \
+     AND d.branch = c.branch AND d.exam_date = c.exam_date AND d.institution = c.institution)";
+
 const CHECKUP_CONSENT: &str = "SELECT COUNT(*) FROM consents WHERE person_ref = $1 AND facility_code = $2 \
      AND kind = 'checkup' AND given_at <= $3 AND expires_at > $3";
 
@@ -497,6 +533,19 @@ impl Store {
             tx.commit().await?;
         });
         Ok(out)
+    }
+
+    /// How many of `insurer`'s checkups (their latest versions) came with a claim, and the sum of
+    /// those claims' 請求金額 in yen.
+    pub async fn claimed(
+        &self,
+        insurer: &onshi_domain::InsurerNumber,
+    ) -> Result<(i64, i64), StoreError> {
+        let (n, sum): (i64, i64) = crate::on_pool!(self, read, |p| sqlx::query_as(CLAIMED)
+            .bind(insurer.as_str())
+            .fetch_one(p)
+            .await?);
+        Ok((n, sum))
     }
 
     /// Whether `person` has given `facility` a checkup consent (特定健診情報の閲覧同意) that is
@@ -833,7 +882,7 @@ fn values(rows: usize, width: usize, sqlite: bool) -> String {
 
 fn checkup_insert(rows: usize, sqlite: bool) -> String {
     let mut sql = String::from(INSERT_HEAD);
-    sql.push_str(&values(rows, 25, sqlite));
+    sql.push_str(&values(rows, 30, sqlite));
     sql
 }
 
@@ -1063,7 +1112,12 @@ impl CheckupImport {
                         .bind(employer)
                         .bind(kind)
                         .bind(&sender)
-                        .bind(consignment);
+                        .bind(consignment)
+                        .bind(c.claim.as_ref().map(|m| m.claim_type.clone()))
+                        .bind(c.claim.as_ref().map(|m| m.unit_amount))
+                        .bind(c.claim.as_ref().map(|m| m.payment_amount))
+                        .bind(c.claim.as_ref().map(|m| m.other_amount))
+                        .bind(c.claim.as_ref().map(|m| m.claim_amount));
                 }
                 q.execute(&mut **tx).await?;
             }

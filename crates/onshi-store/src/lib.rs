@@ -94,8 +94,8 @@ mod transfers;
 pub use audit::{AuditBreak, AuditEntry, AuditSummary, CheckAudit};
 pub use bulk::BulkJob;
 pub use checkups::{
-    Added, CheckupImport, CheckupImportOutcome, CheckupSubject, MatchCandidate, NewCheckup,
-    NewObservation, StoredCheckup, StoredObservation, UnmatchedCheckup, fiscal_year,
+    Added, CheckupImport, CheckupImportOutcome, CheckupSubject, ClaimAmounts, MatchCandidate,
+    NewCheckup, NewObservation, StoredCheckup, StoredObservation, UnmatchedCheckup, fiscal_year,
 };
 pub use credentials::{Rotation, TokenOwner};
 pub use eligibility::{CardHolder, CardRead, Consent, Facility};

@@ -78,6 +78,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "observation_fk",
         include_str!("../migrations/sqlite/0014_observation_fk.sql"),
     ),
+    (
+        15,
+        "checkup_claims",
+        include_str!("../migrations/sqlite/0015_checkup_claims.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -149,6 +154,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         14,
         "observation_fk",
         include_str!("../migrations/postgres/0014_observation_fk.sql"),
+    ),
+    (
+        15,
+        "checkup_claims",
+        include_str!("../migrations/postgres/0015_checkup_claims.sql"),
     ),
 ];
 

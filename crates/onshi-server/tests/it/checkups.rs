@@ -928,3 +928,58 @@ async fn an_employer_sends_its_employees_results_as_a_csv() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn claims_are_stored_with_their_checkups_and_a_changed_claim_is_a_new_version() {
+    // An archive of two documents, each with its claim (CLAIMS/c…, the document's name but for
+    // its first letter), as institutions bill insurers.
+    let with_claims = |claims: [(i64, i64); 2]| {
+        let docs = [document("1"), document("2")];
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let o = SimpleFileOptions::default();
+        w.start_file(format!("{ROOT}/ix08_V08.xml"), o).unwrap();
+        w.write_all(br#"<index xmlns="https://www.mhlw.go.jp/stf/seisakunitsuite/bunya/0000161103.html"><interactionType code="6"/><creationTime value="20240527"/><sender><id root="1.2.392.200119.6.102" extension="5521111111"/></sender><receiver><id root="1.2.392.200119.6.101" extension="01130012"/></receiver><serviceEventType code="1"/><totalRecordCount value="4"/></index>"#).unwrap();
+        for (i, (d, (unit, paid))) in docs.iter().zip(claims).enumerate() {
+            w.start_file(format!("{ROOT}/DATA/h5521111111202405271{i:07}.xml"), o)
+                .unwrap();
+            w.write_all(d.as_bytes()).unwrap();
+            w.start_file(format!("{ROOT}/CLAIMS/c5521111111202405271{i:07}.xml"), o)
+                .unwrap();
+            w.write_all(crate::claims::claim_for(d, unit, paid).as_bytes())
+                .unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    };
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        let ins = Some(w.insurer.as_str());
+        let uri = format!("/v1/checkup-archives/{NAME}");
+        let (s, r) = w
+            .upload(&uri, ins, with_claims([(7000, 1000), (7000, 0)]))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        assert_eq!(
+            (r["claims"].as_u64(), r["claimed_yen"].as_i64()),
+            (Some(2), Some(13_000)),
+            "{r}"
+        );
+        let insurer = onshi_domain::InsurerNumber::parse("01130012").unwrap();
+        assert_eq!(w.store.claimed(&insurer).await.unwrap(), (2, 13_000));
+        // The same again: nothing; one claim changed: a new version of that checkup, and the
+        // insurer's total follows the latest.
+        let (_, r) = w
+            .upload(&uri, ins, with_claims([(7000, 1000), (7000, 0)]))
+            .await;
+        assert_eq!(r["unchanged"].as_u64(), Some(2), "{r}");
+        let (_, r) = w
+            .upload(&uri, ins, with_claims([(7000, 1000), (7000, 500)]))
+            .await;
+        assert_eq!(
+            (r["corrected"].as_u64(), r["unchanged"].as_u64()),
+            (Some(1), Some(1)),
+            "{r}"
+        );
+        assert_eq!(w.store.claimed(&insurer).await.unwrap(), (2, 12_500));
+        db.cleanup().await;
+    }
+}

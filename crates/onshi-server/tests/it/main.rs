@@ -22,3 +22,6 @@ mod world;
 
 #[path = "../../../onshi-checkup/tests/support/schema_check.rs"]
 mod schema_check;
+
+#[path = "../../../onshi-checkup/tests/support/claims.rs"]
+mod claims;

@@ -28,6 +28,7 @@ fn checkup(number: &str, birth: time::Date, height: &str) -> NewCheckup {
             interpretation: None,
             method: None,
         }],
+        claim: None,
     }
 }
 
