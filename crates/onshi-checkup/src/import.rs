@@ -114,6 +114,12 @@ pub fn read_archive<R: Read + Seek>(
         place: String::new(),
         reason,
     };
+    if ArchiveName::parse(file_name).is_ok_and(|n| n.service == 2) {
+        return Err(vec![whole(
+            file_name,
+            "実施区分 2: 特定保健指導 archives (hg08 guidance records) are not imported; onshi takes 特定健診 archives (実施区分 1)".into(),
+        )]);
+    }
     let mut archive = Archive::open(reader, file_name, limits).map_err(|errors| {
         errors
             .into_iter()
