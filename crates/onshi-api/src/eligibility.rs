@@ -263,6 +263,16 @@ pub struct Registration {
     pub channel: String,
 }
 
+/// A one-time code that opens the person's pages in a browser (the browser cannot reach the
+/// card; a card proof made elsewhere, by `onshi reader --portal-login`, opens the session).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct PortalLoginCode {
+    /// The path to open, with the code (use it once, within two minutes).
+    pub path: String,
+    /// When the code expires, Japan time.
+    pub expires_at: String,
+}
+
 /// One access to the person's data.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccessEntry {

@@ -34,7 +34,7 @@ pub use checkups::{
 pub use eligibility::{
     AccessEntry, CardCheckRequest, CardProof, Challenge, ChallengeRequest, Consent,
     ElderlyCertificateInfo, EligibilityResult, LimitCertificateInfo, NumberCheckRequest,
-    Qualification, Registration,
+    PortalLoginCode, Qualification, Registration,
 };
 pub use members::{
     EndBody, LimitClass, LossReason, Member, MemberBody, MemberHistory, MemberPage, RecordedCard,

@@ -391,5 +391,8 @@ fn guidance_archives_are_refused_with_a_reason() {
     )
     .unwrap_err();
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].reason.contains("特定保健指導 archives"), "{errors:?}");
+    assert!(
+        errors[0].reason.contains("特定保健指導 archives"),
+        "{errors:?}"
+    );
 }

@@ -78,6 +78,10 @@ pub struct AppState {
     /// Seals and opens card challenges (derived from `my_number_key`, so every server of a
     /// deployment opens every other's).
     pub challenge_key: ChallengeKey,
+    /// Whether page cookies carry `Secure` (served over TLS).
+    pub secure_cookies: bool,
+    /// How long page sessions and their login codes live.
+    pub session_times: onshi_store::SessionTimes,
 }
 
 impl AppState {
@@ -99,6 +103,8 @@ impl AppState {
             audit_checkpoints: None,
             rate_limits: Arc::default(),
             archive_limit: routes::checkups::ARCHIVE_LIMIT,
+            secure_cookies: false,
+            session_times: onshi_store::SessionTimes::default(),
         }
     }
 
@@ -346,8 +352,21 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(checks::facility_registration))
         .routes(routes!(checks::portal_registration))
         .routes(routes!(checks::portal_access_log))
+        .routes(routes!(routes::pages::login_code))
         .split_for_parts();
     let api = with_shared_responses(api);
+    // The pages for people: HTML, not in the OpenAPI document.
+    let router = router
+        .route("/portal/login", axum::routing::get(routes::pages::login))
+        .route(
+            "/portal/checkups",
+            axum::routing::get(routes::pages::checkups),
+        )
+        .route("/portal/logout", axum::routing::post(routes::pages::logout))
+        .route(
+            "/static/style.css",
+            axum::routing::get(routes::pages::style),
+        );
     let router = router
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(Extension(Arc::new(api.clone())))
@@ -384,7 +403,10 @@ async fn uniform_errors(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| {
-            t.starts_with("application/problem+json") || t.starts_with("application/fhir+json")
+            // A page's error is a page (its own shape, for people).
+            t.starts_with("application/problem+json")
+                || t.starts_with("application/fhir+json")
+                || t.starts_with("text/html")
         });
     let always = status == axum::http::StatusCode::PAYLOAD_TOO_LARGE
         || status == axum::http::StatusCode::METHOD_NOT_ALLOWED;

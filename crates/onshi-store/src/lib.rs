@@ -87,6 +87,7 @@ mod import;
 mod members;
 mod migrate;
 mod organisations;
+mod sessions;
 pub mod testing;
 pub mod token;
 mod transfers;
@@ -102,6 +103,7 @@ pub use eligibility::{CardHolder, CardRead, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};
 pub use members::MemberPage;
 pub use organisations::{CheckupRequest, Consignment, Employer, Institution};
+pub use sessions::{PortalSession, SessionTimes};
 pub use transfers::{CheckupTransfer, TransferError};
 
 /// Runs `$body` with `$p` bound to the pool of the store's backend (`read` or `write`), compiling

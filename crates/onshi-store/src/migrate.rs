@@ -83,6 +83,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "checkup_claims",
         include_str!("../migrations/sqlite/0015_checkup_claims.sql"),
     ),
+    (
+        16,
+        "web_sessions",
+        include_str!("../migrations/sqlite/0016_web_sessions.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -159,6 +164,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         15,
         "checkup_claims",
         include_str!("../migrations/postgres/0015_checkup_claims.sql"),
+    ),
+    (
+        16,
+        "web_sessions",
+        include_str!("../migrations/postgres/0016_web_sessions.sql"),
     ),
 ];
 

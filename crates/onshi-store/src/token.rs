@@ -16,6 +16,10 @@ pub enum TokenKind {
     Employer,
     /// A checkup institution's API token (`onshi_ckp_…`).
     Institution,
+    /// A one-time code that opens a page session (`onshi_lc_…`).
+    LoginCode,
+    /// A page session's cookie value (`onshi_ses_…`).
+    Session,
 }
 
 impl TokenKind {
@@ -26,6 +30,8 @@ impl TokenKind {
             Self::Facility => "onshi_fac_",
             Self::Employer => "onshi_emp_",
             Self::Institution => "onshi_ckp_",
+            Self::LoginCode => "onshi_lc_",
+            Self::Session => "onshi_ses_",
         }
     }
 }
@@ -37,6 +43,13 @@ pub fn mint(kind: TokenKind) -> Result<(String, String), aws_lc_rs::error::Unspe
     let token = format!("{}{}", kind.prefix(), hex::encode(bytes));
     let hash = hash(&token);
     Ok((token, hash))
+}
+
+/// A random secret (256 bits, hex) that is not stored hashed: a session's CSRF token.
+pub fn secret() -> Result<String, aws_lc_rs::error::Unspecified> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new().fill(&mut bytes)?;
+    Ok(hex::encode(bytes))
 }
 
 /// The stored form of a token: SHA-256, hex. Tokens have 256 bits of entropy, so a fast hash is

@@ -46,15 +46,24 @@ pub struct ServerArgs {
 pub struct FacilityServerArgs {
     #[command(flatten)]
     pub server: ServerArgs,
-    /// The facility's API token.
+    /// The facility's API token (not needed for `onshi reader --portal-login`, which is the
+    /// person's own).
     #[arg(long, env = "ONSHI_FACILITY_TOKEN")]
-    pub facility_token: String,
+    pub facility_token: Option<String>,
 }
 
 impl FacilityServerArgs {
     /// A client of the server, authenticated as the facility (TLS as configured).
     pub fn api(&self) -> Result<Api, CliError> {
-        Api::new(&self.server, Some(&self.facility_token))
+        let token = self.facility_token.as_deref().ok_or_else(|| {
+            CliError::Config("--facility-token (or ONSHI_FACILITY_TOKEN) is required".into())
+        })?;
+        Api::new(&self.server, Some(token))
+    }
+
+    /// A client of the server without the facility's token (the person's own requests).
+    pub fn anonymous(&self) -> Result<Api, CliError> {
+        Api::new(&self.server, None)
     }
 }
 

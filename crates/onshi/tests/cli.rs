@@ -401,6 +401,51 @@ fn demo_serves_healthz() {
         text(&out.stderr)
     );
 
+    // The person signs in to their own pages with the card alone (no facility token): the
+    // printed address opens a session and leads to their results.
+    let card = dir.path().join("cards/smartphone.json").display().to_string();
+    let out = onshi(&[
+        "reader",
+        "--server",
+        &server,
+        "--card",
+        &card,
+        "--face",
+        "ok",
+        "--portal-login",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    let url = printed
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("{printed}"));
+    let path = url.trim_start_matches(&server);
+    let http = |request: String| {
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    let opened = http(format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(opened.starts_with("HTTP/1.1 303"), "{opened}");
+    let cookie = opened
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let page = http(format!(
+        "GET /portal/checkups HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("あなたの健診結果"),
+        "{page}"
+    );
+
     let mut stream = TcpStream::connect(&addr).unwrap();
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

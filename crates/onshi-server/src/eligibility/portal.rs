@@ -69,3 +69,15 @@ pub async fn checkups(
         .await?;
     Ok(crate::checkups::results(&stored))
 }
+
+/// The person whose card made `proof` (a portal challenge), for a login code of their pages.
+pub async fn person(
+    state: &AppState,
+    proof: &CardProof,
+) -> Result<onshi_domain::PersonRef, CheckError> {
+    let Proven {
+        holder: CardHolder { person, .. },
+        ..
+    } = prove(state, PORTAL, ChallengePurpose::Portal, proof).await?;
+    Ok(person)
+}

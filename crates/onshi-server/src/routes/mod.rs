@@ -9,6 +9,7 @@
 //! - [`organisations`]: employers, their consignments of institutions, insurers' requests.
 //! - [`fhir`]: FHIR R4 CoverageEligibilityRequest.
 //! - [`audit`]: the audit log's signed checkpoint and inclusion proofs, public.
+//! - [`pages`]: the pages for people (HTML), their login codes and sessions.
 
 pub mod audit;
 pub mod bulk;
@@ -17,3 +18,4 @@ pub mod eligibility;
 pub mod fhir;
 pub mod members;
 pub mod organisations;
+pub mod pages;

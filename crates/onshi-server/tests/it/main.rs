@@ -14,6 +14,7 @@ mod fhir;
 mod harvesting;
 mod members;
 mod openapi;
+mod pages;
 mod refusals;
 mod registration;
 mod tls;

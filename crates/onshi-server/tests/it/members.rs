@@ -512,6 +512,7 @@ async fn every_route_is_documented_and_answers() {
             "/v1/portal/access-log",
             "/v1/portal/challenges",
             "/v1/portal/checkups",
+            "/v1/portal/login-codes",
             "/v1/portal/registrations",
             "/v1/registrations",
         ]

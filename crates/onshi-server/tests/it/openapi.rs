@@ -91,7 +91,7 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
     }
 
     // Challenges, and every route that takes a JSON body: no token, not JSON, a bad field.
-    let bodied: [(&str, &str, Option<&str>, Value); 11] = [
+    let bodied: [(&str, &str, Option<&str>, Value); 12] = [
         (
             "POST /v1/challenges",
             "/v1/challenges",
@@ -137,6 +137,12 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         (
             "POST /v1/portal/checkups",
             "/v1/portal/checkups",
+            None,
+            json!({"challenge_id": "x"}),
+        ),
+        (
+            "POST /v1/portal/login-codes",
+            "/v1/portal/login-codes",
             None,
             json!({"challenge_id": "x"}),
         ),
@@ -207,7 +213,7 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
 
     // Card routes: answered, replayed, another audience's challenge, a wrong signature, an
     // unknown challenge, a refused certificate, an expired challenge.
-    let card_routes: [(&str, &str, Option<&str>, &str); 5] = [
+    let card_routes: [(&str, &str, Option<&str>, &str); 6] = [
         (
             "POST /v1/eligibility/card",
             "/v1/eligibility/card",
@@ -235,6 +241,12 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         (
             "POST /v1/portal/checkups",
             "/v1/portal/checkups",
+            None,
+            "portal",
+        ),
+        (
+            "POST /v1/portal/login-codes",
+            "/v1/portal/login-codes",
             None,
             "portal",
         ),

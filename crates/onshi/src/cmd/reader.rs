@@ -45,6 +45,11 @@ pub struct ReaderArgs {
     /// terminal's default) or utf-8.
     #[arg(long, value_enum, default_value = "shift-jis")]
     pub face_charset: FaceCharset,
+    /// Sign in to your own pages instead of a check: the card signs a portal challenge and the
+    /// address that opens your pages (once, within two minutes) is printed. No facility token
+    /// is needed.
+    #[arg(long, conflicts_with_all = ["consent", "face_dir", "json"])]
+    pub portal_login: bool,
 }
 
 /// The encodings a terminal can be set to write face-folder files in.
@@ -67,6 +72,13 @@ impl From<FaceCharset> for onshi_interface::Charset {
 
 /// Runs `onshi reader`.
 pub async fn run(args: ReaderArgs, clock: &dyn Clock) -> Result<(), CliError> {
+    if args.portal_login {
+        let api = args.connection.anonymous()?;
+        let (proof, _) = card_proof(&api, None, &args.card, args.face, args.pin.as_deref()).await?;
+        let code: onshi_api::PortalLoginCode = api.post("/v1/portal/login-codes", &proof).await?;
+        println!("open within two minutes (once): {}", api.url(&code.path));
+        return Ok(());
+    }
     let api = args.connection.api()?;
     let (proof, facility_code) = card_proof(
         &api,

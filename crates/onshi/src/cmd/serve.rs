@@ -317,6 +317,7 @@ pub async fn serve(
     );
     state.audit_checkpoints = audit_checkpoints;
     state.rate_limits = Arc::new(RateLimits::new(limits));
+    state.secure_cookies = tls.is_some();
     match tls {
         None => onshi_server::serve(listener, state, connections, shutdown_signal()).await,
         Some(files) => {

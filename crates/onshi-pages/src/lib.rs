@@ -1,0 +1,192 @@
+//! The pages for people, rendered on the server: askama templates (`templates/`, checked when
+//! this crate compiles) filled from view models built here from the wire types. No SQL and no
+//! HTTP: the server fetches what a page shows (audited, authorised), hands it over, and serves
+//! the string. Pages work without JavaScript, read on a phone, and print on A4; the one
+//! stylesheet is [`STYLE`], served as `/static/style.css`.
+
+use askama::Template;
+
+/// The stylesheet of every page.
+pub const STYLE: &str = include_str!("../static/style.css");
+
+/// One checkup item as the person's page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemRow {
+    /// The item's name (身長, 収縮期血圧(1回目), …).
+    pub name: String,
+    /// The value with its unit, or what stands in for it.
+    pub value: String,
+    /// 保健指導判定値, or "—".
+    pub guidance: String,
+    /// 受診勧奨判定値, or "—".
+    pub referral: String,
+    /// The judgement in words and a mark (never colour alone).
+    pub judgement: String,
+    /// The row's class (`normal`, `guidance`, `referral`, or empty).
+    pub class: &'static str,
+}
+
+/// One checkup on the person's page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckupSection {
+    /// 実施日, as the page writes dates (2024年5月20日).
+    pub exam_date: String,
+    /// 年度.
+    pub fiscal_year: i32,
+    /// What kind of checkup (特定健診, 事業者健診, …).
+    pub program: String,
+    /// The examining institution's number.
+    pub institution: String,
+    /// The insurer it reached.
+    pub insurer: String,
+    /// Its items.
+    pub items: Vec<ItemRow>,
+}
+
+/// The person's checkup results page.
+#[derive(Template)]
+#[template(path = "portal_checkups.html")]
+pub struct PortalCheckups {
+    /// The checkups, newest first.
+    pub checkups: Vec<CheckupSection>,
+    /// The session's CSRF token, for the logout form.
+    pub csrf: String,
+}
+
+/// A page that only says something (sign in first, the code has expired, signed out).
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct Notice {
+    /// The heading and title.
+    pub title: String,
+    /// What to read.
+    pub paragraphs: Vec<String>,
+}
+
+/// プログラム種別 in words.
+fn program_name(code: &str) -> String {
+    match code {
+        "010" => "特定健診".into(),
+        "020" => "広域連合の保健事業".into(),
+        "030" => "事業者健診".into(),
+        "040" => "学校健診".into(),
+        "060" => "がん検診".into(),
+        other => format!("健診（種別 {other}）"),
+    }
+}
+
+/// `2024-05-20` as 2024年5月20日.
+fn japanese_date(iso: &str) -> String {
+    let mut parts = iso.splitn(3, '-').map(|p| p.trim_start_matches('0'));
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(y), Some(m), Some(d)) => format!("{y}年{m}月{d}日"),
+        _ => iso.to_owned(),
+    }
+}
+
+fn number(v: f64) -> String {
+    let text = format!("{v}");
+    text.strip_suffix(".0").map_or(text.clone(), str::to_owned)
+}
+
+impl PortalCheckups {
+    /// The page of `results` (as the portal's JSON gives them), with `csrf` for its form.
+    pub fn new(results: &onshi_api::CheckupResults, csrf: &str) -> Self {
+        let checkups = results
+            .checkups
+            .iter()
+            .map(|c| CheckupSection {
+                exam_date: japanese_date(&c.exam_date),
+                fiscal_year: c.fiscal_year,
+                program: program_name(&c.program),
+                institution: c.institution.clone(),
+                insurer: c.insurer_number.clone(),
+                items: c
+                    .items
+                    .iter()
+                    .map(|i| {
+                        let unit = i.unit.as_deref().unwrap_or_default();
+                        let value = match (i.value_kind.as_str(), i.value.as_deref()) {
+                            ("NULL", _) | (_, None) => "未実施".to_owned(),
+                            ("PQ", Some(v)) if !unit.is_empty() => format!("{v} {unit}"),
+                            (_, Some(v)) => v.to_owned(),
+                        };
+                        let (judgement, class) = match i.judgement.as_deref() {
+                            Some("normal") => ("○ 基準範囲内", "normal"),
+                            Some("guidance") => ("▲ 保健指導判定値に該当", "guidance"),
+                            Some("referral") => ("● 受診勧奨判定値に該当", "referral"),
+                            _ => ("", ""),
+                        };
+                        ItemRow {
+                            name: if i.name.is_empty() {
+                                i.code.clone()
+                            } else {
+                                i.name.clone()
+                            },
+                            value,
+                            guidance: i.guidance_value.map_or("—".into(), number),
+                            referral: i.referral_value.map_or("—".into(), number),
+                            judgement: judgement.to_owned(),
+                            class,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        Self {
+            checkups,
+            csrf: csrf.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn results() -> onshi_api::CheckupResults {
+        onshi_api::CheckupResults {
+            patient: None,
+            checkups: vec![onshi_api::CheckupResult {
+                id: "c1".into(),
+                insurer_number: "01130012".into(),
+                exam_date: "2024-05-20".into(),
+                institution: "5521111111".into(),
+                program: "010".into(),
+                fiscal_year: 2024,
+                items: vec![onshi_api::CheckupItem {
+                    code: "9A751000000000001".into(),
+                    name: "収縮期血圧(1回目)".into(),
+                    value_kind: "PQ".into(),
+                    value: Some("142".into()),
+                    unit: Some("mmHg".into()),
+                    code_system: None,
+                    guidance_value: Some(130.0),
+                    referral_value: Some(140.0),
+                    judgement: Some("referral".into()),
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn each_value_stands_beside_its_judgement_values_in_words() {
+        let html = PortalCheckups::new(&results(), "tok<en>").render().unwrap();
+        assert!(html.contains("<html lang=\"ja\">"));
+        assert!(html.contains("2024年5月20日の特定健診"));
+        assert!(html.contains(
+            "<th scope=\"row\">収縮期血圧(1回目)</th><td class=\"num\">142 mmHg</td><td class=\"num\">130</td><td class=\"num\">140</td><td>● 受診勧奨判定値に該当</td>"
+        ), "{html}");
+        // Escaped, never raw.
+        assert!(
+            html.contains("value=\"tok&#60;en&#62;\"") || html.contains("value=\"tok&lt;en&gt;\""),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn the_stylesheet_prints_on_a4_without_navigation() {
+        assert!(STYLE.contains("@page { size: A4"));
+        assert!(STYLE.contains("header.site nav"));
+    }
+}

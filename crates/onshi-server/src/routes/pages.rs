@@ -1,0 +1,268 @@
+//! The pages for people (HTML, rendered by `onshi-pages`), and how a person gets in.
+//!
+//! The browser cannot reach a card, so, as the national portal does with a phone, a card proof
+//! made elsewhere (`onshi reader --portal-login`) buys a one-time login code (`POST
+//! /v1/portal/login-codes`); opening `/portal/login?code=…` within two minutes uses the code and
+//! sets the session cookie (`onshi_portal`: HttpOnly, SameSite=Strict, Path=/portal, Secure over
+//! TLS), then redirects to the page without the code in its address. Sessions are server-side
+//! ([`onshi_store::SessionTimes`]: 15 minutes idle, 2 hours at most) and end at once on logout;
+//! every form carries the session's CSRF token. Pages answer with `Cache-Control: no-store`, a
+//! strict Content-Security-Policy (no script at all) and no referrer, so a code or a page never
+//! travels further. Every read of a person's data goes through the same audited store calls as
+//! the JSON routes.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use onshi_api::{CardProof, PortalLoginCode};
+use onshi_pages::{Notice, PortalCheckups};
+use onshi_store::token::{self, TokenKind};
+
+use crate::AppState;
+use crate::problem::{ApiJson, Problem};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "onshi_portal";
+
+fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
+    let Ok(body) = body else {
+        tracing::error!("a page could not be rendered");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "page error").into_response();
+    };
+    let mut r = (status, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+fn notice(status: StatusCode, title: &str, paragraphs: &[&str]) -> Response {
+    html(
+        status,
+        Notice {
+            title: title.to_owned(),
+            paragraphs: paragraphs.iter().map(|p| (*p).to_owned()).collect(),
+        }
+        .render(),
+    )
+}
+
+fn sign_in_first() -> Response {
+    notice(
+        StatusCode::UNAUTHORIZED,
+        "ログインしてください",
+        &[
+            "このページを見るには、マイナンバーカードでのログインが必要です。",
+            "カードリーダーの端末で onshi reader --portal-login --card（カードのファイル）を実行し、表示されたアドレスを2分以内に開いてください。",
+            "ログインは15分操作がないと、また2時間たつと終わります。",
+        ],
+    )
+}
+
+/// The session cookie's value in `headers`, if any.
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Get a one-time code that opens your pages in a browser (use it within two minutes, once):
+/// the person proves themselves with their card (a portal challenge, as for the other portal
+/// routes) and opens the returned path.
+#[utoipa::path(post, path = "/v1/portal/login-codes", tag = "portal",
+    request_body = CardProof,
+    responses(
+        (status = 201, description = "the path that opens the session", body = PortalLoginCode),
+        (status = 403, description = "certificate refused or unknown, or challenge not for the portal", body = onshi_api::Problem),
+        (status = 401, description = "signature does not match", body = onshi_api::Problem),
+        (status = 410, description = "challenge expired", body = onshi_api::Problem),
+        (status = 409, description = "challenge already used (replay)", body = onshi_api::Problem),
+        (status = 422, description = "invalid fields or unknown challenge", body = onshi_api::Problem),
+    ))]
+pub async fn login_code(
+    State(state): State<AppState>,
+    ApiJson(proof): ApiJson<CardProof>,
+) -> Result<(StatusCode, axum::Json<PortalLoginCode>), Problem> {
+    let person = crate::eligibility::portal::person(&state, &proof).await?;
+    let (code, hash) = token::mint(TokenKind::LoginCode).map_err(|_| Problem::internal())?;
+    let now = state.clock.now();
+    state
+        .store
+        .create_portal_code(&person, &hash, state.session_times, now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(PortalLoginCode {
+            path: format!("/portal/login?code={code}"),
+            expires_at: onshi_domain::japan::rfc3339_japan(now + state.session_times.code),
+        }),
+    ))
+}
+
+/// `GET /portal/login?code=…`: uses the code, sets the session cookie, goes to the results.
+pub async fn login(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let Some(code) = query.get("code").filter(|c| !c.is_empty()) else {
+        return Ok(sign_in_first());
+    };
+    let (session, session_hash) =
+        token::mint(TokenKind::Session).map_err(|_| Problem::internal())?;
+    let csrf = token::secret().map_err(|_| Problem::internal())?;
+    let opened = state
+        .store
+        .open_portal_session(
+            &token::hash(code),
+            &session_hash,
+            &csrf,
+            state.session_times,
+            state.clock.now(),
+        )
+        .await?;
+    if opened.is_none() {
+        return Ok(notice(
+            StatusCode::BAD_REQUEST,
+            "このログインコードは使えません",
+            &[
+                "コードは一度だけ、発行から2分以内に使えます。もう一度カードでログインしてください。",
+            ],
+        ));
+    }
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!(
+        "{COOKIE}={session}; Path=/portal; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        state.session_times.absolute.whole_seconds()
+    );
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::LOCATION,
+        HeaderValue::from_static("/portal/checkups"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        h.insert(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+/// `GET /portal/checkups`: the person's checkup results against their judgement values.
+pub async fn checkups(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let now = state.clock.now();
+    let Some(cookie) = session_cookie(&headers) else {
+        return Ok(sign_in_first());
+    };
+    let Some(session) = state
+        .store
+        .portal_session(&token::hash(&cookie), state.session_times, now)
+        .await?
+    else {
+        return Ok(sign_in_first());
+    };
+    let stored = state
+        .store
+        .checkups_of_person(
+            &onshi_store::Actor::Person(session.person.clone()),
+            &session.person,
+            time::macros::date!(2000 - 01 - 01),
+            now,
+        )
+        .await?;
+    let results = crate::checkups::results(&stored);
+    Ok(html(
+        StatusCode::OK,
+        PortalCheckups::new(&results, &session.csrf).render(),
+    ))
+}
+
+/// `POST /portal/logout` (a form with the session's `csrf`): ends the session at once.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let now = state.clock.now();
+    let Some(cookie) = session_cookie(&headers) else {
+        return Ok(sign_in_first());
+    };
+    let hash = token::hash(&cookie);
+    let Some(session) = state
+        .store
+        .portal_session(&hash, state.session_times, now)
+        .await?
+    else {
+        return Ok(sign_in_first());
+    };
+    let sent = std::str::from_utf8(&body)
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == "csrf")
+        .map(|(_, v)| v.to_owned());
+    if sent.as_deref() != Some(session.csrf.as_str()) {
+        return Ok(notice(
+            StatusCode::FORBIDDEN,
+            "この操作は受け付けられません",
+            &["ページを開き直してから、もう一度お試しください。"],
+        ));
+    }
+    state.store.end_portal_session(&hash, now).await?;
+    let mut r = notice(
+        StatusCode::OK,
+        "ログアウトしました",
+        &["このブラウザーでの閲覧は終わりました。"],
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{COOKIE}=; Path=/portal; HttpOnly; SameSite=Strict; Max-Age=0"
+    )) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+/// `GET /static/style.css`: the one stylesheet, cached for an hour.
+pub async fn style() -> Response {
+    let mut r = onshi_pages::STYLE.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
