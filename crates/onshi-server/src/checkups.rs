@@ -296,7 +296,8 @@ pub fn document_of(c: &onshi_store::StoredCheckup, created: time::Date) -> Docum
     Document {
         report_kind: c.report_kind.clone(),
         created,
-        insurer: c.insurer_number.clone(),
+        // The registry keeps a 国保 insurer's number as its 6 digits; documents carry 8.
+        insurer: format!("{:0>8}", c.insurer_number),
         symbol: c.subject.symbol.clone(),
         number: c.subject.number.clone(),
         branch: c.subject.branch.clone(),
@@ -351,6 +352,10 @@ pub fn transfer_archive(
     today: time::Date,
 ) -> Result<(String, Vec<u8>), onshi_checkup::write::WriteError> {
     use onshi_checkup::index::INSURER_OID;
+    let (from, to) = (
+        format!("{:0>8}", from.as_str()),
+        format!("{:0>8}", to.as_str()),
+    );
     let mut writer = onshi_checkup::write::ArchiveWriter::new(
         std::io::Cursor::new(Vec::new()),
         (from.as_str(), INSURER_OID),

@@ -453,47 +453,7 @@ impl Store {
                 .bind(insurer)
                 .fetch_all(p)
                 .await?);
-        let mut by_checkup: std::collections::HashMap<String, Vec<ObservationRow>> =
-            std::collections::HashMap::new();
-        for o in all {
-            by_checkup.entry(o.checkup_id.clone()).or_default().push(o);
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let obs = by_checkup.remove(&r.id).unwrap_or_default();
-            out.push(StoredCheckup {
-                id: r.id,
-                insurer_number: r.insurer_number,
-                exam_date: r.exam_date,
-                institution: r.institution,
-                report_kind: r.report_kind,
-                program: r.program,
-                fiscal_year: r.fiscal_year,
-                age_at_fiscal_year_end: r.age_at_fiscal_year_end,
-                sex: r.sex,
-                version: r.version,
-                subject: CheckupSubject {
-                    symbol: r.symbol,
-                    number: r.number,
-                    branch: r.branch,
-                    name_kana: r.name_kana,
-                    birth_date: r.birth_date,
-                },
-                observations: obs
-                    .into_iter()
-                    .map(|o| StoredObservation {
-                        code: o.code,
-                        value_kind: o.value_kind,
-                        value: o.value,
-                        unit: o.unit,
-                        code_system: o.code_system,
-                        interpretation: o.interpretation,
-                        method: o.method,
-                    })
-                    .collect(),
-            });
-        }
-        Ok(out)
+        Ok(assemble(rows, all))
     }
 }
 
@@ -502,6 +462,71 @@ const CLAIMED: &str = "SELECT COUNT(c.claim_amount), CAST(COALESCE(SUM(c.claim_a
      WHERE c.insurer_number = $1 AND c.version = (SELECT MAX(d.version) FROM checkups d \
      WHERE d.insurer_number = c.insurer_number AND d.symbol = c.symbol AND d.number = c.number \
      AND d.branch = c.branch AND d.exam_date = c.exam_date AND d.institution = c.institution)";
+
+/// Stored checkups from their rows and their observations' rows (observations of other rows
+/// are left out).
+fn assemble(rows: Vec<CheckupRow>, all: Vec<ObservationRow>) -> Vec<StoredCheckup> {
+    let mut by_checkup: std::collections::HashMap<String, Vec<ObservationRow>> =
+        std::collections::HashMap::new();
+    for o in all {
+        by_checkup.entry(o.checkup_id.clone()).or_default().push(o);
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let obs = by_checkup.remove(&r.id).unwrap_or_default();
+        out.push(StoredCheckup {
+            id: r.id,
+            insurer_number: r.insurer_number,
+            exam_date: r.exam_date,
+            institution: r.institution,
+            report_kind: r.report_kind,
+            program: r.program,
+            fiscal_year: r.fiscal_year,
+            age_at_fiscal_year_end: r.age_at_fiscal_year_end,
+            sex: r.sex,
+            version: r.version,
+            subject: CheckupSubject {
+                symbol: r.symbol,
+                number: r.number,
+                branch: r.branch,
+                name_kana: r.name_kana,
+                birth_date: r.birth_date,
+            },
+            observations: obs
+                .into_iter()
+                .map(|o| StoredObservation {
+                    code: o.code,
+                    value_kind: o.value_kind,
+                    value: o.value,
+                    unit: o.unit,
+                    code_system: o.code_system,
+                    interpretation: o.interpretation,
+                    method: o.method,
+                })
+                .collect(),
+        });
+    }
+    out
+}
+
+/// The latest versions of insurer `$1`'s checkups of fiscal year `$2` with ids after `$3`, in id
+/// order, at most `$4`.
+const OF_INSURER: &str = "SELECT c.id, c.insurer_number, c.exam_date, c.institution, c.report_kind, c.program, \
+     c.fiscal_year, c.age_at_fiscal_year_end, c.sex, c.version, c.symbol, c.number, c.branch, c.name_kana, \
+     c.birth_date FROM checkups c WHERE c.insurer_number = $1 AND c.fiscal_year = $2 AND c.id > $3 \
+     AND c.version = (SELECT MAX(d.version) FROM checkups d \
+     WHERE d.insurer_number = c.insurer_number AND d.symbol = c.symbol AND d.number = c.number \
+     AND d.branch = c.branch AND d.exam_date = c.exam_date AND d.institution = c.institution) \
+     ORDER BY c.id LIMIT $4";
+
+/// The observations of insurer `$1`'s checkups of fiscal year `$2` with ids in (`$3`, `$4`].
+const OBSERVATIONS_OF_INSURER: &str = "SELECT o.checkup_id, o.code, o.value_kind, o.value, o.unit, \
+     o.code_system, o.interpretation, o.method FROM checkup_observations o JOIN checkups c ON c.id = o.checkup_id \
+     WHERE c.insurer_number = $1 AND c.fiscal_year = $2 AND c.id > $3 AND c.id <= $4 ORDER BY o.checkup_id, o.seq";
+
+/// Every checkup has a first version: counting those counts each checkup once.
+const COUNT_OF_INSURER: &str =
+    "SELECT COUNT(*) FROM checkups WHERE insurer_number = $1 AND fiscal_year = $2 AND version = 1";
 
 const CHECKUP_CONSENT: &str = "SELECT COUNT(*) FROM consents WHERE person_ref = $1 AND facility_code = $2 \
      AND kind = 'checkup' AND given_at <= $3 AND expires_at > $3";
@@ -546,6 +571,52 @@ impl Store {
             .fetch_one(p)
             .await?);
         Ok((n, sum))
+    }
+
+    /// How many checkups (counting each once, whatever its versions) `insurer` holds of fiscal
+    /// year `fiscal_year`.
+    pub async fn checkup_count_of(
+        &self,
+        insurer: &onshi_domain::InsurerNumber,
+        fiscal_year: i32,
+    ) -> Result<i64, StoreError> {
+        let (n,): (i64,) = crate::on_pool!(self, read, |p| sqlx::query_as(COUNT_OF_INSURER)
+            .bind(insurer.as_str())
+            .bind(fiscal_year)
+            .fetch_one(p)
+            .await?);
+        Ok(n)
+    }
+
+    /// A page of `insurer`'s checkups of `fiscal_year` (the latest version of each, in id order,
+    /// after the id `after`, at most `limit`), for an export. Not audited here: the caller
+    /// records the export once, before it writes anything.
+    pub async fn checkups_of_insurer(
+        &self,
+        insurer: &onshi_domain::InsurerNumber,
+        fiscal_year: i32,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<StoredCheckup>, StoreError> {
+        let rows: Vec<CheckupRow> = crate::on_pool!(self, read, |p| sqlx::query_as(OF_INSURER)
+            .bind(insurer.as_str())
+            .bind(fiscal_year)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await?);
+        let Some(last) = rows.last().map(|r| r.id.clone()) else {
+            return Ok(Vec::new());
+        };
+        let all: Vec<ObservationRow> =
+            crate::on_pool!(self, read, |p| sqlx::query_as(OBSERVATIONS_OF_INSURER)
+                .bind(insurer.as_str())
+                .bind(fiscal_year)
+                .bind(after)
+                .bind(&last)
+                .fetch_all(p)
+                .await?);
+        Ok(assemble(rows, all))
     }
 
     /// Whether `person` has given `facility` a checkup consent (特定健診情報の閲覧同意) that is

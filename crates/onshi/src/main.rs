@@ -83,6 +83,10 @@ enum Command {
     #[command(subcommand)]
     Import(cmd::import::ImportCommand),
 
+    /// Export what the registry holds as the standard's files.
+    #[command(subcommand)]
+    Export(cmd::export::ExportCommand),
+
     /// Register insurers and manage their API tokens.
     #[command(subcommand)]
     Insurer(cmd::insurer::InsurerCommand),
@@ -166,6 +170,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve(args) => cmd::serve::run(args).await,
         Command::Demo(args) => cmd::demo::run(args, &clock).await,
         Command::Import(command) => cmd::import::run(command, &clock).await,
+        Command::Export(command) => cmd::export::run(command, &clock).await,
         Command::Insurer(command) => cmd::insurer::run(command, &clock).await,
         Command::Gen(command) => cmd::generate::run(command, &clock),
         Command::Key(command) => cmd::key::run(command),

@@ -403,7 +403,11 @@ fn demo_serves_healthz() {
 
     // The person signs in to their own pages with the card alone (no facility token): the
     // printed address opens a session and leads to their results.
-    let card = dir.path().join("cards/smartphone.json").display().to_string();
+    let card = dir
+        .path()
+        .join("cards/smartphone.json")
+        .display()
+        .to_string();
     let out = onshi(&[
         "reader",
         "--server",
@@ -1850,4 +1854,123 @@ fn the_agent_answers_checkup_requests_only_under_the_checkup_consent() {
         "{refused}"
     );
     assert!(!refused.contains("<ResultCode>1</ResultCode>"));
+}
+
+#[path = "../../onshi-checkup/tests/support/schema_check.rs"]
+mod schema_check;
+
+/// `onshi export checkups`: an insurer's fiscal year out as standard archives that validate
+/// against the schemas they carry and import again, into onshi, changing nothing.
+#[tokio::test]
+async fn exported_checkups_validate_and_import_again_unchanged() {
+    let complete = include_str!("../../onshi-checkup/tests/fixtures/hc08-complete.xml");
+    let person = |n: u32| complete.replace(r#"extension="5678""#, &format!(r#"extension="{n}""#));
+    let root = "5521111111_00280081_202405271_1";
+    for db in TestDb::all().await.unwrap() {
+        let url = db.url.as_str();
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join(format!("{root}.zip"));
+        checkup_archive(&archive, root, &[person(1), person(2), person(3)]);
+        let out = onshi(&[
+            "import",
+            "checkups",
+            &archive.display().to_string(),
+            "--db",
+            url,
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let exported = dir.path().join("exported");
+        let out = onshi(&[
+            "export",
+            "checkups",
+            "--insurer",
+            "00280081",
+            "--fiscal-year",
+            "2024",
+            "--out",
+            &exported.display().to_string(),
+            "--per-archive",
+            "2",
+            "--operator",
+            "tester",
+            "--db",
+            url,
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains(
+                "exported 3 checkup(s) of fiscal year 2024 of insurer 00280081 in 2 archive(s)"
+            ),
+            "{}",
+            text(&out.stdout)
+        );
+        let mut names: Vec<String> = std::fs::read_dir(&exported)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 2);
+        assert!(
+            names[0].starts_with("0000280081_00280081_") && names[0].ends_with("0_1.zip"),
+            "{names:?}"
+        );
+        if schema_check::xmllint() {
+            for name in &names {
+                let unpacked = tempfile::tempdir().unwrap();
+                let bytes = std::fs::read(exported.join(name)).unwrap();
+                schema_check::validate_archive(unpacked.path(), name, bytes);
+            }
+        }
+        // Into onshi again: the same checkups, nothing new.
+        let out = onshi(&[
+            "import",
+            "checkups",
+            &exported.display().to_string(),
+            "--db",
+            url,
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains("2 unchanged") && stdout.contains("1 unchanged"),
+            "{stdout}"
+        );
+        // An empty year writes nothing; a bad insurer number is named.
+        let out = onshi(&[
+            "export",
+            "checkups",
+            "--insurer",
+            "00280081",
+            "--fiscal-year",
+            "2019",
+            "--out",
+            &dir.path().join("none").display().to_string(),
+            "--db",
+            url,
+        ]);
+        assert!(
+            text(&out.stdout).contains("exported 0 checkup(s)"),
+            "{}",
+            text(&out.stdout)
+        );
+        let out = onshi(&[
+            "export",
+            "checkups",
+            "--insurer",
+            "00280082",
+            "--fiscal-year",
+            "2024",
+            "--out",
+            &dir.path().join("bad").display().to_string(),
+            "--db",
+            url,
+        ]);
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("--insurer: check digit"),
+            "{}",
+            text(&out.stderr)
+        );
+        db.cleanup().await;
+    }
 }

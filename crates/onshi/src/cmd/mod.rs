@@ -7,6 +7,7 @@ pub mod audit;
 pub mod check;
 pub mod demo;
 pub mod employer;
+pub mod export;
 pub mod facility;
 pub mod generate;
 pub mod import;
