@@ -55,15 +55,15 @@ fn at<'a>(root: &'a Element, path: &str) -> Option<&'a Element> {
 /// Reads a claim; errors are `(element path, reason)`.
 pub fn read(root: &Element) -> Result<Claim, Vec<(String, String)>> {
     let mut errors = Vec::new();
-    if root.name == "healthGuidanceClaim" {
+    if &*root.name == "healthGuidanceClaim" {
         return Err(vec![(
-            root.name.clone(),
+            root.name.to_string(),
             "a 特定保健指導 claim (gc08): onshi imports 特定健診 archives (実施区分 1)".into(),
         )]);
     }
-    if root.name != "checkupClaim" {
+    if &*root.name != "checkupClaim" {
         return Err(vec![(
-            root.name.clone(),
+            root.name.to_string(),
             "the root element must be <checkupClaim>".into(),
         )]);
     }

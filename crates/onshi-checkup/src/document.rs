@@ -208,7 +208,7 @@ fn observations(
     for (n, entry) in parent
         .children
         .iter()
-        .filter(|c| c.name == "entry" || c.name == "entryRelationship")
+        .filter(|c| &*c.name == "entry" || &*c.name == "entryRelationship")
         .enumerate()
     {
         let Some(obs) = entry.child("observation") else {
@@ -232,7 +232,7 @@ fn observations(
             );
         }
         // A grouping observation (its items in entryRelationship) may carry no value.
-        let grouped = obs.children.iter().any(|c| c.name == "entryRelationship");
+        let grouped = obs.children.iter().any(|c| &*c.name == "entryRelationship");
         let value = match obs.child("value") {
             Some(v) => read_value(reader, v, &format!("{here}/value")),
             None if grouped => None,
@@ -313,7 +313,7 @@ fn read_value(reader: &mut Reader, v: &Element, path: &str) -> Option<Value> {
 /// Reads a checkup or guidance document; every problem found is listed.
 pub fn read(root: &Element) -> Result<Document, Vec<DocumentError>> {
     let mut r = Reader { errors: Vec::new() };
-    if root.name != "ClinicalDocument" || &*root.namespace != CDA_NAMESPACE {
+    if &*root.name != "ClinicalDocument" || &*root.namespace != CDA_NAMESPACE {
         r.fail(
             "ClinicalDocument",
             root.line,

@@ -36,7 +36,7 @@ pub struct Index {
 /// Reads an index document; errors name the element at fault.
 pub fn read(root: &Element) -> Result<Index, Vec<(String, String)>> {
     let mut errors = Vec::new();
-    if root.name != "index" {
+    if &*root.name != "index" {
         errors.push((
             "index".into(),
             format!("the root element is <{}>, not <index>", root.name),

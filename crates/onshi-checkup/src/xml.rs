@@ -20,10 +20,10 @@ pub struct Element {
     /// The namespace URI, empty when none (shared between the elements of one namespace: a
     /// document has a few thousand elements and one or two namespaces).
     pub namespace: std::rc::Rc<str>,
-    /// The local name.
-    pub name: String,
+    /// The local name (shared between the elements of one name, as the namespace is).
+    pub name: std::rc::Rc<str>,
     /// Attributes by local name (namespaced attributes such as `xsi:type` by local name too).
-    pub attributes: Vec<(String, String)>,
+    pub attributes: Vec<(std::rc::Rc<str>, String)>,
     /// The text directly inside, concatenated.
     pub text: String,
     /// Child elements in order.
@@ -35,19 +35,19 @@ pub struct Element {
 impl Element {
     /// The first child named `name` (any namespace).
     pub fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
+        self.children.iter().find(|c| &*c.name == name)
     }
 
     /// The children named `name`.
     pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> {
-        self.children.iter().filter(move |c| c.name == name)
+        self.children.iter().filter(move |c| &*c.name == name)
     }
 
     /// The value of attribute `name`.
     pub fn attribute(&self, name: &str) -> Option<&str> {
         self.attributes
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| &**n == name)
             .map(|(_, v)| v.as_str())
     }
 }
@@ -89,11 +89,12 @@ impl Lines {
     }
 }
 
-/// The namespaces seen so far, each allocated once.
+/// The namespaces, element names and attribute names seen so far, each allocated once (a
+/// document repeats a few dozen names thousands of times).
 #[derive(Default)]
-struct Namespaces(Vec<std::rc::Rc<str>>);
+struct Names(Vec<std::rc::Rc<str>>);
 
-impl Namespaces {
+impl Names {
     fn get(&mut self, uri: &str) -> std::rc::Rc<str> {
         if let Some(known) = self.0.iter().find(|n| &***n == uri) {
             return known.clone();
@@ -106,15 +107,15 @@ impl Namespaces {
 
 fn element(
     reader: &NsReader<&[u8]>,
-    namespaces: &mut Namespaces,
+    names: &mut Names,
     start: &BytesStart<'_>,
     line: usize,
 ) -> Result<Element, XmlError> {
     let err = |reason: String| XmlError { line, reason };
     let (ns, local) = reader.resolver().resolve_element(start.name());
     let namespace = match ns {
-        ResolveResult::Bound(ns) => namespaces.get(ns.as_ref()),
-        ResolveResult::Unbound => namespaces.get(""),
+        ResolveResult::Bound(ns) => names.get(ns.as_ref()),
+        ResolveResult::Unbound => names.get(""),
         ResolveResult::Unknown(prefix) => {
             return Err(err(format!("unknown namespace prefix '{prefix}'")));
         }
@@ -135,11 +136,11 @@ fn element(
         {
             return Err(err("a control character in an attribute value".into()));
         }
-        attributes.push((key.as_ref().to_owned(), value.into_owned()));
+        attributes.push((names.get(key.as_ref()), value.into_owned()));
     }
     Ok(Element {
         namespace,
-        name: local.as_ref().to_owned(),
+        name: names.get(local.as_ref()),
         attributes,
         text: String::new(),
         children: Vec::new(),
@@ -162,7 +163,7 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
     let mut root: Option<Element> = None;
     let mut count = 0usize;
     let mut lines = Lines::default();
-    let mut namespaces = Namespaces::default();
+    let mut names = Names::default();
     loop {
         let before = reader.buffer_position();
         let line = lines.at(bytes, before);
@@ -182,7 +183,7 @@ pub fn parse(bytes: &[u8]) -> Result<Element, XmlError> {
                         reason: format!("elements nested deeper than {MAX_DEPTH} levels"),
                     });
                 }
-                let el = element(&reader, &mut namespaces, e, line)?;
+                let el = element(&reader, &mut names, e, line)?;
                 if matches!(event, Event::Start(_)) {
                     stack.push(el);
                 } else {
@@ -255,7 +256,7 @@ mod tests {
 <x:note x:kind="k">a &amp; &amp; b</x:note></index>"#,
         )
         .unwrap();
-        assert_eq!((&*doc.namespace, doc.name.as_str()), ("urn:a", "index"));
+        assert_eq!((&*doc.namespace, &*doc.name), ("urn:a", "index"));
         assert_eq!(
             doc.child("creationTime").unwrap().attribute("value"),
             Some("20240527")

@@ -12,6 +12,9 @@
 //!   thread: documents per second to inflate the DATA entries only; to inflate and run a bare
 //!   quick-xml parse over every event (no tree, no validation); and to read and validate them
 //!   with `onshi_checkup::import::read_archive` (everything an import does but the store).
+//! - `checkup-phases FILE`: where one document's reading goes, in microseconds per document
+//!   over 20,000 repetitions of FILE (a `DATA/` document): a bare quick-xml pass, onshi's safe
+//!   tree, the document read from the tree, and its validation.
 //!
 //! Each prints one JSON object. Run with `cargo bench -p onshi --bench limits -- rsa 3`.
 
@@ -219,6 +222,51 @@ fn checkup_parse(dir: &str) {
     );
 }
 
+fn checkup_phases(path: &str) {
+    let bytes = std::fs::read(path).unwrap();
+    let n = 20_000u32;
+    let micros = |f: &mut dyn FnMut()| {
+        let started = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        started.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+    };
+    let bare = micros(&mut || {
+        let mut reader = quick_xml::Reader::from_reader(&bytes[..]);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            if let quick_xml::events::Event::Eof = reader.read_event_into(&mut buf).unwrap() {
+                break;
+            }
+        }
+    });
+    let tree = micros(&mut || {
+        std::hint::black_box(onshi_checkup::xml::parse(&bytes).unwrap());
+    });
+    let root = onshi_checkup::xml::parse(&bytes).unwrap();
+    let document = micros(&mut || {
+        std::hint::black_box(onshi_checkup::document::read(&root).unwrap());
+    });
+    let doc = onshi_checkup::document::read(&root).unwrap();
+    let table = onshi_checkup::codes::CodeTable::fy2024();
+    let validate = micros(&mut || {
+        std::hint::black_box(onshi_checkup::validate::validate(&doc, table));
+    });
+    println!(
+        "{}",
+        serde_json::json!({
+            "bytes": bytes.len(),
+            "observations": doc.observations.len(),
+            "bare_parse_us": bare,
+            "tree_us": tree,
+            "document_us": document,
+            "validate_us": validate,
+        })
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -237,8 +285,9 @@ fn main() {
             ));
         }
         Some("checkup-parse") => checkup_parse(arg(1).expect("DIR")),
+        Some("checkup-phases") => checkup_phases(arg(1).expect("FILE")),
         _ => eprintln!(
-            "usage: limits rsa [SECONDS] | limits sqlite-lookups DB MEMBERS_CSV [SECONDS] [CONCURRENCY] | limits checkup-parse DIR"
+            "usage: limits rsa [SECONDS] | limits sqlite-lookups DB MEMBERS_CSV [SECONDS] [CONCURRENCY] | limits checkup-parse DIR | limits checkup-phases FILE"
         ),
     }
 }
