@@ -61,14 +61,25 @@ pub async fn upload(
         Err(reason) => return Err(Problem::validation(vec![FieldError::new("name", reason)])),
     }
     let file = spool(body, state.archive_limit).await?;
-    match import_archive(&state.store, &actor, file, &name, state.clock.now()).await {
+    received(
+        import_archive(&state.store, &actor, file, &name, state.clock.now()).await,
+        &name,
+    )
+}
+
+/// An import's answer: 201 with its receipt, or every problem named by its file (`field`).
+fn received(
+    result: Result<CheckupArchiveReceipt, ArchiveError>,
+    name: &str,
+) -> Result<(StatusCode, Json<CheckupArchiveReceipt>), Problem> {
+    match result {
         Ok(receipt) => Ok((StatusCode::CREATED, Json(receipt))),
         Err(ArchiveError::Store(e)) => Err(e.into()),
         Err(ArchiveError::Refused(errors)) => Err(Problem::validation(
             errors
                 .into_iter()
                 .map(|e| {
-                    let (file, reason) = e.split_once(": ").unwrap_or(("archive", e.as_str()));
+                    let (file, reason) = e.split_once(": ").unwrap_or((name, e.as_str()));
                     FieldError::new(file, reason)
                 })
                 .collect(),
@@ -106,19 +117,10 @@ pub async fn upload_csv(
         .map_err(|_| Problem::too_large(limit))?;
     let text = onshi_checkup::employer_csv::decode(&bytes)
         .map_err(|reason| Problem::validation(vec![FieldError::new(name.as_str(), reason)]))?;
-    match crate::checkups::import_csv(&state.store, &actor, text, &name, state.clock.now()).await {
-        Ok(receipt) => Ok((StatusCode::CREATED, Json(receipt))),
-        Err(ArchiveError::Store(e)) => Err(e.into()),
-        Err(ArchiveError::Refused(errors)) => Err(Problem::validation(
-            errors
-                .into_iter()
-                .map(|e| {
-                    let (file, reason) = e.split_once(": ").unwrap_or((name.as_str(), e.as_str()));
-                    FieldError::new(file, reason)
-                })
-                .collect(),
-        )),
-    }
+    received(
+        crate::checkups::import_csv(&state.store, &actor, text, &name, state.clock.now()).await,
+        &name,
+    )
 }
 
 /// Writes the body to an anonymous temporary file (removed when closed), up to
