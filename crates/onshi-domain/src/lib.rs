@@ -36,6 +36,7 @@ pub mod japan;
 pub mod limit;
 pub mod member;
 pub mod rate;
+pub mod staff;
 pub mod text;
 
 pub use audit::AuditAction;
