@@ -52,6 +52,14 @@ pub enum AuditAction {
     ReadCheckups,
     /// Checkup results sent to another insurer (interaction type 8), or exported.
     TransferCheckups,
+    /// A staff account signed in (password and TOTP).
+    StaffLogin,
+    /// A staff sign-in refused (wrong password or code, a replayed code, a locked account).
+    StaffLoginFailed,
+    /// A staff account locked after repeated failures.
+    StaffLockedOut,
+    /// A staff account added, reset or disabled.
+    AccountChange,
 }
 
 impl AuditAction {
@@ -79,6 +87,10 @@ impl AuditAction {
             Self::MatchCheckup => "match_checkup",
             Self::ReadCheckups => "read_checkups",
             Self::TransferCheckups => "transfer_checkups",
+            Self::StaffLogin => "staff_login",
+            Self::StaffLoginFailed => "staff_login_failed",
+            Self::StaffLockedOut => "staff_locked_out",
+            Self::AccountChange => "account_change",
         }
     }
 }

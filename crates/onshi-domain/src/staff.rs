@@ -216,8 +216,14 @@ mod tests {
         let code = totp_code(secret, at);
         let step = totp_step(secret, &code, at, None).unwrap_or(0);
         assert_eq!(step, step_of(at));
-        assert_eq!(totp_step(secret, &code, at + time::Duration::seconds(30), None), Some(step));
-        assert_eq!(totp_step(secret, &code, at + time::Duration::seconds(90), None), None);
+        assert_eq!(
+            totp_step(secret, &code, at + time::Duration::seconds(30), None),
+            Some(step)
+        );
+        assert_eq!(
+            totp_step(secret, &code, at + time::Duration::seconds(90), None),
+            None
+        );
         assert_eq!(totp_step(secret, &code, at, Some(step)), None, "a replay");
         assert_eq!(totp_step(secret, "12345", at, None), None);
         assert_eq!(totp_step(b"another secret", &code, at, None), None);
@@ -228,7 +234,10 @@ mod tests {
         let bytes = b"12345678901234567890";
         let text = base32(bytes);
         assert_eq!(text, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
-        assert_eq!(from_base32(&text.to_lowercase()).as_deref(), Some(&bytes[..]));
+        assert_eq!(
+            from_base32(&text.to_lowercase()).as_deref(),
+            Some(&bytes[..])
+        );
         assert_eq!(from_base32("GEZ1"), None);
     }
 

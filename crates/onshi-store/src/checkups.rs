@@ -1290,7 +1290,7 @@ fn sender_refusal(actor: &Actor, c: &NewCheckup) -> Option<String> {
             "{INSTITUTION_ID}: the document is from institution {}, not the sender {n}",
             c.institution
         )),
-        Actor::Facility(_) | Actor::Person(_) => {
+        Actor::Facility(_) | Actor::Person(_) | Actor::Staff { .. } => {
             Some("only insurers, employers and institutions send checkups".to_owned())
         }
         _ => None,

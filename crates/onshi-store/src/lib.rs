@@ -88,6 +88,7 @@ mod members;
 mod migrate;
 mod organisations;
 mod sessions;
+mod staff;
 pub mod testing;
 pub mod token;
 mod transfers;
@@ -104,6 +105,7 @@ pub use import::{ImportOutcome, ImportSession, StagedRow};
 pub use members::MemberPage;
 pub use organisations::{CheckupRequest, Consignment, Employer, Institution};
 pub use sessions::{PortalSession, SessionTimes};
+pub use staff::{LOCK_AFTER, LOCK_FOR, StaffAccount};
 pub use transfers::{CheckupTransfer, TransferError};
 
 /// Runs `$body` with `$p` bound to the pool of the store's backend (`read` or `write`), compiling
@@ -225,6 +227,14 @@ pub enum Actor {
     Employer(EmployerRef),
     /// A checkup institution (健診機関) through its API token.
     Institution(InstitutionNumber),
+    /// A staff member signed in to the pages: their login and organisation
+    /// (`insurer:01130012`, `facility:1311111111`, …).
+    Staff {
+        /// The account's login.
+        login: String,
+        /// The organisation, as `kind:id`.
+        organisation: String,
+    },
 }
 
 impl Actor {
@@ -236,6 +246,7 @@ impl Actor {
             Self::Person(_) => "person",
             Self::Employer(_) => "employer",
             Self::Institution(_) => "institution",
+            Self::Staff { .. } => "staff",
         }
     }
     pub(crate) fn id(&self) -> String {
@@ -246,6 +257,10 @@ impl Actor {
             Self::Person(person) => person.as_str().to_owned(),
             Self::Employer(e) => e.to_string(),
             Self::Institution(n) => n.as_str().to_owned(),
+            Self::Staff {
+                login,
+                organisation,
+            } => format!("{organisation}/{login}"),
         }
     }
 }

@@ -88,6 +88,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "web_sessions",
         include_str!("../migrations/sqlite/0016_web_sessions.sql"),
     ),
+    (
+        17,
+        "staff_accounts",
+        include_str!("../migrations/sqlite/0017_staff_accounts.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -169,6 +174,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         16,
         "web_sessions",
         include_str!("../migrations/postgres/0016_web_sessions.sql"),
+    ),
+    (
+        17,
+        "staff_accounts",
+        include_str!("../migrations/postgres/0017_staff_accounts.sql"),
     ),
 ];
 

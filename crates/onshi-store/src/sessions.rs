@@ -48,16 +48,16 @@ impl std::fmt::Debug for PortalSession {
     }
 }
 
-const INSERT: &str = "INSERT INTO web_sessions (token_hash, kind, person_ref, csrf, created_at, last_seen_at, \
+const INSERT: &str = "INSERT INTO web_sessions (token_hash, kind, subject, csrf, created_at, last_seen_at, \
      expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6)";
 
 /// Uses the code `$1` (kind portal-code, unused, unexpired at `$2`): its person.
 const USE_CODE: &str = "UPDATE web_sessions SET ended_at = $2 WHERE token_hash = $1 AND kind = 'portal-code' \
-     AND ended_at IS NULL AND expires_at > $2 RETURNING person_ref";
+     AND ended_at IS NULL AND expires_at > $2 RETURNING subject";
 
 /// Touches the session `$1` in force at `$2` (idle since after `$3`): its person and CSRF token.
 const TOUCH: &str = "UPDATE web_sessions SET last_seen_at = $2 WHERE token_hash = $1 AND kind = 'portal' \
-     AND ended_at IS NULL AND expires_at > $2 AND last_seen_at > $3 RETURNING person_ref, csrf";
+     AND ended_at IS NULL AND expires_at > $2 AND last_seen_at > $3 RETURNING subject, csrf";
 
 const END: &str =
     "UPDATE web_sessions SET ended_at = $2 WHERE token_hash = $1 AND ended_at IS NULL";

@@ -45,6 +45,13 @@ pub fn mint(kind: TokenKind) -> Result<(String, String), aws_lc_rs::error::Unspe
     Ok((token, hash))
 }
 
+/// `N` random bytes (salts, nonces, TOTP secrets).
+pub fn random<const N: usize>() -> Result<[u8; N], aws_lc_rs::error::Unspecified> {
+    let mut bytes = [0u8; N];
+    SystemRandom::new().fill(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// A random secret (256 bits, hex) that is not stored hashed: a session's CSRF token.
 pub fn secret() -> Result<String, aws_lc_rs::error::Unspecified> {
     let mut bytes = [0u8; 32];

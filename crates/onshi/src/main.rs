@@ -91,6 +91,18 @@ enum Command {
     #[command(subcommand)]
     Insurer(cmd::insurer::InsurerCommand),
 
+    /// Staff accounts of the pages (password and TOTP): add, reset, disable.
+    #[command(subcommand)]
+    Account(cmd::account::AccountCommand),
+
+    /// Print the current TOTP code of a base32 secret (what an authenticator app shows).
+    ///
+    /// Example: onshi totp JBSWY3DPEHPK3PXP
+    Totp {
+        /// The account's TOTP secret (base32).
+        secret: String,
+    },
+
     /// Generate synthetic data (for demos, tests and benchmarks).
     #[command(subcommand)]
     Gen(cmd::generate::GenCommand),
@@ -172,6 +184,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Import(command) => cmd::import::run(command, &clock).await,
         Command::Export(command) => cmd::export::run(command, &clock).await,
         Command::Insurer(command) => cmd::insurer::run(command, &clock).await,
+        Command::Account(command) => cmd::account::run(command, &clock).await,
+        Command::Totp { secret } => cmd::account::totp(&secret, &clock),
         Command::Gen(command) => cmd::generate::run(command, &clock),
         Command::Key(command) => cmd::key::run(command),
         Command::Facility(command) => cmd::facility::run(command, &clock).await,

@@ -11,5 +11,6 @@ mod common;
 mod import;
 mod members;
 mod opening;
+mod staff;
 mod times;
 mod tokens;

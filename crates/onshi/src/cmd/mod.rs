@@ -2,6 +2,7 @@
 //! `run`. Shared pieces live beside `cmd/`: `config` (store and key), `client` (the facility-side
 //! HTTP client), `cards` and `pki_dir`.
 
+pub mod account;
 pub mod agent;
 pub mod audit;
 pub mod check;
