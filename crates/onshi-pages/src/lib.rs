@@ -63,6 +63,59 @@ pub struct Notice {
     pub paragraphs: Vec<String>,
 }
 
+/// The staff sign-in page.
+#[derive(Template)]
+#[template(path = "staff_login.html")]
+pub struct StaffLogin {
+    /// Why the last attempt failed, if it did (never which factor).
+    pub message: Option<String>,
+    /// The form's CSRF token (also in the pre-login cookie).
+    pub csrf: String,
+}
+
+/// One version of a member's qualification, as the console lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRow {
+    /// Which version.
+    pub version: i64,
+    /// When it was recorded, Japan time.
+    pub recorded_at: String,
+    /// 氏名.
+    pub name: String,
+    /// カナ.
+    pub name_kana: String,
+    /// 生年月日.
+    pub birth_date: String,
+    /// 資格取得日.
+    pub qualified_from: String,
+    /// 資格喪失日, or "—".
+    pub qualified_until: String,
+    /// 一部負担金割合, e.g. "3割".
+    pub copay: String,
+}
+
+/// The insurer's console: find a member by card, and their qualification's history.
+#[derive(Template)]
+#[template(path = "console_members.html")]
+pub struct ConsoleMembers {
+    /// The signed-in staff member, as shown.
+    pub who: String,
+    /// The logout form's CSRF token.
+    pub csrf: String,
+    /// The search as typed.
+    pub symbol: String,
+    /// The search as typed.
+    pub number: String,
+    /// The search as typed.
+    pub branch: String,
+    /// What the search found (or not), if one was made.
+    pub message: Option<String>,
+    /// The card searched, as shown above its history.
+    pub card: String,
+    /// The member's versions, newest first (empty when none was found).
+    pub versions: Vec<VersionRow>,
+}
+
 /// プログラム種別 in words.
 fn program_name(code: &str) -> String {
     match code {

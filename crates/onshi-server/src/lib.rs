@@ -366,6 +366,18 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .route(
             "/static/style.css",
             axum::routing::get(routes::pages::style),
+        )
+        .route(
+            "/staff/login",
+            axum::routing::get(routes::console::login_form).post(routes::console::login),
+        )
+        .route(
+            "/staff/logout",
+            axum::routing::post(routes::console::logout),
+        )
+        .route(
+            "/console/members",
+            axum::routing::get(routes::console::members),
         );
     let router = router
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -1974,3 +1974,69 @@ async fn exported_checkups_validate_and_import_again_unchanged() {
         db.cleanup().await;
     }
 }
+
+/// `onshi account`: an account's password and TOTP secret are printed once, `onshi totp` gives
+/// the code an authenticator would, a login is taken once, and a disabled account is said so.
+#[test]
+fn staff_accounts_are_added_with_two_factors_and_disabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("s.db").display());
+    let add = |login: &str| {
+        onshi(&[
+            "account",
+            "add",
+            "--login",
+            login,
+            "--insurer",
+            "01130012",
+            "--operator",
+            "admin",
+            "--db",
+            &db,
+        ])
+    };
+    let out = add("tanaka");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    let field = |name: &str| {
+        printed
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}\t")))
+            .unwrap_or_else(|| panic!("{name} in {printed}"))
+            .to_owned()
+    };
+    assert!(field("password").len() >= 20);
+    assert!(field("totp-uri").starts_with("otpauth://totp/onshi:tanaka?secret="));
+    let out = onshi(&["totp", &field("totp-secret")]);
+    let code = text(&out.stdout);
+    assert!(
+        code.trim().len() == 6 && code.trim().bytes().all(|b| b.is_ascii_digit()),
+        "{code}"
+    );
+    let out = add("tanaka");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("an account 'tanaka' exists already"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = onshi(&[
+        "account",
+        "add",
+        "--login",
+        "x",
+        "--insurer",
+        "01130013",
+        "--db",
+        &db,
+    ]);
+    assert!(
+        text(&out.stderr).contains("--insurer: check digit"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = onshi(&["account", "disable", "--login", "tanaka", "--db", &db]);
+    assert!(out.status.success() && text(&out.stdout).contains("disabled tanaka"));
+    let out = onshi(&["account", "reset", "--login", "nobody", "--db", &db]);
+    assert!(!out.status.success());
+}

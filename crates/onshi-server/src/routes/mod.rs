@@ -10,10 +10,12 @@
 //! - [`fhir`]: FHIR R4 CoverageEligibilityRequest.
 //! - [`audit`]: the audit log's signed checkpoint and inclusion proofs, public.
 //! - [`pages`]: the pages for people (HTML), their login codes and sessions.
+//! - [`console`]: staff sign-in (password and TOTP) and the insurer's console (HTML).
 
 pub mod audit;
 pub mod bulk;
 pub mod checkups;
+pub mod console;
 pub mod eligibility;
 pub mod fhir;
 pub mod members;

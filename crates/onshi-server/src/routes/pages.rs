@@ -26,7 +26,7 @@ use crate::problem::{ApiJson, Problem};
 /// The session cookie's name.
 pub const COOKIE: &str = "onshi_portal";
 
-fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
+pub(crate) fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
     let Ok(body) = body else {
         tracing::error!("a page could not be rendered");
         return (StatusCode::INTERNAL_SERVER_ERROR, "page error").into_response();
@@ -55,7 +55,7 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
     r
 }
 
-fn notice(status: StatusCode, title: &str, paragraphs: &[&str]) -> Response {
+pub(crate) fn notice(status: StatusCode, title: &str, paragraphs: &[&str]) -> Response {
     html(
         status,
         Notice {
@@ -80,13 +80,18 @@ fn sign_in_first() -> Response {
 
 /// The session cookie's value in `headers`, if any.
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+/// The value of cookie `name` in `headers`, if any.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_owned())
 }
 
@@ -225,12 +230,7 @@ pub async fn logout(
     else {
         return Ok(sign_in_first());
     };
-    let sent = std::str::from_utf8(&body)
-        .unwrap_or_default()
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(name, _)| *name == "csrf")
-        .map(|(_, v)| v.to_owned());
+    let sent = form_field(&body, "csrf");
     if sent.as_deref() != Some(session.csrf.as_str()) {
         return Ok(notice(
             StatusCode::FORBIDDEN,
@@ -250,6 +250,40 @@ pub async fn logout(
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(r)
+}
+
+/// Field `name` of an `application/x-www-form-urlencoded` body, decoded.
+pub(crate) fn form_field(body: &[u8], name: &str) -> Option<String> {
+    std::str::from_utf8(body)
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| percent_decode(v))
+}
+
+/// `+` and `%XX` decoded (what browsers send in forms); bytes that are not UTF-8 are replaced.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(text.get(i + 1..i + 3).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `GET /static/style.css`: the one stylesheet, cached for an hour.

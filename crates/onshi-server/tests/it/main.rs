@@ -10,6 +10,7 @@ mod busy;
 mod checks;
 mod checkups;
 mod connections;
+mod console;
 mod fhir;
 mod harvesting;
 mod members;

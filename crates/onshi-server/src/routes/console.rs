@@ -1,0 +1,301 @@
+//! Staff sign-in and the insurer's console (HTML).
+//!
+//! `/staff/login` takes a login, a password (argon2id) and a TOTP code; the form carries a CSRF
+//! token that must match the pre-login cookie (`onshi_login`, double submit). A failure says
+//! nothing about which factor failed; five in a row lock the account for 15 minutes; all are
+//! audited. A sign-in sets `onshi_staff` (HttpOnly, SameSite=Strict, Secure over TLS) for a
+//! server-side session. `/console/members` is for insurers' staff: a member of their own
+//! insurer by card, with the history of the qualification, read through the same audited
+//! store calls as the API (the insurer is the staff member's, so another insurer's member is
+//! not found, as through the API).
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use onshi_domain::staff::{SecretSeal, password_matches, totp_step};
+use onshi_pages::{ConsoleMembers, StaffLogin, VersionRow};
+use onshi_store::StaffAccount;
+use onshi_store::token::{self, TokenKind};
+
+use super::pages::{cookie, form_field, html, notice};
+use crate::AppState;
+use crate::problem::Problem;
+
+/// The staff session's cookie.
+pub const STAFF_COOKIE: &str = "onshi_staff";
+/// The pre-login cookie holding the login form's CSRF token.
+const LOGIN_COOKIE: &str = "onshi_login";
+
+fn set_cookie(response: &mut Response, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn secure(state: &AppState) -> &'static str {
+    if state.secure_cookies { "; Secure" } else { "" }
+}
+
+fn login_page(
+    state: &AppState,
+    status: StatusCode,
+    message: Option<&str>,
+) -> Result<Response, Problem> {
+    let csrf = token::secret().map_err(|_| Problem::internal())?;
+    let mut r = html(
+        status,
+        StaffLogin {
+            message: message.map(str::to_owned),
+            csrf: csrf.clone(),
+        }
+        .render(),
+    );
+    set_cookie(
+        &mut r,
+        &format!(
+            "{LOGIN_COOKIE}={csrf}; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=600{}",
+            secure(state)
+        ),
+    );
+    Ok(r)
+}
+
+/// `GET /staff/login`: the form.
+pub async fn login_form(State(state): State<AppState>) -> Result<Response, Problem> {
+    login_page(&state, StatusCode::OK, None)
+}
+
+/// `POST /staff/login`: password and TOTP; a session on success.
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let now = state.clock.now();
+    let field = |name: &str| form_field(&body, name).unwrap_or_default();
+    let expected = cookie(&headers, LOGIN_COOKIE);
+    if expected.is_none() || expected.as_deref() != Some(field("csrf").as_str()) {
+        return Ok(notice(
+            StatusCode::FORBIDDEN,
+            "この操作は受け付けられません",
+            &["ログインの画面を開き直してから、もう一度お試しください。"],
+        ));
+    }
+    let refused =
+        "ログイン名、パスワード、確認コードのいずれかが正しくないか、アカウントが使えません。";
+    let Some(account) = state.store.account(field("login").trim()).await? else {
+        return login_page(&state, StatusCode::UNAUTHORIZED, Some(refused));
+    };
+    if account.disabled {
+        state
+            .store
+            .sign_in_failed(&account, "disabled account", now)
+            .await?;
+        return login_page(&state, StatusCode::UNAUTHORIZED, Some(refused));
+    }
+    if account.locked_until.is_some_and(|u| u > now) {
+        state.store.sign_in_failed(&account, "locked", now).await?;
+        return login_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            Some(
+                "続けて失敗したため、しばらくログインできません。15分ほどしてからお試しください。",
+            ),
+        );
+    }
+    let password_ok = password_matches(&field("password"), &account.password_hash);
+    let secret =
+        SecretSeal::derive(&state.my_number_key).and_then(|s| s.open(&account.totp_sealed));
+    let step = secret
+        .as_deref()
+        .and_then(|s| totp_step(s, &field("code"), now, account.totp_last_step));
+    let (Some(step), true) = (step, password_ok) else {
+        let why = if password_ok {
+            "wrong or replayed code"
+        } else {
+            "wrong password"
+        };
+        state.store.sign_in_failed(&account, why, now).await?;
+        return login_page(&state, StatusCode::UNAUTHORIZED, Some(refused));
+    };
+    let (session, hash) = token::mint(TokenKind::Session).map_err(|_| Problem::internal())?;
+    let csrf = token::secret().map_err(|_| Problem::internal())?;
+    if !state
+        .store
+        .sign_in(&account, step, &hash, &csrf, state.session_times, now)
+        .await?
+    {
+        state
+            .store
+            .sign_in_failed(&account, "replayed code", now)
+            .await?;
+        return login_page(&state, StatusCode::UNAUTHORIZED, Some(refused));
+    }
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    r.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_static("/console/members"),
+    );
+    set_cookie(
+        &mut r,
+        &format!(
+            "{STAFF_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+            state.session_times.absolute.whole_seconds(),
+            secure(&state)
+        ),
+    );
+    set_cookie(
+        &mut r,
+        &format!("{LOGIN_COOKIE}=; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(r)
+}
+
+/// The staff member of the request's session, if it is in force.
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(StaffAccount, String)>, Problem> {
+    let Some(value) = cookie(headers, STAFF_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .staff_session(&token::hash(&value), state.session_times, state.clock.now())
+        .await?)
+}
+
+fn sign_in_first() -> Response {
+    let mut r = notice(
+        StatusCode::UNAUTHORIZED,
+        "ログインしてください",
+        &["このページは職員のログインが必要です。/staff/login からログインしてください。"],
+    );
+    r.headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static("/staff/login"));
+    r
+}
+
+/// `GET /console/members?symbol=&number=&branch=`: the insurer's console.
+pub async fn members(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let Some((account, csrf)) = signed_in(&state, &headers).await? else {
+        return Ok(sign_in_first());
+    };
+    let Some(insurer) = (account.org_kind == "insurer")
+        .then(|| onshi_domain::InsurerNumber::parse(&account.org_id).ok())
+        .flatten()
+    else {
+        return Ok(notice(
+            StatusCode::FORBIDDEN,
+            "このページは保険者の職員のものです",
+            &["あなたのアカウントでは、この画面を開けません。"],
+        ));
+    };
+    let text = |name: &str| {
+        query
+            .get(name)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut page = ConsoleMembers {
+        who: format!("{}（保険者 {}）", account.login, insurer.as_str()),
+        csrf,
+        symbol: text("symbol"),
+        number: text("number"),
+        branch: text("branch"),
+        message: None,
+        card: String::new(),
+        versions: Vec::new(),
+    };
+    if !page.number.is_empty() {
+        let key = onshi_domain::MemberInput {
+            insurer_number: insurer.as_str(),
+            symbol: &page.symbol,
+            number: &page.number,
+            branch: &page.branch,
+            ..Default::default()
+        }
+        .card_key();
+        let now = state.clock.now();
+        let actor = account.actor();
+        match key {
+            Err(errors) => {
+                let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                page.message = Some(format!("入力を確かめてください: {}", reasons.join("; ")));
+            }
+            Ok(key) => match state.store.find_member(&actor, &key, now).await? {
+                None => page.message = Some("この記号・番号の加入者はいません。".into()),
+                Some(found) => {
+                    let history = state
+                        .store
+                        .member_history(&actor, &insurer, &found.id, now)
+                        .await?;
+                    page.card = format!(
+                        "{} {}-{}",
+                        key.symbol.as_str(),
+                        key.number.as_str(),
+                        key.branch.as_str()
+                    );
+                    page.versions = history
+                        .iter()
+                        .rev()
+                        .map(|v| VersionRow {
+                            version: v.version,
+                            recorded_at: onshi_domain::japan::rfc3339_japan(v.recorded_at),
+                            name: v.details.name.0.clone(),
+                            name_kana: v.details.name_kana.0.clone(),
+                            birth_date: v.details.birth_date.0.to_string(),
+                            qualified_from: v.details.qualified_from.to_string(),
+                            qualified_until: v
+                                .details
+                                .qualified_until
+                                .map_or("—".into(), |d| d.to_string()),
+                            copay: format!("{}割", v.details.copay_ratio.percent() / 10),
+                        })
+                        .collect();
+                }
+            },
+        }
+    }
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+/// `POST /staff/logout` (a form with the session's `csrf`): ends the session at once.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let Some((_, csrf)) = signed_in(&state, &headers).await? else {
+        return Ok(sign_in_first());
+    };
+    if form_field(&body, "csrf").as_deref() != Some(csrf.as_str()) {
+        return Ok(notice(
+            StatusCode::FORBIDDEN,
+            "この操作は受け付けられません",
+            &["ページを開き直してから、もう一度お試しください。"],
+        ));
+    }
+    if let Some(value) = cookie(&headers, STAFF_COOKIE) {
+        state
+            .store
+            .end_portal_session(&token::hash(&value), state.clock.now())
+            .await?;
+    }
+    let mut r = notice(
+        StatusCode::OK,
+        "ログアウトしました",
+        &["このブラウザーでのログインは終わりました。"],
+    );
+    set_cookie(
+        &mut r,
+        &format!("{STAFF_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(r)
+}

@@ -1,0 +1,242 @@
+//! Staff sign-in with password and TOTP, and the insurer's console: each factor checked, a
+//! code good once, failures locking, a form without its token refused, another organisation's
+//! data not shown, logout ending the session at once; every sign-in and read audited.
+
+use crate::world::*;
+use onshi_domain::staff::{SecretSeal, hash_password, totp_code};
+
+/// A request with `cookies` (and a form `body` for a POST): status, headers, text.
+async fn page(
+    w: &World,
+    method: Method,
+    uri: &str,
+    cookies: &[String],
+    body: &str,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if !cookies.is_empty() {
+        req = req.header(header::COOKIE, cookies.join("; "));
+    }
+    if !body.is_empty() {
+        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    }
+    let res = w
+        .router
+        .clone()
+        .oneshot(req.body(Body::from(body.to_owned())).unwrap())
+        .await
+        .unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+fn set_cookies(h: &axum::http::HeaderMap) -> Vec<String> {
+    h.get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect()
+}
+
+const SECRET: &[u8] = b"console-test-secret!";
+
+/// Adds account `login` of `kind`/`id` with password "pw-of-{login}" and [`SECRET`].
+async fn account(w: &World, login: &str, kind: &str, id: &str) {
+    let key = MyNumberKey::from_bytes(&[4; 32]).unwrap();
+    let sealed = SecretSeal::derive(&key)
+        .unwrap()
+        .seal(SECRET, [9; 12])
+        .unwrap();
+    let hash = hash_password(&format!("pw-of-{login}"), &[1; 16]).unwrap();
+    let now = *w.clock.lock().unwrap();
+    w.store
+        .create_account(
+            &onshi_store::Actor::Operator("admin".into()),
+            login,
+            kind,
+            id,
+            &hash,
+            &sealed,
+            now,
+        )
+        .await
+        .unwrap();
+}
+
+/// Signs in: the form's token and cookie, then the post. Status, headers, text.
+async fn sign_in(
+    w: &World,
+    login: &str,
+    password: &str,
+    code: &str,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let (s, h, form) = page(w, Method::GET, "/staff/login", &[], "").await;
+    assert_eq!(s, StatusCode::OK);
+    let csrf = form
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap()
+        .to_owned();
+    let body = format!("csrf={csrf}&login={login}&password={password}&code={code}");
+    page(w, Method::POST, "/staff/login", &set_cookies(&h), &body).await
+}
+
+fn now_code(w: &World) -> String {
+    totp_code(SECRET, *w.clock.lock().unwrap())
+}
+
+#[tokio::test]
+async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        account(&w, "tanaka", "insurer", "01130012").await;
+        account(&w, "suzuki", "facility", "1311111111").await;
+
+        // A wrong code, a wrong password: the same answer, naming neither.
+        let (s, _, text) = sign_in(&w, "tanaka", "pw-of-tanaka", "000000").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert!(text.contains("いずれかが正しくないか"));
+        let (s, _, _) = sign_in(&w, "tanaka", "wrong", &now_code(&w)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        // A form without its token is refused before anything is checked.
+        let (s, _, _) = page(
+            &w,
+            Method::POST,
+            "/staff/login",
+            &[],
+            &format!("login=tanaka&password=pw-of-tanaka&code={}", now_code(&w)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // Both factors: a session, and the console.
+        let code = now_code(&w);
+        let (s, h, _) = sign_in(&w, "tanaka", "pw-of-tanaka", &code).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let staff: Vec<String> = set_cookies(&h)
+            .into_iter()
+            .filter(|c| c.starts_with("onshi_staff="))
+            .collect();
+        assert_eq!(staff.len(), 1);
+        let set = h
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+            "{set}"
+        );
+        // The same code again is a replay, refused.
+        let (s, _, _) = sign_in(&w, "tanaka", "pw-of-tanaka", &code).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+        let reads_before = w
+            .store
+            .audit_of_action(onshi_domain::AuditAction::History)
+            .await
+            .unwrap()
+            .len();
+        let (s, _, text) = page(
+            &w,
+            Method::GET,
+            "/console/members?symbol=10&number=1&branch=00",
+            &staff,
+            "",
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        assert!(
+            text.contains("試験 花子（シケン ハナコ）") && text.contains("資格の履歴"),
+            "{text}"
+        );
+        let history = w
+            .store
+            .audit_of_action(onshi_domain::AuditAction::History)
+            .await
+            .unwrap();
+        assert_eq!(history.len(), reads_before + 1);
+        assert_eq!(history.last().unwrap().actor_kind, "staff");
+        // The society's member 5 is not 協会けんぽ's: not found, like through the API.
+        let (s, _, text) = page(
+            &w,
+            Method::GET,
+            "/console/members?symbol=10&number=5&branch=00",
+            &staff,
+            "",
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            text.contains("この記号・番号の加入者はいません") && !text.contains("資格の履歴"),
+            "{text}"
+        );
+
+        // A facility's staff member signs in, but the insurer's console is not theirs.
+        *w.clock.lock().unwrap() += Duration::seconds(30);
+        let (s, h, _) = sign_in(&w, "suzuki", "pw-of-suzuki", &now_code(&w)).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        let facility: Vec<String> = set_cookies(&h)
+            .into_iter()
+            .filter(|c| c.starts_with("onshi_staff="))
+            .collect();
+        let (s, _, _) = page(&w, Method::GET, "/console/members?number=1", &facility, "").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // Logout needs the page's token; after it the cookie opens nothing.
+        let (_, _, text) = page(&w, Method::GET, "/console/members", &staff, "").await;
+        let csrf = text
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|t| t.split('"').next())
+            .unwrap()
+            .to_owned();
+        let (s, _, _) = page(&w, Method::POST, "/staff/logout", &staff, "csrf=forged").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _, _) = page(
+            &w,
+            Method::POST,
+            "/staff/logout",
+            &staff,
+            &format!("csrf={csrf}"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _, _) = page(&w, Method::GET, "/console/members", &staff, "").await;
+        assert_eq!(
+            s,
+            StatusCode::UNAUTHORIZED,
+            "the stolen cookie is dead after logout"
+        );
+
+        // Five failures lock the account: then even both factors are refused, and audited.
+        for _ in 0..5 {
+            sign_in(&w, "tanaka", "wrong", "000000").await;
+        }
+        *w.clock.lock().unwrap() += Duration::seconds(60);
+        let (s, _, text) = sign_in(&w, "tanaka", "pw-of-tanaka", &now_code(&w)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert!(text.contains("しばらくログインできません"), "{text}");
+        assert!(
+            !w.store
+                .audit_of_action(onshi_domain::AuditAction::StaffLockedOut)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            w.store
+                .audit_of_action(onshi_domain::AuditAction::StaffLoginFailed)
+                .await
+                .unwrap()
+                .len()
+                >= 8
+        );
+        assert!(w.store.verify_audit().await.unwrap().is_ok());
+        db.cleanup().await;
+    }
+}
