@@ -450,6 +450,51 @@ fn demo_serves_healthz() {
         "{page}"
     );
 
+    // An insurer's staff member signs in with the password and TOTP the demo wrote down, and
+    // finds a member in the console.
+    let staff = std::fs::read_to_string(dir.path().join("demo-staff.txt")).unwrap();
+    let line: Vec<&str> = staff
+        .lines()
+        .find(|l| l.starts_with("ins"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let (login, password, secret) = (line[0], line[2], line[3]);
+    let form = http("GET /staff/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into());
+    let login_cookie = form
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let csrf = form
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap()
+        .to_owned();
+    let code = text(&onshi(&["totp", secret]).stdout).trim().to_owned();
+    let body = format!("csrf={csrf}&login={login}&password={password}&code={code}");
+    let signed = http(format!(
+        "POST /staff/login HTTP/1.1\r\nHost: x\r\nCookie: {login_cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    assert!(signed.starts_with("HTTP/1.1 303"), "{signed}");
+    let staff_cookie = signed
+        .lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: "))
+        .find(|c| c.starts_with("onshi_staff="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let console = http(format!(
+        "GET /console/members HTTP/1.1\r\nHost: x\r\nCookie: {staff_cookie}\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(
+        console.starts_with("HTTP/1.1 200") && console.contains("加入者の検索"),
+        "{console}"
+    );
+
     let mut stream = TcpStream::connect(&addr).unwrap();
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -41,6 +41,7 @@ pub struct DemoArgs {
 }
 
 const TOKENS_FILE: &str = "demo-tokens.txt";
+const STAFF_FILE: &str = "demo-staff.txt";
 const MEMBERS_FILE: &str = "demo-members.csv";
 const MEMBERS_SJIS_FILE: &str = "demo-members-sjis.csv";
 const CHECKUPS_DIR: &str = "checkups";
@@ -95,6 +96,7 @@ pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
         );
         setup_cards(&args, &store, &key, clock, &tokens_path, &members_path).await?;
         setup_checkups(&args, &store, clock, today).await?;
+        setup_staff(&args, &store, &key, clock).await?;
     }
     print_guide(&args, &db, &store).await?;
     if args.no_serve {
@@ -271,8 +273,66 @@ async fn print_guide(
             cards.join("unregistered.json").display()
         );
         println!("  onshi audit verify --db {db}\n");
+        println!(
+            "Pages: a person signs in with a card and opens the printed address:\n             \x20 onshi reader{server} --card {} --face ok --portal-login\n             Staff sign in at {base}/staff/login with a login, password and TOTP secret from {}\n             (the current code: onshi totp SECRET); an insurer's staff find members at {base}/console/members\n",
+            cards.join("valid.json").display(),
+            args.dir.join(STAFF_FILE).display(),
+        );
     }
     Ok(())
+}
+
+/// One staff account per demo insurer and facility, and an operator's, their passwords and
+/// TOTP secrets written to demo-staff.txt (demo only: real ones are shown once).
+async fn setup_staff(
+    args: &DemoArgs,
+    store: &onshi_store::Store,
+    key: &onshi_domain::MyNumberKey,
+    clock: &dyn Clock,
+) -> Result<(), CliError> {
+    let mut orgs: Vec<(String, &str, String)> = store
+        .insurers()
+        .await?
+        .into_iter()
+        .map(|i| {
+            (
+                format!("ins{}", i.number.as_str()),
+                "insurer",
+                i.number.as_str().to_owned(),
+            )
+        })
+        .collect();
+    orgs.extend(
+        FACILITIES
+            .iter()
+            .map(|(code, _)| (format!("fac{code}"), "facility", (*code).to_owned())),
+    );
+    orgs.push(("operator".into(), "operator", String::new()));
+    let mut file = String::from(
+        "# login  organisation  password  totp_secret   (demo only: real ones are shown once and never written down)\n",
+    );
+    let admin = operator(Some("demo".into()));
+    for (login, kind, id) in orgs {
+        let c = crate::cmd::account::credentials(key)?;
+        store
+            .create_account(
+                &admin,
+                &login,
+                kind,
+                &id,
+                &c.password_hash,
+                &c.sealed,
+                clock.now(),
+            )
+            .await?;
+        file.push_str(&format!(
+            "{login}  {kind}:{id}  {}  {}\n",
+            c.password,
+            onshi_domain::staff::base32(&c.secret)
+        ));
+    }
+    let path = args.dir.join(STAFF_FILE);
+    std::fs::write(&path, file).map_err(|e| CliError::Io(path.display().to_string(), e))
 }
 
 /// A demo card to issue: label, kind, holder's My Number, validity, registered for insurance use.
