@@ -60,6 +60,8 @@ pub enum AuditAction {
     StaffLockedOut,
     /// A staff account added, reset or disabled.
     AccountChange,
+    /// A person withdrew a consent they had given a facility.
+    WithdrawConsent,
 }
 
 impl AuditAction {
@@ -91,6 +93,7 @@ impl AuditAction {
             Self::StaffLoginFailed => "staff_login_failed",
             Self::StaffLockedOut => "staff_locked_out",
             Self::AccountChange => "account_change",
+            Self::WithdrawConsent => "withdraw_consent",
         }
     }
 }

@@ -63,6 +63,90 @@ pub struct Notice {
     pub paragraphs: Vec<String>,
 }
 
+/// A qualification on the person's page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QualificationRow {
+    /// 保険者番号.
+    pub insurer: String,
+    /// 記号・番号・枝番.
+    pub card: String,
+    /// 資格取得日.
+    pub from: String,
+    /// 資格喪失日, or "—".
+    pub until: String,
+    /// 負担割合 ("3割").
+    pub copay: String,
+}
+
+/// A consent in force on the person's page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRow {
+    /// The facility's code.
+    pub facility: String,
+    /// The kind as stored (the withdraw form sends it back).
+    pub kind: String,
+    /// The kind in words.
+    pub kind_name: String,
+    /// When given, Japan time.
+    pub given_at: String,
+    /// When it ends, Japan time.
+    pub expires_at: String,
+}
+
+/// One access to the person's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRow {
+    /// When, Japan time.
+    pub at: String,
+    /// Who (あなた, or the kind and id of an organisation).
+    pub who: String,
+    /// What, in words.
+    pub what: String,
+}
+
+/// The person's own page: qualifications, consents (each withdrawable), and who read what.
+#[derive(Template)]
+#[template(path = "portal_home.html")]
+pub struct PortalHome {
+    /// The forms' CSRF token.
+    pub csrf: String,
+    /// What the last action did, if any.
+    pub message: Option<String>,
+    /// Current and past qualifications.
+    pub qualifications: Vec<QualificationRow>,
+    /// Consents in force.
+    pub consents: Vec<ConsentRow>,
+    /// The access history, newest first.
+    pub accesses: Vec<AccessRow>,
+}
+
+/// A consent's kind in words.
+pub fn consent_name(kind: &str) -> String {
+    match kind {
+        "medication" => "薬剤情報".into(),
+        "checkup" => "特定健診情報".into(),
+        "clinical" => "診療情報".into(),
+        "limit" => "限度額適用認定証の情報".into(),
+        other => other.into(),
+    }
+}
+
+/// An audit action in words, as the person reads their access history.
+pub fn action_name(action: &str) -> String {
+    match action {
+        "check_card" => "マイナンバーカードで資格を確認".into(),
+        "check_number" => "保険証の番号で資格を確認".into(),
+        "check_reference" => "確認済みの資格を参照".into(),
+        "read" => "資格を閲覧".into(),
+        "read_checkups" => "健診結果を閲覧".into(),
+        "read_access_log" => "閲覧記録を確認".into(),
+        "transfer_checkups" => "健診結果を新しい保険者へ引き継ぎ".into(),
+        "register" => "保険証利用を登録".into(),
+        "withdraw_consent" => "同意を取り消し".into(),
+        other => other.into(),
+    }
+}
+
 /// The staff sign-in page.
 #[derive(Template)]
 #[template(path = "staff_login.html")]

@@ -362,6 +362,11 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             "/portal/checkups",
             axum::routing::get(routes::pages::checkups),
         )
+        .route("/portal", axum::routing::get(routes::pages::home))
+        .route(
+            "/portal/consents/withdraw",
+            axum::routing::post(routes::pages::withdraw),
+        )
         .route("/portal/logout", axum::routing::post(routes::pages::logout))
         .route(
             "/static/style.css",

@@ -104,7 +104,7 @@ pub use eligibility::{CardHolder, CardRead, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};
 pub use members::MemberPage;
 pub use organisations::{CheckupRequest, Consignment, Employer, Institution};
-pub use sessions::{PortalSession, SessionTimes};
+pub use sessions::{GivenConsent, PortalSession, SessionTimes};
 pub use staff::{LOCK_AFTER, LOCK_FOR, StaffAccount};
 pub use transfers::{CheckupTransfer, TransferError};
 

@@ -164,3 +164,84 @@ impl Store {
         Ok(())
     }
 }
+
+/// A consent a person gave a facility, in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GivenConsent {
+    /// The facility.
+    pub facility: String,
+    /// `medication`, `checkup`, `clinical` or `limit`.
+    pub kind: String,
+    /// When it was given.
+    pub given_at: OffsetDateTime,
+    /// When it ends by itself.
+    pub expires_at: OffsetDateTime,
+}
+
+impl Store {
+    /// The consents `person` has given that are in force at `at`, newest first.
+    pub async fn consents_of_person(
+        &self,
+        person: &PersonRef,
+        at: OffsetDateTime,
+    ) -> Result<Vec<GivenConsent>, StoreError> {
+        let rows: Vec<(String, String, OffsetDateTime, OffsetDateTime)> = crate::on_pool!(
+            self,
+            read,
+            |p| {
+                sqlx::query_as(
+                    "SELECT facility_code, kind, given_at, expires_at FROM consents WHERE person_ref = $1 \
+                     AND given_at <= $2 AND expires_at > $2 ORDER BY given_at DESC, facility_code, kind",
+                )
+                .bind(person.as_str())
+                .bind(ComparedTime(at))
+                .fetch_all(p)
+                .await?
+            }
+        );
+        Ok(rows
+            .into_iter()
+            .map(|(facility, kind, given_at, expires_at)| GivenConsent {
+                facility,
+                kind,
+                given_at,
+                expires_at,
+            })
+            .collect())
+    }
+
+    /// Ends now the consents of `kind` that `person` gave `facility` and that are in force;
+    /// audited (`withdraw_consent`, by the person). How many ended.
+    pub async fn withdraw_consent(
+        &self,
+        person: &PersonRef,
+        facility: &str,
+        kind: &str,
+        at: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let ended = crate::on_pool!(self, write, |p| {
+            sqlx::query(
+                "UPDATE consents SET expires_at = $4 WHERE person_ref = $1 AND facility_code = $2 \
+                 AND kind = $3 AND given_at <= $4 AND expires_at > $4",
+            )
+            .bind(person.as_str())
+            .bind(facility)
+            .bind(kind)
+            .bind(ComparedTime(at))
+            .execute(p)
+            .await?
+            .rows_affected()
+        });
+        if ended > 0 {
+            self.record_check(
+                at,
+                &crate::Actor::Person(person.clone()),
+                onshi_domain::AuditAction::WithdrawConsent,
+                Some(person),
+                &format!("{kind} consent to facility {facility}"),
+            )
+            .await?;
+        }
+        Ok(ended)
+    }
+}

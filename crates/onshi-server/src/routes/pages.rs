@@ -212,6 +212,140 @@ pub async fn checkups(
     ))
 }
 
+/// The session of the request, if it is in force.
+async fn portal_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<onshi_store::PortalSession>, Problem> {
+    let Some(cookie) = session_cookie(headers) else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .portal_session(
+            &token::hash(&cookie),
+            state.session_times,
+            state.clock.now(),
+        )
+        .await?)
+}
+
+/// `GET /portal`: the person's qualifications, consents in force and access history.
+pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Problem> {
+    let Some(session) = portal_session(&state, &headers).await? else {
+        return Ok(sign_in_first());
+    };
+    render_home(&state, &session, None).await
+}
+
+async fn render_home(
+    state: &AppState,
+    session: &onshi_store::PortalSession,
+    message: Option<String>,
+) -> Result<Response, Problem> {
+    use onshi_domain::japan::rfc3339_japan;
+    let now = state.clock.now();
+    let person = &session.person;
+    let actor = onshi_store::Actor::Person(person.clone());
+    let qualifications = state
+        .store
+        .qualifications_of_person(&actor, person, None, now)
+        .await?;
+    let consents = state.store.consents_of_person(person, now).await?;
+    let entries = state.store.audit_of_person(person.as_str()).await?;
+    state
+        .store
+        .record_check(
+            now,
+            &actor,
+            onshi_domain::AuditAction::ReadAccessLog,
+            Some(person),
+            "",
+        )
+        .await?;
+    let page = onshi_pages::PortalHome {
+        csrf: session.csrf.clone(),
+        message,
+        qualifications: qualifications
+            .iter()
+            .map(|m| onshi_pages::QualificationRow {
+                insurer: m.key.insurer.as_str().to_owned(),
+                card: format!(
+                    "{} {}-{}",
+                    m.key.symbol.as_str(),
+                    m.key.number.as_str(),
+                    m.key.branch.as_str()
+                ),
+                from: m.details.qualified_from.to_string(),
+                until: m
+                    .details
+                    .qualified_until
+                    .map_or("—".into(), |d| d.to_string()),
+                copay: format!("{}割", m.details.copay_ratio.percent() / 10),
+            })
+            .collect(),
+        consents: consents
+            .into_iter()
+            .map(|c| onshi_pages::ConsentRow {
+                kind_name: onshi_pages::consent_name(&c.kind),
+                facility: c.facility,
+                kind: c.kind,
+                given_at: rfc3339_japan(c.given_at),
+                expires_at: rfc3339_japan(c.expires_at),
+            })
+            .collect(),
+        accesses: entries
+            .iter()
+            .rev()
+            .take(100)
+            .map(|e| onshi_pages::AccessRow {
+                at: rfc3339_japan(e.at),
+                who: if e.actor_kind == "person" {
+                    "あなた".into()
+                } else {
+                    format!("{} {}", e.actor_kind, e.actor_id)
+                },
+                what: onshi_pages::action_name(&e.action),
+            })
+            .collect(),
+    };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+/// `POST /portal/consents/withdraw` (`facility`, `kind`, `csrf`): ends a consent now.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let Some(session) = portal_session(&state, &headers).await? else {
+        return Ok(sign_in_first());
+    };
+    if form_field(&body, "csrf").as_deref() != Some(session.csrf.as_str()) {
+        return Ok(notice(
+            StatusCode::FORBIDDEN,
+            "この操作は受け付けられません",
+            &["ページを開き直してから、もう一度お試しください。"],
+        ));
+    }
+    let facility = form_field(&body, "facility").unwrap_or_default();
+    let kind = form_field(&body, "kind").unwrap_or_default();
+    let ended = state
+        .store
+        .withdraw_consent(&session.person, &facility, &kind, state.clock.now())
+        .await?;
+    let message = if ended > 0 {
+        format!(
+            "{}への{}の同意を取り消しました。",
+            facility,
+            onshi_pages::consent_name(&kind)
+        )
+    } else {
+        "取り消す同意は見つかりませんでした（期限が過ぎたか、取り消し済みです）。".into()
+    };
+    render_home(&state, &session, Some(message)).await
+}
+
 /// `POST /portal/logout` (a form with the session's `csrf`): ends the session at once.
 pub async fn logout(
     State(state): State<AppState>,

@@ -189,3 +189,98 @@ async fn the_person_reads_their_results_in_a_session_their_card_opened() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_person_sees_qualifications_consents_and_accesses_and_withdraws_a_consent() {
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        // The clinic checks P's card; P consents to medication information there.
+        let f1 = Some(w.f1.as_str());
+        let mut body = w.proof(f1, "valid").await;
+        body["consultation_date"] = json!("2026-11-24");
+        body["consent"] = json!(["medication"]);
+        let (s, r) = w.call(Method::POST, "/v1/eligibility/card", f1, body).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+
+        let (_, h, _) = page(&w, Method::GET, &code(&w, "valid").await, None, "").await;
+        let cookie = h[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let (s, _, text) = page(&w, Method::GET, "/portal", Some(&cookie), "").await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        assert!(text.contains("<td>01130012</td><td>10 1-00</td>"), "{text}");
+        assert!(
+            text.contains("<td>1311111111</td><td>薬剤情報</td>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("マイナンバーカードで資格を確認"),
+            "the clinic's check is in the history"
+        );
+        let csrf = text
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|t| t.split('"').next())
+            .unwrap()
+            .to_owned();
+
+        // Without the page's token: refused. With it: withdrawn, audited, gone from the page.
+        let form = "facility=1311111111&kind=medication";
+        let (s, _, _) = page(
+            &w,
+            Method::POST,
+            "/portal/consents/withdraw",
+            Some(&cookie),
+            form,
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _, text) = page(
+            &w,
+            Method::POST,
+            "/portal/consents/withdraw",
+            Some(&cookie),
+            &format!("{form}&csrf={csrf}"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        assert!(text.contains("薬剤情報の同意を取り消しました"), "{text}");
+        assert!(text.contains("有効な同意はありません"), "{text}");
+        let person = {
+            let key = MyNumberKey::from_bytes(&[4; 32]).unwrap();
+            key.person_ref(&MyNumber::parse(&my_number(1)).unwrap())
+        };
+        let at = *w.clock.lock().unwrap();
+        assert!(
+            w.store
+                .consents_of_person(&person, at)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            w.store
+                .audit_of_action(onshi_domain::AuditAction::WithdrawConsent)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // Withdrawing again finds nothing to withdraw.
+        let (_, _, text) = page(
+            &w,
+            Method::POST,
+            "/portal/consents/withdraw",
+            Some(&cookie),
+            &format!("{form}&csrf={csrf}"),
+        )
+        .await;
+        assert!(text.contains("取り消す同意は見つかりませんでした"));
+        assert!(w.store.verify_audit().await.unwrap().is_ok());
+        db.cleanup().await;
+    }
+}
