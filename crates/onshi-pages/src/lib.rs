@@ -143,6 +143,12 @@ pub fn action_name(action: &str) -> String {
         "transfer_checkups" => "健診結果を新しい保険者へ引き継ぎ".into(),
         "register" => "保険証利用を登録".into(),
         "withdraw_consent" => "同意を取り消し".into(),
+        "create" => "資格を登録".into(),
+        "change" => "資格を変更".into(),
+        "history" => "資格の履歴を閲覧".into(),
+        "list" => "加入者の一覧で閲覧".into(),
+        "import" => "加入者ファイルで登録・変更".into(),
+        "match_checkup" => "健診結果をあなたの資格に結び付け".into(),
         other => other.into(),
     }
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod audit;
+mod browser;
 mod bulk;
 mod busy;
 mod checks;

@@ -1,0 +1,256 @@
+//! The pages in a real browser: Debian's headless Chromium driven through chromedriver
+//! (WebDriver, fantoccini). A person opens their pages with a login code, a staff member signs
+//! in with password and TOTP and searches the console, another organisation's console is
+//! refused, and a page prints to PDF. Screenshots of each page are kept in the run's target
+//! directory (`CARGO_TARGET_TMPDIR/browser-screenshots`), not committed.
+//!
+//! Without chromedriver the test says so and passes; `ONSHI_REQUIRE_BROWSER=1` (set by CI) makes
+//! that a failure, as `ONSHI_REQUIRE_PG` does for PostgreSQL.
+
+use std::process::{Child, Command, Stdio};
+
+use crate::world::*;
+use fantoccini::{ClientBuilder, Locator};
+use onshi_domain::staff::{SecretSeal, hash_password, totp_code};
+
+const SECRET: &[u8] = b"browser-test-secret!";
+
+/// chromedriver on a free port and a headless Chromium session, or `None` (with a note) where
+/// neither is installed.
+async fn browser() -> Option<(Child, fantoccini::Client)> {
+    let found = Command::new("chromedriver")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("ONSHI_REQUIRE_BROWSER").is_none(),
+            "ONSHI_REQUIRE_BROWSER is set but chromedriver (Debian: chromium-driver) is not installed"
+        );
+        eprintln!(
+            "note: skipping the browser test: chromedriver (Debian: chromium, chromium-driver) is not installed"
+        );
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900", "--lang=ja"]}),
+    );
+    let client = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    Some((driver, client))
+}
+
+fn screenshots() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn keep(client: &fantoccini::Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{name}: a PNG");
+    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+}
+
+/// Waits (up to 10 s) until the page's heading is `expected`: a click returns before the page
+/// it leads to has loaded.
+async fn expect_heading(client: &fantoccini::Client, expected: &str) {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(h1) = client.find(Locator::Css("h1")).await
+            && let Ok(text) = h1.text().await
+        {
+            if text == expected {
+                return;
+            }
+            last = text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the heading is {last:?}, not {expected:?}");
+}
+
+/// The element `css` once it is there (up to 10 s).
+async fn wait_for(client: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn people_and_staff_use_the_pages_in_chromium() {
+    let Some((mut driver, client)) = browser().await else {
+        return;
+    };
+    let db = TestDb::sqlite().unwrap();
+    let w = World::standard(&db).await;
+    let (s, r) = w
+        .upload(
+            "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
+            Some(w.insurer.as_str()),
+            crate::checkups::archive(&[crate::checkups::document("1")]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = w.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    // The person: a login code opens their results, then their page.
+    let proof = w.proof(None, "valid").await;
+    let (_, code) = w
+        .call(Method::POST, "/v1/portal/login-codes", None, proof)
+        .await;
+    client
+        .goto(&format!("{base}{}", code["path"].as_str().unwrap()))
+        .await
+        .unwrap();
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/portal/checkups")
+    );
+    expect_heading(&client, "あなたの健診結果").await;
+    let caption = wait_for(&client, "table caption").await;
+    assert!(caption.text().await.unwrap().contains("検査結果と判定値"));
+    keep(&client, "portal-checkups").await;
+    let pdf = client
+        .print(fantoccini::wd::PrintConfiguration::default())
+        .await
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "the page prints to PDF");
+    std::fs::write(screenshots().join("portal-checkups.pdf"), &pdf).unwrap();
+    client.goto(&format!("{base}/portal")).await.unwrap();
+    expect_heading(&client, "マイページ").await;
+    keep(&client, "portal-home").await;
+    client
+        .find(Locator::Css("nav form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect_heading(&client, "ログアウトしました").await;
+
+    // A staff member of 協会けんぽ: password and TOTP, then the console.
+    let key = MyNumberKey::from_bytes(&[4; 32]).unwrap();
+    let now = *w.clock.lock().unwrap();
+    for (login, kind, id) in [
+        ("tanaka", "insurer", "01130012"),
+        ("suzuki", "facility", "1311111111"),
+    ] {
+        let sealed = SecretSeal::derive(&key)
+            .unwrap()
+            .seal(SECRET, [5; 12])
+            .unwrap();
+        let hash = hash_password(&format!("pw-of-{login}"), &[2; 16]).unwrap();
+        w.store
+            .create_account(
+                &onshi_store::Actor::Operator("admin".into()),
+                login,
+                kind,
+                id,
+                &hash,
+                &sealed,
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    let sign_in = |login: &'static str| {
+        let (client, base) = (client.clone(), base.clone());
+        let code = totp_code(SECRET, *w.clock.lock().unwrap());
+        async move {
+            client.goto(&format!("{base}/staff/login")).await.unwrap();
+            for (id, value) in [
+                ("login", login.to_owned()),
+                ("password", format!("pw-of-{login}")),
+                ("code", code),
+            ] {
+                client
+                    .find(Locator::Id(id))
+                    .await
+                    .unwrap()
+                    .send_keys(&value)
+                    .await
+                    .unwrap();
+            }
+            client
+                .find(Locator::Css("main form button"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+    };
+    sign_in("tanaka").await;
+    expect_heading(&client, "加入者の検索").await;
+    keep(&client, "console-search").await;
+    for (id, value) in [("symbol", "10"), ("number", "1"), ("branch", "00")] {
+        client
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Css("main form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let history = wait_for(&client, "table caption").await;
+    assert!(history.text().await.unwrap().contains("10 1-00"));
+    keep(&client, "console-member").await;
+    client
+        .find(Locator::Css("nav form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // A facility's staff member signs in; the insurer's console is refused.
+    *w.clock.lock().unwrap() += Duration::seconds(30);
+    sign_in("suzuki").await;
+    expect_heading(&client, "このページは保険者の職員のものです").await;
+    keep(&client, "console-refused").await;
+
+    client.close().await.unwrap();
+    let _ = driver.kill();
+    let _ = driver.wait();
+    db.cleanup().await;
+}
