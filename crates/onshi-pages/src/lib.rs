@@ -6,6 +6,8 @@
 
 use askama::Template;
 
+pub mod chart;
+
 /// The stylesheet of every page.
 pub const STYLE: &str = include_str!("../static/style.css");
 
@@ -43,10 +45,29 @@ pub struct CheckupSection {
     pub items: Vec<ItemRow>,
 }
 
+/// One item's values over the years, as a chart with its numbers beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendFigure {
+    /// An id for the page's anchors.
+    pub id: String,
+    /// The item's name (the chart's title).
+    pub title: String,
+    /// Its unit.
+    pub unit: String,
+    /// The chart (SVG, drawn by [`chart::trend_svg`]; numbers and dates only).
+    pub svg: String,
+    /// The chart in words (its text alternative).
+    pub summary: String,
+    /// (date, value) oldest first: the table beside the chart.
+    pub rows: Vec<(String, String)>,
+}
+
 /// The person's checkup results page.
 #[derive(Template)]
 #[template(path = "portal_checkups.html")]
 pub struct PortalCheckups {
+    /// Each item measured at two exams or more, with judgement values, over the years.
+    pub trends: Vec<TrendFigure>,
     /// The checkups, newest first.
     pub checkups: Vec<CheckupSection>,
     /// The session's CSRF token, for the logout form.
@@ -277,10 +298,81 @@ impl PortalCheckups {
             })
             .collect();
         Self {
+            trends: trends(results),
             checkups,
             csrf: csrf.to_owned(),
         }
     }
+}
+
+/// The trends of `results`: per item name (methods change between years; the name stays),
+/// the numeric values of the items that have judgement values, oldest exam first, when there
+/// are two or more.
+fn trends(results: &onshi_api::CheckupResults) -> Vec<TrendFigure> {
+    /// An item's name, unit, judgement values and (date, value) points.
+    type Series = (String, String, Option<f64>, Option<f64>, Vec<(String, f64)>);
+    let mut by_name: Vec<Series> = Vec::new();
+    for c in results.checkups.iter().rev() {
+        for i in &c.items {
+            let (Some(guidance), Some(value)) = (
+                i.guidance_value,
+                i.value
+                    .as_deref()
+                    .and_then(|v| v.trim().parse::<f64>().ok()),
+            ) else {
+                continue;
+            };
+            let unit = i.unit.clone().unwrap_or_default();
+            match by_name.iter_mut().find(|t| t.0 == i.name) {
+                Some(t) => t.4.push((c.exam_date.clone(), value)),
+                None => by_name.push((
+                    i.name.clone(),
+                    unit,
+                    Some(guidance),
+                    i.referral_value,
+                    vec![(c.exam_date.clone(), value)],
+                )),
+            }
+        }
+    }
+    by_name
+        .into_iter()
+        .filter(|t| t.4.len() >= 2)
+        .enumerate()
+        .filter_map(|(n, (title, unit, guidance, referral, points))| {
+            let trend = chart::Trend {
+                points: points.clone(),
+                guidance,
+                referral,
+            };
+            let svg = chart::trend_svg(&trend).ok()?;
+            let rows: Vec<(String, String)> = points
+                .iter()
+                .map(|(d, v)| (japanese_date(d), format!("{} {unit}", number(*v))))
+                .collect();
+            let first = rows.first().cloned().unwrap_or_default();
+            let last = rows.last().cloned().unwrap_or_default();
+            let mut summary = format!(
+                "{title}は{}の{}から{}の{}へ。",
+                first.0, first.1, last.0, last.1
+            );
+            if let Some(g) = guidance {
+                summary.push_str(&format!("保健指導判定値は{}", number(g)));
+            }
+            if let Some(r) = referral {
+                summary.push_str(&format!("、受診勧奨判定値は{}", number(r)));
+            }
+            summary.push('。');
+            Some(TrendFigure {
+                id: format!("trend-{}", n + 1),
+                title,
+                unit,
+                svg,
+                summary,
+                rows,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -325,6 +417,35 @@ mod tests {
             html.contains("value=\"tok&#60;en&#62;\"") || html.contains("value=\"tok&lt;en&gt;\""),
             "{html}"
         );
+    }
+
+    #[test]
+    fn items_seen_twice_get_a_chart_a_summary_and_a_table() {
+        let mut r = results();
+        let mut older = r.checkups[0].clone();
+        older.exam_date = "2023-05-22".into();
+        older.items[0].value = Some("128".into());
+        r.checkups.push(older);
+        let page = PortalCheckups::new(&r, "t");
+        assert_eq!(page.trends.len(), 1);
+        let t = &page.trends[0];
+        assert_eq!(
+            t.rows,
+            [
+                ("2023年5月22日".to_owned(), "128 mmHg".to_owned()),
+                ("2024年5月20日".to_owned(), "142 mmHg".to_owned())
+            ]
+        );
+        assert!(
+            t.summary
+                .contains("2023年5月22日の128 mmHgから2024年5月20日の142 mmHgへ")
+        );
+        let html = page.render().unwrap();
+        assert!(
+            html.contains("<figure class=\"trend\"") && html.contains("<svg aria-hidden=\"true\"")
+        );
+        // One exam only: no chart.
+        assert!(PortalCheckups::new(&results(), "t").trends.is_empty());
     }
 
     #[test]

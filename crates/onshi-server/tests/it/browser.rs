@@ -114,7 +114,13 @@ async fn people_and_staff_use_the_pages_in_chromium() {
         .upload(
             "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
             Some(w.insurer.as_str()),
-            crate::checkups::archive(&[crate::checkups::document("1")]),
+            crate::checkups::archive(&[
+                crate::checkups::document("1"),
+                crate::checkups::document("1").replace(
+                    r#"<effectiveTime value="20240520"/>"#,
+                    r#"<effectiveTime value="20230522"/>"#,
+                ),
+            ]),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
@@ -141,8 +147,19 @@ async fn people_and_staff_use_the_pages_in_chromium() {
             .ends_with("/portal/checkups")
     );
     expect_heading(&client, "あなたの健診結果").await;
-    let caption = wait_for(&client, "table caption").await;
+    let caption = wait_for(&client, "section.checkup table caption").await;
     assert!(caption.text().await.unwrap().contains("検査結果と判定値"));
+    // Two exams: each item with judgement values has a chart, and its numbers in a table.
+    let figure = wait_for(&client, "figure.trend").await;
+    assert!(
+        figure.find(Locator::Css("svg polyline")).await.is_ok(),
+        "a chart"
+    );
+    let rows = figure
+        .find_all(Locator::Css("table tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "its table");
     keep(&client, "portal-checkups").await;
     let pdf = client
         .print(fantoccini::wd::PrintConfiguration::default())
