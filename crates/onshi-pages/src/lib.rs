@@ -219,6 +219,12 @@ pub struct ConsoleMembers {
     pub number: String,
     /// The search as typed.
     pub branch: String,
+    /// The kana search as typed.
+    pub kana: String,
+    /// The kana search's birth date as typed.
+    pub birth_date: String,
+    /// What a kana search found: (member id, how it is shown).
+    pub matches: Vec<(String, String)>,
     /// What the search found (or not), if one was made.
     pub message: Option<String>,
     /// The card searched, as shown above its history.

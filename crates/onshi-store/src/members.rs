@@ -413,6 +413,48 @@ impl Store {
         Ok(MemberPage { items, next_after })
     }
 
+    /// `insurer`'s members (current versions) born on `birth_date` whose kana name is like
+    /// `kana` (half- and full-width alike, spaces ignored; 70 or more of 100 on
+    /// `text::kana_similarity`), most similar first, at most 20. The read is audited as a list.
+    pub async fn find_members_by_kana(
+        &self,
+        actor: &Actor,
+        insurer: &InsurerNumber,
+        kana: &str,
+        birth_date: time::Date,
+        at: OffsetDateTime,
+    ) -> Result<Vec<MemberRecord>, StoreError> {
+        let records = on_pool!(self, read, |p| {
+            let rows = sqlx::query(select_members!(
+                "v.version = m.current_version",
+                "WHERE m.insurer_number = $1 AND v.birth_date = $2"
+            ))
+            .bind(insurer.as_str())
+            .bind(birth_date)
+            .fetch_all(p)
+            .await?;
+            rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?
+        });
+        let mut scored: Vec<(u8, MemberRecord)> = records
+            .into_iter()
+            .map(|r| {
+                (
+                    onshi_domain::text::kana_similarity(kana, &r.details.name_kana.0),
+                    r,
+                )
+            })
+            .filter(|(score, _)| *score >= 70)
+            .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        let found: Vec<MemberRecord> = scored.into_iter().take(20).map(|(_, r)| r).collect();
+        let ids: Vec<&str> = found.iter().map(|m| m.id.as_str()).collect();
+        if !ids.is_empty() {
+            self.append_audit(at, actor, AuditAction::List, &ids, None)
+                .await?;
+        }
+        Ok(found)
+    }
+
     /// A person's qualifications at every insurer that gave their My Number (current versions),
     /// ordered by start date; with `as_of`, only those covering that date.
     pub async fn qualifications_of_person(

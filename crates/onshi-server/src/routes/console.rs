@@ -209,11 +209,72 @@ pub async fn members(
         symbol: text("symbol"),
         number: text("number"),
         branch: text("branch"),
+        kana: text("kana"),
+        birth_date: text("birth_date"),
+        matches: Vec::new(),
         message: None,
         card: String::new(),
         versions: Vec::new(),
     };
-    if !page.number.is_empty() {
+    let now = state.clock.now();
+    let actor = account.actor();
+    let member = text("member");
+    if !member.is_empty() {
+        // A member by id (a link of a kana search): another insurer's is not found.
+        match state
+            .store
+            .member_history(&actor, &insurer, &member, now)
+            .await
+        {
+            Ok(history) if !history.is_empty() => {
+                page.card = history
+                    .last()
+                    .map(|m| {
+                        format!(
+                            "{} {}-{}",
+                            m.key.symbol.as_str(),
+                            m.key.number.as_str(),
+                            m.key.branch.as_str()
+                        )
+                    })
+                    .unwrap_or_default();
+                page.versions = version_rows(&history);
+            }
+            Ok(_) | Err(onshi_store::StoreError::NotFound(_)) => {
+                page.message = Some("この加入者はいません。".into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else if !page.kana.is_empty() {
+        match onshi_domain::parse_date(&page.birth_date) {
+            Err(_) => page.message = Some("生年月日は YYYY-MM-DD で入力してください。".into()),
+            Ok(born) => {
+                let found = state
+                    .store
+                    .find_members_by_kana(&actor, &insurer, &page.kana, born, now)
+                    .await?;
+                if found.is_empty() {
+                    page.message = Some("該当する加入者はいません。".into());
+                }
+                page.matches = found
+                    .iter()
+                    .map(|m| {
+                        (
+                            m.id.clone(),
+                            format!(
+                                "{}（{}） {} {}-{}",
+                                m.details.name.0,
+                                m.details.name_kana.0,
+                                m.key.symbol.as_str(),
+                                m.key.number.as_str(),
+                                m.key.branch.as_str()
+                            ),
+                        )
+                    })
+                    .collect();
+            }
+        }
+    } else if !page.number.is_empty() {
         let key = onshi_domain::MemberInput {
             insurer_number: insurer.as_str(),
             symbol: &page.symbol,
@@ -222,8 +283,6 @@ pub async fn members(
             ..Default::default()
         }
         .card_key();
-        let now = state.clock.now();
-        let actor = account.actor();
         match key {
             Err(errors) => {
                 let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -242,28 +301,33 @@ pub async fn members(
                         key.number.as_str(),
                         key.branch.as_str()
                     );
-                    page.versions = history
-                        .iter()
-                        .rev()
-                        .map(|v| VersionRow {
-                            version: v.version,
-                            recorded_at: onshi_domain::japan::rfc3339_japan(v.recorded_at),
-                            name: v.details.name.0.clone(),
-                            name_kana: v.details.name_kana.0.clone(),
-                            birth_date: v.details.birth_date.0.to_string(),
-                            qualified_from: v.details.qualified_from.to_string(),
-                            qualified_until: v
-                                .details
-                                .qualified_until
-                                .map_or("—".into(), |d| d.to_string()),
-                            copay: format!("{}割", v.details.copay_ratio.percent() / 10),
-                        })
-                        .collect();
+                    page.versions = version_rows(&history);
                 }
             },
         }
     }
     Ok(html(StatusCode::OK, page.render()))
+}
+
+/// A member's versions as the console lists them, newest first.
+fn version_rows(history: &[onshi_store::MemberRecord]) -> Vec<VersionRow> {
+    history
+        .iter()
+        .rev()
+        .map(|v| VersionRow {
+            version: v.version,
+            recorded_at: onshi_domain::japan::rfc3339_japan(v.recorded_at),
+            name: v.details.name.0.clone(),
+            name_kana: v.details.name_kana.0.clone(),
+            birth_date: v.details.birth_date.0.to_string(),
+            qualified_from: v.details.qualified_from.to_string(),
+            qualified_until: v
+                .details
+                .qualified_until
+                .map_or("—".into(), |d| d.to_string()),
+            copay: format!("{}割", v.details.copay_ratio.percent() / 10),
+        })
+        .collect()
 }
 
 /// `POST /staff/logout` (a form with the session's `csrf`): ends the session at once.

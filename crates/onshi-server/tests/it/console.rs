@@ -176,6 +176,69 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             "{text}"
         );
 
+        // By kana (half-width, as typed at a desk) and birth date: 協会けんぽ's members only,
+        // each a link to its history; another insurer's member by id is not found.
+        let (s, _, text) = page(
+            &w,
+            Method::GET,
+            "/console/members?kana=%EF%BD%BC%EF%BD%B9%EF%BE%9D+%EF%BE%8A%EF%BE%85%EF%BD%BA&birth_date=1990-05-06",
+            &staff,
+            "",
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        assert!(text.contains("見つかった加入者"), "{text}");
+        let links: Vec<&str> = text
+            .split("href=\"/console/members?member=")
+            .skip(1)
+            .map(|t| t.split('"').next().unwrap())
+            .collect();
+        assert_eq!(
+            links.len(),
+            5,
+            "members 1–4 and 77 of 協会けんぽ, not the society's: {text}"
+        );
+        let (_, _, text) = page(
+            &w,
+            Method::GET,
+            &format!("/console/members?member={}", links[0]),
+            &staff,
+            "",
+        )
+        .await;
+        assert!(text.contains("資格の履歴"), "{text}");
+        let now = *w.clock.lock().unwrap();
+        let theirs = w
+            .store
+            .find_member(
+                &onshi_store::Actor::Operator("test".into()),
+                &onshi_domain::MemberInput {
+                    insurer_number: society().as_str(),
+                    symbol: "10",
+                    number: "5",
+                    branch: "00",
+                    ..Default::default()
+                }
+                .card_key()
+                .unwrap(),
+                now,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, _, text) = page(
+            &w,
+            Method::GET,
+            &format!("/console/members?member={}", theirs.id),
+            &staff,
+            "",
+        )
+        .await;
+        assert!(
+            text.contains("この加入者はいません") && !text.contains("資格の履歴"),
+            "{text}"
+        );
+
         // A facility's staff member signs in, but the insurer's console is not theirs.
         *w.clock.lock().unwrap() += Duration::seconds(30);
         let (s, h, _) = sign_in(&w, "suzuki", "pw-of-suzuki", &now_code(&w)).await;
