@@ -170,6 +170,9 @@ pub fn action_name(action: &str) -> String {
         "list" => "加入者の一覧で閲覧".into(),
         "import" => "加入者ファイルで登録・変更".into(),
         "match_checkup" => "健診結果をあなたの資格に結び付け".into(),
+        "staff_login" => "職員がログイン".into(),
+        "staff_login_failed" => "職員のログインに失敗".into(),
+        "staff_locked_out" => "職員アカウントをロック".into(),
         other => other.into(),
     }
 }
@@ -231,6 +234,18 @@ pub struct ConsoleMembers {
     pub card: String,
     /// The member's versions, newest first (empty when none was found).
     pub versions: Vec<VersionRow>,
+}
+
+/// What an insurer's staff did (the audit log's entries of its staff accounts).
+#[derive(Template)]
+#[template(path = "console_activity.html")]
+pub struct ConsoleActivity {
+    /// The signed-in staff member, as shown.
+    pub who: String,
+    /// The logout form's CSRF token.
+    pub csrf: String,
+    /// (seq, when, login, what), newest first.
+    pub entries: Vec<(i64, String, String, String)>,
 }
 
 /// プログラム種別 in words.

@@ -383,6 +383,10 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .route(
             "/console/members",
             axum::routing::get(routes::console::members),
+        )
+        .route(
+            "/console/activity",
+            axum::routing::get(routes::console::activity),
         );
     let router = router
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

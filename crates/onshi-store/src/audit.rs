@@ -895,6 +895,21 @@ impl Store {
         self.audit_where("action = $1", action.as_str()).await
     }
 
+    /// The audit entries of an organisation's staff (`staff` actors whose organisation is
+    /// `organisation`, as `kind:id`), oldest first: what the organisation's own people did.
+    pub async fn audit_of_staff(&self, organisation: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        // Staff actors are `<kind>:<id>/<login>`; logins hold no '/', so the prefix is exact.
+        let prefix = format!("{organisation}/");
+        let mut entries = self
+            .audit_where(
+                "actor_kind = 'staff' AND substr(actor_id, 1, length($1)) = $1",
+                &prefix,
+            )
+            .await?;
+        entries.retain(|e| e.actor_id.starts_with(&prefix));
+        Ok(entries)
+    }
+
     async fn audit_where(
         &self,
         condition: &str,

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use onshi_domain::staff::{SecretSeal, password_matches, totp_step};
-use onshi_pages::{ConsoleMembers, StaffLogin, VersionRow};
+use onshi_pages::{ConsoleActivity, ConsoleMembers, StaffLogin, VersionRow};
 use onshi_store::StaffAccount;
 use onshi_store::token::{self, TokenKind};
 
@@ -178,6 +178,56 @@ fn sign_in_first() -> Response {
     r
 }
 
+/// The insurer of an insurer's staff member, or the page that refuses anyone else.
+fn insurer_of(account: &StaffAccount) -> Result<onshi_domain::InsurerNumber, Response> {
+    (account.org_kind == "insurer")
+        .then(|| onshi_domain::InsurerNumber::parse(&account.org_id).ok())
+        .flatten()
+        .ok_or_else(|| {
+            notice(
+                StatusCode::FORBIDDEN,
+                "このページは保険者の職員のものです",
+                &["あなたのアカウントでは、この画面を開けません。"],
+            )
+        })
+}
+
+/// `GET /console/activity`: what the insurer's own staff did, from the audit log.
+pub async fn activity(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let Some((account, csrf)) = signed_in(&state, &headers).await? else {
+        return Ok(sign_in_first());
+    };
+    let insurer = match insurer_of(&account) {
+        Ok(i) => i,
+        Err(refused) => return Ok(refused),
+    };
+    let entries = state
+        .store
+        .audit_of_staff(&format!("insurer:{}", insurer.as_str()))
+        .await?;
+    let page = ConsoleActivity {
+        who: format!("{}（保険者 {}）", account.login, insurer.as_str()),
+        csrf,
+        entries: entries
+            .iter()
+            .rev()
+            .take(200)
+            .map(|e| {
+                (
+                    e.seq,
+                    onshi_domain::japan::rfc3339_japan(e.at),
+                    e.actor_id.rsplit('/').next().unwrap_or_default().to_owned(),
+                    onshi_pages::action_name(&e.action),
+                )
+            })
+            .collect(),
+    };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
 /// `GET /console/members?symbol=&number=&branch=`: the insurer's console.
 pub async fn members(
     State(state): State<AppState>,
@@ -187,15 +237,9 @@ pub async fn members(
     let Some((account, csrf)) = signed_in(&state, &headers).await? else {
         return Ok(sign_in_first());
     };
-    let Some(insurer) = (account.org_kind == "insurer")
-        .then(|| onshi_domain::InsurerNumber::parse(&account.org_id).ok())
-        .flatten()
-    else {
-        return Ok(notice(
-            StatusCode::FORBIDDEN,
-            "このページは保険者の職員のものです",
-            &["あなたのアカウントでは、この画面を開けません。"],
-        ));
+    let insurer = match insurer_of(&account) {
+        Ok(i) => i,
+        Err(refused) => return Ok(refused),
     };
     let text = |name: &str| {
         query

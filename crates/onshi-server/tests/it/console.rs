@@ -239,6 +239,19 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             "{text}"
         );
 
+        // What the insurer's staff did: tanaka's sign-in and reads, nobody else's.
+        let (s, _, text) = page(&w, Method::GET, "/console/activity", &staff, "").await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        assert!(
+            text.contains("<td>tanaka</td><td>職員がログイン</td>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<td>tanaka</td><td>資格の履歴を閲覧</td>"),
+            "{text}"
+        );
+        assert!(!text.contains("suzuki"));
+
         // A facility's staff member signs in, but the insurer's console is not theirs.
         *w.clock.lock().unwrap() += Duration::seconds(30);
         let (s, h, _) = sign_in(&w, "suzuki", "pw-of-suzuki", &now_code(&w)).await;
@@ -248,6 +261,8 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             .filter(|c| c.starts_with("onshi_staff="))
             .collect();
         let (s, _, _) = page(&w, Method::GET, "/console/members?number=1", &facility, "").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _, _) = page(&w, Method::GET, "/console/activity", &facility, "").await;
         assert_eq!(s, StatusCode::FORBIDDEN);
 
         // Logout needs the page's token; after it the cookie opens nothing.

@@ -142,8 +142,15 @@ pub async fn run(command: AccountCommand, clock: &dyn Clock) -> Result<(), CliEr
             store,
         } => {
             let (kind, id) = organisation.parts()?;
-            if login.trim().is_empty() || login.chars().any(char::is_whitespace) {
-                return Err(CliError::Config("--login: a name without spaces".into()));
+            if login.is_empty()
+                || login.len() > 64
+                || !login
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            {
+                return Err(CliError::Config(
+                    "--login: 1 to 64 letters, digits, '.', '_' or '-'".into(),
+                ));
             }
             let (store, key) = open_store(&store).await?;
             let c = credentials(&key)?;
