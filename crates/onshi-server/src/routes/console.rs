@@ -178,18 +178,20 @@ fn sign_in_first() -> Response {
     r
 }
 
-/// The insurer of an insurer's staff member, or the page that refuses anyone else.
-fn insurer_of(account: &StaffAccount) -> Result<onshi_domain::InsurerNumber, Response> {
+/// The insurer of an insurer's staff member (`None` for anyone else's).
+fn insurer_of(account: &StaffAccount) -> Option<onshi_domain::InsurerNumber> {
     (account.org_kind == "insurer")
         .then(|| onshi_domain::InsurerNumber::parse(&account.org_id).ok())
         .flatten()
-        .ok_or_else(|| {
-            notice(
-                StatusCode::FORBIDDEN,
-                "このページは保険者の職員のものです",
-                &["あなたのアカウントでは、この画面を開けません。"],
-            )
-        })
+}
+
+/// The page that refuses the console to other organisations' staff.
+fn not_an_insurer() -> Response {
+    notice(
+        StatusCode::FORBIDDEN,
+        "このページは保険者の職員のものです",
+        &["あなたのアカウントでは、この画面を開けません。"],
+    )
 }
 
 /// `GET /console/activity`: what the insurer's own staff did, from the audit log.
@@ -200,9 +202,8 @@ pub async fn activity(
     let Some((account, csrf)) = signed_in(&state, &headers).await? else {
         return Ok(sign_in_first());
     };
-    let insurer = match insurer_of(&account) {
-        Ok(i) => i,
-        Err(refused) => return Ok(refused),
+    let Some(insurer) = insurer_of(&account) else {
+        return Ok(not_an_insurer());
     };
     let entries = state
         .store
@@ -237,9 +238,8 @@ pub async fn members(
     let Some((account, csrf)) = signed_in(&state, &headers).await? else {
         return Ok(sign_in_first());
     };
-    let insurer = match insurer_of(&account) {
-        Ok(i) => i,
-        Err(refused) => return Ok(refused),
+    let Some(insurer) = insurer_of(&account) else {
+        return Ok(not_an_insurer());
     };
     let text = |name: &str| {
         query
