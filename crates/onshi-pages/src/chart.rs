@@ -145,3 +145,161 @@ mod tests {
         }
     }
 }
+
+/// One series of a radar chart: a value per axis on the scale `0..=max`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RadarSeries {
+    /// The values, in axis order.
+    pub values: Vec<f64>,
+    /// Drawn dashed (a comparison, such as an average) rather than solid.
+    pub dashed: bool,
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A radar chart (the 5-grade profiles of scoring reports and workplace sheets), in onshi's own
+/// few lines because plotters draws no polar axes: `axes` labels around a circle (at least
+/// three), rings at each grade up to `max`, and each series as a closed polygon (solid, or
+/// dashed for a comparison), black and grey so it prints in black and white. Labels are
+/// escaped here.
+pub fn radar_svg(axes: &[String], max: f64, series: &[RadarSeries]) -> Result<String, String> {
+    use std::fmt::Write as _;
+    let n = axes.len();
+    if n < 3 || max <= 0.0 {
+        return Err("a radar chart needs three axes or more and a positive scale".into());
+    }
+    if series.iter().any(|s| s.values.len() != n) {
+        return Err("every series needs a value per axis".into());
+    }
+    let (w, h, r) = (420.0_f64, 360.0_f64, 120.0_f64);
+    let (cx, cy) = (w / 2.0, h / 2.0);
+    let point = |i: usize, v: f64| {
+        let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / n as f64;
+        let k = v.clamp(0.0, max) / max * r;
+        (cx + k * angle.cos(), cy + k * angle.sin())
+    };
+    let polygon = |values: &[f64]| {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let (x, y) = point(i, *v);
+                format!("{x:.1},{y:.1}")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut svg = format!(
+        r#"<svg aria-hidden="true" focusable="false" width="{w}" height="{h}" viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg">"#
+    );
+    let rings = max.round().max(1.0) as usize;
+    for ring in 1..=rings {
+        let level = max * ring as f64 / rings as f64;
+        let _ = write!(
+            svg,
+            r##"<polygon points="{}" fill="none" stroke="#BBBBBB" stroke-width="1"/>"##,
+            polygon(&vec![level; n])
+        );
+    }
+    for (i, label) in axes.iter().enumerate() {
+        let (x, y) = point(i, max);
+        let (lx, ly) = point(i, max * 1.18);
+        let anchor = if (lx - cx).abs() < 1.0 {
+            "middle"
+        } else if lx > cx {
+            "start"
+        } else {
+            "end"
+        };
+        let _ = write!(
+            svg,
+            r##"<line x1="{cx}" y1="{cy}" x2="{x:.1}" y2="{y:.1}" stroke="#BBBBBB" stroke-width="1"/><text x="{lx:.1}" y="{ly:.1}" text-anchor="{anchor}" dominant-baseline="middle" font-size="12" fill="#000000">{}</text>"##,
+            escape(label)
+        );
+    }
+    for s in series {
+        let dash = if s.dashed {
+            r#" stroke-dasharray="6 4""#
+        } else {
+            ""
+        };
+        let fill = if s.dashed {
+            "none"
+        } else {
+            "#000000\" fill-opacity=\"0.12"
+        };
+        let _ = write!(
+            svg,
+            r##"<polygon points="{}" fill="{fill}" stroke="#000000" stroke-width="2"{dash}/>"##,
+            polygon(&s.values)
+        );
+        for (i, v) in s.values.iter().enumerate() {
+            let (x, y) = point(i, *v);
+            let _ = write!(
+                svg,
+                r##"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="#000000"/>"##
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod radar_tests {
+    use super::*;
+
+    #[test]
+    fn a_radar_has_a_ring_per_grade_an_axis_per_label_and_a_polygon_per_series() {
+        let axes: Vec<String> = ["健診受診率", "保健指導", "喫煙", "運動", "<睡眠>"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let svg = radar_svg(
+            &axes,
+            5.0,
+            &[
+                RadarSeries {
+                    values: vec![4.0, 3.0, 5.0, 2.0, 9.0],
+                    dashed: false,
+                },
+                RadarSeries {
+                    values: vec![3.0; 5],
+                    dashed: true,
+                },
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            svg.matches("<polygon").count(),
+            5 + 2,
+            "five rings, two series"
+        );
+        assert_eq!(svg.matches("<line").count(), 5);
+        assert_eq!(svg.matches("<circle").count(), 10);
+        assert!(
+            svg.contains("&lt;睡眠&gt;") && !svg.contains("<睡眠>"),
+            "labels escaped"
+        );
+        assert!(svg.contains("stroke-dasharray"), "the comparison is dashed");
+        // A value past the scale stops at the outer ring: the fifth axis (198°) at radius 120.
+        assert!(svg.contains(r#"<circle cx="95.9" cy="142.9""#), "{svg}");
+        assert!(radar_svg(&axes[..2], 5.0, &[]).is_err());
+        assert!(
+            radar_svg(
+                &axes,
+                5.0,
+                &[RadarSeries {
+                    values: vec![1.0],
+                    dashed: false
+                }]
+            )
+            .is_err()
+        );
+    }
+}
