@@ -133,6 +133,8 @@ pub struct PortalHome {
     pub csrf: String,
     /// What the last action did, if any.
     pub message: Option<String>,
+    /// The registration for insurance use, in words.
+    pub registration: String,
     /// Current and past qualifications.
     pub qualifications: Vec<QualificationRow>,
     /// Consents in force.

@@ -291,6 +291,22 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// `person`'s registration for insurance use (利用申込), if any: the channel (`portal`,
+    /// `facility`), the facility where it was made, and when.
+    pub async fn registration_of_person(
+        &self,
+        person: &PersonRef,
+    ) -> Result<Option<(String, Option<String>, OffsetDateTime)>, StoreError> {
+        Ok(on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT channel, facility_code, registered_at FROM insurance_registrations WHERE person_ref = $1",
+            )
+            .bind(person.as_str())
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
     /// Registrations for insurance use by channel, in the channels' name order.
     pub async fn registration_counts(&self) -> Result<Vec<(RegistrationChannel, i64)>, StoreError> {
         let rows: Vec<(String, i64)> = on_pool!(self, read, |p| {

@@ -252,6 +252,16 @@ async fn render_home(
         .qualifications_of_person(&actor, person, None, now)
         .await?;
     let consents = state.store.consents_of_person(person, now).await?;
+    let registration = match state.store.registration_of_person(person).await? {
+        None => "マイナンバーカードの保険証利用は登録されていません。".to_owned(),
+        Some((channel, facility, at)) => {
+            let place = match (channel.as_str(), facility) {
+                ("facility", Some(f)) => format!("医療機関等（{f}）のカードリーダーで"),
+                _ => "マイナポータルで".to_owned(),
+            };
+            format!("{}に{}登録しました。", rfc3339_japan(at), place)
+        }
+    };
     let entries = state.store.audit_of_person(person.as_str()).await?;
     state
         .store
@@ -266,6 +276,7 @@ async fn render_home(
     let page = onshi_pages::PortalHome {
         csrf: session.csrf.clone(),
         message,
+        registration,
         qualifications: qualifications
             .iter()
             .map(|m| onshi_pages::QualificationRow {

@@ -221,6 +221,10 @@ async fn the_person_sees_qualifications_consents_and_accesses_and_withdraws_a_co
             text.contains("マイナンバーカードで資格を確認"),
             "the clinic's check is in the history"
         );
+        assert!(
+            text.contains("マイナポータルで登録しました"),
+            "the registration: {text}"
+        );
         let csrf = text
             .split("name=\"csrf\" value=\"")
             .nth(1)
