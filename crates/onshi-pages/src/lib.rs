@@ -250,6 +250,20 @@ pub struct ConsoleActivity {
     pub entries: Vec<(i64, String, String, String)>,
 }
 
+/// An employer's page: its insurer's requests for checkup results and how many arrived.
+#[derive(Template)]
+#[template(path = "employer_requests.html")]
+pub struct EmployerRequests {
+    /// The signed-in staff member, as shown.
+    pub who: String,
+    /// The logout form's CSRF token.
+    pub csrf: String,
+    /// The current fiscal year.
+    pub fiscal_year: i32,
+    /// (fiscal year, due date, covered, arrived, status in words), newest year first.
+    pub rows: Vec<(i32, String, i64, i64, String)>,
+}
+
 /// プログラム種別 in words.
 fn program_name(code: &str) -> String {
     match code {

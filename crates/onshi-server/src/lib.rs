@@ -387,6 +387,14 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .route(
             "/console/activity",
             axum::routing::get(routes::console::activity),
+        )
+        .route(
+            "/employer/requests",
+            axum::routing::get(routes::console::employer_requests),
+        )
+        .route(
+            "/staff/home",
+            axum::routing::get(routes::console::staff_home),
         );
     let router = router
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use onshi_domain::staff::{SecretSeal, password_matches, totp_step};
-use onshi_pages::{ConsoleActivity, ConsoleMembers, StaffLogin, VersionRow};
+use onshi_pages::{ConsoleActivity, ConsoleMembers, EmployerRequests, StaffLogin, VersionRow};
 use onshi_store::StaffAccount;
 use onshi_store::token::{self, TokenKind};
 
@@ -134,10 +134,14 @@ pub async fn login(
         return login_page(&state, StatusCode::UNAUTHORIZED, Some(refused));
     }
     let mut r = StatusCode::SEE_OTHER.into_response();
-    r.headers_mut().insert(
-        header::LOCATION,
-        HeaderValue::from_static("/console/members"),
-    );
+    // Each organisation's staff land on their own pages.
+    let home = match account.org_kind.as_str() {
+        "insurer" => "/console/members",
+        "employer" => "/employer/requests",
+        _ => "/staff/home",
+    };
+    r.headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static(home));
     set_cookie(
         &mut r,
         &format!(
@@ -372,6 +376,78 @@ fn version_rows(history: &[onshi_store::MemberRecord]) -> Vec<VersionRow> {
             copay: format!("{}割", v.details.copay_ratio.percent() / 10),
         })
         .collect()
+}
+
+/// `GET /employer/requests`: an employer's staff see their insurer's requests for checkup
+/// results (this fiscal year and the last) and how many results arrived.
+pub async fn employer_requests(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let Some((account, csrf)) = signed_in(&state, &headers).await? else {
+        return Ok(sign_in_first());
+    };
+    let employer = (account.org_kind == "employer")
+        .then(|| onshi_domain::EmployerRef::parse(&account.org_id).ok())
+        .flatten();
+    let Some(employer) = employer else {
+        return Ok(notice(
+            StatusCode::FORBIDDEN,
+            "このページは事業所の職員のものです",
+            &["あなたのアカウントでは、この画面を開けません。"],
+        ));
+    };
+    let today = onshi_domain::japan::japan_date(state.clock.now());
+    let fiscal_year = onshi_store::fiscal_year(today);
+    let mut rows = Vec::new();
+    for fy in [fiscal_year, fiscal_year - 1] {
+        for r in state
+            .store
+            .checkup_requests(&employer.insurer, Some(&employer.code), fy, today)
+            .await?
+        {
+            let status = if r.overdue {
+                "期限切れ（未着あり）"
+            } else if r.arrived >= r.covered {
+                "すべて届きました"
+            } else {
+                "受付中"
+            };
+            rows.push((
+                fy,
+                r.due_date.to_string(),
+                r.covered,
+                r.arrived,
+                status.to_owned(),
+            ));
+        }
+    }
+    let page = EmployerRequests {
+        who: format!("{}（事業所 {employer}）", account.login),
+        csrf,
+        fiscal_year,
+        rows,
+    };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+/// `GET /staff/home`: where the staff of organisations without pages of their own yet land.
+pub async fn staff_home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let Some((account, _)) = signed_in(&state, &headers).await? else {
+        return Ok(sign_in_first());
+    };
+    let who = format!("{}（{}）", account.login, account.org_kind);
+    Ok(notice(
+        StatusCode::OK,
+        "ログインしました",
+        &[
+            who.as_str(),
+            "保険者の職員は /console/members、事業所の職員は /employer/requests を使います。医療機関と運営者の画面は、これからの版で加わります。",
+        ],
+    ))
 }
 
 /// `POST /staff/logout` (a form with the session's `csrf`): ends the session at once.

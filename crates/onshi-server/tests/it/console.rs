@@ -255,7 +255,10 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
         // A facility's staff member signs in, but the insurer's console is not theirs.
         *w.clock.lock().unwrap() += Duration::seconds(30);
         let (s, h, _) = sign_in(&w, "suzuki", "pw-of-suzuki", &now_code(&w)).await;
-        assert_eq!(s, StatusCode::SEE_OTHER);
+        assert_eq!(
+            (s, h[header::LOCATION].to_str().unwrap()),
+            (StatusCode::SEE_OTHER, "/staff/home")
+        );
         let facility: Vec<String> = set_cookies(&h)
             .into_iter()
             .filter(|c| c.starts_with("onshi_staff="))
@@ -264,6 +267,50 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (s, _, _) = page(&w, Method::GET, "/console/activity", &facility, "").await;
         assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // An employer's staff member lands on the employer's requests from its insurer.
+        let ins = Some(w.insurer.as_str());
+        let (s, r) = w
+            .call(
+                Method::POST,
+                "/v1/employers",
+                ins,
+                json!({"code": "1001", "name": "オンシ製作所", "industry": "E", "prefecture": "13"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        let (s, r) = w
+            .call(
+                Method::PUT,
+                "/v1/employers/1001/checkup-requests/2026",
+                ins,
+                json!({"due_date": "2027-03-31"}),
+            )
+            .await;
+        assert!(s.is_success(), "{r}");
+        account(&w, "sato", "employer", "01130012/1001").await;
+        *w.clock.lock().unwrap() += Duration::seconds(30);
+        let (s, h, _) = sign_in(&w, "sato", "pw-of-sato", &now_code(&w)).await;
+        assert_eq!(
+            (s, h[header::LOCATION].to_str().unwrap()),
+            (StatusCode::SEE_OTHER, "/employer/requests")
+        );
+        let employer: Vec<String> = set_cookies(&h)
+            .into_iter()
+            .filter(|c| c.starts_with("onshi_staff="))
+            .collect();
+        let (s, _, text) = page(&w, Method::GET, "/employer/requests", &employer, "").await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        assert!(
+            text.contains("<td>2026年度</td><td>2027-03-31</td>"),
+            "{text}"
+        );
+        let (s, _, _) = page(&w, Method::GET, "/employer/requests", &staff, "").await;
+        assert_eq!(
+            s,
+            StatusCode::FORBIDDEN,
+            "an insurer's staff member is not the employer's"
+        );
 
         // Logout needs the page's token; after it the cookie opens nothing.
         let (_, _, text) = page(&w, Method::GET, "/console/members", &staff, "").await;
