@@ -234,6 +234,9 @@ pub struct CheckupItem {
     /// The unit of a quantity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// The unit as people write it (`mmHg` where UCUM writes `mm[Hg]`), from the code table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_name: Option<String>,
     /// The code system (OID) of a code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_system: Option<String>,

@@ -306,7 +306,11 @@ impl PortalCheckups {
                     .items
                     .iter()
                     .map(|i| {
-                        let unit = i.unit.as_deref().unwrap_or_default();
+                        let unit = i
+                            .unit_name
+                            .as_deref()
+                            .or(i.unit.as_deref())
+                            .unwrap_or_default();
                         let value = match (i.value_kind.as_str(), i.value.as_deref()) {
                             ("NULL", _) | (_, None) => "未実施".to_owned(),
                             ("PQ", Some(v)) if !unit.is_empty() => format!("{v} {unit}"),
@@ -359,7 +363,11 @@ fn trends(results: &onshi_api::CheckupResults) -> Vec<TrendFigure> {
             ) else {
                 continue;
             };
-            let unit = i.unit.clone().unwrap_or_default();
+            let unit = i
+                .unit_name
+                .clone()
+                .or_else(|| i.unit.clone())
+                .unwrap_or_default();
             match by_name.iter_mut().find(|t| t.0 == i.name) {
                 Some(t) => t.4.push((c.exam_date.clone(), value)),
                 None => by_name.push((
@@ -432,6 +440,7 @@ mod tests {
                     value_kind: "PQ".into(),
                     value: Some("142".into()),
                     unit: Some("mmHg".into()),
+                    unit_name: Some("mmHg".into()),
                     code_system: None,
                     guidance_value: Some(130.0),
                     referral_value: Some(140.0),

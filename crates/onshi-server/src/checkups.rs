@@ -272,6 +272,10 @@ pub fn results(checkups: &[onshi_store::StoredCheckup]) -> onshi_api::CheckupRes
                                 value_kind: o.value_kind.clone(),
                                 value: o.value.clone(),
                                 unit: o.unit.clone(),
+                                unit_name: table
+                                    .get(&o.code)
+                                    .map(|i| i.unit_name.clone())
+                                    .filter(|u| !u.is_empty() && o.value_kind == "PQ"),
                                 code_system: o.code_system.clone(),
                                 guidance_value: values.map(|v| v.guidance_for(sex)),
                                 referral_value: values.and_then(|v| v.referral_for(sex)),

@@ -263,6 +263,11 @@ async fn people_and_staff_use_the_pages_in_chromium() {
     // A facility's staff member signs in; the insurer's console is refused.
     *w.clock.lock().unwrap() += Duration::seconds(30);
     sign_in("suzuki").await;
+    expect_heading(&client, "ログインしました").await;
+    client
+        .goto(&format!("{base}/console/members"))
+        .await
+        .unwrap();
     expect_heading(&client, "このページは保険者の職員のものです").await;
     keep(&client, "console-refused").await;
 
