@@ -264,6 +264,35 @@ pub struct EmployerRequests {
     pub rows: Vec<(i32, String, i64, i64, String)>,
 }
 
+/// One import on the insurer's console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRow {
+    /// When, Japan time.
+    pub at: String,
+    /// Who sent it.
+    pub sender: String,
+    /// The archive's or file's name.
+    pub source: String,
+    /// 取り込み済み or 不受理.
+    pub outcome: String,
+    /// The counts in words.
+    pub counts: String,
+    /// The first problems of a refused one.
+    pub problems: Vec<String>,
+}
+
+/// The insurer's checkup imports of the last months.
+#[derive(Template)]
+#[template(path = "console_imports.html")]
+pub struct ConsoleImports {
+    /// The signed-in staff member, as shown.
+    pub who: String,
+    /// The logout form's CSRF token.
+    pub csrf: String,
+    /// Newest first.
+    pub rows: Vec<ImportRow>,
+}
+
 /// プログラム種別 in words.
 fn program_name(code: &str) -> String {
     match code {

@@ -92,8 +92,73 @@ fn staged(c: &Checkup) -> Result<NewCheckup, String> {
     })
 }
 
-/// Imports the archive `name` held in `file` by `actor` at `at`, all or nothing.
+/// Imports the archive `name` held in `file` by `actor` at `at`, all or nothing, and logs what
+/// it did (imported or refused) for the receiving insurer's console.
 pub async fn import_archive(
+    store: &Store,
+    actor: &Actor,
+    file: std::fs::File,
+    name: &str,
+    at: OffsetDateTime,
+) -> Result<CheckupArchiveReceipt, ArchiveError> {
+    let insurer = onshi_checkup::archive::ArchiveName::parse(name)
+        .ok()
+        .map(|n| n.insurer.as_str().to_owned());
+    let result = import_archive_unlogged(store, actor, file, name, at).await;
+    log(store, actor, insurer, name, at, &result).await?;
+    result
+}
+
+/// What an import did, in the import log (a store failure is not an import's outcome: the
+/// caller reports it).
+async fn log(
+    store: &Store,
+    actor: &Actor,
+    insurer: Option<String>,
+    name: &str,
+    at: OffsetDateTime,
+    result: &Result<CheckupArchiveReceipt, ArchiveError>,
+) -> Result<(), StoreError> {
+    let mut record = onshi_store::ImportRecord {
+        at,
+        insurer_number: insurer,
+        actor_kind: String::new(),
+        actor_id: String::new(),
+        source: name.to_owned(),
+        imported: false,
+        documents: 0,
+        linked: 0,
+        to_match: 0,
+        corrected: 0,
+        unchanged: 0,
+        problems: 0,
+        first_problems: String::new(),
+    };
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    match result {
+        Ok(r) => {
+            record.imported = true;
+            record.documents = i64::try_from(r.documents).unwrap_or(i64::MAX);
+            record.linked = count(r.linked);
+            record.to_match = count(r.to_match);
+            record.corrected = count(r.corrected);
+            record.unchanged = count(r.unchanged);
+        }
+        Err(ArchiveError::Refused(problems)) => {
+            record.problems = i64::try_from(problems.len()).unwrap_or(i64::MAX);
+            record.first_problems = problems
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n");
+        }
+        Err(ArchiveError::Store(_)) => return Ok(()),
+    }
+    store.log_import(actor, &record).await
+}
+
+async fn import_archive_unlogged(
     store: &Store,
     actor: &Actor,
     file: std::fs::File,
@@ -181,8 +246,26 @@ pub const CSV_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Imports the CSV of checkup results `name` (`text`, decoded) sent by `actor` at `at`, all or
 /// nothing: each row read into a document and validated ([`onshi_checkup::employer_csv`]) on
-/// a blocking thread and staged as it comes, as an archive's documents are.
+/// a blocking thread and staged as it comes, as an archive's documents are; logged for the
+/// sender's insurer (an institution's CSV may serve several: logged without one).
 pub async fn import_csv(
+    store: &Store,
+    actor: &Actor,
+    text: String,
+    name: &str,
+    at: OffsetDateTime,
+) -> Result<CheckupArchiveReceipt, ArchiveError> {
+    let insurer = match actor {
+        Actor::Insurer(n) => Some(n.as_str().to_owned()),
+        Actor::Employer(e) => Some(e.insurer.as_str().to_owned()),
+        _ => None,
+    };
+    let result = import_csv_unlogged(store, actor, text, name, at).await;
+    log(store, actor, insurer, name, at, &result).await?;
+    result
+}
+
+async fn import_csv_unlogged(
     store: &Store,
     actor: &Actor,
     text: String,

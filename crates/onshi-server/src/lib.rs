@@ -389,6 +389,10 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             axum::routing::get(routes::console::activity),
         )
         .route(
+            "/console/imports",
+            axum::routing::get(routes::console::imports),
+        )
+        .route(
             "/employer/requests",
             axum::routing::get(routes::console::employer_requests),
         )

@@ -84,6 +84,7 @@ mod compared_time;
 mod credentials;
 mod eligibility;
 mod import;
+mod import_log;
 mod members;
 mod migrate;
 mod organisations;
@@ -102,6 +103,7 @@ pub use checkups::{
 pub use credentials::{Rotation, TokenOwner};
 pub use eligibility::{CardHolder, CardRead, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};
+pub use import_log::ImportRecord;
 pub use members::MemberPage;
 pub use organisations::{CheckupRequest, Consignment, Employer, Institution};
 pub use sessions::{GivenConsent, PortalSession, SessionTimes};

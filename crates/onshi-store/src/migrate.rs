@@ -93,6 +93,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "staff_accounts",
         include_str!("../migrations/sqlite/0017_staff_accounts.sql"),
     ),
+    (
+        18,
+        "import_log",
+        include_str!("../migrations/sqlite/0018_import_log.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -179,6 +184,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         17,
         "staff_accounts",
         include_str!("../migrations/postgres/0017_staff_accounts.sql"),
+    ),
+    (
+        18,
+        "import_log",
+        include_str!("../migrations/postgres/0018_import_log.sql"),
     ),
 ];
 

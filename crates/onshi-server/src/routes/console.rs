@@ -15,7 +15,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use onshi_domain::staff::{SecretSeal, password_matches, totp_step};
-use onshi_pages::{ConsoleActivity, ConsoleMembers, EmployerRequests, StaffLogin, VersionRow};
+use onshi_pages::{
+    ConsoleActivity, ConsoleImports, ConsoleMembers, EmployerRequests, ImportRow, StaffLogin,
+    VersionRow,
+};
 use onshi_store::StaffAccount;
 use onshi_store::token::{self, TokenKind};
 
@@ -227,6 +230,55 @@ pub async fn activity(
                     e.actor_id.rsplit('/').next().unwrap_or_default().to_owned(),
                     onshi_pages::action_name(&e.action),
                 )
+            })
+            .collect(),
+    };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+/// `GET /console/imports`: the insurer's checkup imports of the last three months, imported
+/// or refused, with their counts and first problems.
+pub async fn imports(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let Some((account, csrf)) = signed_in(&state, &headers).await? else {
+        return Ok(sign_in_first());
+    };
+    let Some(insurer) = insurer_of(&account) else {
+        return Ok(not_an_insurer());
+    };
+    let since = state.clock.now() - time::Duration::days(92);
+    let records = state.store.imports_of(&insurer, since).await?;
+    let page = ConsoleImports {
+        who: format!("{}（保険者 {}）", account.login, insurer.as_str()),
+        csrf,
+        rows: records
+            .into_iter()
+            .map(|r| ImportRow {
+                at: onshi_domain::japan::rfc3339_japan(r.at),
+                sender: format!("{} {}", r.actor_kind, r.actor_id),
+                source: r.source,
+                outcome: if r.imported {
+                    "取り込み済み"
+                } else {
+                    "不受理"
+                }
+                .into(),
+                counts: if r.imported {
+                    format!(
+                        "{}件（結び付け {}、照合待ち {}、訂正 {}、変更なし {}）",
+                        r.documents, r.linked, r.to_match, r.corrected, r.unchanged
+                    )
+                } else {
+                    format!("問題 {}件", r.problems)
+                },
+                problems: r
+                    .first_problems
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
             })
             .collect(),
     };

@@ -239,6 +239,38 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             "{text}"
         );
 
+        // The insurer's imports: one taken, one refused with its first problem, logged for the
+        // console (the refused one stored nothing else).
+        let uri = "/v1/checkup-archives/5521111111_01130012_202405271_1.zip";
+        let (s, _) = w
+            .upload(
+                uri,
+                Some(w.insurer.as_str()),
+                crate::checkups::archive(&[crate::checkups::document("1")]),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let bad = crate::checkups::document("2").replace("9N006000000000001", "9N006000000000009");
+        let (s, _) = w
+            .upload(
+                uri,
+                Some(w.insurer.as_str()),
+                crate::checkups::archive(&[bad]),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        let (s, _, text) = page(&w, Method::GET, "/console/imports", &staff, "").await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        assert!(
+            text.contains("取り込み済み") && text.contains("1件（結び付け 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("不受理") && text.contains("9N006000000000009"),
+            "{text}"
+        );
+        assert!(!text.contains("シケン"), "no personal data in the log");
+
         // What the insurer's staff did: tanaka's sign-in and reads, nobody else's.
         let (s, _, text) = page(&w, Method::GET, "/console/activity", &staff, "").await;
         assert_eq!(s, StatusCode::OK, "{text}");
@@ -266,6 +298,8 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
         let (s, _, _) = page(&w, Method::GET, "/console/members?number=1", &facility, "").await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (s, _, _) = page(&w, Method::GET, "/console/activity", &facility, "").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _, _) = page(&w, Method::GET, "/console/imports", &facility, "").await;
         assert_eq!(s, StatusCode::FORBIDDEN);
 
         // An employer's staff member lands on the employer's requests from its insurer.
