@@ -148,8 +148,9 @@ impl Store {
             .transpose()
     }
 
-    /// Ends the session `session_hash` at `at` (logout): it is refused from then on.
-    pub async fn end_portal_session(
+    /// Ends the page session `session_hash` (a person's or a staff member's) at `at` (logout):
+    /// it is refused from then on.
+    pub async fn end_web_session(
         &self,
         session_hash: &str,
         at: OffsetDateTime,

@@ -22,7 +22,7 @@ use onshi_pages::{
 use onshi_store::StaffAccount;
 use onshi_store::token::{self, TokenKind};
 
-use super::pages::{cookie, form_field, html, notice};
+use super::pages::{cookie, form_field, form_refused, html, notice, secure, set_cookie};
 use crate::AppState;
 use crate::problem::Problem;
 
@@ -30,16 +30,6 @@ use crate::problem::Problem;
 pub const STAFF_COOKIE: &str = "onshi_staff";
 /// The pre-login cookie holding the login form's CSRF token.
 const LOGIN_COOKIE: &str = "onshi_login";
-
-fn set_cookie(response: &mut Response, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-}
-
-fn secure(state: &AppState) -> &'static str {
-    if state.secure_cookies { "; Secure" } else { "" }
-}
 
 fn login_page(
     state: &AppState,
@@ -185,20 +175,26 @@ fn sign_in_first() -> Response {
     r
 }
 
-/// The insurer of an insurer's staff member (`None` for anyone else's).
-fn insurer_of(account: &StaffAccount) -> Option<onshi_domain::InsurerNumber> {
-    (account.org_kind == "insurer")
+/// An insurer's staff member signed in: the account, the session's CSRF token and the insurer;
+/// or the page to answer instead (sign in first, or not an insurer's page).
+async fn insurer_staff(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Result<(StaffAccount, String, onshi_domain::InsurerNumber), Box<Response>>, Problem> {
+    let Some((account, csrf)) = signed_in(state, headers).await? else {
+        return Ok(Err(Box::new(sign_in_first())));
+    };
+    let insurer = (account.org_kind == "insurer")
         .then(|| onshi_domain::InsurerNumber::parse(&account.org_id).ok())
-        .flatten()
-}
-
-/// The page that refuses the console to other organisations' staff.
-fn not_an_insurer() -> Response {
-    notice(
-        StatusCode::FORBIDDEN,
-        "このページは保険者の職員のものです",
-        &["あなたのアカウントでは、この画面を開けません。"],
-    )
+        .flatten();
+    Ok(match insurer {
+        Some(insurer) => Ok((account, csrf, insurer)),
+        None => Err(Box::new(notice(
+            StatusCode::FORBIDDEN,
+            "このページは保険者の職員のものです",
+            &["あなたのアカウントでは、この画面を開けません。"],
+        ))),
+    })
 }
 
 /// `GET /console/activity`: what the insurer's own staff did, from the audit log.
@@ -206,11 +202,9 @@ pub async fn activity(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let Some((account, csrf)) = signed_in(&state, &headers).await? else {
-        return Ok(sign_in_first());
-    };
-    let Some(insurer) = insurer_of(&account) else {
-        return Ok(not_an_insurer());
+    let (account, csrf, insurer) = match insurer_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
     };
     let entries = state
         .store
@@ -242,11 +236,9 @@ pub async fn imports(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let Some((account, csrf)) = signed_in(&state, &headers).await? else {
-        return Ok(sign_in_first());
-    };
-    let Some(insurer) = insurer_of(&account) else {
-        return Ok(not_an_insurer());
+    let (account, csrf, insurer) = match insurer_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
     };
     let since = state.clock.now() - time::Duration::days(92);
     let records = state.store.imports_of(&insurer, since).await?;
@@ -291,11 +283,9 @@ pub async fn members(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, Problem> {
-    let Some((account, csrf)) = signed_in(&state, &headers).await? else {
-        return Ok(sign_in_first());
-    };
-    let Some(insurer) = insurer_of(&account) else {
-        return Ok(not_an_insurer());
+    let (account, csrf, insurer) = match insurer_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
     };
     let text = |name: &str| {
         query
@@ -511,17 +501,13 @@ pub async fn logout(
     let Some((_, csrf)) = signed_in(&state, &headers).await? else {
         return Ok(sign_in_first());
     };
-    if form_field(&body, "csrf").as_deref() != Some(csrf.as_str()) {
-        return Ok(notice(
-            StatusCode::FORBIDDEN,
-            "この操作は受け付けられません",
-            &["ページを開き直してから、もう一度お試しください。"],
-        ));
+    if let Some(refused) = form_refused(&body, &csrf) {
+        return Ok(refused);
     }
     if let Some(value) = cookie(&headers, STAFF_COOKIE) {
         state
             .store
-            .end_portal_session(&token::hash(&value), state.clock.now())
+            .end_web_session(&token::hash(&value), state.clock.now())
             .await?;
     }
     let mut r = notice(

@@ -66,6 +66,29 @@ pub(crate) fn notice(status: StatusCode, title: &str, paragraphs: &[&str]) -> Re
     )
 }
 
+/// Adds a `Set-Cookie` of `value` to `response`.
+pub(crate) fn set_cookie(response: &mut Response, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// `; Secure` when the server is reached over TLS, so cookies never travel in clear.
+pub(crate) fn secure(state: &AppState) -> &'static str {
+    if state.secure_cookies { "; Secure" } else { "" }
+}
+
+/// The page answering a form whose token is not the session's (CSRF), if it is not.
+pub(crate) fn form_refused(body: &[u8], csrf: &str) -> Option<Response> {
+    (form_field(body, "csrf").as_deref() != Some(csrf)).then(|| {
+        notice(
+            StatusCode::FORBIDDEN,
+            "この操作は受け付けられません",
+            &["ページを開き直してから、もう一度お試しください。"],
+        )
+    })
+}
+
 fn sign_in_first() -> Response {
     notice(
         StatusCode::UNAUTHORIZED,
@@ -158,7 +181,7 @@ pub async fn login(
             ],
         ));
     }
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let secure = secure(&state);
     let cookie = format!(
         "{COOKIE}={session}; Path=/portal; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         state.session_times.absolute.whole_seconds()
@@ -174,9 +197,7 @@ pub async fn login(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        h.insert(header::SET_COOKIE, v);
-    }
+    set_cookie(&mut r, &cookie);
     Ok(r)
 }
 
@@ -332,12 +353,8 @@ pub async fn withdraw(
     let Some(session) = portal_session(&state, &headers).await? else {
         return Ok(sign_in_first());
     };
-    if form_field(&body, "csrf").as_deref() != Some(session.csrf.as_str()) {
-        return Ok(notice(
-            StatusCode::FORBIDDEN,
-            "この操作は受け付けられません",
-            &["ページを開き直してから、もう一度お試しください。"],
-        ));
+    if let Some(refused) = form_refused(&body, &session.csrf) {
+        return Ok(refused);
     }
     let facility = form_field(&body, "facility").unwrap_or_default();
     let kind = form_field(&body, "kind").unwrap_or_default();
@@ -375,25 +392,19 @@ pub async fn logout(
     else {
         return Ok(sign_in_first());
     };
-    let sent = form_field(&body, "csrf");
-    if sent.as_deref() != Some(session.csrf.as_str()) {
-        return Ok(notice(
-            StatusCode::FORBIDDEN,
-            "この操作は受け付けられません",
-            &["ページを開き直してから、もう一度お試しください。"],
-        ));
+    if let Some(refused) = form_refused(&body, &session.csrf) {
+        return Ok(refused);
     }
-    state.store.end_portal_session(&hash, now).await?;
+    state.store.end_web_session(&hash, now).await?;
     let mut r = notice(
         StatusCode::OK,
         "ログアウトしました",
         &["このブラウザーでの閲覧は終わりました。"],
     );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{COOKIE}=; Path=/portal; HttpOnly; SameSite=Strict; Max-Age=0"
-    )) {
-        r.headers_mut().insert(header::SET_COOKIE, v);
-    }
+    set_cookie(
+        &mut r,
+        &format!("{COOKIE}=; Path=/portal; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
     Ok(r)
 }
 

@@ -93,6 +93,17 @@ async fn expect_heading(client: &fantoccini::Client, expected: &str) {
     panic!("the heading is {last:?}, not {expected:?}");
 }
 
+/// Clicks the element `css`.
+async fn click(client: &fantoccini::Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// The element `css` once it is there (up to 10 s).
 async fn wait_for(client: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
     client
@@ -170,13 +181,7 @@ async fn people_and_staff_use_the_pages_in_chromium() {
     client.goto(&format!("{base}/portal")).await.unwrap();
     expect_heading(&client, "マイページ").await;
     keep(&client, "portal-home").await;
-    client
-        .find(Locator::Css("nav form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "nav form button").await;
     expect_heading(&client, "ログアウトしました").await;
 
     // A staff member of 協会けんぽ: password and TOTP, then the console.
@@ -222,13 +227,7 @@ async fn people_and_staff_use_the_pages_in_chromium() {
                     .await
                     .unwrap();
             }
-            client
-                .find(Locator::Css("main form button"))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            click(&client, "main form button").await;
         }
     };
     sign_in("tanaka").await;
@@ -243,23 +242,11 @@ async fn people_and_staff_use_the_pages_in_chromium() {
             .await
             .unwrap();
     }
-    client
-        .find(Locator::Css("main form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "main form button").await;
     let history = wait_for(&client, "table caption").await;
     assert!(history.text().await.unwrap().contains("10 1-00"));
     keep(&client, "console-member").await;
-    client
-        .find(Locator::Css("nav form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "nav form button").await;
     // A facility's staff member signs in; the insurer's console is refused.
     *w.clock.lock().unwrap() += Duration::seconds(30);
     sign_in("suzuki").await;

@@ -5,34 +5,6 @@
 use crate::world::*;
 use onshi_domain::staff::{SecretSeal, hash_password, totp_code};
 
-/// A request with `cookies` (and a form `body` for a POST): status, headers, text.
-async fn page(
-    w: &World,
-    method: Method,
-    uri: &str,
-    cookies: &[String],
-    body: &str,
-) -> (StatusCode, axum::http::HeaderMap, String) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if !cookies.is_empty() {
-        req = req.header(header::COOKIE, cookies.join("; "));
-    }
-    if !body.is_empty() {
-        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    }
-    let res = w
-        .router
-        .clone()
-        .oneshot(req.body(Body::from(body.to_owned())).unwrap())
-        .await
-        .unwrap();
-    let (status, headers) = (res.status(), res.headers().clone());
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
-}
-
 fn set_cookies(h: &axum::http::HeaderMap) -> Vec<String> {
     h.get_all(header::SET_COOKIE)
         .iter()
@@ -72,7 +44,7 @@ async fn sign_in(
     password: &str,
     code: &str,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
-    let (s, h, form) = page(w, Method::GET, "/staff/login", &[], "").await;
+    let (s, h, form) = w.page(Method::GET, "/staff/login", &[], "").await;
     assert_eq!(s, StatusCode::OK);
     let csrf = form
         .split("name=\"csrf\" value=\"")
@@ -81,7 +53,8 @@ async fn sign_in(
         .unwrap()
         .to_owned();
     let body = format!("csrf={csrf}&login={login}&password={password}&code={code}");
-    page(w, Method::POST, "/staff/login", &set_cookies(&h), &body).await
+    w.page(Method::POST, "/staff/login", &set_cookies(&h), &body)
+        .await
 }
 
 fn now_code(w: &World) -> String {
@@ -102,14 +75,14 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
         let (s, _, _) = sign_in(&w, "tanaka", "wrong", &now_code(&w)).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
         // A form without its token is refused before anything is checked.
-        let (s, _, _) = page(
-            &w,
-            Method::POST,
-            "/staff/login",
-            &[],
-            &format!("login=tanaka&password=pw-of-tanaka&code={}", now_code(&w)),
-        )
-        .await;
+        let (s, _, _) = w
+            .page(
+                Method::POST,
+                "/staff/login",
+                &[],
+                &format!("login=tanaka&password=pw-of-tanaka&code={}", now_code(&w)),
+            )
+            .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
 
         // Both factors: a session, and the console.
@@ -141,14 +114,14 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             .await
             .unwrap()
             .len();
-        let (s, _, text) = page(
-            &w,
-            Method::GET,
-            "/console/members?symbol=10&number=1&branch=00",
-            &staff,
-            "",
-        )
-        .await;
+        let (s, _, text) = w
+            .page(
+                Method::GET,
+                "/console/members?symbol=10&number=1&branch=00",
+                &staff,
+                "",
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{text}");
         assert!(
             text.contains("試験 花子（シケン ハナコ）") && text.contains("資格の履歴"),
@@ -162,14 +135,14 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
         assert_eq!(history.len(), reads_before + 1);
         assert_eq!(history.last().unwrap().actor_kind, "staff");
         // The society's member 5 is not 協会けんぽ's: not found, like through the API.
-        let (s, _, text) = page(
-            &w,
-            Method::GET,
-            "/console/members?symbol=10&number=5&branch=00",
-            &staff,
-            "",
-        )
-        .await;
+        let (s, _, text) = w
+            .page(
+                Method::GET,
+                "/console/members?symbol=10&number=5&branch=00",
+                &staff,
+                "",
+            )
+            .await;
         assert_eq!(s, StatusCode::OK);
         assert!(
             text.contains("この記号・番号の加入者はいません") && !text.contains("資格の履歴"),
@@ -178,9 +151,7 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
 
         // By kana (half-width, as typed at a desk) and birth date: 協会けんぽ's members only,
         // each a link to its history; another insurer's member by id is not found.
-        let (s, _, text) = page(
-            &w,
-            Method::GET,
+        let (s, _, text) = w.page(Method::GET,
             "/console/members?kana=%EF%BD%BC%EF%BD%B9%EF%BE%9D+%EF%BE%8A%EF%BE%85%EF%BD%BA&birth_date=1990-05-06",
             &staff,
             "",
@@ -198,14 +169,14 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             5,
             "members 1–4 and 77 of 協会けんぽ, not the society's: {text}"
         );
-        let (_, _, text) = page(
-            &w,
-            Method::GET,
-            &format!("/console/members?member={}", links[0]),
-            &staff,
-            "",
-        )
-        .await;
+        let (_, _, text) = w
+            .page(
+                Method::GET,
+                &format!("/console/members?member={}", links[0]),
+                &staff,
+                "",
+            )
+            .await;
         assert!(text.contains("資格の履歴"), "{text}");
         let now = *w.clock.lock().unwrap();
         let theirs = w
@@ -226,14 +197,14 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             .await
             .unwrap()
             .unwrap();
-        let (_, _, text) = page(
-            &w,
-            Method::GET,
-            &format!("/console/members?member={}", theirs.id),
-            &staff,
-            "",
-        )
-        .await;
+        let (_, _, text) = w
+            .page(
+                Method::GET,
+                &format!("/console/members?member={}", theirs.id),
+                &staff,
+                "",
+            )
+            .await;
         assert!(
             text.contains("この加入者はいません") && !text.contains("資格の履歴"),
             "{text}"
@@ -259,7 +230,7 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             )
             .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        let (s, _, text) = page(&w, Method::GET, "/console/imports", &staff, "").await;
+        let (s, _, text) = w.page(Method::GET, "/console/imports", &staff, "").await;
         assert_eq!(s, StatusCode::OK, "{text}");
         assert!(
             text.contains("取り込み済み") && text.contains("1件（結び付け 1"),
@@ -272,7 +243,7 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
         assert!(!text.contains("シケン"), "no personal data in the log");
 
         // What the insurer's staff did: tanaka's sign-in and reads, nobody else's.
-        let (s, _, text) = page(&w, Method::GET, "/console/activity", &staff, "").await;
+        let (s, _, text) = w.page(Method::GET, "/console/activity", &staff, "").await;
         assert_eq!(s, StatusCode::OK, "{text}");
         assert!(
             text.contains("<td>tanaka</td><td>職員がログイン</td>"),
@@ -295,11 +266,15 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             .into_iter()
             .filter(|c| c.starts_with("onshi_staff="))
             .collect();
-        let (s, _, _) = page(&w, Method::GET, "/console/members?number=1", &facility, "").await;
+        let (s, _, _) = w
+            .page(Method::GET, "/console/members?number=1", &facility, "")
+            .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
-        let (s, _, _) = page(&w, Method::GET, "/console/activity", &facility, "").await;
+        let (s, _, _) = w
+            .page(Method::GET, "/console/activity", &facility, "")
+            .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
-        let (s, _, _) = page(&w, Method::GET, "/console/imports", &facility, "").await;
+        let (s, _, _) = w.page(Method::GET, "/console/imports", &facility, "").await;
         assert_eq!(s, StatusCode::FORBIDDEN);
 
         // An employer's staff member lands on the employer's requests from its insurer.
@@ -333,13 +308,15 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             .into_iter()
             .filter(|c| c.starts_with("onshi_staff="))
             .collect();
-        let (s, _, text) = page(&w, Method::GET, "/employer/requests", &employer, "").await;
+        let (s, _, text) = w
+            .page(Method::GET, "/employer/requests", &employer, "")
+            .await;
         assert_eq!(s, StatusCode::OK, "{text}");
         assert!(
             text.contains("<td>2026年度</td><td>2027-03-31</td>"),
             "{text}"
         );
-        let (s, _, _) = page(&w, Method::GET, "/employer/requests", &staff, "").await;
+        let (s, _, _) = w.page(Method::GET, "/employer/requests", &staff, "").await;
         assert_eq!(
             s,
             StatusCode::FORBIDDEN,
@@ -347,25 +324,27 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
         );
 
         // Logout needs the page's token; after it the cookie opens nothing.
-        let (_, _, text) = page(&w, Method::GET, "/console/members", &staff, "").await;
+        let (_, _, text) = w.page(Method::GET, "/console/members", &staff, "").await;
         let csrf = text
             .split("name=\"csrf\" value=\"")
             .nth(1)
             .and_then(|t| t.split('"').next())
             .unwrap()
             .to_owned();
-        let (s, _, _) = page(&w, Method::POST, "/staff/logout", &staff, "csrf=forged").await;
+        let (s, _, _) = w
+            .page(Method::POST, "/staff/logout", &staff, "csrf=forged")
+            .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
-        let (s, _, _) = page(
-            &w,
-            Method::POST,
-            "/staff/logout",
-            &staff,
-            &format!("csrf={csrf}"),
-        )
-        .await;
+        let (s, _, _) = w
+            .page(
+                Method::POST,
+                "/staff/logout",
+                &staff,
+                &format!("csrf={csrf}"),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK);
-        let (s, _, _) = page(&w, Method::GET, "/console/members", &staff, "").await;
+        let (s, _, _) = w.page(Method::GET, "/console/members", &staff, "").await;
         assert_eq!(
             s,
             StatusCode::UNAUTHORIZED,

@@ -4,7 +4,8 @@
 
 use crate::world::*;
 
-/// A page request with `cookie` (and a form `body` for a POST): status, headers, text.
+/// A page request with `cookie` (beside another site's cookie, which must not confuse the
+/// server) and a form `body` for a POST: status, headers, text.
 async fn page(
     w: &World,
     method: Method,
@@ -12,24 +13,10 @@ async fn page(
     cookie: Option<&str>,
     body: &str,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(c) = cookie {
-        req = req.header(header::COOKIE, format!("onshi_other=1; {c}"));
-    }
-    if !body.is_empty() {
-        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    }
-    let res = w
-        .router
-        .clone()
-        .oneshot(req.body(Body::from(body.to_owned())).unwrap())
-        .await
-        .unwrap();
-    let (status, headers) = (res.status(), res.headers().clone());
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+    let cookies: Vec<String> = cookie
+        .map(|c| vec!["onshi_other=1".to_owned(), c.to_owned()])
+        .unwrap_or_default();
+    w.page(method, uri, &cookies, body).await
 }
 
 /// A login code for the person of `card`: the path to open.

@@ -451,6 +451,34 @@ impl World {
         )
     }
 
+    /// A page request with `cookies` and, for a POST, a form `body`: status, headers, text.
+    pub async fn page(
+        &self,
+        method: Method,
+        uri: &str,
+        cookies: &[String],
+        body: &str,
+    ) -> (StatusCode, header::HeaderMap, String) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if !cookies.is_empty() {
+            req = req.header(header::COOKIE, cookies.join("; "));
+        }
+        if !body.is_empty() {
+            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        }
+        let res = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::from(body.to_owned())).unwrap())
+            .await
+            .unwrap();
+        let (status, headers) = (res.status(), res.headers().clone());
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
     /// Sends `body` as it is (not JSON, say) and answers the status.
     /// A POST of `bytes` as `application/zip` (a checkup archive): status and JSON answer.
     pub async fn upload(
