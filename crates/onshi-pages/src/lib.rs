@@ -269,6 +269,8 @@ pub struct EmployerRequests {
 pub struct ImportRow {
     /// When, Japan time.
     pub at: String,
+    /// 健診データ or 加入者ファイル.
+    pub kind: String,
     /// Who sent it.
     pub sender: String,
     /// The archive's or file's name.
@@ -281,7 +283,7 @@ pub struct ImportRow {
     pub problems: Vec<String>,
 }
 
-/// The insurer's checkup imports of the last months.
+/// The insurer's imports (checkup data and member files) of the last months.
 #[derive(Template)]
 #[template(path = "console_imports.html")]
 pub struct ConsoleImports {

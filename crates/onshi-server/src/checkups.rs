@@ -121,12 +121,15 @@ async fn log(
 ) -> Result<(), StoreError> {
     let mut record = onshi_store::ImportRecord {
         at,
+        kind: onshi_store::ImportKind::Checkups,
         insurer_number: insurer,
         actor_kind: String::new(),
         actor_id: String::new(),
         source: name.to_owned(),
         imported: false,
         documents: 0,
+        created: 0,
+        changed: 0,
         linked: 0,
         to_match: 0,
         corrected: 0,

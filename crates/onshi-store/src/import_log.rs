@@ -1,5 +1,5 @@
-//! The log of checkup imports (migration 18): one row per archive or CSV file sent, imported
-//! or refused, for the insurer's console. Written after the import's own transaction (a refused
+//! The log of imports (migrations 18 and 19): one row per checkup archive or CSV file sent, and
+//! per member file for each insurer it names, imported or refused, for the insurer's console. Written after the import's own transaction (a refused
 //! import rolls back everything else), without personal data.
 
 use time::OffsetDateTime;
@@ -7,11 +7,39 @@ use time::OffsetDateTime;
 use crate::compared_time::ComparedTime;
 use crate::{Actor, Store, StoreError};
 
-/// One import as logged.
+/// What kind of file an import was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    /// Checkup results: a standard-format archive or an employer's CSV.
+    Checkups,
+    /// An insurer's member file (`onshi import members`).
+    Members,
+}
+
+impl ImportKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Checkups => "checkups",
+            ImportKind::Members => "members",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "checkups" => Ok(ImportKind::Checkups),
+            "members" => Ok(ImportKind::Members),
+            other => Err(StoreError::Corrupt(format!("import_log.kind {other:?}"))),
+        }
+    }
+}
+
+/// One import as logged. The counts that do not apply to its kind are 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportRecord {
     /// When.
     pub at: OffsetDateTime,
+    /// Checkups or members.
+    pub kind: ImportKind,
     /// The receiving insurer, when known.
     pub insurer_number: Option<String>,
     /// Who sent it (`insurer`, `employer`, `institution`, `operator`).
@@ -24,13 +52,17 @@ pub struct ImportRecord {
     pub imported: bool,
     /// Documents or rows in it (0 when refused).
     pub documents: i64,
+    /// Members created (member files).
+    pub created: i64,
+    /// Members given a new version (member files).
+    pub changed: i64,
     /// New checkups linked to members.
     pub linked: i64,
     /// New checkups left to match.
     pub to_match: i64,
     /// New versions of stored checkups.
     pub corrected: i64,
-    /// Documents already stored.
+    /// Documents already stored, or member rows equal to the current version.
     pub unchanged: i64,
     /// How many problems refused it.
     pub problems: i64,
@@ -41,12 +73,15 @@ pub struct ImportRecord {
 row_by_name! {
     struct ImportRow {
         at: OffsetDateTime,
+        kind: String,
         insurer_number: Option<String>,
         actor_kind: String,
         actor_id: String,
         source: String,
         imported: bool,
         documents: i64,
+        created: i64,
+        changed: i64,
         linked: i64,
         to_match: i64,
         corrected: i64,
@@ -62,18 +97,21 @@ impl Store {
         let id = crate::members::new_member_id();
         crate::on_pool!(self, write, |p| {
             sqlx::query(
-                "INSERT INTO import_log (id, at, insurer_number, actor_kind, actor_id, source, imported, documents, \
-                 linked, to_match, corrected, unchanged, problems, first_problems) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                "INSERT INTO import_log (id, at, kind, insurer_number, actor_kind, actor_id, source, imported, \
+                 documents, created, changed, linked, to_match, corrected, unchanged, problems, first_problems) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             )
             .bind(&id)
             .bind(ComparedTime(r.at))
+            .bind(r.kind.as_str())
             .bind(r.insurer_number.as_deref())
             .bind(actor.kind())
             .bind(actor.id())
             .bind(&r.source)
             .bind(r.imported)
             .bind(r.documents)
+            .bind(r.created)
+            .bind(r.changed)
             .bind(r.linked)
             .bind(r.to_match)
             .bind(r.corrected)
@@ -94,8 +132,8 @@ impl Store {
     ) -> Result<Vec<ImportRecord>, StoreError> {
         let rows: Vec<ImportRow> = crate::on_pool!(self, read, |p| {
             sqlx::query_as(
-                "SELECT at, insurer_number, actor_kind, actor_id, source, imported, documents, linked, to_match, \
-                 corrected, unchanged, problems, first_problems FROM import_log \
+                "SELECT at, kind, insurer_number, actor_kind, actor_id, source, imported, documents, created, \
+                 changed, linked, to_match, corrected, unchanged, problems, first_problems FROM import_log \
                  WHERE insurer_number = $1 AND at >= $2 ORDER BY at DESC, id",
             )
             .bind(insurer.as_str())
@@ -103,23 +141,27 @@ impl Store {
             .fetch_all(p)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|r| ImportRecord {
-                at: r.at,
-                insurer_number: r.insurer_number,
-                actor_kind: r.actor_kind,
-                actor_id: r.actor_id,
-                source: r.source,
-                imported: r.imported,
-                documents: r.documents,
-                linked: r.linked,
-                to_match: r.to_match,
-                corrected: r.corrected,
-                unchanged: r.unchanged,
-                problems: r.problems,
-                first_problems: r.first_problems,
+        rows.into_iter()
+            .map(|r| {
+                Ok(ImportRecord {
+                    at: r.at,
+                    kind: ImportKind::parse(&r.kind)?,
+                    insurer_number: r.insurer_number,
+                    actor_kind: r.actor_kind,
+                    actor_id: r.actor_id,
+                    source: r.source,
+                    imported: r.imported,
+                    documents: r.documents,
+                    created: r.created,
+                    changed: r.changed,
+                    linked: r.linked,
+                    to_match: r.to_match,
+                    corrected: r.corrected,
+                    unchanged: r.unchanged,
+                    problems: r.problems,
+                    first_problems: r.first_problems,
+                })
             })
-            .collect())
+            .collect()
     }
 }

@@ -103,7 +103,7 @@ pub use checkups::{
 pub use credentials::{Rotation, TokenOwner};
 pub use eligibility::{CardHolder, CardRead, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};
-pub use import_log::ImportRecord;
+pub use import_log::{ImportKind, ImportRecord};
 pub use members::MemberPage;
 pub use organisations::{CheckupRequest, Consignment, Employer, Institution};
 pub use sessions::{GivenConsent, PortalSession, SessionTimes};

@@ -98,6 +98,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "import_log",
         include_str!("../migrations/sqlite/0018_import_log.sql"),
     ),
+    (
+        19,
+        "import_log_kinds",
+        include_str!("../migrations/sqlite/0019_import_log_kinds.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -189,6 +194,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         18,
         "import_log",
         include_str!("../migrations/postgres/0018_import_log.sql"),
+    ),
+    (
+        19,
+        "import_log_kinds",
+        include_str!("../migrations/postgres/0019_import_log_kinds.sql"),
     ),
 ];
 

@@ -5,7 +5,7 @@
 //! reported as `line N: field: reason`; if there is any, the transaction is dropped and the store
 //! is unchanged. Memory stays flat whatever the file's size.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -77,6 +77,8 @@ struct Parsed {
     rows: u64,
     errors: Vec<LineError>,
     error_count: u64,
+    /// The registered insurers its rows name (the import is logged for each).
+    insurers: BTreeSet<String>,
 }
 
 impl Parsed {
@@ -102,6 +104,7 @@ fn read_rows(
         rows: 0,
         errors: Vec::new(),
         error_count: 0,
+        insurers: BTreeSet::new(),
     };
     let mut record = csv::ByteRecord::new();
     let mut header: Option<ColumnMap> = None;
@@ -209,6 +212,11 @@ fn read_rows(
             );
             continue;
         }
+        if !parsed.insurers.contains(valid.key.insurer.as_str()) {
+            parsed
+                .insurers
+                .insert(valid.key.insurer.as_str().to_owned());
+        }
         valid.details.person = valid.my_number.take().map(|n| key.person_ref(&n));
         if parsed.error_count == 0 {
             batch.push(StagedRow::new(line, valid.key, valid.details));
@@ -297,13 +305,38 @@ pub async fn import_members(
         bar.set_position(count.load(Ordering::Relaxed));
     }
     drop(rx);
-    let parsed = reader
+    let mut parsed = reader
         .await
         .map_err(|e| CliError::Config(format!("reader thread failed: {e}")))??;
     if let Some(e) = stage_error {
         bar.abandon();
         return Err(e.into());
     }
+    let insurers = std::mem::take(&mut parsed.insurers);
+    if parsed.error_count == 0 {
+        bar.set_position(size);
+    }
+    let at = clock.now();
+    let result = finish(session, parsed, &job.actor, at, &bar).await;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    log_import(store, &job.actor, &insurers, &name, at, &result).await?;
+    Ok(ImportReport {
+        outcome: result?,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Checks the staged rows and applies them, or says why the file is refused.
+async fn finish(
+    mut session: onshi_store::ImportSession,
+    parsed: Parsed,
+    actor: &Actor,
+    at: time::OffsetDateTime,
+    bar: &ProgressBar,
+) -> Result<ImportOutcome, CliError> {
     if parsed.error_count > 0 {
         bar.abandon_with_message("refused");
         return Err(CliError::Rejected {
@@ -311,7 +344,6 @@ pub async fn import_members(
             total: parsed.error_count,
         });
     }
-    bar.set_position(size);
     bar.set_message("checking");
     let duplicates = session.duplicates().await?;
     if !duplicates.is_empty() {
@@ -335,12 +367,66 @@ pub async fn import_members(
     } else {
         "applying"
     });
-    let outcome = session.apply(&job.actor, clock.now()).await?;
+    let outcome = session.apply(actor, at).await?;
     bar.finish_and_clear();
-    Ok(ImportReport {
-        outcome,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    Ok(outcome)
+}
+
+/// Logs a member file's import, taken or refused, for each insurer its rows name, so that the
+/// insurer's console lists it (the counts are the whole file's). A file refused before any row
+/// named a registered insurer, and a failure of the store, are not logged: the command's own
+/// error says what happened.
+async fn log_import(
+    store: &Store,
+    actor: &Actor,
+    insurers: &BTreeSet<String>,
+    name: &str,
+    at: time::OffsetDateTime,
+    result: &Result<ImportOutcome, CliError>,
+) -> Result<(), CliError> {
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let mut record = onshi_store::ImportRecord {
+        at,
+        kind: onshi_store::ImportKind::Members,
+        insurer_number: None,
+        actor_kind: String::new(),
+        actor_id: String::new(),
+        source: name.to_owned(),
+        imported: false,
+        documents: 0,
+        created: 0,
+        changed: 0,
+        linked: 0,
+        to_match: 0,
+        corrected: 0,
+        unchanged: 0,
+        problems: 0,
+        first_problems: String::new(),
+    };
+    match result {
+        Ok(outcome) => {
+            record.imported = true;
+            record.documents = count(outcome.rows);
+            record.created = count(outcome.created);
+            record.changed = count(outcome.changed);
+            record.unchanged = count(outcome.unchanged);
+        }
+        Err(CliError::Rejected { errors, total }) => {
+            record.problems = count(*total);
+            record.first_problems = errors
+                .iter()
+                .take(5)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n");
+        }
+        Err(_) => return Ok(()),
+    }
+    for insurer in insurers {
+        record.insurer_number = Some(insurer.clone());
+        store.log_import(actor, &record).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

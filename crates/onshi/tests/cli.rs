@@ -205,6 +205,55 @@ async fn import_refuses_bad_files_whole_and_is_idempotent() {
         );
         assert_eq!(counts(&db).await, (1, 8, 9));
 
+        // Every member file naming the insurer is in its import log, taken or refused, with
+        // its counts or first problems.
+        let store = db.open().await.unwrap();
+        let insurer = onshi_domain::InsurerNumber::parse("01130012").unwrap();
+        let log = store
+            .imports_of(&insurer, time::OffsetDateTime::UNIX_EPOCH)
+            .await
+            .unwrap();
+        store.close().await;
+        assert!(
+            log.iter()
+                .all(|r| r.kind == onshi_store::ImportKind::Members)
+        );
+        let newest = &log[0];
+        assert_eq!(newest.source, "changed.csv");
+        assert!(newest.imported);
+        assert_eq!(
+            (
+                newest.documents,
+                newest.created,
+                newest.changed,
+                newest.unchanged
+            ),
+            (8, 0, 1, 7)
+        );
+        let dup = log.iter().find(|r| r.source == "dup.csv").unwrap();
+        assert!(!dup.imported);
+        assert_eq!(dup.problems, 1);
+        assert!(
+            dup.first_problems
+                .starts_with("line 5: number: the same insurer_number"),
+            "{}",
+            dup.first_problems
+        );
+        let unknown = log.iter().find(|r| r.source == "unknown.csv").unwrap();
+        assert!(
+            !unknown.imported
+                && unknown
+                    .first_problems
+                    .contains("06138010 is not registered")
+        );
+        assert_eq!(
+            log.iter()
+                .filter(|r| r.source == "good.csv" && r.imported)
+                .count(),
+            4,
+            "two imports of the same file in each encoding"
+        );
+
         // The audit log holds, until one row is edited behind onshi's back.
         let out = onshi(&["audit", "verify", "--db", url]);
         assert!(out.status.success(), "{}", text(&out.stderr));

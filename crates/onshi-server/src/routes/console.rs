@@ -19,8 +19,8 @@ use onshi_pages::{
     ConsoleActivity, ConsoleImports, ConsoleMembers, EmployerRequests, ImportRow, StaffLogin,
     VersionRow,
 };
-use onshi_store::StaffAccount;
 use onshi_store::token::{self, TokenKind};
+use onshi_store::{ImportKind, StaffAccount};
 
 use super::pages::{cookie, form_field, form_refused, html, notice, secure, set_cookie};
 use crate::AppState;
@@ -230,8 +230,8 @@ pub async fn activity(
     Ok(html(StatusCode::OK, page.render()))
 }
 
-/// `GET /console/imports`: the insurer's checkup imports of the last three months, imported
-/// or refused, with their counts and first problems.
+/// `GET /console/imports`: the insurer's imports (checkup data and member files) of the last
+/// three months, imported or refused, with their counts and first problems.
 pub async fn imports(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -249,6 +249,11 @@ pub async fn imports(
             .into_iter()
             .map(|r| ImportRow {
                 at: onshi_domain::japan::rfc3339_japan(r.at),
+                kind: match r.kind {
+                    ImportKind::Checkups => "健診データ",
+                    ImportKind::Members => "加入者ファイル",
+                }
+                .into(),
                 sender: format!("{} {}", r.actor_kind, r.actor_id),
                 source: r.source,
                 outcome: if r.imported {
@@ -257,13 +262,18 @@ pub async fn imports(
                     "不受理"
                 }
                 .into(),
-                counts: if r.imported {
+                counts: if !r.imported {
+                    format!("問題 {}件", r.problems)
+                } else if r.kind == ImportKind::Members {
+                    format!(
+                        "{}行（新規 {}、変更 {}、変更なし {}）",
+                        r.documents, r.created, r.changed, r.unchanged
+                    )
+                } else {
                     format!(
                         "{}件（結び付け {}、照合待ち {}、訂正 {}、変更なし {}）",
                         r.documents, r.linked, r.to_match, r.corrected, r.unchanged
                     )
-                } else {
-                    format!("問題 {}件", r.problems)
                 },
                 problems: r
                     .first_problems

@@ -177,6 +177,26 @@ async fn people_and_staff_use_the_pages_in_chromium() {
         .await
         .unwrap();
     assert!(pdf.starts_with(b"%PDF"), "the page prints to PDF");
+    // Every page of it is A4 (210 × 297 mm = 595.3 × 841.9 pt; Chromium rounds to 1/96 in).
+    let text = String::from_utf8_lossy(&pdf);
+    let boxes: Vec<(f64, f64)> = text
+        .match_indices("/MediaBox [")
+        .map(|(i, m)| {
+            let inner = &text[i + m.len()..];
+            let numbers: Vec<f64> = inner[..inner.find(']').unwrap()]
+                .split_whitespace()
+                .map(|n| n.parse().unwrap())
+                .collect();
+            (numbers[2] - numbers[0], numbers[3] - numbers[1])
+        })
+        .collect();
+    assert!(!boxes.is_empty(), "the PDF has pages");
+    for (width, height) in boxes {
+        assert!(
+            (width - 595.3).abs() < 1.5 && (height - 841.9).abs() < 1.5,
+            "an A4 page, not {width} × {height} pt"
+        );
+    }
     std::fs::write(screenshots().join("portal-checkups.pdf"), &pdf).unwrap();
     client.goto(&format!("{base}/portal")).await.unwrap();
     expect_heading(&client, "マイページ").await;
@@ -246,6 +266,12 @@ async fn people_and_staff_use_the_pages_in_chromium() {
     let history = wait_for(&client, "table caption").await;
     assert!(history.text().await.unwrap().contains("10 1-00"));
     keep(&client, "console-member").await;
+    // The archive uploaded above is in the insurer's import log.
+    click(&client, "nav a[href='/console/imports']").await;
+    expect_heading(&client, "取り込みの記録").await;
+    let row = wait_for(&client, "table tbody tr").await;
+    assert!(row.text().await.unwrap().contains("取り込み済み"));
+    keep(&client, "console-imports").await;
     click(&client, "nav form button").await;
     // A facility's staff member signs in; the insurer's console is refused.
     *w.clock.lock().unwrap() += Duration::seconds(30);

@@ -230,6 +230,32 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             )
             .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        // A member file, as `onshi import members` logs it (the CLI test covers the logging).
+        let at = *w.clock.lock().unwrap();
+        w.store
+            .log_import(
+                &onshi_store::Actor::Operator("admin".into()),
+                &onshi_store::ImportRecord {
+                    at,
+                    kind: onshi_store::ImportKind::Members,
+                    insurer_number: Some("01130012".into()),
+                    actor_kind: String::new(),
+                    actor_id: String::new(),
+                    source: "members-2026-11.csv".into(),
+                    imported: true,
+                    documents: 12,
+                    created: 2,
+                    changed: 3,
+                    linked: 0,
+                    to_match: 0,
+                    corrected: 0,
+                    unchanged: 7,
+                    problems: 0,
+                    first_problems: String::new(),
+                },
+            )
+            .await
+            .unwrap();
         let (s, _, text) = w.page(Method::GET, "/console/imports", &staff, "").await;
         assert_eq!(s, StatusCode::OK, "{text}");
         assert!(
@@ -238,6 +264,12 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
         );
         assert!(
             text.contains("不受理") && text.contains("9N006000000000009"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "<td>加入者ファイル</td><td>operator admin</td><td>members-2026-11.csv</td>"
+            ) && text.contains("12行（新規 2、変更 3、変更なし 7）"),
             "{text}"
         );
         assert!(!text.contains("シケン"), "no personal data in the log");
