@@ -1,7 +1,8 @@
-//! Charts as SVG, drawn on the server with plotters' SVG backend: no script, no image files,
-//! black and grey only (they print in black and white), and no text from data inside the SVG
-//! (titles and text alternatives are the page's, escaped by the template; the SVG holds only
-//! numbers and dates onshi wrote). Every chart stands beside a table of its numbers.
+//! Charts as SVG, drawn on the server: no script, no image files, black and grey only (they
+//! print in black and white). Trends and bars use plotters' SVG backend (which escapes its
+//! text); the radar is onshi's own, since plotters has no polar coordinates. Titles and text
+//! alternatives are the page's, escaped by the template. Every chart stands beside a table of
+//! its numbers.
 
 use plotters::prelude::*;
 
@@ -112,6 +113,155 @@ pub fn trend_svg(trend: &Trend) -> Result<String, String> {
     // The figure is described by the page (its caption and table); the SVG itself is
     // presentation for readers that see it.
     Ok(svg.replacen("<svg ", "<svg aria-hidden=\"true\" focusable=\"false\" ", 1))
+}
+
+/// A bar chart: per category, one bar per series side by side, or the series stacked in one
+/// bar. A value that is masked or not computable is `None` and draws no bar (the table beside
+/// the chart says × or –).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bars {
+    /// The categories along the axis (fiscal years, kinds of facility, prefectures).
+    pub categories: Vec<String>,
+    /// Each series' name, for the legend.
+    pub names: Vec<String>,
+    /// Each series' value per category: `values[series][category]`.
+    pub values: Vec<Vec<Option<f64>>>,
+    /// Stack the series instead of setting them side by side.
+    pub stacked: bool,
+    /// The top of the scale (100 for percentages); else the largest bar, rounded up.
+    pub max: Option<f64>,
+}
+
+/// The fills of up to four series, told apart in black and white.
+const BAR_FILLS: [RGBColor; 4] = [
+    RGBColor(0, 0, 0),
+    RGBColor(110, 110, 110),
+    RGBColor(185, 185, 185),
+    RGBColor(255, 255, 255),
+];
+
+/// The SVG of `bars`: categories along the bottom, the scale on the left, a legend when there
+/// is more than one series; every bar outlined in black.
+pub fn bars_svg(bars: &Bars) -> Result<String, String> {
+    let n = bars.categories.len();
+    if n == 0 || bars.values.is_empty() {
+        return Err("no bars".into());
+    }
+    if bars.values.len() > BAR_FILLS.len() {
+        return Err(format!("at most {} series", BAR_FILLS.len()));
+    }
+    if bars.names.len() != bars.values.len() || bars.values.iter().any(|v| v.len() != n) {
+        return Err("a name per series and a value per category".into());
+    }
+    let top = |c: usize| -> f64 {
+        let vals = bars.values.iter().map(|v| v[c].unwrap_or(0.0).max(0.0));
+        if bars.stacked {
+            vals.sum()
+        } else {
+            vals.fold(0.0, f64::max)
+        }
+    };
+    let highest = (0..n).map(top).fold(0.0, f64::max);
+    let ymax = match bars.max {
+        Some(m) if m > 0.0 => m,
+        _ => nice_ceiling(highest),
+    };
+    let k = bars.values.len();
+    let legend = k > 1;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(48)
+            .build_cartesian_2d(-0.5f64..n as f64 - 0.5, 0f64..ymax)
+            .map_err(|e| e.to_string())?;
+        let label = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                bars.categories.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n)
+            .x_label_formatter(&label)
+            .y_labels(5)
+            .light_line_style(BLACK.mix(0.08))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let width = 0.7;
+        for (s, series) in bars.values.iter().enumerate() {
+            let fill = BAR_FILLS[s];
+            let rects: Vec<[(f64, f64); 2]> = series
+                .iter()
+                .enumerate()
+                .filter_map(|(c, v)| {
+                    let v = (*v)?.max(0.0);
+                    let x = c as f64;
+                    Some(if bars.stacked {
+                        let below: f64 = bars.values[..s]
+                            .iter()
+                            .map(|o| o[c].unwrap_or(0.0).max(0.0))
+                            .sum();
+                        [(x - width / 2.0, below), (x + width / 2.0, below + v)]
+                    } else {
+                        let w = width / k as f64;
+                        let x0 = x - width / 2.0 + w * s as f64;
+                        [(x0, 0.0), (x0 + w, v)]
+                    })
+                })
+                .collect();
+            let drawn = chart
+                .draw_series(
+                    rects
+                        .iter()
+                        .map(|r| Rectangle::new(*r, fill.filled().stroke_width(1))),
+                )
+                .map_err(|e| e.to_string())?;
+            if legend {
+                drawn.label(bars.names[s].as_str()).legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], fill.filled())
+                });
+            }
+            chart
+                .draw_series(
+                    rects
+                        .iter()
+                        .map(|r| Rectangle::new(*r, BLACK.stroke_width(1))),
+                )
+                .map_err(|e| e.to_string())?;
+        }
+        if legend {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK)
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg.replacen("<svg ", "<svg aria-hidden=\"true\" focusable=\"false\" ", 1))
+}
+
+/// The smallest of 1, 2 or 5 times a power of ten at or above `v` (10 for nothing).
+fn nice_ceiling(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 10.0;
+    }
+    let power = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|c| *c >= v)
+        .unwrap_or(10.0 * power)
 }
 
 #[cfg(test)]
@@ -248,6 +398,100 @@ pub fn radar_svg(axes: &[String], max: f64, series: &[RadarSeries]) -> Result<St
     }
     svg.push_str("</svg>");
     Ok(svg)
+}
+
+#[cfg(test)]
+mod bar_tests {
+    use super::*;
+
+    /// The distinct bars of an SVG (each is drawn filled, then outlined): x, y, width,
+    /// height, leaving out the background and the legend's boxes.
+    fn bars_of(svg: &str) -> Vec<(f64, f64, f64, f64)> {
+        let mut out: Vec<(f64, f64, f64, f64)> = svg
+            .split("<rect")
+            .skip(1)
+            .map(|r| {
+                let attr = |name: &str| -> f64 {
+                    let key = format!(" {name}=\"");
+                    let i = r.find(&key).unwrap() + key.len();
+                    r[i..i + r[i..].find('"').unwrap()].parse().unwrap()
+                };
+                (attr("x"), attr("y"), attr("width"), attr("height"))
+            })
+            .filter(|r| r.2 > 12.0 && r.2 < 200.0 && r.1 > 40.0)
+            .collect();
+        out.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        out.dedup();
+        out
+    }
+
+    fn bars(stacked: bool) -> Bars {
+        Bars {
+            categories: vec!["2022年度".into(), "2023年度".into(), "<2024>".into()],
+            names: vec!["男性".into(), "女性".into()],
+            values: vec![
+                vec![Some(40.0), Some(50.0), None],
+                vec![Some(20.0), Some(25.0), Some(30.0)],
+            ],
+            stacked,
+            max: Some(100.0),
+        }
+    }
+
+    #[test]
+    fn side_by_side_bars_are_as_tall_as_their_values_and_a_masked_one_is_not_drawn() {
+        let svg = bars_svg(&bars(false)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            svg.contains("2023年度") && svg.contains("&lt;2024&gt;"),
+            "{svg}"
+        );
+        assert!(svg.contains("男性") && svg.contains("女性"), "the legend");
+        assert!(!svg.contains("<script"));
+        let drawn = bars_of(&svg);
+        // Five values: no bar for the masked one. Left to right: 40, 20 | 50, 25 | 30.
+        let heights: Vec<f64> = drawn.iter().map(|r| r.3).collect();
+        assert_eq!(heights.len(), 5, "{drawn:?}");
+        let per_unit = heights[2] / 50.0;
+        for (h, v) in heights.iter().zip([40.0, 20.0, 50.0, 25.0, 30.0]) {
+            assert!((h - v * per_unit).abs() < 1.5, "{v}: {drawn:?}");
+        }
+        // On a scale of 100, not of the tallest bar.
+        assert!(
+            per_unit * 100.0 < 200.0 && per_unit * 100.0 > 120.0,
+            "{per_unit}"
+        );
+    }
+
+    #[test]
+    fn stacked_bars_sit_on_each_other() {
+        let svg = bars_svg(&bars(true)).unwrap_or_else(|e| panic!("{e}"));
+        let drawn = bars_of(&svg);
+        assert_eq!(drawn.len(), 5, "{drawn:?}");
+        // 2022: 40, and 20 standing on it, in one column.
+        let (low, high) = if drawn[0].1 > drawn[1].1 {
+            (drawn[0], drawn[1])
+        } else {
+            (drawn[1], drawn[0])
+        };
+        assert_eq!(low.0, high.0, "one column");
+        assert!((high.1 + high.3 - low.1).abs() < 1.0, "{drawn:?}");
+        assert!((low.3 / high.3 - 2.0).abs() < 0.1, "{drawn:?}");
+        assert!(
+            bars_svg(&Bars {
+                values: vec![vec![Some(1.0)]],
+                ..bars(true)
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_scale_rounds_up_to_a_nice_number() {
+        assert_eq!(nice_ceiling(37.0), 50.0);
+        assert_eq!(nice_ceiling(120.0), 200.0);
+        assert_eq!(nice_ceiling(0.0), 10.0);
+        assert_eq!(nice_ceiling(1.0), 1.0);
+    }
 }
 
 #[cfg(test)]
