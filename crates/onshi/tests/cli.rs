@@ -457,6 +457,12 @@ fn demo_serves_healthz() {
         .join("cards/smartphone.json")
         .display()
         .to_string();
+    // The same person's card gave consents above, twice; each shows once.
+    let out = reader(
+        "smartphone",
+        &["--face", "ok", "--consent", "medication,limit"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let out = onshi(&[
         "reader",
         "--server",
@@ -496,6 +502,41 @@ fn demo_serves_healthz() {
     ));
     assert!(
         page.starts_with("HTTP/1.1 200") && page.contains("あなたの健診結果"),
+        "{page}"
+    );
+    // Their page shows the consents given at the clinic and who looked; one is withdrawn.
+    let home = |cookie: &str| {
+        http(format!(
+            "GET /portal HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        ))
+    };
+    let page = home(&cookie);
+    assert!(
+        page.contains("あなたの資格") && page.contains("あなたの情報を見た記録"),
+        "{page}"
+    );
+    let forms = page.matches("action=\"/portal/consents/withdraw\"").count();
+    assert_eq!(forms, 2, "medication and limit: {page}");
+    let field = |name: &str| {
+        let key = format!("name=\"{name}\" value=\"");
+        let at = page.find(&key).unwrap() + key.len();
+        page[at..at + page[at..].find('"').unwrap()].to_owned()
+    };
+    let body = format!(
+        "csrf={}&facility={}&kind={}",
+        field("csrf"),
+        field("facility"),
+        field("kind")
+    );
+    let done = http(format!(
+        "POST /portal/consents/withdraw HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    assert!(done.contains("の同意を取り消しました"), "{done}");
+    let page = home(&cookie);
+    assert_eq!(
+        page.matches("action=\"/portal/consents/withdraw\"").count(),
+        1,
         "{page}"
     );
 

@@ -294,6 +294,7 @@ async fn render_home(
             "",
         )
         .await?;
+    let mut seen = std::collections::HashSet::new();
     let page = onshi_pages::PortalHome {
         csrf: session.csrf.clone(),
         message,
@@ -316,8 +317,11 @@ async fn render_home(
                 copay: format!("{}割", m.details.copay_ratio.percent() / 10),
             })
             .collect(),
+        // A consent given again at the same facility renews it: one row per facility and
+        // kind, the newest (withdrawing ends them all).
         consents: consents
             .into_iter()
+            .filter(|c| seen.insert((c.facility.clone(), c.kind.clone())))
             .map(|c| onshi_pages::ConsentRow {
                 kind_name: onshi_pages::consent_name(&c.kind),
                 facility: c.facility,
