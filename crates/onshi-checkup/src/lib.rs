@@ -30,6 +30,7 @@ pub mod fhir;
 pub mod import;
 pub mod index;
 pub mod reference;
+pub mod stratify;
 pub mod validate;
 pub mod write;
 pub mod xml;
