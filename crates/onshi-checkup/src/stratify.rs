@@ -528,3 +528,32 @@ pub fn metabolic_syndrome(facts: &Facts, rules: RuleSet) -> Metabolic {
     }
     seen.unwrap_or(Metabolic::Undeterminable)
 }
+
+/// A checkup's judgements and the rule set that gave them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judged {
+    /// The rule set of the checkup's fiscal year.
+    pub rules: RuleSet,
+    /// 保健指導レベル, or `None` outside ages 40–74.
+    pub level: Option<GuidanceLevel>,
+    /// メタボリックシンドローム判定.
+    pub metabolic: Metabolic,
+}
+
+/// Judges a checkup of a person of `sex` born on `birth_date`, examined on `exam_date`, from its
+/// items (see [`Facts::from_items`]), under the rule set of its fiscal year.
+pub fn judge<'a>(
+    sex: u8,
+    birth_date: time::Date,
+    exam_date: time::Date,
+    items: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Judged {
+    let rules = RuleSet::for_fiscal_year(onshi_domain::fiscal_year(exam_date));
+    let age = onshi_domain::age_at_fiscal_year_end(birth_date, exam_date);
+    let facts = Facts::from_items(sex, age, items);
+    Judged {
+        rules,
+        level: guidance_level(&facts, rules),
+        metabolic: metabolic_syndrome(&facts, rules),
+    }
+}

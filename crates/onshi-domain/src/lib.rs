@@ -52,7 +52,7 @@ pub use ids::{
 pub use limit::{LimitBracket, LimitCertificate, LimitClass, LimitInput};
 pub use member::{
     CopayRatio, LossReason, MemberDetails, MemberInput, MemberKey, Personal, Relationship, Sex,
-    ValidMember, age_on, is_preschool, parse_date,
+    ValidMember, age_at_fiscal_year_end, age_on, fiscal_year, is_preschool, parse_date,
 };
 
 use time::OffsetDateTime;

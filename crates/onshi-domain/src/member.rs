@@ -335,6 +335,22 @@ impl MemberDetails {
     }
 }
 
+/// The fiscal year (年度, April to March) of `date`.
+pub fn fiscal_year(date: Date) -> i32 {
+    if date.month() >= time::Month::April {
+        date.year()
+    } else {
+        date.year() - 1
+    }
+}
+
+/// The age at the end of the fiscal year of `date` (31 March), as 特定健診 counts it.
+pub fn age_at_fiscal_year_end(birth: Date, date: Date) -> i32 {
+    let end =
+        Date::from_calendar_date(fiscal_year(date) + 1, time::Month::March, 31).unwrap_or(date);
+    age_on(birth, end)
+}
+
 /// A person's age on `date`, as Japanese law counts it (年齢計算ニ関スル法律): a year is reached
 /// at the end of the day before the birthday, so someone born on 1 April turns 6 on 31 March.
 pub fn age_on(birth: Date, date: Date) -> i32 {

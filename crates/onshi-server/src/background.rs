@@ -1,5 +1,6 @@
 //! The server's background work, in one place: [`start`] resumes unfinished bulk look-ups,
-//! starts forgetting used challenges and watching for rotated or revoked tokens; [`spawn_bulk`] answers a bulk look-up's rows. Everything
+//! judges stored checkups the current rules have not judged, starts forgetting used challenges
+//! and watching for rotated or revoked tokens; [`spawn_bulk`] answers a bulk look-up's rows. Everything
 //! here is safe with several servers over one store.
 
 use onshi_api::BulkItem;
@@ -30,6 +31,17 @@ pub async fn start(state: &AppState) {
     }
     spawn_forgetting(state.clone());
     spawn_token_watch(state.clone());
+    spawn_judging(state.clone());
+}
+
+/// Judges the stored checkups that the current rules have not judged (see
+/// [`crate::checkups::judge_stale_checkups`]); new imports are judged as they are stored.
+fn spawn_judging(state: AppState) {
+    tokio::spawn(async move {
+        if let Err(e) = crate::checkups::judge_stale_checkups(&state.store).await {
+            tracing::error!(error = %e, "could not judge stored checkups; it resumes at the next start");
+        }
+    });
 }
 
 /// How often a server looks whether tokens were rotated or revoked.

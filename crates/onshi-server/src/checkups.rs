@@ -47,7 +47,18 @@ fn staged(c: &Checkup) -> Result<NewCheckup, String> {
             fields.join("; ")
         )
     })?;
+    let judged = onshi_checkup::stratify::judge(
+        d.sex,
+        d.birth_date,
+        d.exam_date,
+        d.observations.iter().filter_map(|o| match &o.value {
+            Value::Quantity { value, .. } => Some((o.code.as_str(), value.as_str())),
+            Value::Coded { code, .. } => Some((o.code.as_str(), code.as_str())),
+            Value::Text(_) | Value::Null(_) => None,
+        }),
+    );
     Ok(NewCheckup {
+        judgement: judgement(&judged),
         key,
         birth_date: d.birth_date,
         sex: d.sex,
@@ -461,4 +472,64 @@ pub fn transfer_archive(
     }
     let name = writer.file_name();
     Ok((name, writer.finish()?.into_inner()))
+}
+
+/// The rule set id each fiscal year's checkups should carry, for [`Store::checkups_to_judge`].
+fn rule_periods() -> Vec<(i32, &'static str)> {
+    let mut periods: Vec<(i32, &'static str)> = Vec::new();
+    // The first fiscal year of each rule set, found from the rule sets themselves.
+    for year in 1990..=2100 {
+        let id = onshi_checkup::stratify::RuleSet::for_fiscal_year(year).id();
+        if periods.last().map(|p| p.1) != Some(id) {
+            periods.push((year, id));
+        }
+    }
+    periods
+}
+
+/// Judges every stored checkup whose judgements are missing or were made by another rule set
+/// than its fiscal year's (rows from before migration 20, or after onshi's rules changed), a
+/// page at a time, logging progress. Returns how many it judged.
+pub async fn judge_stale_checkups(store: &Store) -> Result<u64, StoreError> {
+    const PAGE: u32 = 1000;
+    let periods = rule_periods();
+    let mut after = String::new();
+    let mut judged = 0u64;
+    loop {
+        let page = store.checkups_to_judge(&periods, &after, PAGE).await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.id.clone();
+        let results: Vec<(String, onshi_store::CheckupJudgement)> = page
+            .iter()
+            .map(|c| {
+                let j = onshi_checkup::stratify::judge(
+                    c.sex,
+                    c.birth_date,
+                    c.exam_date,
+                    c.items.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                );
+                (c.id.clone(), judgement(&j))
+            })
+            .collect();
+        store.set_judgements(&results).await?;
+        judged += results.len() as u64;
+        if judged % 100_000 < u64::from(PAGE) {
+            tracing::info!(judged, "judging stored checkups under the current rules");
+        }
+    }
+    if judged > 0 {
+        tracing::info!(judged, "stored checkups judged under the current rules");
+    }
+    Ok(judged)
+}
+
+/// The store's form of a judgement.
+fn judgement(j: &onshi_checkup::stratify::Judged) -> onshi_store::CheckupJudgement {
+    onshi_store::CheckupJudgement {
+        rule_set: j.rules.id().to_owned(),
+        guidance_level: j.level.map(|l| l.code().to_owned()),
+        metabolic: j.metabolic.code().to_owned(),
+    }
 }

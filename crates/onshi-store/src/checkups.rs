@@ -5,7 +5,7 @@
 //! from the stored one; [`CheckupImport::commit`] writes the import's audit entry in the same
 //! commit. Dropped uncommitted, nothing is stored.
 
-use time::{Date, Month, OffsetDateTime};
+use time::{Date, OffsetDateTime};
 
 use onshi_domain::{AuditAction, MemberKey};
 
@@ -65,6 +65,20 @@ pub struct NewCheckup {
     pub observations: Vec<NewObservation>,
     /// The claim the archive carried with it, if any.
     pub claim: Option<ClaimAmounts>,
+    /// Its guidance level and metabolic-syndrome result (derived: not part of its content).
+    pub judgement: CheckupJudgement,
+}
+
+/// A checkup's judgements as stored: the codes of 9N506 and 9N501 and the rule set that gave
+/// them (`onshi_checkup::stratify` computes them; the store keeps them as they are).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CheckupJudgement {
+    /// The rule set's id.
+    pub rule_set: String,
+    /// 保健指導レベル (9N506 code), or `None` outside ages 40–74.
+    pub guidance_level: Option<String>,
+    /// メタボリックシンドローム判定 (9N501 code).
+    pub metabolic: String,
 }
 
 /// What a checkup's claim bills, in yen.
@@ -134,20 +148,8 @@ pub struct CheckupImport {
     outcome: CheckupImportOutcome,
 }
 
-/// The fiscal year (年度, April to March) of `date`.
-pub fn fiscal_year(date: Date) -> i32 {
-    if date.month() >= Month::April {
-        date.year()
-    } else {
-        date.year() - 1
-    }
-}
-
-/// The age at the end of the fiscal year of `date` (31 March), as 特定健診 counts it.
-fn age_at_fiscal_year_end(birth: Date, date: Date) -> i32 {
-    let end = Date::from_calendar_date(fiscal_year(date) + 1, Month::March, 31).unwrap_or(date);
-    onshi_domain::age_on(birth, end)
-}
+use onshi_domain::age_at_fiscal_year_end;
+pub use onshi_domain::fiscal_year;
 
 fn content_hash(c: &NewCheckup) -> String {
     use aws_lc_rs::digest;
@@ -198,11 +200,12 @@ pub const EMPLOYER_CHECKUP_PROGRAM: &str = "030";
 const CONSIGNMENT_IN_FORCE: &str = "SELECT id FROM consignments WHERE institution = $1 AND insurer_number = $2 \
      AND employer = $3 AND valid_from <= $4 AND (valid_until IS NULL OR valid_until >= $4) ORDER BY created_at, id LIMIT 1";
 
-/// The head of a checkup INSERT: 30 columns, in the order `add_batch` binds them.
+/// The head of a checkup INSERT: 33 columns, in the order `add_batch` binds them.
 const INSERT_HEAD: &str = "INSERT INTO checkups (id, insurer_number, symbol, number, branch, exam_date, institution, \
      version, recorded_at, source_archive, source_file, report_kind, program, name_kana, birth_date, sex, \
      fiscal_year, age_at_fiscal_year_end, member_id, person_ref, content_hash, employer, sender_kind, sender_id, \
-     consignment_id, claim_type, unit_amount, payment_amount, other_amount, claim_amount) VALUES ";
+     consignment_id, claim_type, unit_amount, payment_amount, other_amount, claim_amount, rule_set, \
+     guidance_level, metabolic) VALUES ";
 
 /// The INSERT of `rows` observations.
 fn observation_insert(rows: usize, sqlite: bool) -> String {
@@ -376,6 +379,8 @@ pub struct StoredCheckup {
     pub version: i32,
     /// Who the document says was examined.
     pub subject: CheckupSubject,
+    /// Its judgements, once judged (rows stored before migration 20 wait for the server).
+    pub judgement: Option<CheckupJudgement>,
     /// The observations, in document order.
     pub observations: Vec<StoredObservation>,
 }
@@ -397,6 +402,9 @@ row_by_name! {
         branch: String,
         name_kana: String,
         birth_date: Date,
+        rule_set: Option<String>,
+        guidance_level: Option<String>,
+        metabolic: Option<String>,
     }
 }
 
@@ -417,7 +425,7 @@ row_by_name! {
 /// latest version of each, newest first.
 const OF_PERSON: &str = "SELECT c.id, c.insurer_number, c.exam_date, c.institution, c.report_kind, c.program, \
      c.fiscal_year, c.age_at_fiscal_year_end, c.sex, c.version, c.symbol, c.number, c.branch, c.name_kana, \
-     c.birth_date FROM checkups c WHERE c.person_ref = $1 \
+     c.birth_date, c.rule_set, c.guidance_level, c.metabolic FROM checkups c WHERE c.person_ref = $1 \
      AND c.exam_date >= $2 AND ($3 IS NULL OR c.insurer_number = $3) AND c.version = (SELECT MAX(d.version) FROM checkups d \
      WHERE d.insurer_number = c.insurer_number AND d.symbol = c.symbol AND d.number = c.number \
      AND d.branch = c.branch AND d.exam_date = c.exam_date AND d.institution = c.institution) \
@@ -492,6 +500,14 @@ fn assemble(rows: Vec<CheckupRow>, all: Vec<ObservationRow>) -> Vec<StoredChecku
                 name_kana: r.name_kana,
                 birth_date: r.birth_date,
             },
+            judgement: match (r.rule_set, r.metabolic) {
+                (Some(rule_set), Some(metabolic)) => Some(CheckupJudgement {
+                    rule_set,
+                    guidance_level: r.guidance_level,
+                    metabolic,
+                }),
+                _ => None,
+            },
             observations: obs
                 .into_iter()
                 .map(|o| StoredObservation {
@@ -513,7 +529,7 @@ fn assemble(rows: Vec<CheckupRow>, all: Vec<ObservationRow>) -> Vec<StoredChecku
 /// order, at most `$4`.
 const OF_INSURER: &str = "SELECT c.id, c.insurer_number, c.exam_date, c.institution, c.report_kind, c.program, \
      c.fiscal_year, c.age_at_fiscal_year_end, c.sex, c.version, c.symbol, c.number, c.branch, c.name_kana, \
-     c.birth_date FROM checkups c WHERE c.insurer_number = $1 AND c.fiscal_year = $2 AND c.id > $3 \
+     c.birth_date, c.rule_set, c.guidance_level, c.metabolic FROM checkups c WHERE c.insurer_number = $1 AND c.fiscal_year = $2 AND c.id > $3 \
      AND c.version = (SELECT MAX(d.version) FROM checkups d \
      WHERE d.insurer_number = c.insurer_number AND d.symbol = c.symbol AND d.number = c.number \
      AND d.branch = c.branch AND d.exam_date = c.exam_date AND d.institution = c.institution) \
@@ -913,7 +929,7 @@ struct Staged<'a> {
 }
 
 /// Rows per statement of a batch, by backend: (card keys per look-up, 4 parameters each;
-/// checkups per INSERT, 25 each; observations per INSERT, 9 each). SQLite's limit is 32,766
+/// checkups per INSERT, 33 each; observations per INSERT, 9 each). SQLite's limit is 32,766
 /// parameters; PostgreSQL's 65,535.
 const SQLITE_BATCH_ROWS: (usize, usize, usize) = (500, 200, 300);
 const POSTGRES_BATCH_ROWS: (usize, usize, usize) = (500, 200, 300);
@@ -953,7 +969,7 @@ fn values(rows: usize, width: usize, sqlite: bool) -> String {
 
 fn checkup_insert(rows: usize, sqlite: bool) -> String {
     let mut sql = String::from(INSERT_HEAD);
-    sql.push_str(&values(rows, 30, sqlite));
+    sql.push_str(&values(rows, 33, sqlite));
     sql
 }
 
@@ -1188,7 +1204,10 @@ impl CheckupImport {
                         .bind(c.claim.as_ref().map(|m| m.unit_amount))
                         .bind(c.claim.as_ref().map(|m| m.payment_amount))
                         .bind(c.claim.as_ref().map(|m| m.other_amount))
-                        .bind(c.claim.as_ref().map(|m| m.claim_amount));
+                        .bind(c.claim.as_ref().map(|m| m.claim_amount))
+                        .bind(&c.judgement.rule_set)
+                        .bind(c.judgement.guidance_level.as_deref())
+                        .bind(&c.judgement.metabolic);
                 }
                 q.execute(&mut **tx).await?;
             }

@@ -85,6 +85,7 @@ mod credentials;
 mod eligibility;
 mod import;
 mod import_log;
+mod judgements;
 mod members;
 mod migrate;
 mod organisations;
@@ -97,13 +98,15 @@ mod transfers;
 pub use audit::{AuditBreak, AuditEntry, AuditSummary, CheckAudit};
 pub use bulk::BulkJob;
 pub use checkups::{
-    Added, CheckupImport, CheckupImportOutcome, CheckupSubject, ClaimAmounts, MatchCandidate,
-    NewCheckup, NewObservation, StoredCheckup, StoredObservation, UnmatchedCheckup, fiscal_year,
+    Added, CheckupImport, CheckupImportOutcome, CheckupJudgement, CheckupSubject, ClaimAmounts,
+    MatchCandidate, NewCheckup, NewObservation, StoredCheckup, StoredObservation, UnmatchedCheckup,
+    fiscal_year,
 };
 pub use credentials::{Rotation, TokenOwner};
 pub use eligibility::{CardHolder, CardRead, Consent, Facility};
 pub use import::{ImportOutcome, ImportSession, StagedRow};
 pub use import_log::{ImportKind, ImportRecord};
+pub use judgements::{CheckupToJudge, RulePeriods};
 pub use members::MemberPage;
 pub use organisations::{CheckupRequest, Consignment, Employer, Institution};
 pub use sessions::{GivenConsent, PortalSession, SessionTimes};

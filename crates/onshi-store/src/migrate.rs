@@ -103,6 +103,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "import_log_kinds",
         include_str!("../migrations/sqlite/0019_import_log_kinds.sql"),
     ),
+    (
+        20,
+        "checkup_judgements",
+        include_str!("../migrations/sqlite/0020_checkup_judgements.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -199,6 +204,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         19,
         "import_log_kinds",
         include_str!("../migrations/postgres/0019_import_log_kinds.sql"),
+    ),
+    (
+        20,
+        "checkup_judgements",
+        include_str!("../migrations/postgres/0020_checkup_judgements.sql"),
     ),
 ];
 

@@ -983,3 +983,64 @@ async fn claims_are_stored_with_their_checkups_and_a_changed_claim_is_a_new_vers
         db.cleanup().await;
     }
 }
+
+/// Each stored checkup is judged as it is imported (保健指導レベル, メタボ判定, the rule set of its
+/// fiscal year), and judged again by the server when its judgement is missing.
+#[tokio::test]
+async fn imported_checkups_are_judged_and_rejudged_when_stale() {
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        // The fixture as written: a man born 1970-01-01 examined 2024-05-20 (55 at the end of
+        // FY2024): waist 85, 138/88 mmHg, HDL 38, fasting glucose 251, taking medication.
+        let man = include_str!("../../../onshi-checkup/tests/fixtures/hc08-complete.xml").replace(
+            r#"extension="00280081" root="1.2.392.200119.6.101""#,
+            r#"extension="01130012" root="1.2.392.200119.6.101""#,
+        );
+        let (s, r) = w
+            .upload(
+                &format!("/v1/checkup-archives/{NAME}"),
+                Some(w.insurer.as_str()),
+                archive(&[man]),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        let insurer = InsurerNumber::parse("01130012").unwrap();
+        let stored = || async {
+            let rows = w
+                .store
+                .checkups_of_insurer(&insurer, 2024, "", 10)
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), 1);
+            rows[0].judgement.clone()
+        };
+        let expected = onshi_store::CheckupJudgement {
+            rule_set: "tokutei-4.1".into(),
+            // Medication excludes him from guidance; the syndrome counts it: waist and three
+            // risks.
+            guidance_level: Some("3".into()),
+            metabolic: "1".into(),
+        };
+        assert_eq!(stored().await, Some(expected.clone()));
+
+        db.execute_raw(
+            "UPDATE checkups SET rule_set = NULL, guidance_level = NULL, metabolic = NULL",
+        )
+        .await
+        .unwrap();
+        assert_eq!(stored().await, None);
+        let judged = onshi_server::checkups::judge_stale_checkups(&w.store)
+            .await
+            .unwrap();
+        assert_eq!(judged, 1);
+        assert_eq!(stored().await, Some(expected));
+        assert_eq!(
+            onshi_server::checkups::judge_stale_checkups(&w.store)
+                .await
+                .unwrap(),
+            0,
+            "nothing left to judge"
+        );
+        db.cleanup().await;
+    }
+}

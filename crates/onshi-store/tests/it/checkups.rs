@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use onshi_domain::AuditAction;
-use onshi_store::{Added, NewCheckup, NewObservation};
+use onshi_store::{Added, CheckupJudgement, NewCheckup, NewObservation};
 use time::macros::date;
 
 fn checkup(number: &str, birth: time::Date, height: &str) -> NewCheckup {
@@ -29,6 +29,11 @@ fn checkup(number: &str, birth: time::Date, height: &str) -> NewCheckup {
             method: None,
         }],
         claim: None,
+        judgement: CheckupJudgement {
+            rule_set: "tokutei-4.1".into(),
+            guidance_level: Some("3".into()),
+            metabolic: "3".into(),
+        },
     }
 }
 
@@ -173,6 +178,99 @@ async fn a_batch_stores_what_one_by_one_would() {
         assert_eq!(read.len(), 1);
         assert_eq!(read[0].version, 2);
         assert_eq!(read[0].observations[0].value.as_deref(), Some("150.0"));
+        db.cleanup().await;
+    }
+}
+
+/// The judgements are stored with each checkup; those missing or made by another rule set than
+/// their fiscal year's are found a page at a time and written back.
+#[tokio::test]
+async fn stale_judgements_are_found_and_written_back() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let ins = actor(&kyokai());
+        let born = date!(1970 - 05 - 06);
+        let periods: &[(i32, &str)] = &[(1990, "tokutei-3.1"), (2024, "tokutei-4.1")];
+        let of_year = |number: &str, year: i32, rule_set: &str| {
+            let mut c = checkup(number, born, "170.0");
+            c.exam_date = time::Date::from_calendar_date(year, time::Month::June, 1).unwrap();
+            c.judgement.rule_set = rule_set.into();
+            c
+        };
+        let mut import = store.begin_checkup_import(&ins, "a.zip", T0).await.unwrap();
+        for c in [
+            of_year("1", 2024, "tokutei-4.1"), // right
+            of_year("2", 2023, "tokutei-4.1"), // another period's rules
+            of_year("3", 2024, "tokutei-4.1"), // judged, then forgotten below
+            of_year("4", 2023, "tokutei-3.1"), // right
+        ] {
+            import.add(&c).await.unwrap();
+        }
+        import.commit().await.unwrap();
+        db.execute_raw(
+            "UPDATE checkups SET rule_set = NULL, guidance_level = NULL, metabolic = NULL \
+             WHERE number = '3'",
+        )
+        .await
+        .unwrap();
+
+        let stale = store.checkups_to_judge(periods, "", 10).await.unwrap();
+        assert_eq!(stale.len(), 2, "{stale:?}");
+        let first = store.checkups_to_judge(periods, "", 1).await.unwrap();
+        let second = store
+            .checkups_to_judge(periods, &first[0].id, 1)
+            .await
+            .unwrap();
+        assert_eq!(vec![first[0].clone(), second[0].clone()], stale, "paged");
+        for c in &stale {
+            assert_eq!(c.sex, 2);
+            assert_eq!(c.birth_date, born);
+            assert_eq!(
+                c.items,
+                vec![("9N001000000000001".to_owned(), "170.0".to_owned())]
+            );
+        }
+        let judged: Vec<(String, CheckupJudgement)> = stale
+            .iter()
+            .map(|c| {
+                let rule_set = if c.exam_date.year() >= 2024 {
+                    "tokutei-4.1"
+                } else {
+                    "tokutei-3.1"
+                };
+                (
+                    c.id.clone(),
+                    CheckupJudgement {
+                        rule_set: rule_set.into(),
+                        guidance_level: Some("4".into()),
+                        metabolic: "4".into(),
+                    },
+                )
+            })
+            .collect();
+        store.set_judgements(&judged).await.unwrap();
+        assert!(
+            store
+                .checkups_to_judge(periods, "", 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Read back with the checkups.
+        let fy2023 = store
+            .checkups_of_insurer(&kyokai(), 2023, "", 10)
+            .await
+            .unwrap();
+        let mut levels: Vec<Option<String>> = fy2023
+            .iter()
+            .map(|c| {
+                let j = c.judgement.clone().unwrap();
+                assert_eq!(j.rule_set, "tokutei-3.1");
+                j.guidance_level
+            })
+            .collect();
+        levels.sort();
+        assert_eq!(levels, vec![Some("3".into()), Some("4".into())]);
         db.cleanup().await;
     }
 }
