@@ -62,6 +62,9 @@ pub enum AuditAction {
     AccountChange,
     /// A person withdrew a consent they had given a facility.
     WithdrawConsent,
+    /// An insurer recorded a member's specific health guidance (first interview, completion,
+    /// drop-out).
+    RecordGuidance,
 }
 
 impl AuditAction {
@@ -94,6 +97,7 @@ impl AuditAction {
             Self::StaffLockedOut => "staff_locked_out",
             Self::AccountChange => "account_change",
             Self::WithdrawConsent => "withdraw_consent",
+            Self::RecordGuidance => "record_guidance",
         }
     }
 }

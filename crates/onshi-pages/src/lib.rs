@@ -166,6 +166,7 @@ pub fn action_name(action: &str) -> String {
         "transfer_checkups" => "健診結果を新しい保険者へ引き継ぎ".into(),
         "register" => "保険証利用を登録".into(),
         "withdraw_consent" => "同意を取り消し".into(),
+        "record_guidance" => "保健指導を記録".into(),
         "create" => "資格を登録".into(),
         "change" => "資格を変更".into(),
         "history" => "資格の履歴を閲覧".into(),

@@ -108,6 +108,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "checkup_judgements",
         include_str!("../migrations/sqlite/0020_checkup_judgements.sql"),
     ),
+    (
+        21,
+        "guidance_events",
+        include_str!("../migrations/sqlite/0021_guidance_events.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -209,6 +214,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         20,
         "checkup_judgements",
         include_str!("../migrations/postgres/0020_checkup_judgements.sql"),
+    ),
+    (
+        21,
+        "guidance_events",
+        include_str!("../migrations/postgres/0021_guidance_events.sql"),
     ),
 ];
 

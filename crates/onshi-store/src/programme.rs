@@ -1,0 +1,270 @@
+//! The insurer's programme for a fiscal year (特定健診・特定保健指導): who should be examined,
+//! who was, who is a guidance target, and what guidance happened (migration 21), counted in
+//! SQL that runs alike on both backends. The rates themselves are arithmetic on these counts
+//! (`onshi_api::ProgrammeSummary`).
+
+use time::{Date, Month, OffsetDateTime};
+
+use onshi_domain::{AuditAction, InsurerNumber, MemberKey};
+
+use crate::audit::audit;
+use crate::compared_time::ComparedTime;
+use crate::{Actor, Store, StoreError};
+
+/// A step of a member's specific health guidance in a fiscal year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuidanceEvent {
+    /// 初回面接: the guidance began.
+    FirstInterview,
+    /// 終了: the final evaluation was made (counts towards the guidance rate).
+    Completed,
+    /// 脱落: the member stopped.
+    DroppedOut,
+}
+
+impl GuidanceEvent {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuidanceEvent::FirstInterview => "first_interview",
+            GuidanceEvent::Completed => "completed",
+            GuidanceEvent::DroppedOut => "dropped_out",
+        }
+    }
+
+    /// The event of a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            GuidanceEvent::FirstInterview,
+            GuidanceEvent::Completed,
+            GuidanceEvent::DroppedOut,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == s)
+    }
+}
+
+/// An insurer's counts for one fiscal year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProgrammeCounts {
+    /// Members aged 40–74 at the end of the fiscal year who were members for all of it (the
+    /// denominator of 特定健診実施率).
+    pub eligible: i64,
+    /// Those of them with a checkup in the fiscal year (its numerator).
+    pub examined: i64,
+    /// Examined members whose latest checkup of the year gives 積極的支援.
+    pub active: i64,
+    /// … 動機付け支援.
+    pub motivational: i64,
+    /// … 判定不能.
+    pub undeterminable: i64,
+    /// Examined members whose latest checkup meets the metabolic syndrome's criteria.
+    pub metabolic: i64,
+    /// … its reserve group.
+    pub metabolic_reserve: i64,
+    /// Targets (積極的 or 動機付け) whose guidance had its first interview.
+    pub started: i64,
+    /// Targets whose guidance was completed (the numerator of 特定保健指導実施率).
+    pub completed: i64,
+    /// Targets who dropped out.
+    pub dropped_out: i64,
+}
+
+/// The first and last days of fiscal year `year`, and the birth-date bounds of ages 40–74 at
+/// its end: born on or before the first bound, after the second.
+fn year_bounds(year: i32) -> Result<(Date, Date, Date, Date), StoreError> {
+    let date = |y: i32, m: Month, d: u8| {
+        Date::from_calendar_date(y, m, d)
+            .map_err(|_| StoreError::Conflict(format!("fiscal year {year} is out of range")))
+    };
+    // Age ≥ 40 on 31 March of year+1 ⇔ the 40th anniversary is on or before 1 April
+    // (年齢計算ニ関スル法律: an age is reached the day before the anniversary).
+    Ok((
+        date(year, Month::April, 1)?,
+        date(year + 1, Month::March, 31)?,
+        date(year + 1 - 40, Month::April, 1)?,
+        date(year + 1 - 75, Month::April, 1)?,
+    ))
+}
+
+/// $1 insurer, $2 first day, $3 last day, $4 youngest birth date, $5 oldest (exclusive),
+/// $6 fiscal year.
+const COUNTS: &str = "WITH eligible AS ( \
+       SELECT m.id FROM members m \
+       JOIN member_versions v ON v.member_id = m.id AND v.version = m.current_version \
+       WHERE m.insurer_number = $1 AND v.qualified_from <= $2 \
+         AND (v.qualified_until IS NULL OR v.qualified_until >= $3) \
+         AND v.birth_date <= $4 AND v.birth_date > $5 \
+     ), ranked AS ( \
+       SELECT c.member_id, c.guidance_level, c.metabolic, ROW_NUMBER() OVER ( \
+         PARTITION BY c.member_id ORDER BY c.exam_date DESC, c.version DESC, c.id DESC) AS rn \
+       FROM checkups c JOIN eligible e ON e.id = c.member_id \
+       WHERE c.insurer_number = $1 AND c.fiscal_year = $6 \
+     ), latest AS (SELECT member_id, guidance_level, metabolic FROM ranked WHERE rn = 1), \
+     events AS ( \
+       SELECT g.member_id, \
+         MAX(CASE WHEN g.event = 'first_interview' THEN 1 ELSE 0 END) AS started, \
+         MAX(CASE WHEN g.event = 'completed' THEN 1 ELSE 0 END) AS completed, \
+         MAX(CASE WHEN g.event = 'dropped_out' THEN 1 ELSE 0 END) AS dropped_out \
+       FROM guidance_events g JOIN latest l ON l.member_id = g.member_id \
+       WHERE g.fiscal_year = $6 AND l.guidance_level IN ('1', '2') GROUP BY g.member_id \
+     ) \
+     SELECT (SELECT COUNT(*) FROM eligible) AS eligible, \
+       (SELECT COUNT(*) FROM latest) AS examined, \
+       (SELECT COUNT(*) FROM latest WHERE guidance_level = '1') AS active, \
+       (SELECT COUNT(*) FROM latest WHERE guidance_level = '2') AS motivational, \
+       (SELECT COUNT(*) FROM latest WHERE guidance_level = '4') AS undeterminable, \
+       (SELECT COUNT(*) FROM latest WHERE metabolic = '1') AS metabolic, \
+       (SELECT COUNT(*) FROM latest WHERE metabolic = '2') AS metabolic_reserve, \
+       (SELECT COUNT(*) FROM events WHERE started = 1) AS started, \
+       (SELECT COUNT(*) FROM events WHERE completed = 1) AS completed, \
+       (SELECT COUNT(*) FROM events WHERE dropped_out = 1) AS dropped_out";
+
+row_by_name! {
+    struct CountsRow {
+        eligible: i64,
+        examined: i64,
+        active: i64,
+        motivational: i64,
+        undeterminable: i64,
+        metabolic: i64,
+        metabolic_reserve: i64,
+        started: i64,
+        completed: i64,
+        dropped_out: i64,
+    }
+}
+
+impl Store {
+    /// `insurer`'s programme counts for fiscal year `year` (no personal data: not audited).
+    pub async fn programme_counts(
+        &self,
+        insurer: &InsurerNumber,
+        year: i32,
+    ) -> Result<ProgrammeCounts, StoreError> {
+        let (first, last, youngest, oldest) = year_bounds(year)?;
+        let r: CountsRow = crate::on_pool!(self, read, |p| sqlx::query_as(COUNTS)
+            .bind(insurer.as_str())
+            .bind(first)
+            .bind(last)
+            .bind(youngest)
+            .bind(oldest)
+            .bind(year)
+            .fetch_one(p)
+            .await?);
+        Ok(ProgrammeCounts {
+            eligible: r.eligible,
+            examined: r.examined,
+            active: r.active,
+            motivational: r.motivational,
+            undeterminable: r.undeterminable,
+            metabolic: r.metabolic,
+            metabolic_reserve: r.metabolic_reserve,
+            started: r.started,
+            completed: r.completed,
+            dropped_out: r.dropped_out,
+        })
+    }
+
+    /// Records `event` of the guidance of the member with card `key` in fiscal year `year`, on
+    /// `on`, by `actor` at `at`, audited. Recording an event again moves its date. Refused: no
+    /// such member (`NotFound`); a completion and a drop-out in the same year, or a completion
+    /// or drop-out dated before the first interview (`Conflict`); a date outside the guidance's
+    /// window (the fiscal year and the next, since guidance runs on) (`Invalid`).
+    pub async fn record_guidance(
+        &self,
+        actor: &Actor,
+        key: &MemberKey,
+        year: i32,
+        event: GuidanceEvent,
+        on: Date,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (first, _, _, _) = year_bounds(year)?;
+        let (_, window_end, _, _) = year_bounds(year + 1)?;
+        if on < first || on > window_end {
+            return Err(StoreError::Conflict(format!(
+                "date: {on} is outside fiscal year {year}'s guidance ({first} to {window_end})"
+            )));
+        }
+        crate::on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            let member: Option<(String,)> = sqlx::query_as(
+                "SELECT id FROM members WHERE insurer_number = $1 AND symbol = $2 AND number = $3 \
+                 AND branch = $4",
+            )
+            .bind(key.insurer.as_str())
+            .bind(key.symbol.as_str())
+            .bind(key.number.as_str())
+            .bind(key.branch.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((member,)) = member else {
+                return Err(StoreError::NotFound("member"));
+            };
+            let others: Vec<(String, Date)> = sqlx::query_as(
+                "SELECT event, on_date FROM guidance_events WHERE member_id = $1 AND fiscal_year = $2",
+            )
+            .bind(&member)
+            .bind(year)
+            .fetch_all(&mut *tx)
+            .await?;
+            let date_of = |e: GuidanceEvent| {
+                others
+                    .iter()
+                    .find(|(name, _)| name == e.as_str())
+                    .map(|(_, d)| *d)
+            };
+            let other_end = match event {
+                GuidanceEvent::Completed => Some(GuidanceEvent::DroppedOut),
+                GuidanceEvent::DroppedOut => Some(GuidanceEvent::Completed),
+                GuidanceEvent::FirstInterview => None,
+            };
+            if let Some(other) = other_end
+                && date_of(other).is_some()
+            {
+                return Err(StoreError::Conflict(format!(
+                    "event: the guidance of fiscal year {year} is already recorded as {}",
+                    other.as_str()
+                )));
+            }
+            let (started, ended) = match event {
+                GuidanceEvent::FirstInterview => (
+                    Some(on),
+                    date_of(GuidanceEvent::Completed).or(date_of(GuidanceEvent::DroppedOut)),
+                ),
+                _ => (date_of(GuidanceEvent::FirstInterview), Some(on)),
+            };
+            if let (Some(s), Some(e)) = (started, ended)
+                && e < s
+            {
+                return Err(StoreError::Conflict(format!(
+                    "date: the guidance cannot end ({e}) before its first interview ({s})"
+                )));
+            }
+            sqlx::query(
+                "INSERT INTO guidance_events (member_id, fiscal_year, event, on_date, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (member_id, fiscal_year, event) \
+                 DO UPDATE SET on_date = excluded.on_date, recorded_at = excluded.recorded_at",
+            )
+            .bind(&member)
+            .bind(year)
+            .bind(event.as_str())
+            .bind(on)
+            .bind(ComparedTime(at))
+            .execute(&mut *tx)
+            .await?;
+            audit!(
+                &mut *tx,
+                at,
+                actor,
+                AuditAction::RecordGuidance,
+                &[member.as_str()],
+                None,
+                Some(format!("{} of fiscal year {year}", event.as_str()))
+            );
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}

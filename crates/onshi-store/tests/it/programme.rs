@@ -1,0 +1,161 @@
+//! An insurer's programme counts for a fiscal year (who should be examined, who was, the
+//! guidance targets and what guidance happened), at each bound, and the guidance record's
+//! refusals, on both backends.
+
+use crate::common::*;
+use onshi_domain::AuditAction;
+use onshi_store::{CheckupJudgement, GuidanceEvent, NewCheckup, ProgrammeCounts, StoreError};
+use time::Date;
+use time::macros::date;
+
+fn judged(m: &onshi_domain::ValidMember, exam: Date, level: &str, metabolic: &str) -> NewCheckup {
+    NewCheckup {
+        key: m.key.clone(),
+        birth_date: m.details.birth_date.0,
+        sex: 2,
+        name_kana: "ｼｹﾝ ﾊﾅｺ".into(),
+        institution: "5521111111".into(),
+        exam_date: exam,
+        report_kind: "10".into(),
+        program: "010".into(),
+        source_file: format!("DATA/h{}{exam}.xml", m.key.number.as_str()),
+        observations: Vec::new(),
+        claim: None,
+        judgement: CheckupJudgement {
+            rule_set: "tokutei-4.1".into(),
+            guidance_level: Some(level.into()),
+            metabolic: metabolic.into(),
+        },
+    }
+}
+
+#[tokio::test]
+async fn programme_counts_follow_the_registry_and_the_guidance_record() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let ins = actor(&kyokai());
+        // (number, born, member from, member until): FY2024 runs 2024-04-01 to 2025-03-31.
+        let people = [
+            ("1", date!(1970 - 06 - 01), "2020-04-01", ""), // 54: eligible
+            ("2", date!(1985 - 04 - 01), "2020-04-01", ""), // reaches 40 on 2025-03-31
+            ("3", date!(1985 - 04 - 02), "2020-04-01", ""), // 39 at the year's end
+            ("4", date!(1950 - 04 - 02), "2020-04-01", ""), // 74 until 2025-03-31
+            ("5", date!(1950 - 04 - 01), "2020-04-01", ""), // 75 on 2025-03-31
+            ("6", date!(1970 - 06 - 01), "2024-04-02", ""), // joined a day late
+            ("7", date!(1970 - 06 - 01), "2020-04-01", "2025-03-30"), // left a day early
+            ("8", date!(1970 - 06 - 01), "2020-04-01", "2025-03-31"), // stayed the year
+        ];
+        let mut members = std::collections::HashMap::new();
+        for (number, born, from, until) in people {
+            let mut m = member("01130012", number, from, until, "");
+            m.details.birth_date = onshi_domain::Personal(born);
+            store
+                .create_member(&ins, &m.key, &m.details, T0)
+                .await
+                .unwrap();
+            members.insert(number, m);
+        }
+        let mut import = store.begin_checkup_import(&ins, "a.zip", T0).await.unwrap();
+        for c in [
+            judged(&members["1"], date!(2024 - 06 - 01), "1", "1"),
+            // Two checkups: the later one counts.
+            judged(&members["2"], date!(2024 - 05 - 01), "1", "1"),
+            judged(&members["2"], date!(2024 - 10 - 01), "2", "2"),
+            judged(&members["3"], date!(2024 - 06 - 01), "1", "1"), // not eligible
+            judged(&members["4"], date!(2024 - 06 - 01), "3", "3"),
+            judged(&members["1"], date!(2024 - 03 - 31), "4", "4"), // FY2023
+        ] {
+            import.add(&c).await.unwrap();
+        }
+        import.commit().await.unwrap();
+
+        let counts = store.programme_counts(&kyokai(), 2024).await.unwrap();
+        assert_eq!(
+            counts,
+            ProgrammeCounts {
+                eligible: 4, // 1, 2, 4, 8
+                examined: 3, // 1, 2, 4
+                active: 1,
+                motivational: 1,
+                undeterminable: 0,
+                metabolic: 1,
+                metabolic_reserve: 1,
+                started: 0,
+                completed: 0,
+                dropped_out: 0,
+            },
+            "{}",
+            db.backend
+        );
+
+        // Guidance: 1 starts and completes; 2 starts and drops out; 4 (not a target) is
+        // recorded as completed but does not count.
+        let record = |n: &str, event, on| {
+            let store = store.clone();
+            let key = members[n].key.clone();
+            let ins = ins.clone();
+            async move { store.record_guidance(&ins, &key, 2024, event, on, T1).await }
+        };
+        record("1", GuidanceEvent::FirstInterview, date!(2024 - 08 - 01))
+            .await
+            .unwrap();
+        // Ending before the first interview, refused.
+        let early = record("1", GuidanceEvent::Completed, date!(2024 - 07 - 01)).await;
+        assert!(
+            matches!(&early, Err(StoreError::Conflict(m)) if m.contains("before its first interview")),
+            "{early:?}"
+        );
+        record("1", GuidanceEvent::Completed, date!(2025 - 02 - 01))
+            .await
+            .unwrap();
+        record("2", GuidanceEvent::FirstInterview, date!(2024 - 11 - 01))
+            .await
+            .unwrap();
+        record("2", GuidanceEvent::DroppedOut, date!(2025 - 01 - 10))
+            .await
+            .unwrap();
+        let both = record("2", GuidanceEvent::Completed, date!(2025 - 03 - 01)).await;
+        assert!(
+            matches!(&both, Err(StoreError::Conflict(m)) if m.contains("already recorded as dropped_out")),
+            "{both:?}"
+        );
+        record("4", GuidanceEvent::Completed, date!(2025 - 03 - 01))
+            .await
+            .unwrap();
+        // Recorded again: the date moves, nothing doubles.
+        record("1", GuidanceEvent::FirstInterview, date!(2024 - 08 - 02))
+            .await
+            .unwrap();
+        let nobody = member("01130012", "99", "2020-04-01", "", "");
+        let missing = store
+            .record_guidance(
+                &ins,
+                &nobody.key,
+                2024,
+                GuidanceEvent::Completed,
+                date!(2025 - 01 - 01),
+                T1,
+            )
+            .await;
+        assert!(matches!(missing, Err(StoreError::NotFound("member"))));
+
+        let counts = store.programme_counts(&kyokai(), 2024).await.unwrap();
+        assert_eq!(
+            (counts.started, counts.completed, counts.dropped_out),
+            (2, 1, 1)
+        );
+        // Another year has its own counts.
+        let fy2023 = store.programme_counts(&kyokai(), 2023).await.unwrap();
+        assert_eq!((fy2023.examined, fy2023.undeterminable), (1, 1));
+        assert_eq!(
+            store
+                .audit_of_action(AuditAction::RecordGuidance)
+                .await
+                .unwrap()
+                .len(),
+            6,
+            "each recorded event, none of the refused"
+        );
+        db.cleanup().await;
+    }
+}
