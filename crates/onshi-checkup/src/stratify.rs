@@ -538,6 +538,9 @@ pub struct Judged {
     pub level: Option<GuidanceLevel>,
     /// メタボリックシンドローム判定.
     pub metabolic: Metabolic,
+    /// Some item is at or past its 受診勧奨判定値 (see [`crate::reference`]): the person is to be
+    /// told to see a doctor.
+    pub referral: bool,
 }
 
 /// Judges a checkup of a person of `sex` born on `birth_date`, examined on `exam_date`, from its
@@ -550,10 +553,21 @@ pub fn judge<'a>(
 ) -> Judged {
     let rules = RuleSet::for_fiscal_year(onshi_domain::fiscal_year(exam_date));
     let age = onshi_domain::age_at_fiscal_year_end(birth_date, exam_date);
-    let facts = Facts::from_items(sex, age, items);
+    let items: Vec<(&str, &str)> = items.into_iter().collect();
+    let facts = Facts::from_items(sex, age, items.iter().copied());
+    let referral = items.iter().any(|(code, value)| {
+        let (Some(values), Ok(v)) = (
+            crate::reference::values_for(code),
+            value.trim().parse::<f64>(),
+        ) else {
+            return false;
+        };
+        values.judge(v, sex) == crate::reference::Judgement::Referral
+    });
     Judged {
         rules,
         level: guidance_level(&facts, rules),
         metabolic: metabolic_syndrome(&facts, rules),
+        referral,
     }
 }

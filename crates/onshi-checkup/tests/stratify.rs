@@ -712,3 +712,47 @@ fn rule_sets_follow_the_fiscal_year_and_round_trip_their_ids() {
     }
     assert!(Active.is_target() && Motivational.is_target() && !Information.is_target());
 }
+
+/// `judge` takes the rule set and age from the dates, and flags a value past its 受診勧奨判定値.
+#[test]
+fn judging_a_checkup_reads_its_dates_and_referral_values() {
+    use onshi_checkup::stratify::judge;
+    use time::macros::date;
+    let items = |glucose: &'static str| {
+        [
+            ("9N016160100000001", "91.0"),
+            ("9A751000000000001", "120"),
+            ("9A761000000000001", "70"),
+            ("3F015000002327101", "100"),
+            ("3F070000002327101", "60"),
+            ("3D010000001926101", glucose),
+            ("9N701000000000011", "2"),
+            ("9N706000000000011", "2"),
+            ("9N711000000000011", "2"),
+            ("9N736000000000011", "3"),
+        ]
+    };
+    // Born 1960-04-01: 65 at the end of FY2024 (reached 2025-03-31), 64 at the end of FY2023.
+    let j = judge(
+        1,
+        date!(1960 - 04 - 01),
+        date!(2024 - 06 - 01),
+        items("126"),
+    );
+    assert_eq!(j.rules, Fourth);
+    assert_eq!(j.level, Some(Motivational));
+    assert_eq!(j.metabolic, Reserve);
+    assert!(j.referral, "fasting glucose 126 is the 受診勧奨判定値");
+    let j = judge(
+        1,
+        date!(1960 - 04 - 01),
+        date!(2024 - 03 - 31),
+        items("125"),
+    );
+    assert_eq!(j.rules, Third);
+    assert_eq!(j.level, Some(Motivational));
+    assert!(!j.referral);
+    // Born 1985-04-02: 39 at the end of FY2024, not stratified.
+    let j = judge(1, date!(1985 - 04 - 02), date!(2024 - 06 - 01), items("90"));
+    assert_eq!(j.level, None);
+}

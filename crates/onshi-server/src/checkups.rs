@@ -531,5 +531,6 @@ fn judgement(j: &onshi_checkup::stratify::Judged) -> onshi_store::CheckupJudgeme
         rule_set: j.rules.id().to_owned(),
         guidance_level: j.level.map(|l| l.code().to_owned()),
         metabolic: j.metabolic.code().to_owned(),
+        referral: j.referral,
     }
 }

@@ -79,6 +79,8 @@ pub struct CheckupJudgement {
     pub guidance_level: Option<String>,
     /// メタボリックシンドローム判定 (9N501 code).
     pub metabolic: String,
+    /// Some item is at or past its 受診勧奨判定値.
+    pub referral: bool,
 }
 
 /// What a checkup's claim bills, in yen.
@@ -200,12 +202,12 @@ pub const EMPLOYER_CHECKUP_PROGRAM: &str = "030";
 const CONSIGNMENT_IN_FORCE: &str = "SELECT id FROM consignments WHERE institution = $1 AND insurer_number = $2 \
      AND employer = $3 AND valid_from <= $4 AND (valid_until IS NULL OR valid_until >= $4) ORDER BY created_at, id LIMIT 1";
 
-/// The head of a checkup INSERT: 33 columns, in the order `add_batch` binds them.
+/// The head of a checkup INSERT: 34 columns, in the order `add_batch` binds them.
 const INSERT_HEAD: &str = "INSERT INTO checkups (id, insurer_number, symbol, number, branch, exam_date, institution, \
      version, recorded_at, source_archive, source_file, report_kind, program, name_kana, birth_date, sex, \
      fiscal_year, age_at_fiscal_year_end, member_id, person_ref, content_hash, employer, sender_kind, sender_id, \
      consignment_id, claim_type, unit_amount, payment_amount, other_amount, claim_amount, rule_set, \
-     guidance_level, metabolic) VALUES ";
+     guidance_level, metabolic, referral) VALUES ";
 
 /// The INSERT of `rows` observations.
 fn observation_insert(rows: usize, sqlite: bool) -> String {
@@ -405,6 +407,7 @@ row_by_name! {
         rule_set: Option<String>,
         guidance_level: Option<String>,
         metabolic: Option<String>,
+        referral: Option<bool>,
     }
 }
 
@@ -425,7 +428,7 @@ row_by_name! {
 /// latest version of each, newest first.
 const OF_PERSON: &str = "SELECT c.id, c.insurer_number, c.exam_date, c.institution, c.report_kind, c.program, \
      c.fiscal_year, c.age_at_fiscal_year_end, c.sex, c.version, c.symbol, c.number, c.branch, c.name_kana, \
-     c.birth_date, c.rule_set, c.guidance_level, c.metabolic FROM checkups c WHERE c.person_ref = $1 \
+     c.birth_date, c.rule_set, c.guidance_level, c.metabolic, c.referral FROM checkups c WHERE c.person_ref = $1 \
      AND c.exam_date >= $2 AND ($3 IS NULL OR c.insurer_number = $3) AND c.version = (SELECT MAX(d.version) FROM checkups d \
      WHERE d.insurer_number = c.insurer_number AND d.symbol = c.symbol AND d.number = c.number \
      AND d.branch = c.branch AND d.exam_date = c.exam_date AND d.institution = c.institution) \
@@ -500,11 +503,12 @@ fn assemble(rows: Vec<CheckupRow>, all: Vec<ObservationRow>) -> Vec<StoredChecku
                 name_kana: r.name_kana,
                 birth_date: r.birth_date,
             },
-            judgement: match (r.rule_set, r.metabolic) {
-                (Some(rule_set), Some(metabolic)) => Some(CheckupJudgement {
+            judgement: match (r.rule_set, r.metabolic, r.referral) {
+                (Some(rule_set), Some(metabolic), Some(referral)) => Some(CheckupJudgement {
                     rule_set,
                     guidance_level: r.guidance_level,
                     metabolic,
+                    referral,
                 }),
                 _ => None,
             },
@@ -529,7 +533,7 @@ fn assemble(rows: Vec<CheckupRow>, all: Vec<ObservationRow>) -> Vec<StoredChecku
 /// order, at most `$4`.
 const OF_INSURER: &str = "SELECT c.id, c.insurer_number, c.exam_date, c.institution, c.report_kind, c.program, \
      c.fiscal_year, c.age_at_fiscal_year_end, c.sex, c.version, c.symbol, c.number, c.branch, c.name_kana, \
-     c.birth_date, c.rule_set, c.guidance_level, c.metabolic FROM checkups c WHERE c.insurer_number = $1 AND c.fiscal_year = $2 AND c.id > $3 \
+     c.birth_date, c.rule_set, c.guidance_level, c.metabolic, c.referral FROM checkups c WHERE c.insurer_number = $1 AND c.fiscal_year = $2 AND c.id > $3 \
      AND c.version = (SELECT MAX(d.version) FROM checkups d \
      WHERE d.insurer_number = c.insurer_number AND d.symbol = c.symbol AND d.number = c.number \
      AND d.branch = c.branch AND d.exam_date = c.exam_date AND d.institution = c.institution) \
@@ -929,7 +933,7 @@ struct Staged<'a> {
 }
 
 /// Rows per statement of a batch, by backend: (card keys per look-up, 4 parameters each;
-/// checkups per INSERT, 33 each; observations per INSERT, 9 each). SQLite's limit is 32,766
+/// checkups per INSERT, 34 each; observations per INSERT, 9 each). SQLite's limit is 32,766
 /// parameters; PostgreSQL's 65,535.
 const SQLITE_BATCH_ROWS: (usize, usize, usize) = (500, 200, 300);
 const POSTGRES_BATCH_ROWS: (usize, usize, usize) = (500, 200, 300);
@@ -969,7 +973,7 @@ fn values(rows: usize, width: usize, sqlite: bool) -> String {
 
 fn checkup_insert(rows: usize, sqlite: bool) -> String {
     let mut sql = String::from(INSERT_HEAD);
-    sql.push_str(&values(rows, 33, sqlite));
+    sql.push_str(&values(rows, 34, sqlite));
     sql
 }
 
@@ -1207,7 +1211,8 @@ impl CheckupImport {
                         .bind(c.claim.as_ref().map(|m| m.claim_amount))
                         .bind(&c.judgement.rule_set)
                         .bind(c.judgement.guidance_level.as_deref())
-                        .bind(&c.judgement.metabolic);
+                        .bind(&c.judgement.metabolic)
+                        .bind(c.judgement.referral);
                 }
                 q.execute(&mut **tx).await?;
             }

@@ -122,8 +122,8 @@ impl Store {
         &self,
         judged: &[(String, CheckupJudgement)],
     ) -> Result<(), StoreError> {
-        const SQL: &str =
-            "UPDATE checkups SET rule_set = $1, guidance_level = $2, metabolic = $3 WHERE id = $4";
+        const SQL: &str = "UPDATE checkups SET rule_set = $1, guidance_level = $2, metabolic = $3, referral = $4 \
+             WHERE id = $5";
         crate::on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             for (id, j) in judged {
@@ -131,6 +131,7 @@ impl Store {
                     .bind(&j.rule_set)
                     .bind(j.guidance_level.as_deref())
                     .bind(&j.metabolic)
+                    .bind(j.referral)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;

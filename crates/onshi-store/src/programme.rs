@@ -58,6 +58,9 @@ pub struct ProgrammeCounts {
     pub motivational: i64,
     /// … 判定不能.
     pub undeterminable: i64,
+    /// Examined members whose latest checkup has an item at or past its 受診勧奨判定値 (to be
+    /// told to see a doctor).
+    pub referrals: i64,
     /// Examined members whose latest checkup meets the metabolic syndrome's criteria.
     pub metabolic: i64,
     /// … its reserve group.
@@ -96,11 +99,11 @@ const COUNTS: &str = "WITH eligible AS ( \
          AND (v.qualified_until IS NULL OR v.qualified_until >= $3) \
          AND v.birth_date <= $4 AND v.birth_date > $5 \
      ), ranked AS ( \
-       SELECT c.member_id, c.guidance_level, c.metabolic, ROW_NUMBER() OVER ( \
+       SELECT c.member_id, c.guidance_level, c.metabolic, c.referral, ROW_NUMBER() OVER ( \
          PARTITION BY c.member_id ORDER BY c.exam_date DESC, c.version DESC, c.id DESC) AS rn \
        FROM checkups c JOIN eligible e ON e.id = c.member_id \
        WHERE c.insurer_number = $1 AND c.fiscal_year = $6 \
-     ), latest AS (SELECT member_id, guidance_level, metabolic FROM ranked WHERE rn = 1), \
+     ), latest AS (SELECT member_id, guidance_level, metabolic, referral FROM ranked WHERE rn = 1), \
      events AS ( \
        SELECT g.member_id, \
          MAX(CASE WHEN g.event = 'first_interview' THEN 1 ELSE 0 END) AS started, \
@@ -114,6 +117,7 @@ const COUNTS: &str = "WITH eligible AS ( \
        (SELECT COUNT(*) FROM latest WHERE guidance_level = '1') AS active, \
        (SELECT COUNT(*) FROM latest WHERE guidance_level = '2') AS motivational, \
        (SELECT COUNT(*) FROM latest WHERE guidance_level = '4') AS undeterminable, \
+       (SELECT COUNT(*) FROM latest WHERE referral) AS referrals, \
        (SELECT COUNT(*) FROM latest WHERE metabolic = '1') AS metabolic, \
        (SELECT COUNT(*) FROM latest WHERE metabolic = '2') AS metabolic_reserve, \
        (SELECT COUNT(*) FROM events WHERE started = 1) AS started, \
@@ -127,6 +131,7 @@ row_by_name! {
         active: i64,
         motivational: i64,
         undeterminable: i64,
+        referrals: i64,
         metabolic: i64,
         metabolic_reserve: i64,
         started: i64,
@@ -158,6 +163,7 @@ impl Store {
             active: r.active,
             motivational: r.motivational,
             undeterminable: r.undeterminable,
+            referrals: r.referrals,
             metabolic: r.metabolic,
             metabolic_reserve: r.metabolic_reserve,
             started: r.started,

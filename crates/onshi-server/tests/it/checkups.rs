@@ -1020,6 +1020,8 @@ async fn imported_checkups_are_judged_and_rejudged_when_stale() {
             // risks.
             guidance_level: Some("3".into()),
             metabolic: "1".into(),
+            // Fasting glucose 251 is past its 受診勧奨判定値 (126).
+            referral: true,
         };
         assert_eq!(stored().await, Some(expected.clone()));
 

@@ -33,6 +33,7 @@ fn checkup(number: &str, birth: time::Date, height: &str) -> NewCheckup {
             rule_set: "tokutei-4.1".into(),
             guidance_level: Some("3".into()),
             metabolic: "3".into(),
+            referral: false,
         },
     }
 }
@@ -244,6 +245,7 @@ async fn stale_judgements_are_found_and_written_back() {
                         rule_set: rule_set.into(),
                         guidance_level: Some("4".into()),
                         metabolic: "4".into(),
+                        referral: true,
                     },
                 )
             })

@@ -25,6 +25,7 @@ fn judged(m: &onshi_domain::ValidMember, exam: Date, level: &str, metabolic: &st
             rule_set: "tokutei-4.1".into(),
             guidance_level: Some(level.into()),
             metabolic: metabolic.into(),
+            referral: level == "1",
         },
     }
 }
@@ -78,6 +79,7 @@ async fn programme_counts_follow_the_registry_and_the_guidance_record() {
                 active: 1,
                 motivational: 1,
                 undeterminable: 0,
+                referrals: 1, // 1's; 2's later checkup has none
                 metabolic: 1,
                 metabolic_reserve: 1,
                 started: 0,
