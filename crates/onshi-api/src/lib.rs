@@ -13,6 +13,7 @@
 //! - [`eligibility`]: challenges, card proofs, card and number checks, registration, the
 //!   person's access history.
 //! - [`bulk`]: bulk look-ups (一括照会).
+//! - [`programme`]: an insurer's 特定健診・特定保健指導 counts and rates, guidance events.
 //! - [`system`]: liveness (`/healthz`).
 
 pub mod audit;
@@ -21,6 +22,7 @@ pub mod checkups;
 pub mod eligibility;
 pub mod members;
 pub mod problem;
+pub mod programme;
 pub mod system;
 
 pub use audit::AuditProof;
@@ -41,4 +43,5 @@ pub use members::{
     RecordedElderlyCertificate, RecordedLimitCertificate, Relationship, Sex,
 };
 pub use problem::{FieldError, Problem};
+pub use programme::{GuidanceEventBody, ProgrammeSummary, percent};
 pub use system::Health;

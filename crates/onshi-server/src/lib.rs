@@ -336,6 +336,8 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::checkups::unmatched))
         .routes(routes!(routes::checkups::resolve_match))
         .routes(routes!(routes::checkups::transfer))
+        .routes(routes!(routes::programme::get_summary))
+        .routes(routes!(routes::programme::record_event))
         .routes(routes!(checks::portal_checkups))
         .routes(routes!(
             routes::organisations::create_employer,

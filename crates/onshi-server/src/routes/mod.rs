@@ -7,6 +7,7 @@
 //! - [`bulk`]: bulk look-ups.
 //! - [`checkups`]: checkup archives uploaded by insurers, employers and institutions.
 //! - [`organisations`]: employers, their consignments of institutions, insurers' requests.
+//! - [`programme`]: an insurer's 特定健診・特定保健指導 counts and rates, and guidance events.
 //! - [`fhir`]: FHIR R4 CoverageEligibilityRequest.
 //! - [`audit`]: the audit log's signed checkpoint and inclusion proofs, public.
 //! - [`pages`]: the pages for people (HTML), their login codes and sessions.
@@ -21,3 +22,4 @@ pub mod fhir;
 pub mod members;
 pub mod organisations;
 pub mod pages;
+pub mod programme;

@@ -17,6 +17,7 @@ mod harvesting;
 mod members;
 mod openapi;
 mod pages;
+mod programme;
 mod refusals;
 mod registration;
 mod tls;

@@ -839,6 +839,42 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         .await;
     note(transfer_op, s, &Value::Null);
 
+    // The programme: a year's summary, a year out of range, an unreadable path, no token.
+    let programme_op = "GET /v1/programme/{fiscal_year}";
+    for (uri, token) in [
+        ("/v1/programme/2024", ins),
+        ("/v1/programme/1999", ins),
+        ("/v1/programme/%FF", ins),
+        ("/v1/programme/2024", None),
+    ] {
+        let (s, b) = w.call(Method::GET, uri, token, Value::Null).await;
+        note(programme_op, s, &b);
+    }
+    // Guidance events: recorded, a bad field, no such member, a drop-out after a completion,
+    // not JSON, too large, no token.
+    let event_op = "POST /v1/guidance-events";
+    let event = |number: &str, event: &str| {
+        json!({"fiscal_year": 2024, "symbol": "10", "number": number, "branch": "00",
+               "event": event, "date": "2024-09-01"})
+    };
+    for (token, body) in [
+        (ins, event("1", "completed")),
+        (ins, event("1", "finished")),
+        (ins, event("9999", "completed")),
+        (ins, event("1", "dropped_out")),
+        (None, event("1", "completed")),
+        (ins, Value::String("x".repeat(onshi_server::BODY_LIMIT))),
+    ] {
+        let (s, b) = w
+            .call(Method::POST, "/v1/guidance-events", token, body)
+            .await;
+        note(event_op, s, &b);
+    }
+    let s = w
+        .call_raw(Method::POST, "/v1/guidance-events", ins, "{not json")
+        .await;
+    note(event_op, s, &Value::Null);
+
     // The audit log's public anchors: a checkpoint kept or not; a proof, out of range, malformed.
     let (s, b) = w
         .call(Method::GET, "/v1/audit/checkpoint", None, Value::Null)

@@ -1,0 +1,85 @@
+//! The insurer's programme (特定健診・特定保健指導) for a fiscal year: its counts and the two
+//! national rates, and the guidance events an insurer records.
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /v1/programme/{fiscal_year}`: an insurer's counts and rates for one fiscal year. No
+/// personal data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProgrammeSummary {
+    /// 年度 (April to March).
+    pub fiscal_year: i32,
+    /// The rule set that judged the year's checkups (`tokutei-4.1`, …).
+    pub rule_set: String,
+    /// Members aged 40–74 at the end of the fiscal year who were members for all of it
+    /// (対象者数, the denominator of 特定健診実施率).
+    pub eligible: i64,
+    /// Those of them examined in the year (受診者数).
+    pub examined: i64,
+    /// 特定健診実施率, percent to one decimal (`null` when nobody is eligible).
+    pub examination_rate: Option<f64>,
+    /// Examined members whose latest checkup gives 積極的支援.
+    pub active: i64,
+    /// … 動機付け支援.
+    pub motivational: i64,
+    /// … 判定不能 (a missing item decides).
+    pub undeterminable: i64,
+    /// Examined members with an item at or past its 受診勧奨判定値 (to see a doctor).
+    pub referrals: i64,
+    /// メタボリックシンドローム基準該当.
+    pub metabolic: i64,
+    /// メタボリックシンドローム予備群該当.
+    pub metabolic_reserve: i64,
+    /// Targets whose guidance had its first interview (初回面接).
+    pub started: i64,
+    /// Targets whose guidance was completed (終了者数).
+    pub completed: i64,
+    /// Targets who dropped out (脱落).
+    pub dropped_out: i64,
+    /// 特定保健指導実施率: completed ÷ targets (積極的 + 動機付け), percent to one decimal
+    /// (`null` when there are no targets).
+    pub guidance_rate: Option<f64>,
+}
+
+/// `n` of `d` as a percentage to one decimal, or `None` when `d` is 0.
+pub fn percent(n: i64, d: i64) -> Option<f64> {
+    if d <= 0 {
+        return None;
+    }
+    // Integer arithmetic to the tenth, rounded half up, so 2 of 3 is 66.7 on every platform.
+    let tenths = (n * 2000 + d) / (2 * d);
+    Some(tenths as f64 / 10.0)
+}
+
+/// The body of `POST /v1/guidance-events`: one step of your member's specific health guidance.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GuidanceEventBody {
+    /// The fiscal year whose checkup made the member a target.
+    pub fiscal_year: i32,
+    /// 記号 of the member's card.
+    pub symbol: String,
+    /// 番号.
+    pub number: String,
+    /// 枝番.
+    pub branch: String,
+    /// `first_interview` (初回面接), `completed` (終了) or `dropped_out` (脱落).
+    pub event: String,
+    /// When (YYYY-MM-DD, Japan date), within the fiscal year or the next.
+    pub date: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent;
+
+    #[test]
+    fn percentages_round_half_up_to_a_tenth() {
+        assert_eq!(percent(2, 3), Some(66.7));
+        assert_eq!(percent(1, 3), Some(33.3));
+        assert_eq!(percent(1, 8), Some(12.5));
+        assert_eq!(percent(1, 16), Some(6.3)); // 6.25
+        assert_eq!(percent(0, 5), Some(0.0));
+        assert_eq!(percent(5, 5), Some(100.0));
+        assert_eq!(percent(1, 0), None);
+    }
+}

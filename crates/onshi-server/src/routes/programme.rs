@@ -1,0 +1,153 @@
+//! The insurer's programme over HTTP: its counts and rates for a fiscal year, and the guidance
+//! events it records.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use onshi_api::{GuidanceEventBody, ProgrammeSummary, percent};
+use onshi_domain::{FieldError, InsurerNumber};
+use onshi_store::{GuidanceEvent, ProgrammeCounts, Store, StoreError};
+
+use crate::AppState;
+use crate::auth::AuthenticatedInsurer;
+use crate::problem::{ApiJson, Problem};
+
+/// The fiscal years the programme answers for.
+const YEARS: std::ops::RangeInclusive<i32> = 2008..=2100;
+
+/// The summary of `insurer`'s fiscal year `year`, from the store's counts.
+pub async fn summary(
+    store: &Store,
+    insurer: &InsurerNumber,
+    year: i32,
+) -> Result<ProgrammeSummary, StoreError> {
+    let c: ProgrammeCounts = store.programme_counts(insurer, year).await?;
+    Ok(ProgrammeSummary {
+        fiscal_year: year,
+        rule_set: onshi_checkup::stratify::RuleSet::for_fiscal_year(year)
+            .id()
+            .to_owned(),
+        eligible: c.eligible,
+        examined: c.examined,
+        examination_rate: percent(c.examined, c.eligible),
+        active: c.active,
+        motivational: c.motivational,
+        undeterminable: c.undeterminable,
+        referrals: c.referrals,
+        metabolic: c.metabolic,
+        metabolic_reserve: c.metabolic_reserve,
+        started: c.started,
+        completed: c.completed,
+        dropped_out: c.dropped_out,
+        guidance_rate: percent(c.completed, c.active + c.motivational),
+    })
+}
+
+/// Your programme for a fiscal year: who should have been examined (members aged 40–74 at its
+/// end, members for all of it), who was, the guidance targets by level, the people to refer to
+/// a doctor, the guidance done, and the two national rates (特定健診実施率, 特定保健指導実施率).
+/// Counts only: not audited.
+#[utoipa::path(get, path = "/v1/programme/{fiscal_year}", tag = "checkups",
+    params(("fiscal_year" = i32, Path, description = "年度 (April to March), 2008 or later")),
+    responses(
+        (status = 200, description = "the year's counts and rates", body = ProgrammeSummary),
+        (status = 422, description = "not a fiscal year onshi answers for", body = onshi_api::Problem),
+    ),
+    security(("insurer_token" = [])))]
+pub async fn get_summary(
+    State(state): State<AppState>,
+    AuthenticatedInsurer(insurer): AuthenticatedInsurer,
+    Path(year): Path<String>,
+) -> Result<Json<ProgrammeSummary>, Problem> {
+    let year = fiscal_year(&year)?;
+    Ok(Json(summary(&state.store, &insurer, year).await?))
+}
+
+fn fiscal_year(text: &str) -> Result<i32, Problem> {
+    match text.trim().parse::<i32>() {
+        Ok(y) if YEARS.contains(&y) => Ok(y),
+        _ => Err(Problem::validation(vec![FieldError::new(
+            "fiscal_year",
+            format!("must be a year from {} to {}", YEARS.start(), YEARS.end()),
+        )])),
+    }
+}
+
+/// Record a step of your member's specific health guidance: its first interview (初回面接),
+/// completion (終了) or drop-out (脱落), in the fiscal year whose checkup made them a target.
+/// Recording a step again moves its date. Audited with the member.
+#[utoipa::path(post, path = "/v1/guidance-events", tag = "checkups",
+    request_body = GuidanceEventBody,
+    responses(
+        (status = 204, description = "recorded"),
+        (status = 404, description = "no member of yours with this card", body = onshi_api::Problem),
+        (status = 409, description = "a completion after a drop-out (or the reverse), or an end before the first interview", body = onshi_api::Problem),
+        (status = 422, description = "a field is missing or malformed, or the date is outside the fiscal year and the next", body = onshi_api::Problem),
+    ),
+    security(("insurer_token" = [])))]
+pub async fn record_event(
+    State(state): State<AppState>,
+    AuthenticatedInsurer(insurer): AuthenticatedInsurer,
+    ApiJson(body): ApiJson<GuidanceEventBody>,
+) -> Result<StatusCode, Problem> {
+    let mut fields: Vec<FieldError> = Vec::new();
+    let year = YEARS
+        .contains(&body.fiscal_year)
+        .then_some(body.fiscal_year);
+    if year.is_none() {
+        fields.push(FieldError::new(
+            "fiscal_year",
+            format!("must be a year from {} to {}", YEARS.start(), YEARS.end()),
+        ));
+    }
+    let event = GuidanceEvent::parse(body.event.trim());
+    let date = onshi_domain::parse_date(body.date.trim());
+    if event.is_none() {
+        fields.push(FieldError::new(
+            "event",
+            "must be first_interview, completed or dropped_out",
+        ));
+    }
+    if let Err(e) = &date {
+        fields.push(FieldError::new("date", e.clone()));
+    }
+    let key = onshi_domain::MemberInput {
+        insurer_number: insurer.as_str(),
+        symbol: &body.symbol,
+        number: &body.number,
+        branch: &body.branch,
+        ..Default::default()
+    }
+    .card_key();
+    if let Err(list) = &key {
+        fields.extend(list.iter().cloned());
+    }
+    let (Some(year), Some(event), Ok(date), Ok(key), true) =
+        (year, event, date, key, fields.is_empty())
+    else {
+        return Err(Problem::validation(fields));
+    };
+    let first = time::Date::from_calendar_date(year, time::Month::April, 1);
+    let last = time::Date::from_calendar_date(year + 2, time::Month::March, 31);
+    if let (Ok(first), Ok(last)) = (first, last)
+        && (date < first || date > last)
+    {
+        return Err(Problem::validation(vec![FieldError::new(
+            "date",
+            format!("must be within fiscal year {year} or the next ({first} to {last})"),
+        )]));
+    }
+    state
+        .store
+        .record_guidance(
+            &onshi_store::Actor::Insurer(insurer),
+            &key,
+            year,
+            event,
+            date,
+            state.clock.now(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,147 @@
+//! The insurer's programme over HTTP: a checkup judged on import makes a guidance target, the
+//! guidance events recorded move the rates, and bad events are refused with the field named.
+
+use crate::world::*;
+
+#[tokio::test]
+async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorded_guidance() {
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        // The fixture's man (born 1970-01-01, 1234 / 5678 / 01), a member since 2020: eligible
+        // in FY2024. The World's other members are 34 and not.
+        let m = onshi_domain::MemberInput {
+            insurer_number: "01130012",
+            symbol: "1234",
+            number: "5678",
+            branch: "01",
+            name: "試験 太郎",
+            name_kana: "シケン タロウ",
+            birth_date: "1970-01-01",
+            sex: "1",
+            relationship: "1",
+            qualified_from: "2020-04-01",
+            copay_ratio: "30",
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let now = *w.clock.lock().unwrap();
+        w.store
+            .create_member(
+                &Actor::Insurer(m.key.insurer.clone()),
+                &m.key,
+                &m.details,
+                now,
+            )
+            .await
+            .unwrap();
+        // Without medication: waist 85, 138/88 mmHg, HDL 38, fasting glucose 251, a smoker:
+        // 積極的支援, the metabolic syndrome, and a referral (glucose past 126).
+        let doc = include_str!("../../../onshi-checkup/tests/fixtures/hc08-complete.xml")
+            .replace(
+                r#"extension="00280081" root="1.2.392.200119.6.101""#,
+                r#"extension="01130012" root="1.2.392.200119.6.101""#,
+            )
+            .replace(
+                r#"code="1" codeSystem="1.2.392.200119.6.2003""#,
+                r#"code="2" codeSystem="1.2.392.200119.6.2003""#,
+            );
+        let (s, r) = w
+            .upload(
+                "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
+                Some(w.insurer.as_str()),
+                crate::checkups::archive(&[doc]),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+
+        let summary = || async {
+            let (s, v) = w
+                .call(
+                    Method::GET,
+                    "/v1/programme/2024",
+                    Some(&w.insurer),
+                    Value::Null,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v
+        };
+        let v = summary().await;
+        for (field, expected) in [
+            ("eligible", json!(1)),
+            ("examined", json!(1)),
+            ("examination_rate", json!(100.0)),
+            ("active", json!(1)),
+            ("motivational", json!(0)),
+            ("referrals", json!(1)),
+            ("metabolic", json!(1)),
+            ("completed", json!(0)),
+            ("guidance_rate", json!(0.0)),
+            ("rule_set", json!("tokutei-4.1")),
+        ] {
+            assert_eq!(v[field], expected, "{field}: {v}");
+        }
+
+        let event = |event: &str, date: &str| {
+            json!({"fiscal_year": 2024, "symbol": "1234", "number": "5678", "branch": "01",
+                   "event": event, "date": date})
+        };
+        let post =
+            |body: Value| w.call(Method::POST, "/v1/guidance-events", Some(&w.insurer), body);
+        let (s, v) = post(event("first_interview", "2024-08-01")).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        let (s, v) = post(event("completed", "2025-02-01")).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        let v = summary().await;
+        assert_eq!(
+            (&v["started"], &v["completed"], &v["guidance_rate"]),
+            (&json!(1), &json!(1), &json!(100.0)),
+            "{v}"
+        );
+
+        // Refusals name what is wrong and record nothing.
+        let (s, v) = post(event("finished", "2024-08-01")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(v["errors"][0]["field"], "event", "{v}");
+        let (s, v) = post(event("completed", "2026-04-01")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(v["errors"][0]["field"], "date", "{v}");
+        let (s, _) = post(event("dropped_out", "2025-03-01")).await;
+        assert_eq!(s, StatusCode::CONFLICT, "completed already");
+        let mut nobody = event("completed", "2025-02-01");
+        nobody["number"] = json!("9999");
+        let (s, _) = post(nobody).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, v) = w
+            .call(
+                Method::GET,
+                "/v1/programme/1999",
+                Some(&w.insurer),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(v["errors"][0]["field"], "fiscal_year", "{v}");
+        // Another insurer's programme has nothing of this one's.
+        let (s, v) = w
+            .call(
+                Method::GET,
+                "/v1/programme/2024",
+                Some(&w.society),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!((&v["eligible"], &v["examined"]), (&json!(0), &json!(0)));
+        assert_eq!(
+            w.store
+                .audit_of_action(onshi_domain::AuditAction::RecordGuidance)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        db.cleanup().await;
+    }
+}
