@@ -532,3 +532,170 @@ mod tests {
         assert!(STYLE.contains("header.site nav"));
     }
 }
+
+/// One fiscal year's row of the programme page: the year, then its cells as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgrammeRow {
+    /// 年度, as shown (2024年度).
+    pub year: String,
+    /// The counts and rates, in the table's column order.
+    pub cells: Vec<String>,
+}
+
+/// The insurer's programme (特定健診・特定保健指導) over the last fiscal years.
+#[derive(Template)]
+#[template(path = "console_programme.html")]
+pub struct ConsoleProgramme {
+    /// The signed-in staff member, as shown.
+    pub who: String,
+    /// The logout form's CSRF token.
+    pub csrf: String,
+    /// The rule sets that judged the years.
+    pub rule_sets: String,
+    /// The two rates by year, as SVG.
+    pub chart: String,
+    /// The chart in a sentence.
+    pub summary: String,
+    /// Oldest year first.
+    pub rows: Vec<ProgrammeRow>,
+}
+
+fn rate_text(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "–".to_owned(), |r| format!("{r:.1}%"))
+}
+
+impl ConsoleProgramme {
+    /// The page of `years` (oldest first) for `who`.
+    pub fn new(who: String, csrf: String, years: &[onshi_api::ProgrammeSummary]) -> Self {
+        let names: Vec<String> = years
+            .iter()
+            .map(|y| format!("{}年度", y.fiscal_year))
+            .collect();
+        let chart = chart::bars_svg(&chart::Bars {
+            categories: names.clone(),
+            names: vec!["特定健診実施率".into(), "特定保健指導実施率".into()],
+            values: vec![
+                years.iter().map(|y| y.examination_rate).collect(),
+                years.iter().map(|y| y.guidance_rate).collect(),
+            ],
+            stacked: false,
+            max: Some(100.0),
+        })
+        .unwrap_or_default();
+        let summary = years
+            .iter()
+            .zip(&names)
+            .map(|(y, name)| {
+                let words = |r: Option<f64>, none: &str| {
+                    r.map_or_else(|| none.to_owned(), |r| format!("{r:.1}%"))
+                };
+                format!(
+                    "{name}は特定健診実施率{}、特定保健指導実施率{}",
+                    words(y.examination_rate, "なし（対象者がいません）"),
+                    words(y.guidance_rate, "なし（保健指導の対象者がいません）")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("。");
+        let mut rule_sets: Vec<&str> = years.iter().map(|y| y.rule_set.as_str()).collect();
+        rule_sets.dedup();
+        ConsoleProgramme {
+            who,
+            csrf,
+            rule_sets: rule_sets.join("、"),
+            chart,
+            summary: format!("{summary}。"),
+            rows: years
+                .iter()
+                .zip(names)
+                .map(|(y, year)| ProgrammeRow {
+                    year,
+                    cells: vec![
+                        y.eligible.to_string(),
+                        y.examined.to_string(),
+                        rate_text(y.examination_rate),
+                        y.active.to_string(),
+                        y.motivational.to_string(),
+                        y.undeterminable.to_string(),
+                        y.referrals.to_string(),
+                        y.started.to_string(),
+                        y.completed.to_string(),
+                        y.dropped_out.to_string(),
+                        rate_text(y.guidance_rate),
+                        y.metabolic.to_string(),
+                        y.metabolic_reserve.to_string(),
+                    ],
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod programme_tests {
+    use super::*;
+
+    fn year(
+        fiscal_year: i32,
+        eligible: i64,
+        examined: i64,
+        active: i64,
+        completed: i64,
+    ) -> onshi_api::ProgrammeSummary {
+        onshi_api::ProgrammeSummary {
+            fiscal_year,
+            rule_set: if fiscal_year >= 2024 {
+                "tokutei-4.1"
+            } else {
+                "tokutei-3.1"
+            }
+            .into(),
+            eligible,
+            examined,
+            examination_rate: onshi_api::percent(examined, eligible),
+            active,
+            motivational: 0,
+            undeterminable: 0,
+            referrals: 1,
+            metabolic: 0,
+            metabolic_reserve: 0,
+            started: completed,
+            completed,
+            dropped_out: 0,
+            guidance_rate: onshi_api::percent(completed, active),
+        }
+    }
+
+    #[test]
+    fn the_programme_page_shows_each_year_its_rates_and_their_chart() {
+        let page = ConsoleProgramme::new(
+            "tanaka".into(),
+            "token".into(),
+            &[
+                year(2022, 0, 0, 0, 0),
+                year(2023, 3, 2, 1, 0),
+                year(2024, 8, 6, 2, 1),
+            ],
+        );
+        let html = page.render().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(html.matches("<tr><th scope=\"row\">").count(), 3);
+        assert!(html.contains("<th scope=\"row\">2023年度</th><td class=\"num\">3</td><td class=\"num\">2</td><td class=\"num\">66.7%</td>"), "{html}");
+        assert!(
+            html.contains("<td class=\"num\">75.0%</td>")
+                && html.contains("<td class=\"num\">50.0%</td>")
+        );
+        // No one eligible in 2022: no rate, no bar, and the sentence says so.
+        assert!(html.contains("<th scope=\"row\">2022年度</th><td class=\"num\">0</td><td class=\"num\">0</td><td class=\"num\">–</td>"));
+        assert!(
+            html.contains("2022年度は特定健診実施率なし（対象者がいません）、特定保健指導実施率なし（保健指導の対象者がいません）"),
+            "{html}"
+        );
+        assert!(html.contains("2024年度は特定健診実施率75.0%、特定保健指導実施率50.0%"));
+        assert!(html.contains("<svg aria-hidden=\"true\""));
+        assert!(html.contains("判定基準 tokutei-3.1、tokutei-4.1"), "{html}");
+        assert!(
+            html.contains("href=\"/console/programme\""),
+            "in the console's navigation"
+        );
+    }
+}

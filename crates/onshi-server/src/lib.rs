@@ -395,6 +395,10 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             axum::routing::get(routes::console::imports),
         )
         .route(
+            "/console/programme",
+            axum::routing::get(routes::console::programme),
+        )
+        .route(
             "/employer/requests",
             axum::routing::get(routes::console::employer_requests),
         )

@@ -287,6 +287,29 @@ pub async fn imports(
     Ok(html(StatusCode::OK, page.render()))
 }
 
+/// `GET /console/programme`: the insurer's 特定健診・特定保健指導 of the current fiscal year and
+/// the two before it (counts only: not audited).
+pub async fn programme(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let (account, csrf, insurer) = match insurer_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
+    };
+    let this_year = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now()));
+    let mut years = Vec::with_capacity(3);
+    for year in this_year - 2..=this_year {
+        years.push(super::programme::summary(&state.store, &insurer, year).await?);
+    }
+    let page = onshi_pages::ConsoleProgramme::new(
+        format!("{}（保険者 {}）", account.login, insurer.as_str()),
+        csrf,
+        &years,
+    );
+    Ok(html(StatusCode::OK, page.render()))
+}
+
 /// `GET /console/members?symbol=&number=&branch=`: the insurer's console.
 pub async fn members(
     State(state): State<AppState>,

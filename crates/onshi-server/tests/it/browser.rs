@@ -114,6 +114,36 @@ async fn wait_for(client: &fantoccini::Client, css: &str) -> fantoccini::element
         .unwrap()
 }
 
+/// Prints the page to PDF, checks that every page of it is A4 (210 × 297 mm = 595.3 × 841.9
+/// pt; Chromium rounds to 1/96 in), and keeps it beside the screenshots.
+async fn print_a4(client: &fantoccini::Client, name: &str) {
+    let pdf = client
+        .print(fantoccini::wd::PrintConfiguration::default())
+        .await
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "{name} prints to PDF");
+    let text = String::from_utf8_lossy(&pdf);
+    let boxes: Vec<(f64, f64)> = text
+        .match_indices("/MediaBox [")
+        .map(|(i, m)| {
+            let inner = &text[i + m.len()..];
+            let numbers: Vec<f64> = inner[..inner.find(']').unwrap()]
+                .split_whitespace()
+                .map(|n| n.parse().unwrap())
+                .collect();
+            (numbers[2] - numbers[0], numbers[3] - numbers[1])
+        })
+        .collect();
+    assert!(!boxes.is_empty(), "{name}: the PDF has pages");
+    for (width, height) in boxes {
+        assert!(
+            (width - 595.3).abs() < 1.5 && (height - 841.9).abs() < 1.5,
+            "{name}: an A4 page, not {width} × {height} pt"
+        );
+    }
+    std::fs::write(screenshots().join(format!("{name}.pdf")), &pdf).unwrap();
+}
+
 #[tokio::test]
 async fn people_and_staff_use_the_pages_in_chromium() {
     let Some((mut driver, client)) = browser().await else {
@@ -172,32 +202,7 @@ async fn people_and_staff_use_the_pages_in_chromium() {
         .unwrap();
     assert_eq!(rows.len(), 2, "its table");
     keep(&client, "portal-checkups").await;
-    let pdf = client
-        .print(fantoccini::wd::PrintConfiguration::default())
-        .await
-        .unwrap();
-    assert!(pdf.starts_with(b"%PDF"), "the page prints to PDF");
-    // Every page of it is A4 (210 × 297 mm = 595.3 × 841.9 pt; Chromium rounds to 1/96 in).
-    let text = String::from_utf8_lossy(&pdf);
-    let boxes: Vec<(f64, f64)> = text
-        .match_indices("/MediaBox [")
-        .map(|(i, m)| {
-            let inner = &text[i + m.len()..];
-            let numbers: Vec<f64> = inner[..inner.find(']').unwrap()]
-                .split_whitespace()
-                .map(|n| n.parse().unwrap())
-                .collect();
-            (numbers[2] - numbers[0], numbers[3] - numbers[1])
-        })
-        .collect();
-    assert!(!boxes.is_empty(), "the PDF has pages");
-    for (width, height) in boxes {
-        assert!(
-            (width - 595.3).abs() < 1.5 && (height - 841.9).abs() < 1.5,
-            "an A4 page, not {width} × {height} pt"
-        );
-    }
-    std::fs::write(screenshots().join("portal-checkups.pdf"), &pdf).unwrap();
+    print_a4(&client, "portal-checkups").await;
     client.goto(&format!("{base}/portal")).await.unwrap();
     expect_heading(&client, "マイページ").await;
     keep(&client, "portal-home").await;
@@ -272,6 +277,21 @@ async fn people_and_staff_use_the_pages_in_chromium() {
     let row = wait_for(&client, "table tbody tr").await;
     assert!(row.text().await.unwrap().contains("取り込み済み"));
     keep(&client, "console-imports").await;
+    // The programme: a chart of the rates beside its table, and it prints on A4.
+    click(&client, "nav a[href='/console/programme']").await;
+    expect_heading(&client, "特定健診・特定保健指導").await;
+    let figure = wait_for(&client, "figure.chart").await;
+    assert!(
+        figure.find(Locator::Css("svg rect")).await.is_ok(),
+        "a chart"
+    );
+    let rows = client
+        .find_all(Locator::Css("table tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3, "three fiscal years");
+    keep(&client, "console-programme").await;
+    print_a4(&client, "console-programme").await;
     click(&client, "nav form button").await;
     // A facility's staff member signs in; the insurer's console is refused.
     *w.clock.lock().unwrap() += Duration::seconds(30);

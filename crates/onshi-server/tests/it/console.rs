@@ -274,6 +274,20 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
         );
         assert!(!text.contains("シケン"), "no personal data in the log");
 
+        // The programme of the current fiscal year and the two before (the clock is in FY2026).
+        let (s, _, text) = w.page(Method::GET, "/console/programme", &staff, "").await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        for year in ["2024年度", "2025年度", "2026年度"] {
+            assert!(
+                text.contains(&format!("<th scope=\"row\">{year}</th>")),
+                "{text}"
+            );
+        }
+        assert!(
+            text.contains("<figure class=\"chart\"") && text.contains("<svg"),
+            "{text}"
+        );
+
         // What the insurer's staff did: tanaka's sign-in and reads, nobody else's.
         let (s, _, text) = w.page(Method::GET, "/console/activity", &staff, "").await;
         assert_eq!(s, StatusCode::OK, "{text}");
@@ -307,6 +321,10 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (s, _, _) = w.page(Method::GET, "/console/imports", &facility, "").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, _, _) = w
+            .page(Method::GET, "/console/programme", &facility, "")
+            .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
 
         // An employer's staff member lands on the employer's requests from its insurer.
