@@ -274,7 +274,7 @@ async fn print_guide(
         );
         println!("  onshi audit verify --db {db}\n");
         println!(
-            "Pages: a person signs in with a card and opens the printed address:\n             \x20 onshi reader{server} --card {} --face ok --portal-login\n             Staff sign in at {base}/staff/login with a login, password and TOTP secret from {}\n             (the current code: onshi totp SECRET); an insurer's staff find members at {base}/console/members\n",
+            "Pages: a person signs in with a card and opens the printed address:\n             \x20 onshi reader{server} --card {} --face ok --portal-login\n             Staff sign in at {base}/staff/login with a login, password and TOTP secret from {}\n             (the current code: onshi totp SECRET); an insurer's staff find members at {base}/console/members\n             \x20 and see the 特定健診・特定保健指導 of three fiscal years at {base}/console/programme\n",
             cards.join("valid.json").display(),
             args.dir.join(STAFF_FILE).display(),
         );
