@@ -29,6 +29,8 @@ pub mod employer_csv;
 pub mod fhir;
 pub mod import;
 pub mod index;
+pub mod indicators;
+pub mod masking;
 pub mod reference;
 pub mod stratify;
 pub mod validate;

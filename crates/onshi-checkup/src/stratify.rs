@@ -58,7 +58,8 @@ impl RuleSet {
         }
     }
 
-    /// Its name in the store and on the wire. A new version of a period's rules gets a new id.
+    /// Its name in the store and on the wire. The id covers the stratification here and the
+    /// report indicators of [`crate::indicators`]: a change to either is a new id.
     pub fn id(self) -> &'static str {
         match self {
             RuleSet::Third => "tokutei-3.1",
@@ -541,6 +542,8 @@ pub struct Judged {
     /// Some item is at or past its 受診勧奨判定値 (see [`crate::reference`]): the person is to be
     /// told to see a doctor.
     pub referral: bool,
+    /// The report indicators ([`crate::indicators`]).
+    pub indicators: crate::indicators::Flags,
 }
 
 /// Judges a checkup of a person of `sex` born on `birth_date`, examined on `exam_date`, from its
@@ -564,10 +567,19 @@ pub fn judge<'a>(
         };
         values.judge(v, sex) == crate::reference::Judgement::Referral
     });
+    let level = guidance_level(&facts, rules);
+    let metabolic = metabolic_syndrome(&facts, rules);
     Judged {
         rules,
-        level: guidance_level(&facts, rules),
-        metabolic: metabolic_syndrome(&facts, rules),
+        level,
+        metabolic,
         referral,
+        indicators: crate::indicators::indicators(
+            &facts,
+            rules,
+            level,
+            metabolic,
+            items.iter().copied(),
+        ),
     }
 }

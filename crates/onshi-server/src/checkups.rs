@@ -532,5 +532,8 @@ fn judgement(j: &onshi_checkup::stratify::Judged) -> onshi_store::CheckupJudgeme
         guidance_level: j.level.map(|l| l.code().to_owned()),
         metabolic: j.metabolic.code().to_owned(),
         referral: j.referral,
+        // 13 indicators: the masks fit an i32.
+        indicators_known: i32::try_from(j.indicators.known).unwrap_or(0),
+        indicators: i32::try_from(j.indicators.present).unwrap_or(0),
     }
 }

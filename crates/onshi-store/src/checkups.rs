@@ -81,6 +81,11 @@ pub struct CheckupJudgement {
     pub metabolic: String,
     /// Some item is at or past its 受診勧奨判定値.
     pub referral: bool,
+    /// The report indicators that could be determined (a bit mask of
+    /// `onshi_checkup::indicators::Indicator`s).
+    pub indicators_known: i32,
+    /// Of those, the ones present.
+    pub indicators: i32,
 }
 
 /// What a checkup's claim bills, in yen.
@@ -202,12 +207,12 @@ pub const EMPLOYER_CHECKUP_PROGRAM: &str = "030";
 const CONSIGNMENT_IN_FORCE: &str = "SELECT id FROM consignments WHERE institution = $1 AND insurer_number = $2 \
      AND employer = $3 AND valid_from <= $4 AND (valid_until IS NULL OR valid_until >= $4) ORDER BY created_at, id LIMIT 1";
 
-/// The head of a checkup INSERT: 34 columns, in the order `add_batch` binds them.
+/// The head of a checkup INSERT: 36 columns, in the order `add_batch` binds them.
 const INSERT_HEAD: &str = "INSERT INTO checkups (id, insurer_number, symbol, number, branch, exam_date, institution, \
      version, recorded_at, source_archive, source_file, report_kind, program, name_kana, birth_date, sex, \
      fiscal_year, age_at_fiscal_year_end, member_id, person_ref, content_hash, employer, sender_kind, sender_id, \
      consignment_id, claim_type, unit_amount, payment_amount, other_amount, claim_amount, rule_set, \
-     guidance_level, metabolic, referral) VALUES ";
+     guidance_level, metabolic, referral, indicators_known, indicators) VALUES ";
 
 /// The INSERT of `rows` observations.
 fn observation_insert(rows: usize, sqlite: bool) -> String {
@@ -408,6 +413,8 @@ row_by_name! {
         guidance_level: Option<String>,
         metabolic: Option<String>,
         referral: Option<bool>,
+        indicators_known: Option<i32>,
+        indicators: Option<i32>,
     }
 }
 
@@ -428,7 +435,8 @@ row_by_name! {
 /// latest version of each, newest first.
 const OF_PERSON: &str = "SELECT c.id, c.insurer_number, c.exam_date, c.institution, c.report_kind, c.program, \
      c.fiscal_year, c.age_at_fiscal_year_end, c.sex, c.version, c.symbol, c.number, c.branch, c.name_kana, \
-     c.birth_date, c.rule_set, c.guidance_level, c.metabolic, c.referral FROM checkups c WHERE c.person_ref = $1 \
+     c.birth_date, c.rule_set, c.guidance_level, c.metabolic, c.referral, c.indicators_known, c.indicators \
+     FROM checkups c WHERE c.person_ref = $1 \
      AND c.exam_date >= $2 AND ($3 IS NULL OR c.insurer_number = $3) AND c.version = (SELECT MAX(d.version) FROM checkups d \
      WHERE d.insurer_number = c.insurer_number AND d.symbol = c.symbol AND d.number = c.number \
      AND d.branch = c.branch AND d.exam_date = c.exam_date AND d.institution = c.institution) \
@@ -509,6 +517,8 @@ fn assemble(rows: Vec<CheckupRow>, all: Vec<ObservationRow>) -> Vec<StoredChecku
                     guidance_level: r.guidance_level,
                     metabolic,
                     referral,
+                    indicators_known: r.indicators_known.unwrap_or(0),
+                    indicators: r.indicators.unwrap_or(0),
                 }),
                 _ => None,
             },
@@ -533,7 +543,8 @@ fn assemble(rows: Vec<CheckupRow>, all: Vec<ObservationRow>) -> Vec<StoredChecku
 /// order, at most `$4`.
 const OF_INSURER: &str = "SELECT c.id, c.insurer_number, c.exam_date, c.institution, c.report_kind, c.program, \
      c.fiscal_year, c.age_at_fiscal_year_end, c.sex, c.version, c.symbol, c.number, c.branch, c.name_kana, \
-     c.birth_date, c.rule_set, c.guidance_level, c.metabolic, c.referral FROM checkups c WHERE c.insurer_number = $1 AND c.fiscal_year = $2 AND c.id > $3 \
+     c.birth_date, c.rule_set, c.guidance_level, c.metabolic, c.referral, c.indicators_known, c.indicators \
+     FROM checkups c WHERE c.insurer_number = $1 AND c.fiscal_year = $2 AND c.id > $3 \
      AND c.version = (SELECT MAX(d.version) FROM checkups d \
      WHERE d.insurer_number = c.insurer_number AND d.symbol = c.symbol AND d.number = c.number \
      AND d.branch = c.branch AND d.exam_date = c.exam_date AND d.institution = c.institution) \
@@ -933,7 +944,7 @@ struct Staged<'a> {
 }
 
 /// Rows per statement of a batch, by backend: (card keys per look-up, 4 parameters each;
-/// checkups per INSERT, 34 each; observations per INSERT, 9 each). SQLite's limit is 32,766
+/// checkups per INSERT, 36 each; observations per INSERT, 9 each). SQLite's limit is 32,766
 /// parameters; PostgreSQL's 65,535.
 const SQLITE_BATCH_ROWS: (usize, usize, usize) = (500, 200, 300);
 const POSTGRES_BATCH_ROWS: (usize, usize, usize) = (500, 200, 300);
@@ -973,7 +984,7 @@ fn values(rows: usize, width: usize, sqlite: bool) -> String {
 
 fn checkup_insert(rows: usize, sqlite: bool) -> String {
     let mut sql = String::from(INSERT_HEAD);
-    sql.push_str(&values(rows, 34, sqlite));
+    sql.push_str(&values(rows, 36, sqlite));
     sql
 }
 
@@ -1212,7 +1223,9 @@ impl CheckupImport {
                         .bind(&c.judgement.rule_set)
                         .bind(c.judgement.guidance_level.as_deref())
                         .bind(&c.judgement.metabolic)
-                        .bind(c.judgement.referral);
+                        .bind(c.judgement.referral)
+                        .bind(c.judgement.indicators_known)
+                        .bind(c.judgement.indicators);
                 }
                 q.execute(&mut **tx).await?;
             }

@@ -122,8 +122,8 @@ impl Store {
         &self,
         judged: &[(String, CheckupJudgement)],
     ) -> Result<(), StoreError> {
-        const SQL: &str = "UPDATE checkups SET rule_set = $1, guidance_level = $2, metabolic = $3, referral = $4 \
-             WHERE id = $5";
+        const SQL: &str = "UPDATE checkups SET rule_set = $1, guidance_level = $2, metabolic = $3, referral = $4, \
+             indicators_known = $5, indicators = $6 WHERE id = $7";
         crate::on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             for (id, j) in judged {
@@ -132,6 +132,8 @@ impl Store {
                     .bind(j.guidance_level.as_deref())
                     .bind(&j.metabolic)
                     .bind(j.referral)
+                    .bind(j.indicators_known)
+                    .bind(j.indicators)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;

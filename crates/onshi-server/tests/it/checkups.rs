@@ -1014,16 +1014,27 @@ async fn imported_checkups_are_judged_and_rejudged_when_stale() {
             assert_eq!(rows.len(), 1);
             rows[0].judgement.clone()
         };
-        let expected = onshi_store::CheckupJudgement {
-            rule_set: "tokutei-4.1".into(),
+        let first = stored().await.expect("judged on import");
+        assert_eq!(
+            (
+                first.rule_set.as_str(),
+                first.guidance_level.as_deref(),
+                first.metabolic.as_str(),
+                first.referral
+            ),
             // Medication excludes him from guidance; the syndrome counts it: waist and three
-            // risks.
-            guidance_level: Some("3".into()),
-            metabolic: "1".into(),
-            // Fasting glucose 251 is past its 受診勧奨判定値 (126).
-            referral: true,
+            // risks. Fasting glucose 251 is past its 受診勧奨判定値 (126).
+            ("tokutei-4.1", Some("3"), "1", true)
+        );
+        let flags = onshi_checkup::indicators::Flags {
+            known: u32::try_from(first.indicators_known).unwrap(),
+            present: u32::try_from(first.indicators).unwrap(),
         };
-        assert_eq!(stored().await, Some(expected.clone()));
+        use onshi_checkup::indicators::Indicator;
+        assert_eq!(flags.get(Indicator::Obesity), Some(true), "waist 85");
+        assert_eq!(flags.get(Indicator::BloodPressure), Some(true));
+        assert_eq!(flags.get(Indicator::NonSmoking), Some(false), "a smoker");
+        assert_eq!(flags.get(Indicator::GuidanceTarget), Some(false));
 
         db.execute_raw(
             "UPDATE checkups SET rule_set = NULL, guidance_level = NULL, metabolic = NULL",
@@ -1035,7 +1046,7 @@ async fn imported_checkups_are_judged_and_rejudged_when_stale() {
             .await
             .unwrap();
         assert_eq!(judged, 1);
-        assert_eq!(stored().await, Some(expected));
+        assert_eq!(stored().await, Some(first));
         assert_eq!(
             onshi_server::checkups::judge_stale_checkups(&w.store)
                 .await

@@ -505,6 +505,7 @@ async fn every_route_is_documented_and_answers() {
             "/v1/employer/checkup-requests/{fiscal_year}",
             "/v1/employers",
             "/v1/employers/{code}/checkup-requests/{fiscal_year}",
+            "/v1/guidance-events",
             "/v1/members",
             "/v1/members/{id}",
             "/v1/members/{id}/end",
@@ -514,6 +515,7 @@ async fn every_route_is_documented_and_answers() {
             "/v1/portal/checkups",
             "/v1/portal/login-codes",
             "/v1/portal/registrations",
+            "/v1/programme/{fiscal_year}",
             "/v1/registrations",
         ]
     );

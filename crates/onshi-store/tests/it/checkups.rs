@@ -34,6 +34,8 @@ fn checkup(number: &str, birth: time::Date, height: &str) -> NewCheckup {
             guidance_level: Some("3".into()),
             metabolic: "3".into(),
             referral: false,
+            indicators_known: 0,
+            indicators: 0,
         },
     }
 }
@@ -246,6 +248,8 @@ async fn stale_judgements_are_found_and_written_back() {
                         guidance_level: Some("4".into()),
                         metabolic: "4".into(),
                         referral: true,
+                        indicators_known: 0,
+                        indicators: 0,
                     },
                 )
             })

@@ -26,6 +26,8 @@ fn judged(m: &onshi_domain::ValidMember, exam: Date, level: &str, metabolic: &st
             guidance_level: Some(level.into()),
             metabolic: metabolic.into(),
             referral: level == "1",
+            indicators_known: 0,
+            indicators: 0,
         },
     }
 }
