@@ -163,3 +163,97 @@ async fn programme_counts_follow_the_registry_and_the_guidance_record() {
         db.cleanup().await;
     }
 }
+
+/// The report cells count each person's latest judged checkup of the year aged 40–74, by
+/// insurer, workplace, sex and age band, with each indicator bit known and present.
+#[tokio::test]
+async fn report_cells_count_latest_checkups_by_group() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let ins = actor(&kyokai());
+        let mut import = store.begin_checkup_import(&ins, "a.zip", T0).await.unwrap();
+        let add = |number: &str, born: Date, exam: Date, known: i32, present: i32| {
+            let mut m = member("01130012", number, "2020-04-01", "", "");
+            m.details.birth_date = onshi_domain::Personal(born);
+            let mut c = judged(&m, exam, "3", "3");
+            c.judgement.indicators_known = known;
+            c.judgement.indicators = present;
+            c
+        };
+        for c in [
+            // Two people of 50 (band 2): bits 0 and 1 known; bit 0 present in one.
+            add(
+                "1",
+                date!(1974 - 06 - 01),
+                date!(2024 - 06 - 01),
+                0b11,
+                0b01,
+            ),
+            add(
+                "2",
+                date!(1974 - 07 - 01),
+                date!(2024 - 06 - 01),
+                0b11,
+                0b00,
+            ),
+            // One of 72 (band 6) whose later checkup replaces the earlier.
+            add(
+                "3",
+                date!(1952 - 06 - 01),
+                date!(2024 - 05 - 01),
+                0b01,
+                0b01,
+            ),
+            add(
+                "3",
+                date!(1952 - 06 - 01),
+                date!(2024 - 09 - 01),
+                0b11,
+                0b10,
+            ),
+            // Under 40 and another year: not counted.
+            add(
+                "4",
+                date!(1990 - 06 - 01),
+                date!(2024 - 06 - 01),
+                0b11,
+                0b11,
+            ),
+            add(
+                "5",
+                date!(1974 - 06 - 01),
+                date!(2023 - 06 - 01),
+                0b11,
+                0b11,
+            ),
+        ] {
+            import.add(&c).await.unwrap();
+        }
+        import.commit().await.unwrap();
+        let cells = store.report_cells(2024, 2).await.unwrap();
+        type Row = (u8, u8, i64, Vec<i64>, Vec<i64>);
+        let summary: Vec<Row> = cells
+            .iter()
+            .map(|c| {
+                assert_eq!(c.insurer_number, "01130012");
+                (
+                    c.sex,
+                    c.age_band,
+                    c.people,
+                    c.known.clone(),
+                    c.present.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (2, 2, 2, vec![2, 2], vec![1, 0]),
+                (2, 6, 1, vec![1, 1], vec![0, 1]),
+            ],
+            "{}",
+            db.backend
+        );
+        db.cleanup().await;
+    }
+}
