@@ -32,6 +32,7 @@ pub mod index;
 pub mod indicators;
 pub mod masking;
 pub mod reference;
+pub mod scoring;
 pub mod stratify;
 pub mod validate;
 pub mod write;

@@ -32,7 +32,7 @@ fn ascii_digits(s: &str) -> Option<Vec<u8>> {
 
 /// What kind of insurer a 保険者番号 belongs to, from its 法別番号 (first two of eight digits) or
 /// its length (six digits: 国民健康保険).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum InsurerKind {
     /// 全国健康保険協会 (協会けんぽ), 法別 01.
     KyokaiKenpo,

@@ -1,0 +1,120 @@
+//! The scoring reports of a fiscal year from counted cells: shares, kind and national
+//! averages, relative values, the age- and sex-adjusted share that does not praise a young
+//! workforce for its age, and masking (small insurers ×, and one more so that the small one
+//! cannot be recovered from its kind's total).
+
+use onshi_checkup::indicators::Indicator;
+use onshi_checkup::masking::Shown;
+use onshi_checkup::scoring::{Cell, insurer_reports};
+use onshi_domain::InsurerKind;
+
+/// Men of band `band` of `insurer`, `people` of them, `percent` of them obese.
+fn cell(insurer: &str, band: u8, people: i64, percent: i64) -> Cell {
+    let mut known = vec![0; Indicator::ALL.len()];
+    let mut present = vec![0; Indicator::ALL.len()];
+    known[0] = people;
+    present[0] = people * percent / 100;
+    Cell {
+        insurer: insurer.into(),
+        employer: None,
+        sex: 1,
+        age_band: band,
+        people,
+        known,
+        present,
+    }
+}
+
+#[test]
+fn shares_averages_adjustment_and_masking() {
+    // Everyone's obesity share by age: 10 % at 40–44, 30 % at 55–59, 50 % at 70–74.
+    let by_age = |insurer: &str, young: i64, middle: i64, old: i64| {
+        vec![
+            cell(insurer, 0, young, 10),
+            cell(insurer, 3, middle, 30),
+            cell(insurer, 6, old, 50),
+        ]
+    };
+    let mut cells = Vec::new();
+    cells.extend(by_age("06000001", 400, 50, 50)); // young society
+    cells.extend(by_age("06000002", 50, 50, 400)); // old society
+    cells.extend(by_age("06000003", 50, 100, 50)); // a middling society
+    cells.push(cell("06000004", 3, 30, 30)); // a small one
+    cells.extend(by_age("01000001", 200, 200, 200)); // 協会けんぽ
+    let kind = |n: &str| {
+        if n.starts_with("06") {
+            InsurerKind::HealthInsuranceSociety
+        } else {
+            InsurerKind::KyokaiKenpo
+        }
+    };
+    let reports = insurer_reports(2024, &cells, kind);
+    assert_eq!(reports.insurers.len(), 5);
+    let obesity = |n: &str| reports.insurers[n].rows[0].clone();
+    assert_eq!(obesity("06000001").indicator, Indicator::Obesity);
+
+    // The young society: 80 of 500 (16.0 %), but 30.0 % at the nation's age mix, which is
+    // exactly the nation's share: it is no healthier, only younger.
+    let young = obesity("06000001");
+    assert_eq!(
+        young.own,
+        Shown::Share {
+            percent: 16.0,
+            n: 500
+        }
+    );
+    assert_eq!(young.adjusted, Some(30.0));
+    assert_eq!(
+        young.national,
+        Shown::Share {
+            percent: 30.0,
+            n: 1830
+        }
+    );
+    assert_eq!(young.relative, Some(53.3));
+    let old = obesity("06000002");
+    assert_eq!(old.own.percent(), Some(44.0));
+    assert_eq!(old.adjusted, Some(30.0));
+    // Societies together: (80 + 220 + 60 + 9) / 1230.
+    assert_eq!(
+        young.kind_average,
+        Shown::Share {
+            percent: 30.0,
+            n: 1230
+        }
+    );
+    assert_eq!(obesity("01000001").kind_average.percent(), Some(30.0));
+
+    // 30 people: masked. Alone it would be the societies' total minus the others, so the
+    // smallest other society is masked too; the young and old ones stay.
+    assert_eq!(obesity("06000004").own, Shown::Masked);
+    assert_eq!(obesity("06000004").adjusted, None);
+    assert_eq!(obesity("06000003").own, Shown::Masked);
+    assert_eq!(obesity("06000003").relative, None);
+    assert!(young.own.percent().is_some() && old.own.percent().is_some());
+
+    // An indicator nobody has: not computable anywhere.
+    let sleep = &reports.insurers["06000001"].rows[11];
+    assert_eq!(sleep.indicator, Indicator::Sleep);
+    assert_eq!(sleep.own, Shown::NotComputable);
+    assert_eq!(sleep.national, Shown::NotComputable);
+}
+
+#[test]
+fn the_adjusted_share_needs_three_bands() {
+    let cells = vec![
+        cell("06000001", 0, 300, 10),
+        cell("06000001", 6, 300, 50),
+        cell("01000001", 0, 300, 10),
+        cell("01000001", 3, 300, 30),
+        cell("01000001", 6, 300, 50),
+    ];
+    let reports = insurer_reports(2024, &cells, |_| InsurerKind::HealthInsuranceSociety);
+    let two_bands = &reports.insurers["06000001"].rows[0];
+    assert_eq!(two_bands.own.percent(), Some(30.0));
+    assert_eq!(
+        two_bands.adjusted, None,
+        "two bands and two shares would tell each band"
+    );
+    assert_eq!(reports.insurers["01000001"].rows[0].adjusted, Some(30.0));
+}
