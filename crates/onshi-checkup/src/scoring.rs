@@ -90,11 +90,17 @@ pub struct Reports {
     pub insurers: BTreeMap<String, InsurerReport>,
 }
 
-#[derive(Default, Clone)]
+#[derive(Clone)]
 struct Totals {
     people: i64,
     known: Vec<[i64; STRATA]>,
     present: Vec<[i64; STRATA]>,
+}
+
+impl Default for Totals {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Totals {
@@ -140,17 +146,14 @@ pub fn insurer_reports(
         let Some(s) = stratum(c) else {
             continue;
         };
-        by_insurer
-            .entry(c.insurer.clone())
-            .or_insert_with(Totals::new)
-            .add(c, s);
+        by_insurer.entry(c.insurer.clone()).or_default().add(c, s);
         national.add(c, s);
     }
     let kinds: BTreeMap<String, InsurerKind> =
         by_insurer.keys().map(|n| (n.clone(), kind_of(n))).collect();
     let mut kind_totals: BTreeMap<InsurerKind, Totals> = BTreeMap::new();
     for (number, t) in &by_insurer {
-        let k = kind_totals.entry(kinds[number]).or_insert_with(Totals::new);
+        let k = kind_totals.entry(kinds[number]).or_default();
         for i in 0..Indicator::ALL.len() {
             for s in 0..STRATA {
                 k.known[i][s] += t.known[i][s];
