@@ -43,5 +43,7 @@ pub use members::{
     RecordedElderlyCertificate, RecordedLimitCertificate, Relationship, Sex,
 };
 pub use problem::{FieldError, Problem};
-pub use programme::{GuidanceEventBody, ProgrammeSummary, percent};
+pub use programme::{
+    GuidanceEventBody, ProgrammeSummary, ReportFigure, ScoringReport, ScoringRow, percent,
+};
 pub use system::Health;

@@ -83,3 +83,50 @@ mod tests {
         assert_eq!(percent(1, 0), None);
     }
 }
+
+/// A published figure of a report: as printed, and its share when it is shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReportFigure {
+    /// `12.3%`, `×` (masked: too few people, or masked so that another cannot be recovered) or
+    /// `–` (nobody to count).
+    pub shown: String,
+    /// The share in percent, when shown.
+    pub percent: Option<f64>,
+}
+
+/// One indicator of a scoring report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ScoringRow {
+    /// The indicator's name (肥満, 血圧, …, 喫煙, 運動, …).
+    pub indicator: String,
+    /// Whether a higher share is better (a good habit) rather than worse (a risk).
+    pub higher_is_better: bool,
+    /// The insurer's share.
+    pub own: ReportFigure,
+    /// Its age- and sex-adjusted share, when shown.
+    pub adjusted: Option<f64>,
+    /// The average of insurers of the same kind.
+    pub kind_average: ReportFigure,
+    /// The average of all insurers.
+    pub national: ReportFigure,
+    /// The share relative to all insurers' (= 100), when both are shown.
+    pub relative: Option<f64>,
+}
+
+/// An insurer's scoring report (健康スコアリングレポート) for a fiscal year: published (masked)
+/// figures only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ScoringReport {
+    /// 年度.
+    pub fiscal_year: i32,
+    /// The insurer.
+    pub insurer: String,
+    /// Its kind, in Japanese (the comparison group).
+    pub kind: String,
+    /// The people its figures are built from (a judged checkup, aged 40–74).
+    pub people: i64,
+    /// The rule set that judged the checkups.
+    pub rule_set: String,
+    /// Per indicator: risks, then habits.
+    pub rows: Vec<ScoringRow>,
+}

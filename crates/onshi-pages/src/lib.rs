@@ -699,3 +699,166 @@ mod programme_tests {
         );
     }
 }
+
+/// An insurer's scoring report page.
+#[derive(Template)]
+#[template(path = "console_report.html")]
+pub struct ConsoleReport {
+    /// The signed-in staff member, as shown.
+    pub who: String,
+    /// The logout form's CSRF token.
+    pub csrf: String,
+    /// 年度.
+    pub fiscal_year: i32,
+    /// The insurer's number.
+    pub insurer: String,
+    /// Its kind.
+    pub kind: String,
+    /// People.
+    pub people: i64,
+    /// The rule set.
+    pub rule_set: String,
+    /// The habits' radar, when every habit is shown.
+    pub radar: Option<String>,
+    /// The radar in a sentence, or why there is none.
+    pub radar_summary: String,
+    /// (indicator, cells as shown).
+    pub rows: Vec<(String, Vec<String>)>,
+}
+
+impl ConsoleReport {
+    /// The page of `report` for `who`.
+    pub fn new(who: String, csrf: String, report: &onshi_api::ScoringReport) -> Self {
+        let number = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}"));
+        let habits: Vec<&onshi_api::ScoringRow> =
+            report.rows.iter().filter(|r| r.higher_is_better).collect();
+        let own: Option<Vec<f64>> = habits.iter().map(|r| r.own.percent).collect();
+        let national: Option<Vec<f64>> = habits.iter().map(|r| r.national.percent).collect();
+        let (radar, radar_summary) = match (own, national) {
+            (Some(own), Some(national)) if habits.len() >= 3 => {
+                let axes: Vec<String> = habits.iter().map(|r| r.indicator.clone()).collect();
+                let svg = chart::radar_svg(
+                    &axes,
+                    100.0,
+                    &[
+                        chart::RadarSeries {
+                            values: own.clone(),
+                            dashed: false,
+                        },
+                        chart::RadarSeries {
+                            values: national.clone(),
+                            dashed: true,
+                        },
+                    ],
+                )
+                .ok();
+                let words: Vec<String> = axes
+                    .iter()
+                    .zip(own.iter().zip(&national))
+                    .map(|(a, (o, n))| format!("{a} {o:.1}%（全保険者 {n:.1}%）"))
+                    .collect();
+                (
+                    svg,
+                    format!(
+                        "実線が自保険者、破線が全保険者の平均。{}。",
+                        words.join("、")
+                    ),
+                )
+            }
+            _ => (
+                None,
+                "生活習慣の図は、伏せた値か求められない値があるため表示しません。".to_owned(),
+            ),
+        };
+        ConsoleReport {
+            who,
+            csrf,
+            fiscal_year: report.fiscal_year,
+            insurer: report.insurer.clone(),
+            kind: report.kind.clone(),
+            people: report.people,
+            rule_set: report.rule_set.clone(),
+            radar,
+            radar_summary,
+            rows: report
+                .rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.indicator.clone(),
+                        vec![
+                            r.own.shown.clone(),
+                            r.adjusted
+                                .map_or_else(|| "–".to_owned(), |v| format!("{v:.1}%")),
+                            r.kind_average.shown.clone(),
+                            r.national.shown.clone(),
+                            number(r.relative),
+                        ],
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+
+    fn report(masked_sleep: bool) -> onshi_api::ScoringReport {
+        let figure = |p: Option<f64>| onshi_api::ReportFigure {
+            shown: p.map_or_else(|| "×".to_owned(), |p| format!("{p:.1}%")),
+            percent: p,
+        };
+        let rows = [
+            ("肥満", false),
+            ("血圧", false),
+            ("喫煙", true),
+            ("運動", true),
+            ("睡眠", true),
+        ]
+        .iter()
+        .map(|(name, good)| onshi_api::ScoringRow {
+            indicator: (*name).into(),
+            higher_is_better: *good,
+            own: figure(if masked_sleep && *name == "睡眠" {
+                None
+            } else {
+                Some(40.0)
+            }),
+            adjusted: Some(41.2),
+            kind_average: figure(Some(35.0)),
+            national: figure(Some(50.0)),
+            relative: Some(80.0),
+        })
+        .collect();
+        onshi_api::ScoringReport {
+            fiscal_year: 2025,
+            insurer: "06000001".into(),
+            kind: "健康保険組合".into(),
+            people: 812,
+            rule_set: "tokutei-4.1".into(),
+            rows,
+        }
+    }
+
+    #[test]
+    fn the_report_page_draws_the_habits_radar_only_when_every_habit_is_shown() {
+        let html = ConsoleReport::new("tanaka".into(), "t".into(), &report(false))
+            .render()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(html.contains("<figure class=\"chart\""), "{html}");
+        assert!(html.contains("<polygon"), "a radar");
+        assert!(html.contains("喫煙 40.0%（全保険者 50.0%）"), "{html}");
+        assert!(html.contains("<th scope=\"row\">肥満</th><td class=\"num\">40.0%</td><td class=\"num\">41.2%</td><td class=\"num\">35.0%</td><td class=\"num\">50.0%</td><td class=\"num\">80.0</td>"), "{html}");
+        assert!(html.contains("/console/report.csv?year=2025"));
+        let masked = ConsoleReport::new("tanaka".into(), "t".into(), &report(true))
+            .render()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!masked.contains("<figure class=\"chart\""));
+        assert!(
+            masked.contains("生活習慣の図は、伏せた値か求められない値があるため表示しません。")
+        );
+        assert!(masked.contains("<th scope=\"row\">睡眠</th><td class=\"num\">×</td>"));
+    }
+}

@@ -399,6 +399,14 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             axum::routing::get(routes::console::programme),
         )
         .route(
+            "/console/report",
+            axum::routing::get(routes::console::report),
+        )
+        .route(
+            "/console/report.csv",
+            axum::routing::get(routes::console::report_csv),
+        )
+        .route(
             "/employer/requests",
             axum::routing::get(routes::console::employer_requests),
         )

@@ -593,6 +593,14 @@ fn demo_serves_healthz() {
         programme.starts_with("HTTP/1.1 200") && programme.contains("%</td>"),
         "{programme}"
     );
+    // Last fiscal year's scoring report, with the published figures of the demo's insurers.
+    let report = http(format!(
+        "GET /console/report HTTP/1.1\r\nHost: x\r\nCookie: {staff_cookie}\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(
+        report.starts_with("HTTP/1.1 200") && report.contains("健康スコアリングレポート"),
+        "{report}"
+    );
 
     let mut stream = TcpStream::connect(&addr).unwrap();
     stream

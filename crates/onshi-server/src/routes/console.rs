@@ -310,6 +310,62 @@ pub async fn programme(
     Ok(html(StatusCode::OK, page.render()))
 }
 
+/// The fiscal year of a report page: `?year=`, else the last complete one.
+fn report_year(state: &AppState, query: &std::collections::HashMap<String, String>) -> i32 {
+    let last = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now())) - 1;
+    query
+        .get("year")
+        .and_then(|y| y.trim().parse::<i32>().ok())
+        .filter(|y| (2008..=last + 1).contains(y))
+        .unwrap_or(last)
+}
+
+/// `GET /console/report?year=`: the insurer's scoring report (published figures only).
+pub async fn report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let (account, csrf, insurer) = match insurer_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
+    };
+    let year = report_year(&state, &query);
+    let report = super::programme::scoring_report(&state.store, &insurer, year).await?;
+    let page = onshi_pages::ConsoleReport::new(
+        format!("{}（保険者 {}）", account.login, insurer.as_str()),
+        csrf,
+        &report,
+    );
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+/// `GET /console/report.csv?year=`: the same report's published figures as CSV.
+pub async fn report_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let (_, _, insurer) = match insurer_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
+    };
+    let year = report_year(&state, &query);
+    let report = super::programme::scoring_report(&state.store, &insurer, year).await?;
+    let name = format!("scoring-report-{}-{year}.csv", insurer.as_str());
+    let mut response = super::programme::report_csv(&report).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
 /// `GET /console/members?symbol=&number=&branch=`: the insurer's console.
 pub async fn members(
     State(state): State<AppState>,

@@ -151,3 +151,87 @@ pub async fn record_event(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `insurer`'s scoring report of fiscal year `year`: every insurer's cells of the year counted,
+/// judged by the engine (which masks), and this insurer's published figures taken. An insurer
+/// with no judged checkup that year gets a report of – only.
+pub async fn scoring_report(
+    store: &Store,
+    insurer: &InsurerNumber,
+    year: i32,
+) -> Result<onshi_api::ScoringReport, StoreError> {
+    use onshi_checkup::indicators::Indicator;
+    use onshi_checkup::masking::Shown;
+    use onshi_checkup::scoring::{Cell, insurer_reports};
+    let bits = u32::try_from(Indicator::ALL.len()).unwrap_or(31);
+    let cells: Vec<Cell> = store
+        .report_cells(year, bits)
+        .await?
+        .into_iter()
+        .map(|c| Cell {
+            insurer: c.insurer_number,
+            employer: c.employer,
+            sex: c.sex,
+            age_band: c.age_band,
+            people: c.people,
+            known: c.known,
+            present: c.present,
+        })
+        .collect();
+    let reports = insurer_reports(year, &cells, |n| {
+        InsurerNumber::parse(n).map_or(onshi_domain::InsurerKind::Other, |i| i.kind())
+    });
+    let figure = |s: Shown| onshi_api::ReportFigure {
+        shown: s.text(),
+        percent: s.percent(),
+    };
+    let own = reports.insurers.get(insurer.as_str());
+    Ok(onshi_api::ScoringReport {
+        fiscal_year: year,
+        insurer: insurer.as_str().to_owned(),
+        kind: insurer.kind().japanese().to_owned(),
+        people: own.map_or(0, |r| r.people),
+        rule_set: onshi_checkup::stratify::RuleSet::for_fiscal_year(year)
+            .id()
+            .to_owned(),
+        rows: Indicator::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, indicator)| {
+                let row = own.and_then(|r| r.rows.get(i));
+                onshi_api::ScoringRow {
+                    indicator: indicator.name().to_owned(),
+                    higher_is_better: indicator.higher_is_better(),
+                    own: figure(row.map_or(Shown::NotComputable, |r| r.own)),
+                    adjusted: row.and_then(|r| r.adjusted),
+                    kind_average: figure(row.map_or(Shown::NotComputable, |r| r.kind_average)),
+                    national: figure(row.map_or(Shown::NotComputable, |r| r.national)),
+                    relative: row.and_then(|r| r.relative),
+                }
+            })
+            .collect(),
+    })
+}
+
+/// The published figures of `report` as CSV (UTF-8 with a byte-order mark, so that Japanese
+/// spreadsheet software opens it as such): one row per indicator.
+pub fn report_csv(report: &onshi_api::ScoringReport) -> String {
+    let number = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}"));
+    let mut out =
+        String::from("\u{feff}年度,保険者,指標,自保険者,年齢調整,同種平均,全保険者平均,相対値\r\n");
+    for r in &report.rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\r\n",
+            report.fiscal_year,
+            report.insurer,
+            r.indicator,
+            r.own.shown,
+            r.adjusted
+                .map_or_else(|| "–".to_owned(), |v| format!("{v:.1}%")),
+            r.kind_average.shown,
+            r.national.shown,
+            number(r.relative)
+        ));
+    }
+    out
+}

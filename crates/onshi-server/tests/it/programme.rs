@@ -100,6 +100,28 @@ async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorde
             "{v}"
         );
 
+        // One person's figures are never shown: × where known, – where not, everywhere; the
+        // CSV carries the same published figures.
+        let insurer = InsurerNumber::parse("01130012").unwrap();
+        let report = onshi_server::routes::programme::scoring_report(&w.store, &insurer, 2024)
+            .await
+            .unwrap();
+        assert_eq!((report.people, report.rows.len()), (1, 13));
+        let obesity = &report.rows[0];
+        assert_eq!(obesity.indicator, "肥満");
+        assert_eq!(
+            (
+                obesity.own.shown.as_str(),
+                obesity.national.shown.as_str(),
+                obesity.adjusted
+            ),
+            ("×", "×", None)
+        );
+        assert!(report.rows.iter().all(|r| r.own.percent.is_none()));
+        let csv = onshi_server::routes::programme::report_csv(&report);
+        assert!(csv.starts_with("\u{feff}年度,保険者,指標,"), "{csv}");
+        assert!(csv.contains("2024,01130012,肥満,×,–,×,×,–\r\n"), "{csv}");
+
         // Refusals name what is wrong and record nothing.
         let (s, v) = post(event("finished", "2024-08-01")).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
