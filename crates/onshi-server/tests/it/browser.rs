@@ -292,6 +292,28 @@ async fn people_and_staff_use_the_pages_in_chromium() {
     assert_eq!(rows.len(), 3, "three fiscal years");
     keep(&client, "console-programme").await;
     print_a4(&client, "console-programme").await;
+    // The scoring report of last fiscal year: nobody aged 40–74 was examined, so every own
+    // figure is – (the masking itself is tested in the engine and over HTTP); it prints on A4.
+    click(&client, "nav a[href='/console/report']").await;
+    let heading = wait_for(&client, "main h1").await;
+    assert!(
+        heading
+            .text()
+            .await
+            .unwrap()
+            .starts_with("健康スコアリングレポート")
+    );
+    let cells = client
+        .find_all(Locator::Css("table tbody tr td:nth-child(2)"))
+        .await
+        .unwrap();
+    assert_eq!(cells.len(), 13, "an indicator a row");
+    for cell in cells {
+        let text = cell.text().await.unwrap();
+        assert_eq!(text, "–");
+    }
+    keep(&client, "console-report").await;
+    print_a4(&client, "console-report").await;
     click(&client, "nav form button").await;
     // A facility's staff member signs in; the insurer's console is refused.
     *w.clock.lock().unwrap() += Duration::seconds(30);
