@@ -7,7 +7,10 @@
 //! additive relation between figures (a total and its parts: an insurer and its workplaces, a
 //! group and its sexes, all insurers and each of them) is given to [`publish`], which masks
 //! more figures (secondary suppression) until no relation has exactly one masked part with
-//! people in it, the smallest published part first. A published share reveals its `k` (a rate
+//! people in it, the smallest published part first. A figure that is never shown but is not a
+//! small group (say, the 60 members of an insurer who belong to no workplace) hides others as
+//! an unknown, but need not be protected itself: computing it reveals nothing that could not
+//! have been published. A published share reveals its `k` (a rate
 //! to a tenth of a percent gives `k` exactly below 1,000 people), so the relations are on `k`.
 //!
 //! [`Published`] is the only form a figure leaves in: its fields are private and [`publish`]
@@ -175,6 +178,14 @@ pub fn publish(frame: &Frame) -> Published {
     }
 }
 
+/// Whether figure `i`, unknown to a reader, must stay so: a figure of people that is masked to
+/// protect them. A figure that is only never shown but has [`MIN_GROUP`] people or more
+/// reveals nothing if computed, though it still hides others.
+fn sensitive(frame: &Frame, masked: &[bool], i: usize) -> bool {
+    let n = frame.counts[i].n;
+    masked[i] && n > 0 && !(frame.never[i] && n >= MIN_GROUP)
+}
+
 /// The secondary rule on each relation alone, to a fixpoint.
 fn single_relations(frame: &Frame, masked: &mut [bool]) {
     let counts = &frame.counts;
@@ -186,8 +197,12 @@ fn single_relations(frame: &Frame, masked: &mut [bool]) {
             let members: Vec<usize> = std::iter::once(*total)
                 .chain(parts.iter().copied())
                 .collect();
-            let hidden_count = members.iter().filter(|i| hidden(masked, **i)).count();
-            if hidden_count != 1 {
+            let hidden: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|i| hidden(masked, *i))
+                .collect();
+            if hidden.len() != 1 || !sensitive(frame, masked, hidden[0]) {
                 continue;
             }
             // Mask the smallest published part with people; failing that, the total.
@@ -229,12 +244,16 @@ fn shown(counts: &[Count], masked: &[bool]) -> Published {
     }
 }
 
-/// Whether some masked figure of `frame` can be computed exactly from what `published` shows
-/// through the frame's relations (by elimination over the masked figures' `k`). For tests and
-/// for a check before anything is written; `publish` never produces such a result.
+/// The masked figures of `frame` that must stay unknown (see [`sensitive`]) but can be computed
+/// exactly from what `published` shows
+/// through the frame's relations (by elimination over the masked figures' `k`). `publish`
+/// never produces such a result; the tests check it does not.
 pub fn recoverable(frame: &Frame, published: &Published) -> Vec<usize> {
+    let masked: Vec<bool> = (0..frame.len())
+        .map(|i| matches!(published.get(i), Shown::Masked))
+        .collect();
     let unknown: Vec<usize> = (0..frame.len())
-        .filter(|i| matches!(published.get(*i), Shown::Masked) && frame.counts[*i].n > 0)
+        .filter(|i| masked[*i] && frame.counts[*i].n > 0)
         .collect();
     let column = |i: usize| unknown.iter().position(|u| *u == i);
     // Each relation, restricted to the unknowns: +1 for the total, -1 for each part.
@@ -291,6 +310,7 @@ pub fn recoverable(frame: &Frame, published: &Published) -> Vec<usize> {
         .into_iter()
         .filter(|(r, col)| m[*r].iter().enumerate().all(|(c, v)| c == *col || *v == 0))
         .map(|(_, col)| unknown[col])
+        .filter(|i| sensitive(frame, &masked, *i))
         .collect()
 }
 

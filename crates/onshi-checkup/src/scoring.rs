@@ -81,13 +81,44 @@ pub struct InsurerReport {
     pub rows: Vec<IndicatorRow>,
 }
 
-/// Every insurer's report for one fiscal year.
+/// One indicator of a workplace's sheet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SheetRow {
+    /// Which.
+    pub indicator: Indicator,
+    /// The workplace's share.
+    pub own: Shown,
+    /// The share of all workplaces of its industry.
+    pub industry_average: Shown,
+    /// The share of all workplaces.
+    pub all_workplaces: Shown,
+}
+
+/// One workplace's figures (事業所カルテ).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkplaceSheet {
+    /// Its insurer.
+    pub insurer: String,
+    /// Its 事業所コード.
+    pub employer: String,
+    /// Its industry (JSIC letter), when registered.
+    pub industry: Option<String>,
+    /// The people its figures are built from.
+    pub people: i64,
+    /// Per indicator, in [`Indicator::ALL`] order.
+    pub rows: Vec<SheetRow>,
+}
+
+/// Every insurer's report and every workplace's sheet for one fiscal year, masked together:
+/// no figure of one can be recovered from the others.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reports {
     /// 年度.
     pub fiscal_year: i32,
     /// By insurer number.
     pub insurers: BTreeMap<String, InsurerReport>,
+    /// By (insurer number, 事業所コード).
+    pub workplaces: BTreeMap<(String, String), WorkplaceSheet>,
 }
 
 #[derive(Clone)]
@@ -120,6 +151,16 @@ impl Totals {
         }
     }
 
+    fn merge(&mut self, other: &Totals) {
+        self.people += other.people;
+        for i in 0..Indicator::ALL.len() {
+            for s in 0..STRATA {
+                self.known[i][s] += other.known[i][s];
+                self.present[i][s] += other.present[i][s];
+            }
+        }
+    }
+
     fn count(&self, i: usize) -> Count {
         Count {
             n: self.known[i].iter().sum(),
@@ -134,39 +175,73 @@ fn tenth(v: f64) -> f64 {
 }
 
 /// The reports of `fiscal_year` from its `cells`, each insurer compared with those of
-/// `kind_of` its number.
+/// `kind_of` its number (workplaces without industries: see [`reports`]).
 pub fn insurer_reports(
     fiscal_year: i32,
     cells: &[Cell],
     kind_of: impl Fn(&str) -> InsurerKind,
 ) -> Reports {
+    reports(fiscal_year, cells, kind_of, |_, _| None)
+}
+
+/// The reports and workplace sheets of `fiscal_year` from its `cells`: each insurer compared
+/// with those of `kind_of` its number, each workplace with those of `industry_of` it (insurer,
+/// code). Workplaces and the members of none are parts of their insurer; workplaces are parts
+/// of their industry, and industries of all workplaces; those relations are masked with the
+/// figures.
+pub fn reports(
+    fiscal_year: i32,
+    cells: &[Cell],
+    kind_of: impl Fn(&str) -> InsurerKind,
+    industry_of: impl Fn(&str, &str) -> Option<String>,
+) -> Reports {
     let mut by_insurer: BTreeMap<String, Totals> = BTreeMap::new();
+    let mut by_workplace: BTreeMap<(String, String), Totals> = BTreeMap::new();
+    let mut remainder: BTreeMap<String, Totals> = BTreeMap::new();
     let mut national = Totals::new();
     for c in cells {
         let Some(s) = stratum(c) else {
             continue;
         };
         by_insurer.entry(c.insurer.clone()).or_default().add(c, s);
+        match &c.employer {
+            Some(code) => by_workplace
+                .entry((c.insurer.clone(), code.clone()))
+                .or_default()
+                .add(c, s),
+            None => remainder.entry(c.insurer.clone()).or_default().add(c, s),
+        }
         national.add(c, s);
+    }
+    let industries: BTreeMap<(String, String), Option<String>> = by_workplace
+        .keys()
+        .map(|(i, e)| ((i.clone(), e.clone()), industry_of(i, e)))
+        .collect();
+    let mut industry_totals: BTreeMap<Option<String>, Totals> = BTreeMap::new();
+    for (key, t) in &by_workplace {
+        industry_totals
+            .entry(industries[key].clone())
+            .or_default()
+            .merge(t);
+    }
+    let mut all_workplaces = Totals::new();
+    for t in by_workplace.values() {
+        all_workplaces.merge(t);
     }
     let kinds: BTreeMap<String, InsurerKind> =
         by_insurer.keys().map(|n| (n.clone(), kind_of(n))).collect();
     let mut kind_totals: BTreeMap<InsurerKind, Totals> = BTreeMap::new();
     for (number, t) in &by_insurer {
-        let k = kind_totals.entry(kinds[number]).or_default();
-        for i in 0..Indicator::ALL.len() {
-            for s in 0..STRATA {
-                k.known[i][s] += t.known[i][s];
-                k.present[i][s] += t.present[i][s];
-            }
-        }
-        k.people += t.people;
+        kind_totals.entry(kinds[number]).or_default().merge(t);
     }
 
     // One frame per indicator: insurers, kinds, the nation, and how they add up.
     let insurers: Vec<&String> = by_insurer.keys().collect();
     let kind_list: Vec<InsurerKind> = kind_totals.keys().copied().collect();
+    let workplaces: Vec<&(String, String)> = by_workplace.keys().collect();
+    let industry_list: Vec<&Option<String>> = industry_totals.keys().collect();
     let mut published: Vec<(Published, Vec<usize>, Vec<usize>, usize)> = Vec::new();
+    let mut workplace_figures: Vec<(Vec<usize>, Vec<usize>, usize)> = Vec::new();
     for i in 0..Indicator::ALL.len() {
         let mut frame = Frame::new();
         let insurer_ix: Vec<usize> = insurers
@@ -189,7 +264,53 @@ pub fn insurer_reports(
                 .collect();
             frame.relate(kind_ix[ki], parts);
         }
+        // Workplaces: parts of their insurer (with the members of none, never published),
+        // and of their industry; an industry of unregistered workplaces is never published.
+        let workplace_ix: Vec<usize> = workplaces
+            .iter()
+            .map(|k| frame.add(by_workplace[*k].count(i)))
+            .collect();
+        for (pos, number) in insurers.iter().enumerate() {
+            let mut parts: Vec<usize> = workplaces
+                .iter()
+                .zip(&workplace_ix)
+                .filter(|(k, _)| &k.0 == *number)
+                .map(|(_, ix)| *ix)
+                .collect();
+            if parts.is_empty() {
+                continue;
+            }
+            if let Some(r) = remainder.get(*number) {
+                parts.push(frame.add_unpublished(r.count(i)));
+            }
+            frame.relate(insurer_ix[pos], parts);
+        }
+        let industry_ix: Vec<usize> = industry_list
+            .iter()
+            .map(|ind| {
+                let count = industry_totals[*ind].count(i);
+                if ind.is_some() {
+                    frame.add(count)
+                } else {
+                    frame.add_unpublished(count)
+                }
+            })
+            .collect();
+        for (pos, ind) in industry_list.iter().enumerate() {
+            let parts: Vec<usize> = workplaces
+                .iter()
+                .zip(&workplace_ix)
+                .filter(|(k, _)| &industries[**k] == *ind)
+                .map(|(_, ix)| *ix)
+                .collect();
+            frame.relate(industry_ix[pos], parts);
+        }
+        let all = frame.add(all_workplaces.count(i));
+        if !industry_ix.is_empty() {
+            frame.relate(all, industry_ix.clone());
+        }
         published.push((publish(&frame), insurer_ix, kind_ix, nation));
+        workplace_figures.push((workplace_ix, industry_ix, all));
     }
 
     // The standard population's weights per indicator: all insurers' known people by stratum.
@@ -248,9 +369,40 @@ pub fn insurer_reports(
             },
         );
     }
+    let mut sheets = BTreeMap::new();
+    for (pos, key) in workplaces.iter().enumerate() {
+        let industry = industries[*key].clone();
+        let ind_pos = industry_list.iter().position(|i| **i == industry);
+        let rows = Indicator::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, indicator)| {
+                let p = &published[i].0;
+                let (workplace_ix, industry_ix, all) = &workplace_figures[i];
+                SheetRow {
+                    indicator: *indicator,
+                    own: p.get(workplace_ix[pos]),
+                    industry_average: ind_pos
+                        .map_or(Shown::NotComputable, |ix| p.get(industry_ix[ix])),
+                    all_workplaces: p.get(*all),
+                }
+            })
+            .collect();
+        sheets.insert(
+            (*key).clone(),
+            WorkplaceSheet {
+                insurer: key.0.clone(),
+                employer: key.1.clone(),
+                industry,
+                people: by_workplace[*key].people,
+                rows,
+            },
+        );
+    }
     Reports {
         fiscal_year,
         insurers: out,
+        workplaces: sheets,
     }
 }
 

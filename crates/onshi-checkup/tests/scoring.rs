@@ -118,3 +118,73 @@ fn the_adjusted_share_needs_three_bands() {
     );
     assert_eq!(reports.insurers["01000001"].rows[0].adjusted, Some(30.0));
 }
+
+fn at(insurer: &str, employer: Option<&str>, people: i64, percent: i64) -> Cell {
+    let mut c = cell(insurer, 3, people, percent);
+    c.employer = employer.map(str::to_owned);
+    c
+}
+
+#[test]
+fn workplace_sheets_are_masked_with_their_insurer_and_industry() {
+    let cells = vec![
+        at("06000001", Some("W1"), 120, 20),
+        at("06000001", Some("W2"), 30, 40),
+        at("06000001", Some("W3"), 200, 30),
+        at("01000001", Some("W4"), 300, 10),
+        at("01000001", None, 60, 50),
+    ];
+    let industry = |_: &str, code: &str| match code {
+        "W3" => Some("F".to_owned()),
+        _ => Some("E".to_owned()),
+    };
+    let r = onshi_checkup::scoring::reports(
+        2024,
+        &cells,
+        |n| {
+            if n.starts_with("06") {
+                InsurerKind::HealthInsuranceSociety
+            } else {
+                InsurerKind::KyokaiKenpo
+            }
+        },
+        industry,
+    );
+    let sheet = |i: &str, e: &str| r.workplaces[&(i.to_owned(), e.to_owned())].rows[0].clone();
+    // W2 has 30 people; its insurer's total is published and has no members outside a
+    // workplace, so W1 (the smaller of the others) is masked too.
+    assert_eq!(sheet("06000001", "W2").own, Shown::Masked);
+    assert_eq!(sheet("06000001", "W1").own, Shown::Masked);
+    assert_eq!(
+        sheet("06000001", "W3").own,
+        Shown::Share {
+            percent: 30.0,
+            n: 200
+        }
+    );
+    // Industry E: W1, W2 and W4 (120 + 30 + 300 people; 24 + 12 + 30 obese).
+    assert_eq!(
+        sheet("01000001", "W4").industry_average,
+        Shown::Share {
+            percent: 14.7,
+            n: 450
+        }
+    );
+    // All workplaces: 650 people, 126 obese; the 協会けんぽ's members of no workplace are not
+    // in it.
+    assert_eq!(
+        sheet("06000001", "W3").all_workplaces,
+        Shown::Share {
+            percent: 19.4,
+            n: 650
+        }
+    );
+    assert_eq!(
+        r.workplaces[&("06000001".to_owned(), "W3".to_owned())].industry,
+        Some("F".into())
+    );
+    // 協会けんぽ: W4 and 60 members of no workplace, not shown but not a small group either:
+    // that they could be computed reveals nothing, so W4 stays.
+    assert_eq!(sheet("01000001", "W4").own.percent(), Some(10.0));
+    assert_eq!(r.insurers["06000001"].rows[0].own.percent(), Some(27.4));
+}
