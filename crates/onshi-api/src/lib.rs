@@ -44,6 +44,7 @@ pub use members::{
 };
 pub use problem::{FieldError, Problem};
 pub use programme::{
-    GuidanceEventBody, ProgrammeSummary, ReportFigure, ScoringReport, ScoringRow, percent,
+    GuidanceEventBody, ProgrammeSummary, ReportFigure, ScoringReport, ScoringRow, WorkplaceRow,
+    WorkplaceSheet, percent,
 };
 pub use system::Health;

@@ -130,3 +130,36 @@ pub struct ScoringReport {
     /// Per indicator: risks, then habits.
     pub rows: Vec<ScoringRow>,
 }
+
+/// One indicator of a workplace's sheet over the years.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WorkplaceRow {
+    /// The indicator's name.
+    pub indicator: String,
+    /// Whether a higher share is better.
+    pub higher_is_better: bool,
+    /// The workplace's share, per year (oldest first).
+    pub own: Vec<ReportFigure>,
+    /// Its industry's, per year.
+    pub industry_average: Vec<ReportFigure>,
+    /// All workplaces', per year.
+    pub all_workplaces: Vec<ReportFigure>,
+}
+
+/// A workplace's health sheet (事業所カルテ): published (masked) figures of the last fiscal
+/// years.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WorkplaceSheet {
+    /// The insurer.
+    pub insurer: String,
+    /// 事業所コード.
+    pub employer: String,
+    /// Its industry, in Japanese (when registered).
+    pub industry: Option<String>,
+    /// The fiscal years, oldest first.
+    pub years: Vec<i32>,
+    /// The people its figures are built from, per year.
+    pub people: Vec<i64>,
+    /// Per indicator: risks, then habits.
+    pub rows: Vec<WorkplaceRow>,
+}

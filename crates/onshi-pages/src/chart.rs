@@ -303,6 +303,8 @@ pub struct RadarSeries {
     pub values: Vec<f64>,
     /// Drawn dashed (a comparison, such as an average) rather than solid.
     pub dashed: bool,
+    /// Drawn dotted (a second comparison), unfilled; overrides `dashed`.
+    pub dotted: bool,
 }
 
 fn escape(text: &str) -> String {
@@ -314,7 +316,8 @@ fn escape(text: &str) -> String {
 
 /// A radar chart (the 5-grade profiles of scoring reports and workplace sheets), in onshi's own
 /// few lines because plotters draws no polar axes: `axes` labels around a circle (at least
-/// three), rings at each grade up to `max`, and each series as a closed polygon (solid, or
+/// three), rings at each grade up to `max` (five rings when `max` is over 10, as for
+/// percentages), and each series as a closed polygon (solid, or
 /// dashed for a comparison), black and grey so it prints in black and white. Labels are
 /// escaped here.
 pub fn radar_svg(axes: &[String], max: f64, series: &[RadarSeries]) -> Result<String, String> {
@@ -347,7 +350,12 @@ pub fn radar_svg(axes: &[String], max: f64, series: &[RadarSeries]) -> Result<St
     let mut svg = format!(
         r#"<svg aria-hidden="true" focusable="false" width="{w}" height="{h}" viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg">"#
     );
-    let rings = max.round().max(1.0) as usize;
+    // A ring per grade on a grade scale (up to 10); five rings on a larger one (percentages).
+    let rings = if max <= 10.0 {
+        max.round().max(1.0) as usize
+    } else {
+        5
+    };
     for ring in 1..=rings {
         let level = max * ring as f64 / rings as f64;
         let _ = write!(
@@ -373,12 +381,14 @@ pub fn radar_svg(axes: &[String], max: f64, series: &[RadarSeries]) -> Result<St
         );
     }
     for s in series {
-        let dash = if s.dashed {
+        let dash = if s.dotted {
+            r#" stroke-dasharray="2 3""#
+        } else if s.dashed {
             r#" stroke-dasharray="6 4""#
         } else {
             ""
         };
-        let fill = if s.dashed {
+        let fill = if s.dashed || s.dotted {
             "none"
         } else {
             "#000000\" fill-opacity=\"0.12"
@@ -511,10 +521,12 @@ mod radar_tests {
                 RadarSeries {
                     values: vec![4.0, 3.0, 5.0, 2.0, 9.0],
                     dashed: false,
+                    dotted: false,
                 },
                 RadarSeries {
                     values: vec![3.0; 5],
                     dashed: true,
+                    dotted: false,
                 },
             ],
         )
@@ -540,7 +552,8 @@ mod radar_tests {
                 5.0,
                 &[RadarSeries {
                     values: vec![1.0],
-                    dashed: false
+                    dashed: false,
+                    dotted: false,
                 }]
             )
             .is_err()

@@ -744,10 +744,12 @@ impl ConsoleReport {
                         chart::RadarSeries {
                             values: own.clone(),
                             dashed: false,
+                            dotted: false,
                         },
                         chart::RadarSeries {
                             values: national.clone(),
                             dashed: true,
+                            dotted: false,
                         },
                     ],
                 )
@@ -860,5 +862,184 @@ mod report_tests {
             masked.contains("生活習慣の図は、伏せた値か求められない値があるため表示しません。")
         );
         assert!(masked.contains("<th scope=\"row\">睡眠</th><td class=\"num\">×</td>"));
+    }
+}
+
+/// A workplace's health sheet (事業所カルテ), for its own staff or its insurer's.
+#[derive(Template)]
+#[template(path = "workplace_sheet.html")]
+pub struct WorkplaceSheetPage {
+    /// The signed-in staff member, as shown.
+    pub who: String,
+    /// The logout form's CSRF token.
+    pub csrf: String,
+    /// Shown in the insurer's console (else the employer's pages).
+    pub console: bool,
+    /// 事業所コード.
+    pub employer: String,
+    /// The insurer.
+    pub insurer: String,
+    /// The industry, or "未登録".
+    pub industry: String,
+    /// The years in words.
+    pub years_text: String,
+    /// The years.
+    pub years: Vec<i32>,
+    /// The last year.
+    pub last_year: i32,
+    /// People per year, as shown.
+    pub people: Vec<String>,
+    /// The habits' radar of the last year, when every value is shown.
+    pub radar: Option<String>,
+    /// The radar in words, or why there is none.
+    pub radar_summary: String,
+    /// (indicator, cells: per year, own, industry, all).
+    pub rows: Vec<(String, Vec<String>)>,
+}
+
+impl WorkplaceSheetPage {
+    /// The page of `sheet`.
+    pub fn new(
+        who: String,
+        csrf: String,
+        console: bool,
+        sheet: &onshi_api::WorkplaceSheet,
+    ) -> Self {
+        let last = sheet.years.len().saturating_sub(1);
+        let habits: Vec<&onshi_api::WorkplaceRow> =
+            sheet.rows.iter().filter(|r| r.higher_is_better).collect();
+        let column = |pick: fn(&onshi_api::WorkplaceRow) -> &Vec<onshi_api::ReportFigure>| -> Option<Vec<f64>> {
+            habits.iter().map(|r| pick(r).get(last).and_then(|f| f.percent)).collect()
+        };
+        let (own, industry, all) = (
+            column(|r| &r.own),
+            column(|r| &r.industry_average),
+            column(|r| &r.all_workplaces),
+        );
+        let (radar, radar_summary) = match (own, industry, all) {
+            (Some(own), Some(industry), Some(all)) if habits.len() >= 3 => {
+                let axes: Vec<String> = habits.iter().map(|r| r.indicator.clone()).collect();
+                let series = |values: &Vec<f64>, dashed: bool, dotted: bool| chart::RadarSeries {
+                    values: values.clone(),
+                    dashed,
+                    dotted,
+                };
+                let svg = chart::radar_svg(
+                    &axes,
+                    100.0,
+                    &[
+                        series(&own, false, false),
+                        series(&industry, true, false),
+                        series(&all, false, true),
+                    ],
+                )
+                .ok();
+                let words: Vec<String> = axes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| {
+                        format!(
+                            "{a} {:.1}%（同業態 {:.1}%、全事業所 {:.1}%）",
+                            own[i], industry[i], all[i]
+                        )
+                    })
+                    .collect();
+                (
+                    svg,
+                    format!(
+                        "実線が事業所、破線が同業態、点線が全事業所の平均。{}。",
+                        words.join("、")
+                    ),
+                )
+            }
+            _ => (
+                None,
+                "生活習慣の図は、伏せた値か求められない値があるため表示しません。".to_owned(),
+            ),
+        };
+        let years_text = match (sheet.years.first(), sheet.years.last()) {
+            (Some(a), Some(b)) => format!("{a}〜{b}年度"),
+            _ => String::new(),
+        };
+        WorkplaceSheetPage {
+            who,
+            csrf,
+            console,
+            employer: sheet.employer.clone(),
+            insurer: sheet.insurer.clone(),
+            industry: sheet.industry.clone().unwrap_or_else(|| "未登録".into()),
+            years_text,
+            years: sheet.years.clone(),
+            last_year: sheet.years.last().copied().unwrap_or_default(),
+            people: sheet.people.iter().map(|p| format!("{p}人")).collect(),
+            radar,
+            radar_summary,
+            rows: sheet
+                .rows
+                .iter()
+                .map(|r| {
+                    let cells = (0..sheet.years.len())
+                        .flat_map(|y| {
+                            [&r.own, &r.industry_average, &r.all_workplaces].map(|c| {
+                                c.get(y).map_or_else(|| "–".to_owned(), |f| f.shown.clone())
+                            })
+                        })
+                        .collect();
+                    (r.indicator.clone(), cells)
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod sheet_tests {
+    use super::*;
+
+    #[test]
+    fn a_workplace_sheet_shows_three_years_and_a_radar_against_two_averages() {
+        let f = |p: f64| onshi_api::ReportFigure {
+            shown: format!("{p:.1}%"),
+            percent: Some(p),
+        };
+        let rows = ["肥満", "喫煙", "運動", "睡眠"]
+            .iter()
+            .map(|name| onshi_api::WorkplaceRow {
+                indicator: (*name).into(),
+                higher_is_better: *name != "肥満",
+                own: vec![f(10.0), f(11.0), f(12.0)],
+                industry_average: vec![f(20.0), f(21.0), f(22.0)],
+                all_workplaces: vec![f(30.0), f(31.0), f(32.0)],
+            })
+            .collect();
+        let sheet = onshi_api::WorkplaceSheet {
+            insurer: "01130012".into(),
+            employer: "1001".into(),
+            industry: Some("製造業".into()),
+            years: vec![2023, 2024, 2025],
+            people: vec![120, 118, 125],
+            rows,
+        };
+        let html = WorkplaceSheetPage::new("sato".into(), "t".into(), false, &sheet)
+            .render()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(html.contains("<th scope=\"row\">肥満</th><td class=\"num\">10.0%</td><td class=\"num\">20.0%</td><td class=\"num\">30.0%</td><td class=\"num\">11.0%</td>"), "{html}");
+        assert_eq!(
+            html.matches("<polygon").count(),
+            5 + 3,
+            "rings and three series"
+        );
+        assert!(
+            html.contains("stroke-dasharray=\"2 3\""),
+            "all workplaces dotted"
+        );
+        assert!(
+            html.contains("喫煙 12.0%（同業態 22.0%、全事業所 32.0%）"),
+            "{html}"
+        );
+        assert!(
+            html.contains("href=\"/employer/sheet\""),
+            "the employer's navigation"
+        );
     }
 }

@@ -407,6 +407,14 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             axum::routing::get(routes::console::report_csv),
         )
         .route(
+            "/console/workplace",
+            axum::routing::get(routes::console::workplace),
+        )
+        .route(
+            "/employer/sheet",
+            axum::routing::get(routes::console::employer_sheet),
+        )
+        .route(
             "/employer/requests",
             axum::routing::get(routes::console::employer_requests),
         )

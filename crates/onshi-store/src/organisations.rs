@@ -316,6 +316,22 @@ impl Store {
         rows.into_iter().map(Employer::try_from).collect()
     }
 
+    /// Every registered employer's industry (JSIC letter), keyed by insurer and code, for the
+    /// reports' comparisons (no personal data).
+    pub async fn employer_industries(
+        &self,
+    ) -> Result<std::collections::HashMap<(String, String), String>, StoreError> {
+        let rows: Vec<(String, String, String)> = on_pool!(self, read, |p| {
+            sqlx::query_as("SELECT insurer_number, code, industry FROM employers")
+                .fetch_all(p)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(insurer, code, industry)| ((insurer, code), industry))
+            .collect())
+    }
+
     /// The employer whose token hashes to `token_hash`, if the token is valid at `now`.
     pub async fn employer_by_token_hash(
         &self,

@@ -562,6 +562,70 @@ pub async fn employer_requests(
     Ok(html(StatusCode::OK, page.render()))
 }
 
+/// `GET /employer/sheet`: an employer's staff see their workplace's sheet (事業所カルテ) of the
+/// last three complete fiscal years (published figures only).
+pub async fn employer_sheet(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let Some((account, csrf)) = signed_in(&state, &headers).await? else {
+        return Ok(sign_in_first());
+    };
+    let employer = (account.org_kind == "employer")
+        .then(|| onshi_domain::EmployerRef::parse(&account.org_id).ok())
+        .flatten();
+    let Some(employer) = employer else {
+        return Ok(notice(
+            StatusCode::FORBIDDEN,
+            "このページは事業所の職員のものです",
+            &["あなたのアカウントでは、この画面を開けません。"],
+        ));
+    };
+    let last = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now())) - 1;
+    let sheet = super::programme::workplace_sheet(&state.store, &employer, last).await?;
+    let page = onshi_pages::WorkplaceSheetPage::new(
+        format!("{}（事業所 {employer}）", account.login),
+        csrf,
+        false,
+        &sheet,
+    );
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+/// `GET /console/workplace?code=`: an insurer's staff see the sheet of one of its workplaces.
+pub async fn workplace(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let (account, csrf, insurer) = match insurer_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
+    };
+    let code = query.get("code").map(|c| c.trim()).unwrap_or_default();
+    let employer = onshi_domain::EmployerRef::parse(&format!("{}/{code}", insurer.as_str())).ok();
+    let registered = match &employer {
+        Some(e) => state.store.employer(e).await?.is_some(),
+        None => false,
+    };
+    let (Some(employer), true) = (employer, registered) else {
+        return Ok(notice(
+            StatusCode::NOT_FOUND,
+            "この事業所は登録されていません",
+            &["事業所コードを確かめてください。登録は POST /v1/employers で行います。"],
+        ));
+    };
+    let last = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now())) - 1;
+    let sheet = super::programme::workplace_sheet(&state.store, &employer, last).await?;
+    let page = onshi_pages::WorkplaceSheetPage::new(
+        format!("{}（保険者 {}）", account.login, insurer.as_str()),
+        csrf,
+        true,
+        &sheet,
+    );
+    Ok(html(StatusCode::OK, page.render()))
+}
+
 /// `GET /staff/home`: where the staff of organisations without pages of their own yet land.
 pub async fn staff_home(
     State(state): State<AppState>,

@@ -162,29 +162,7 @@ pub async fn scoring_report(
 ) -> Result<onshi_api::ScoringReport, StoreError> {
     use onshi_checkup::indicators::Indicator;
     use onshi_checkup::masking::Shown;
-    use onshi_checkup::scoring::{Cell, insurer_reports};
-    let bits = u32::try_from(Indicator::ALL.len()).unwrap_or(31);
-    let cells: Vec<Cell> = store
-        .report_cells(year, bits)
-        .await?
-        .into_iter()
-        .map(|c| Cell {
-            insurer: c.insurer_number,
-            employer: c.employer,
-            sex: c.sex,
-            age_band: c.age_band,
-            people: c.people,
-            known: c.known,
-            present: c.present,
-        })
-        .collect();
-    let reports = insurer_reports(year, &cells, |n| {
-        InsurerNumber::parse(n).map_or(onshi_domain::InsurerKind::Other, |i| i.kind())
-    });
-    let figure = |s: Shown| onshi_api::ReportFigure {
-        shown: s.text(),
-        percent: s.percent(),
-    };
+    let reports = year_reports(store, year).await?;
     let own = reports.insurers.get(insurer.as_str());
     Ok(onshi_api::ScoringReport {
         fiscal_year: year,
@@ -234,4 +212,104 @@ pub fn report_csv(report: &onshi_api::ScoringReport) -> String {
         ));
     }
     out
+}
+
+/// Every insurer's report and workplace's sheet of fiscal year `year`, masked together.
+async fn year_reports(
+    store: &Store,
+    year: i32,
+) -> Result<onshi_checkup::scoring::Reports, StoreError> {
+    use onshi_checkup::indicators::Indicator;
+    use onshi_checkup::scoring::{Cell, reports};
+    let bits = u32::try_from(Indicator::ALL.len()).unwrap_or(31);
+    let cells: Vec<Cell> = store
+        .report_cells(year, bits)
+        .await?
+        .into_iter()
+        .map(|c| Cell {
+            insurer: c.insurer_number,
+            employer: c.employer,
+            sex: c.sex,
+            age_band: c.age_band,
+            people: c.people,
+            known: c.known,
+            present: c.present,
+        })
+        .collect();
+    let industries = store.employer_industries().await?;
+    Ok(reports(
+        year,
+        &cells,
+        |n| InsurerNumber::parse(n).map_or(onshi_domain::InsurerKind::Other, |i| i.kind()),
+        |insurer, code| {
+            industries
+                .get(&(insurer.to_owned(), code.to_owned()))
+                .cloned()
+        },
+    ))
+}
+
+fn figure(s: onshi_checkup::masking::Shown) -> onshi_api::ReportFigure {
+    onshi_api::ReportFigure {
+        shown: s.text(),
+        percent: s.percent(),
+    }
+}
+
+/// The workplace `employer`'s sheet (事業所カルテ) over the three fiscal years ending with
+/// `last`: each year's figures as the engine published them for all insurers and workplaces.
+pub async fn workplace_sheet(
+    store: &Store,
+    employer: &onshi_domain::EmployerRef,
+    last: i32,
+) -> Result<onshi_api::WorkplaceSheet, StoreError> {
+    use onshi_checkup::indicators::Indicator;
+    use onshi_checkup::masking::Shown;
+    let years: Vec<i32> = (last - 2..=last).collect();
+    let key = (
+        employer.insurer.as_str().to_owned(),
+        employer.code.as_str().to_owned(),
+    );
+    let mut sheets = Vec::new();
+    for year in &years {
+        let reports = year_reports(store, *year).await?;
+        sheets.push(reports.workplaces.get(&key).cloned());
+    }
+    let industry = store
+        .employer(employer)
+        .await?
+        .map(|e| e.industry.name().to_owned());
+    let column = |i: usize, pick: &dyn Fn(&onshi_checkup::scoring::SheetRow) -> Shown| {
+        sheets
+            .iter()
+            .map(|s| {
+                figure(
+                    s.as_ref()
+                        .and_then(|s| s.rows.get(i))
+                        .map_or(Shown::NotComputable, pick),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    Ok(onshi_api::WorkplaceSheet {
+        insurer: key.0.clone(),
+        employer: key.1.clone(),
+        industry,
+        people: sheets
+            .iter()
+            .map(|s| s.as_ref().map_or(0, |s| s.people))
+            .collect(),
+        years,
+        rows: Indicator::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, indicator)| onshi_api::WorkplaceRow {
+                indicator: indicator.name().to_owned(),
+                higher_is_better: indicator.higher_is_better(),
+                own: column(i, &|r| r.own),
+                industry_average: column(i, &|r| r.industry_average),
+                all_workplaces: column(i, &|r| r.all_workplaces),
+            })
+            .collect(),
+    })
 }

@@ -372,6 +372,27 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             StatusCode::FORBIDDEN,
             "an insurer's staff member is not the employer's"
         );
+        // The workplace's sheet (事業所カルテ): the employer's own, and its insurer's view of it;
+        // another insurer's workplace code is not found.
+        let (s, _, text) = w.page(Method::GET, "/employer/sheet", &employer, "").await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        assert!(
+            text.contains("<h1>事業所カルテ</h1>")
+                && text.contains("業態 製造業")
+                && text.contains("2023〜2025年度"),
+            "{text}"
+        );
+        let (s, _, text) = w
+            .page(Method::GET, "/console/workplace?code=1001", &staff, "")
+            .await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        assert!(text.contains("事業所 1001（保険者 01130012"), "{text}");
+        let (s, _, _) = w
+            .page(Method::GET, "/console/workplace?code=9999", &staff, "")
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _, _) = w.page(Method::GET, "/employer/sheet", &staff, "").await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
 
         // Logout needs the page's token; after it the cookie opens nothing.
         let (_, _, text) = w.page(Method::GET, "/console/members", &staff, "").await;
