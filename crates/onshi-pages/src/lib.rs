@@ -724,9 +724,18 @@ pub struct ConsoleReport {
     pub radar_summary: String,
     /// (indicator, cells as shown).
     pub rows: Vec<(String, Vec<String>)>,
+    /// Shown in the insurer's console; else an employer's report on the employer's pages.
+    pub console: bool,
 }
 
 impl ConsoleReport {
+    /// The employer's report page (事業主単位): compared with its industry and all workplaces.
+    pub fn for_employer(who: String, csrf: String, report: &onshi_api::ScoringReport) -> Self {
+        let mut page = Self::new(who, csrf, report);
+        page.console = false;
+        page
+    }
+
     /// The page of `report` for `who`.
     pub fn new(who: String, csrf: String, report: &onshi_api::ScoringReport) -> Self {
         let number = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}"));
@@ -782,6 +791,7 @@ impl ConsoleReport {
             rule_set: report.rule_set.clone(),
             radar,
             radar_summary,
+            console: true,
             rows: report
                 .rows
                 .iter()

@@ -415,6 +415,14 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             axum::routing::get(routes::console::employer_sheet),
         )
         .route(
+            "/employer/report",
+            axum::routing::get(routes::console::employer_report),
+        )
+        .route(
+            "/employer/report.csv",
+            axum::routing::get(routes::console::employer_report_csv),
+        )
+        .route(
             "/employer/requests",
             axum::routing::get(routes::console::employer_requests),
         )

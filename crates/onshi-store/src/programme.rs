@@ -140,7 +140,39 @@ row_by_name! {
     }
 }
 
+/// $1 first day, $2 last day, $3 youngest birth date, $4 oldest (exclusive): eligible members
+/// by insurer and workplace.
+const ELIGIBLE_BY_EMPLOYER: &str = "SELECT m.insurer_number, v.employer, COUNT(*) AS eligible \
+     FROM members m JOIN member_versions v ON v.member_id = m.id AND v.version = m.current_version \
+     WHERE v.employer IS NOT NULL AND v.qualified_from <= $1 \
+       AND (v.qualified_until IS NULL OR v.qualified_until >= $2) \
+       AND v.birth_date <= $3 AND v.birth_date > $4 \
+     GROUP BY m.insurer_number, v.employer";
+
 impl Store {
+    /// Each workplace's eligible members for fiscal year `year` (aged 40–74 at its end, members
+    /// all year, recorded with that workplace), keyed by insurer and 事業所コード: an employer
+    /// gets a scoring report of its own from 50.
+    pub async fn eligible_by_employer(
+        &self,
+        year: i32,
+    ) -> Result<std::collections::HashMap<(String, String), i64>, StoreError> {
+        let (first, last, youngest, oldest) = year_bounds(year)?;
+        let rows: Vec<(String, String, i64)> = crate::on_pool!(self, read, |p| {
+            sqlx::query_as(ELIGIBLE_BY_EMPLOYER)
+                .bind(first)
+                .bind(last)
+                .bind(youngest)
+                .bind(oldest)
+                .fetch_all(p)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(insurer, employer, n)| ((insurer, employer), n))
+            .collect())
+    }
+
     /// `insurer`'s programme counts for fiscal year `year` (no personal data: not audited).
     pub async fn programme_counts(
         &self,

@@ -352,18 +352,10 @@ pub async fn report_csv(
     };
     let year = report_year(&state, &query);
     let report = super::programme::scoring_report(&state.store, &insurer, year).await?;
-    let name = format!("scoring-report-{}-{year}.csv", insurer.as_str());
-    let mut response = super::programme::report_csv(&report).into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(csv_file(
+        super::programme::report_csv(&report),
+        &format!("scoring-report-{}-{year}.csv", insurer.as_str()),
+    ))
 }
 
 /// `GET /console/members?symbol=&number=&branch=`: the insurer's console.
@@ -515,18 +507,9 @@ pub async fn employer_requests(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let Some((account, csrf)) = signed_in(&state, &headers).await? else {
-        return Ok(sign_in_first());
-    };
-    let employer = (account.org_kind == "employer")
-        .then(|| onshi_domain::EmployerRef::parse(&account.org_id).ok())
-        .flatten();
-    let Some(employer) = employer else {
-        return Ok(notice(
-            StatusCode::FORBIDDEN,
-            "このページは事業所の職員のものです",
-            &["あなたのアカウントでは、この画面を開けません。"],
-        ));
+    let (account, csrf, employer) = match employer_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
     };
     let today = onshi_domain::japan::japan_date(state.clock.now());
     let fiscal_year = onshi_store::fiscal_year(today);
@@ -568,18 +551,9 @@ pub async fn employer_sheet(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let Some((account, csrf)) = signed_in(&state, &headers).await? else {
-        return Ok(sign_in_first());
-    };
-    let employer = (account.org_kind == "employer")
-        .then(|| onshi_domain::EmployerRef::parse(&account.org_id).ok())
-        .flatten();
-    let Some(employer) = employer else {
-        return Ok(notice(
-            StatusCode::FORBIDDEN,
-            "このページは事業所の職員のものです",
-            &["あなたのアカウントでは、この画面を開けません。"],
-        ));
+    let (account, csrf, employer) = match employer_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
     };
     let last = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now())) - 1;
     let sheet = super::programme::workplace_sheet(&state.store, &employer, last).await?;
@@ -590,6 +564,108 @@ pub async fn employer_sheet(
         &sheet,
     );
     Ok(html(StatusCode::OK, page.render()))
+}
+
+/// The employer a signed-in employer's staff member belongs to, or the page to answer instead.
+async fn employer_staff(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Result<(StaffAccount, String, onshi_domain::EmployerRef), Box<Response>>, Problem> {
+    let Some((account, csrf)) = signed_in(state, headers).await? else {
+        return Ok(Err(Box::new(sign_in_first())));
+    };
+    let employer = (account.org_kind == "employer")
+        .then(|| onshi_domain::EmployerRef::parse(&account.org_id).ok())
+        .flatten();
+    match employer {
+        Some(e) => Ok(Ok((account, csrf, e))),
+        None => Ok(Err(Box::new(notice(
+            StatusCode::FORBIDDEN,
+            "このページは事業所の職員のものです",
+            &["あなたのアカウントでは、この画面を開けません。"],
+        )))),
+    }
+}
+
+/// `GET /employer/report?year=`: an employer's own scoring report (事業主単位) of the last
+/// complete fiscal year, when it has 50 eligible members or more; else a page that says so.
+pub async fn employer_report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let (account, csrf, employer) = match employer_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
+    };
+    let year = report_year(&state, &query);
+    let (eligible, report) =
+        super::programme::employer_report(&state.store, &employer, year).await?;
+    let Some(report) = report else {
+        return Ok(notice(
+            StatusCode::OK,
+            "スコアリングレポートはありません",
+            &[
+                &format!(
+                    "{year}年度の対象者（年度末に40〜74歳で年度を通じて加入していた方）は{eligible}人です。事業主単位のレポートは{}人以上の事業所に作成します。",
+                    super::programme::EMPLOYER_REPORT_MIN
+                ),
+                "事業所カルテ（/employer/sheet）はご覧になれます。",
+            ],
+        ));
+    };
+    let page = onshi_pages::ConsoleReport::for_employer(
+        format!("{}（事業所 {employer}）", account.login),
+        csrf,
+        &report,
+    );
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+/// `GET /employer/report.csv?year=`: the same report's published figures as CSV.
+pub async fn employer_report_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let (_, _, employer) = match employer_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
+    };
+    let year = report_year(&state, &query);
+    let Some(report) = super::programme::employer_report(&state.store, &employer, year)
+        .await?
+        .1
+    else {
+        return Ok(notice(
+            StatusCode::NOT_FOUND,
+            "スコアリングレポートはありません",
+            &["対象者が50人未満の事業所にはレポートがありません。"],
+        ));
+    };
+    Ok(csv_file(
+        super::programme::report_csv(&report),
+        &format!(
+            "scoring-report-{}-{}-{year}.csv",
+            employer.insurer.as_str(),
+            employer.code.as_str()
+        ),
+    ))
+}
+
+/// A CSV download: its type, a file name, and no caching.
+fn csv_file(body: String, name: &str) -> Response {
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// `GET /console/workplace?code=`: an insurer's staff see the sheet of one of its workplaces.

@@ -313,3 +313,71 @@ pub async fn workplace_sheet(
             .collect(),
     })
 }
+
+/// The least eligible members an employer needs for a scoring report of its own.
+pub const EMPLOYER_REPORT_MIN: i64 = 50;
+
+/// The workplace `employer`'s scoring report of fiscal year `year` (事業主単位), with its count
+/// of eligible members: `None` under [`EMPLOYER_REPORT_MIN`]. Compared with its industry and
+/// all workplaces; the figures are the engine's, masked with every report of the year.
+pub async fn employer_report(
+    store: &Store,
+    employer: &onshi_domain::EmployerRef,
+    year: i32,
+) -> Result<(i64, Option<onshi_api::ScoringReport>), StoreError> {
+    use onshi_checkup::indicators::Indicator;
+    use onshi_checkup::masking::Shown;
+    let key = (
+        employer.insurer.as_str().to_owned(),
+        employer.code.as_str().to_owned(),
+    );
+    let eligible = store
+        .eligible_by_employer(year)
+        .await?
+        .get(&key)
+        .copied()
+        .unwrap_or(0);
+    if eligible < EMPLOYER_REPORT_MIN {
+        return Ok((eligible, None));
+    }
+    let reports = year_reports(store, year).await?;
+    let sheet = reports.workplaces.get(&key);
+    let industry = store
+        .employer(employer)
+        .await?
+        .map_or_else(|| "業態未登録".to_owned(), |e| e.industry.name().to_owned());
+    let rows = Indicator::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, indicator)| {
+            let row = sheet.and_then(|s| s.rows.get(i));
+            let own = row.map_or(Shown::NotComputable, |r| r.own);
+            let all = row.map_or(Shown::NotComputable, |r| r.all_workplaces);
+            onshi_api::ScoringRow {
+                indicator: indicator.name().to_owned(),
+                higher_is_better: indicator.higher_is_better(),
+                own: figure(own),
+                adjusted: None,
+                kind_average: figure(row.map_or(Shown::NotComputable, |r| r.industry_average)),
+                national: figure(all),
+                relative: match (own.percent(), all.percent()) {
+                    (Some(o), Some(a)) if a > 0.0 => Some((o / a * 1000.0).round() / 10.0),
+                    _ => None,
+                },
+            }
+        })
+        .collect();
+    Ok((
+        eligible,
+        Some(onshi_api::ScoringReport {
+            fiscal_year: year,
+            insurer: employer.to_string(),
+            kind: industry,
+            people: sheet.map_or(0, |s| s.people),
+            rule_set: onshi_checkup::stratify::RuleSet::for_fiscal_year(year)
+                .id()
+                .to_owned(),
+            rows,
+        }),
+    ))
+}

@@ -393,6 +393,17 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
         assert_eq!(s, StatusCode::NOT_FOUND);
         let (s, _, _) = w.page(Method::GET, "/employer/sheet", &staff, "").await;
         assert_eq!(s, StatusCode::FORBIDDEN);
+        // No eligible members recorded with the workplace: no report of its own, and it says why.
+        let (s, _, text) = w.page(Method::GET, "/employer/report", &employer, "").await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        assert!(
+            text.contains("スコアリングレポートはありません") && text.contains("は0人です"),
+            "{text}"
+        );
+        let (s, _, _) = w
+            .page(Method::GET, "/employer/report.csv", &employer, "")
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
 
         // Logout needs the page's token; after it the cookie opens nothing.
         let (_, _, text) = w.page(Method::GET, "/console/members", &staff, "").await;

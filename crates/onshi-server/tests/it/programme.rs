@@ -167,3 +167,66 @@ async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorde
         db.cleanup().await;
     }
 }
+
+/// An employer with 49 eligible members gets no report of its own; one with 50 does, compared
+/// with its industry and all workplaces.
+#[tokio::test]
+async fn an_employer_report_needs_fifty_eligible_members() {
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        let now = *w.clock.lock().unwrap();
+        let insurer = InsurerNumber::parse("01130012").unwrap();
+        for (code, count) in [("2001", 49), ("2002", 50)] {
+            let (s, r) = w
+                .call(
+                    Method::POST,
+                    "/v1/employers",
+                    Some(&w.insurer),
+                    json!({"code": code, "name": "オンシ製作所", "industry": "E", "prefecture": "13"}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{r}");
+            for i in 0..count {
+                let number = format!("{code}{i:03}");
+                let m = onshi_domain::MemberInput {
+                    insurer_number: "01130012",
+                    symbol: "30",
+                    number: &number,
+                    branch: "00",
+                    name: "試験 太郎",
+                    name_kana: "シケン タロウ",
+                    birth_date: "1970-01-01",
+                    sex: "1",
+                    relationship: "1",
+                    qualified_from: "2020-04-01",
+                    copay_ratio: "30",
+                    employer: code,
+                    ..Default::default()
+                }
+                .validate()
+                .unwrap();
+                w.store
+                    .create_member(&Actor::Insurer(insurer.clone()), &m.key, &m.details, now)
+                    .await
+                    .unwrap();
+            }
+        }
+        let report = |code: &str| {
+            let employer = onshi_domain::EmployerRef::parse(&format!("01130012/{code}")).unwrap();
+            let store = w.store.clone();
+            async move {
+                onshi_server::routes::programme::employer_report(&store, &employer, 2025)
+                    .await
+                    .unwrap()
+            }
+        };
+        let (eligible, none) = report("2001").await;
+        assert_eq!((eligible, none.is_none()), (49, true));
+        let (eligible, some) = report("2002").await;
+        let some = some.expect("50 eligible members: a report");
+        assert_eq!(eligible, 50);
+        assert_eq!(some.kind, "製造業");
+        assert_eq!(some.rows.len(), 13);
+        db.cleanup().await;
+    }
+}

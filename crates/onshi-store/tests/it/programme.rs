@@ -257,3 +257,38 @@ async fn report_cells_count_latest_checkups_by_group() {
         db.cleanup().await;
     }
 }
+
+/// Eligible members by workplace: 49 at one, 50 at another (an employer report needs 50).
+#[tokio::test]
+async fn eligible_members_are_counted_by_workplace() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let ins = actor(&kyokai());
+        for (code, count, born) in [
+            ("1001", 49, date!(1970 - 06 - 01)),
+            ("1002", 50, date!(1970 - 06 - 01)),
+            ("1003", 5, date!(1990 - 06 - 01)), // too young: none eligible
+        ] {
+            for i in 0..count {
+                let mut m = member("01130012", &format!("{code}{i:03}"), "2020-04-01", "", "");
+                m.details.birth_date = onshi_domain::Personal(born);
+                m.details.employer = Some(onshi_domain::EmployerCode::parse(code).unwrap());
+                store
+                    .create_member(&ins, &m.key, &m.details, T0)
+                    .await
+                    .unwrap();
+            }
+        }
+        let eligible = store.eligible_by_employer(2024).await.unwrap();
+        let of = |code: &str| {
+            eligible
+                .get(&("01130012".to_owned(), code.to_owned()))
+                .copied()
+        };
+        assert_eq!(
+            (of("1001"), of("1002"), of("1003")),
+            (Some(49), Some(50), None)
+        );
+        db.cleanup().await;
+    }
+}
