@@ -130,24 +130,8 @@ async fn log(
     at: OffsetDateTime,
     result: &Result<CheckupArchiveReceipt, ArchiveError>,
 ) -> Result<(), StoreError> {
-    let mut record = onshi_store::ImportRecord {
-        at,
-        kind: onshi_store::ImportKind::Checkups,
-        insurer_number: insurer,
-        actor_kind: String::new(),
-        actor_id: String::new(),
-        source: name.to_owned(),
-        imported: false,
-        documents: 0,
-        created: 0,
-        changed: 0,
-        linked: 0,
-        to_match: 0,
-        corrected: 0,
-        unchanged: 0,
-        problems: 0,
-        first_problems: String::new(),
-    };
+    let mut record = onshi_store::ImportRecord::new(onshi_store::ImportKind::Checkups, at, name);
+    record.insurer_number = insurer;
     let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     match result {
         Ok(r) => {

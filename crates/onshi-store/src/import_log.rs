@@ -70,6 +70,32 @@ pub struct ImportRecord {
     pub first_problems: String,
 }
 
+impl ImportRecord {
+    /// A record of a `kind` import of `source` at `at`, refused with no problems counted yet
+    /// (the caller fills in what happened). The actor is the one given to
+    /// [`Store::log_import`].
+    pub fn new(kind: ImportKind, at: OffsetDateTime, source: &str) -> Self {
+        ImportRecord {
+            at,
+            kind,
+            insurer_number: None,
+            actor_kind: String::new(),
+            actor_id: String::new(),
+            source: source.to_owned(),
+            imported: false,
+            documents: 0,
+            created: 0,
+            changed: 0,
+            linked: 0,
+            to_match: 0,
+            corrected: 0,
+            unchanged: 0,
+            problems: 0,
+            first_problems: String::new(),
+        }
+    }
+}
+
 row_by_name! {
     struct ImportRow {
         at: OffsetDateTime,

@@ -385,24 +385,7 @@ async fn log_import(
     result: &Result<ImportOutcome, CliError>,
 ) -> Result<(), CliError> {
     let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    let mut record = onshi_store::ImportRecord {
-        at,
-        kind: onshi_store::ImportKind::Members,
-        insurer_number: None,
-        actor_kind: String::new(),
-        actor_id: String::new(),
-        source: name.to_owned(),
-        imported: false,
-        documents: 0,
-        created: 0,
-        changed: 0,
-        linked: 0,
-        to_match: 0,
-        corrected: 0,
-        unchanged: 0,
-        problems: 0,
-        first_problems: String::new(),
-    };
+    let mut record = onshi_store::ImportRecord::new(onshi_store::ImportKind::Members, at, name);
     match result {
         Ok(outcome) => {
             record.imported = true;
