@@ -25,7 +25,7 @@
 //! A person is counted in an indicator's denominator only when it is known for them; the
 //! report says how many that is.
 
-use crate::stratify::{Facts, GuidanceLevel, Metabolic, RuleSet};
+use crate::stratify::{Facts, GuidanceLevel, Metabolic, RuleSet, any};
 
 /// One indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -151,17 +151,6 @@ struct Extra {
 const QUESTIONS: [&str; 10] = [
     "9N746", "9N751", "9N756", "9N766", "9N771", "9N781", "9N786", "9N791", "9N796", "9N872",
 ];
-
-/// True when any is true; false when all are known false; else unknown.
-fn any(facts: &[Option<bool>]) -> Option<bool> {
-    if facts.contains(&Some(true)) {
-        Some(true)
-    } else if facts.iter().all(Option::is_some) {
-        Some(false)
-    } else {
-        None
-    }
-}
 
 /// The indicators of a checkup from its facts, its judgements and its items (as
 /// [`Facts::from_items`] reads them).

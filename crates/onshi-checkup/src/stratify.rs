@@ -339,7 +339,7 @@ fn below(v: Option<f64>, bound: f64) -> Tri {
 }
 
 /// True when any is true; false when all are known false; else unknown.
-fn any(facts: &[Tri]) -> Tri {
+pub(crate) fn any(facts: &[Tri]) -> Tri {
     if facts.contains(&Some(true)) {
         Some(true)
     } else if facts.iter().all(Option::is_some) {
