@@ -51,10 +51,18 @@ impl RuleSet {
 
     /// The rule set for checkups of `fiscal_year`.
     pub fn for_fiscal_year(fiscal_year: i32) -> Self {
-        if fiscal_year >= 2024 {
-            RuleSet::Fourth
-        } else {
-            RuleSet::Third
+        Self::ALL
+            .into_iter()
+            .rev()
+            .find(|r| fiscal_year >= r.first_fiscal_year())
+            .unwrap_or(RuleSet::Third)
+    }
+
+    /// The first fiscal year it governs (the oldest set governs every year before it too).
+    pub fn first_fiscal_year(self) -> i32 {
+        match self {
+            RuleSet::Third => 2018,
+            RuleSet::Fourth => 2024,
         }
     }
 

@@ -460,15 +460,10 @@ pub fn transfer_archive(
 
 /// The rule set id each fiscal year's checkups should carry, for [`Store::checkups_to_judge`].
 fn rule_periods() -> Vec<(i32, &'static str)> {
-    let mut periods: Vec<(i32, &'static str)> = Vec::new();
-    // The first fiscal year of each rule set, found from the rule sets themselves.
-    for year in 1990..=2100 {
-        let id = onshi_checkup::stratify::RuleSet::for_fiscal_year(year).id();
-        if periods.last().map(|p| p.1) != Some(id) {
-            periods.push((year, id));
-        }
-    }
-    periods
+    onshi_checkup::stratify::RuleSet::ALL
+        .iter()
+        .map(|r| (r.first_fiscal_year(), r.id()))
+        .collect()
 }
 
 /// Judges every stored checkup whose judgements are missing or were made by another rule set

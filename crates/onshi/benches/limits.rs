@@ -14,7 +14,8 @@
 //!   with `onshi_checkup::import::read_archive` (everything an import does but the store).
 //! - `checkup-phases FILE`: where one document's reading goes, in microseconds per document
 //!   over 20,000 repetitions of FILE (a `DATA/` document): a bare quick-xml pass, onshi's safe
-//!   tree, the document read from the tree, and its validation.
+//!   tree, the document read from the tree, its validation, and its judgements (stratification,
+//!   metabolic syndrome, referral, report indicators).
 //!
 //! Each prints one JSON object. Run with `cargo bench -p onshi --bench limits -- rsa 3`.
 
@@ -254,6 +255,29 @@ fn checkup_phases(path: &str) {
     let validate = micros(&mut || {
         std::hint::black_box(onshi_checkup::validate::validate(&doc, table));
     });
+    // What an import adds since migration 20: the judgements (level, metabolic syndrome,
+    // referral, report indicators) from the document's items.
+    let items: Vec<(&str, &str)> = doc
+        .observations
+        .iter()
+        .filter_map(|o| match &o.value {
+            onshi_checkup::document::Value::Quantity { value, .. } => {
+                Some((o.code.as_str(), value.as_str()))
+            }
+            onshi_checkup::document::Value::Coded { code, .. } => {
+                Some((o.code.as_str(), code.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    let judge = micros(&mut || {
+        std::hint::black_box(onshi_checkup::stratify::judge(
+            doc.sex,
+            doc.birth_date,
+            doc.exam_date,
+            items.iter().copied(),
+        ));
+    });
     println!(
         "{}",
         serde_json::json!({
@@ -263,6 +287,7 @@ fn checkup_phases(path: &str) {
             "tree_us": tree,
             "document_us": document,
             "validate_us": validate,
+            "judge_us": judge,
         })
     );
 }

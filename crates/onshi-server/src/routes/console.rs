@@ -177,10 +177,14 @@ fn sign_in_first() -> Response {
 
 /// An insurer's staff member signed in: the account, the session's CSRF token and the insurer;
 /// or the page to answer instead (sign in first, or not an insurer's page).
+/// A signed-in staff member of an organisation: how pages name them ("login（保険者 N）"), the
+/// session's CSRF token, the organisation, and the account.
+type Staff<O> = (String, String, O, StaffAccount);
+
 async fn insurer_staff(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<Result<(StaffAccount, String, onshi_domain::InsurerNumber), Box<Response>>, Problem> {
+) -> Result<Result<Staff<onshi_domain::InsurerNumber>, Box<Response>>, Problem> {
     let Some((account, csrf)) = signed_in(state, headers).await? else {
         return Ok(Err(Box::new(sign_in_first())));
     };
@@ -188,7 +192,12 @@ async fn insurer_staff(
         .then(|| onshi_domain::InsurerNumber::parse(&account.org_id).ok())
         .flatten();
     Ok(match insurer {
-        Some(insurer) => Ok((account, csrf, insurer)),
+        Some(insurer) => Ok((
+            format!("{}（保険者 {}）", account.login, insurer.as_str()),
+            csrf,
+            insurer,
+            account,
+        )),
         None => Err(Box::new(notice(
             StatusCode::FORBIDDEN,
             "このページは保険者の職員のものです",
@@ -202,7 +211,7 @@ pub async fn activity(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let (account, csrf, insurer) = match insurer_staff(&state, &headers).await? {
+    let (who, csrf, insurer, _) = match insurer_staff(&state, &headers).await? {
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
@@ -211,7 +220,7 @@ pub async fn activity(
         .audit_of_staff(&format!("insurer:{}", insurer.as_str()))
         .await?;
     let page = ConsoleActivity {
-        who: format!("{}（保険者 {}）", account.login, insurer.as_str()),
+        who,
         csrf,
         entries: entries
             .iter()
@@ -236,14 +245,14 @@ pub async fn imports(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let (account, csrf, insurer) = match insurer_staff(&state, &headers).await? {
+    let (who, csrf, insurer, _) = match insurer_staff(&state, &headers).await? {
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
     let since = state.clock.now() - time::Duration::days(92);
     let records = state.store.imports_of(&insurer, since).await?;
     let page = ConsoleImports {
-        who: format!("{}（保険者 {}）", account.login, insurer.as_str()),
+        who,
         csrf,
         rows: records
             .into_iter()
@@ -293,7 +302,7 @@ pub async fn programme(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let (account, csrf, insurer) = match insurer_staff(&state, &headers).await? {
+    let (who, csrf, insurer, _) = match insurer_staff(&state, &headers).await? {
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
@@ -302,11 +311,7 @@ pub async fn programme(
     for year in this_year - 2..=this_year {
         years.push(super::programme::summary(&state.store, &insurer, year).await?);
     }
-    let page = onshi_pages::ConsoleProgramme::new(
-        format!("{}（保険者 {}）", account.login, insurer.as_str()),
-        csrf,
-        &years,
-    );
+    let page = onshi_pages::ConsoleProgramme::new(who, csrf, &years);
     Ok(html(StatusCode::OK, page.render()))
 }
 
@@ -326,17 +331,13 @@ pub async fn report(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, Problem> {
-    let (account, csrf, insurer) = match insurer_staff(&state, &headers).await? {
+    let (who, csrf, insurer, _) = match insurer_staff(&state, &headers).await? {
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
     let year = report_year(&state, &query);
     let report = super::programme::scoring_report(&state.store, &insurer, year).await?;
-    let page = onshi_pages::ConsoleReport::new(
-        format!("{}（保険者 {}）", account.login, insurer.as_str()),
-        csrf,
-        &report,
-    );
+    let page = onshi_pages::ConsoleReport::new(who, csrf, &report);
     Ok(html(StatusCode::OK, page.render()))
 }
 
@@ -346,7 +347,7 @@ pub async fn report_csv(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, Problem> {
-    let (_, _, insurer) = match insurer_staff(&state, &headers).await? {
+    let (_, _, insurer, _) = match insurer_staff(&state, &headers).await? {
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
@@ -364,7 +365,7 @@ pub async fn members(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, Problem> {
-    let (account, csrf, insurer) = match insurer_staff(&state, &headers).await? {
+    let (who, csrf, insurer, account) = match insurer_staff(&state, &headers).await? {
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
@@ -375,7 +376,7 @@ pub async fn members(
             .unwrap_or_default()
     };
     let mut page = ConsoleMembers {
-        who: format!("{}（保険者 {}）", account.login, insurer.as_str()),
+        who,
         csrf,
         symbol: text("symbol"),
         number: text("number"),
@@ -507,7 +508,7 @@ pub async fn employer_requests(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let (account, csrf, employer) = match employer_staff(&state, &headers).await? {
+    let (who, csrf, employer, _) = match employer_staff(&state, &headers).await? {
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
@@ -537,7 +538,7 @@ pub async fn employer_requests(
         }
     }
     let page = EmployerRequests {
-        who: format!("{}（事業所 {employer}）", account.login),
+        who,
         csrf,
         fiscal_year,
         rows,
@@ -551,18 +552,13 @@ pub async fn employer_sheet(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let (account, csrf, employer) = match employer_staff(&state, &headers).await? {
+    let (who, csrf, employer, _) = match employer_staff(&state, &headers).await? {
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
     let last = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now())) - 1;
     let sheet = super::programme::workplace_sheet(&state.store, &employer, last).await?;
-    let page = onshi_pages::WorkplaceSheetPage::new(
-        format!("{}（事業所 {employer}）", account.login),
-        csrf,
-        false,
-        &sheet,
-    );
+    let page = onshi_pages::WorkplaceSheetPage::new(who, csrf, false, &sheet);
     Ok(html(StatusCode::OK, page.render()))
 }
 
@@ -570,7 +566,7 @@ pub async fn employer_sheet(
 async fn employer_staff(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<Result<(StaffAccount, String, onshi_domain::EmployerRef), Box<Response>>, Problem> {
+) -> Result<Result<Staff<onshi_domain::EmployerRef>, Box<Response>>, Problem> {
     let Some((account, csrf)) = signed_in(state, headers).await? else {
         return Ok(Err(Box::new(sign_in_first())));
     };
@@ -578,7 +574,12 @@ async fn employer_staff(
         .then(|| onshi_domain::EmployerRef::parse(&account.org_id).ok())
         .flatten();
     match employer {
-        Some(e) => Ok(Ok((account, csrf, e))),
+        Some(e) => Ok(Ok((
+            format!("{}（事業所 {e}）", account.login),
+            csrf,
+            e,
+            account,
+        ))),
         None => Ok(Err(Box::new(notice(
             StatusCode::FORBIDDEN,
             "このページは事業所の職員のものです",
@@ -594,7 +595,7 @@ pub async fn employer_report(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, Problem> {
-    let (account, csrf, employer) = match employer_staff(&state, &headers).await? {
+    let (who, csrf, employer, _) = match employer_staff(&state, &headers).await? {
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
@@ -614,11 +615,7 @@ pub async fn employer_report(
             ],
         ));
     };
-    let page = onshi_pages::ConsoleReport::for_employer(
-        format!("{}（事業所 {employer}）", account.login),
-        csrf,
-        &report,
-    );
+    let page = onshi_pages::ConsoleReport::for_employer(who, csrf, &report);
     Ok(html(StatusCode::OK, page.render()))
 }
 
@@ -628,7 +625,7 @@ pub async fn employer_report_csv(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, Problem> {
-    let (_, _, employer) = match employer_staff(&state, &headers).await? {
+    let (_, _, employer, _) = match employer_staff(&state, &headers).await? {
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
@@ -674,7 +671,7 @@ pub async fn workplace(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, Problem> {
-    let (account, csrf, insurer) = match insurer_staff(&state, &headers).await? {
+    let (who, csrf, insurer, _) = match insurer_staff(&state, &headers).await? {
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
@@ -693,12 +690,7 @@ pub async fn workplace(
     };
     let last = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now())) - 1;
     let sheet = super::programme::workplace_sheet(&state.store, &employer, last).await?;
-    let page = onshi_pages::WorkplaceSheetPage::new(
-        format!("{}（保険者 {}）", account.login, insurer.as_str()),
-        csrf,
-        true,
-        &sheet,
-    );
+    let page = onshi_pages::WorkplaceSheetPage::new(who, csrf, true, &sheet);
     Ok(html(StatusCode::OK, page.render()))
 }
 

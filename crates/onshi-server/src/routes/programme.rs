@@ -162,7 +162,8 @@ pub async fn scoring_report(
 ) -> Result<onshi_api::ScoringReport, StoreError> {
     use onshi_checkup::indicators::Indicator;
     use onshi_checkup::masking::Shown;
-    let reports = year_reports(store, year).await?;
+    let industries = store.employer_industries().await?;
+    let reports = year_reports(store, year, &industries).await?;
     let own = reports.insurers.get(insurer.as_str());
     Ok(onshi_api::ScoringReport {
         fiscal_year: year,
@@ -218,6 +219,7 @@ pub fn report_csv(report: &onshi_api::ScoringReport) -> String {
 async fn year_reports(
     store: &Store,
     year: i32,
+    industries: &std::collections::HashMap<(String, String), String>,
 ) -> Result<onshi_checkup::scoring::Reports, StoreError> {
     use onshi_checkup::indicators::Indicator;
     use onshi_checkup::scoring::{Cell, reports};
@@ -236,7 +238,6 @@ async fn year_reports(
             present: c.present,
         })
         .collect();
-    let industries = store.employer_industries().await?;
     Ok(reports(
         year,
         &cells,
@@ -270,9 +271,10 @@ pub async fn workplace_sheet(
         employer.insurer.as_str().to_owned(),
         employer.code.as_str().to_owned(),
     );
+    let industries = store.employer_industries().await?;
     let mut sheets = Vec::new();
     for year in &years {
-        let reports = year_reports(store, *year).await?;
+        let reports = year_reports(store, *year, &industries).await?;
         sheets.push(reports.workplaces.get(&key).cloned());
     }
     let industry = store
@@ -340,7 +342,8 @@ pub async fn employer_report(
     if eligible < EMPLOYER_REPORT_MIN {
         return Ok((eligible, None));
     }
-    let reports = year_reports(store, year).await?;
+    let industries = store.employer_industries().await?;
+    let reports = year_reports(store, year, &industries).await?;
     let sheet = reports.workplaces.get(&key);
     let industry = store
         .employer(employer)

@@ -9,11 +9,10 @@
 
 use std::process::{Child, Command, Stdio};
 
+use crate::console::SECRET;
 use crate::world::*;
 use fantoccini::{ClientBuilder, Locator};
-use onshi_domain::staff::{SecretSeal, hash_password, totp_code};
-
-const SECRET: &[u8] = b"browser-test-secret!";
+use onshi_domain::staff::totp_code;
 
 /// chromedriver on a free port and a headless Chromium session, or `None` (with a note) where
 /// neither is installed.
@@ -210,29 +209,11 @@ async fn people_and_staff_use_the_pages_in_chromium() {
     expect_heading(&client, "ログアウトしました").await;
 
     // A staff member of 協会けんぽ: password and TOTP, then the console.
-    let key = MyNumberKey::from_bytes(&[4; 32]).unwrap();
-    let now = *w.clock.lock().unwrap();
     for (login, kind, id) in [
         ("tanaka", "insurer", "01130012"),
         ("suzuki", "facility", "1311111111"),
     ] {
-        let sealed = SecretSeal::derive(&key)
-            .unwrap()
-            .seal(SECRET, [5; 12])
-            .unwrap();
-        let hash = hash_password(&format!("pw-of-{login}"), &[2; 16]).unwrap();
-        w.store
-            .create_account(
-                &onshi_store::Actor::Operator("admin".into()),
-                login,
-                kind,
-                id,
-                &hash,
-                &sealed,
-                now,
-            )
-            .await
-            .unwrap();
+        crate::console::account(&w, login, kind, id).await;
     }
     let sign_in = |login: &'static str| {
         let (client, base) = (client.clone(), base.clone());

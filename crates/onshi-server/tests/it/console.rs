@@ -12,10 +12,10 @@ fn set_cookies(h: &axum::http::HeaderMap) -> Vec<String> {
         .collect()
 }
 
-const SECRET: &[u8] = b"console-test-secret!";
+pub(crate) const SECRET: &[u8] = b"console-test-secret!";
 
 /// Adds account `login` of `kind`/`id` with password "pw-of-{login}" and [`SECRET`].
-async fn account(w: &World, login: &str, kind: &str, id: &str) {
+pub(crate) async fn account(w: &World, login: &str, kind: &str, id: &str) {
     let key = MyNumberKey::from_bytes(&[4; 32]).unwrap();
     let sealed = SecretSeal::derive(&key)
         .unwrap()
@@ -46,12 +46,7 @@ async fn sign_in(
 ) -> (StatusCode, axum::http::HeaderMap, String) {
     let (s, h, form) = w.page(Method::GET, "/staff/login", &[], "").await;
     assert_eq!(s, StatusCode::OK);
-    let csrf = form
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|t| t.split('"').next())
-        .unwrap()
-        .to_owned();
+    let csrf = form_token(&form);
     let body = format!("csrf={csrf}&login={login}&password={password}&code={code}");
     w.page(Method::POST, "/staff/login", &set_cookies(&h), &body)
         .await
@@ -407,12 +402,7 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
 
         // Logout needs the page's token; after it the cookie opens nothing.
         let (_, _, text) = w.page(Method::GET, "/console/members", &staff, "").await;
-        let csrf = text
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|t| t.split('"').next())
-            .unwrap()
-            .to_owned();
+        let csrf = form_token(&text);
         let (s, _, _) = w
             .page(Method::POST, "/staff/logout", &staff, "csrf=forged")
             .await;

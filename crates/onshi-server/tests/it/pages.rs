@@ -118,12 +118,7 @@ async fn the_person_reads_their_results_in_a_session_their_card_opened() {
         )
         .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
-        let csrf = text
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|t| t.split('"').next())
-            .unwrap()
-            .to_owned();
+        let csrf = form_token(&text);
         let (s, h, _) = page(
             &w,
             Method::POST,
@@ -212,12 +207,7 @@ async fn the_person_sees_qualifications_consents_and_accesses_and_withdraws_a_co
             text.contains("マイナポータルで登録しました"),
             "the registration: {text}"
         );
-        let csrf = text
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|t| t.split('"').next())
-            .unwrap()
-            .to_owned();
+        let csrf = form_token(&text);
 
         // Without the page's token: refused. With it: withdrawn, audited, gone from the page.
         let form = "facility=1311111111&kind=medication";

@@ -582,3 +582,12 @@ impl World {
             .await
     }
 }
+
+/// The CSRF token of the first form of an HTML page.
+pub fn form_token(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .expect("a form with a CSRF token")
+        .to_owned()
+}
