@@ -44,7 +44,7 @@ pub use members::{
 };
 pub use problem::{FieldError, Problem};
 pub use programme::{
-    GuidanceEventBody, ProgrammeSummary, ReportFigure, ScoringReport, ScoringRow, WorkplaceRow,
-    WorkplaceSheet, percent,
+    GuidanceEventBody, ProgrammeSummary, RankFigure, RateRow, ReportFigure, ScoringReport,
+    ScoringRow, WorkplaceRow, WorkplaceSheet, percent,
 };
 pub use system::Health;

@@ -129,6 +129,44 @@ pub struct ScoringReport {
     pub rule_set: String,
     /// Per indicator: risks, then habits.
     pub rows: Vec<ScoringRow>,
+    /// The implementation rates (特定健診実施率, 特定保健指導実施率) with ranks and grades; an
+    /// employer's report has none (employers are not ranked).
+    pub rates: Vec<RateRow>,
+    /// The rule that turned ranks into grades.
+    pub grade_rule: String,
+}
+
+/// A place in a ranking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RankFigure {
+    /// 1 = the highest rate; equal rates share a place.
+    pub position: usize,
+    /// How many insurers were ranked (those whose own rate is shown).
+    pub of: usize,
+}
+
+/// One implementation rate of a scoring report, with where the insurer stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RateRow {
+    /// 特定健診実施率 or 特定保健指導実施率.
+    pub rate: String,
+    /// The insurer's rate.
+    pub own: ReportFigure,
+    /// The rate of insurers of its kind together.
+    pub kind_average: ReportFigure,
+    /// The rate of all insurers together.
+    pub national: ReportFigure,
+    /// Relative to all insurers (= 100), when both are shown.
+    pub relative: Option<f64>,
+    /// Its place among all insurers, when its rate is shown.
+    pub rank_all: Option<RankFigure>,
+    /// Its place among insurers of its kind.
+    pub rank_kind: Option<RankFigure>,
+    /// 5段階評価 (5 best), when graded (five or more insurers ranked).
+    pub grade: Option<u8>,
+    /// How many more people (examined, or completing guidance) would lift it to the next
+    /// grade (ランクUP), below grade 5.
+    pub to_next_grade: Option<i64>,
 }
 
 /// One indicator of a workplace's sheet over the years.

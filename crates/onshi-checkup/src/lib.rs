@@ -20,6 +20,9 @@
 //! - [`write`]: documents, indexes and whole archives written as the templates shape them.
 //! - [`employer_csv`]: an employer's results as a CSV of item columns, read into documents.
 //! - [`fhir`]: a checkup as a FHIR R4 document Bundle (JAMI eCheckupReport IG).
+//! - [`stratify`], [`indicators`], [`masking`], [`scoring`], [`grades`]: guidance levels,
+//!   report indicators, masking of small groups, scoring reports and workplace sheets, and
+//!   where an insurer's implementation rates stand.
 
 pub mod archive;
 pub mod claim;
@@ -27,6 +30,7 @@ pub mod codes;
 pub mod document;
 pub mod employer_csv;
 pub mod fhir;
+pub mod grades;
 pub mod import;
 pub mod index;
 pub mod indicators;

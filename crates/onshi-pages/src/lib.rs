@@ -724,6 +724,10 @@ pub struct ConsoleReport {
     pub radar_summary: String,
     /// (indicator, cells as shown).
     pub rows: Vec<(String, Vec<String>)>,
+    /// (rate, cells as shown): rate, kind, all, relative, ranks, grade, people to the next.
+    pub rates: Vec<(String, Vec<String>)>,
+    /// The grade rule.
+    pub grade_rule: String,
     /// Shown in the insurer's console; else an employer's report on the employer's pages.
     pub console: bool,
 }
@@ -792,6 +796,33 @@ impl ConsoleReport {
             radar,
             radar_summary,
             console: true,
+            grade_rule: report.grade_rule.clone(),
+            rates: report
+                .rates
+                .iter()
+                .map(|r| {
+                    let rank = |r: Option<onshi_api::RankFigure>| {
+                        r.map_or_else(|| "–".to_owned(), |r| format!("{}位／{}", r.position, r.of))
+                    };
+                    (
+                        r.rate.clone(),
+                        vec![
+                            r.own.shown.clone(),
+                            r.kind_average.shown.clone(),
+                            r.national.shown.clone(),
+                            number(r.relative),
+                            rank(r.rank_all),
+                            rank(r.rank_kind),
+                            r.grade.map_or_else(|| "–".to_owned(), |g| g.to_string()),
+                            match (r.grade, r.to_next_grade) {
+                                (Some(5), _) => "最上位".to_owned(),
+                                (_, Some(n)) => format!("あと{n}人"),
+                                _ => "–".to_owned(),
+                            },
+                        ],
+                    )
+                })
+                .collect(),
             rows: report
                 .rows
                 .iter()
@@ -851,6 +882,24 @@ mod report_tests {
             people: 812,
             rule_set: "tokutei-4.1".into(),
             rows,
+            rates: vec![onshi_api::RateRow {
+                rate: "特定健診実施率".into(),
+                own: figure(Some(71.5)),
+                kind_average: figure(Some(80.2)),
+                national: figure(Some(60.0)),
+                relative: Some(119.2),
+                rank_all: Some(onshi_api::RankFigure {
+                    position: 95,
+                    of: 1378,
+                }),
+                rank_kind: Some(onshi_api::RankFigure {
+                    position: 12,
+                    of: 255,
+                }),
+                grade: Some(4),
+                to_next_grade: Some(37),
+            }],
+            grade_rule: "onshi-grade-1".into(),
         }
     }
 
@@ -864,6 +913,8 @@ mod report_tests {
         assert!(html.contains("喫煙 40.0%（全保険者 50.0%）"), "{html}");
         assert!(html.contains("<th scope=\"row\">肥満</th><td class=\"num\">40.0%</td><td class=\"num\">41.2%</td><td class=\"num\">35.0%</td><td class=\"num\">50.0%</td><td class=\"num\">80.0</td>"), "{html}");
         assert!(html.contains("/console/report.csv?year=2025"));
+        assert!(html.contains("<th scope=\"row\">特定健診実施率</th><td class=\"num\">71.5%</td><td class=\"num\">80.2%</td><td class=\"num\">60.0%</td><td class=\"num\">119.2</td><td class=\"num\">95位／1378</td><td class=\"num\">12位／255</td><td class=\"num\">4</td><td class=\"num\">あと37人</td>"), "{html}");
+        assert!(html.contains("評価基準 onshi-grade-1"));
         let masked = ConsoleReport::new("tanaka".into(), "t".into(), &report(true))
             .render()
             .unwrap_or_else(|e| panic!("{e}"));

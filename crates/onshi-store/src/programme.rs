@@ -149,7 +149,78 @@ const ELIGIBLE_BY_EMPLOYER: &str = "SELECT m.insurer_number, v.employer, COUNT(*
        AND v.birth_date <= $3 AND v.birth_date > $4 \
      GROUP BY m.insurer_number, v.employer";
 
+/// $1 first day, $2 last day, $3 youngest birth date, $4 oldest (exclusive), $5 fiscal year:
+/// per insurer, the two rates' numerators and denominators, counted as [`COUNTS`] counts them.
+const RATES: &str = "WITH eligible AS ( \
+       SELECT m.id, m.insurer_number FROM members m \
+       JOIN member_versions v ON v.member_id = m.id AND v.version = m.current_version \
+       WHERE v.qualified_from <= $1 AND (v.qualified_until IS NULL OR v.qualified_until >= $2) \
+         AND v.birth_date <= $3 AND v.birth_date > $4 \
+     ), ranked AS ( \
+       SELECT c.member_id, c.guidance_level, ROW_NUMBER() OVER ( \
+         PARTITION BY c.member_id ORDER BY c.exam_date DESC, c.version DESC, c.id DESC) AS rn \
+       FROM checkups c JOIN eligible e ON e.id = c.member_id AND e.insurer_number = c.insurer_number \
+       WHERE c.fiscal_year = $5 \
+     ), latest AS (SELECT member_id, guidance_level FROM ranked WHERE rn = 1), \
+     done AS ( \
+       SELECT DISTINCT g.member_id FROM guidance_events g JOIN latest l ON l.member_id = g.member_id \
+       WHERE g.fiscal_year = $5 AND g.event = 'completed' AND l.guidance_level IN ('1', '2') \
+     ) \
+     SELECT e.insurer_number, COUNT(*) AS eligible, COUNT(l.member_id) AS examined, \
+       COALESCE(SUM(CASE WHEN l.guidance_level IN ('1', '2') THEN 1 ELSE 0 END), 0) AS targets, \
+       COUNT(d.member_id) AS completed \
+     FROM eligible e LEFT JOIN latest l ON l.member_id = e.id \
+     LEFT JOIN done d ON d.member_id = e.id \
+     GROUP BY e.insurer_number";
+
+/// One insurer's implementation rates' counts for a fiscal year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RateCounts {
+    /// The denominator of 特定健診実施率 (as [`ProgrammeCounts::eligible`]).
+    pub eligible: i64,
+    /// Its numerator.
+    pub examined: i64,
+    /// The denominator of 特定保健指導実施率: 積極的 and 動機付け targets.
+    pub targets: i64,
+    /// Its numerator.
+    pub completed: i64,
+}
+
 impl Store {
+    /// Every insurer's implementation rates' counts for fiscal year `year` (insurers with no
+    /// eligible member are absent), by insurer number: what ranks and grades are made from. No
+    /// personal data: not audited.
+    pub async fn rate_counts(
+        &self,
+        year: i32,
+    ) -> Result<std::collections::BTreeMap<String, RateCounts>, StoreError> {
+        let (first, last, youngest, oldest) = year_bounds(year)?;
+        let rows: Vec<(String, i64, i64, i64, i64)> = crate::on_pool!(self, read, |p| {
+            sqlx::query_as(RATES)
+                .bind(first)
+                .bind(last)
+                .bind(youngest)
+                .bind(oldest)
+                .bind(year)
+                .fetch_all(p)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(insurer, eligible, examined, targets, completed)| {
+                (
+                    insurer,
+                    RateCounts {
+                        eligible,
+                        examined,
+                        targets,
+                        completed,
+                    },
+                )
+            })
+            .collect())
+    }
+
     /// Each workplace's eligible members for fiscal year `year` (aged 40–74 at its end, members
     /// all year, recorded with that workplace), keyed by insurer and 事業所コード: an employer
     /// gets a scoring report of its own from 50.

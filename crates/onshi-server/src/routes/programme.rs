@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use onshi_api::{GuidanceEventBody, ProgrammeSummary, percent};
+use onshi_checkup::grades::GradeRule;
 use onshi_domain::{FieldError, InsurerNumber};
 use onshi_store::{GuidanceEvent, ProgrammeCounts, Store, StoreError};
 
@@ -165,6 +166,7 @@ pub async fn scoring_report(
     let industries = store.employer_industries().await?;
     let reports = year_reports(store, year, &industries).await?;
     let own = reports.insurers.get(insurer.as_str());
+    let rates = rate_rows(store, insurer, year).await?;
     Ok(onshi_api::ScoringReport {
         fiscal_year: year,
         insurer: insurer.as_str().to_owned(),
@@ -189,18 +191,116 @@ pub async fn scoring_report(
                 }
             })
             .collect(),
+        rates,
+        grade_rule: GradeRule::CURRENT.id().to_owned(),
     })
+}
+
+/// `insurer`'s standing on the two implementation rates of fiscal year `year`, among every
+/// insurer's (see `onshi_checkup::grades`).
+async fn rate_rows(
+    store: &Store,
+    insurer: &InsurerNumber,
+    year: i32,
+) -> Result<Vec<onshi_api::RateRow>, StoreError> {
+    use onshi_checkup::grades::{InsurerRate, Rank, standings};
+    use onshi_checkup::masking::{Count, Shown};
+    let counts = store.rate_counts(year).await?;
+    let kind =
+        |n: &str| InsurerNumber::parse(n).map_or(onshi_domain::InsurerKind::Other, |i| i.kind());
+    let list = |pick: &dyn Fn(&onshi_store::RateCounts) -> Count| -> Vec<InsurerRate> {
+        counts
+            .iter()
+            .map(|(n, c)| InsurerRate {
+                insurer: n.clone(),
+                kind: kind(n),
+                count: pick(c),
+            })
+            .collect()
+    };
+    let rank = |r: Option<Rank>| {
+        r.map(|r| onshi_api::RankFigure {
+            position: r.position,
+            of: r.of,
+        })
+    };
+    let mut rows = Vec::new();
+    for (name, rates) in [
+        (
+            "特定健診実施率",
+            list(&|c| Count {
+                n: c.eligible,
+                k: c.examined,
+            }),
+        ),
+        (
+            "特定保健指導実施率",
+            list(&|c| Count {
+                n: c.targets,
+                k: c.completed,
+            }),
+        ),
+    ] {
+        let all = standings(&rates, GradeRule::CURRENT);
+        let row = match all.get(insurer.as_str()) {
+            Some(s) => onshi_api::RateRow {
+                rate: name.to_owned(),
+                own: figure(s.own),
+                kind_average: figure(s.kind_average),
+                national: figure(s.national),
+                relative: s.relative,
+                rank_all: rank(s.rank_all),
+                rank_kind: rank(s.rank_kind),
+                grade: s.grade,
+                to_next_grade: s.to_next_grade,
+            },
+            None => onshi_api::RateRow {
+                rate: name.to_owned(),
+                own: figure(Shown::NotComputable),
+                kind_average: figure(Shown::NotComputable),
+                national: figure(Shown::NotComputable),
+                relative: None,
+                rank_all: None,
+                rank_kind: None,
+                grade: None,
+                to_next_grade: None,
+            },
+        };
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// The published figures of `report` as CSV (UTF-8 with a byte-order mark, so that Japanese
 /// spreadsheet software opens it as such): one row per indicator.
 pub fn report_csv(report: &onshi_api::ScoringReport) -> String {
     let number = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}"));
-    let mut out =
-        String::from("\u{feff}年度,保険者,指標,自保険者,年齢調整,同種平均,全保険者平均,相対値\r\n");
+    let mut out = String::from(
+        "\u{feff}年度,保険者,指標,自保険者,年齢調整,同種平均,全保険者平均,相対値,全保険者中の順位,同種中の順位,5段階評価,次の段階までの人数\r\n",
+    );
+    let rank = |r: Option<onshi_api::RankFigure>| {
+        r.map_or_else(|| "–".to_owned(), |r| format!("{}/{}", r.position, r.of))
+    };
+    let whole = |v: Option<i64>| v.map_or_else(|| "–".to_owned(), |v| v.to_string());
+    for r in &report.rates {
+        out.push_str(&format!(
+            "{},{},{},{},–,{},{},{},{},{},{},{}\r\n",
+            report.fiscal_year,
+            report.insurer,
+            r.rate,
+            r.own.shown,
+            r.kind_average.shown,
+            r.national.shown,
+            number(r.relative),
+            rank(r.rank_all),
+            rank(r.rank_kind),
+            whole(r.grade.map(i64::from)),
+            whole(r.to_next_grade),
+        ));
+    }
     for r in &report.rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\r\n",
+            "{},{},{},{},{},{},{},{},–,–,–,–\r\n",
             report.fiscal_year,
             report.insurer,
             r.indicator,
@@ -381,6 +481,8 @@ pub async fn employer_report(
                 .id()
                 .to_owned(),
             rows,
+            rates: Vec::new(),
+            grade_rule: GradeRule::CURRENT.id().to_owned(),
         }),
     ))
 }

@@ -120,7 +120,31 @@ async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorde
         assert!(report.rows.iter().all(|r| r.own.percent.is_none()));
         let csv = onshi_server::routes::programme::report_csv(&report);
         assert!(csv.starts_with("\u{feff}年度,保険者,指標,"), "{csv}");
-        assert!(csv.contains("2024,01130012,肥満,×,–,×,×,–\r\n"), "{csv}");
+        assert!(
+            csv.contains("2024,01130012,肥満,×,–,×,×,–,–,–,–,–\r\n"),
+            "{csv}"
+        );
+        // The rates of one person: masked, so unranked and ungraded.
+        let rates: Vec<(&str, &str)> = report
+            .rates
+            .iter()
+            .map(|r| (r.rate.as_str(), r.own.shown.as_str()))
+            .collect();
+        assert_eq!(
+            rates,
+            [("特定健診実施率", "×"), ("特定保健指導実施率", "×")]
+        );
+        assert!(
+            report
+                .rates
+                .iter()
+                .all(|r| r.rank_all.is_none() && r.grade.is_none())
+        );
+        assert!(
+            csv.contains("2024,01130012,特定健診実施率,×,–,×,×,–,–,–,–,–\r\n"),
+            "{csv}"
+        );
+        assert_eq!(report.grade_rule, "onshi-grade-1");
 
         // Refusals name what is wrong and record nothing.
         let (s, v) = post(event("finished", "2024-08-01")).await;

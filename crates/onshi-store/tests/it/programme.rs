@@ -148,6 +148,24 @@ async fn programme_counts_follow_the_registry_and_the_guidance_record() {
             (counts.started, counts.completed, counts.dropped_out),
             (2, 1, 1)
         );
+        // Every insurer's rate counts agree with the programme's.
+        let rates = store.rate_counts(2024).await.unwrap();
+        assert_eq!(
+            rates.get("01130012"),
+            Some(&onshi_store::RateCounts {
+                eligible: 4,
+                examined: 3,
+                targets: 2,
+                completed: 1,
+            }),
+            "{}",
+            db.backend
+        );
+        assert_eq!(
+            rates.len(),
+            1,
+            "insurers without eligible members are absent"
+        );
         // Another year has its own counts.
         let fy2023 = store.programme_counts(&kyokai(), 2023).await.unwrap();
         assert_eq!((fy2023.examined, fy2023.undeterminable), (1, 1));
