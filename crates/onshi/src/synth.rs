@@ -30,6 +30,51 @@ const INSURERS: [(&str, &str, u32); 9] = [
     ("3927001", "大阪府後期高齢者医療広域連合", 2),
 ];
 
+/// Industries (JSIC major group letters) with weights near the national mix of employees:
+/// manufacturing, trade, health and welfare, construction and transport first.
+const INDUSTRY_WEIGHTS: [(char, u32); 20] = [
+    ('A', 1),
+    ('B', 1),
+    ('C', 1),
+    ('D', 8),
+    ('E', 16),
+    ('F', 1),
+    ('G', 5),
+    ('H', 6),
+    ('I', 16),
+    ('J', 3),
+    ('K', 2),
+    ('L', 4),
+    ('M', 6),
+    ('N', 3),
+    ('O', 5),
+    ('P', 13),
+    ('Q', 1),
+    ('R', 6),
+    ('S', 1),
+    ('T', 1),
+];
+
+/// The industry of the synthetic workplace `code` of `insurer`: drawn once from the national
+/// mix, the same on every run.
+pub fn industry_of(insurer: &str, code: &str) -> char {
+    // FNV-1a: stable across platforms and releases.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in insurer.bytes().chain([b'/']).chain(code.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let total: u32 = INDUSTRY_WEIGHTS.iter().map(|(_, w)| w).sum();
+    let mut r = (h % u64::from(total)) as u32;
+    for (letter, w) in INDUSTRY_WEIGHTS {
+        if r < w {
+            return letter;
+        }
+        r -= w;
+    }
+    'T'
+}
+
 /// The demo insurers with their check digits, and names.
 pub fn insurers() -> Vec<(InsurerNumber, &'static str)> {
     INSURERS
@@ -265,7 +310,10 @@ impl Population {
             self.pick_insurer(|n| n.kind() == NationalHealthInsurance)
         };
         let symbol = if employee {
-            format!("{}", 1000 + self.rng.below(9000))
+            // Workplaces of very different sizes: 記号 1000 holds about a tenth of an insurer's
+            // employees, the next few hundreds each, most a handful (u⁴ of one draw).
+            let u = self.rng.unit();
+            format!("{}", 1000 + (9000.0 * u.powi(4)) as u64)
         } else {
             format!("{:02}", self.rng.below(99) + 1)
         };

@@ -12,7 +12,8 @@
 //! The values follow the shape of the national open data (NDB オープンデータ, 特定健診): BMI
 //! about 24 (men) and 22 (women) with a long upper tail; waist with BMI; blood pressure rising
 //! with age; lognormal triglycerides and liver enzymes; HDL higher in women; fasting glucose
-//! and HbA1c rising with age; medication and smoking rates by sex and age. They are plausible
+//! and HbA1c rising with age; medication and smoking rates by sex and age, shifted by the
+//! workplace's industry (`synth::industry_of`). They are plausible
 //! populations for demos and benchmarks, not epidemiology. No real person is described.
 
 use std::collections::HashMap;
@@ -62,6 +63,30 @@ impl Constitution {
             liver: d.normal(),
             smoker: d.with_probability(if male { 0.27 } else { 0.08 }),
             drinker: (d.unit() * 3.0) as u8,
+        }
+    }
+}
+
+impl Constitution {
+    /// Work shapes health a little: drivers and builders sit or eat on the road and smoke
+    /// more; office industries smoke less.
+    fn shift_for(&mut self, industry: char, d: &mut Draw) {
+        let (bmi, pressure, extra_smokers) = match industry {
+            'H' => (0.35, 0.25, 0.12),
+            'D' => (0.25, 0.2, 0.1),
+            'M' => (0.1, 0.05, 0.08),
+            'E' => (0.1, 0.1, 0.04),
+            'G' | 'J' | 'L' => (-0.15, -0.1, -0.08),
+            'P' | 'O' => (-0.1, -0.05, -0.05),
+            _ => (0.0, 0.0, 0.0),
+        };
+        self.bmi += bmi;
+        self.pressure += pressure;
+        let draw = d.unit();
+        if extra_smokers > 0.0 && !self.smoker && draw < extra_smokers {
+            self.smoker = true;
+        } else if extra_smokers < 0.0 && self.smoker && draw < -extra_smokers * 3.0 {
+            self.smoker = false;
         }
     }
 }
@@ -130,7 +155,10 @@ pub fn write_archives(
         let male = v[7] == "1";
         let employee = v[8] == "1" && !v[20].is_empty();
         let mut person = Draw(seed_of(&[&v[4], &v[6]], seed));
-        let body = Constitution::of(&mut person, male);
+        let mut body = Constitution::of(&mut person, male);
+        if employee {
+            body.shift_for(crate::synth::industry_of(&v[0], &v[20]), &mut person);
+        }
         for fy in first..=this_year {
             let mut d = Draw(seed_of(&[&v[0], &v[2], &v[3], &fy.to_string()], seed));
             let Ok(start) = Date::from_calendar_date(fy, FY_START.0, FY_START.1) else {

@@ -309,8 +309,8 @@ fn demo_serves_healthz() {
         addr,
         token: facility_token,
         printed: seen,
-    } = start_demo(dir.path());
-    assert!(seen.contains("9 insurers, 600 members"), "{seen}");
+    } = start_demo_with_members(dir.path(), &[], "12000");
+    assert!(seen.contains("9 insurers, 12000 members"), "{seen}");
     // The reader flow against the demo's cards and facility.
     let server = format!("http://{addr}");
     let reader = |card: &str, auth: &[&str]| {
@@ -549,34 +549,37 @@ fn demo_serves_healthz() {
         .unwrap()
         .split_whitespace()
         .collect();
-    let (login, password, secret) = (line[0], line[2], line[3]);
-    let form = http("GET /staff/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into());
-    let login_cookie = form
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .and_then(|c| c.split(';').next())
-        .unwrap()
-        .to_owned();
-    let csrf = form
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|t| t.split('"').next())
-        .unwrap()
-        .to_owned();
-    let code = text(&onshi(&["totp", secret]).stdout).trim().to_owned();
-    let body = format!("csrf={csrf}&login={login}&password={password}&code={code}");
-    let signed = http(format!(
-        "POST /staff/login HTTP/1.1\r\nHost: x\r\nCookie: {login_cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    ));
-    assert!(signed.starts_with("HTTP/1.1 303"), "{signed}");
-    let staff_cookie = signed
-        .lines()
-        .filter_map(|l| l.strip_prefix("set-cookie: "))
-        .find(|c| c.starts_with("onshi_staff="))
-        .and_then(|c| c.split(';').next())
-        .unwrap()
-        .to_owned();
+    let sign_in = |line: &[&str]| {
+        let (login, password, secret) = (line[0], line[2], line[3]);
+        let form = http("GET /staff/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into());
+        let login_cookie = form
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: "))
+            .and_then(|c| c.split(';').next())
+            .unwrap()
+            .to_owned();
+        let csrf = form
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|t| t.split('"').next())
+            .unwrap()
+            .to_owned();
+        let code = text(&onshi(&["totp", secret]).stdout).trim().to_owned();
+        let body = format!("csrf={csrf}&login={login}&password={password}&code={code}");
+        let signed = http(format!(
+            "POST /staff/login HTTP/1.1\r\nHost: x\r\nCookie: {login_cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        assert!(signed.starts_with("HTTP/1.1 303"), "{signed}");
+        signed
+            .lines()
+            .filter_map(|l| l.strip_prefix("set-cookie: "))
+            .find(|c| c.starts_with("onshi_staff="))
+            .and_then(|c| c.split(';').next())
+            .unwrap()
+            .to_owned()
+    };
+    let staff_cookie = sign_in(&line);
     let console = http(format!(
         "GET /console/members HTTP/1.1\r\nHost: x\r\nCookie: {staff_cookie}\r\nConnection: close\r\n\r\n"
     ));
@@ -600,6 +603,47 @@ fn demo_serves_healthz() {
     assert!(
         report.starts_with("HTTP/1.1 200") && report.contains("健康スコアリングレポート"),
         "{report}"
+    );
+    // The demo's population gives the insurer (協会けんぽ 東京支部, over a thousand examined a
+    // year) published figures: a share for obesity, an examination rate with its ranks.
+    let first_cell = |page: &str, row: &str| {
+        page.split(&format!("<th scope=\"row\">{row}</th><td class=\"num\">"))
+            .nth(1)
+            .and_then(|t| t.split('<').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(first_cell(&report, "肥満").ends_with('%'), "{report}");
+    assert!(
+        first_cell(&report, "特定健診実施率").ends_with('%'),
+        "{report}"
+    );
+    // Ranked among the seven insurers with members aged 40–74 (not the 後期高齢者 ones).
+    assert!(report.contains("位／7</td>"), "{report}");
+    // The employer's staff see their workplace's sheet: three years of figures of 100-odd
+    // examined employees, against the industry and all workplaces.
+    let line: Vec<&str> = staff
+        .lines()
+        .find(|l| l.starts_with("emp1000 "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let employer_cookie = sign_in(&line);
+    let sheet = http(format!(
+        "GET /employer/sheet HTTP/1.1\r\nHost: x\r\nCookie: {employer_cookie}\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(
+        sheet.starts_with("HTTP/1.1 200") && sheet.contains("事業所カルテ"),
+        "{sheet}"
+    );
+    let obesity = sheet
+        .split("<th scope=\"row\">肥満</th>")
+        .nth(1)
+        .and_then(|t| t.split("</tr>").next())
+        .unwrap_or_default();
+    assert!(
+        obesity.matches('%').count() >= 6,
+        "three years of the workplace's and its comparisons' shares: {obesity}"
     );
 
     let mut stream = TcpStream::connect(&addr).unwrap();
@@ -651,6 +695,11 @@ fn start_demo(dir: &Path) -> Demo {
 
 /// [`start_demo`] with extra environment (`ONSHI_CHECK_LIMIT`, say).
 fn start_demo_with(dir: &Path, env: &[(&str, &str)]) -> Demo {
+    start_demo_with_members(dir, env, "600")
+}
+
+/// [`start_demo_with`] with `members` synthetic members.
+fn start_demo_with_members(dir: &Path, env: &[(&str, &str)], members: &str) -> Demo {
     let mut child = Command::new(env!("CARGO_BIN_EXE_onshi"))
         .envs(env.iter().copied())
         .args([
@@ -660,7 +709,7 @@ fn start_demo_with(dir: &Path, env: &[(&str, &str)]) -> Demo {
             "--listen",
             "127.0.0.1:0",
             "--members",
-            "600",
+            members,
         ])
         .env("ONSHI_LOG", "warn")
         .env_remove("ONSHI_MY_NUMBER_KEY")

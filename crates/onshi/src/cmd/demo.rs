@@ -95,6 +95,7 @@ pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
             report.rows_per_second()
         );
         setup_cards(&args, &store, &key, clock, &tokens_path, &members_path).await?;
+        setup_employers(&store, clock).await?;
         setup_checkups(&args, &store, clock, today).await?;
         setup_staff(&args, &store, &key, clock).await?;
     }
@@ -274,11 +275,60 @@ async fn print_guide(
         );
         println!("  onshi audit verify --db {db}\n");
         println!(
-            "Pages: a person signs in with a card and opens the printed address:\n             \x20 onshi reader{server} --card {} --face ok --portal-login\n             Staff sign in at {base}/staff/login with a login, password and TOTP secret from {}\n             (the current code: onshi totp SECRET); an insurer's staff find members at {base}/console/members\n             \x20 and see the 特定健診・特定保健指導 of three fiscal years at {base}/console/programme\n",
+            "Pages: a person signs in with a card and opens the printed address:\n             \x20 onshi reader{server} --card {} --face ok --portal-login\n             Staff sign in at {base}/staff/login with a login, password and TOTP secret from {}\n             (the current code: onshi totp SECRET); an insurer's staff find members at {base}/console/members\n             \x20 and see the 特定健診・特定保健指導 of three fiscal years at {base}/console/programme,\n             \x20 the 健康スコアリングレポート at {base}/console/report and a workplace's 事業所カルテ at\n             \x20 {base}/console/workplace?code=1000; the employer's staff (emp1000) see theirs at\n             \x20 {base}/employer/sheet and {base}/employer/report\n",
             cards.join("valid.json").display(),
             args.dir.join(STAFF_FILE).display(),
         );
     }
+    Ok(())
+}
+
+/// The demo's registered workplaces: the largest of each employee insurer (記号 1000 on; the
+/// synthetic population puts about a tenth of an insurer's employees in 1000), with their
+/// industries, so that 事業所カルテ and employer reports have figures to show.
+const DEMO_WORKPLACES: u32 = 8;
+
+/// The employer whose staff account the demo makes (`emp1000` in demo-staff.txt).
+const DEMO_EMPLOYER: &str = "01130012/1000";
+
+/// Registers the largest workplaces of each employee insurer (no API tokens: the demo's
+/// employers use the pages).
+async fn setup_employers(store: &onshi_store::Store, clock: &dyn Clock) -> Result<(), CliError> {
+    use onshi_domain::{EmployerCode, EmployerRef, Industry, InsurerKind, Prefecture};
+    let admin = operator(Some("demo".into()));
+    let mut registered = 0;
+    for (number, name) in synth::insurers() {
+        if matches!(
+            number.kind(),
+            InsurerKind::NationalHealthInsurance | InsurerKind::LateStageElderly
+        ) {
+            continue;
+        }
+        let prefecture = if name.contains("大阪") || name.contains("なにわ") {
+            "27"
+        } else {
+            "13"
+        };
+        for code in 1000..1000 + DEMO_WORKPLACES {
+            let code = code.to_string();
+            let industry = synth::industry_of(number.as_str(), &code);
+            let employer = onshi_store::Employer {
+                id: EmployerRef {
+                    insurer: number.clone(),
+                    code: EmployerCode::parse(&code).map_err(CliError::Config)?,
+                },
+                name: format!("デモ事業所{code}（{name}）"),
+                industry: Industry::parse(&industry.to_string()).map_err(CliError::Config)?,
+                prefecture: Prefecture::parse(prefecture).map_err(CliError::Config)?,
+                created_at: clock.now(),
+            };
+            let (_, hash) = onshi_store::token::mint(onshi_store::token::TokenKind::Employer)
+                .map_err(|_| CliError::Config("no system randomness".into()))?;
+            store.create_employer(&employer, &hash, &admin).await?;
+            registered += 1;
+        }
+    }
+    println!("Registered {registered} workplaces with their industries.");
     Ok(())
 }
 
@@ -307,6 +357,7 @@ async fn setup_staff(
             .iter()
             .map(|(code, _)| (format!("fac{code}"), "facility", (*code).to_owned())),
     );
+    orgs.push(("emp1000".into(), "employer", DEMO_EMPLOYER.to_owned()));
     orgs.push(("operator".into(), "operator", String::new()));
     let mut file = String::from(
         "# login  organisation  password  totp_secret   (demo only: real ones are shown once and never written down)\n",
