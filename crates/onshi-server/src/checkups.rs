@@ -468,7 +468,8 @@ fn rule_periods() -> Vec<(i32, &'static str)> {
 
 /// Judges every stored checkup whose judgements are missing or were made by another rule set
 /// than its fiscal year's (rows from before migration 20, or after onshi's rules changed), a
-/// page at a time, logging progress. Returns how many it judged.
+/// page at a time, logging progress; then refreshes the report cells (also when they are
+/// missing: a database from before migration 22). Returns how many it judged.
 pub async fn judge_stale_checkups(store: &Store) -> Result<u64, StoreError> {
     const PAGE: u32 = 1000;
     let periods = rule_periods();
@@ -500,6 +501,10 @@ pub async fn judge_stale_checkups(store: &Store) -> Result<u64, StoreError> {
     }
     if judged > 0 {
         tracing::info!(judged, "stored checkups judged under the current rules");
+    }
+    if judged > 0 || store.report_cells_missing().await? {
+        let cells = store.refresh_report_cells(None).await?;
+        tracing::info!(cells, "report cells refreshed");
     }
     Ok(judged)
 }

@@ -153,6 +153,8 @@ pub struct CheckupImport {
     archive: String,
     at: OffsetDateTime,
     outcome: CheckupImportOutcome,
+    /// The (fiscal year, insurer) groups whose report cells the commit refreshes.
+    touched: std::collections::BTreeSet<(i32, String)>,
 }
 
 use onshi_domain::age_at_fiscal_year_end;
@@ -253,6 +255,7 @@ impl Store {
             archive: archive.to_owned(),
             at,
             outcome: CheckupImportOutcome::default(),
+            touched: Default::default(),
         })
     }
 
@@ -292,7 +295,9 @@ impl CheckupImport {
             detail.push_str(&format!("; under consignment {}", ids.join(", ")));
         }
         let (actor, at) = (self.actor.clone(), self.at);
+        let touched = std::mem::take(&mut self.touched);
         on_tx!(self, |tx| {
+            crate::reports::refresh_groups!(&mut **tx, touched);
             audit!(
                 &mut **tx,
                 at,
@@ -885,6 +890,15 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::NotFound("unmatched checkup"));
             }
+            let groups: std::collections::BTreeSet<(i32, String)> = sqlx::query_as(
+                "SELECT DISTINCT fiscal_year, insurer_number FROM checkups WHERE id = $1",
+            )
+            .bind(checkup_id)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+            crate::reports::refresh_groups!(&mut *tx, groups);
             let detail = format!("checkup {checkup_id} linked ({n} version(s))");
             audit!(
                 &mut *tx,
@@ -1010,6 +1024,8 @@ impl CheckupImport {
         let mut keys: Vec<CardKey> = Vec::new();
         let mut seen: HashSet<CardKey> = HashSet::new();
         for c in checkups {
+            self.touched
+                .insert((fiscal_year(c.exam_date), c.key.insurer.as_str().to_owned()));
             let k = card_key(&c.key);
             if seen.insert(k.clone()) {
                 keys.push(k);

@@ -117,7 +117,9 @@ impl Store {
             .collect())
     }
 
-    /// Writes the judgements of checkups, in one transaction.
+    /// Writes the judgements of checkups, in one transaction. The report cells are not
+    /// refreshed here: a run of re-judging writes page after page of the same groups, so it
+    /// refreshes them once at its end (`refresh_report_cells`).
     pub async fn set_judgements(
         &self,
         judged: &[(String, CheckupJudgement)],

@@ -113,6 +113,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "guidance_events",
         include_str!("../migrations/sqlite/0021_guidance_events.sql"),
     ),
+    (
+        22,
+        "report_cells",
+        include_str!("../migrations/sqlite/0022_report_cells.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -219,6 +224,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         21,
         "guidance_events",
         include_str!("../migrations/postgres/0021_guidance_events.sql"),
+    ),
+    (
+        22,
+        "report_cells",
+        include_str!("../migrations/postgres/0022_report_cells.sql"),
     ),
 ];
 

@@ -2,6 +2,11 @@
 //! year, each person's latest checkup (aged 40–74 at the year's end, judged), counted by
 //! insurer, workplace, sex and five-year age band, with how many have each report indicator
 //! known and present (the bit masks of migration 20). No personal data leaves: only counts.
+//!
+//! The cells are kept (migration 22), not grouped per request: every write of checkups (an
+//! import, a match, new judgements) refreshes the (fiscal year, insurer) groups it touched in
+//! its own transaction (`refresh_groups!`), which costs one indexed group of that insurer's
+//! year, however large the rest of the store.
 //! The engine (`onshi_checkup::scoring`) masks them before anything is shown.
 
 use crate::{Store, StoreError};
@@ -25,40 +30,144 @@ pub struct ReportCell {
     pub present: Vec<i64>,
 }
 
-/// The grouping query, with a pair of sums per indicator bit.
-fn cells_sql(indicators: u32) -> String {
+/// The indicator bits kept per cell (columns k0…k15, p0…p15 of migration 22).
+pub const KEPT_BITS: u32 = 16;
+
+/// The grouped SELECT of the cells of the checkups `filter` picks: each person's latest
+/// judged checkup of a fiscal year, aged 40–74 at its end.
+fn aggregate_sql(filter: &str) -> String {
     let mut sums = String::new();
-    for bit in 0..indicators {
+    for bit in 0..KEPT_BITS {
         let mask = 1u32 << bit;
         sums.push_str(&format!(
-            ", SUM(CASE WHEN (indicators_known & {mask}) <> 0 THEN 1 ELSE 0 END) AS k{bit}, \
-             SUM(CASE WHEN (indicators & {mask}) <> 0 THEN 1 ELSE 0 END) AS p{bit}"
+            ", SUM(CASE WHEN (indicators_known & {mask}) <> 0 THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN (indicators & {mask}) <> 0 THEN 1 ELSE 0 END)"
         ));
     }
     format!(
-        "WITH ranked AS ( \
-           SELECT insurer_number, employer, sex, age_at_fiscal_year_end AS age, indicators_known, \
-             indicators, ROW_NUMBER() OVER (PARTITION BY insurer_number, symbol, number, branch \
+        "SELECT fiscal_year, insurer_number, employer, sex, (age - 40) / 5, COUNT(*){sums} \
+         FROM (SELECT fiscal_year, insurer_number, employer, sex, age_at_fiscal_year_end AS age, \
+             indicators_known, indicators, ROW_NUMBER() OVER ( \
+             PARTITION BY fiscal_year, insurer_number, symbol, number, branch \
              ORDER BY exam_date DESC, version DESC, id DESC) AS rn \
-           FROM checkups WHERE fiscal_year = $1 AND age_at_fiscal_year_end BETWEEN 40 AND 74 \
-             AND rule_set IS NOT NULL \
-         ) \
-         SELECT insurer_number, employer, sex, (age - 40) / 5 AS band, COUNT(*) AS people{sums} \
-         FROM ranked WHERE rn = 1 GROUP BY insurer_number, employer, sex, (age - 40) / 5 \
-         ORDER BY insurer_number, employer, sex, band"
+           FROM checkups WHERE {filter} AND age_at_fiscal_year_end BETWEEN 40 AND 74 \
+             AND rule_set IS NOT NULL) ranked \
+         WHERE rn = 1 GROUP BY fiscal_year, insurer_number, employer, sex, (age - 40) / 5"
     )
 }
 
+/// The INSERT that fills the cells of the checkups `filter` picks.
+pub(crate) fn fill_sql(filter: &str) -> String {
+    let mut columns = String::from("fiscal_year, insurer_number, employer, sex, band, people");
+    for bit in 0..KEPT_BITS {
+        columns.push_str(&format!(", k{bit}, p{bit}"));
+    }
+    format!(
+        "INSERT INTO report_cells ({columns}) {}",
+        aggregate_sql(filter)
+    )
+}
+
+/// Refreshes the cells of the `(fiscal year, insurer)` groups `$groups` (a
+/// `BTreeSet<(i32, String)>`) through `$conn` (an expression giving the open transaction's
+/// connection, `&mut *tx`): what every write of checkups does before it commits, so the kept
+/// cells never disagree with them. A macro, as the store's other transaction code, so that one
+/// text serves both backends.
+macro_rules! refresh_groups {
+    ($conn:expr, $groups:expr) => {{
+        // Built from numbers only: no value is in the text.
+        let fill = $crate::reports::fill_sql("fiscal_year = $1 AND insurer_number = $2");
+        for (year, insurer) in $groups.iter() {
+            sqlx::query("DELETE FROM report_cells WHERE fiscal_year = $1 AND insurer_number = $2")
+                .bind(*year)
+                .bind(insurer.as_str())
+                .execute($conn)
+                .await?;
+            sqlx::query(sqlx::AssertSqlSafe(fill.clone()))
+                .bind(*year)
+                .bind(insurer.as_str())
+                .execute($conn)
+                .await?;
+        }
+    }};
+}
+pub(crate) use refresh_groups;
+
 impl Store {
-    /// The report cells of fiscal year `year`, with `indicators` indicator bits (0 to 31).
+    /// Recomputes the kept cells of fiscal year `year` (every year with `None`) from the
+    /// checkups, in one transaction; returns how many cells there are now. The server calls it
+    /// at start when the table is empty but judged checkups exist; the benchmark times it.
+    pub async fn refresh_report_cells(&self, year: Option<i32>) -> Result<u64, StoreError> {
+        let (delete, fill) = match year {
+            Some(_) => (
+                "DELETE FROM report_cells WHERE fiscal_year = $1",
+                fill_sql("fiscal_year = $1"),
+            ),
+            None => ("DELETE FROM report_cells", fill_sql("1 = 1")),
+        };
+        Ok(crate::on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            let mut d = sqlx::query(delete);
+            let mut f = sqlx::query(sqlx::AssertSqlSafe(fill.clone()));
+            if let Some(y) = year {
+                d = d.bind(y);
+                f = f.bind(y);
+            }
+            d.execute(&mut *tx).await?;
+            let n = f.execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            n
+        }))
+    }
+
+    /// Recomputes the kept cells of one insurer's fiscal year (what an import does for each
+    /// group it touched; public for the benchmark).
+    pub async fn refresh_report_cells_of(
+        &self,
+        year: i32,
+        insurer: &str,
+    ) -> Result<(), StoreError> {
+        let groups: std::collections::BTreeSet<(i32, String)> =
+            std::iter::once((year, insurer.to_owned())).collect();
+        crate::on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            refresh_groups!(&mut *tx, groups);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Whether the kept cells are missing: none kept, yet judged checkups exist (a database
+    /// migrated from before they were kept).
+    pub async fn report_cells_missing(&self) -> Result<bool, StoreError> {
+        let (kept, judged): (bool, bool) = crate::on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT EXISTS (SELECT 1 FROM report_cells), \
+                 EXISTS (SELECT 1 FROM checkups WHERE rule_set IS NOT NULL)",
+            )
+            .fetch_one(p)
+            .await?
+        });
+        Ok(!kept && judged)
+    }
+
+    /// The report cells of fiscal year `year`, with `indicators` indicator bits (at most
+    /// [`KEPT_BITS`]), as kept.
     pub async fn report_cells(
         &self,
         year: i32,
         indicators: u32,
     ) -> Result<Vec<ReportCell>, StoreError> {
-        let indicators = indicators.min(31);
+        let indicators = indicators.min(KEPT_BITS);
+        let mut columns = String::from("insurer_number, employer, sex, band, people");
+        for bit in 0..indicators {
+            columns.push_str(&format!(", k{bit}, p{bit}"));
+        }
         // Built from numbers only: no value is in the text.
-        let sql = cells_sql(indicators);
+        let sql = format!(
+            "SELECT {columns} FROM report_cells WHERE fiscal_year = $1 \
+             ORDER BY insurer_number, employer, sex, band"
+        );
         crate::on_pool!(self, read, |p| {
             use sqlx::Row;
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))

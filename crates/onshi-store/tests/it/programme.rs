@@ -272,6 +272,71 @@ async fn report_cells_count_latest_checkups_by_group() {
             "{}",
             db.backend
         );
+        // The cells are kept: grouping everything again gives the same ones, and a database
+        // that lost them (one from before migration 22) is told so and refilled.
+        assert!(!store.report_cells_missing().await.unwrap());
+        assert_eq!(
+            store.refresh_report_cells(None).await.unwrap(),
+            3,
+            "2024: 2, 2023: 1"
+        );
+        assert_eq!(store.report_cells(2024, 2).await.unwrap(), cells);
+        db.execute_raw("DELETE FROM report_cells").await.unwrap();
+        assert!(store.report_cells(2024, 2).await.unwrap().is_empty());
+        assert!(store.report_cells_missing().await.unwrap());
+        assert_eq!(store.refresh_report_cells(Some(2024)).await.unwrap(), 2);
+        assert_eq!(store.report_cells(2024, 2).await.unwrap(), cells);
+        assert!(
+            store.report_cells(2023, 2).await.unwrap().is_empty(),
+            "only 2024 refilled"
+        );
+
+        // Another archive refreshes only the groups it touched, in its own transaction.
+        let mut import = store.begin_checkup_import(&ins, "b.zip", T1).await.unwrap();
+        import
+            .add(&add(
+                "6",
+                date!(1974 - 08 - 01),
+                date!(2024 - 07 - 01),
+                0b11,
+                0b11,
+            ))
+            .await
+            .unwrap();
+        import.commit().await.unwrap();
+        let band2 = |cells: &[onshi_store::ReportCell]| {
+            cells
+                .iter()
+                .find(|c| c.age_band == 2 && c.employer.is_none())
+                .map(|c| (c.people, c.present.clone()))
+        };
+        assert_eq!(
+            band2(&store.report_cells(2024, 2).await.unwrap()),
+            Some((3, vec![2, 1]))
+        );
+
+        // Matching a checkup to a member of a workplace moves it into that workplace's cell.
+        let mut m = member("01130012", "9", "2020-04-01", "", "");
+        m.details.birth_date = onshi_domain::Personal(date!(1974 - 08 - 01));
+        m.details.employer = Some(onshi_domain::EmployerCode::parse("1000").unwrap());
+        let record = store
+            .create_member(&ins, &m.key, &m.details, T1)
+            .await
+            .unwrap();
+        let queue = store.unmatched_checkups(&kyokai(), 100, T1).await.unwrap();
+        let six = queue.iter().find(|u| u.number == "6").unwrap();
+        store
+            .match_checkup(&kyokai(), &six.id, &record.id, T1)
+            .await
+            .unwrap();
+        let cells = store.report_cells(2024, 2).await.unwrap();
+        assert_eq!(band2(&cells), Some((2, vec![1, 0])));
+        assert!(
+            cells
+                .iter()
+                .any(|c| c.employer.as_deref() == Some("1000") && c.people == 1),
+            "{cells:?}"
+        );
         db.cleanup().await;
     }
 }
