@@ -82,6 +82,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// How long page sessions and their login codes live.
     pub session_times: onshi_store::SessionTimes,
+    /// The reports each fiscal year published, kept until its cells change.
+    pub published_reports: Arc<routes::programme::PublishedReports>,
 }
 
 impl AppState {
@@ -105,6 +107,7 @@ impl AppState {
             archive_limit: routes::checkups::ARCHIVE_LIMIT,
             secure_cookies: false,
             session_times: onshi_store::SessionTimes::default(),
+            published_reports: Arc::default(),
         }
     }
 

@@ -56,6 +56,10 @@ fn aggregate_sql(filter: &str) -> String {
     )
 }
 
+/// Moves fiscal year $1's generation of kept cells on.
+pub(crate) const BUMP_GENERATION: &str = "INSERT INTO report_generations (fiscal_year, generation) \
+     VALUES ($1, 1) ON CONFLICT (fiscal_year) DO UPDATE SET generation = report_generations.generation + 1";
+
 /// The INSERT that fills the cells of the checkups `filter` picks.
 pub(crate) fn fill_sql(filter: &str) -> String {
     let mut columns = String::from("fiscal_year, insurer_number, employer, sex, band, people");
@@ -77,6 +81,13 @@ macro_rules! refresh_groups {
     ($conn:expr, $groups:expr) => {{
         // Built from numbers only: no value is in the text.
         let fill = $crate::reports::fill_sql("fiscal_year = $1 AND insurer_number = $2");
+        let years: std::collections::BTreeSet<i32> = $groups.iter().map(|(y, _)| *y).collect();
+        for year in years {
+            sqlx::query($crate::reports::BUMP_GENERATION)
+                .bind(year)
+                .execute($conn)
+                .await?;
+        }
         for (year, insurer) in $groups.iter() {
             sqlx::query("DELETE FROM report_cells WHERE fiscal_year = $1 AND insurer_number = $2")
                 .bind(*year)
@@ -115,6 +126,22 @@ impl Store {
             }
             d.execute(&mut *tx).await?;
             let n = f.execute(&mut *tx).await?.rows_affected();
+            let years: Vec<(i32,)> = match year {
+                Some(y) => vec![(y,)],
+                None => {
+                    sqlx::query_as(
+                        "SELECT fiscal_year FROM report_cells UNION SELECT fiscal_year FROM report_generations",
+                    )
+                    .fetch_all(&mut *tx)
+                    .await?
+                }
+            };
+            for (y,) in years {
+                sqlx::query(BUMP_GENERATION)
+                    .bind(y)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             n
         }))
@@ -135,6 +162,19 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// Fiscal year `year`'s generation of kept cells: it moves whenever they are refreshed
+    /// (0 before the first time), so whatever was computed from them at one generation still
+    /// holds while it is the same.
+    pub async fn report_generation(&self, year: i32) -> Result<i64, StoreError> {
+        let found: Option<(i64,)> = crate::on_pool!(self, read, |p| {
+            sqlx::query_as("SELECT generation FROM report_generations WHERE fiscal_year = $1")
+                .bind(year)
+                .fetch_optional(p)
+                .await?
+        });
+        Ok(found.map_or(0, |(g,)| g))
     }
 
     /// Whether the kept cells are missing: none kept, yet judged checkups exist (a database

@@ -336,7 +336,9 @@ pub async fn report(
         Err(page) => return Ok(*page),
     };
     let year = report_year(&state, &query);
-    let report = super::programme::scoring_report(&state.store, &insurer, year).await?;
+    let report =
+        super::programme::scoring_report(&state.store, &state.published_reports, &insurer, year)
+            .await?;
     let page = onshi_pages::ConsoleReport::new(who, csrf, &report);
     Ok(html(StatusCode::OK, page.render()))
 }
@@ -352,7 +354,9 @@ pub async fn report_csv(
         Err(page) => return Ok(*page),
     };
     let year = report_year(&state, &query);
-    let report = super::programme::scoring_report(&state.store, &insurer, year).await?;
+    let report =
+        super::programme::scoring_report(&state.store, &state.published_reports, &insurer, year)
+            .await?;
     Ok(csv_file(
         super::programme::report_csv(&report),
         &format!("scoring-report-{}-{year}.csv", insurer.as_str()),
@@ -557,7 +561,9 @@ pub async fn employer_sheet(
         Err(page) => return Ok(*page),
     };
     let last = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now())) - 1;
-    let sheet = super::programme::workplace_sheet(&state.store, &employer, last).await?;
+    let sheet =
+        super::programme::workplace_sheet(&state.store, &state.published_reports, &employer, last)
+            .await?;
     let page = onshi_pages::WorkplaceSheetPage::new(who, csrf, false, &sheet);
     Ok(html(StatusCode::OK, page.render()))
 }
@@ -601,7 +607,8 @@ pub async fn employer_report(
     };
     let year = report_year(&state, &query);
     let (eligible, report) =
-        super::programme::employer_report(&state.store, &employer, year).await?;
+        super::programme::employer_report(&state.store, &state.published_reports, &employer, year)
+            .await?;
     let Some(report) = report else {
         return Ok(notice(
             StatusCode::OK,
@@ -630,9 +637,10 @@ pub async fn employer_report_csv(
         Err(page) => return Ok(*page),
     };
     let year = report_year(&state, &query);
-    let Some(report) = super::programme::employer_report(&state.store, &employer, year)
-        .await?
-        .1
+    let Some(report) =
+        super::programme::employer_report(&state.store, &state.published_reports, &employer, year)
+            .await?
+            .1
     else {
         return Ok(notice(
             StatusCode::NOT_FOUND,
@@ -689,7 +697,9 @@ pub async fn workplace(
         ));
     };
     let last = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now())) - 1;
-    let sheet = super::programme::workplace_sheet(&state.store, &employer, last).await?;
+    let sheet =
+        super::programme::workplace_sheet(&state.store, &state.published_reports, &employer, last)
+            .await?;
     let page = onshi_pages::WorkplaceSheetPage::new(who, csrf, true, &sheet);
     Ok(html(StatusCode::OK, page.render()))
 }

@@ -158,13 +158,14 @@ pub async fn record_event(
 /// with no judged checkup that year gets a report of – only.
 pub async fn scoring_report(
     store: &Store,
+    published: &PublishedReports,
     insurer: &InsurerNumber,
     year: i32,
 ) -> Result<onshi_api::ScoringReport, StoreError> {
     use onshi_checkup::indicators::Indicator;
     use onshi_checkup::masking::Shown;
     let industries = store.employer_industries().await?;
-    let reports = year_reports(store, year, &industries).await?;
+    let reports = published.year(store, year, &industries).await?;
     let own = reports.insurers.get(insurer.as_str());
     let rates = rate_rows(store, insurer, year).await?;
     Ok(onshi_api::ScoringReport {
@@ -315,6 +316,67 @@ pub fn report_csv(report: &onshi_api::ScoringReport) -> String {
     out
 }
 
+/// The reports each fiscal year published, kept until they would change: masking a national
+/// year takes seconds (BENCHMARKS.md, "Reports"), so a year is computed once per generation of
+/// its kept cells (`Store::report_generation`) and registry of industries, not per request.
+/// Requests wait for one computation rather than each starting their own.
+#[derive(Default)]
+pub struct PublishedReports {
+    years: tokio::sync::Mutex<std::collections::HashMap<i32, PublishedYear>>,
+}
+
+/// A year's reports and what they were computed from.
+struct PublishedYear {
+    generation: i64,
+    industries: u64,
+    reports: std::sync::Arc<onshi_checkup::scoring::Reports>,
+}
+
+impl PublishedReports {
+    /// Fiscal year `year`'s published reports: kept ones while the cells and industries are
+    /// those they were computed from, else computed now and kept.
+    pub async fn year(
+        &self,
+        store: &Store,
+        year: i32,
+        industries: &std::collections::HashMap<(String, String), String>,
+    ) -> Result<std::sync::Arc<onshi_checkup::scoring::Reports>, StoreError> {
+        use std::hash::{Hash, Hasher};
+        let mut sorted: Vec<(&(String, String), &String)> = industries.iter().collect();
+        sorted.sort();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        sorted.hash(&mut h);
+        let fingerprint = h.finish();
+        let mut years = self.years.lock().await;
+        let generation = store.report_generation(year).await?;
+        if let Some(kept) = years.get(&year)
+            && kept.generation == generation
+            && kept.industries == fingerprint
+        {
+            return Ok(kept.reports.clone());
+        }
+        let started = std::time::Instant::now();
+        let reports = std::sync::Arc::new(year_reports(store, year, industries).await?);
+        tracing::info!(
+            year,
+            generation,
+            insurers = reports.insurers.len(),
+            workplaces = reports.workplaces.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "reports published"
+        );
+        years.insert(
+            year,
+            PublishedYear {
+                generation,
+                industries: fingerprint,
+                reports: reports.clone(),
+            },
+        );
+        Ok(reports)
+    }
+}
+
 /// Every insurer's report and workplace's sheet of fiscal year `year`, masked together.
 async fn year_reports(
     store: &Store,
@@ -361,6 +423,7 @@ fn figure(s: onshi_checkup::masking::Shown) -> onshi_api::ReportFigure {
 /// `last`: each year's figures as the engine published them for all insurers and workplaces.
 pub async fn workplace_sheet(
     store: &Store,
+    published: &PublishedReports,
     employer: &onshi_domain::EmployerRef,
     last: i32,
 ) -> Result<onshi_api::WorkplaceSheet, StoreError> {
@@ -374,7 +437,7 @@ pub async fn workplace_sheet(
     let industries = store.employer_industries().await?;
     let mut sheets = Vec::new();
     for year in &years {
-        let reports = year_reports(store, *year, &industries).await?;
+        let reports = published.year(store, *year, &industries).await?;
         sheets.push(reports.workplaces.get(&key).cloned());
     }
     let industry = store
@@ -424,6 +487,7 @@ pub const EMPLOYER_REPORT_MIN: i64 = 50;
 /// all workplaces; the figures are the engine's, masked with every report of the year.
 pub async fn employer_report(
     store: &Store,
+    published: &PublishedReports,
     employer: &onshi_domain::EmployerRef,
     year: i32,
 ) -> Result<(i64, Option<onshi_api::ScoringReport>), StoreError> {
@@ -443,7 +507,7 @@ pub async fn employer_report(
         return Ok((eligible, None));
     }
     let industries = store.employer_industries().await?;
-    let reports = year_reports(store, year, &industries).await?;
+    let reports = published.year(store, year, &industries).await?;
     let sheet = reports.workplaces.get(&key);
     let industry = store
         .employer(employer)

@@ -46,6 +46,14 @@ async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorde
                 r#"code="1" codeSystem="1.2.392.200119.6.2003""#,
                 r#"code="2" codeSystem="1.2.392.200119.6.2003""#,
             );
+        // Reports published before the archive are kept only until it changes the cells.
+        let published = onshi_server::routes::programme::PublishedReports::default();
+        let insurer = InsurerNumber::parse("01130012").unwrap();
+        let before =
+            onshi_server::routes::programme::scoring_report(&w.store, &published, &insurer, 2024)
+                .await
+                .unwrap();
+        assert_eq!(before.people, 0);
         let (s, r) = w
             .upload(
                 "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
@@ -102,10 +110,10 @@ async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorde
 
         // One person's figures are never shown: × where known, – where not, everywhere; the
         // CSV carries the same published figures.
-        let insurer = InsurerNumber::parse("01130012").unwrap();
-        let report = onshi_server::routes::programme::scoring_report(&w.store, &insurer, 2024)
-            .await
-            .unwrap();
+        let report =
+            onshi_server::routes::programme::scoring_report(&w.store, &published, &insurer, 2024)
+                .await
+                .unwrap();
         assert_eq!((report.people, report.rows.len()), (1, 13));
         let obesity = &report.rows[0];
         assert_eq!(obesity.indicator, "肥満");
@@ -239,9 +247,14 @@ async fn an_employer_report_needs_fifty_eligible_members() {
             let employer = onshi_domain::EmployerRef::parse(&format!("01130012/{code}")).unwrap();
             let store = w.store.clone();
             async move {
-                onshi_server::routes::programme::employer_report(&store, &employer, 2025)
-                    .await
-                    .unwrap()
+                onshi_server::routes::programme::employer_report(
+                    &store,
+                    &Default::default(),
+                    &employer,
+                    2025,
+                )
+                .await
+                .unwrap()
             }
         };
         let (eligible, none) = report("2001").await;

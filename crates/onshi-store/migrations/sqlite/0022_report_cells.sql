@@ -46,3 +46,9 @@ CREATE TABLE report_cells (
     p15            BIGINT NOT NULL
 );
 CREATE INDEX report_cells_by_year ON report_cells (fiscal_year, insurer_number);
+-- Each fiscal year's generation of kept cells, moved by every refresh of them, so that a server
+-- keeps the reports it published (masking a national year takes seconds) until they change.
+CREATE TABLE report_generations (
+    fiscal_year INTEGER PRIMARY KEY,
+    generation  BIGINT NOT NULL
+);

@@ -291,7 +291,14 @@ async fn report_cells_count_latest_checkups_by_group() {
             "only 2024 refilled"
         );
 
-        // Another archive refreshes only the groups it touched, in its own transaction.
+        // Another archive refreshes only the groups it touched, in its own transaction, and
+        // moves its year's generation (not another year's).
+        let (g2024, g2023) = (
+            store.report_generation(2024).await.unwrap(),
+            store.report_generation(2023).await.unwrap(),
+        );
+        assert!(g2024 > 0 && g2023 > 0, "{g2024} {g2023}");
+        assert_eq!(store.report_generation(2022).await.unwrap(), 0);
         let mut import = store.begin_checkup_import(&ins, "b.zip", T1).await.unwrap();
         import
             .add(&add(
@@ -314,6 +321,8 @@ async fn report_cells_count_latest_checkups_by_group() {
             band2(&store.report_cells(2024, 2).await.unwrap()),
             Some((3, vec![2, 1]))
         );
+        assert_eq!(store.report_generation(2024).await.unwrap(), g2024 + 1);
+        assert_eq!(store.report_generation(2023).await.unwrap(), g2023);
 
         // Matching a checkup to a member of a workplace moves it into that workplace's cell.
         let mut m = member("01130012", "9", "2020-04-01", "", "");
