@@ -352,7 +352,7 @@ fn archive(insurer: &str, rng: &mut Rng) -> Vec<NewCheckup> {
             .card_key()
             .unwrap();
             let sex = 1 + (n % 2) as u8;
-            let age = 40 + (n % 35) as i32;
+            let age = 40 + n % 35;
             let (known, present) = bits(rng, sex, age, None);
             NewCheckup {
                 key,
