@@ -375,9 +375,52 @@ pub fn results(checkups: &[onshi_store::StoredCheckup]) -> onshi_api::CheckupRes
 /// A stored checkup as the CDA document it came from, for writing it again (a transfer, an
 /// export). What the store does not keep is left out: the postal code, the institution's name,
 /// and the document's section, which is taken from the code table (its items are the
-/// 特定健診 section `01010`, others the additional items `01990`).
+/// 特定健診 section `01010`, others the additional items `01990`). onshi's judgements, when
+/// made, are written as 9N501 and 9N506 in place of the sender's.
 pub fn document_of(c: &onshi_store::StoredCheckup, created: time::Date) -> Document {
     let table = CodeTable::fy2024();
+    let mut doc = stored_document(c, created, &table);
+    // onshi's judgements travel in their codes (9N501 メタボリックシンドローム判定, 9N506 保健指導
+    // レベル), replacing what the sender wrote: the insurer stratifies (see docs/reports.md §1).
+    if let Some(j) = &c.judgement {
+        for (code, value) in [
+            (METABOLIC_CODE, Some(j.metabolic.as_str())),
+            (GUIDANCE_LEVEL_CODE, j.guidance_level.as_deref()),
+        ] {
+            let Some(value) = value else {
+                continue;
+            };
+            doc.observations.retain(|o| o.code != code);
+            doc.observations.push(Observation {
+                section: "01010".into(),
+                code: code.into(),
+                value: Value::Coded {
+                    code: value.into(),
+                    system: table
+                        .get(code)
+                        .and_then(|i| i.result_code_system.clone())
+                        .unwrap_or_default(),
+                },
+                interpretation: None,
+                method: None,
+                line: 0,
+            });
+        }
+    }
+    doc
+}
+
+/// メタボリックシンドローム判定's item code.
+const METABOLIC_CODE: &str = "9N501000000000011";
+/// 保健指導レベル's item code.
+const GUIDANCE_LEVEL_CODE: &str = "9N506000000000011";
+
+/// The document of `c` as it was stored.
+fn stored_document(
+    c: &onshi_store::StoredCheckup,
+    created: time::Date,
+    table: &CodeTable,
+) -> Document {
     Document {
         report_kind: c.report_kind.clone(),
         created,
@@ -519,5 +562,85 @@ fn judgement(j: &onshi_checkup::stratify::Judged) -> onshi_store::CheckupJudgeme
         // 13 indicators: the masks fit an i32.
         indicators_known: i32::try_from(j.indicators.known).unwrap_or(0),
         indicators: i32::try_from(j.indicators.present).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(judgement: Option<onshi_store::CheckupJudgement>) -> onshi_store::StoredCheckup {
+        let obs = |code: &str, value: &str, system: &str| onshi_store::StoredObservation {
+            code: code.into(),
+            value_kind: "CD".into(),
+            value: Some(value.into()),
+            unit: None,
+            code_system: Some(system.into()),
+            interpretation: None,
+            method: None,
+        };
+        onshi_store::StoredCheckup {
+            id: "c1".into(),
+            insurer_number: "01130012".into(),
+            exam_date: time::macros::date!(2025 - 06 - 01),
+            institution: "1310000001".into(),
+            report_kind: "1".into(),
+            program: "010".into(),
+            fiscal_year: 2025,
+            age_at_fiscal_year_end: 55,
+            sex: 1,
+            version: 1,
+            subject: onshi_store::CheckupSubject {
+                symbol: "1".into(),
+                number: "2".into(),
+                branch: "00".into(),
+                name_kana: "シケン".into(),
+                birth_date: time::macros::date!(1970 - 01 - 01),
+            },
+            judgement,
+            observations: vec![
+                obs("9N506000000000011", "3", "1.2.392.200119.6.3001"),
+                obs("8420000000000011", "1", "1.2.392.200119.6.1001"),
+            ],
+        }
+    }
+
+    fn coded(doc: &Document, code: &str) -> Vec<(String, String)> {
+        doc.observations
+            .iter()
+            .filter(|o| o.code == code)
+            .map(|o| match &o.value {
+                Value::Coded { code, system } => (code.clone(), system.clone()),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exported_documents_carry_onshis_levels_in_their_codes() {
+        let judged = onshi_store::CheckupJudgement {
+            rule_set: "tokutei-4.1".into(),
+            guidance_level: Some("1".into()),
+            metabolic: "2".into(),
+            referral: true,
+            indicators_known: 0,
+            indicators: 0,
+        };
+        let today = time::macros::date!(2026 - 11 - 28);
+        let doc = document_of(&stored(Some(judged)), today);
+        // The sender's 情報提供 replaced by onshi's 積極的支援, once; 9N501 added.
+        assert_eq!(
+            coded(&doc, GUIDANCE_LEVEL_CODE),
+            [("1".to_owned(), "1.2.392.200119.6.3001".to_owned())]
+        );
+        assert_eq!(
+            coded(&doc, METABOLIC_CODE),
+            [("2".to_owned(), "1.2.392.200119.6.1008".to_owned())]
+        );
+        assert_eq!(coded(&doc, "8420000000000011").len(), 1, "others kept");
+        // Not judged yet: the document as it was sent.
+        let doc = document_of(&stored(None), today);
+        assert_eq!(coded(&doc, GUIDANCE_LEVEL_CODE)[0].0, "3");
+        assert!(coded(&doc, METABOLIC_CODE).is_empty());
     }
 }
