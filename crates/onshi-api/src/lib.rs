@@ -44,7 +44,7 @@ pub use members::{
 };
 pub use problem::{FieldError, Problem};
 pub use programme::{
-    GuidanceEventBody, ProgrammeSummary, RankFigure, RateRow, ReportFigure, ScoringReport,
-    ScoringRow, WorkplaceRow, WorkplaceSheet, percent,
+    GuidanceCsvReceipt, GuidanceEventBody, ProgrammeSummary, RankFigure, RateRow, ReportFigure,
+    ScoringReport, ScoringRow, WorkplaceRow, WorkplaceSheet, percent,
 };
 pub use system::Health;

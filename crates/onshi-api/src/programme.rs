@@ -84,6 +84,15 @@ mod tests {
     }
 }
 
+/// What a guidance CSV recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GuidanceCsvReceipt {
+    /// The file, as named in the URL.
+    pub file: String,
+    /// Events recorded (each audited with its member).
+    pub recorded: usize,
+}
+
 /// A published figure of a report: as printed, and its share when it is shown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReportFigure {

@@ -20,6 +20,7 @@
 //! - [`write`]: documents, indexes and whole archives written as the templates shape them.
 //! - [`employer_csv`]: an employer's results as a CSV of item columns, read into documents.
 //! - [`fhir`]: a checkup as a FHIR R4 document Bundle (JAMI eCheckupReport IG).
+//! - [`guidance_csv`]: an insurer's guidance events as a CSV.
 //! - [`stratify`], [`indicators`], [`masking`], [`scoring`], [`grades`]: guidance levels,
 //!   report indicators, masking of small groups, scoring reports and workplace sheets, and
 //!   where an insurer's implementation rates stand.
@@ -31,6 +32,7 @@ pub mod document;
 pub mod employer_csv;
 pub mod fhir;
 pub mod grades;
+pub mod guidance_csv;
 pub mod import;
 pub mod index;
 pub mod indicators;

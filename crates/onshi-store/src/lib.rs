@@ -111,7 +111,7 @@ pub use import_log::{ImportKind, ImportRecord};
 pub use judgements::{CheckupToJudge, RulePeriods};
 pub use members::MemberPage;
 pub use organisations::{CheckupRequest, Consignment, Employer, Institution};
-pub use programme::{GuidanceEvent, ProgrammeCounts, RateCounts};
+pub use programme::{GuidanceEvent, GuidanceRecord, ProgrammeCounts, RateCounts};
 pub use reports::ReportCell;
 pub use sessions::{GivenConsent, PortalSession, SessionTimes};
 pub use staff::{LOCK_AFTER, LOCK_FOR, StaffAccount};

@@ -44,6 +44,19 @@ impl GuidanceEvent {
     }
 }
 
+/// One guidance event to record (see [`Store::record_guidance_all`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuidanceRecord {
+    /// The member's card.
+    pub key: MemberKey,
+    /// The fiscal year whose checkup made them a target.
+    pub year: i32,
+    /// Which step.
+    pub event: GuidanceEvent,
+    /// When it happened.
+    pub on: Date,
+}
+
 /// An insurer's counts for one fiscal year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ProgrammeCounts {
@@ -289,90 +302,120 @@ impl Store {
         on: Date,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let (first, _, _, _) = year_bounds(year)?;
-        let (_, window_end, _, _) = year_bounds(year + 1)?;
-        if on < first || on > window_end {
-            return Err(StoreError::Conflict(format!(
-                "date: {on} is outside fiscal year {year}'s guidance ({first} to {window_end})"
-            )));
-        }
+        let record = GuidanceRecord {
+            key: key.clone(),
+            year,
+            event,
+            on,
+        };
+        self.record_guidance_all(actor, std::slice::from_ref(&record), at)
+            .await
+            .map_err(|(_, e)| e)
+    }
+
+    /// Records every one of `records` as [`Store::record_guidance`] would, in order, in one
+    /// transaction: all or nothing. A refusal names the index of the record refused (later
+    /// records see earlier ones, so a file may start and complete a guidance).
+    pub async fn record_guidance_all(
+        &self,
+        actor: &Actor,
+        records: &[GuidanceRecord],
+        at: OffsetDateTime,
+    ) -> Result<(), (usize, StoreError)> {
+        let whole = |e: sqlx::Error| (records.len(), StoreError::from(e));
         crate::on_pool!(self, write, |p| {
-            let mut tx = p.begin().await?;
-            let member: Option<(String,)> = sqlx::query_as(
-                "SELECT id FROM members WHERE insurer_number = $1 AND symbol = $2 AND number = $3 \
-                 AND branch = $4",
-            )
-            .bind(key.insurer.as_str())
-            .bind(key.symbol.as_str())
-            .bind(key.number.as_str())
-            .bind(key.branch.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((member,)) = member else {
-                return Err(StoreError::NotFound("member"));
-            };
-            let others: Vec<(String, Date)> = sqlx::query_as(
-                "SELECT event, on_date FROM guidance_events WHERE member_id = $1 AND fiscal_year = $2",
-            )
-            .bind(&member)
-            .bind(year)
-            .fetch_all(&mut *tx)
-            .await?;
-            let date_of = |e: GuidanceEvent| {
-                others
-                    .iter()
-                    .find(|(name, _)| name == e.as_str())
-                    .map(|(_, d)| *d)
-            };
-            let other_end = match event {
-                GuidanceEvent::Completed => Some(GuidanceEvent::DroppedOut),
-                GuidanceEvent::DroppedOut => Some(GuidanceEvent::Completed),
-                GuidanceEvent::FirstInterview => None,
-            };
-            if let Some(other) = other_end
-                && date_of(other).is_some()
-            {
-                return Err(StoreError::Conflict(format!(
-                    "event: the guidance of fiscal year {year} is already recorded as {}",
-                    other.as_str()
-                )));
+            let mut tx = p.begin().await.map_err(whole)?;
+            for (i, r) in records.iter().enumerate() {
+                let done: Result<(), StoreError> = async {
+                    let (key, year, event, on) = (&r.key, r.year, r.event, r.on);
+                    let (first, _, _, _) = year_bounds(year)?;
+                    let (_, window_end, _, _) = year_bounds(year + 1)?;
+                    if on < first || on > window_end {
+                        return Err(StoreError::Conflict(format!(
+                            "date: {on} is outside fiscal year {year}'s guidance ({first} to {window_end})"
+                        )));
+                    }
+                    let member: Option<(String,)> = sqlx::query_as(
+                        "SELECT id FROM members WHERE insurer_number = $1 AND symbol = $2 AND number = $3 \
+                         AND branch = $4",
+                    )
+                    .bind(key.insurer.as_str())
+                    .bind(key.symbol.as_str())
+                    .bind(key.number.as_str())
+                    .bind(key.branch.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some((member,)) = member else {
+                        return Err(StoreError::NotFound("member"));
+                    };
+                    let others: Vec<(String, Date)> = sqlx::query_as(
+                        "SELECT event, on_date FROM guidance_events WHERE member_id = $1 AND fiscal_year = $2",
+                    )
+                    .bind(&member)
+                    .bind(year)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let date_of = |e: GuidanceEvent| {
+                        others
+                            .iter()
+                            .find(|(name, _)| name == e.as_str())
+                            .map(|(_, d)| *d)
+                    };
+                    let other_end = match event {
+                        GuidanceEvent::Completed => Some(GuidanceEvent::DroppedOut),
+                        GuidanceEvent::DroppedOut => Some(GuidanceEvent::Completed),
+                        GuidanceEvent::FirstInterview => None,
+                    };
+                    if let Some(other) = other_end
+                        && date_of(other).is_some()
+                    {
+                        return Err(StoreError::Conflict(format!(
+                            "event: the guidance of fiscal year {year} is already recorded as {}",
+                            other.as_str()
+                        )));
+                    }
+                    let (started, ended) = match event {
+                        GuidanceEvent::FirstInterview => (
+                            Some(on),
+                            date_of(GuidanceEvent::Completed)
+                                .or(date_of(GuidanceEvent::DroppedOut)),
+                        ),
+                        _ => (date_of(GuidanceEvent::FirstInterview), Some(on)),
+                    };
+                    if let (Some(s), Some(e)) = (started, ended)
+                        && e < s
+                    {
+                        return Err(StoreError::Conflict(format!(
+                            "date: the guidance cannot end ({e}) before its first interview ({s})"
+                        )));
+                    }
+                    sqlx::query(
+                        "INSERT INTO guidance_events (member_id, fiscal_year, event, on_date, recorded_at) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (member_id, fiscal_year, event) \
+                         DO UPDATE SET on_date = excluded.on_date, recorded_at = excluded.recorded_at",
+                    )
+                    .bind(&member)
+                    .bind(year)
+                    .bind(event.as_str())
+                    .bind(on)
+                    .bind(ComparedTime(at))
+                    .execute(&mut *tx)
+                    .await?;
+                    audit!(
+                        &mut *tx,
+                        at,
+                        actor,
+                        AuditAction::RecordGuidance,
+                        &[member.as_str()],
+                        None,
+                        Some(format!("{} of fiscal year {year}", event.as_str()))
+                    );
+                    Ok(())
+                }
+                .await;
+                done.map_err(|e| (i, e))?;
             }
-            let (started, ended) = match event {
-                GuidanceEvent::FirstInterview => (
-                    Some(on),
-                    date_of(GuidanceEvent::Completed).or(date_of(GuidanceEvent::DroppedOut)),
-                ),
-                _ => (date_of(GuidanceEvent::FirstInterview), Some(on)),
-            };
-            if let (Some(s), Some(e)) = (started, ended)
-                && e < s
-            {
-                return Err(StoreError::Conflict(format!(
-                    "date: the guidance cannot end ({e}) before its first interview ({s})"
-                )));
-            }
-            sqlx::query(
-                "INSERT INTO guidance_events (member_id, fiscal_year, event, on_date, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (member_id, fiscal_year, event) \
-                 DO UPDATE SET on_date = excluded.on_date, recorded_at = excluded.recorded_at",
-            )
-            .bind(&member)
-            .bind(year)
-            .bind(event.as_str())
-            .bind(on)
-            .bind(ComparedTime(at))
-            .execute(&mut *tx)
-            .await?;
-            audit!(
-                &mut *tx,
-                at,
-                actor,
-                AuditAction::RecordGuidance,
-                &[member.as_str()],
-                None,
-                Some(format!("{} of fiscal year {year}", event.as_str()))
-            );
-            tx.commit().await?;
+            tx.commit().await.map_err(whole)?;
         });
         Ok(())
     }

@@ -153,6 +153,97 @@ pub async fn record_event(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The largest guidance CSV taken (about 200,000 rows).
+const GUIDANCE_CSV_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Record your members' guidance events from a CSV (for guidance whose contractor writes no
+/// `hg08` archive), all or nothing: `fiscal_year,symbol,number,branch,event,date` with a header,
+/// one event per row (`first_interview`, `completed`, `dropped_out`, or 初回面接, 終了, 脱落), in
+/// order, each held to the rules of `POST /v1/guidance-events` and audited with its member.
+/// UTF-8 (a BOM is allowed) or CP932; up to 16 MiB. `name` names the file in errors.
+#[utoipa::path(post, path = "/v1/guidance-csv/{name}", tag = "checkups",
+    params(("name" = String, Path, description = "the file's name, for the receipt and errors")),
+    request_body(content = String, description = "the CSV", content_type = "text/csv"),
+    responses(
+        (status = 200, description = "every event recorded", body = onshi_api::GuidanceCsvReceipt),
+        (status = 413, description = "over 16 MiB; nothing was recorded", body = onshi_api::Problem),
+        (status = 422, description = "refused, nothing recorded: each problem in `errors` as the file (`field`) and `line N, column: reason`", body = onshi_api::Problem),
+    ),
+    security(("insurer_token" = [])))]
+pub async fn upload_guidance_csv(
+    State(state): State<AppState>,
+    AuthenticatedInsurer(insurer): AuthenticatedInsurer,
+    Path(name): Path<String>,
+    body: axum::body::Body,
+) -> Result<Json<onshi_api::GuidanceCsvReceipt>, Problem> {
+    let bytes = axum::body::to_bytes(body, GUIDANCE_CSV_LIMIT)
+        .await
+        .map_err(|_| Problem::too_large(GUIDANCE_CSV_LIMIT))?;
+    let refused = |errors: Vec<String>| {
+        Problem::validation(
+            errors
+                .into_iter()
+                .map(|e| FieldError::new(name.as_str(), e))
+                .collect(),
+        )
+    };
+    let text = onshi_checkup::employer_csv::decode(&bytes).map_err(|e| refused(vec![e]))?;
+    let rows = onshi_checkup::guidance_csv::parse(&text).map_err(refused)?;
+    let mut records = Vec::with_capacity(rows.len());
+    let mut errors = Vec::new();
+    for row in &rows {
+        let key = onshi_domain::MemberInput {
+            insurer_number: insurer.as_str(),
+            symbol: &row.symbol,
+            number: &row.number,
+            branch: &row.branch,
+            ..Default::default()
+        }
+        .card_key();
+        match (key, GuidanceEvent::parse(row.event)) {
+            (Ok(key), Some(event)) => records.push(onshi_store::GuidanceRecord {
+                key,
+                year: row.fiscal_year,
+                event,
+                on: row.date,
+            }),
+            (Err(fields), _) => errors.extend(
+                fields
+                    .into_iter()
+                    .map(|f| format!("line {}, {}: {}", row.line, f.field, f.reason)),
+            ),
+            (_, None) => errors.push(format!("line {}, event: unknown", row.line)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(refused(errors));
+    }
+    match state
+        .store
+        .record_guidance_all(
+            &onshi_store::Actor::Insurer(insurer),
+            &records,
+            state.clock.now(),
+        )
+        .await
+    {
+        Ok(()) => Ok(Json(onshi_api::GuidanceCsvReceipt {
+            file: name.clone(),
+            recorded: records.len(),
+        })),
+        Err((i, e)) => {
+            let line = rows.get(i).map_or(0, |r| r.line);
+            match e {
+                StoreError::NotFound(_) => Err(refused(vec![format!(
+                    "line {line}, number: no member of yours with this card"
+                )])),
+                StoreError::Conflict(m) => Err(refused(vec![format!("line {line}, {m}")])),
+                other => Err(other.into()),
+            }
+        }
+    }
+}
+
 /// `insurer`'s scoring report of fiscal year `year`: every insurer's cells of the year counted,
 /// judged by the engine (which masks), and this insurer's published figures taken. An insurer
 /// with no judged checkup that year gets a report of – only.

@@ -505,6 +505,7 @@ async fn every_route_is_documented_and_answers() {
             "/v1/employer/checkup-requests/{fiscal_year}",
             "/v1/employers",
             "/v1/employers/{code}/checkup-requests/{fiscal_year}",
+            "/v1/guidance-csv/{name}",
             "/v1/guidance-events",
             "/v1/members",
             "/v1/members/{id}",

@@ -874,6 +874,24 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         .call_raw(Method::POST, "/v1/guidance-events", ins, "{not json")
         .await;
     note(event_op, s, &Value::Null);
+    // Guidance by CSV: recorded, a member not found (nothing recorded), no token, too large.
+    let csv_op = "POST /v1/guidance-csv/{name}";
+    let head = "fiscal_year,symbol,number,branch,event,date\n";
+    for (token, body) in [
+        (
+            ins,
+            format!("{head}2024,10,1,00,first_interview,2024-08-01\n").into_bytes(),
+        ),
+        (
+            ins,
+            format!("{head}2024,10,9999,00,completed,2024-10-01\n").into_bytes(),
+        ),
+        (None, head.as_bytes().to_vec()),
+        (ins, vec![b'x'; 16 * 1024 * 1024 + 1]),
+    ] {
+        let (s, b) = w.upload("/v1/guidance-csv/g.csv", token, body).await;
+        note(csv_op, s, &b);
+    }
 
     // The audit log's public anchors: a checkpoint kept or not; a proof, out of range, malformed.
     let (s, b) = w
@@ -926,6 +944,11 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
             "POST /v1/checkup-csv/{name}",
             Method::POST,
             "/v1/checkup-csv/%FF",
+        ),
+        (
+            "POST /v1/guidance-csv/{name}",
+            Method::POST,
+            "/v1/guidance-csv/%FF",
         ),
     ] {
         let token = if op.contains("bulk") { f1 } else { ins };

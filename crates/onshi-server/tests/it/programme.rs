@@ -267,3 +267,84 @@ async fn an_employer_report_needs_fifty_eligible_members() {
         db.cleanup().await;
     }
 }
+
+/// Guidance by CSV is all or nothing: a row naming no member, an unknown event or a completion
+/// after a drop-out refuses the file with its line, and nothing is recorded; a good file (in
+/// CP932, with Japanese event names) records every row, audited.
+#[tokio::test]
+async fn guidance_by_csv_is_all_or_nothing_and_names_the_line() {
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        let m = onshi_domain::MemberInput {
+            insurer_number: "01130012",
+            symbol: "1234",
+            number: "5678",
+            branch: "01",
+            name: "試験 太郎",
+            name_kana: "シケン タロウ",
+            birth_date: "1970-01-01",
+            sex: "1",
+            relationship: "1",
+            qualified_from: "2020-04-01",
+            copay_ratio: "30",
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let now = *w.clock.lock().unwrap();
+        w.store
+            .create_member(
+                &Actor::Insurer(m.key.insurer.clone()),
+                &m.key,
+                &m.details,
+                now,
+            )
+            .await
+            .unwrap();
+        let recorded = || async {
+            w.store
+                .audit_of_action(onshi_domain::AuditAction::RecordGuidance)
+                .await
+                .unwrap()
+                .len()
+        };
+        let head = "fiscal_year,symbol,number,branch,event,date\n";
+        let upload =
+            |body: Vec<u8>| w.upload("/v1/guidance-csv/g.csv", Some(w.insurer.as_str()), body);
+        for (body, expected) in [
+            (
+                format!(
+                    "{head}2024,1234,5678,01,first_interview,2024-08-01\n2024,1234,5678,01,completed,2025-02-01\n2024,1234,9999,01,completed,2025-02-01\n"
+                ),
+                "line 4, number: no member of yours with this card",
+            ),
+            (
+                format!(
+                    "{head}2024,1234,5678,01,first_interview,2024-08-01\n2024,1234,5678,01,finished,2025-02-01\n"
+                ),
+                "line 3, event: must be first_interview, completed or dropped_out (初回面接, 終了, 脱落)",
+            ),
+            (
+                format!(
+                    "{head}2024,1234,5678,01,dropped_out,2024-12-01\n2024,1234,5678,01,completed,2025-02-01\n"
+                ),
+                "line 3, event: the guidance of fiscal year 2024 is already recorded as dropped_out",
+            ),
+        ] {
+            let (s, v) = upload(body.into_bytes()).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+            assert_eq!(v["errors"][0]["field"], "g.csv", "{v}");
+            assert_eq!(v["errors"][0]["reason"], expected, "{v}");
+            assert_eq!(recorded().await, 0, "nothing recorded: {expected}");
+        }
+        let text = format!(
+            "{head}2024,1234,5678,01,初回面接,20240801\n2024,1234,5678,01,終了,2025-02-01\n"
+        );
+        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(&text);
+        let (s, v) = upload(bytes.into_owned()).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v, json!({"file": "g.csv", "recorded": 2}));
+        assert_eq!(recorded().await, 2);
+        db.cleanup().await;
+    }
+}
