@@ -379,7 +379,7 @@ pub fn results(checkups: &[onshi_store::StoredCheckup]) -> onshi_api::CheckupRes
 /// made, are written as 9N501 and 9N506 in place of the sender's.
 pub fn document_of(c: &onshi_store::StoredCheckup, created: time::Date) -> Document {
     let table = CodeTable::fy2024();
-    let mut doc = stored_document(c, created, &table);
+    let mut doc = stored_document(c, created, table);
     // onshi's judgements travel in their codes (9N501 メタボリックシンドローム判定, 9N506 保健指導
     // レベル), replacing what the sender wrote: the insurer stratifies (see docs/reports.md §1).
     if let Some(j) = &c.judgement {
