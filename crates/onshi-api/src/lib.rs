@@ -44,7 +44,7 @@ pub use members::{
 };
 pub use problem::{FieldError, Problem};
 pub use programme::{
-    GuidanceCsvReceipt, GuidanceEventBody, ProgrammeSummary, RankFigure, RateRow, ReportFigure,
-    ScoringReport, ScoringRow, WorkplaceRow, WorkplaceSheet, percent,
+    CostFigure, CsvReceipt, GuidanceEventBody, MedicalCostRow, ProgrammeSummary, RankFigure,
+    RateRow, ReportFigure, ScoringReport, ScoringRow, WorkplaceRow, WorkplaceSheet, percent,
 };
 pub use system::Health;

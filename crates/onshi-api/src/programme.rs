@@ -84,9 +84,9 @@ mod tests {
     }
 }
 
-/// What a guidance CSV recorded.
+/// What an insurer's small CSV (guidance events, medical costs) recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct GuidanceCsvReceipt {
+pub struct CsvReceipt {
     /// The file, as named in the URL.
     pub file: String,
     /// Events recorded (each audited with its member).
@@ -143,6 +143,30 @@ pub struct ScoringReport {
     pub rates: Vec<RateRow>,
     /// The rule that turned ranks into grades.
     pub grade_rule: String,
+    /// Medical cost per member, when the insurer imported it for the year.
+    pub medical_cost: Option<MedicalCostRow>,
+}
+
+/// An amount of a report: as printed, and its yen when shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CostFigure {
+    /// `185,000円`, `×` (under 50 members, or an average of fewer than three insurers) or `–`.
+    pub shown: String,
+    /// Yen, when shown.
+    pub yen: Option<i64>,
+}
+
+/// Medical cost per member (1人当たり医療費) against the averages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MedicalCostRow {
+    /// The insurer's.
+    pub own: CostFigure,
+    /// Its kind's member-weighted average.
+    pub kind_average: CostFigure,
+    /// All insurers'.
+    pub national: CostFigure,
+    /// Relative to all insurers (= 100), when both are shown.
+    pub relative: Option<f64>,
 }
 
 /// A place in a ranking.

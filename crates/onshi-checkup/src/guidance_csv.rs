@@ -46,9 +46,13 @@ fn event(text: &str) -> Option<&'static str> {
     }
 }
 
-/// Reads `text`: every row, or every problem as `line N, column: reason` (all of them, so a
-/// file is mended in one pass).
-pub fn parse(text: &str) -> Result<Vec<GuidanceRow>, Vec<String>> {
+/// The data lines of a CSV with a header naming at least `columns` (in any order), each with
+/// its line number (the header is line 1) and its fields in `columns`' order; blank lines are
+/// skipped. Errors are `line N[, column]: reason`. Shared by the insurers' small CSV files.
+pub(crate) fn lines_of(
+    text: &str,
+    columns: &[&str],
+) -> Result<Vec<(u64, Vec<String>)>, Vec<String>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // Line by line, so that line numbers are the file's own (the csv reader does not count the
     // blank lines it skips); each line's fields read as CSV (quotes allowed).
@@ -69,34 +73,50 @@ pub fn parse(text: &str) -> Result<Vec<GuidanceRow>, Vec<String>> {
         Some(Err(e)) => return Err(vec![format!("line 1: {e}")]),
         None => return Err(vec!["line 1: the file is empty (it needs a header)".into()]),
     };
-    let mut at = [0usize; COLUMNS.len()];
+    let mut at = Vec::with_capacity(columns.len());
     let mut errors = Vec::new();
-    for (i, name) in COLUMNS.iter().enumerate() {
+    for name in columns {
         match header.iter().position(|h| h == name) {
-            Some(p) => at[i] = p,
+            Some(p) => at.push(p),
             None => errors.push(format!(
                 "line 1, {name}: the header has no such column (it needs {})",
-                COLUMNS.join(",")
+                columns.join(",")
             )),
         }
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    let mut rows = Vec::new();
+    let mut out = Vec::new();
     for (n, text) in lines {
         let line = n as u64 + 1;
         if text.trim().is_empty() {
             continue;
         }
-        let record = match fields(text) {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(format!("line {line}: {e}"));
-                continue;
-            }
-        };
-        let get = |i: usize| record.get(at[i]).cloned().unwrap_or_default();
+        match fields(text) {
+            Ok(record) => out.push((
+                line,
+                at.iter()
+                    .map(|i| record.get(*i).cloned().unwrap_or_default())
+                    .collect(),
+            )),
+            Err(e) => errors.push(format!("line {line}: {e}")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads `text`: every row, or every problem as `line N, column: reason` (all of them, so a
+/// file is mended in one pass).
+pub fn parse(text: &str) -> Result<Vec<GuidanceRow>, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut rows = Vec::new();
+    for (line, record) in lines_of(text, &COLUMNS)? {
+        let get = |i: usize| record.get(i).cloned().unwrap_or_default();
         let mut bad = |column: &str, reason: String| {
             errors.push(format!("line {line}, {column}: {reason}"));
         };

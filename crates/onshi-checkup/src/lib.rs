@@ -21,6 +21,7 @@
 //! - [`employer_csv`]: an employer's results as a CSV of item columns, read into documents.
 //! - [`fhir`]: a checkup as a FHIR R4 document Bundle (JAMI eCheckupReport IG).
 //! - [`guidance_csv`]: an insurer's guidance events as a CSV.
+//! - [`cost`]: medical cost per member, its CSV and its comparison.
 //! - [`stratify`], [`indicators`], [`masking`], [`scoring`], [`grades`]: guidance levels,
 //!   report indicators, masking of small groups, scoring reports and workplace sheets, and
 //!   where an insurer's implementation rates stand.
@@ -28,6 +29,7 @@
 pub mod archive;
 pub mod claim;
 pub mod codes;
+pub mod cost;
 pub mod document;
 pub mod employer_csv;
 pub mod fhir;

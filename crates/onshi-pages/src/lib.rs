@@ -728,6 +728,8 @@ pub struct ConsoleReport {
     pub rates: Vec<(String, Vec<String>)>,
     /// The grade rule.
     pub grade_rule: String,
+    /// Medical cost per member: own, kind, all, relative; `None` without data.
+    pub medical_cost: Option<Vec<String>>,
     /// Shown in the insurer's console; else an employer's report on the employer's pages.
     pub console: bool,
 }
@@ -797,6 +799,14 @@ impl ConsoleReport {
             radar_summary,
             console: true,
             grade_rule: report.grade_rule.clone(),
+            medical_cost: report.medical_cost.as_ref().map(|c| {
+                vec![
+                    c.own.shown.clone(),
+                    c.kind_average.shown.clone(),
+                    c.national.shown.clone(),
+                    number(c.relative),
+                ]
+            }),
             rates: report
                 .rates
                 .iter()
@@ -900,6 +910,21 @@ mod report_tests {
                 to_next_grade: Some(37),
             }],
             grade_rule: "onshi-grade-1".into(),
+            medical_cost: (!masked_sleep).then(|| onshi_api::MedicalCostRow {
+                own: onshi_api::CostFigure {
+                    shown: "185,000円".into(),
+                    yen: Some(185_000),
+                },
+                kind_average: onshi_api::CostFigure {
+                    shown: "170,000円".into(),
+                    yen: Some(170_000),
+                },
+                national: onshi_api::CostFigure {
+                    shown: "×".into(),
+                    yen: None,
+                },
+                relative: None,
+            }),
         }
     }
 
@@ -915,6 +940,7 @@ mod report_tests {
         assert!(html.contains("/console/report.csv?year=2025"));
         assert!(html.contains("<th scope=\"row\">特定健診実施率</th><td class=\"num\">71.5%</td><td class=\"num\">80.2%</td><td class=\"num\">60.0%</td><td class=\"num\">119.2</td><td class=\"num\">95位／1378</td><td class=\"num\">12位／255</td><td class=\"num\">4</td><td class=\"num\">あと37人</td>"), "{html}");
         assert!(html.contains("評価基準 onshi-grade-1"));
+        assert!(html.contains("<th scope=\"row\">1人当たり医療費</th><td class=\"num\">185,000円</td><td class=\"num\">170,000円</td><td class=\"num\">×</td><td class=\"num\">–</td>"), "{html}");
         let masked = ConsoleReport::new("tanaka".into(), "t".into(), &report(true))
             .render()
             .unwrap_or_else(|e| panic!("{e}"));
@@ -923,6 +949,7 @@ mod report_tests {
             masked.contains("生活習慣の図は、伏せた値か求められない値があるため表示しません。")
         );
         assert!(masked.contains("<th scope=\"row\">睡眠</th><td class=\"num\">×</td>"));
+        assert!(masked.contains("医療費のデータはありません"), "{masked}");
     }
 }
 

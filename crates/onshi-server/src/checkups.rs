@@ -390,8 +390,7 @@ pub fn document_of(c: &onshi_store::StoredCheckup, created: time::Date) -> Docum
             let Some(value) = value else {
                 continue;
             };
-            doc.observations.retain(|o| o.code != code);
-            doc.observations.push(Observation {
+            let ours = Observation {
                 section: "01010".into(),
                 code: code.into(),
                 value: Value::Coded {
@@ -404,7 +403,19 @@ pub fn document_of(c: &onshi_store::StoredCheckup, created: time::Date) -> Docum
                 interpretation: None,
                 method: None,
                 line: 0,
-            });
+            };
+            // In the sender's place when it wrote one, else at the end.
+            match doc.observations.iter().position(|o| o.code == code) {
+                Some(at) => {
+                    doc.observations[at] = ours;
+                    let mut seen = 0;
+                    doc.observations.retain(|o| {
+                        seen += usize::from(o.code == code);
+                        o.code != code || seen == 1
+                    });
+                }
+                None => doc.observations.push(ours),
+            }
         }
     }
     doc

@@ -112,7 +112,7 @@ pub use judgements::{CheckupToJudge, RulePeriods};
 pub use members::MemberPage;
 pub use organisations::{CheckupRequest, Consignment, Employer, Institution};
 pub use programme::{GuidanceEvent, GuidanceRecord, ProgrammeCounts, RateCounts};
-pub use reports::ReportCell;
+pub use reports::{MedicalCost, ReportCell};
 pub use sessions::{GivenConsent, PortalSession, SessionTimes};
 pub use staff::{LOCK_AFTER, LOCK_FOR, StaffAccount};
 pub use transfers::{CheckupTransfer, TransferError};

@@ -118,6 +118,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "report_cells",
         include_str!("../migrations/sqlite/0022_report_cells.sql"),
     ),
+    (
+        23,
+        "medical_costs",
+        include_str!("../migrations/sqlite/0023_medical_costs.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -229,6 +234,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         22,
         "report_cells",
         include_str!("../migrations/postgres/0022_report_cells.sql"),
+    ),
+    (
+        23,
+        "medical_costs",
+        include_str!("../migrations/postgres/0023_medical_costs.sql"),
     ),
 ];
 

@@ -236,3 +236,71 @@ impl Store {
         })
     }
 }
+
+/// An insurer's medical cost per member for a fiscal year (1人当たり医療費).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MedicalCost {
+    /// 年度.
+    pub fiscal_year: i32,
+    /// Members the cost is averaged over.
+    pub members: i64,
+    /// Yen per member.
+    pub cost_per_member: i64,
+}
+
+impl Store {
+    /// Sets `insurer`'s medical costs per member, one per fiscal year (a year given again
+    /// replaces the one kept), all in one transaction.
+    pub async fn set_medical_costs(
+        &self,
+        insurer: &onshi_domain::InsurerNumber,
+        costs: &[MedicalCost],
+    ) -> Result<(), StoreError> {
+        crate::on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            for c in costs {
+                sqlx::query(
+                    "INSERT INTO medical_costs (insurer_number, fiscal_year, members, cost_per_member) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (insurer_number, fiscal_year) \
+                     DO UPDATE SET members = excluded.members, cost_per_member = excluded.cost_per_member",
+                )
+                .bind(insurer.as_str())
+                .bind(c.fiscal_year)
+                .bind(c.members)
+                .bind(c.cost_per_member)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Every insurer's medical cost per member of fiscal year `year`, by insurer number.
+    pub async fn medical_costs(
+        &self,
+        year: i32,
+    ) -> Result<std::collections::BTreeMap<String, MedicalCost>, StoreError> {
+        let rows: Vec<(String, i64, i64)> = crate::on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT insurer_number, members, cost_per_member FROM medical_costs WHERE fiscal_year = $1",
+            )
+            .bind(year)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(n, members, cost_per_member)| {
+                (
+                    n,
+                    MedicalCost {
+                        fiscal_year: year,
+                        members,
+                        cost_per_member,
+                    },
+                )
+            })
+            .collect())
+    }
+}

@@ -165,7 +165,7 @@ const GUIDANCE_CSV_LIMIT: usize = 16 * 1024 * 1024;
     params(("name" = String, Path, description = "the file's name, for the receipt and errors")),
     request_body(content = String, description = "the CSV", content_type = "text/csv"),
     responses(
-        (status = 200, description = "every event recorded", body = onshi_api::GuidanceCsvReceipt),
+        (status = 200, description = "every event recorded", body = onshi_api::CsvReceipt),
         (status = 413, description = "over 16 MiB; nothing was recorded", body = onshi_api::Problem),
         (status = 422, description = "refused, nothing recorded: each problem in `errors` as the file (`field`) and `line N, column: reason`", body = onshi_api::Problem),
     ),
@@ -175,7 +175,7 @@ pub async fn upload_guidance_csv(
     AuthenticatedInsurer(insurer): AuthenticatedInsurer,
     Path(name): Path<String>,
     body: axum::body::Body,
-) -> Result<Json<onshi_api::GuidanceCsvReceipt>, Problem> {
+) -> Result<Json<onshi_api::CsvReceipt>, Problem> {
     let bytes = axum::body::to_bytes(body, GUIDANCE_CSV_LIMIT)
         .await
         .map_err(|_| Problem::too_large(GUIDANCE_CSV_LIMIT))?;
@@ -227,7 +227,7 @@ pub async fn upload_guidance_csv(
         )
         .await
     {
-        Ok(()) => Ok(Json(onshi_api::GuidanceCsvReceipt {
+        Ok(()) => Ok(Json(onshi_api::CsvReceipt {
             file: name.clone(),
             recorded: records.len(),
         })),
@@ -259,6 +259,7 @@ pub async fn scoring_report(
     let reports = published.year(store, year, &industries).await?;
     let own = reports.insurers.get(insurer.as_str());
     let rates = rate_rows(store, insurer, year).await?;
+    let medical_cost = medical_cost_row(store, insurer, year).await?;
     Ok(onshi_api::ScoringReport {
         fiscal_year: year,
         insurer: insurer.as_str().to_owned(),
@@ -285,7 +286,88 @@ pub async fn scoring_report(
             .collect(),
         rates,
         grade_rule: GradeRule::CURRENT.id().to_owned(),
+        medical_cost,
     })
+}
+
+/// `insurer`'s medical cost per member of fiscal year `year` against every insurer's, if it
+/// imported one (see `onshi_checkup::cost`).
+async fn medical_cost_row(
+    store: &Store,
+    insurer: &InsurerNumber,
+    year: i32,
+) -> Result<Option<onshi_api::MedicalCostRow>, StoreError> {
+    use onshi_checkup::cost::{Amount, InsurerCost, standings};
+    let costs: Vec<InsurerCost> = store
+        .medical_costs(year)
+        .await?
+        .into_iter()
+        .map(|(n, c)| {
+            let kind =
+                InsurerNumber::parse(&n).map_or(onshi_domain::InsurerKind::Other, |i| i.kind());
+            (n, kind, c.members, c.cost_per_member)
+        })
+        .collect();
+    let figure = |a: Amount| onshi_api::CostFigure {
+        shown: a.text(),
+        yen: a.yen(),
+    };
+    Ok(standings(&costs)
+        .get(insurer.as_str())
+        .map(|s| onshi_api::MedicalCostRow {
+            own: figure(s.own),
+            kind_average: figure(s.kind_average),
+            national: figure(s.national),
+            relative: s.relative,
+        }))
+}
+
+/// Import your medical cost per member (1人当たり医療費) for the scoring report, all or nothing:
+/// `fiscal_year,members,cost_per_member` with a header, one row per fiscal year (yen per
+/// member, averaged over `members` members of every age); a year given again replaces the one
+/// kept. UTF-8 (a BOM is allowed) or CP932; up to 1 MiB.
+#[utoipa::path(post, path = "/v1/medical-cost-csv/{name}", tag = "checkups",
+    params(("name" = String, Path, description = "the file's name, for the receipt and errors")),
+    request_body(content = String, description = "the CSV", content_type = "text/csv"),
+    responses(
+        (status = 200, description = "every year recorded", body = onshi_api::CsvReceipt),
+        (status = 413, description = "over 1 MiB; nothing was recorded", body = onshi_api::Problem),
+        (status = 422, description = "refused, nothing recorded: each problem in `errors` as the file (`field`) and `line N, column: reason`", body = onshi_api::Problem),
+    ),
+    security(("insurer_token" = [])))]
+pub async fn upload_medical_costs(
+    State(state): State<AppState>,
+    AuthenticatedInsurer(insurer): AuthenticatedInsurer,
+    Path(name): Path<String>,
+    body: axum::body::Body,
+) -> Result<Json<onshi_api::CsvReceipt>, Problem> {
+    const LIMIT: usize = 1024 * 1024;
+    let bytes = axum::body::to_bytes(body, LIMIT)
+        .await
+        .map_err(|_| Problem::too_large(LIMIT))?;
+    let refused = |errors: Vec<String>| {
+        Problem::validation(
+            errors
+                .into_iter()
+                .map(|e| FieldError::new(name.as_str(), e))
+                .collect(),
+        )
+    };
+    let text = onshi_checkup::employer_csv::decode(&bytes).map_err(|e| refused(vec![e]))?;
+    let rows = onshi_checkup::cost::parse(&text).map_err(refused)?;
+    let costs: Vec<onshi_store::MedicalCost> = rows
+        .iter()
+        .map(|r| onshi_store::MedicalCost {
+            fiscal_year: r.fiscal_year,
+            members: r.members,
+            cost_per_member: r.cost_per_member,
+        })
+        .collect();
+    state.store.set_medical_costs(&insurer, &costs).await?;
+    Ok(Json(onshi_api::CsvReceipt {
+        file: name.clone(),
+        recorded: costs.len(),
+    }))
 }
 
 /// `insurer`'s standing on the two implementation rates of fiscal year `year`, among every
@@ -388,6 +470,17 @@ pub fn report_csv(report: &onshi_api::ScoringReport) -> String {
             rank(r.rank_kind),
             whole(r.grade.map(i64::from)),
             whole(r.to_next_grade),
+        ));
+    }
+    if let Some(c) = &report.medical_cost {
+        out.push_str(&format!(
+            "{},{},1人当たり医療費,{},–,{},{},{},–,–,–,–\r\n",
+            report.fiscal_year,
+            report.insurer,
+            c.own.shown.replace(',', ""),
+            c.kind_average.shown.replace(',', ""),
+            c.national.shown.replace(',', ""),
+            number(c.relative),
         ));
     }
     for r in &report.rows {
@@ -638,6 +731,7 @@ pub async fn employer_report(
             rows,
             rates: Vec::new(),
             grade_rule: GradeRule::CURRENT.id().to_owned(),
+            medical_cost: None,
         }),
     ))
 }

@@ -507,6 +507,7 @@ async fn every_route_is_documented_and_answers() {
             "/v1/employers/{code}/checkup-requests/{fiscal_year}",
             "/v1/guidance-csv/{name}",
             "/v1/guidance-events",
+            "/v1/medical-cost-csv/{name}",
             "/v1/members",
             "/v1/members/{id}",
             "/v1/members/{id}/end",

@@ -892,6 +892,18 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         let (s, b) = w.upload("/v1/guidance-csv/g.csv", token, body).await;
         note(csv_op, s, &b);
     }
+    // Medical costs by CSV: recorded, a bad row, no token, too large.
+    let cost_op = "POST /v1/medical-cost-csv/{name}";
+    let head = "fiscal_year,members,cost_per_member\n";
+    for (token, body) in [
+        (ins, format!("{head}2024,12000,185000\n").into_bytes()),
+        (ins, format!("{head}2024,0,185000\n").into_bytes()),
+        (None, head.as_bytes().to_vec()),
+        (ins, vec![b'x'; 1024 * 1024 + 1]),
+    ] {
+        let (s, b) = w.upload("/v1/medical-cost-csv/c.csv", token, body).await;
+        note(cost_op, s, &b);
+    }
 
     // The audit log's public anchors: a checkpoint kept or not; a proof, out of range, malformed.
     let (s, b) = w
@@ -949,6 +961,11 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
             "POST /v1/guidance-csv/{name}",
             Method::POST,
             "/v1/guidance-csv/%FF",
+        ),
+        (
+            "POST /v1/medical-cost-csv/{name}",
+            Method::POST,
+            "/v1/medical-cost-csv/%FF",
         ),
     ] {
         let token = if op.contains("bulk") { f1 } else { ins };

@@ -153,6 +153,61 @@ async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorde
             "{csv}"
         );
         assert_eq!(report.grade_rule, "onshi-grade-1");
+        assert_eq!(report.medical_cost, None, "no costs imported");
+
+        // Medical costs: the society's and two more insurers' make a national average; the
+        // 協会けんぽ branch alone in its kind has its kind's average masked.
+        for (token, body) in [
+            (
+                w.insurer.as_str(),
+                "fiscal_year,members,cost_per_member\n2024,12000,200000\n2023,11900,195000\n",
+            ),
+            (
+                w.society.as_str(),
+                "fiscal_year,members,cost_per_member\n2024,3000,150000\n",
+            ),
+        ] {
+            let (s, v) = w
+                .upload(
+                    "/v1/medical-cost-csv/c.csv",
+                    Some(token),
+                    body.as_bytes().to_vec(),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+        let report =
+            onshi_server::routes::programme::scoring_report(&w.store, &published, &insurer, 2024)
+                .await
+                .unwrap();
+        let cost = report.medical_cost.clone().unwrap();
+        assert_eq!(cost.own.shown, "200,000円");
+        assert_eq!(
+            (
+                cost.kind_average.shown.as_str(),
+                cost.national.shown.as_str()
+            ),
+            ("×", "×"),
+            "two insurers make no average"
+        );
+        let csv = onshi_server::routes::programme::report_csv(&report);
+        assert!(
+            csv.contains("2024,01130012,1人当たり医療費,200000円,–,×,×,–,–,–,–,–\r\n"),
+            "{csv}"
+        );
+        let (s, v) = w
+            .upload(
+                "/v1/medical-cost-csv/c.csv",
+                Some(w.insurer.as_str()),
+                b"fiscal_year,members,cost_per_member\n2024,12000,abc\n".to_vec(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            v["errors"][0]["reason"],
+            "line 2, cost_per_member: must be whole yen from 0 to 100,000,000",
+            "{v}"
+        );
 
         // Refusals name what is wrong and record nothing.
         let (s, v) = post(event("finished", "2024-08-01")).await;
