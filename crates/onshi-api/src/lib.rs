@@ -44,7 +44,8 @@ pub use members::{
 };
 pub use problem::{FieldError, Problem};
 pub use programme::{
-    CostFigure, CsvReceipt, GuidanceEventBody, MedicalCostRow, ProgrammeSummary, RankFigure,
-    RateRow, ReportFigure, ScoringReport, ScoringRow, WorkplaceRow, WorkplaceSheet, percent,
+    CostFigure, CsvReceipt, GuidanceEventBody, MedicalCostRow, NationalReport, NationalRow,
+    ProgrammeSummary, RankFigure, RateRow, ReportFigure, ScoringReport, ScoringRow, WorkplaceRow,
+    WorkplaceSheet, percent,
 };
 pub use system::Health;

@@ -234,3 +234,35 @@ pub struct WorkplaceSheet {
     /// Per indicator: risks, then habits.
     pub rows: Vec<WorkplaceRow>,
 }
+
+/// One indicator across the country: each insurer kind's pooled share and all insurers'.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NationalRow {
+    /// The indicator (or rate) name.
+    pub indicator: String,
+    /// Per kind, in [`NationalReport::kinds`] order.
+    pub by_kind: Vec<ReportFigure>,
+    /// All insurers.
+    pub national: ReportFigure,
+}
+
+/// The operator's national aggregates of a fiscal year (全国集計): every figure as masking
+/// published it for the insurers' reports, by insurer kind and in total, and how the
+/// implementation rates' grades fall.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NationalReport {
+    /// 年度.
+    pub fiscal_year: i32,
+    /// Insurers with people in the figures.
+    pub insurers: usize,
+    /// People (a judged checkup, aged 40–74).
+    pub people: i64,
+    /// Insurer kinds, in Japanese.
+    pub kinds: Vec<String>,
+    /// 特定健診実施率 and 特定保健指導実施率.
+    pub rates: Vec<NationalRow>,
+    /// Insurers at each grade (1 to 5) of each rate, in `rates` order.
+    pub grades: Vec<[usize; 5]>,
+    /// The 13 indicators.
+    pub rows: Vec<NationalRow>,
+}

@@ -953,6 +953,79 @@ mod report_tests {
     }
 }
 
+/// The operator's national aggregates (全国集計) of a fiscal year.
+#[derive(Template)]
+#[template(path = "operator_reports.html")]
+pub struct OperatorReports {
+    /// The signed-in staff member, as shown.
+    pub who: String,
+    /// The logout form's CSRF token.
+    pub csrf: String,
+    /// 年度.
+    pub fiscal_year: i32,
+    /// Insurers.
+    pub insurers: usize,
+    /// People.
+    pub people: i64,
+    /// Kinds, as column heads.
+    pub kinds: Vec<String>,
+    /// National shares of the indicators as bars.
+    pub chart: String,
+    /// The chart in words.
+    pub summary: String,
+    /// (figure, cells: per kind, then all insurers).
+    pub rows: Vec<(String, Vec<String>)>,
+    /// (rate, insurers at grades 1–5).
+    pub grades: Vec<(String, Vec<usize>)>,
+}
+
+impl OperatorReports {
+    /// The page of `report` for `who`.
+    pub fn new(who: String, csrf: String, report: &onshi_api::NationalReport) -> Self {
+        let chart = chart::bars_svg(&chart::Bars {
+            categories: report.rows.iter().map(|r| r.indicator.clone()).collect(),
+            names: vec!["全保険者".into()],
+            values: vec![report.rows.iter().map(|r| r.national.percent).collect()],
+            stacked: false,
+            max: Some(100.0),
+        })
+        .unwrap_or_default();
+        let summary = report
+            .rows
+            .iter()
+            .map(|r| format!("{} {}", r.indicator, r.national.shown))
+            .collect::<Vec<_>>()
+            .join("、");
+        OperatorReports {
+            who,
+            csrf,
+            fiscal_year: report.fiscal_year,
+            insurers: report.insurers,
+            people: report.people,
+            kinds: report.kinds.clone(),
+            chart,
+            summary: format!("全保険者の割合: {summary}。"),
+            rows: report
+                .rates
+                .iter()
+                .chain(&report.rows)
+                .map(|r| {
+                    let mut cells: Vec<String> =
+                        r.by_kind.iter().map(|f| f.shown.clone()).collect();
+                    cells.push(r.national.shown.clone());
+                    (r.indicator.clone(), cells)
+                })
+                .collect(),
+            grades: report
+                .rates
+                .iter()
+                .zip(&report.grades)
+                .map(|(r, g)| (r.indicator.clone(), g.to_vec()))
+                .collect(),
+        }
+    }
+}
+
 /// A workplace's health sheet (事業所カルテ), for its own staff or its insurer's.
 #[derive(Template)]
 #[template(path = "workplace_sheet.html")]

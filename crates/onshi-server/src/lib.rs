@@ -432,6 +432,14 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             axum::routing::get(routes::console::employer_requests),
         )
         .route(
+            "/operator/reports",
+            axum::routing::get(routes::console::operator_reports),
+        )
+        .route(
+            "/operator/reports.csv",
+            axum::routing::get(routes::console::operator_reports_csv),
+        )
+        .route(
             "/staff/home",
             axum::routing::get(routes::console::staff_home),
         );

@@ -620,6 +620,28 @@ fn demo_serves_healthz() {
     );
     // Ranked among the seven insurers with members aged 40–74 (not the 後期高齢者 ones).
     assert!(report.contains("位／7</td>"), "{report}");
+    // The operator sees the national aggregates: every figure of the demo's insurers pooled.
+    let line: Vec<&str> = staff
+        .lines()
+        .find(|l| l.starts_with("operator "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let operator_cookie = sign_in(&line);
+    let national = http(format!(
+        "GET /operator/reports HTTP/1.1\r\nHost: x\r\nCookie: {operator_cookie}\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(national.contains("全国集計"), "{national}");
+    let all_insurers = |page: &str, row: &str| {
+        page.split(&format!("<th scope=\"row\">{row}</th>"))
+            .nth(1)
+            .and_then(|t| t.split("</tr>").next())
+            .and_then(|t| t.rsplit("<td class=\"num\">").next())
+            .and_then(|t| t.split('<').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(all_insurers(&national, "肥満").ends_with('%'), "{national}");
     // The employer's staff see their workplace's sheet: three years of figures of 100-odd
     // examined employees, against the industry and all workplaces.
     let line: Vec<&str> = staff

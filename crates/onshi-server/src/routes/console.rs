@@ -131,6 +131,7 @@ pub async fn login(
     let home = match account.org_kind.as_str() {
         "insurer" => "/console/members",
         "employer" => "/employer/requests",
+        "operator" => "/operator/reports",
         _ => "/staff/home",
     };
     r.headers_mut()
@@ -702,6 +703,61 @@ pub async fn workplace(
             .await?;
     let page = onshi_pages::WorkplaceSheetPage::new(who, csrf, true, &sheet);
     Ok(html(StatusCode::OK, page.render()))
+}
+
+/// The operator's signed-in staff member, or the page to answer instead.
+async fn operator_staff(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Result<(String, String), Box<Response>>, Problem> {
+    let Some((account, csrf)) = signed_in(state, headers).await? else {
+        return Ok(Err(Box::new(sign_in_first())));
+    };
+    if account.org_kind == "operator" {
+        Ok(Ok((format!("{}（運営者）", account.login), csrf)))
+    } else {
+        Ok(Err(Box::new(notice(
+            StatusCode::FORBIDDEN,
+            "このページは運営者の職員のものです",
+            &["あなたのアカウントでは、この画面を開けません。"],
+        ))))
+    }
+}
+
+/// `GET /operator/reports?year=`: the national aggregates (全国集計) of a fiscal year (the last
+/// complete one by default), as masked for the insurers' reports.
+pub async fn operator_reports(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let (who, csrf) = match operator_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
+    };
+    let year = report_year(&state, &query);
+    let report =
+        super::programme::national_report(&state.store, &state.published_reports, year).await?;
+    let page = onshi_pages::OperatorReports::new(who, csrf, &report);
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+/// `GET /operator/reports.csv?year=`: the same figures as CSV.
+pub async fn operator_reports_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    if let Err(page) = operator_staff(&state, &headers).await? {
+        return Ok(*page);
+    }
+    let year = report_year(&state, &query);
+    let report =
+        super::programme::national_report(&state.store, &state.published_reports, year).await?;
+    Ok(csv_file(
+        super::programme::national_csv(&report),
+        &format!("national-{year}.csv"),
+    ))
 }
 
 /// `GET /staff/home`: where the staff of organisations without pages of their own yet land.

@@ -370,6 +370,131 @@ pub async fn upload_medical_costs(
     }))
 }
 
+/// The national aggregates of fiscal year `year` (the operator's page): every insurer kind's
+/// and all insurers' published figures, from the same masking as the insurers' reports, and
+/// the grades' spread.
+pub async fn national_report(
+    store: &Store,
+    published: &PublishedReports,
+    year: i32,
+) -> Result<onshi_api::NationalReport, StoreError> {
+    use onshi_checkup::grades::{InsurerRate, standings};
+    use onshi_checkup::indicators::Indicator;
+    use onshi_checkup::masking::{Count, Shown};
+    use onshi_domain::InsurerKind;
+    let industries = store.employer_industries().await?;
+    let reports = published.year(store, year, &industries).await?;
+    // One insurer of each kind carries its kind's averages.
+    let mut kinds: std::collections::BTreeMap<InsurerKind, &onshi_checkup::scoring::InsurerReport> =
+        std::collections::BTreeMap::new();
+    for r in reports.insurers.values() {
+        kinds.entry(r.kind).or_insert(r);
+    }
+    let any = reports.insurers.values().next();
+    let rows = Indicator::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, indicator)| onshi_api::NationalRow {
+            indicator: indicator.name().to_owned(),
+            by_kind: kinds
+                .values()
+                .map(|r| {
+                    figure(
+                        r.rows
+                            .get(i)
+                            .map_or(Shown::NotComputable, |row| row.kind_average),
+                    )
+                })
+                .collect(),
+            national: figure(
+                any.and_then(|r| r.rows.get(i))
+                    .map_or(Shown::NotComputable, |row| row.national),
+            ),
+        })
+        .collect();
+    let counts = store.rate_counts(year).await?;
+    let kind_of = |n: &str| InsurerNumber::parse(n).map_or(InsurerKind::Other, |i| i.kind());
+    let mut rates = Vec::new();
+    let mut grades = Vec::new();
+    for (name, pick) in [
+        (
+            "特定健診実施率",
+            (|c: &onshi_store::RateCounts| Count {
+                n: c.eligible,
+                k: c.examined,
+            }) as fn(&onshi_store::RateCounts) -> Count,
+        ),
+        (
+            "特定保健指導実施率",
+            |c: &onshi_store::RateCounts| Count {
+                n: c.targets,
+                k: c.completed,
+            },
+        ),
+    ] {
+        let list: Vec<InsurerRate> = counts
+            .iter()
+            .map(|(n, c)| InsurerRate {
+                insurer: n.clone(),
+                kind: kind_of(n),
+                count: pick(c),
+            })
+            .collect();
+        let all = standings(&list, GradeRule::CURRENT);
+        let mut spread = [0usize; 5];
+        for s in all.values() {
+            if let Some(g) = s.grade {
+                spread[usize::from(g.clamp(1, 5)) - 1] += 1;
+            }
+        }
+        grades.push(spread);
+        rates.push(onshi_api::NationalRow {
+            indicator: name.to_owned(),
+            by_kind: kinds
+                .keys()
+                .map(|k| {
+                    figure(
+                        list.iter()
+                            .find(|r| r.kind == *k)
+                            .and_then(|r| all.get(&r.insurer))
+                            .map_or(Shown::NotComputable, |s| s.kind_average),
+                    )
+                })
+                .collect(),
+            national: figure(
+                all.values()
+                    .next()
+                    .map_or(Shown::NotComputable, |s| s.national),
+            ),
+        });
+    }
+    Ok(onshi_api::NationalReport {
+        fiscal_year: year,
+        insurers: reports.insurers.len(),
+        people: reports.insurers.values().map(|r| r.people).sum(),
+        kinds: kinds.keys().map(|k| k.japanese().to_owned()).collect(),
+        rates,
+        grades,
+        rows,
+    })
+}
+
+/// The national aggregates as CSV (BOM, CRLF): one row per figure, a column per kind.
+pub fn national_csv(report: &onshi_api::NationalReport) -> String {
+    let mut out = format!("\u{feff}年度,指標,{},全保険者\r\n", report.kinds.join(","));
+    for r in report.rates.iter().chain(&report.rows) {
+        let cells: Vec<&str> = r.by_kind.iter().map(|f| f.shown.as_str()).collect();
+        out.push_str(&format!(
+            "{},{},{},{}\r\n",
+            report.fiscal_year,
+            r.indicator,
+            cells.join(","),
+            r.national.shown
+        ));
+    }
+    out
+}
+
 /// `insurer`'s standing on the two implementation rates of fiscal year `year`, among every
 /// insurer's (see `onshi_checkup::grades`).
 async fn rate_rows(

@@ -400,6 +400,50 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
             .await;
         assert_eq!(s, StatusCode::NOT_FOUND);
 
+        // The operator's national aggregates: its staff land there; an insurer's may not.
+        account(&w, "ops", "operator", "").await;
+        *w.clock.lock().unwrap() += Duration::seconds(30);
+        let (s, h, _) = sign_in(&w, "ops", "pw-of-ops", &now_code(&w)).await;
+        assert_eq!(
+            (s, h[header::LOCATION].to_str().unwrap()),
+            (StatusCode::SEE_OTHER, "/operator/reports")
+        );
+        let operator: Vec<String> = set_cookies(&h)
+            .into_iter()
+            .filter(|c| c.starts_with("onshi_staff="))
+            .collect();
+        let (s, _, text) = w
+            .page(Method::GET, "/operator/reports?year=2025", &operator, "")
+            .await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        assert!(
+            text.contains("<h1>全国集計 2025年度</h1>")
+                && text.contains("<th scope=\"row\">特定健診実施率</th>")
+                && text.contains("<th scope=\"row\">肥満</th>")
+                && text.contains("5段階評価の分布"),
+            "{text}"
+        );
+        let (s, h, csv) = w
+            .page(
+                Method::GET,
+                "/operator/reports.csv?year=2025",
+                &operator,
+                "",
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            h[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv"),
+            "{h:?}"
+        );
+        assert!(csv.starts_with("\u{feff}年度,指標,"), "{csv}");
+        assert!(csv.contains("\r\n2025,肥満,"), "{csv}");
+        let (s, _, _) = w.page(Method::GET, "/operator/reports", &staff, "").await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "an insurer's staff member");
+
         // Logout needs the page's token; after it the cookie opens nothing.
         let (_, _, text) = w.page(Method::GET, "/console/members", &staff, "").await;
         let csrf = form_token(&text);
