@@ -45,7 +45,7 @@ pub use members::{
 pub use problem::{FieldError, Problem};
 pub use programme::{
     CostFigure, CsvReceipt, GuidanceEventBody, MedicalCostRow, NationalReport, NationalRow,
-    ProgrammeSummary, RankFigure, RateRow, ReportFigure, ScoringReport, ScoringRow, WorkplaceRow,
-    WorkplaceSheet, percent,
+    ProgrammeSummary, RankFigure, RateRow, ReportFigure, ScoringReport, ScoringRow,
+    WorkplaceGroupBody, WorkplaceRow, WorkplaceSheet, percent,
 };
 pub use system::Health;

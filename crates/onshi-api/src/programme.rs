@@ -266,3 +266,12 @@ pub struct NationalReport {
     /// The 13 indicators.
     pub rows: Vec<NationalRow>,
 }
+
+/// A group of an insurer's small workplaces merged for an employer report (合算).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WorkplaceGroupBody {
+    /// What the insurer calls it.
+    pub name: String,
+    /// Its workplaces' 事業所コード (two or more, registered employers of the insurer).
+    pub employers: Vec<String>,
+}

@@ -119,6 +119,21 @@ pub struct Reports {
     pub insurers: BTreeMap<String, InsurerReport>,
     /// By (insurer number, 事業所コード).
     pub workplaces: BTreeMap<(String, String), WorkplaceSheet>,
+    /// Merged workplaces, by (insurer number, group code): each sheet's `employer` is the
+    /// group's code, its industry `None`, its industry averages –.
+    pub groups: BTreeMap<(String, String), WorkplaceSheet>,
+}
+
+/// Small workplaces an insurer merges so that together they reach an employer report's 50
+/// (合算): a figure of their summed people, related to its parts in the masking frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkplaceGroup {
+    /// The insurer.
+    pub insurer: String,
+    /// The group's code.
+    pub code: String,
+    /// Its workplaces' 事業所コード.
+    pub employers: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -195,6 +210,18 @@ pub fn reports(
     kind_of: impl Fn(&str) -> InsurerKind,
     industry_of: impl Fn(&str, &str) -> Option<String>,
 ) -> Reports {
+    reports_with_groups(fiscal_year, cells, kind_of, industry_of, &[])
+}
+
+/// [`reports`], with `groups` of merged workplaces masked in the same frames (each group the
+/// sum of its workplaces).
+pub fn reports_with_groups(
+    fiscal_year: i32,
+    cells: &[Cell],
+    kind_of: impl Fn(&str) -> InsurerKind,
+    industry_of: impl Fn(&str, &str) -> Option<String>,
+    groups: &[WorkplaceGroup],
+) -> Reports {
     let mut by_insurer: BTreeMap<String, Totals> = BTreeMap::new();
     let mut by_workplace: BTreeMap<(String, String), Totals> = BTreeMap::new();
     let mut remainder: BTreeMap<String, Totals> = BTreeMap::new();
@@ -242,6 +269,21 @@ pub fn reports(
     let industry_list: Vec<&Option<String>> = industry_totals.keys().collect();
     let mut published: Vec<(Published, Vec<usize>, Vec<usize>, usize)> = Vec::new();
     let mut workplace_figures: Vec<(Vec<usize>, Vec<usize>, usize)> = Vec::new();
+    let mut group_figures: Vec<Vec<usize>> = Vec::new();
+    // Each group's workplaces (with people this year), by position in `workplaces`.
+    let group_parts: Vec<Vec<usize>> = groups
+        .iter()
+        .map(|g| {
+            g.employers
+                .iter()
+                .filter_map(|e| {
+                    workplaces
+                        .binary_search(&&(g.insurer.clone(), e.clone()))
+                        .ok()
+                })
+                .collect()
+        })
+        .collect();
     for i in 0..Indicator::ALL.len() {
         let mut frame = Frame::new();
         let insurer_ix: Vec<usize> = insurers
@@ -309,8 +351,30 @@ pub fn reports(
         if !industry_ix.is_empty() {
             frame.relate(all, industry_ix.clone());
         }
+        // Merged workplaces: each the sum of its workplaces with people.
+        let group_ix: Vec<usize> = group_parts
+            .iter()
+            .map(|parts| {
+                let mut count = Count::default();
+                let ixs: Vec<usize> = parts
+                    .iter()
+                    .map(|pos| {
+                        let c = by_workplace[workplaces[*pos]].count(i);
+                        count.n += c.n;
+                        count.k += c.k;
+                        workplace_ix[*pos]
+                    })
+                    .collect();
+                let g = frame.add(count);
+                if !ixs.is_empty() {
+                    frame.relate(g, ixs);
+                }
+                g
+            })
+            .collect();
         published.push((publish(&frame), insurer_ix, kind_ix, nation));
         workplace_figures.push((workplace_ix, industry_ix, all));
+        group_figures.push(group_ix);
     }
 
     // The standard population's weights per indicator: all insurers' known people by stratum.
@@ -399,10 +463,40 @@ pub fn reports(
             },
         );
     }
+    let mut merged = BTreeMap::new();
+    for (gpos, g) in groups.iter().enumerate() {
+        let rows = Indicator::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, indicator)| {
+                let p = &published[i].0;
+                SheetRow {
+                    indicator: *indicator,
+                    own: p.get(group_figures[i][gpos]),
+                    industry_average: Shown::NotComputable,
+                    all_workplaces: p.get(workplace_figures[i].2),
+                }
+            })
+            .collect();
+        merged.insert(
+            (g.insurer.clone(), g.code.clone()),
+            WorkplaceSheet {
+                insurer: g.insurer.clone(),
+                employer: g.code.clone(),
+                industry: None,
+                people: group_parts[gpos]
+                    .iter()
+                    .map(|pos| by_workplace[workplaces[*pos]].people)
+                    .sum(),
+                rows,
+            },
+        );
+    }
     Reports {
         fiscal_year,
         insurers: out,
         workplaces: sheets,
+        groups: merged,
     }
 }
 

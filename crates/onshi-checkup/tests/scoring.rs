@@ -188,3 +188,56 @@ fn workplace_sheets_are_masked_with_their_insurer_and_industry() {
     assert_eq!(sheet("01000001", "W4").own.percent(), Some(10.0));
     assert_eq!(r.insurers["06000001"].rows[0].own.percent(), Some(27.4));
 }
+
+#[test]
+fn merged_workplaces_are_shown_together_and_never_give_a_part_away() {
+    use onshi_checkup::scoring::{WorkplaceGroup, reports_with_groups};
+    let cells = vec![
+        // Two of 30 merged: neither shown, together 60.
+        at("01000001", Some("S1"), 30, 20),
+        at("01000001", Some("S2"), 30, 40),
+        // One of 30 merged with one of 200: together 230, but then the 200 and the group
+        // would give the 30 away, so one of them is masked.
+        at("01000001", Some("S3"), 30, 50),
+        at("01000001", Some("B1"), 200, 10),
+        at("01000001", Some("B2"), 400, 10),
+        at("01000001", None, 500, 10),
+    ];
+    let group = |code: &str, employers: &[&str]| WorkplaceGroup {
+        insurer: "01000001".into(),
+        code: code.into(),
+        employers: employers.iter().map(|e| (*e).to_owned()).collect(),
+    };
+    let r = reports_with_groups(
+        2024,
+        &cells,
+        |_| InsurerKind::KyokaiKenpo,
+        |_, _| Some("E".to_owned()),
+        &[
+            group("G1", &["S1", "S2"]),
+            group("G2", &["S3", "B1", "NONE"]),
+        ],
+    );
+    let g = |code: &str| r.groups[&("01000001".to_owned(), code.to_owned())].clone();
+    let w = |code: &str| r.workplaces[&("01000001".to_owned(), code.to_owned())].rows[0].own;
+    assert_eq!(
+        g("G1").rows[0].own,
+        Shown::Share {
+            percent: 30.0,
+            n: 60
+        }
+    );
+    assert_eq!(g("G1").people, 60);
+    assert_eq!((w("S1"), w("S2")), (Shown::Masked, Shown::Masked));
+    assert_eq!(g("G2").people, 230, "the unknown workplace adds nobody");
+    assert_eq!(w("S3"), Shown::Masked);
+    assert!(
+        !(matches!(g("G2").rows[0].own, Shown::Share { .. })
+            && matches!(w("B1"), Shown::Share { .. })),
+        "G2 − B1 would give S3: {:?} {:?}",
+        g("G2").rows[0].own,
+        w("B1")
+    );
+    assert_eq!(g("G2").rows[0].industry_average, Shown::NotComputable);
+    assert_eq!(g("G2").industry, None);
+}

@@ -343,6 +343,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::programme::record_event))
         .routes(routes!(routes::programme::upload_guidance_csv))
         .routes(routes!(routes::programme::upload_medical_costs))
+        .routes(routes!(routes::programme::put_workplace_group))
         .routes(routes!(checks::portal_checkups))
         .routes(routes!(
             routes::organisations::create_employer,

@@ -123,6 +123,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "medical_costs",
         include_str!("../migrations/sqlite/0023_medical_costs.sql"),
     ),
+    (
+        24,
+        "workplace_groups",
+        include_str!("../migrations/sqlite/0024_workplace_groups.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -239,6 +244,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         23,
         "medical_costs",
         include_str!("../migrations/postgres/0023_medical_costs.sql"),
+    ),
+    (
+        24,
+        "workplace_groups",
+        include_str!("../migrations/postgres/0024_workplace_groups.sql"),
     ),
 ];
 

@@ -332,6 +332,101 @@ impl Store {
             .collect())
     }
 
+    /// Sets `insurer`'s group `code` of merged workplaces (合算) to `employers`, named `name`,
+    /// replacing its workplaces if it exists. Refused (`Conflict`, nothing written): a code that
+    /// is not a registered employer of the insurer, or one already in another group.
+    pub async fn set_workplace_group(
+        &self,
+        insurer: &InsurerNumber,
+        code: &str,
+        name: &str,
+        employers: &[EmployerCode],
+    ) -> Result<(), StoreError> {
+        on_pool!(self, write, |p| {
+            let mut tx = p.begin().await?;
+            for e in employers {
+                let known: Option<(String,)> = sqlx::query_as(
+                    "SELECT code FROM employers WHERE insurer_number = $1 AND code = $2",
+                )
+                .bind(insurer.as_str())
+                .bind(e.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                if known.is_none() {
+                    return Err(StoreError::Conflict(format!(
+                        "employers: {} is not a registered employer of yours",
+                        e.as_str()
+                    )));
+                }
+                let other: Option<(String,)> = sqlx::query_as(
+                    "SELECT group_code FROM workplace_group_members \
+                     WHERE insurer_number = $1 AND employer = $2 AND group_code <> $3",
+                )
+                .bind(insurer.as_str())
+                .bind(e.as_str())
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((g,)) = other {
+                    return Err(StoreError::Conflict(format!(
+                        "employers: {} is already in group {g}",
+                        e.as_str()
+                    )));
+                }
+            }
+            sqlx::query(
+                "INSERT INTO workplace_groups (insurer_number, code, name) VALUES ($1, $2, $3) \
+                 ON CONFLICT (insurer_number, code) DO UPDATE SET name = excluded.name",
+            )
+            .bind(insurer.as_str())
+            .bind(code)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM workplace_group_members WHERE insurer_number = $1 AND group_code = $2",
+            )
+            .bind(insurer.as_str())
+            .bind(code)
+            .execute(&mut *tx)
+            .await?;
+            for e in employers {
+                sqlx::query(
+                    "INSERT INTO workplace_group_members (insurer_number, group_code, employer) \
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(insurer.as_str())
+                .bind(code)
+                .bind(e.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Every insurer's groups of merged workplaces: (insurer, group code, its workplaces), in
+    /// order.
+    pub async fn workplace_groups(&self) -> Result<Vec<(String, String, Vec<String>)>, StoreError> {
+        let rows: Vec<(String, String, String)> = on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT insurer_number, group_code, employer FROM workplace_group_members \
+                 ORDER BY insurer_number, group_code, employer",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+        for (insurer, group, employer) in rows {
+            match out.last_mut() {
+                Some((i, g, list)) if *i == insurer && *g == group => list.push(employer),
+                _ => out.push((insurer, group, vec![employer])),
+            }
+        }
+        Ok(out)
+    }
+
     /// The employer whose token hashes to `token_hash`, if the token is valid at `now`.
     pub async fn employer_by_token_hash(
         &self,

@@ -370,6 +370,67 @@ pub async fn upload_medical_costs(
     }))
 }
 
+/// Merge your small workplaces (合算) so that together they get an employer scoring report:
+/// each workplace's staff then see the group's report while their own has fewer than 50
+/// eligible members. Sets the group `code` to exactly the workplaces listed (two or more of
+/// your registered employers, none in another group).
+#[utoipa::path(put, path = "/v1/workplace-groups/{code}", tag = "employers",
+    params(("code" = String, Path, description = "the group's code: 1 to 16 letters, digits or -")),
+    request_body = onshi_api::WorkplaceGroupBody,
+    responses(
+        (status = 204, description = "the group is as given"),
+        (status = 409, description = "a workplace is not your registered employer, or is in another group", body = onshi_api::Problem),
+        (status = 422, description = "a field is missing or malformed", body = onshi_api::Problem),
+    ),
+    security(("insurer_token" = [])))]
+pub async fn put_workplace_group(
+    State(state): State<AppState>,
+    AuthenticatedInsurer(insurer): AuthenticatedInsurer,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<onshi_api::WorkplaceGroupBody>,
+) -> Result<StatusCode, Problem> {
+    let mut fields = Vec::new();
+    let code = code.trim().to_owned();
+    if code.is_empty()
+        || code.len() > 16
+        || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        fields.push(FieldError::new(
+            "code",
+            "must be 1 to 16 letters, digits or -",
+        ));
+    }
+    let name = body.name.trim();
+    if name.is_empty() {
+        fields.push(FieldError::new("name", "is required"));
+    }
+    let mut employers = Vec::new();
+    for (i, e) in body.employers.iter().enumerate() {
+        match onshi_domain::EmployerCode::parse(e) {
+            Ok(c) if !employers.contains(&c) => employers.push(c),
+            Ok(_) => fields.push(FieldError::new(
+                format!("employers[{i}]"),
+                "is listed twice",
+            )),
+            Err(reason) => fields.push(FieldError::new(format!("employers[{i}]"), reason)),
+        }
+    }
+    if body.employers.len() < 2 {
+        fields.push(FieldError::new(
+            "employers",
+            "must list two workplaces or more",
+        ));
+    }
+    if !fields.is_empty() {
+        return Err(Problem::validation(fields));
+    }
+    state
+        .store
+        .set_workplace_group(&insurer, &code, name, &employers)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The national aggregates of fiscal year `year` (the operator's page): every insurer kind's
 /// and all insurers' published figures, from the same masking as the insurers' reports, and
 /// the grades' spread.
@@ -651,10 +712,12 @@ impl PublishedReports {
         industries: &std::collections::HashMap<(String, String), String>,
     ) -> Result<std::sync::Arc<onshi_checkup::scoring::Reports>, StoreError> {
         use std::hash::{Hash, Hasher};
+        let groups = store.workplace_groups().await?;
         let mut sorted: Vec<(&(String, String), &String)> = industries.iter().collect();
         sorted.sort();
         let mut h = std::collections::hash_map::DefaultHasher::new();
         sorted.hash(&mut h);
+        groups.hash(&mut h);
         let fingerprint = h.finish();
         let mut years = self.years.lock().await;
         let generation = store.report_generation(year).await?;
@@ -665,7 +728,7 @@ impl PublishedReports {
             return Ok(kept.reports.clone());
         }
         let started = std::time::Instant::now();
-        let reports = std::sync::Arc::new(year_reports(store, year, industries).await?);
+        let reports = std::sync::Arc::new(year_reports(store, year, industries, &groups).await?);
         tracing::info!(
             year,
             generation,
@@ -691,9 +754,18 @@ async fn year_reports(
     store: &Store,
     year: i32,
     industries: &std::collections::HashMap<(String, String), String>,
+    groups: &[(String, String, Vec<String>)],
 ) -> Result<onshi_checkup::scoring::Reports, StoreError> {
     use onshi_checkup::indicators::Indicator;
-    use onshi_checkup::scoring::{Cell, reports};
+    use onshi_checkup::scoring::{Cell, WorkplaceGroup, reports_with_groups};
+    let groups: Vec<WorkplaceGroup> = groups
+        .iter()
+        .map(|(insurer, code, employers)| WorkplaceGroup {
+            insurer: insurer.clone(),
+            code: code.clone(),
+            employers: employers.clone(),
+        })
+        .collect();
     let bits = u32::try_from(Indicator::ALL.len()).unwrap_or(31);
     let cells: Vec<Cell> = store
         .report_cells(year, bits)
@@ -709,7 +781,7 @@ async fn year_reports(
             present: c.present,
         })
         .collect();
-    Ok(reports(
+    Ok(reports_with_groups(
         year,
         &cells,
         |n| InsurerNumber::parse(n).map_or(onshi_domain::InsurerKind::Other, |i| i.kind()),
@@ -718,6 +790,7 @@ async fn year_reports(
                 .get(&(insurer.to_owned(), code.to_owned()))
                 .cloned()
         },
+        &groups,
     ))
 }
 
@@ -812,16 +885,46 @@ pub async fn employer_report(
         .get(&key)
         .copied()
         .unwrap_or(0);
+    let mut eligible = eligible;
+    let mut merged: Option<(String, usize)> = None;
     if eligible < EMPLOYER_REPORT_MIN {
-        return Ok((eligible, None));
+        // Merged with other small workplaces by its insurer (合算)? Then the group's report.
+        let groups = store.workplace_groups().await?;
+        let Some((_, code, members)) = groups
+            .iter()
+            .find(|(i, _, members)| *i == key.0 && members.contains(&key.1))
+        else {
+            return Ok((eligible, None));
+        };
+        let by_employer = store.eligible_by_employer(year).await?;
+        let total: i64 = members
+            .iter()
+            .map(|m| {
+                by_employer
+                    .get(&(key.0.clone(), m.clone()))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .sum();
+        if total < EMPLOYER_REPORT_MIN {
+            return Ok((eligible, None));
+        }
+        eligible = total;
+        merged = Some((code.clone(), members.len()));
     }
     let industries = store.employer_industries().await?;
     let reports = published.year(store, year, &industries).await?;
-    let sheet = reports.workplaces.get(&key);
-    let industry = store
-        .employer(employer)
-        .await?
-        .map_or_else(|| "業態未登録".to_owned(), |e| e.industry.name().to_owned());
+    let sheet = match &merged {
+        Some((code, _)) => reports.groups.get(&(key.0.clone(), code.clone())),
+        None => reports.workplaces.get(&key),
+    };
+    let industry = match &merged {
+        Some((code, n)) => format!("{n} 事業所の合算（グループ {code}）"),
+        None => store
+            .employer(employer)
+            .await?
+            .map_or_else(|| "業態未登録".to_owned(), |e| e.industry.name().to_owned()),
+    };
     let rows = Indicator::ALL
         .iter()
         .enumerate()

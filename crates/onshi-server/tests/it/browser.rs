@@ -285,7 +285,7 @@ async fn people_and_staff_use_the_pages_in_chromium() {
             .starts_with("健康スコアリングレポート")
     );
     let cells = client
-        .find_all(Locator::Css("table tbody tr td:nth-child(2)"))
+        .find_all(Locator::Css("#indicators tbody tr td:nth-child(2)"))
         .await
         .unwrap();
     assert_eq!(cells.len(), 13, "an indicator a row");

@@ -892,6 +892,51 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         let (s, b) = w.upload("/v1/guidance-csv/g.csv", token, body).await;
         note(csv_op, s, &b);
     }
+    // Workplace groups: set, a conflict, a bad body, no token.
+    let group_op = "PUT /v1/workplace-groups/{code}";
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/v1/employers",
+            ins,
+            json!({"code": "1003", "name": "オンシ商店", "industry": "I", "prefecture": "13"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    for (uri, token, body) in [
+        (
+            "/v1/workplace-groups/G1",
+            ins,
+            json!({"name": "g", "employers": ["1001", "1003"]}),
+        ),
+        (
+            "/v1/workplace-groups/G1",
+            ins,
+            json!({"name": "g", "employers": ["1001", "9998"]}),
+        ),
+        (
+            "/v1/workplace-groups/G1",
+            ins,
+            json!({"name": "", "employers": []}),
+        ),
+        (
+            "/v1/workplace-groups/G1",
+            None,
+            json!({"name": "g", "employers": ["1001", "1002"]}),
+        ),
+        (
+            "/v1/workplace-groups/G1",
+            ins,
+            Value::String("x".repeat(onshi_server::BODY_LIMIT)),
+        ),
+    ] {
+        let (s, b) = w.call(Method::PUT, uri, token, body).await;
+        note(group_op, s, &b);
+    }
+    let s = w
+        .call_raw(Method::PUT, "/v1/workplace-groups/G1", ins, "{not json")
+        .await;
+    note(group_op, s, &Value::Null);
     // Medical costs by CSV: recorded, a bad row, no token, too large.
     let cost_op = "POST /v1/medical-cost-csv/{name}";
     let head = "fiscal_year,members,cost_per_member\n";
@@ -966,6 +1011,11 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
             "POST /v1/medical-cost-csv/{name}",
             Method::POST,
             "/v1/medical-cost-csv/%FF",
+        ),
+        (
+            "PUT /v1/workplace-groups/{code}",
+            Method::PUT,
+            "/v1/workplace-groups/%FF",
         ),
     ] {
         let token = if op.contains("bulk") { f1 } else { ins };

@@ -263,7 +263,7 @@ async fn an_employer_report_needs_fifty_eligible_members() {
         let w = World::standard(&db).await;
         let now = *w.clock.lock().unwrap();
         let insurer = InsurerNumber::parse("01130012").unwrap();
-        for (code, count) in [("2001", 49), ("2002", 50)] {
+        for (code, count) in [("2001", 49), ("2002", 50), ("2003", 1), ("2004", 0)] {
             let (s, r) = w
                 .call(
                     Method::POST,
@@ -319,6 +319,52 @@ async fn an_employer_report_needs_fifty_eligible_members() {
         assert_eq!(eligible, 50);
         assert_eq!(some.kind, "製造業");
         assert_eq!(some.rows.len(), 13);
+
+        // Merging (合算): 2001 with 2003 reaches 50, so both see the group's report; 2004
+        // alone adds nobody. A workplace that is no employer of the insurer, one already in
+        // a group, a group of one: refused, and nothing changes.
+        let put = |code: &str, body: Value| {
+            let uri = format!("/v1/workplace-groups/{code}");
+            let w = &w;
+            async move { w.call(Method::PUT, &uri, Some(&w.insurer), body).await }
+        };
+        let (s, v) = put(
+            "G1",
+            json!({"name": "小規模事業所", "employers": ["2001", "2003", "2004"]}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        let (s, v) = put("G2", json!({"name": "x", "employers": ["2002", "2003"]})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        assert!(
+            v["detail"]
+                .as_str()
+                .unwrap()
+                .contains("2003 is already in group G1"),
+            "{v}"
+        );
+        let (s, v) = put("G2", json!({"name": "x", "employers": ["2002", "9999"]})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{v}");
+        let (s, v) = put("G2", json!({"name": "x", "employers": ["2002"]})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["errors"][0]["field"], "employers", "{v}");
+        let (s, _) = w
+            .call(
+                Method::PUT,
+                "/v1/workplace-groups/G2",
+                Some(&w.society),
+                json!({"name": "x", "employers": ["2001", "2002"]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "another insurer's workplaces");
+        for code in ["2001", "2003"] {
+            let (eligible, merged) = report(code).await;
+            let merged = merged.expect("merged to 50: the group's report");
+            assert_eq!(eligible, 50, "{code}");
+            assert_eq!(merged.kind, "3 事業所の合算（グループ G1）");
+        }
+        let (eligible, own) = report("2002").await;
+        assert_eq!((eligible, own.unwrap().kind.as_str()), (50, "製造業"));
         db.cleanup().await;
     }
 }

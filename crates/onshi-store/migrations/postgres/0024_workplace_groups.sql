@@ -1,0 +1,15 @@
+-- Small workplaces an insurer merges so that together they reach an employer report's 50
+-- eligible members (合算): a group per insurer and code, each workplace in one group at most.
+CREATE TABLE workplace_groups (
+    insurer_number TEXT COLLATE "C" NOT NULL,
+    code           TEXT COLLATE "C" NOT NULL,
+    name           TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (insurer_number, code)
+);
+CREATE TABLE workplace_group_members (
+    insurer_number TEXT COLLATE "C" NOT NULL,
+    group_code     TEXT COLLATE "C" NOT NULL,
+    employer       TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (insurer_number, employer),
+    FOREIGN KEY (insurer_number, group_code) REFERENCES workplace_groups (insurer_number, code)
+);
