@@ -150,17 +150,106 @@ async fn people_and_staff_use_the_pages_in_chromium() {
     };
     let db = TestDb::sqlite().unwrap();
     let w = World::standard(&db).await;
+    // A workforce for the reports: 60 women of 55 at workplace 1001, 5 at 1002 and 55 at none,
+    // all examined in fiscal 2025, so the insurer's report has figures and a radar and the small
+    // workplace's sheet shows ×. (With few members outside workplaces, the insurer's total less
+    // its workplaces' would give them away, and masking would hide the insurer's figures.)
+    for code in ["1001", "1002"] {
+        let (s, r) = w
+            .call(
+                Method::POST,
+                "/v1/employers",
+                Some(&w.insurer),
+                json!({"code": code, "name": "オンシ製作所", "industry": "E", "prefecture": "13"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+    }
+    let now = *w.clock.lock().unwrap();
+    let mut docs = Vec::new();
+    for (n, employer) in (700..820).map(|n| {
+        let employer = match n {
+            700..760 => "1001",
+            760..765 => "1002",
+            _ => "",
+        };
+        (n.to_string(), employer)
+    }) {
+        let m = onshi_domain::MemberInput {
+            insurer_number: "01130012",
+            symbol: "10",
+            number: &n,
+            branch: "00",
+            name: "試験 花子",
+            name_kana: "シケン ハナコ",
+            birth_date: "1970-01-01",
+            sex: "2",
+            relationship: "1",
+            qualified_from: "2020-04-01",
+            copay_ratio: "30",
+            employer,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        w.store
+            .create_member(
+                &onshi_store::Actor::Insurer(m.key.insurer.clone()),
+                &m.key,
+                &m.details,
+                now,
+            )
+            .await
+            .unwrap();
+        // The questionnaire's habits (the fixture answers none), so the radar has every axis.
+        let answers: String = [
+            ("9N746", "1", "2003"),
+            ("9N751", "1", "2003"),
+            ("9N756", "2", "2003"),
+            ("9N766", "2", "2004"),
+            ("9N771", "2", "2003"),
+            ("9N781", "2", "2003"),
+            ("9N786", "4", "24040"),
+            ("9N791", "1", "24050"),
+            ("9N796", "1", "2003"),
+            ("9N872", "1", "18030"),
+        ]
+        .iter()
+        .map(|(code, answer, system)| {
+            format!(
+                r#"<entry><observation classCode="OBS" moodCode="EVN"><code code="{code}000000000011" codeSystem="1.2.392.200119.6.1005"/><value xsi:type="CD" code="{answer}" codeSystem="1.2.392.200119.6.{system}"/></observation></entry>"#
+            )
+        })
+        .collect();
+        let mut doc = crate::checkups::document(&n)
+            .replace(
+                r#"<birthTime value="19900506"/>"#,
+                r#"<birthTime value="19700101"/>"#,
+            )
+            .replace(
+                r#"<effectiveTime value="20240520"/>"#,
+                r#"<effectiveTime value="20250520"/>"#,
+            );
+        let at = doc.rfind("</section>").unwrap();
+        doc.insert_str(at, &answers);
+        docs.push(doc);
+    }
     let (s, r) = w
         .upload(
             "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
             Some(w.insurer.as_str()),
-            crate::checkups::archive(&[
-                crate::checkups::document("1"),
-                crate::checkups::document("1").replace(
-                    r#"<effectiveTime value="20240520"/>"#,
-                    r#"<effectiveTime value="20230522"/>"#,
-                ),
-            ]),
+            crate::checkups::archive(
+                &[
+                    crate::checkups::document("1"),
+                    crate::checkups::document("1").replace(
+                        r#"<effectiveTime value="20240520"/>"#,
+                        r#"<effectiveTime value="20230522"/>"#,
+                    ),
+                ]
+                .into_iter()
+                .chain(docs)
+                .collect::<Vec<_>>(),
+            ),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
@@ -273,8 +362,8 @@ async fn people_and_staff_use_the_pages_in_chromium() {
     assert_eq!(rows.len(), 3, "three fiscal years");
     keep(&client, "console-programme").await;
     print_a4(&client, "console-programme").await;
-    // The scoring report of last fiscal year: nobody aged 40–74 was examined, so every own
-    // figure is – (the masking itself is tested in the engine and over HTTP); it prints on A4.
+    // The scoring report of last fiscal year: 70 examined women of 55, so shares, the rates'
+    // table and the habits' radar; it prints on A4.
     click(&client, "nav a[href='/console/report']").await;
     let heading = wait_for(&client, "main h1").await;
     assert!(
@@ -289,12 +378,27 @@ async fn people_and_staff_use_the_pages_in_chromium() {
         .await
         .unwrap();
     assert_eq!(cells.len(), 13, "an indicator a row");
+    let mut shown = 0;
     for cell in cells {
         let text = cell.text().await.unwrap();
-        assert_eq!(text, "–");
+        assert!(text.ends_with('%') || text == "–", "{text}");
+        shown += usize::from(text.ends_with('%'));
     }
+    assert!(shown >= 5, "{shown} shares shown");
+    let radar = wait_for(&client, "figure.chart svg polygon").await;
+    assert!(radar.attr("points").await.unwrap().is_some(), "a radar");
     keep(&client, "console-report").await;
     print_a4(&client, "console-report").await;
+    // The small workplace's sheet: five people, every figure of theirs ×.
+    client
+        .goto(&format!("{base}/console/workplace?code=1002"))
+        .await
+        .unwrap();
+    expect_heading(&client, "事業所カルテ").await;
+    // The first indicator's row; the last year's own column (after the heading, 3 a year).
+    let own = wait_for(&client, "#sheet tbody tr:nth-child(2) td:nth-child(8)").await;
+    assert_eq!(own.text().await.unwrap(), "×", "a masked cell");
+    keep(&client, "console-workplace-masked").await;
     click(&client, "nav form button").await;
     // A facility's staff member signs in; the insurer's console is refused.
     *w.clock.lock().unwrap() += Duration::seconds(30);
