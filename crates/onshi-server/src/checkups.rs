@@ -376,12 +376,13 @@ pub fn results(checkups: &[onshi_store::StoredCheckup]) -> onshi_api::CheckupRes
 /// export). What the store does not keep is left out: the postal code, the institution's name,
 /// and the document's section, which is taken from the code table (its items are the
 /// 特定健診 section `01010`, others the additional items `01990`). onshi's judgements, when
-/// made, are written as 9N501 and 9N506 in place of the sender's.
+/// made, are added as 9N501 and 9N506 where the sender wrote none.
 pub fn document_of(c: &onshi_store::StoredCheckup, created: time::Date) -> Document {
     let table = CodeTable::fy2024();
     let mut doc = stored_document(c, created, table);
     // onshi's judgements travel in their codes (9N501 メタボリックシンドローム判定, 9N506 保健指導
-    // レベル), replacing what the sender wrote: the insurer stratifies (see docs/reports.md §1).
+    // レベル) where the sender wrote none; a sender's are the examining doctor's (医師の判断) and
+    // stay as written (see docs/reports.md §1).
     if let Some(j) = &c.judgement {
         for (code, value) in [
             (METABOLIC_CODE, Some(j.metabolic.as_str())),
@@ -404,17 +405,8 @@ pub fn document_of(c: &onshi_store::StoredCheckup, created: time::Date) -> Docum
                 method: None,
                 line: 0,
             };
-            // In the sender's place when it wrote one, else at the end.
-            match doc.observations.iter().position(|o| o.code == code) {
-                Some(at) => {
-                    doc.observations[at] = ours;
-                    let mut seen = 0;
-                    doc.observations.retain(|o| {
-                        seen += usize::from(o.code == code);
-                        o.code != code || seen == 1
-                    });
-                }
-                None => doc.observations.push(ours),
+            if !doc.observations.iter().any(|o| o.code == code) {
+                doc.observations.push(ours);
             }
         }
     }
@@ -628,7 +620,7 @@ mod tests {
     }
 
     #[test]
-    fn exported_documents_carry_onshis_levels_in_their_codes() {
+    fn exported_documents_carry_onshis_levels_where_the_sender_gave_none() {
         let judged = onshi_store::CheckupJudgement {
             rule_set: "tokutei-4.1".into(),
             guidance_level: Some("1".into()),
@@ -639,10 +631,10 @@ mod tests {
         };
         let today = time::macros::date!(2026 - 11 - 28);
         let doc = document_of(&stored(Some(judged)), today);
-        // The sender's 情報提供 replaced by onshi's 積極的支援, once; 9N501 added.
+        // The sender's (the doctor's) 情報提供 kept as written, once; onshi's 9N501 added.
         assert_eq!(
             coded(&doc, GUIDANCE_LEVEL_CODE),
-            [("1".to_owned(), "1.2.392.200119.6.3001".to_owned())]
+            [("3".to_owned(), "1.2.392.200119.6.3001".to_owned())]
         );
         assert_eq!(
             coded(&doc, METABOLIC_CODE),
