@@ -267,7 +267,8 @@ pub fn reports_with_groups(
     let kind_list: Vec<InsurerKind> = kind_totals.keys().copied().collect();
     let workplaces: Vec<&(String, String)> = by_workplace.keys().collect();
     let industry_list: Vec<&Option<String>> = industry_totals.keys().collect();
-    let mut published: Vec<(Published, Vec<usize>, Vec<usize>, usize)> = Vec::new();
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut indices: Vec<(Vec<usize>, Vec<usize>, usize)> = Vec::new();
     let mut workplace_figures: Vec<(Vec<usize>, Vec<usize>, usize)> = Vec::new();
     let mut group_figures: Vec<Vec<usize>> = Vec::new();
     // Each group's workplaces (with people this year), by position in `workplaces`.
@@ -372,10 +373,17 @@ pub fn reports_with_groups(
                 g
             })
             .collect();
-        published.push((publish(&frame), insurer_ix, kind_ix, nation));
+        frames.push(frame);
+        indices.push((insurer_ix, kind_ix, nation));
         workplace_figures.push((workplace_ix, industry_ix, all));
         group_figures.push(group_ix);
     }
+    // The indicators' frames are independent: masked side by side, one thread a share.
+    let published: Vec<(Published, Vec<usize>, Vec<usize>, usize)> = publish_all(&frames)
+        .into_iter()
+        .zip(indices)
+        .map(|(p, (insurer_ix, kind_ix, nation))| (p, insurer_ix, kind_ix, nation))
+        .collect();
 
     // The standard population's weights per indicator: all insurers' known people by stratum.
     let weights: Vec<[f64; STRATA]> = (0..Indicator::ALL.len())
@@ -498,6 +506,31 @@ pub fn reports_with_groups(
         workplaces: sheets,
         groups: merged,
     }
+}
+
+/// Masks every frame, on as many threads as the machine has (at most one a frame), in order.
+/// A panic in a thread is raised again here.
+fn publish_all(frames: &[Frame]) -> Vec<Published> {
+    if frames.is_empty() {
+        return Vec::new();
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, frames.len());
+    let per_thread = frames.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = frames
+            .chunks(per_thread)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(publish).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(done) => done,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 /// The directly standardised share in percent to a tenth, over the strata with people, or
