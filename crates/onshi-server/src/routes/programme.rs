@@ -153,6 +153,25 @@ pub async fn record_event(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The text of a small CSV upload named `name` (UTF-8 with or without a BOM, or CP932), up
+/// to `limit` bytes.
+async fn csv_text(body: axum::body::Body, limit: usize, name: &str) -> Result<String, Problem> {
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| Problem::too_large(limit))?;
+    onshi_checkup::employer_csv::decode(&bytes).map_err(|e| refused(name, vec![e]))
+}
+
+/// The answer refusing file `name` for `errors` (each `line N, column: reason`).
+fn refused(name: &str, errors: Vec<String>) -> Problem {
+    Problem::validation(
+        errors
+            .into_iter()
+            .map(|e| FieldError::new(name, e))
+            .collect(),
+    )
+}
+
 /// The largest guidance CSV taken (about 200,000 rows).
 const GUIDANCE_CSV_LIMIT: usize = 16 * 1024 * 1024;
 
@@ -176,19 +195,9 @@ pub async fn upload_guidance_csv(
     Path(name): Path<String>,
     body: axum::body::Body,
 ) -> Result<Json<onshi_api::CsvReceipt>, Problem> {
-    let bytes = axum::body::to_bytes(body, GUIDANCE_CSV_LIMIT)
-        .await
-        .map_err(|_| Problem::too_large(GUIDANCE_CSV_LIMIT))?;
-    let refused = |errors: Vec<String>| {
-        Problem::validation(
-            errors
-                .into_iter()
-                .map(|e| FieldError::new(name.as_str(), e))
-                .collect(),
-        )
-    };
-    let text = onshi_checkup::employer_csv::decode(&bytes).map_err(|e| refused(vec![e]))?;
-    let rows = onshi_checkup::guidance_csv::parse(&text).map_err(refused)?;
+    let text = csv_text(body, GUIDANCE_CSV_LIMIT, &name).await?;
+    let refuse = |errors: Vec<String>| refused(&name, errors);
+    let rows = onshi_checkup::guidance_csv::parse(&text).map_err(refuse)?;
     let mut records = Vec::with_capacity(rows.len());
     let mut errors = Vec::new();
     for row in &rows {
@@ -216,7 +225,7 @@ pub async fn upload_guidance_csv(
         }
     }
     if !errors.is_empty() {
-        return Err(refused(errors));
+        return Err(refuse(errors));
     }
     match state
         .store
@@ -234,10 +243,10 @@ pub async fn upload_guidance_csv(
         Err((i, e)) => {
             let line = rows.get(i).map_or(0, |r| r.line);
             match e {
-                StoreError::NotFound(_) => Err(refused(vec![format!(
+                StoreError::NotFound(_) => Err(refuse(vec![format!(
                     "line {line}, number: no member of yours with this card"
                 )])),
-                StoreError::Conflict(m) => Err(refused(vec![format!("line {line}, {m}")])),
+                StoreError::Conflict(m) => Err(refuse(vec![format!("line {line}, {m}")])),
                 other => Err(other.into()),
             }
         }
@@ -341,20 +350,8 @@ pub async fn upload_medical_costs(
     Path(name): Path<String>,
     body: axum::body::Body,
 ) -> Result<Json<onshi_api::CsvReceipt>, Problem> {
-    const LIMIT: usize = 1024 * 1024;
-    let bytes = axum::body::to_bytes(body, LIMIT)
-        .await
-        .map_err(|_| Problem::too_large(LIMIT))?;
-    let refused = |errors: Vec<String>| {
-        Problem::validation(
-            errors
-                .into_iter()
-                .map(|e| FieldError::new(name.as_str(), e))
-                .collect(),
-        )
-    };
-    let text = onshi_checkup::employer_csv::decode(&bytes).map_err(|e| refused(vec![e]))?;
-    let rows = onshi_checkup::cost::parse(&text).map_err(refused)?;
+    let text = csv_text(body, 1024 * 1024, &name).await?;
+    let rows = onshi_checkup::cost::parse(&text).map_err(|e| refused(&name, e))?;
     let costs: Vec<onshi_store::MedicalCost> = rows
         .iter()
         .map(|r| onshi_store::MedicalCost {

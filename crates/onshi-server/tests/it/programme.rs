@@ -3,38 +3,44 @@
 
 use crate::world::*;
 
+/// Registers the checkup fixture's man (born 1970-01-01, card 1234 / 5678 / 01 of 01130012), a
+/// member since 2020.
+async fn fixture_man(w: &World) {
+    let m = onshi_domain::MemberInput {
+        insurer_number: "01130012",
+        symbol: "1234",
+        number: "5678",
+        branch: "01",
+        name: "試験 太郎",
+        name_kana: "シケン タロウ",
+        birth_date: "1970-01-01",
+        sex: "1",
+        relationship: "1",
+        qualified_from: "2020-04-01",
+        copay_ratio: "30",
+        ..Default::default()
+    }
+    .validate()
+    .unwrap();
+    let now = *w.clock.lock().unwrap();
+    w.store
+        .create_member(
+            &Actor::Insurer(m.key.insurer.clone()),
+            &m.key,
+            &m.details,
+            now,
+        )
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorded_guidance() {
     for db in TestDb::all().await.unwrap() {
         let w = World::standard(&db).await;
         // The fixture's man (born 1970-01-01, 1234 / 5678 / 01), a member since 2020: eligible
         // in FY2024. The World's other members are 34 and not.
-        let m = onshi_domain::MemberInput {
-            insurer_number: "01130012",
-            symbol: "1234",
-            number: "5678",
-            branch: "01",
-            name: "試験 太郎",
-            name_kana: "シケン タロウ",
-            birth_date: "1970-01-01",
-            sex: "1",
-            relationship: "1",
-            qualified_from: "2020-04-01",
-            copay_ratio: "30",
-            ..Default::default()
-        }
-        .validate()
-        .unwrap();
-        let now = *w.clock.lock().unwrap();
-        w.store
-            .create_member(
-                &Actor::Insurer(m.key.insurer.clone()),
-                &m.key,
-                &m.details,
-                now,
-            )
-            .await
-            .unwrap();
+        fixture_man(&w).await;
         // Without medication: waist 85, 138/88 mmHg, HDL 38, fasting glucose 251, a smoker:
         // 積極的支援, the metabolic syndrome, and a referral (glucose past 126).
         let doc = include_str!("../../../onshi-checkup/tests/fixtures/hc08-complete.xml")
@@ -376,32 +382,7 @@ async fn an_employer_report_needs_fifty_eligible_members() {
 async fn guidance_by_csv_is_all_or_nothing_and_names_the_line() {
     for db in TestDb::all().await.unwrap() {
         let w = World::standard(&db).await;
-        let m = onshi_domain::MemberInput {
-            insurer_number: "01130012",
-            symbol: "1234",
-            number: "5678",
-            branch: "01",
-            name: "試験 太郎",
-            name_kana: "シケン タロウ",
-            birth_date: "1970-01-01",
-            sex: "1",
-            relationship: "1",
-            qualified_from: "2020-04-01",
-            copay_ratio: "30",
-            ..Default::default()
-        }
-        .validate()
-        .unwrap();
-        let now = *w.clock.lock().unwrap();
-        w.store
-            .create_member(
-                &Actor::Insurer(m.key.insurer.clone()),
-                &m.key,
-                &m.details,
-                now,
-            )
-            .await
-            .unwrap();
+        fixture_man(&w).await;
         let recorded = || async {
             w.store
                 .audit_of_action(onshi_domain::AuditAction::RecordGuidance)
