@@ -1038,17 +1038,35 @@ async fn imported_checkups_are_judged_and_rejudged_when_stale() {
         assert_eq!(flags.get(Indicator::NonSmoking), Some(false), "a smoker");
         assert_eq!(flags.get(Indicator::GuidanceTarget), Some(false));
 
+        // The import kept his report cell (he is 54 at the year's end).
+        let cells = || async { w.store.report_cells(2024, 13).await.unwrap() };
+        let kept = cells().await;
+        assert_eq!(kept.iter().map(|c| c.people).sum::<i64>(), 1);
+
+        // Rows from before judging (or judged by old rules), and cells from before they were
+        // kept: the server's start judges them and refills the cells.
         db.execute_raw(
             "UPDATE checkups SET rule_set = NULL, guidance_level = NULL, metabolic = NULL",
         )
         .await
         .unwrap();
+        db.execute_raw("DELETE FROM report_cells").await.unwrap();
         assert_eq!(stored().await, None);
         let judged = onshi_server::checkups::judge_stale_checkups(&w.store)
             .await
             .unwrap();
         assert_eq!(judged, 1);
         assert_eq!(stored().await, Some(first));
+        assert_eq!(cells().await, kept, "the cells refilled as they were");
+        // Cells lost with nothing to judge are refilled too.
+        db.execute_raw("DELETE FROM report_cells").await.unwrap();
+        assert_eq!(
+            onshi_server::checkups::judge_stale_checkups(&w.store)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(cells().await, kept);
         assert_eq!(
             onshi_server::checkups::judge_stale_checkups(&w.store)
                 .await
