@@ -273,6 +273,10 @@ impl Store {
             .await?
             .rows_affected();
             if n > 0 {
+                // A new workplace's industry joins every year's industry averages.
+                sqlx::query(crate::reports::BUMP_EVERY_GENERATION)
+                    .execute(&mut *tx)
+                    .await?;
                 register_owner!(tx, "employer", id.to_string(), token_hash, at, actor);
             }
             n > 0
@@ -401,6 +405,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            // Groups are masked with every year's figures.
+            sqlx::query(crate::reports::BUMP_EVERY_GENERATION)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
         });
         Ok(())

@@ -60,6 +60,11 @@ fn aggregate_sql(filter: &str) -> String {
 pub(crate) const BUMP_GENERATION: &str = "INSERT INTO report_generations (fiscal_year, generation) \
      VALUES ($1, 1) ON CONFLICT (fiscal_year) DO UPDATE SET generation = report_generations.generation + 1";
 
+/// Moves every year's generation on: what changes how all years are published (a workplace's
+/// industry, a group of merged workplaces) rather than one year's cells.
+pub(crate) const BUMP_EVERY_GENERATION: &str =
+    "UPDATE report_generations SET generation = generation + 1";
+
 /// The INSERT that fills the cells of the checkups `filter` picks.
 pub(crate) fn fill_sql(filter: &str) -> String {
     let mut columns = String::from("fiscal_year, insurer_number, employer, sex, band, people");
@@ -164,9 +169,10 @@ impl Store {
         Ok(())
     }
 
-    /// Fiscal year `year`'s generation of kept cells: it moves whenever they are refreshed
-    /// (0 before the first time), so whatever was computed from them at one generation still
-    /// holds while it is the same.
+    /// Fiscal year `year`'s generation of what its reports are made from: it moves whenever its
+    /// cells are refreshed, and for every year when an employer is registered or a group of
+    /// merged workplaces set (0 before the first time), so whatever was computed at one
+    /// generation still holds while it is the same.
     pub async fn report_generation(&self, year: i32) -> Result<i64, StoreError> {
         let found: Option<(i64,)> = crate::on_pool!(self, read, |p| {
             sqlx::query_as("SELECT generation FROM report_generations WHERE fiscal_year = $1")

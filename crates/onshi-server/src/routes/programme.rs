@@ -264,8 +264,7 @@ pub async fn scoring_report(
 ) -> Result<onshi_api::ScoringReport, StoreError> {
     use onshi_checkup::indicators::Indicator;
     use onshi_checkup::masking::Shown;
-    let industries = store.employer_industries().await?;
-    let reports = published.year(store, year, &industries).await?;
+    let reports = published.year(store, year).await?;
     let own = reports.insurers.get(insurer.as_str());
     let rates = rate_rows(store, insurer, year).await?;
     let medical_cost = medical_cost_row(store, insurer, year).await?;
@@ -440,8 +439,7 @@ pub async fn national_report(
     use onshi_checkup::indicators::Indicator;
     use onshi_checkup::masking::{Count, Shown};
     use onshi_domain::InsurerKind;
-    let industries = store.employer_industries().await?;
-    let reports = published.year(store, year, &industries).await?;
+    let reports = published.year(store, year).await?;
     // One insurer of each kind carries its kind's averages.
     let mut kinds: std::collections::BTreeMap<InsurerKind, &onshi_checkup::scoring::InsurerReport> =
         std::collections::BTreeMap::new();
@@ -685,47 +683,37 @@ pub fn report_csv(report: &onshi_api::ScoringReport) -> String {
 
 /// The reports each fiscal year published, kept until they would change: masking a national
 /// year takes seconds (BENCHMARKS.md, "Reports"), so a year is computed once per generation of
-/// its kept cells (`Store::report_generation`) and registry of industries, not per request.
-/// Requests wait for one computation rather than each starting their own.
+/// what it is made from (`Store::report_generation`: its cells, the employers' industries, the
+/// merged workplaces), not per request. Requests wait for one computation rather than each
+/// starting their own.
 #[derive(Default)]
 pub struct PublishedReports {
     years: tokio::sync::Mutex<std::collections::HashMap<i32, PublishedYear>>,
 }
 
-/// A year's reports and what they were computed from.
+/// A year's reports and the generation they were computed at.
 struct PublishedYear {
     generation: i64,
-    industries: u64,
     reports: std::sync::Arc<onshi_checkup::scoring::Reports>,
 }
 
 impl PublishedReports {
-    /// Fiscal year `year`'s published reports: kept ones while the cells and industries are
-    /// those they were computed from, else computed now and kept.
+    /// Fiscal year `year`'s published reports: the kept ones while the year's generation is
+    /// the one they were computed at, else computed now and kept.
     pub async fn year(
         &self,
         store: &Store,
         year: i32,
-        industries: &std::collections::HashMap<(String, String), String>,
     ) -> Result<std::sync::Arc<onshi_checkup::scoring::Reports>, StoreError> {
-        use std::hash::{Hash, Hasher};
-        let groups = store.workplace_groups().await?;
-        let mut sorted: Vec<(&(String, String), &String)> = industries.iter().collect();
-        sorted.sort();
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        sorted.hash(&mut h);
-        groups.hash(&mut h);
-        let fingerprint = h.finish();
         let mut years = self.years.lock().await;
         let generation = store.report_generation(year).await?;
         if let Some(kept) = years.get(&year)
             && kept.generation == generation
-            && kept.industries == fingerprint
         {
             return Ok(kept.reports.clone());
         }
         let started = std::time::Instant::now();
-        let reports = std::sync::Arc::new(year_reports(store, year, industries, &groups).await?);
+        let reports = std::sync::Arc::new(year_reports(store, year).await?);
         tracing::info!(
             year,
             generation,
@@ -738,7 +726,6 @@ impl PublishedReports {
             year,
             PublishedYear {
                 generation,
-                industries: fingerprint,
                 reports: reports.clone(),
             },
         );
@@ -750,12 +737,13 @@ impl PublishedReports {
 async fn year_reports(
     store: &Store,
     year: i32,
-    industries: &std::collections::HashMap<(String, String), String>,
-    groups: &[(String, String, Vec<String>)],
 ) -> Result<onshi_checkup::scoring::Reports, StoreError> {
     use onshi_checkup::indicators::Indicator;
     use onshi_checkup::scoring::{Cell, WorkplaceGroup, reports_with_groups};
-    let groups: Vec<WorkplaceGroup> = groups
+    let industries = store.employer_industries().await?;
+    let groups: Vec<WorkplaceGroup> = store
+        .workplace_groups()
+        .await?
         .iter()
         .map(|(insurer, code, employers)| WorkplaceGroup {
             insurer: insurer.clone(),
@@ -813,10 +801,9 @@ pub async fn workplace_sheet(
         employer.insurer.as_str().to_owned(),
         employer.code.as_str().to_owned(),
     );
-    let industries = store.employer_industries().await?;
     let mut sheets = Vec::new();
     for year in &years {
-        let reports = published.year(store, *year, &industries).await?;
+        let reports = published.year(store, *year).await?;
         sheets.push(reports.workplaces.get(&key).cloned());
     }
     let industry = store
@@ -909,8 +896,7 @@ pub async fn employer_report(
         eligible = total;
         merged = Some((code.clone(), members.len()));
     }
-    let industries = store.employer_industries().await?;
-    let reports = published.year(store, year, &industries).await?;
+    let reports = published.year(store, year).await?;
     let sheet = match &merged {
         Some((code, _)) => reports.groups.get(&(key.0.clone(), code.clone())),
         None => reports.workplaces.get(&key),

@@ -160,6 +160,21 @@ async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorde
         );
         assert_eq!(report.grade_rule, "onshi-grade-1");
         assert_eq!(report.medical_cost, None, "no costs imported");
+        // A new employer's industry joins every year's averages: the kept reports are stale.
+        let generation = w.store.report_generation(2024).await.unwrap();
+        let (s, v) = w
+            .call(
+                Method::POST,
+                "/v1/employers",
+                Some(&w.insurer),
+                json!({"code": "3001", "name": "オンシ運輸", "industry": "H", "prefecture": "13"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(
+            w.store.report_generation(2024).await.unwrap(),
+            generation + 1
+        );
 
         // Medical costs: the society's and two more insurers' make a national average; the
         // 協会けんぽ branch alone in its kind has its kind's average masked.
