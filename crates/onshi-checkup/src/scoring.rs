@@ -23,24 +23,9 @@ use crate::masking::{Count, Frame, Published, Shown, publish};
 /// Sex × five-year age band: 2 × 7 strata.
 const STRATA: usize = 14;
 
-/// People of one insurer, workplace, sex and age band, as the store counts them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cell {
-    /// The insurer's number.
-    pub insurer: String,
-    /// The workplace, if any.
-    pub employer: Option<String>,
-    /// 1 male, 2 female.
-    pub sex: u8,
-    /// 0 (40–44) to 6 (70–74).
-    pub age_band: u8,
-    /// People.
-    pub people: i64,
-    /// Per indicator ([`Indicator::ALL`] order = bit order): known.
-    pub known: Vec<i64>,
-    /// … present.
-    pub present: Vec<i64>,
-}
+/// People of one insurer, workplace, sex and age band, as the store counts them (one
+/// definition, in the domain crate).
+pub use onshi_domain::ReportCell as Cell;
 
 fn stratum(c: &Cell) -> Option<usize> {
     let sex = match c.sex {

@@ -21,6 +21,7 @@
 //! - [`challenge`]: the sealed single-use challenge a card signs.
 //! - [`consent`]: what a patient consents to at a reader; where a card was registered.
 //! - [`rate`]: token buckets for the per-facility rate limits.
+//! - [`report`]: the counted cell the scoring reports are made from.
 
 pub mod audit;
 pub mod card;
@@ -36,6 +37,7 @@ pub mod japan;
 pub mod limit;
 pub mod member;
 pub mod rate;
+pub mod report;
 pub mod staff;
 pub mod text;
 
@@ -54,6 +56,7 @@ pub use member::{
     CopayRatio, LossReason, MemberDetails, MemberInput, MemberKey, Personal, Relationship, Sex,
     ValidMember, age_at_fiscal_year_end, age_on, fiscal_year, is_preschool, parse_date,
 };
+pub use report::ReportCell;
 
 use time::OffsetDateTime;
 

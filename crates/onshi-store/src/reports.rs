@@ -11,24 +11,7 @@
 
 use crate::{Store, StoreError};
 
-/// People of one insurer, workplace, sex and age band with a judged checkup in the year.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportCell {
-    /// The insurer.
-    pub insurer_number: String,
-    /// The workplace's 事業所コード, or `None` for members recorded with none.
-    pub employer: Option<String>,
-    /// 1 male, 2 female.
-    pub sex: u8,
-    /// 0 for 40–44, 1 for 45–49, … 6 for 70–74 (age at the end of the fiscal year).
-    pub age_band: u8,
-    /// How many people.
-    pub people: i64,
-    /// Per indicator bit (0, 1, …): how many have it known.
-    pub known: Vec<i64>,
-    /// … and present.
-    pub present: Vec<i64>,
-}
+pub use onshi_domain::ReportCell;
 
 /// The indicator bits kept per cell (columns k0…k15, p0…p15 of migration 22).
 pub const KEPT_BITS: u32 = 16;
@@ -229,7 +212,7 @@ impl Store {
                     present.push(r.try_get::<i64, _>(format!("p{bit}").as_str())?);
                 }
                 out.push(ReportCell {
-                    insurer_number: r.try_get("insurer_number")?,
+                    insurer: r.try_get("insurer_number")?,
                     employer: r.try_get("employer")?,
                     sex: u8::try_from(r.try_get::<i32, _>("sex")?).unwrap_or(0),
                     age_band: u8::try_from(r.try_get::<i32, _>("band")?).unwrap_or(0),

@@ -752,20 +752,7 @@ async fn year_reports(
         })
         .collect();
     let bits = u32::try_from(Indicator::ALL.len()).unwrap_or(31);
-    let cells: Vec<Cell> = store
-        .report_cells(year, bits)
-        .await?
-        .into_iter()
-        .map(|c| Cell {
-            insurer: c.insurer_number,
-            employer: c.employer,
-            sex: c.sex,
-            age_band: c.age_band,
-            people: c.people,
-            known: c.known,
-            present: c.present,
-        })
-        .collect();
+    let cells: Vec<Cell> = store.report_cells(year, bits).await?;
     Ok(reports_with_groups(
         year,
         &cells,

@@ -253,7 +253,7 @@ async fn report_cells_count_latest_checkups_by_group() {
         let summary: Vec<Row> = cells
             .iter()
             .map(|c| {
-                assert_eq!(c.insurer_number, "01130012");
+                assert_eq!(c.insurer, "01130012");
                 (
                     c.sex,
                     c.age_band,
