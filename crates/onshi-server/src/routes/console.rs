@@ -182,26 +182,48 @@ fn sign_in_first() -> Response {
 /// session's CSRF token, the organisation, and the account.
 type Staff<O> = (String, String, O, StaffAccount);
 
+/// The insurer a signed-in staff member belongs to, or the page to answer instead.
 async fn insurer_staff(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Result<Staff<onshi_domain::InsurerNumber>, Box<Response>>, Problem> {
+    staff_of(
+        state,
+        headers,
+        "insurer",
+        |id| onshi_domain::InsurerNumber::parse(id).ok(),
+        |i| format!("保険者 {}", i.as_str()),
+        "このページは保険者の職員のものです",
+    )
+    .await
+}
+
+/// The signed-in staff member of an organisation of `kind` whose id `org` reads, shown as
+/// "login（`shown`）"; else the page to answer instead: sign in first, or 403 `refusal`.
+async fn staff_of<O>(
+    state: &AppState,
+    headers: &HeaderMap,
+    kind: &str,
+    org: impl Fn(&str) -> Option<O>,
+    shown: impl Fn(&O) -> String,
+    refusal: &str,
+) -> Result<Result<Staff<O>, Box<Response>>, Problem> {
     let Some((account, csrf)) = signed_in(state, headers).await? else {
         return Ok(Err(Box::new(sign_in_first())));
     };
-    let insurer = (account.org_kind == "insurer")
-        .then(|| onshi_domain::InsurerNumber::parse(&account.org_id).ok())
+    let found = (account.org_kind == kind)
+        .then(|| org(&account.org_id))
         .flatten();
-    Ok(match insurer {
-        Some(insurer) => Ok((
-            format!("{}（保険者 {}）", account.login, insurer.as_str()),
+    Ok(match found {
+        Some(o) => Ok((
+            format!("{}（{}）", account.login, shown(&o)),
             csrf,
-            insurer,
+            o,
             account,
         )),
         None => Err(Box::new(notice(
             StatusCode::FORBIDDEN,
-            "このページは保険者の職員のものです",
+            refusal,
             &["あなたのアカウントでは、この画面を開けません。"],
         ))),
     })
@@ -316,9 +338,14 @@ pub async fn programme(
     Ok(html(StatusCode::OK, page.render()))
 }
 
+/// The last fiscal year that has ended (today in Japan time).
+fn last_complete_year(state: &AppState) -> i32 {
+    onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now())) - 1
+}
+
 /// The fiscal year of a report page: `?year=`, else the last complete one.
 fn report_year(state: &AppState, query: &std::collections::HashMap<String, String>) -> i32 {
-    let last = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now())) - 1;
+    let last = last_complete_year(state);
     query
         .get("year")
         .and_then(|y| y.trim().parse::<i32>().ok())
@@ -561,7 +588,7 @@ pub async fn employer_sheet(
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
-    let last = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now())) - 1;
+    let last = last_complete_year(&state);
     let sheet =
         super::programme::workplace_sheet(&state.store, &state.published_reports, &employer, last)
             .await?;
@@ -574,25 +601,15 @@ async fn employer_staff(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Result<Staff<onshi_domain::EmployerRef>, Box<Response>>, Problem> {
-    let Some((account, csrf)) = signed_in(state, headers).await? else {
-        return Ok(Err(Box::new(sign_in_first())));
-    };
-    let employer = (account.org_kind == "employer")
-        .then(|| onshi_domain::EmployerRef::parse(&account.org_id).ok())
-        .flatten();
-    match employer {
-        Some(e) => Ok(Ok((
-            format!("{}（事業所 {e}）", account.login),
-            csrf,
-            e,
-            account,
-        ))),
-        None => Ok(Err(Box::new(notice(
-            StatusCode::FORBIDDEN,
-            "このページは事業所の職員のものです",
-            &["あなたのアカウントでは、この画面を開けません。"],
-        )))),
-    }
+    staff_of(
+        state,
+        headers,
+        "employer",
+        |id| onshi_domain::EmployerRef::parse(id).ok(),
+        |e| format!("事業所 {e}"),
+        "このページは事業所の職員のものです",
+    )
+    .await
 }
 
 /// `GET /employer/report?year=`: an employer's own scoring report (事業主単位) of the last
@@ -697,7 +714,7 @@ pub async fn workplace(
             &["事業所コードを確かめてください。登録は POST /v1/employers で行います。"],
         ));
     };
-    let last = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now())) - 1;
+    let last = last_complete_year(&state);
     let sheet =
         super::programme::workplace_sheet(&state.store, &state.published_reports, &employer, last)
             .await?;
@@ -709,19 +726,16 @@ pub async fn workplace(
 async fn operator_staff(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<Result<(String, String), Box<Response>>, Problem> {
-    let Some((account, csrf)) = signed_in(state, headers).await? else {
-        return Ok(Err(Box::new(sign_in_first())));
-    };
-    if account.org_kind == "operator" {
-        Ok(Ok((format!("{}（運営者）", account.login), csrf)))
-    } else {
-        Ok(Err(Box::new(notice(
-            StatusCode::FORBIDDEN,
-            "このページは運営者の職員のものです",
-            &["あなたのアカウントでは、この画面を開けません。"],
-        ))))
-    }
+) -> Result<Result<Staff<()>, Box<Response>>, Problem> {
+    staff_of(
+        state,
+        headers,
+        "operator",
+        |_| Some(()),
+        |_| "運営者".to_owned(),
+        "このページは運営者の職員のものです",
+    )
+    .await
 }
 
 /// `GET /operator/reports?year=`: the national aggregates (全国集計) of a fiscal year (the last
@@ -731,7 +745,7 @@ pub async fn operator_reports(
     headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, Problem> {
-    let (who, csrf) = match operator_staff(&state, &headers).await? {
+    let (who, csrf, _, _) = match operator_staff(&state, &headers).await? {
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
