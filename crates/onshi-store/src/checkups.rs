@@ -153,8 +153,8 @@ pub struct CheckupImport {
     archive: String,
     at: OffsetDateTime,
     outcome: CheckupImportOutcome,
-    /// The (fiscal year, insurer) groups whose report cells the commit refreshes.
-    touched: std::collections::BTreeSet<(i32, String)>,
+    /// What the import changes in the report cells, written at commit.
+    changes: crate::reports::CellChanges,
 }
 
 use onshi_domain::age_at_fiscal_year_end;
@@ -255,7 +255,7 @@ impl Store {
             archive: archive.to_owned(),
             at,
             outcome: CheckupImportOutcome::default(),
-            touched: Default::default(),
+            changes: Default::default(),
         })
     }
 
@@ -295,9 +295,12 @@ impl CheckupImport {
             detail.push_str(&format!("; under consignment {}", ids.join(", ")));
         }
         let (actor, at) = (self.actor.clone(), self.at);
-        let touched = std::mem::take(&mut self.touched);
+        let mut changes = std::mem::take(&mut self.changes);
+        let sqlite = matches!(self.tx, Tx::Sqlite(_));
         on_tx!(self, |tx| {
-            crate::reports::refresh_groups!(&mut **tx, touched);
+            let people = changes.counted();
+            crate::reports::count_people!(&mut **tx, people, 1, changes, sqlite);
+            crate::reports::apply_changes!(&mut **tx, changes, sqlite);
             audit!(
                 &mut **tx,
                 at,
@@ -859,6 +862,7 @@ impl Store {
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let actor = Actor::Insurer(insurer.clone());
+        let sqlite = matches!(&*self.backend, Backend::Sqlite { .. });
         crate::on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             let member: Option<(Option<String>, Option<String>)> = sqlx::query_as(
@@ -872,6 +876,25 @@ impl Store {
             let Some((person, employer)) = member else {
                 return Err(StoreError::NotFound("member"));
             };
+            // The card key whose report cells the link may move (to the member's workplace).
+            let card: Vec<CardKey> = sqlx::query_as(
+                "SELECT insurer_number, symbol, number, branch FROM checkups WHERE id = $1 AND insurer_number = $2",
+            )
+            .bind(checkup_id)
+            .bind(insurer.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut changes = crate::reports::CellChanges::default();
+            changes.years =
+                sqlx::query_as::<_, (i32,)>("SELECT fiscal_year FROM checkups WHERE id = $1")
+                    .bind(checkup_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|(y,)| y)
+                    .collect();
+            let linked = changes.first_seen(&card);
+            crate::reports::count_people!(&mut *tx, linked, -1, changes, sqlite);
             let n = sqlx::query(
                 "UPDATE checkups SET member_id = $1, person_ref = $2, employer = $3 \
                  WHERE member_id IS NULL AND insurer_number = $4 AND (id = $5 OR EXISTS (SELECT 1 FROM checkups c \
@@ -890,15 +913,8 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::NotFound("unmatched checkup"));
             }
-            let groups: std::collections::BTreeSet<(i32, String)> = sqlx::query_as(
-                "SELECT DISTINCT fiscal_year, insurer_number FROM checkups WHERE id = $1",
-            )
-            .bind(checkup_id)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
-            crate::reports::refresh_groups!(&mut *tx, groups);
+            crate::reports::count_people!(&mut *tx, linked, 1, changes, sqlite);
+            crate::reports::apply_changes!(&mut *tx, changes, sqlite);
             let detail = format!("checkup {checkup_id} linked ({n} version(s))");
             audit!(
                 &mut *tx,
@@ -965,7 +981,7 @@ const POSTGRES_BATCH_ROWS: (usize, usize, usize) = (500, 200, 300);
 
 /// `(a, b, c, d) IN (VALUES ($1, $2, $3, $4), …)` over `keys` card keys, with `columns` the four
 /// column names.
-fn keys_in(columns: &str, keys: usize, sqlite: bool) -> String {
+pub(crate) fn keys_in(columns: &str, keys: usize, sqlite: bool) -> String {
     format!("({columns}) IN (VALUES {})", values(keys, 4, sqlite))
 }
 
@@ -973,7 +989,7 @@ fn keys_in(columns: &str, keys: usize, sqlite: bool) -> String {
 /// for SQLite, whose driver looks each numbered parameter up by a linear search of the
 /// statement's names (37 % of an import's time with numbered ones), while plain ones are bound
 /// by position.
-fn values(rows: usize, width: usize, sqlite: bool) -> String {
+pub(crate) fn values(rows: usize, width: usize, sqlite: bool) -> String {
     let mut sql = String::with_capacity(rows * width * 5);
     for r in 0..rows {
         if r > 0 {
@@ -1024,8 +1040,7 @@ impl CheckupImport {
         let mut keys: Vec<CardKey> = Vec::new();
         let mut seen: HashSet<CardKey> = HashSet::new();
         for c in checkups {
-            self.touched
-                .insert((fiscal_year(c.exam_date), c.key.insurer.as_str().to_owned()));
+            self.changes.years.insert(fiscal_year(c.exam_date));
             let k = card_key(&c.key);
             if seen.insert(k.clone()) {
                 keys.push(k);
@@ -1039,6 +1054,15 @@ impl CheckupImport {
         };
         let mut latest: HashMap<(CardKey, Date, String), (i32, String)> = HashMap::new();
         let mut holders: HashMap<CardKey, BatchHolder> = HashMap::new();
+        // What the batch's people counted for in the report cells before it writes them.
+        let first = self.changes.first_seen(&keys);
+        let changes = &mut self.changes;
+        match &mut self.tx {
+            Tx::Sqlite(tx) => crate::reports::count_people!(&mut **tx, first, -1, changes, true),
+            Tx::Postgres(tx) => {
+                crate::reports::count_people!(&mut **tx, first, -1, changes, false)
+            }
+        }
         on_tx!(self, |tx| {
             for chunk in keys.chunks(keys_per_select) {
                 let sql = format!(

@@ -128,6 +128,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "workplace_groups",
         include_str!("../migrations/sqlite/0024_workplace_groups.sql"),
     ),
+    (
+        25,
+        "report_cells_by_cell",
+        include_str!("../migrations/sqlite/0025_report_cells_by_cell.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -249,6 +254,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         24,
         "workplace_groups",
         include_str!("../migrations/postgres/0024_workplace_groups.sql"),
+    ),
+    (
+        25,
+        "report_cells_by_cell",
+        include_str!("../migrations/postgres/0025_report_cells_by_cell.sql"),
     ),
 ];
 

@@ -3,10 +3,12 @@
 //! insurer, workplace, sex and five-year age band, with how many have each report indicator
 //! known and present (the bit masks of migration 20). No personal data leaves: only counts.
 //!
-//! The cells are kept (migration 22), not grouped per request: every write of checkups (an
-//! import, a match, new judgements) refreshes the (fiscal year, insurer) groups it touched in
-//! its own transaction (`refresh_groups!`), which costs one indexed group of that insurer's
-//! year, however large the rest of the store.
+//! The cells are kept (migrations 22, 25), not grouped per request: every write of checkups
+//! (an import, a match) changes them in its own transaction, person by person
+//! ([`CellChanges`]): what the people it wrote counted for before is subtracted, what they
+//! count for now is added, so its cost grows with the people written, however large the
+//! insurer's year or the store. A re-judging run recomputes them whole at its end
+//! ([`Store::refresh_report_cells`]).
 //! The engine (`onshi_checkup::scoring`) masks them before anything is shown.
 
 use crate::{Store, StoreError};
@@ -18,7 +20,7 @@ pub const KEPT_BITS: u32 = 16;
 
 /// The grouped SELECT of the cells of the checkups `filter` picks: each person's latest
 /// judged checkup of a fiscal year, aged 40–74 at its end.
-fn aggregate_sql(filter: &str) -> String {
+pub(crate) fn aggregate_sql(filter: &str) -> String {
     let mut sums = String::new();
     for bit in 0..KEPT_BITS {
         let mask = 1u32 << bit;
@@ -29,7 +31,7 @@ fn aggregate_sql(filter: &str) -> String {
     }
     format!(
         "SELECT fiscal_year, insurer_number, employer, sex, (age - 40) / 5, COUNT(*){sums} \
-         FROM (SELECT fiscal_year, insurer_number, employer, sex, age_at_fiscal_year_end AS age, \
+         FROM (SELECT fiscal_year, insurer_number, COALESCE(employer, '') AS employer, sex, age_at_fiscal_year_end AS age, \
              indicators_known, indicators, ROW_NUMBER() OVER ( \
              PARTITION BY fiscal_year, insurer_number, symbol, number, branch \
              ORDER BY exam_date DESC, version DESC, id DESC) AS rn \
@@ -50,47 +52,212 @@ pub(crate) const BUMP_EVERY_GENERATION: &str =
 
 /// The INSERT that fills the cells of the checkups `filter` picks.
 pub(crate) fn fill_sql(filter: &str) -> String {
-    let mut columns = String::from("fiscal_year, insurer_number, employer, sex, band, people");
-    for bit in 0..KEPT_BITS {
-        columns.push_str(&format!(", k{bit}, p{bit}"));
-    }
-    format!(
-        "INSERT INTO report_cells ({columns}) {}",
-        aggregate_sql(filter)
-    )
+    format!("{} {}", cell_insert_head(), aggregate_sql(filter))
 }
 
-/// Refreshes the cells of the `(fiscal year, insurer)` groups `$groups` (a
-/// `BTreeSet<(i32, String)>`) through `$conn` (an expression giving the open transaction's
-/// connection, `&mut *tx`): what every write of checkups does before it commits, so the kept
-/// cells never disagree with them. A macro, as the store's other transaction code, so that one
-/// text serves both backends.
-macro_rules! refresh_groups {
-    ($conn:expr, $groups:expr) => {{
-        // Built from numbers only: no value is in the text.
-        let fill = $crate::reports::fill_sql("fiscal_year = $1 AND insurer_number = $2");
-        let years: std::collections::BTreeSet<i32> = $groups.iter().map(|(y, _)| *y).collect();
-        for year in years {
-            sqlx::query($crate::reports::BUMP_GENERATION)
-                .bind(year)
-                .execute($conn)
-                .await?;
+/// The figures of one cell in the order the aggregate gives them: people, then known and
+/// present for each kept bit (k0, p0, k1, p1, …).
+pub(crate) const FIGURES: usize = 1 + 2 * KEPT_BITS as usize;
+
+/// A cell's key: fiscal year, insurer, workplace ('' for none), sex, age band.
+pub(crate) type CellKey = (i32, String, String, i32, i32);
+
+/// Card keys counted per statement (four parameters each).
+pub(crate) const KEYS_PER_COUNT: usize = 500;
+
+/// Cell keys read or deleted per statement (five parameters each), and cells written per
+/// INSERT (`FIGURES` + 5 parameters each): within SQLite's 32,766 parameters.
+pub(crate) const CELLS_PER_STATEMENT: usize = 400;
+
+/// What a write of checkups changes in the kept cells, person by person: before its first write
+/// of a person (a card key) it subtracts what the person's checkups counted for
+/// ([`count_people!`] with −1); before it commits, it adds what they count for now (+1), and
+/// [`apply_changes!`] writes the difference. What is the same before and after (another fiscal
+/// year of the same person, a checkup that was unchanged) cancels out. The cost grows with the
+/// people written, not with the insurer's year or the store.
+#[derive(Debug, Default)]
+pub(crate) struct CellChanges {
+    /// The card keys already counted before their first write.
+    people: std::collections::HashSet<(String, String, String, String)>,
+    /// The fiscal years the write touched (their generation moves at commit).
+    pub(crate) years: std::collections::BTreeSet<i32>,
+    cells: std::collections::BTreeMap<CellKey, [i64; FIGURES]>,
+}
+
+impl CellChanges {
+    /// The card keys of `keys` not yet counted, now marked as counted.
+    pub(crate) fn first_seen(
+        &mut self,
+        keys: &[(String, String, String, String)],
+    ) -> Vec<(String, String, String, String)> {
+        keys.iter()
+            .filter(|k| self.people.insert((*k).clone()))
+            .cloned()
+            .collect()
+    }
+
+    /// Every card key counted so far.
+    pub(crate) fn counted(&self) -> Vec<(String, String, String, String)> {
+        self.people.iter().cloned().collect()
+    }
+
+    /// Adds `figures` times `sign` to the change of cell `key`.
+    pub(crate) fn count(&mut self, key: CellKey, figures: &[i64; FIGURES], sign: i64) {
+        let entry = self.cells.entry(key).or_insert([0; FIGURES]);
+        for (e, f) in entry.iter_mut().zip(figures) {
+            *e += sign * f;
         }
-        for (year, insurer) in $groups.iter() {
-            sqlx::query("DELETE FROM report_cells WHERE fiscal_year = $1 AND insurer_number = $2")
+    }
+
+    /// The cells that change, with their change.
+    pub(crate) fn changed(&self) -> Vec<(&CellKey, &[i64; FIGURES])> {
+        self.cells
+            .iter()
+            .filter(|(_, f)| f.iter().any(|x| *x != 0))
+            .collect()
+    }
+}
+
+/// Adds the cells of every fiscal year of the people `$keys` (a slice of card keys) as their
+/// checkups are now, times `$sign`, to `$changes` (a `CellChanges`), through `$conn`; `$sqlite`
+/// says which parameter style the statement uses. A macro, as the store's other transaction
+/// code, so that one text serves both backends.
+macro_rules! count_people {
+    ($conn:expr, $keys:expr, $sign:expr, $changes:expr, $sqlite:expr) => {{
+        use sqlx::Row as _;
+        for chunk in $keys.chunks($crate::reports::KEYS_PER_COUNT) {
+            // Built from numbers only: no value is in the text.
+            let sql = $crate::reports::aggregate_sql(&$crate::checkups::keys_in(
+                "insurer_number, symbol, number, branch",
+                chunk.len(),
+                $sqlite,
+            ));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for k in chunk {
+                q = q.bind(&k.0).bind(&k.1).bind(&k.2).bind(&k.3);
+            }
+            for row in q.fetch_all($conn).await? {
+                let key = (
+                    row.try_get::<i32, _>(0)?,
+                    row.try_get::<String, _>(1)?,
+                    row.try_get::<String, _>(2)?,
+                    row.try_get::<i32, _>(3)?,
+                    row.try_get::<i32, _>(4)?,
+                );
+                let mut figures = [0i64; $crate::reports::FIGURES];
+                for (i, f) in figures.iter_mut().enumerate() {
+                    *f = row.try_get::<i64, _>(5 + i)?;
+                }
+                $changes.count(key, &figures, $sign);
+            }
+        }
+    }};
+}
+pub(crate) use count_people;
+
+/// Writes `$changes` (a `CellChanges`) into the kept cells through `$conn`: each changed cell
+/// read, deleted and written again with its change added (left out when no one is in it any
+/// more), and the generation of every year the write touched moved. A cell that would count
+/// fewer than no one is `Corrupt`: the kept cells disagreed with the checkups.
+macro_rules! apply_changes {
+    ($conn:expr, $changes:expr, $sqlite:expr) => {{
+        use sqlx::Row as _;
+        let changed = $changes.changed();
+        for chunk in changed.chunks($crate::reports::CELLS_PER_STATEMENT) {
+            let keys = $crate::checkups::values(chunk.len(), 5, $sqlite);
+            let select = format!(
+                "{} WHERE (fiscal_year, insurer_number, employer, sex, band) IN (VALUES {keys})",
+                $crate::reports::cell_select()
+            );
+            let delete = format!(
+                "DELETE FROM report_cells WHERE (fiscal_year, insurer_number, employer, sex, band) IN (VALUES {keys})"
+            );
+            let mut s = sqlx::query(sqlx::AssertSqlSafe(select));
+            let mut d = sqlx::query(sqlx::AssertSqlSafe(delete));
+            for (k, _) in chunk {
+                s = s.bind(k.0).bind(&k.1).bind(&k.2).bind(k.3).bind(k.4);
+                d = d.bind(k.0).bind(&k.1).bind(&k.2).bind(k.3).bind(k.4);
+            }
+            let mut kept: std::collections::HashMap<
+                (i32, String, String, i32, i32),
+                [i64; $crate::reports::FIGURES],
+            > = std::collections::HashMap::new();
+            for row in s.fetch_all(&mut *$conn).await? {
+                let key = (
+                    row.try_get::<i32, _>(0)?,
+                    row.try_get::<String, _>(1)?,
+                    row.try_get::<String, _>(2)?,
+                    row.try_get::<i32, _>(3)?,
+                    row.try_get::<i32, _>(4)?,
+                );
+                let mut figures = [0i64; $crate::reports::FIGURES];
+                for (i, f) in figures.iter_mut().enumerate() {
+                    *f = row.try_get::<i64, _>(5 + i)?;
+                }
+                kept.insert(key, figures);
+            }
+            d.execute(&mut *$conn).await?;
+            let mut rows: Vec<(&(i32, String, String, i32, i32), [i64; $crate::reports::FIGURES])> =
+                Vec::with_capacity(chunk.len());
+            for (k, change) in chunk {
+                let mut figures = kept.get(*k).copied().unwrap_or([0; $crate::reports::FIGURES]);
+                for (f, c) in figures.iter_mut().zip(change.iter()) {
+                    *f += c;
+                }
+                if figures.iter().any(|f| *f < 0) {
+                    return Err($crate::StoreError::Corrupt(format!(
+                        "report cell of fiscal year {} of insurer {} would count fewer than no one",
+                        k.0, k.1
+                    )));
+                }
+                if figures[0] > 0 {
+                    rows.push((*k, figures));
+                }
+            }
+            for part in rows.chunks($crate::reports::CELLS_PER_STATEMENT / 2) {
+                let sql = format!(
+                    "{} VALUES {}",
+                    $crate::reports::cell_insert_head(),
+                    $crate::checkups::values(part.len(), 5 + $crate::reports::FIGURES, $sqlite)
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (k, figures) in part {
+                    q = q.bind(k.0).bind(&k.1).bind(&k.2).bind(k.3).bind(k.4);
+                    for f in figures {
+                        q = q.bind(*f);
+                    }
+                }
+                q.execute(&mut *$conn).await?;
+            }
+        }
+        for year in &$changes.years {
+            sqlx::query($crate::reports::BUMP_GENERATION)
                 .bind(*year)
-                .bind(insurer.as_str())
-                .execute($conn)
-                .await?;
-            sqlx::query(sqlx::AssertSqlSafe(fill.clone()))
-                .bind(*year)
-                .bind(insurer.as_str())
-                .execute($conn)
+                .execute(&mut *$conn)
                 .await?;
         }
     }};
 }
-pub(crate) use refresh_groups;
+pub(crate) use apply_changes;
+
+/// The kept columns of a cell in the aggregate's order.
+fn cell_columns() -> String {
+    let mut columns = String::from("fiscal_year, insurer_number, employer, sex, band, people");
+    for bit in 0..KEPT_BITS {
+        columns.push_str(&format!(", k{bit}, p{bit}"));
+    }
+    columns
+}
+
+/// `SELECT` of whole kept cells (without a `WHERE`).
+pub(crate) fn cell_select() -> String {
+    format!("SELECT {} FROM report_cells", cell_columns())
+}
+
+/// `INSERT INTO report_cells (…)` of whole cells (without its rows).
+pub(crate) fn cell_insert_head() -> String {
+    format!("INSERT INTO report_cells ({})", cell_columns())
+}
 
 impl Store {
     /// Recomputes the kept cells of fiscal year `year` (every year with `None`) from the
@@ -133,23 +300,6 @@ impl Store {
             tx.commit().await?;
             n
         }))
-    }
-
-    /// Recomputes the kept cells of one insurer's fiscal year (what an import does for each
-    /// group it touched; public for the benchmark).
-    pub async fn refresh_report_cells_of(
-        &self,
-        year: i32,
-        insurer: &str,
-    ) -> Result<(), StoreError> {
-        let groups: std::collections::BTreeSet<(i32, String)> =
-            std::iter::once((year, insurer.to_owned())).collect();
-        crate::on_pool!(self, write, |p| {
-            let mut tx = p.begin().await?;
-            refresh_groups!(&mut *tx, groups);
-            tx.commit().await?;
-        });
-        Ok(())
     }
 
     /// Fiscal year `year`'s generation of what its reports are made from: it moves whenever its
@@ -213,7 +363,7 @@ impl Store {
                 }
                 out.push(ReportCell {
                     insurer: r.try_get("insurer_number")?,
-                    employer: r.try_get("employer")?,
+                    employer: Some(r.try_get::<String, _>("employer")?).filter(|e| !e.is_empty()),
                     sex: u8::try_from(r.try_get::<i32, _>("sex")?).unwrap_or(0),
                     age_band: u8::try_from(r.try_get::<i32, _>("band")?).unwrap_or(0),
                     people: r.try_get("people")?,

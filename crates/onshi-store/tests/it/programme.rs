@@ -384,3 +384,109 @@ async fn eligible_members_are_counted_by_workplace() {
         db.cleanup().await;
     }
 }
+
+/// The kept cells are changed person by person by every import and match; after each of a
+/// long random run of them (new people, later checkups, corrections, repeats, people of every
+/// age band and outside 40–74, members of two workplaces and none, checkups matched later)
+/// they are exactly what grouping every checkup again gives.
+#[tokio::test]
+async fn cells_changed_person_by_person_equal_a_full_refresh() {
+    for db in TestDb::all().await.unwrap() {
+        let store = with_insurers(&db).await;
+        let ins = actor(&kyokai());
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        // Members 1–20 are registered (10 at workplace 1000, 10 at 2000); 21–40 are not
+        // until a match links them.
+        let mut records = std::collections::HashMap::new();
+        for n in 1..=20u64 {
+            let mut m = member("01130012", &n.to_string(), "2020-04-01", "", "");
+            m.details.employer = Some(
+                onshi_domain::EmployerCode::parse(if n <= 10 { "1000" } else { "2000" }).unwrap(),
+            );
+            let r = store
+                .create_member(&ins, &m.key, &m.details, T0)
+                .await
+                .unwrap();
+            records.insert(n, r.id);
+        }
+        let snapshot = |store: &onshi_store::Store| {
+            let store = store.clone();
+            async move {
+                let mut all = Vec::new();
+                for year in 2022..=2025 {
+                    all.push(store.report_cells(year, 16).await.unwrap());
+                }
+                all
+            }
+        };
+        let exams = [
+            date!(2022 - 06 - 01),
+            date!(2023 - 05 - 10),
+            date!(2023 - 11 - 20),
+            date!(2024 - 04 - 01),
+            date!(2024 - 09 - 30),
+            date!(2025 - 03 - 31),
+        ];
+        for round in 0..12 {
+            let mut import = store
+                .begin_checkup_import(&ins, &format!("r{round}.zip"), T1)
+                .await
+                .unwrap();
+            for _ in 0..(1 + next(12)) {
+                let n = 1 + next(40);
+                let mut m = member("01130012", &n.to_string(), "2020-04-01", "", "");
+                // Born 1940–1989: 35 to 85 in these years, every band and both sides of it.
+                m.details.birth_date = onshi_domain::Personal(
+                    Date::from_calendar_date(1940 + (n as i32 * 7) % 50, time::Month::June, 15)
+                        .unwrap(),
+                );
+                let mut c = judged(&m, exams[next(exams.len() as u64) as usize], "3", "3");
+                c.sex = if n % 3 == 0 { 1 } else { 2 };
+                c.judgement.indicators_known = next(1 << 16) as i32;
+                c.judgement.indicators = next(1 << 16) as i32 & c.judgement.indicators_known;
+                import.add(&c).await.unwrap();
+            }
+            import.commit().await.unwrap();
+            if round % 4 == 3 {
+                // Link one waiting checkup to a new member of workplace 2000.
+                let queue = store.unmatched_checkups(&kyokai(), 100, T1).await.unwrap();
+                if let Some(u) = queue.first() {
+                    let n: u64 = u.number.parse().unwrap();
+                    let mut m = member("01130012", &u.number, "2020-04-01", "", "");
+                    m.details.employer = Some(onshi_domain::EmployerCode::parse("2000").unwrap());
+                    let id = match records.get(&n) {
+                        Some(id) => id.clone(),
+                        None => {
+                            let r = store
+                                .create_member(&ins, &m.key, &m.details, T1)
+                                .await
+                                .unwrap();
+                            records.insert(n, r.id.clone());
+                            r.id
+                        }
+                    };
+                    store
+                        .match_checkup(&kyokai(), &u.id, &id, T1)
+                        .await
+                        .unwrap();
+                }
+            }
+            let kept = snapshot(&store).await;
+            assert!(kept.iter().any(|y| !y.is_empty()), "round {round}");
+            store.refresh_report_cells(None).await.unwrap();
+            assert_eq!(
+                kept,
+                snapshot(&store).await,
+                "round {round} on {}",
+                db.backend
+            );
+        }
+        db.cleanup().await;
+    }
+}
