@@ -682,55 +682,198 @@ pub fn report_csv(report: &onshi_api::ScoringReport) -> String {
 }
 
 /// The reports each fiscal year published, kept until they would change: masking a national
-/// year takes seconds (BENCHMARKS.md, "Reports"), so a year is computed once per generation of
-/// what it is made from (`Store::report_generation`: its cells, the employers' industries, the
-/// merged workplaces), not per request. Requests wait for one computation rather than each
-/// starting their own.
-#[derive(Default)]
+/// year takes tens of seconds (BENCHMARKS.md, "Reports"), so a year is computed once per
+/// generation of what it is made from (`Store::report_generation`: its cells, the employers'
+/// industries, the merged workplaces), not per request, and off the request: one computation
+/// per year at a time runs in the background (the engine on a blocking thread), and goes on to
+/// the next generation if the year moved while it ran. A request whose generation is newer than
+/// the kept reports waits for them up to [`FRESH_WAIT`], then is answered with the year's
+/// previous reports (one earlier generation, masked as one whole, never a mixture), so that at
+/// national scale an import does not make every page wait for the masking.
 pub struct PublishedReports {
-    years: tokio::sync::Mutex<std::collections::HashMap<i32, PublishedYear>>,
+    years: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i32, YearSlot>>>,
+    fresh_wait: std::time::Duration,
+}
+
+/// How long a request waits for a year's reports of its generation when the year already has
+/// earlier ones to show: long enough for any store but a national one.
+pub const FRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Default for PublishedReports {
+    fn default() -> Self {
+        Self::waiting(FRESH_WAIT)
+    }
 }
 
 /// A year's reports and the generation they were computed at.
-struct PublishedYear {
-    generation: i64,
-    reports: std::sync::Arc<onshi_checkup::scoring::Reports>,
+#[derive(Clone)]
+pub struct PublishedYear {
+    /// The generation of what they were computed from.
+    pub generation: i64,
+    /// Every insurer's report and workplace's sheet.
+    pub reports: std::sync::Arc<onshi_checkup::scoring::Reports>,
+}
+
+/// What a computation announces: the reports of a generation, or why there are none.
+type Announced = Option<Result<PublishedYear, std::sync::Arc<StoreError>>>;
+
+/// A year's kept reports and the computation under way, if any.
+#[derive(Default)]
+struct YearSlot {
+    kept: Option<PublishedYear>,
+    computing: Option<tokio::sync::watch::Receiver<Announced>>,
+}
+
+type Years = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i32, YearSlot>>>;
+
+fn lock(years: &Years) -> std::sync::MutexGuard<'_, std::collections::HashMap<i32, YearSlot>> {
+    // A panic while holding the lock leaves a map that is still whole (every change is one
+    // assignment): go on with it.
+    years
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The same failure for every request that waited on one computation.
+fn failed(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Busy(what) => StoreError::Busy(what),
+        StoreError::NotFound(what) => StoreError::NotFound(what),
+        other => StoreError::Corrupt(format!("publishing the reports failed: {other}")),
+    }
 }
 
 impl PublishedReports {
+    /// Published reports whose requests wait up to `fresh_wait` for a new generation (tests
+    /// use zero to see the previous reports served while the next are computed).
+    pub fn waiting(fresh_wait: std::time::Duration) -> Self {
+        Self {
+            years: Default::default(),
+            fresh_wait,
+        }
+    }
+
     /// Fiscal year `year`'s published reports: the kept ones while the year's generation is
-    /// the one they were computed at, else computed now and kept.
+    /// the one they were computed at; else those of the current generation if they are ready
+    /// within the wait, else the kept ones (a year never computed waits for its first).
     pub async fn year(
         &self,
         store: &Store,
         year: i32,
     ) -> Result<std::sync::Arc<onshi_checkup::scoring::Reports>, StoreError> {
-        let mut years = self.years.lock().await;
-        let generation = store.report_generation(year).await?;
-        if let Some(kept) = years.get(&year)
-            && kept.generation == generation
-        {
-            return Ok(kept.reports.clone());
-        }
-        let started = std::time::Instant::now();
-        let reports = std::sync::Arc::new(year_reports(store, year).await?);
-        tracing::info!(
-            year,
-            generation,
-            insurers = reports.insurers.len(),
-            workplaces = reports.workplaces.len(),
-            seconds = started.elapsed().as_secs_f64(),
-            "reports published"
-        );
-        years.insert(
-            year,
-            PublishedYear {
-                generation,
-                reports: reports.clone(),
-            },
-        );
-        Ok(reports)
+        Ok(self.year_at(store, year).await?.reports)
     }
+
+    /// [`PublishedReports::year`] with the generation the reports were computed at.
+    pub async fn year_at(&self, store: &Store, year: i32) -> Result<PublishedYear, StoreError> {
+        let generation = store.report_generation(year).await?;
+        let (kept, mut announced) = {
+            let mut years = lock(&self.years);
+            let slot = years.entry(year).or_default();
+            if let Some(kept) = &slot.kept
+                && kept.generation >= generation
+            {
+                return Ok(kept.clone());
+            }
+            let rx = match &slot.computing {
+                // A computation that ended without clearing its slot (it panicked) is over.
+                Some(rx) if rx.has_changed().is_ok() => rx.clone(),
+                _ => {
+                    let rx = compute(self.years.clone(), store.clone(), year, generation);
+                    slot.computing = Some(rx.clone());
+                    rx
+                }
+            };
+            (slot.kept.clone(), rx)
+        };
+        let current = |a: &Announced| match a {
+            Some(Ok(p)) => p.generation >= generation,
+            Some(Err(_)) => true,
+            None => false,
+        };
+        let waited = match &kept {
+            Some(_) => tokio::time::timeout(self.fresh_wait, announced.wait_for(current))
+                .await
+                .ok(),
+            // Nothing to show meanwhile: wait for whatever the computation gives first.
+            None => Some(announced.wait_for(|a| a.is_some()).await),
+        };
+        match (waited, kept) {
+            (Some(Ok(a)), kept) => match &*a {
+                Some(Ok(p)) => Ok(p.clone()),
+                Some(Err(e)) => match kept {
+                    Some(k) => {
+                        tracing::warn!(year, error = %e, "reports not published; the previous ones are shown");
+                        Ok(k)
+                    }
+                    None => Err(failed(e)),
+                },
+                None => Err(StoreError::Corrupt(
+                    "a computation announced nothing".into(),
+                )),
+            },
+            (_, Some(k)) => Ok(k),
+            (Some(Err(_)), None) => Err(StoreError::Corrupt(
+                "the computation of the reports ended without an answer".into(),
+            )),
+            (None, None) => Err(StoreError::Corrupt("no reports to show".into())),
+        }
+    }
+}
+
+/// Starts the background computation of `year`'s reports at `generation`; it keeps them in
+/// `years`, announces them, and computes again while the year's generation has moved on.
+fn compute(
+    years: Years,
+    store: Store,
+    year: i32,
+    generation: i64,
+) -> tokio::sync::watch::Receiver<Announced> {
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    tokio::spawn(async move {
+        let mut generation = generation;
+        loop {
+            let started = std::time::Instant::now();
+            let outcome = year_reports(&store, year).await;
+            let next = match outcome {
+                Ok(reports) => {
+                    let reports = std::sync::Arc::new(reports);
+                    tracing::info!(
+                        year,
+                        generation,
+                        insurers = reports.insurers.len(),
+                        workplaces = reports.workplaces.len(),
+                        seconds = started.elapsed().as_secs_f64(),
+                        "reports published"
+                    );
+                    let published = PublishedYear {
+                        generation,
+                        reports,
+                    };
+                    {
+                        let mut years = lock(&years);
+                        let slot = years.entry(year).or_default();
+                        if slot.kept.as_ref().is_none_or(|k| k.generation < generation) {
+                            slot.kept = Some(published.clone());
+                        }
+                    }
+                    tx.send_replace(Some(Ok(published)));
+                    store.report_generation(year).await.ok()
+                }
+                Err(e) => {
+                    tracing::warn!(year, generation, error = %e, "reports not published");
+                    tx.send_replace(Some(Err(std::sync::Arc::new(e))));
+                    None
+                }
+            };
+            match next {
+                Some(moved) if moved > generation => generation = moved,
+                _ => break,
+            }
+        }
+        lock(&years).entry(year).or_default().computing = None;
+    });
+    rx
 }
 
 /// Every insurer's report and workplace's sheet of fiscal year `year`, masked together.
@@ -753,17 +896,22 @@ async fn year_reports(
         .collect();
     let bits = u32::try_from(Indicator::ALL.len()).unwrap_or(31);
     let cells: Vec<Cell> = store.report_cells(year, bits).await?;
-    Ok(reports_with_groups(
-        year,
-        &cells,
-        |n| InsurerNumber::parse(n).map_or(onshi_domain::InsurerKind::Other, |i| i.kind()),
-        |insurer, code| {
-            industries
-                .get(&(insurer.to_owned(), code.to_owned()))
-                .cloned()
-        },
-        &groups,
-    ))
+    // Seconds of work at national scale: off the runtime's threads.
+    tokio::task::spawn_blocking(move || {
+        reports_with_groups(
+            year,
+            &cells,
+            |n| InsurerNumber::parse(n).map_or(onshi_domain::InsurerKind::Other, |i| i.kind()),
+            |insurer, code| {
+                industries
+                    .get(&(insurer.to_owned(), code.to_owned()))
+                    .cloned()
+            },
+            &groups,
+        )
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("the report engine stopped: {e}")))
 }
 
 fn figure(s: onshi_checkup::masking::Shown) -> onshi_api::ReportFigure {

@@ -162,6 +162,11 @@ async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorde
         assert_eq!(report.medical_cost, None, "no costs imported");
         // A new employer's industry joins every year's averages: the kept reports are stale.
         let generation = w.store.report_generation(2024).await.unwrap();
+        // Reports that answer at once: the first computation is waited for, the next is not.
+        let at_once =
+            onshi_server::routes::programme::PublishedReports::waiting(std::time::Duration::ZERO);
+        let first = at_once.year_at(&w.store, 2024).await.unwrap();
+        assert_eq!(first.generation, generation);
         let (s, v) = w
             .call(
                 Method::POST,
@@ -175,6 +180,23 @@ async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorde
             w.store.report_generation(2024).await.unwrap(),
             generation + 1
         );
+        // The year moved: the previous reports are shown while the next are computed in the
+        // background, then the next ones.
+        let stale = at_once.year_at(&w.store, 2024).await.unwrap();
+        assert_eq!(
+            stale.generation, generation,
+            "served before the computation ran"
+        );
+        assert!(std::sync::Arc::ptr_eq(&stale.reports, &first.reports));
+        let mut next = stale;
+        for _ in 0..200 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            next = at_once.year_at(&w.store, 2024).await.unwrap();
+            if next.generation > generation {
+                break;
+            }
+        }
+        assert_eq!(next.generation, generation + 1, "the next reports arrived");
 
         // Medical costs: the society's and two more insurers' make a national average; the
         // 協会けんぽ branch alone in its kind has its kind's average masked.
