@@ -15,8 +15,8 @@
 //! - **engine**: one year's cells read and every insurer's report and workplace's sheet computed
 //!   and masked (`onshi_checkup::scoring::reports`);
 //! - **incremental**: an archive of 1,000 checkups for the largest insurer through the real
-//!   import (`begin_checkup_import`, `add_batch`, `commit`, which refreshes the groups it
-//!   touched), and that group's refresh alone.
+//!   import (`begin_checkup_import`, `add_batch`, `commit`, which changes the cells of the people
+//!   it wrote), then that year regrouped whole, and the cells asserted to be the same.
 //!
 //! `cargo bench -p onshi-store --bench reports` (1,000,000 checkups, SQLite, and PostgreSQL
 //! when `ONSHI_TEST_DATABASE_URL` is set; DuckDB when `python3 -c 'import duckdb'` works), or

@@ -75,16 +75,242 @@ pub fn industry_of(insurer: &str, code: &str) -> char {
     'T'
 }
 
+/// How large a world `onshi gen` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Scale {
+    /// The demo's nine insurers of Tokyo and Osaka.
+    #[default]
+    Demo,
+    /// The national mix: 1,400 insurers of every kind (47 協会けんぽ branches, 953 健康保険組合,
+    /// 80 共済組合, 273 国民健康保険, 47 後期高齢者医療広域連合), with 49,234 workplaces of the
+    /// employee insurers.
+    National,
+}
+
+/// 都道府県 names by JIS X 0401 code (index + 1).
+const PREFECTURES: [&str; 47] = [
+    "北海道",
+    "青森県",
+    "岩手県",
+    "宮城県",
+    "秋田県",
+    "山形県",
+    "福島県",
+    "茨城県",
+    "栃木県",
+    "群馬県",
+    "埼玉県",
+    "千葉県",
+    "東京都",
+    "神奈川県",
+    "新潟県",
+    "富山県",
+    "石川県",
+    "福井県",
+    "山梨県",
+    "長野県",
+    "岐阜県",
+    "静岡県",
+    "愛知県",
+    "三重県",
+    "滋賀県",
+    "京都府",
+    "大阪府",
+    "兵庫県",
+    "奈良県",
+    "和歌山県",
+    "鳥取県",
+    "島根県",
+    "岡山県",
+    "広島県",
+    "山口県",
+    "徳島県",
+    "香川県",
+    "愛媛県",
+    "高知県",
+    "福岡県",
+    "佐賀県",
+    "長崎県",
+    "熊本県",
+    "大分県",
+    "宮崎県",
+    "鹿児島県",
+    "沖縄県",
+];
+
+/// A synthetic insurer: its number, name, 都道府県, share of people (a weight among insurers of
+/// the same kind) and how many workplaces (記号 1000 on) its employees are spread over.
+#[derive(Debug, Clone)]
+pub struct SynthInsurer {
+    /// 保険者番号 with its check digit.
+    pub number: InsurerNumber,
+    /// The made-up name.
+    pub name: String,
+    /// 都道府県 code, 1–47.
+    pub prefecture: u8,
+    weight: u32,
+    workplaces: u32,
+}
+
+/// The insurers of `scale`, employee insurers first (協会けんぽ, 健康保険組合, 共済組合), then
+/// 国民健康保険 and 後期高齢者医療.
+pub fn synth_insurers(scale: Scale) -> Vec<SynthInsurer> {
+    let insurer = |data: String, name: String, prefecture: u8, weight: u32, workplaces: u32| {
+        InsurerNumber::from_data_digits(&data)
+            .ok()
+            .map(|number| SynthInsurer {
+                number,
+                name,
+                prefecture,
+                weight,
+                workplaces,
+            })
+    };
+    match scale {
+        Scale::Demo => INSURERS
+            .iter()
+            .filter_map(|(data, name, weight)| {
+                let osaka = name.contains("大阪") || name.contains("なにわ");
+                insurer(
+                    (*data).to_owned(),
+                    (*name).to_owned(),
+                    if osaka { 27 } else { 13 },
+                    *weight,
+                    9000,
+                )
+            })
+            .collect(),
+        Scale::National => {
+            // People: 協会けんぽ 33 %, 健康保険組合 23 %, 共済 7 %, 国保 23 % (and 後期高齢者 of
+            // their own draw), each kind's share spread unevenly over its insurers; 49,234
+            // workplaces: 640 per 協会けんぽ branch, 18 per society, 25 per 共済組合.
+            let pref = |i: usize| (i % 47) as u8 + 1;
+            let pname = |p: u8| PREFECTURES[usize::from(p - 1)];
+            let short = |p: u8| {
+                let n = pname(p);
+                if p == 1 {
+                    n
+                } else {
+                    n.trim_end_matches(['都', '府', '県'])
+                }
+            };
+            let mut out = Vec::with_capacity(1_400);
+            for i in 0..47 {
+                let p = pref(i);
+                out.extend(insurer(
+                    format!("01{p:02}001"),
+                    format!("全国健康保険協会 {}支部", short(p)),
+                    p,
+                    851,
+                    640,
+                ));
+            }
+            for i in 0..953 {
+                let (p, serial) = (pref(i), i / 47 + 1);
+                out.extend(insurer(
+                    format!("06{p:02}{serial:03}"),
+                    format!("{}第{serial}健康保険組合", pname(p)),
+                    p,
+                    6 + (i as u32 * 7919) % 49,
+                    18,
+                ));
+            }
+            for i in 0..80 {
+                let (p, serial) = (pref(i), i / 47 + 1);
+                out.extend(insurer(
+                    format!("{}{p:02}{serial:03}", 31 + i % 4),
+                    format!("{}第{serial}共済組合", pname(p)),
+                    p,
+                    100,
+                    25,
+                ));
+            }
+            for i in 0..273 {
+                let (p, serial) = (pref(i), i / 47 + 1);
+                out.extend(insurer(
+                    format!("{p:02}{serial:03}"),
+                    format!("{}第{serial}市町村 国民健康保険", pname(p)),
+                    p,
+                    16 + (i as u32 * 104_729) % 129,
+                    0,
+                ));
+            }
+            for i in 0..47 {
+                let p = pref(i);
+                out.extend(insurer(
+                    format!("39{p:02}001"),
+                    format!("{}後期高齢者医療広域連合", pname(p)),
+                    p,
+                    100,
+                    0,
+                ));
+            }
+            out
+        }
+    }
+}
+
 /// The demo insurers with their check digits, and names.
-pub fn insurers() -> Vec<(InsurerNumber, &'static str)> {
-    INSURERS
-        .iter()
-        .filter_map(|(data, name, _)| {
-            InsurerNumber::from_data_digits(data)
-                .ok()
-                .map(|n| (n, *name))
-        })
+pub fn insurers() -> Vec<(InsurerNumber, String)> {
+    synth_insurers(Scale::Demo)
+        .into_iter()
+        .map(|i| (i.number, i.name))
         .collect()
+}
+
+/// A workplace of a synthetic world, as `onshi gen employers` writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SynthWorkplace {
+    /// Its insurer.
+    pub insurer: InsurerNumber,
+    /// 事業所コード: the 記号 its employees' cards carry.
+    pub code: String,
+    /// The made-up name.
+    pub name: String,
+    /// 業態 (JSIC major group letter), from [`industry_of`].
+    pub industry: char,
+    /// 都道府県 code: the insurer's.
+    pub prefecture: u8,
+}
+
+/// The demo registers the largest `DEMO_WORKPLACES` workplaces of each employee insurer (the
+/// population puts about a tenth of an insurer's employees in 記号 1000).
+pub const DEMO_WORKPLACES: u32 = 8;
+
+/// The workplaces of `scale` to register: at demo scale the largest [`DEMO_WORKPLACES`] of each
+/// employee insurer, nationally every workplace the population can put employees in.
+pub fn workplaces(scale: Scale) -> Vec<SynthWorkplace> {
+    let mut out = Vec::new();
+    for i in synth_insurers(scale) {
+        let count = match scale {
+            Scale::Demo if i.workplaces > 0 && employee_insurer(&i.number) => DEMO_WORKPLACES,
+            Scale::Demo => 0,
+            Scale::National => i.workplaces,
+        };
+        for code in 1000..1000 + count {
+            let code = code.to_string();
+            out.push(SynthWorkplace {
+                industry: industry_of(i.number.as_str(), &code),
+                name: match scale {
+                    Scale::Demo => format!("デモ事業所{code}（{}）", i.name),
+                    Scale::National => format!("事業所{code}（{}）", i.name),
+                },
+                insurer: i.number.clone(),
+                code,
+                prefecture: i.prefecture,
+            });
+        }
+    }
+    out
+}
+
+/// Whether `n` insures employees (and so has workplaces).
+fn employee_insurer(n: &InsurerNumber) -> bool {
+    !matches!(
+        n.kind(),
+        onshi_domain::InsurerKind::NationalHealthInsurance
+            | onshi_domain::InsurerKind::LateStageElderly
+    )
 }
 
 const SURNAMES: [(&str, &str); 20] = [
@@ -198,6 +424,10 @@ pub struct Population {
     limit_rng: Rng,
     today: Date,
     insurers: Vec<(InsurerNumber, u32)>,
+    /// Per insurer, how many workplaces its employees are spread over.
+    workplaces: Vec<u32>,
+    /// The employee insurers, which come first.
+    employee_insurers: usize,
     weight_total: u32,
     next_number: Vec<u64>,
     person: u64,
@@ -206,12 +436,22 @@ pub struct Population {
 }
 
 impl Population {
-    /// A population of `count` rows as of `today`, from `seed`.
+    /// A population of `count` rows as of `today`, from `seed`, of the demo's insurers.
     pub fn new(count: u64, seed: u64, today: Date) -> Self {
-        let insurers: Vec<(InsurerNumber, u32)> = INSURERS
+        Self::of_scale(count, seed, today, Scale::Demo)
+    }
+
+    /// A population of `count` rows as of `today`, from `seed`, of the insurers of `scale`.
+    pub fn of_scale(count: u64, seed: u64, today: Date, scale: Scale) -> Self {
+        let synth = synth_insurers(scale);
+        let insurers: Vec<(InsurerNumber, u32)> =
+            synth.iter().map(|i| (i.number.clone(), i.weight)).collect();
+        let workplaces = synth.iter().map(|i| i.workplaces.max(1)).collect();
+        let employee_insurers = synth
             .iter()
-            .filter_map(|(data, _, w)| InsurerNumber::from_data_digits(data).ok().map(|n| (n, *w)))
-            .collect();
+            .filter(|i| employee_insurer(&i.number))
+            .count()
+            .max(1);
         let weight_total = insurers.iter().map(|(_, w)| w).sum();
         let next_number = vec![1; insurers.len()];
         Self {
@@ -219,6 +459,8 @@ impl Population {
             limit_rng: Rng(seed ^ 0x6c69_6d69_7400_0001),
             today,
             insurers,
+            workplaces,
+            employee_insurers,
             weight_total,
             next_number,
             person: 0,
@@ -313,7 +555,10 @@ impl Population {
             // Workplaces of very different sizes: 記号 1000 holds about a tenth of an insurer's
             // employees, the next few hundreds each, most a handful (u⁴ of one draw).
             let u = self.rng.unit();
-            format!("{}", 1000 + (9000.0 * u.powi(4)) as u64)
+            format!(
+                "{}",
+                1000 + (f64::from(self.workplaces[i]) * u.powi(4)) as u64
+            )
         } else {
             format!("{:02}", self.rng.below(99) + 1)
         };
@@ -327,10 +572,14 @@ impl Population {
             let old = self.pick_insurer(|n| {
                 n.kind() != NationalHealthInsurance && n.kind() != LateStageElderly
             });
-            let old = if old == i { (i + 1) % 5 } else { old };
+            let old = if old == i {
+                (i + 1) % self.employee_insurers
+            } else {
+                old
+            };
             let my_number = self.my_number();
             let until = change - Duration::days(1);
-            let old_symbol = format!("{}", 1000 + self.rng.below(9000));
+            let old_symbol = format!("{}", 1000 + self.rng.below(u64::from(self.workplaces[old])));
             self.push_row(
                 old,
                 None,
@@ -645,6 +894,73 @@ mod tests {
     use super::*;
     use onshi_domain::MemberInput;
     use time::macros::date;
+
+    /// The national scale: 1,400 insurers of the five kinds with distinct valid numbers, about 50,000 workplaces in every industry, and a
+    /// population spread over them (every row's insurer one of them, its workplace one of its
+    /// insurer's), while the demo scale is the nine insurers it always was.
+    #[test]
+    fn the_national_scale_has_every_kind_of_insurer_and_fifty_thousand_workplaces() {
+        use onshi_domain::InsurerKind::*;
+        let national = synth_insurers(Scale::National);
+        let kinds = |k| national.iter().filter(|i| i.number.kind() == k).count();
+        assert_eq!(
+            (
+                kinds(KyokaiKenpo),
+                kinds(HealthInsuranceSociety),
+                kinds(MutualAid),
+                kinds(NationalHealthInsurance),
+                kinds(LateStageElderly),
+            ),
+            (47, 953, 80, 273, 47)
+        );
+        let numbers: std::collections::HashSet<String> =
+            national.iter().map(|i| i.number.to_string()).collect();
+        assert_eq!(numbers.len(), 1_400, "numbers are distinct");
+        assert!(
+            national
+                .iter()
+                .any(|i| i.name == "全国健康保険協会 東京支部")
+        );
+        assert!(
+            national
+                .iter()
+                .any(|i| i.name == "全国健康保険協会 北海道支部")
+        );
+
+        let places = workplaces(Scale::National);
+        assert_eq!(places.len(), 49_234);
+        let industries: std::collections::HashSet<char> =
+            places.iter().map(|w| w.industry).collect();
+        assert_eq!(industries.len(), 20, "every industry");
+        let place_keys: std::collections::HashSet<(String, String)> = places
+            .iter()
+            .map(|w| (w.insurer.to_string(), w.code.clone()))
+            .collect();
+
+        let rows: Vec<Row> =
+            Population::of_scale(30_000, 3, date!(2026 - 11 - 01), Scale::National).collect();
+        let mut used = std::collections::HashSet::new();
+        let mut at_workplace = 0;
+        for row in &rows {
+            let v = &row.values;
+            assert!(numbers.contains(&v[0]), "{}", v[0]);
+            used.insert(v[0].clone());
+            if !v[20].is_empty() {
+                assert!(
+                    place_keys.contains(&(v[0].clone(), v[20].clone())),
+                    "{} {}",
+                    v[0],
+                    v[20]
+                );
+                at_workplace += 1;
+            }
+        }
+        assert!(used.len() > 1_000, "{} insurers have members", used.len());
+        assert!(at_workplace > 10_000, "{at_workplace}");
+
+        assert_eq!(insurers().len(), 9);
+        assert_eq!(workplaces(Scale::Demo).len(), 40);
+    }
 
     #[test]
     fn every_generated_row_is_valid_and_card_keys_are_unique() {

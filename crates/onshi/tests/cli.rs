@@ -2263,3 +2263,126 @@ fn staff_accounts_are_added_with_two_factors_and_disabled() {
     let out = onshi(&["account", "reset", "--login", "nobody", "--db", &db]);
     assert!(!out.status.success());
 }
+
+/// `onshi gen` at national scale writes the 1,400 insurers and their workplaces, which
+/// `insurer add --from` and `employer add --from` register; a bad line of an employer file
+/// refuses the whole file naming the line and column, and a file given again registers nothing
+/// new.
+#[test]
+fn the_national_world_is_generated_and_registered_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("n.db").display());
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let out = onshi(&[
+        "gen",
+        "insurers",
+        "--scale",
+        "national",
+        "--out",
+        &path("i.csv"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let insurers = std::fs::read_to_string(path("i.csv")).unwrap();
+    assert_eq!(insurers.lines().count(), 1 + 1_400);
+    let out = onshi(&[
+        "gen",
+        "employers",
+        "--scale",
+        "national",
+        "--out",
+        &path("e.csv"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let employers = std::fs::read_to_string(path("e.csv")).unwrap();
+    assert_eq!(employers.lines().count(), 1 + 49_234);
+    let out = onshi(&[
+        "gen",
+        "members",
+        "--scale",
+        "national",
+        "--count",
+        "3000",
+        "--out",
+        &path("m.csv"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let members = std::fs::read_to_string(path("m.csv")).unwrap();
+    let known: std::collections::HashSet<&str> = insurers
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    let used: std::collections::HashSet<&str> = members
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    assert!(used.is_subset(&known) && used.len() > 300, "{}", used.len());
+
+    // Register the insurers of one branch's and one society's workplaces, then those.
+    let head = "insurer,code,name,industry,prefecture";
+    let two: Vec<&str> = insurers
+        .lines()
+        .filter(|l| {
+            l.ends_with(",全国健康保険協会 東京支部") || l.ends_with(",東京都第1健康保険組合")
+        })
+        .collect();
+    assert_eq!(two.len(), 2, "{two:?}");
+    let numbers: Vec<String> = two
+        .iter()
+        .filter_map(|l| l.split(',').next())
+        .map(|n| format!("{n},"))
+        .collect();
+    let mine: Vec<&str> = employers
+        .lines()
+        .skip(1)
+        .filter(|l| numbers.iter().any(|n| l.starts_with(n.as_str())))
+        .collect();
+    assert_eq!(
+        mine.len(),
+        640 + 18,
+        "a 協会けんぽ branch's and a society's"
+    );
+    std::fs::write(
+        path("two.csv"),
+        format!("number,name\n{}\n", two.join("\n")),
+    )
+    .unwrap();
+    let out = onshi(&["insurer", "add", "--from", &path("two.csv"), "--db", &db]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut bad = mine.clone();
+    bad[100] = "01130012,9999,壊れた事業所,Z,13"; // 業態 Z is no JSIC group
+    std::fs::write(path("bad.csv"), format!("{head}\n{}\n", bad.join("\n"))).unwrap();
+    let add = |file: &str| {
+        onshi(&[
+            "employer",
+            "add",
+            "--from",
+            &path(file),
+            "--operator",
+            "tester",
+            "--db",
+            &db,
+        ])
+    };
+    let out = add("bad.csv");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("line 102: industry:"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(path("good.csv"), format!("{head}\n{}\n", mine.join("\n"))).unwrap();
+    let out = add("good.csv");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        658,
+        "one token line per employer, none before the bad file was refused"
+    );
+    assert!(text(&out.stderr).contains("658 registered, 0 already registered"));
+    let out = add("good.csv");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 0);
+    assert!(text(&out.stderr).contains("0 registered, 658 already registered"));
+}

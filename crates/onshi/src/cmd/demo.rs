@@ -65,7 +65,7 @@ pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
             "# insurer_number  api_token  name   (demo only: real tokens are shown once and never written down)\n",
         );
         for (number, name) in synth::insurers() {
-            let token = add_insurer(&store, number.as_str(), name, clock.now()).await?;
+            let token = add_insurer(&store, number.as_str(), &name, clock.now()).await?;
             tokens.push_str(&format!("{number}  {token}  {name}\n"));
         }
         std::fs::write(&tokens_path, tokens)
@@ -283,50 +283,21 @@ async fn print_guide(
     Ok(())
 }
 
-/// The demo's registered workplaces: the largest of each employee insurer (記号 1000 on; the
-/// synthetic population puts about a tenth of an insurer's employees in 1000), with their
-/// industries, so that 事業所カルテ and employer reports have figures to show.
-const DEMO_WORKPLACES: u32 = 8;
-
 /// The employer whose staff account the demo makes (`emp1000` in demo-staff.txt).
 const DEMO_EMPLOYER: &str = "01130012/1000";
 
-/// Registers the largest workplaces of each employee insurer (no API tokens: the demo's
-/// employers use the pages).
+/// Registers the largest workplaces of each employee insurer (`synth::workplaces`) with their
+/// industries, so that 事業所カルテ and employer reports have figures to show (no API tokens:
+/// the demo's employers use the pages).
 async fn setup_employers(store: &onshi_store::Store, clock: &dyn Clock) -> Result<(), CliError> {
-    use onshi_domain::{EmployerCode, EmployerRef, Industry, InsurerKind, Prefecture};
     let admin = operator(Some("demo".into()));
     let mut registered = 0;
-    for (number, name) in synth::insurers() {
-        if matches!(
-            number.kind(),
-            InsurerKind::NationalHealthInsurance | InsurerKind::LateStageElderly
-        ) {
-            continue;
-        }
-        let prefecture = if name.contains("大阪") || name.contains("なにわ") {
-            "27"
-        } else {
-            "13"
-        };
-        for code in 1000..1000 + DEMO_WORKPLACES {
-            let code = code.to_string();
-            let industry = synth::industry_of(number.as_str(), &code);
-            let employer = onshi_store::Employer {
-                id: EmployerRef {
-                    insurer: number.clone(),
-                    code: EmployerCode::parse(&code).map_err(CliError::Config)?,
-                },
-                name: format!("デモ事業所{code}（{name}）"),
-                industry: Industry::parse(&industry.to_string()).map_err(CliError::Config)?,
-                prefecture: Prefecture::parse(prefecture).map_err(CliError::Config)?,
-                created_at: clock.now(),
-            };
-            let (_, hash) = onshi_store::token::mint(onshi_store::token::TokenKind::Employer)
-                .map_err(|_| CliError::Config("no system randomness".into()))?;
-            store.create_employer(&employer, &hash, &admin).await?;
-            registered += 1;
-        }
+    for w in synth::workplaces(synth::Scale::Demo) {
+        let employer = crate::cmd::employer::employer_of(&w, clock.now())?;
+        let (_, hash) = onshi_store::token::mint(onshi_store::token::TokenKind::Employer)
+            .map_err(|_| CliError::Config("no system randomness".into()))?;
+        store.create_employer(&employer, &hash, &admin).await?;
+        registered += 1;
     }
     println!("Registered {registered} workplaces with their industries.");
     Ok(())

@@ -28,6 +28,10 @@ pub enum GenCommand {
         /// Random seed (same seed, same file).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The demo's nine insurers, or the national mix (1,400 insurers, 49,234
+        /// workplaces; write them with `gen insurers` and `gen employers` of the same scale).
+        #[arg(long, value_enum, default_value_t = synth::Scale::Demo)]
+        scale: synth::Scale,
     },
     /// Write checkup archives for the members `gen members` writes with the same --count,
     /// --seed and day: 特定健診 of members aged 40–74 and employer checkups of employees under
@@ -50,12 +54,34 @@ pub enum GenCommand {
         /// Random seed (as given to `gen members`).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The scale given to `gen members`.
+        #[arg(long, value_enum, default_value_t = synth::Scale::Demo)]
+        scale: synth::Scale,
     },
-    /// Write the synthetic insurers (number,name) that `gen members` uses.
+    /// Write the synthetic insurers (number,name) that `gen members` uses, for
+    /// `onshi insurer add --from`.
+    ///
+    /// Example: onshi gen insurers --scale national --out insurers.csv
     Insurers {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+        /// The scale given to `gen members`.
+        #[arg(long, value_enum, default_value_t = synth::Scale::Demo)]
+        scale: synth::Scale,
+    },
+    /// Write the workplaces (insurer,code,name,industry,prefecture) of the synthetic
+    /// population's employees, for `onshi employer add --from`: at demo scale the largest
+    /// eight of each employee insurer (those `onshi demo` registers), nationally all of them.
+    ///
+    /// Example: onshi gen employers --scale national --out employers.csv
+    Employers {
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// The scale given to `gen members`.
+        #[arg(long, value_enum, default_value_t = synth::Scale::Demo)]
+        scale: synth::Scale,
     },
 }
 
@@ -67,9 +93,14 @@ pub fn run(command: GenCommand, clock: &dyn Clock) -> Result<(), CliError> {
             out,
             encoding,
             seed,
+            scale,
         } => {
             let today = onshi_domain::japan::japan_date(clock.now());
-            let n = synth::write_csv(synth::Population::new(count, seed, today), &out, encoding)?;
+            let n = synth::write_csv(
+                synth::Population::of_scale(count, seed, today, scale),
+                &out,
+                encoding,
+            )?;
             println!("wrote {n} members to {}", out.display());
             Ok(())
         }
@@ -79,9 +110,10 @@ pub fn run(command: GenCommand, clock: &dyn Clock) -> Result<(), CliError> {
             years,
             per_archive,
             seed,
+            scale,
         } => {
             let today = onshi_domain::japan::japan_date(clock.now());
-            let rows = synth::Population::new(count, seed, today);
+            let rows = synth::Population::of_scale(count, seed, today, scale);
             let written = crate::synth_checkups::write_archives(
                 rows,
                 &out,
@@ -101,17 +133,27 @@ pub fn run(command: GenCommand, clock: &dyn Clock) -> Result<(), CliError> {
             );
             Ok(())
         }
-        GenCommand::Insurers { out } => {
+        GenCommand::Insurers { out, scale } => {
+            let insurers = synth::synth_insurers(scale);
             let mut text = String::from("number,name\n");
-            for (n, name) in synth::insurers() {
-                text.push_str(&format!("{n},{name}\n"));
+            for i in &insurers {
+                text.push_str(&format!("{},{}\n", i.number, i.name));
             }
             std::fs::write(&out, text).map_err(|e| CliError::Io(out.display().to_string(), e))?;
-            println!(
-                "wrote {} insurers to {}",
-                synth::insurers().len(),
-                out.display()
-            );
+            println!("wrote {} insurers to {}", insurers.len(), out.display());
+            Ok(())
+        }
+        GenCommand::Employers { out, scale } => {
+            let workplaces = synth::workplaces(scale);
+            let mut text = String::from("insurer,code,name,industry,prefecture\n");
+            for w in &workplaces {
+                text.push_str(&format!(
+                    "{},{},{},{},{:02}\n",
+                    w.insurer, w.code, w.name, w.industry, w.prefecture
+                ));
+            }
+            std::fs::write(&out, text).map_err(|e| CliError::Io(out.display().to_string(), e))?;
+            println!("wrote {} workplaces to {}", workplaces.len(), out.display());
             Ok(())
         }
     }
