@@ -270,11 +270,33 @@ pub fn reports_with_groups(
                 .collect()
         })
         .collect();
+    // Each insurer's and each industry's workplaces, by position in `workplaces` and in its
+    // order, found once rather than by a search of every workplace for each of them in each
+    // indicator's frame (which took most of a national year's time).
+    let insurer_totals: Vec<&Totals> = by_insurer.values().collect();
+    let workplace_totals: Vec<&Totals> = by_workplace.values().collect();
+    let insurer_pos: BTreeMap<&String, usize> =
+        insurers.iter().enumerate().map(|(p, n)| (*n, p)).collect();
+    let industry_pos: BTreeMap<&Option<String>, usize> = industry_list
+        .iter()
+        .enumerate()
+        .map(|(p, i)| (*i, p))
+        .collect();
+    let mut workplaces_of_insurer: Vec<Vec<usize>> = vec![Vec::new(); insurers.len()];
+    let mut workplaces_of_industry: Vec<Vec<usize>> = vec![Vec::new(); industry_list.len()];
+    for (w, key) in workplaces.iter().enumerate() {
+        if let Some(p) = insurer_pos.get(&key.0) {
+            workplaces_of_insurer[*p].push(w);
+        }
+        if let Some(p) = industry_pos.get(&industries[*key]) {
+            workplaces_of_industry[*p].push(w);
+        }
+    }
     for i in 0..Indicator::ALL.len() {
         let mut frame = Frame::new();
-        let insurer_ix: Vec<usize> = insurers
+        let insurer_ix: Vec<usize> = insurer_totals
             .iter()
-            .map(|n| frame.add(by_insurer[*n].count(i)))
+            .map(|t| frame.add(t.count(i)))
             .collect();
         let kind_ix: Vec<usize> = kind_list
             .iter()
@@ -294,16 +316,14 @@ pub fn reports_with_groups(
         }
         // Workplaces: parts of their insurer (with the members of none, never published),
         // and of their industry; an industry of unregistered workplaces is never published.
-        let workplace_ix: Vec<usize> = workplaces
+        let workplace_ix: Vec<usize> = workplace_totals
             .iter()
-            .map(|k| frame.add(by_workplace[*k].count(i)))
+            .map(|t| frame.add(t.count(i)))
             .collect();
         for (pos, number) in insurers.iter().enumerate() {
-            let mut parts: Vec<usize> = workplaces
+            let mut parts: Vec<usize> = workplaces_of_insurer[pos]
                 .iter()
-                .zip(&workplace_ix)
-                .filter(|(k, _)| &k.0 == *number)
-                .map(|(_, ix)| *ix)
+                .map(|w| workplace_ix[*w])
                 .collect();
             if parts.is_empty() {
                 continue;
@@ -324,13 +344,8 @@ pub fn reports_with_groups(
                 }
             })
             .collect();
-        for (pos, ind) in industry_list.iter().enumerate() {
-            let parts: Vec<usize> = workplaces
-                .iter()
-                .zip(&workplace_ix)
-                .filter(|(k, _)| &industries[**k] == *ind)
-                .map(|(_, ix)| *ix)
-                .collect();
+        for (pos, of_industry) in workplaces_of_industry.iter().enumerate() {
+            let parts: Vec<usize> = of_industry.iter().map(|w| workplace_ix[*w]).collect();
             frame.relate(industry_ix[pos], parts);
         }
         let all = frame.add(all_workplaces.count(i));
@@ -345,7 +360,7 @@ pub fn reports_with_groups(
                 let ixs: Vec<usize> = parts
                     .iter()
                     .map(|pos| {
-                        let c = by_workplace[workplaces[*pos]].count(i);
+                        let c = workplace_totals[*pos].count(i);
                         count.n += c.n;
                         count.k += c.k;
                         workplace_ix[*pos]
