@@ -682,8 +682,8 @@ pub fn report_csv(report: &onshi_api::ScoringReport) -> String {
 }
 
 /// The reports each fiscal year published, kept until they would change: masking a national
-/// year takes tens of seconds (BENCHMARKS.md, "Reports"), so a year is computed once per
-/// generation of what it is made from (`Store::report_generation`: its cells, the employers'
+/// year takes seconds (14 s on 2 cores; BENCHMARKS.md, "Reports"), so a year is computed once
+/// per generation of what it is made from (`Store::report_generation`: its cells, the employers'
 /// industries, the merged workplaces), not per request, and off the request: one computation
 /// per year at a time runs in the background (the engine on a blocking thread), and goes on to
 /// the next generation if the year moved while it ran. A request whose generation is newer than
