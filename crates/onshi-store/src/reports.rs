@@ -118,13 +118,33 @@ impl CellChanges {
     }
 }
 
+/// A cell's key and figures from `$row`, a row of the aggregate or of `report_cells` (key
+/// columns first, then people and each bit's known and present).
+macro_rules! cell_of_row {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let key: $crate::reports::CellKey = (
+            $row.try_get::<i32, _>(0)?,
+            $row.try_get::<String, _>(1)?,
+            $row.try_get::<String, _>(2)?,
+            $row.try_get::<i32, _>(3)?,
+            $row.try_get::<i32, _>(4)?,
+        );
+        let mut figures = [0i64; $crate::reports::FIGURES];
+        for (i, f) in figures.iter_mut().enumerate() {
+            *f = $row.try_get::<i64, _>(5 + i)?;
+        }
+        (key, figures)
+    }};
+}
+pub(crate) use cell_of_row;
+
 /// Adds the cells of every fiscal year of the people `$keys` (a slice of card keys) as their
 /// checkups are now, times `$sign`, to `$changes` (a `CellChanges`), through `$conn`; `$sqlite`
 /// says which parameter style the statement uses. A macro, as the store's other transaction
 /// code, so that one text serves both backends.
 macro_rules! count_people {
     ($conn:expr, $keys:expr, $sign:expr, $changes:expr, $sqlite:expr) => {{
-        use sqlx::Row as _;
         for chunk in $keys.chunks($crate::reports::KEYS_PER_COUNT) {
             // Built from numbers only: no value is in the text.
             let sql = $crate::reports::aggregate_sql(&$crate::checkups::keys_in(
@@ -137,17 +157,7 @@ macro_rules! count_people {
                 q = q.bind(&k.0).bind(&k.1).bind(&k.2).bind(&k.3);
             }
             for row in q.fetch_all($conn).await? {
-                let key = (
-                    row.try_get::<i32, _>(0)?,
-                    row.try_get::<String, _>(1)?,
-                    row.try_get::<String, _>(2)?,
-                    row.try_get::<i32, _>(3)?,
-                    row.try_get::<i32, _>(4)?,
-                );
-                let mut figures = [0i64; $crate::reports::FIGURES];
-                for (i, f) in figures.iter_mut().enumerate() {
-                    *f = row.try_get::<i64, _>(5 + i)?;
-                }
+                let (key, figures) = $crate::reports::cell_of_row!(row);
                 $changes.count(key, &figures, $sign);
             }
         }
@@ -161,7 +171,6 @@ pub(crate) use count_people;
 /// fewer than no one is `Corrupt`: the kept cells disagreed with the checkups.
 macro_rules! apply_changes {
     ($conn:expr, $changes:expr, $sqlite:expr) => {{
-        use sqlx::Row as _;
         let changed = $changes.changed();
         for chunk in changed.chunks($crate::reports::CELLS_PER_STATEMENT) {
             let keys = $crate::checkups::values(chunk.len(), 5, $sqlite);
@@ -183,17 +192,7 @@ macro_rules! apply_changes {
                 [i64; $crate::reports::FIGURES],
             > = std::collections::HashMap::new();
             for row in s.fetch_all(&mut *$conn).await? {
-                let key = (
-                    row.try_get::<i32, _>(0)?,
-                    row.try_get::<String, _>(1)?,
-                    row.try_get::<String, _>(2)?,
-                    row.try_get::<i32, _>(3)?,
-                    row.try_get::<i32, _>(4)?,
-                );
-                let mut figures = [0i64; $crate::reports::FIGURES];
-                for (i, f) in figures.iter_mut().enumerate() {
-                    *f = row.try_get::<i64, _>(5 + i)?;
-                }
+                let (key, figures) = $crate::reports::cell_of_row!(row);
                 kept.insert(key, figures);
             }
             d.execute(&mut *$conn).await?;
