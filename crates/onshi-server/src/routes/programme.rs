@@ -691,7 +691,7 @@ pub fn report_csv(report: &onshi_api::ScoringReport) -> String {
 /// previous reports (one earlier generation, masked as one whole, never a mixture), so that at
 /// national scale an import does not make every page wait for the masking.
 pub struct PublishedReports {
-    years: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i32, YearSlot>>>,
+    years: Years,
     fresh_wait: std::time::Duration,
 }
 

@@ -155,15 +155,7 @@ async fn people_and_staff_use_the_pages_in_chromium() {
     // workplace's sheet shows ×. (With few members outside workplaces, the insurer's total less
     // its workplaces' would give them away, and masking would hide the insurer's figures.)
     for code in ["1001", "1002"] {
-        let (s, r) = w
-            .call(
-                Method::POST,
-                "/v1/employers",
-                Some(&w.insurer),
-                json!({"code": code, "name": "オンシ製作所", "industry": "E", "prefecture": "13"}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{r}");
+        w.add_employer(code, "オンシ製作所", "E").await;
     }
     let now = *w.clock.lock().unwrap();
     let mut docs = Vec::new();

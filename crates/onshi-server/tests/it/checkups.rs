@@ -841,15 +841,7 @@ async fn an_employer_sends_its_employees_results_as_a_csv() {
             .with_card("valid", 1)
             .build(&db)
             .await;
-        let (s, r) = w
-            .call(
-                Method::POST,
-                "/v1/employers",
-                Some(w.insurer.as_str()),
-                json!({"code": "1001", "name": "オンシ製作所", "industry": "E", "prefecture": "13"}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{r}");
+        let r = w.add_employer("1001", "オンシ製作所", "E").await;
         let emp = r["token"].as_str().unwrap().to_owned();
         let emp = Some(emp.as_str());
         let csv = |numbers: &[&str]| {

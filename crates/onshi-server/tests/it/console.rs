@@ -324,15 +324,7 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
 
         // An employer's staff member lands on the employer's requests from its insurer.
         let ins = Some(w.insurer.as_str());
-        let (s, r) = w
-            .call(
-                Method::POST,
-                "/v1/employers",
-                ins,
-                json!({"code": "1001", "name": "オンシ製作所", "industry": "E", "prefecture": "13"}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{r}");
+        w.add_employer("1001", "オンシ製作所", "E").await;
         let (s, r) = w
             .call(
                 Method::PUT,

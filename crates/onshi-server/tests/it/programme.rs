@@ -167,15 +167,7 @@ async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorde
             onshi_server::routes::programme::PublishedReports::waiting(std::time::Duration::ZERO);
         let first = at_once.year_at(&w.store, 2024).await.unwrap();
         assert_eq!(first.generation, generation);
-        let (s, v) = w
-            .call(
-                Method::POST,
-                "/v1/employers",
-                Some(&w.insurer),
-                json!({"code": "3001", "name": "オンシ運輸", "industry": "H", "prefecture": "13"}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
+        w.add_employer("3001", "オンシ運輸", "H").await;
         assert_eq!(
             w.store.report_generation(2024).await.unwrap(),
             generation + 1
@@ -307,15 +299,7 @@ async fn an_employer_report_needs_fifty_eligible_members() {
         let now = *w.clock.lock().unwrap();
         let insurer = InsurerNumber::parse("01130012").unwrap();
         for (code, count) in [("2001", 49), ("2002", 50), ("2003", 1), ("2004", 0)] {
-            let (s, r) = w
-                .call(
-                    Method::POST,
-                    "/v1/employers",
-                    Some(&w.insurer),
-                    json!({"code": code, "name": "オンシ製作所", "industry": "E", "prefecture": "13"}),
-                )
-                .await;
-            assert_eq!(s, StatusCode::CREATED, "{r}");
+            w.add_employer(code, "オンシ製作所", "E").await;
             for i in 0..count {
                 let number = format!("{code}{i:03}");
                 let m = onshi_domain::MemberInput {

@@ -425,6 +425,22 @@ impl World {
             .with_card("moved", 5)
     }
 
+    /// Registers employer `code` of the standard insurer (オンシ製作所 in Tokyo unless `name`
+    /// and `industry` say otherwise) through `POST /v1/employers`; returns the answer (with the
+    /// employer's token).
+    pub async fn add_employer(&self, code: &str, name: &str, industry: &str) -> Value {
+        let (s, r) = self
+            .call(
+                Method::POST,
+                "/v1/employers",
+                Some(&self.insurer),
+                serde_json::json!({"code": code, "name": name, "industry": industry, "prefecture": "13"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        r
+    }
+
     pub async fn call(
         &self,
         method: Method,
