@@ -65,6 +65,15 @@ pub enum AuditAction {
     /// An insurer recorded a member's specific health guidance (first interview, completion,
     /// drop-out).
     RecordGuidance,
+    /// The operator imported the facility master (施設マスタ).
+    ImportFacilities,
+    /// A facility's onboarding moved: its portal account opened (its application), or the
+    /// operator approved it and issued its first credentials.
+    Onboard,
+    /// A facility's card-reader application recorded (applied, delivered, installed).
+    RecordReaders,
+    /// A weekly edition of the public hospitals' applications published.
+    PublishWeekly,
 }
 
 impl AuditAction {
@@ -98,6 +107,10 @@ impl AuditAction {
             Self::AccountChange => "account_change",
             Self::WithdrawConsent => "withdraw_consent",
             Self::RecordGuidance => "record_guidance",
+            Self::ImportFacilities => "import_facilities",
+            Self::Onboard => "onboard",
+            Self::RecordReaders => "record_readers",
+            Self::PublishWeekly => "publish_weekly",
         }
     }
 }

@@ -22,6 +22,8 @@
 //! - [`consent`]: what a patient consents to at a reader; where a card was registered.
 //! - [`rate`]: token buckets for the per-facility rate limits.
 //! - [`report`]: the counted cell the scoring reports are made from.
+//! - [`facility`]: a facility as the operator's master knows it (kind, prefecture, public).
+//! - [`subsidy`]: the card-reader subsidy rules as data, and the engine over them.
 
 pub mod audit;
 pub mod card;
@@ -31,6 +33,7 @@ pub mod consent;
 pub mod eligibility;
 pub mod employer;
 pub mod error;
+pub mod facility;
 pub mod ids;
 pub mod import;
 pub mod japan;
@@ -39,6 +42,7 @@ pub mod member;
 pub mod rate;
 pub mod report;
 pub mod staff;
+pub mod subsidy;
 pub mod text;
 
 pub use audit::AuditAction;
@@ -47,6 +51,7 @@ pub use challenge::{Challenge, ChallengeError, ChallengeKey, ChallengePurpose};
 pub use consent::{ConsentKind, RegistrationChannel};
 pub use employer::{EmployerCode, EmployerRef, Industry, InstitutionNumber, Prefecture};
 pub use error::FieldError;
+pub use facility::{FacilityInput, FacilityKind, FacilityRecord};
 pub use ids::{
     BranchNumber, CardNumber, CardSymbol, FacilityCode, InsurerKind, InsurerNumber, MyNumber,
     MyNumberKey, PersonRef,
