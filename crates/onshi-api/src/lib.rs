@@ -14,6 +14,7 @@
 //!   person's access history.
 //! - [`bulk`]: bulk look-ups (一括照会).
 //! - [`programme`]: an insurer's 特定健診・特定保健指導 counts and rates, guidance events.
+//! - [`operator`]: the adoption dashboard, weekly editions, the subsidy calculator.
 //! - [`system`]: liveness (`/healthz`).
 
 pub mod audit;
@@ -21,6 +22,7 @@ pub mod bulk;
 pub mod checkups;
 pub mod eligibility;
 pub mod members;
+pub mod operator;
 pub mod problem;
 pub mod programme;
 pub mod system;

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use onshi_domain::audit::{AuditContent, GENESIS, audit_time, chain_hash};
 use onshi_domain::checkpoint::{Checkpoint, RootBuilder, inclusion_proof, leaf};
+use onshi_domain::facility::CheckChannel;
 use onshi_domain::{AuditAction, ConsentKind};
 
 use crate::{Actor, Backend, Store, StoreError, on_pool};
@@ -80,6 +81,9 @@ struct CardUse {
 pub(crate) struct AuditJob {
     entries: Entries,
     card: Option<CardUse>,
+    /// A check to count for the adoption dashboard: the facility and the channel, counted only
+    /// when the check was answered.
+    counted: Option<(String, CheckChannel)>,
     done: oneshot::Sender<Result<bool, GroupFailed>>,
 }
 
@@ -281,6 +285,27 @@ fn first_uses<'a>(group: &'a [AuditJob], answered: &mut [bool]) -> Vec<(usize, &
     uses
 }
 
+/// The answered checks of a group to count, by (facility, month in Japan as `YYYY-MM`,
+/// channel): how many, and the earliest.
+type CheckCounts<'a> =
+    std::collections::BTreeMap<(&'a str, String, &'static str), (i64, OffsetDateTime)>;
+
+fn check_counts<'a>(group: &'a [AuditJob], answered: &[bool]) -> CheckCounts<'a> {
+    let mut counts = CheckCounts::new();
+    for (job, _) in group.iter().zip(answered).filter(|(_, a)| **a) {
+        if let Some((facility, channel)) = &job.counted {
+            let day = onshi_domain::japan::japan_date(job.entries.at);
+            let month = format!("{:04}-{:02}", day.year(), u8::from(day.month()));
+            let c = counts
+                .entry((facility.as_str(), month, channel.code()))
+                .or_insert((0, job.entries.at));
+            c.0 += 1;
+            c.1 = c.1.min(job.entries.at);
+        }
+    }
+    counts
+}
+
 /// Marks the entries of refused checks (see [`REFUSED`]).
 fn mark_refused(group: &mut [AuditJob], answered: &[bool]) {
     for (job, _) in group.iter_mut().zip(answered).filter(|(_, a)| !**a) {
@@ -386,6 +411,23 @@ async fn write_group(pools: &Pools, group: &mut [AuditJob]) -> Result<Vec<bool>,
             .bind(last)
             .execute(&mut *tx)
             .await?;
+            let counts = check_counts(group, &answered);
+            if !counts.is_empty() {
+                sqlx::query(
+                    "INSERT INTO facility_checks (facility_code, month, channel, checks, first_at) \
+                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) \
+                     ON CONFLICT (facility_code, month, channel) DO UPDATE SET \
+                     checks = facility_checks.checks + excluded.checks, \
+                     first_at = LEAST(facility_checks.first_at, excluded.first_at)",
+                )
+                .bind(counts.iter().map(|c| c.0.0).collect::<Vec<_>>())
+                .bind(counts.iter().map(|c| c.0.1.as_str()).collect::<Vec<_>>())
+                .bind(counts.iter().map(|c| c.0.2).collect::<Vec<_>>())
+                .bind(counts.iter().map(|c| c.1.0).collect::<Vec<_>>())
+                .bind(counts.iter().map(|c| c.1.1).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
         }
         Backend::Sqlite { write, .. } => {
@@ -429,6 +471,21 @@ async fn write_group(pools: &Pools, group: &mut [AuditJob]) -> Result<Vec<bool>,
                 .bind(last)
                 .execute(&mut *tx)
                 .await?;
+            for ((facility, month, channel), (checks, first)) in check_counts(group, &answered) {
+                sqlx::query(
+                    "INSERT INTO facility_checks (facility_code, month, channel, checks, first_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (facility_code, month, channel) DO UPDATE SET \
+                     checks = facility_checks.checks + excluded.checks, \
+                     first_at = MIN(facility_checks.first_at, excluded.first_at)",
+                )
+                .bind(facility)
+                .bind(month)
+                .bind(channel)
+                .bind(checks)
+                .bind(crate::compared_time::ComparedTime(first))
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
         }
     }
@@ -475,6 +532,7 @@ pub struct CheckAudit {
     actor: Actor,
     members: Vec<String>,
     card: Option<CardUse>,
+    counted: Option<(String, CheckChannel)>,
     finished: bool,
 }
 
@@ -483,6 +541,13 @@ impl CheckAudit {
         if !self.members.iter().any(|m| m == member_id) {
             self.members.push(member_id.to_owned());
         }
+    }
+
+    /// Counts this check, once answered, among `facility`'s checks of its month by `channel`
+    /// (`facility_checks`, which the adoption dashboard reads): the count is written in the
+    /// same commit as the entries, so a refused check is not counted.
+    pub fn count_for(&mut self, facility: &onshi_domain::FacilityCode, channel: CheckChannel) {
+        self.counted = Some((facility.as_str().to_owned(), channel));
     }
 
     /// Makes this check the answer to card challenge `challenge`: its commit also consumes the
@@ -528,6 +593,7 @@ impl Drop for CheckAudit {
         let _ = self.store.audit.try_send(AuditJob {
             entries,
             card: None,
+            counted: None,
             done,
         });
     }
@@ -601,9 +667,13 @@ impl Store {
         ids: &[&str],
         person: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.submit_audit(Entries::new(at, actor, action, ids, person, None), None)
-            .await
-            .map(drop)
+        self.submit_audit(
+            Entries::new(at, actor, action, ids, person, None),
+            None,
+            None,
+        )
+        .await
+        .map(drop)
     }
 
     /// Hands entries (and a card check's writes) to the audit writer and waits for the commit:
@@ -612,11 +682,13 @@ impl Store {
         &self,
         entries: Entries,
         card: Option<CardUse>,
+        counted: Option<(String, CheckChannel)>,
     ) -> Result<bool, StoreError> {
         let (done, committed) = oneshot::channel();
         let job = AuditJob {
             entries,
             card,
+            counted,
             done,
         };
         let stopped = || StoreError::Audit("the audit writer has stopped".into());
@@ -635,6 +707,7 @@ impl Store {
             actor: actor.clone(),
             members: Vec::new(),
             card: None,
+            counted: None,
             finished: false,
         }
     }
@@ -661,7 +734,10 @@ impl Store {
             person.map(onshi_domain::PersonRef::as_str),
             detail,
         );
-        if self.submit_audit(entries, check.card.take()).await? {
+        if self
+            .submit_audit(entries, check.card.take(), check.counted.take())
+            .await?
+        {
             Ok(())
         } else {
             Err(StoreError::ChallengeUsed)
@@ -680,9 +756,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         let person = person.map(onshi_domain::PersonRef::as_str);
         let detail = (!detail.is_empty()).then(|| detail.to_owned());
-        self.submit_audit(Entries::new(at, actor, action, &[], person, detail), None)
-            .await
-            .map(drop)
+        self.submit_audit(
+            Entries::new(at, actor, action, &[], person, detail),
+            None,
+            None,
+        )
+        .await
+        .map(drop)
     }
 
     /// Walks the whole chain in order and recomputes every hash. `Ok(n)` is the number of

@@ -63,7 +63,10 @@ macro_rules! require_owner {
     ($tx:expr, $owner:expr) => {{
         let sql = match $owner {
             TokenOwner::Insurer(_) => "SELECT COUNT(*) FROM insurers WHERE number = $1",
-            TokenOwner::Facility(_) => "SELECT COUNT(*) FROM facilities WHERE code = $1",
+            // A facility of the master gets credentials only once the operator approved it.
+            TokenOwner::Facility(_) => {
+                "SELECT COUNT(*) FROM facilities WHERE code = $1 AND approved_at IS NOT NULL"
+            }
             TokenOwner::Employer(_) => {
                 "SELECT COUNT(*) FROM employers WHERE insurer_number || '/' || code = $1"
             }

@@ -205,11 +205,13 @@ impl Store {
         let n = on_pool!(self, write, |p| {
             let mut tx = p.begin().await?;
             let n = sqlx::query(
-                "INSERT INTO facilities (code, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING",
+                "INSERT INTO facilities (code, name, created_at, portal_account_at, approved_at) \
+                 VALUES ($1, $2, $3, $4, $4) ON CONFLICT (code) DO NOTHING",
             )
             .bind(code.as_str())
             .bind(name)
             .bind(at)
+            .bind(crate::compared_time::ComparedTime(at))
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -88,6 +88,7 @@ mod import_log;
 mod judgements;
 mod members;
 mod migrate;
+mod operator;
 mod organisations;
 mod programme;
 mod reports;
@@ -110,6 +111,10 @@ pub use import::{ImportOutcome, ImportSession, StagedRow};
 pub use import_log::{ImportKind, ImportRecord};
 pub use judgements::{CheckupToJudge, RulePeriods};
 pub use members::MemberPage;
+pub use operator::{
+    AdoptionCount, AdoptionDay, AdoptionStep, FacilityImportCounts, MonthlyChecks,
+    OperatorFacility, PublicHospital, ReaderApplication, WeeklyEdition, start_of_japan_day,
+};
 pub use organisations::{CheckupRequest, Consignment, Employer, Institution};
 pub use programme::{GuidanceEvent, GuidanceRecord, ProgrammeCounts, RateCounts};
 pub use reports::{MedicalCost, ReportCell};

@@ -133,6 +133,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "report_cells_by_cell",
         include_str!("../migrations/sqlite/0025_report_cells_by_cell.sql"),
     ),
+    (
+        26,
+        "operator",
+        include_str!("../migrations/sqlite/0026_operator.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -259,6 +264,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         25,
         "report_cells_by_cell",
         include_str!("../migrations/postgres/0025_report_cells_by_cell.sql"),
+    ),
+    (
+        26,
+        "operator",
+        include_str!("../migrations/postgres/0026_operator.sql"),
     ),
 ];
 

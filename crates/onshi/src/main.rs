@@ -20,10 +20,12 @@ mod cmd;
 mod config;
 mod cpu;
 mod error;
+mod facilities;
 mod import;
 mod pki_dir;
 mod synth;
 mod synth_checkups;
+mod synth_facilities;
 mod tokens;
 
 pub use error::CliError;
@@ -111,9 +113,14 @@ enum Command {
     #[command(subcommand)]
     Key(cmd::key::KeyCommand),
 
-    /// Register facilities (hospitals, clinics, pharmacies) and their API tokens.
+    /// The facilities (hospitals, clinics, pharmacies): the master, onboarding (apply,
+    /// approve), card-reader applications, API tokens.
     #[command(subcommand)]
     Facility(cmd::facility::FacilityCommand),
+
+    /// The card-reader subsidy: the rules in force, and what an application is paid and why.
+    #[command(subcommand)]
+    Subsidy(cmd::subsidy::SubsidyCommand),
 
     /// Register checkup institutions (健診機関) and their API tokens.
     #[command(subcommand)]
@@ -189,6 +196,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Gen(command) => cmd::generate::run(command, &clock),
         Command::Key(command) => cmd::key::run(command),
         Command::Facility(command) => cmd::facility::run(command, &clock).await,
+        Command::Subsidy(command) => cmd::subsidy::run(command),
         Command::Institution(command) => cmd::institution::run(command, &clock).await,
         Command::Employer(command) => cmd::employer::run(command, &clock).await,
         Command::Pki(command) => cmd::pki::run(command, &clock).await,

@@ -2386,3 +2386,128 @@ fn the_national_world_is_generated_and_registered_from_files() {
     assert_eq!(text(&out.stdout).lines().count(), 0);
     assert!(text(&out.stderr).contains("0 registered, 658 already registered"));
 }
+
+#[test]
+fn the_facility_master_is_imported_onboarded_and_its_subsidy_estimated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:{}", dir.path().join("f.db").display());
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let out = onshi(&["gen", "facilities", "--out-dir", &path("m")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let master = std::fs::read_to_string(path("m/facilities.csv")).unwrap();
+    assert_eq!(master.lines().count(), 1 + 228_280);
+
+    // A bad row refuses the whole file, naming its line and column.
+    let mut lines: Vec<&str> = master.lines().collect();
+    let bad = lines[4_999].replacen(",病院,", ",薬局,", 1);
+    lines[4_999] = &bad;
+    std::fs::write(path("bad.csv"), lines.join("\n")).unwrap();
+    let out = onshi(&["facility", "import", &path("bad.csv"), "--db", &db]);
+    assert_eq!(out.status.code(), Some(65));
+    let err = text(&out.stderr);
+    assert!(err.contains("line 5000: kind:"), "{err}");
+    let show = |code: &str| onshi(&["facility", "show", "--code", code, "--db", &db]);
+    assert!(!show("1311234567").status.success(), "nothing was imported");
+
+    let out = onshi(&["facility", "import", &path("m/facilities.csv"), "--db", &db]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("228280 added"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = onshi(&["facility", "import", &path("m/facilities.csv"), "--db", &db]);
+    assert!(text(&out.stdout).contains("0 added, 0 changed, 228280 unchanged"));
+    let out = onshi(&["facility", "adoption", &path("m/adoption.csv"), "--db", &db]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("71963 portal accounts opened, 44466 reader applications"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Onboarding: a facility of the master has no credentials until it applied and was
+    // approved.
+    let adoption = std::fs::read_to_string(path("m/adoption.csv")).unwrap();
+    let adopted: std::collections::HashSet<&str> = adoption
+        .lines()
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    let fresh = master
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .find(|code| !adopted.contains(code))
+        .unwrap()
+        .to_owned();
+    let out = onshi(&["facility", "approve", "--code", &fresh, "--db", &db]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("applies first"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = onshi(&["facility", "apply", "--code", &fresh, "--db", &db]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = onshi(&["facility", "waiting", "--db", &db]);
+    let waiting = text(&out.stdout);
+    assert_eq!(waiting.lines().count(), 71_963 + 1);
+    assert!(waiting.lines().any(|l| l.starts_with(&fresh)));
+    let out = onshi(&["facility", "approve", "--code", &fresh, "--db", &db]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("onshi_fac_"));
+    let out = onshi(&[
+        "facility",
+        "readers",
+        "--code",
+        &fresh,
+        "--readers",
+        "2",
+        "--applied-on",
+        "2021-01-10",
+        "--db",
+        &db,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&show(&fresh).stdout);
+    assert!(shown.contains("approved: 20"), "{shown}");
+    assert!(shown.contains("applied 2021-01-10"), "{shown}");
+    assert!(shown.contains("operating_since: -"), "{shown}");
+
+    // The calculator: the seed's hospital with two readers, before and after the plan.
+    let estimate = |applied: &str| {
+        let out = onshi(&[
+            "subsidy",
+            "estimate",
+            "--kind",
+            "病院",
+            "--readers",
+            "2",
+            "--readers-applied-on",
+            applied,
+            "--cost",
+            "レセコン改修=1,500,000",
+            "--cost",
+            "資格確認端末=800000",
+            "--json",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            v["period"].as_str().unwrap().to_owned(),
+            v["total_yen"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(estimate("2021-03-31"), ("R1-accel-2020".into(), 2_002_000));
+    assert_eq!(estimate("2021-04-01"), ("R0-base".into(), 1_001_000));
+    let out = onshi(&["subsidy", "rules"]);
+    assert!(text(&out.stdout).contains("R1-accel-2020\thospital\t1\t3\t2,101,000 yen"));
+    std::fs::write(path("rules.tsv"), "period\tname\n").unwrap();
+    let out = onshi(&["subsidy", "rules", "--subsidy-rules", &path("rules.tsv")]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("line 1: header"),
+        "{}",
+        text(&out.stderr)
+    );
+}

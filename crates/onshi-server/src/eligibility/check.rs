@@ -17,6 +17,8 @@ use onshi_domain::{
 use onshi_store::{Actor, CheckAudit, MemberRecord};
 
 use super::limits::refuse;
+use onshi_domain::facility::CheckChannel;
+
 use super::proof::{Proven, verify};
 use super::{CHECK_REFERENCE_LIFETIME, CONSENT_LIFETIME, CheckError};
 use crate::AppState;
@@ -89,6 +91,13 @@ pub async fn card_check(
         .find(|c| c.kind == ConsentKind::Limit)
         .map(|c| c.given_at);
     audit.answer_challenge(&challenge, person, facility, &kinds, until);
+    audit.count_for(
+        facility,
+        match cert.kind {
+            onshi_pki::CertKind::Card => CheckChannel::Card,
+            onshi_pki::CertKind::Smartphone => CheckChannel::Smartphone,
+        },
+    );
     let mut out = judged(
         state,
         audit,
@@ -171,6 +180,7 @@ pub async fn number_lookup(
     }
     let actor = Actor::Facility(facility.clone());
     let mut audit = state.store.begin_check(&actor, now);
+    audit.count_for(facility, CheckChannel::Number);
     let member = state.store.find_member_for_check(&mut audit, &key).await?;
     let mut others = Vec::new();
     if let Some(m) = &member

@@ -11,6 +11,7 @@ mod common;
 mod import;
 mod members;
 mod opening;
+mod operator;
 mod programme;
 mod staff;
 mod times;

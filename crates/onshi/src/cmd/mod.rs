@@ -21,3 +21,4 @@ pub mod reader;
 pub mod register;
 pub mod registrations;
 pub mod serve;
+pub mod subsidy;

@@ -1,0 +1,335 @@
+//! The operator's facility files: the master (施設マスタ) and the adoption file (portal accounts
+//! and card-reader applications), read whole and checked before anything is stored, every
+//! problem named `line N: column: reason`; and writing them (`onshi gen facilities`).
+//!
+//! Both are CSV in UTF-8 (a BOM is allowed) or CP932 (`--encoding cp932`), with a header line
+//! naming the columns in any order; unknown columns are refused, so a misspelt one is noticed.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::Path;
+
+use onshi_domain::import::LineError;
+use onshi_domain::subsidy::{SubsidyKind, SubsidyRules};
+use onshi_domain::{FacilityCode, FacilityInput, FacilityRecord, FieldError, parse_date};
+use onshi_store::ReaderApplication;
+use time::Date;
+
+use crate::CliError;
+use crate::import::{Encoding, MAX_LISTED_ERRORS};
+
+/// The master's columns; `chain_group` and `group_prescriptions` may be left out.
+pub const MASTER_COLUMNS: [&str; 8] = [
+    "code",
+    "name",
+    "kind",
+    "prefecture",
+    "public",
+    "beds",
+    "chain_group",
+    "group_prescriptions",
+];
+const MASTER_OPTIONAL: [&str; 2] = ["chain_group", "group_prescriptions"];
+
+/// The adoption file's columns; only `code` is required.
+pub const ADOPTION_COLUMNS: [&str; 6] = [
+    "code",
+    "portal_account_on",
+    "readers",
+    "readers_applied_on",
+    "delivered_on",
+    "installed_on",
+];
+
+/// Problems found in a file, at most [`MAX_LISTED_ERRORS`] listed.
+#[derive(Default)]
+struct Problems {
+    listed: Vec<LineError>,
+    total: u64,
+}
+
+impl Problems {
+    fn add(&mut self, line: u64, error: FieldError) {
+        self.total += 1;
+        if self.listed.len() < MAX_LISTED_ERRORS {
+            self.listed.push(LineError { line, error });
+        }
+    }
+    fn into_result<T>(self, ok: T) -> Result<T, CliError> {
+        if self.total == 0 {
+            Ok(ok)
+        } else {
+            Err(CliError::Rejected {
+                errors: self.listed,
+                total: self.total,
+            })
+        }
+    }
+}
+
+/// The file's text, decoded.
+fn read_text(path: &Path, encoding: Encoding) -> Result<String, CliError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| CliError::Io(file.clone(), e))?;
+    let text = match encoding {
+        Encoding::Utf8 => String::from_utf8(bytes).map_err(|e| {
+            CliError::Config(format!(
+                "{file}: not UTF-8 at byte {} (give --encoding cp932 for a Shift_JIS file)",
+                e.utf8_error().valid_up_to()
+            ))
+        })?,
+        Encoding::Cp932 => {
+            let mut out = String::new();
+            onshi_interface::cp932::Cp932Reader::new(bytes.as_slice())
+                .read_to_string(&mut out)
+                .map_err(|e| CliError::Config(format!("{file}: {e}")))?;
+            out
+        }
+    };
+    Ok(text
+        .strip_prefix('\u{feff}')
+        .map(str::to_owned)
+        .unwrap_or(text))
+}
+
+/// A CSV's header mapped to `columns`: the index of each, `None` when an optional one is
+/// absent.
+fn header_map(
+    header: &csv::StringRecord,
+    columns: &[&'static str],
+    optional: &[&str],
+    problems: &mut Problems,
+) -> Vec<Option<usize>> {
+    let names: Vec<&str> = header.iter().map(str::trim).collect();
+    for name in &names {
+        if !columns.contains(name) {
+            problems.add(
+                1,
+                FieldError::new(
+                    (*name).to_owned(),
+                    format!(
+                        "is not a column of this file (columns: {})",
+                        columns.join(", ")
+                    ),
+                ),
+            );
+        }
+    }
+    columns
+        .iter()
+        .map(|c| {
+            let at = names.iter().position(|n| n == c);
+            if at.is_none() && !optional.contains(c) {
+                problems.add(1, FieldError::new(*c, "column is missing from the header"));
+            }
+            at
+        })
+        .collect()
+}
+
+fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes())
+}
+
+/// Reads a facility master; all of it or nothing.
+pub fn read_master(path: &Path, encoding: Encoding) -> Result<Vec<FacilityRecord>, CliError> {
+    let text = read_text(path, encoding)?;
+    let file = path.display().to_string();
+    let mut reader = csv_reader(&text);
+    let mut problems = Problems::default();
+    let header = reader
+        .headers()
+        .map_err(|e| CliError::Config(format!("{file}: line 1: {e}")))?
+        .clone();
+    let map = header_map(&header, &MASTER_COLUMNS, &MASTER_OPTIONAL, &mut problems);
+    if problems.total > 0 {
+        return problems.into_result(Vec::new());
+    }
+    let mut out = Vec::new();
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| CliError::Config(format!("{file}: {e}")))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let get = |c: usize| map[c].and_then(|i| record.get(i)).unwrap_or("");
+        let input = FacilityInput {
+            code: get(0),
+            name: get(1),
+            kind: get(2),
+            prefecture: get(3),
+            public: get(4),
+            beds: get(5),
+            chain_group: get(6),
+            group_prescriptions: get(7),
+        };
+        match input.validate() {
+            Ok(r) => {
+                if let Some(first) = first_line.insert(r.code.as_str().to_owned(), line) {
+                    problems.add(
+                        line,
+                        FieldError::new("code", format!("is given twice (first on line {first})")),
+                    );
+                }
+                out.push(r);
+            }
+            Err(e) => problems.add(line, e),
+        }
+    }
+    problems.into_result(out)
+}
+
+/// What one line of the adoption file records.
+#[derive(Debug, Clone)]
+pub struct AdoptionLine {
+    /// The facility.
+    pub code: FacilityCode,
+    /// Its portal account's day, if given.
+    pub portal_account_on: Option<Date>,
+    /// Its reader application, if given.
+    pub readers: Option<(u8, Date, Option<Date>, Option<Date>)>,
+}
+
+/// Reads an adoption file; all of it or nothing.
+pub fn read_adoption(path: &Path, encoding: Encoding) -> Result<Vec<AdoptionLine>, CliError> {
+    let text = read_text(path, encoding)?;
+    let file = path.display().to_string();
+    let mut reader = csv_reader(&text);
+    let mut problems = Problems::default();
+    let header = reader
+        .headers()
+        .map_err(|e| CliError::Config(format!("{file}: line 1: {e}")))?
+        .clone();
+    let map = header_map(
+        &header,
+        &ADOPTION_COLUMNS,
+        &ADOPTION_COLUMNS[1..],
+        &mut problems,
+    );
+    if problems.total > 0 {
+        return problems.into_result(Vec::new());
+    }
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| CliError::Config(format!("{file}: {e}")))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let get = |c: usize| map[c].and_then(|i| record.get(i)).unwrap_or("").trim();
+        let parsed = (|| -> Result<AdoptionLine, FieldError> {
+            let code = FacilityCode::parse(get(0)).map_err(|r| FieldError::new("code", r))?;
+            let date = |c: usize| -> Result<Option<Date>, FieldError> {
+                match get(c) {
+                    "" => Ok(None),
+                    s => parse_date(s)
+                        .map(Some)
+                        .map_err(|r| FieldError::new(ADOPTION_COLUMNS[c], r)),
+                }
+            };
+            let portal_account_on = date(1)?;
+            let readers = match (get(2), date(3)?) {
+                ("", None) => {
+                    if !get(4).is_empty() || !get(5).is_empty() {
+                        return Err(FieldError::new(
+                            "readers",
+                            "is required with delivered_on or installed_on",
+                        ));
+                    }
+                    None
+                }
+                ("", Some(_)) => {
+                    return Err(FieldError::new(
+                        "readers",
+                        "is required with readers_applied_on",
+                    ));
+                }
+                (_, None) => {
+                    return Err(FieldError::new(
+                        "readers_applied_on",
+                        "is required with readers",
+                    ));
+                }
+                (n, Some(applied)) => {
+                    let n = n
+                        .parse::<u8>()
+                        .ok()
+                        .filter(|n| (1..=20).contains(n))
+                        .ok_or_else(|| FieldError::new("readers", "must be 1 to 20"))?;
+                    Some((n, applied, date(4)?, date(5)?))
+                }
+            };
+            if let (Some(p), Some((_, applied, _, _))) = (portal_account_on, readers)
+                && applied < p
+            {
+                return Err(FieldError::new(
+                    "readers_applied_on",
+                    "is before portal_account_on: a facility applies through its portal account",
+                ));
+            }
+            Ok(AdoptionLine {
+                code,
+                portal_account_on,
+                readers,
+            })
+        })();
+        match parsed {
+            Ok(a) => {
+                if !seen.insert(a.code.clone()) {
+                    problems.add(line, FieldError::new("code", "is given twice"));
+                }
+                out.push(a);
+            }
+            Err(e) => problems.add(line, e),
+        }
+    }
+    problems.into_result(out)
+}
+
+/// A reader application of a facility of `kind` (and large chain or not), its free readers
+/// decided by the subsidy rules in force on the day it was applied for.
+pub fn application(
+    rules: &SubsidyRules,
+    kind: SubsidyKind,
+    readers: u8,
+    applied_on: Date,
+    delivered_on: Option<Date>,
+    installed_on: Option<Date>,
+) -> Result<ReaderApplication, String> {
+    let estimate = rules.estimate(&onshi_domain::subsidy::SubsidyApplication {
+        kind,
+        readers,
+        readers_applied_on: applied_on,
+        completed_on: None,
+        subsidy_applied_on: None,
+        costs: Vec::new(),
+    })?;
+    let app = ReaderApplication {
+        readers,
+        free_readers: estimate.free_readers,
+        applied_on,
+        delivered_on,
+        installed_on,
+    };
+    app.check()
+        .map_err(|(field, reason)| format!("{field}: {reason}"))?;
+    Ok(app)
+}
+
+/// Writes rows as CSV with `header`.
+pub fn write_csv<const N: usize>(
+    path: &Path,
+    header: &[&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+) -> Result<u64, CliError> {
+    let file = path.display().to_string();
+    let mut w =
+        csv::Writer::from_path(path).map_err(|e| CliError::Config(format!("{file}: {e}")))?;
+    let io = |e: csv::Error| CliError::Config(format!("{file}: {e}"));
+    w.write_record(header).map_err(io)?;
+    let mut n = 0;
+    for row in rows {
+        w.write_record(&row).map_err(io)?;
+        n += 1;
+    }
+    w.flush().map_err(|e| CliError::Io(file, e))?;
+    Ok(n)
+}
