@@ -251,6 +251,102 @@ pub fn bars_svg(bars: &Bars) -> Result<String, String> {
     Ok(svg.replacen("<svg ", "<svg aria-hidden=\"true\" focusable=\"false\" ", 1))
 }
 
+/// Lines over a long axis (weeks): up to three series, told apart in black and white by their
+/// grey and their width, with a legend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lines {
+    /// The points along the axis (week-ending dates), oldest first.
+    pub x: Vec<String>,
+    /// Each series' name and value per point.
+    pub series: Vec<(String, Vec<f64>)>,
+    /// The top of the scale (100 for percentages); else the largest value, rounded up.
+    pub max: Option<f64>,
+}
+
+/// The strokes of up to three line series.
+const LINE_STROKES: [(RGBColor, u32); 3] = [
+    (RGBColor(0, 0, 0), 3),
+    (RGBColor(110, 110, 110), 2),
+    (RGBColor(170, 170, 170), 4),
+];
+
+/// The SVG of `lines`: about eight dates along the bottom, the scale on the left.
+pub fn lines_svg(lines: &Lines) -> Result<String, String> {
+    let n = lines.x.len();
+    if n == 0 || lines.series.is_empty() {
+        return Err("no points".into());
+    }
+    if lines.series.len() > LINE_STROKES.len() {
+        return Err(format!("at most {} series", LINE_STROKES.len()));
+    }
+    if lines.series.iter().any(|(_, v)| v.len() != n) {
+        return Err("a value per point in every series".into());
+    }
+    let highest = lines
+        .series
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .fold(0.0, f64::max);
+    let ymax = match lines.max {
+        Some(m) if m > 0.0 => m,
+        _ => nice_ceiling(highest),
+    };
+    let x1 = (n.max(2) - 1) as f64;
+    let step = (n / 8).max(1);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0f64..x1, 0f64..ymax)
+            .map_err(|e| e.to_string())?;
+        let label = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize).is_multiple_of(step) {
+                lines.x.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n.min(400))
+            .x_label_formatter(&label)
+            .y_labels(5)
+            .light_line_style(BLACK.mix(0.08))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (s, (name, values)) in lines.series.iter().enumerate() {
+            let (colour, width) = LINE_STROKES[s];
+            let points: Vec<(f64, f64)> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i as f64, *v))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(width)))
+                .map_err(|e| e.to_string())?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(width))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg.replacen("<svg ", "<svg aria-hidden=\"true\" focusable=\"false\" ", 1))
+}
+
 /// The smallest of 1, 2 or 5 times a power of ten at or above `v` (10 for nothing).
 fn nice_ceiling(v: f64) -> f64 {
     if v <= 0.0 || !v.is_finite() {

@@ -7,6 +7,12 @@
 use askama::Template;
 
 pub mod chart;
+mod operator;
+
+pub use operator::{
+    AdoptionLine, AdoptionPage, COST_ROWS, EditionHospital, ShownEstimate, SubsidyForm,
+    SubsidyPage, WeeklyIndex, WeeklyPage,
+};
 
 /// The stylesheet of every page.
 pub const STYLE: &str = include_str!("../static/style.css");

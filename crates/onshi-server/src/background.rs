@@ -32,6 +32,46 @@ pub async fn start(state: &AppState) {
     spawn_forgetting(state.clone());
     spawn_token_watch(state.clone());
     spawn_judging(state.clone());
+    spawn_weekly(state.clone());
+}
+
+/// How often a server looks whether the week's edition is due.
+pub const WEEKLY_LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Publishes the public hospitals' edition on the configured weekday (Japan), once: every
+/// [`WEEKLY_LOOK_EVERY`] the server looks whether today is the day and today's edition is
+/// missing. Several servers may race; the store keeps the first edition of a day.
+fn spawn_weekly(state: AppState) {
+    let Some(weekday) = state.weekly_on else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(WEEKLY_LOOK_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(e) = publish_if_due(&state, weekday).await {
+                tracing::warn!(error = %e, "could not publish the weekly edition; trying again");
+            }
+        }
+    });
+}
+
+/// One look: publishes today's edition if it is `weekday` and there is none. Returns the
+/// edition published, if one was.
+pub async fn publish_if_due(
+    state: &AppState,
+    weekday: time::Weekday,
+) -> Result<Option<String>, onshi_store::StoreError> {
+    let now = state.clock.now();
+    if !crate::adoption::due(&state.store, now, weekday).await? {
+        return Ok(None);
+    }
+    let actor = onshi_store::Actor::Operator("scheduler".into());
+    let (edition, new) = crate::adoption::publish_weekly(&state.store, now, &actor).await?;
+    if new {
+        tracing::info!(edition = %edition.edition, hash = %edition.content_hash, "weekly edition published");
+    }
+    Ok(new.then_some(edition.edition))
 }
 
 /// Judges the stored checkups that the current rules have not judged (see

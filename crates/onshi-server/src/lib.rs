@@ -32,6 +32,7 @@ use utoipa_axum::routes;
 use onshi_domain::{ChallengeKey, Clock, InsurerNumber, MyNumberKey};
 use onshi_store::{Actor, Store};
 
+pub mod adoption;
 pub mod auth;
 pub mod background;
 pub mod checkups;
@@ -84,6 +85,12 @@ pub struct AppState {
     pub session_times: onshi_store::SessionTimes,
     /// The reports each fiscal year published, kept until its cells change.
     pub published_reports: Arc<routes::programme::PublishedReports>,
+    /// The card-reader subsidy rules in force (the shipped ones unless `serve` was given a
+    /// corrected file); `None` only if the shipped file were broken, which its tests rule out.
+    pub subsidy_rules: Option<Arc<onshi_domain::subsidy::SubsidyRules>>,
+    /// The day of the week (Japan) the public hospitals' edition is published; `None`: never
+    /// by the scheduler (`onshi publish weekly` still can).
+    pub weekly_on: Option<time::Weekday>,
 }
 
 impl AppState {
@@ -108,6 +115,10 @@ impl AppState {
             secure_cookies: false,
             session_times: onshi_store::SessionTimes::default(),
             published_reports: Arc::default(),
+            subsidy_rules: onshi_domain::subsidy::SubsidyRules::shipped()
+                .ok()
+                .map(Arc::new),
+            weekly_on: Some(time::Weekday::Monday),
         }
     }
 
@@ -130,6 +141,7 @@ impl AppState {
          (name = "checkups", description = "Health-checkup results (特定健診等): archives sent to insurers, and results read by facilities under the patient's consent"),
          (name = "employers", description = "Employers (事業所), their consignments of checkup institutions, and insurers' requests for their checkup results"),
          (name = "portal", description = "The insured person's own portal: registration for insurance use, access history and checkup results"),
+         (name = "operator", description = "The operator's public figures: the adoption dashboard, the weekly editions of public hospitals, the card-reader subsidy calculator; no token"),
          (name = "audit", description = "The audit log's signed checkpoint and inclusion proofs: hashes only, no token"),
          (name = "system", description = "Liveness and this document"))
 )]
@@ -361,6 +373,9 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(checks::portal_registration))
         .routes(routes!(checks::portal_access_log))
         .routes(routes!(routes::pages::login_code))
+        .routes(routes!(routes::operator::get_adoption))
+        .routes(routes!(routes::operator::list_editions))
+        .routes(routes!(routes::operator::estimate_subsidy))
         .split_for_parts();
     let api = with_shared_responses(api);
     // The pages for people: HTML, not in the OpenAPI document.
@@ -443,6 +458,30 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .route(
             "/staff/home",
             axum::routing::get(routes::console::staff_home),
+        )
+        .route(
+            "/adoption",
+            axum::routing::get(routes::operator::adoption_page),
+        )
+        .route(
+            "/adoption.csv",
+            axum::routing::get(routes::operator::adoption_csv),
+        )
+        .route(
+            "/adoption/weeks.csv",
+            axum::routing::get(routes::operator::adoption_weeks_csv),
+        )
+        .route(
+            "/weekly",
+            axum::routing::get(routes::operator::weekly_index),
+        )
+        .route(
+            "/weekly/{file}",
+            axum::routing::get(routes::operator::weekly_edition),
+        )
+        .route(
+            "/subsidy",
+            axum::routing::get(routes::operator::subsidy_page),
         );
     let router = router
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

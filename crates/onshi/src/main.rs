@@ -122,6 +122,11 @@ enum Command {
     #[command(subcommand)]
     Subsidy(cmd::subsidy::SubsidyCommand),
 
+    /// Publish by hand what the server's scheduler publishes (the weekly edition of public
+    /// hospitals' card-reader applications).
+    #[command(subcommand)]
+    Publish(cmd::publish::PublishCommand),
+
     /// Register checkup institutions (健診機関) and their API tokens.
     #[command(subcommand)]
     Institution(cmd::institution::InstitutionCommand),
@@ -197,6 +202,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Key(command) => cmd::key::run(command),
         Command::Facility(command) => cmd::facility::run(command, &clock).await,
         Command::Subsidy(command) => cmd::subsidy::run(command),
+        Command::Publish(command) => cmd::publish::run(command, &clock).await,
         Command::Institution(command) => cmd::institution::run(command, &clock).await,
         Command::Employer(command) => cmd::employer::run(command, &clock).await,
         Command::Pki(command) => cmd::pki::run(command, &clock).await,

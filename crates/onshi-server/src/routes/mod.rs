@@ -12,6 +12,7 @@
 //! - [`audit`]: the audit log's signed checkpoint and inclusion proofs, public.
 //! - [`pages`]: the pages for people (HTML), their login codes and sessions.
 //! - [`console`]: staff sign-in (password and TOTP) and the insurer's console (HTML).
+//! - [`operator`]: the public adoption dashboard, weekly editions and subsidy calculator.
 
 pub mod audit;
 pub mod bulk;
@@ -20,6 +21,7 @@ pub mod console;
 pub mod eligibility;
 pub mod fhir;
 pub mod members;
+pub mod operator;
 pub mod organisations;
 pub mod pages;
 pub mod programme;

@@ -408,3 +408,91 @@ async fn people_and_staff_use_the_pages_in_chromium() {
     let _ = driver.wait();
     db.cleanup().await;
 }
+
+/// The operator's public pages in Chromium: the adoption dashboard with its charts, the
+/// weekly edition read from the list, the subsidy calculator's form answered without script;
+/// the dashboard and the edition print on A4.
+#[tokio::test]
+async fn the_public_figures_read_and_print_in_chromium() {
+    let Some((mut driver, client)) = browser().await else {
+        return;
+    };
+    let db = TestDb::sqlite().unwrap();
+    let w = World::standard(&db).await;
+    crate::operator::with_master(&w).await;
+    let published = onshi_server::background::publish_if_due(&w.state, time::Weekday::Tuesday)
+        .await
+        .unwrap();
+    assert_eq!(published.as_deref(), Some("2026-11-24"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = w.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    client.goto(&format!("{base}/adoption")).await.unwrap();
+    expect_heading(&client, "オンライン資格確認の導入状況").await;
+    let hospitals = wait_for(&client, "#kinds tbody tr:nth-child(1) td:nth-child(5)").await;
+    assert_eq!(
+        hospitals.text().await.unwrap(),
+        "50.0%",
+        "hospitals' application rate"
+    );
+    let bars = client.find_all(Locator::Css("figure svg")).await.unwrap();
+    assert_eq!(bars.len(), 2, "bars by kind and the weekly lines");
+    keep(&client, "adoption").await;
+    print_a4(&client, "adoption").await;
+
+    // The week's edition, reached from the list.
+    click(&client, "nav a[href='/weekly']").await;
+    expect_heading(
+        &client,
+        "公立・公的病院の顔認証付きカードリーダー申込状況（週次公表）",
+    )
+    .await;
+    click(&client, "a[href='/weekly/2026-11-24']").await;
+    expect_heading(
+        &client,
+        "公立・公的病院の顔認証付きカードリーダー申込状況 2026-11-24 版",
+    )
+    .await;
+    let first = wait_for(&client, "#hospitals tbody tr:nth-child(1) td:nth-child(4)").await;
+    assert_eq!(first.text().await.unwrap(), "申込済");
+    let second = wait_for(&client, "#hospitals tbody tr:nth-child(2) td:nth-child(4)").await;
+    assert_eq!(second.text().await.unwrap(), "未申込");
+    keep(&client, "weekly-edition").await;
+    print_a4(&client, "weekly-edition").await;
+
+    // The calculator: an empty form, then a clinic that applied after the plan, at the ceiling
+    // (the form sends by GET, so its answer has an address).
+    client.goto(&format!("{base}/subsidy")).await.unwrap();
+    expect_heading(&client, "顔認証付きカードリーダー等の補助金の計算").await;
+    assert!(client.find(Locator::Css("#result-title")).await.is_err());
+    client
+        .goto(&format!(
+            "{base}/subsidy?facility_kind=medical_clinic&readers=1&readers_applied_on=2021-05-01&label0=%E3%83%AC%E3%82%BB%E3%82%B3%E3%83%B3%E6%94%B9%E4%BF%AE&yen0=429000"
+        ))
+        .await
+        .unwrap();
+    let total = wait_for(&client, "#result-title").await;
+    assert_eq!(total.text().await.unwrap(), "補助額: 321,000円");
+    let reasons = wait_for(&client, "#reasons").await.text().await.unwrap();
+    assert!(reasons.contains("補助上限 321,000 yen"), "{reasons}");
+    // The form keeps what was asked, so it can be changed and sent again without script.
+    let kind = client
+        .find(Locator::Css("#facility_kind"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kind.as_deref(), Some("medical_clinic"));
+    click(&client, "form.subsidy button").await;
+    let again = wait_for(&client, "#result-title").await;
+    assert_eq!(again.text().await.unwrap(), "補助額: 321,000円");
+    keep(&client, "subsidy").await;
+
+    client.close().await.unwrap();
+    let _ = driver.kill();
+    let _ = driver.wait();
+    db.cleanup().await;
+}

@@ -16,6 +16,7 @@ mod fhir;
 mod harvesting;
 mod members;
 mod openapi;
+mod operator;
 mod pages;
 mod programme;
 mod refusals;

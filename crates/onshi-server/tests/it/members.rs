@@ -485,6 +485,7 @@ async fn every_route_is_documented_and_answers() {
             "/fhir/metadata",
             "/healthz",
             "/openapi.json",
+            "/v1/adoption",
             "/v1/audit/checkpoint",
             "/v1/audit/proof",
             "/v1/bulk-checks",
@@ -519,6 +520,8 @@ async fn every_route_is_documented_and_answers() {
             "/v1/portal/registrations",
             "/v1/programme/{fiscal_year}",
             "/v1/registrations",
+            "/v1/subsidy/estimate",
+            "/v1/weekly-editions",
             "/v1/workplace-groups/{code}",
         ]
     );

@@ -1068,6 +1068,31 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
     );
     note(op, s, &b);
 
+    // The operator's public figures and the subsidy calculator: no token.
+    for uri in ["/v1/adoption", "/v1/weekly-editions"] {
+        let (s, b) = w.call(Method::GET, uri, None, Value::Null).await;
+        note(&format!("GET {uri}"), s, &b);
+    }
+    let subsidy_op = "POST /v1/subsidy/estimate";
+    let application = |kind: &str| {
+        json!({"facility_kind": kind, "readers": 1, "readers_applied_on": "2021-01-10",
+               "costs": [{"label": "レセコン改修", "yen": 500000}]})
+    };
+    for body in [
+        application("hospital"),
+        application("spa"),
+        Value::String("x".repeat(onshi_server::BODY_LIMIT)),
+    ] {
+        let (s, b) = w
+            .call(Method::POST, "/v1/subsidy/estimate", None, body)
+            .await;
+        note(subsidy_op, s, &b);
+    }
+    let s = w
+        .call_raw(Method::POST, "/v1/subsidy/estimate", None, "{not json")
+        .await;
+    note(subsidy_op, s, &Value::Null);
+
     // Every documented status was seen, but for 500 and 503.
     for (op, statuses) in &documented {
         let missing: Vec<&u16> = statuses

@@ -9,7 +9,7 @@ use onshi_domain::Clock;
 use onshi_pki::CertKind;
 
 use crate::cards::write_card;
-use crate::cmd::facility::add_facility;
+use crate::cmd::facility::approve;
 use crate::cmd::insurer::add_insurer;
 use crate::cmd::serve::{TrustArgs, serve};
 use crate::config::{StoreArgs, open_serving_store, operator};
@@ -38,6 +38,9 @@ pub struct DemoArgs {
 
     #[command(flatten)]
     limits: super::serve::LimitArgs,
+
+    #[command(flatten)]
+    operator: super::serve::OperatorArgs,
 }
 
 const TOKENS_FILE: &str = "demo-tokens.txt";
@@ -94,6 +97,7 @@ pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
             report.seconds,
             report.rows_per_second()
         );
+        setup_facilities(&args, &store, clock).await?;
         setup_cards(&args, &store, &key, clock, &tokens_path, &members_path).await?;
         setup_employers(&store, clock).await?;
         setup_checkups(&args, &store, clock, today).await?;
@@ -121,7 +125,7 @@ pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
         &args.listen,
         &trust,
         None,
-        None,
+        args.operator.settings()?,
         (
             args.limits.rates(&crate::config::FileConfig::default()),
             args.limits
@@ -229,7 +233,7 @@ async fn print_guide(
     );
     let facility = tokens
         .lines()
-        .find(|l| l.starts_with(FACILITIES[0].0))
+        .find(|l| l.starts_with(crate::synth_facilities::DEMO_FACILITIES[0].0))
         .and_then(|l| l.split_whitespace().nth(1));
     if let Some(ftoken) = facility {
         let cards = args.dir.join("cards");
@@ -240,7 +244,7 @@ async fn print_guide(
         };
         println!(
             "Card checks at {} (onshi is target/release/onshi):",
-            FACILITIES[0].1
+            crate::synth_facilities::DEMO_FACILITIES[0].1
         );
         for (card, extra) in [
             ("valid", " --consent medication,checkup,limit"),
@@ -275,7 +279,11 @@ async fn print_guide(
         );
         println!("  onshi audit verify --db {db}\n");
         println!(
-            "Pages: a person signs in with a card and opens the printed address:\n             \x20 onshi reader{server} --card {} --face ok --portal-login\n             Staff sign in at {base}/staff/login with a login, password and TOTP secret from {}\n             (the current code: onshi totp SECRET); an insurer's staff find members at {base}/console/members\n             \x20 and see the 特定健診・特定保健指導 of three fiscal years at {base}/console/programme,\n             \x20 the 健康スコアリングレポート at {base}/console/report and a workplace's 事業所カルテ at\n             \x20 {base}/console/workplace?code=1000; the employer's staff (emp1000) see theirs at\n             \x20 {base}/employer/sheet and {base}/employer/report\n",
+            "Pages: a person signs in with a card and opens the printed address:\n             \x20 onshi reader{server} --card {} --face ok --portal-login\n             Staff sign in at {base}/staff/login with a login, password and TOTP secret from {}\n             (the current code: onshi totp SECRET); an insurer's staff find members at {base}/console/members\n             \x20 and see the 特定健診・特定保健指導 of three fiscal years at {base}/console/programme,\n             \x20 the 健康スコアリングレポート at {base}/console/report and a workplace's 事業所カルテ at\n             \x20 {base}/console/workplace?code=1000; the employer's staff (emp1000) see theirs at\n             \x20 {base}/employer/sheet and {base}/employer/report\n\n\
+             The operator's public pages (no sign-in): the adoption dashboard from the seed's\n\
+             \x20 2020-12-13 table at {base}/adoption (a first card check above moves 運用開始),\n\
+             \x20 the weekly public-hospital edition at {base}/weekly, the subsidy calculator at\n\
+             \x20 {base}/subsidy; by hand: onshi publish weekly --db {db}\n",
             cards.join("valid.json").display(),
             args.dir.join(STAFF_FILE).display(),
         );
@@ -324,9 +332,9 @@ async fn setup_staff(
         })
         .collect();
     orgs.extend(
-        FACILITIES
+        crate::synth_facilities::DEMO_FACILITIES
             .iter()
-            .map(|(code, _)| (format!("fac{code}"), "facility", (*code).to_owned())),
+            .map(|(code, _, _)| (format!("fac{code}"), "facility", (*code).to_owned())),
     );
     orgs.push(("emp1000".into(), "employer", DEMO_EMPLOYER.to_owned()));
     orgs.push(("operator".into(), "operator", String::new()));
@@ -367,10 +375,37 @@ type CardPlan<'a> = (
 );
 
 /// The demo facilities: (code, name).
-const FACILITIES: [(&str, &str); 2] = [
-    ("1311234567", "オンシ内科クリニック"),
-    ("1341234567", "オンシ薬局"),
-];
+/// The national facility master as the seed gives it on 2020-12-13 (228,280 facilities,
+/// 44,466 card-reader applications, 71,963 portal accounts), the demo's own two among them, so
+/// the adoption dashboard starts from the seed's table; then the week's edition of public
+/// hospitals.
+async fn setup_facilities(
+    args: &DemoArgs,
+    store: &onshi_store::Store,
+    clock: &dyn Clock,
+) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
+    let dir = args.dir.join("facilities");
+    let (master, adoption) = crate::cmd::generate::write_facilities(&dir, 1)?;
+    let ops = operator(Some("demo".into()));
+    let rows = crate::facilities::read_master(&master, Encoding::Utf8)?;
+    store
+        .import_facilities(&rows, &ops, clock.now(), &mut |_| {})
+        .await?;
+    let lines = crate::facilities::read_adoption(&adoption, Encoding::Utf8)?;
+    let rules = crate::cmd::subsidy::load_rules(args.operator.subsidy_rules.as_deref())?;
+    let (_, applied) =
+        crate::cmd::facility::record_adoption(store, &adoption, &lines, &rules, &ops, clock.now())
+            .await?;
+    onshi_server::adoption::publish_weekly(store, clock.now(), &ops).await?;
+    println!(
+        "Imported the facility master ({} facilities, {applied} card-reader applications as on {}) in {:.1} s.",
+        rows.len(),
+        crate::synth_facilities::SEED_DATE,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
 
 /// Picks demo people from the member file: four insured persons with a My Number that appears
 /// once, and one that appears twice (a change of insurer). Returns (my numbers, mover's old card).
@@ -443,8 +478,13 @@ async fn setup_cards(
     let now = clock.now();
     let mut tokens = std::fs::read_to_string(tokens_path).unwrap_or_default();
     tokens.push_str("# facility_code  api_token  name\n");
-    for (code, name) in FACILITIES {
-        let token = add_facility(store, code, name, now).await?;
+    // The demo's facilities are in the master and applied on the seed's date: the operator
+    // approves them now, which issues their tokens.
+    let ops = operator(Some("demo".into()));
+    for (code, name, _) in crate::synth_facilities::DEMO_FACILITIES {
+        let facility = onshi_domain::FacilityCode::parse(code)
+            .map_err(|e| CliError::Config(format!("demo facility {code}: {e}")))?;
+        let token = approve(store, &facility, &ops, now).await?;
         tokens.push_str(&format!("{code}  {token}  {name}\n"));
     }
     std::fs::write(tokens_path, tokens)

@@ -201,50 +201,9 @@ pub async fn run(command: FacilityCommand, clock: &dyn Clock) -> Result<(), CliE
             let rules = crate::cmd::subsidy::load_rules(subsidy_rules.as_deref())?;
             let lines = read_adoption(&file, encoding)?;
             let (store, _) = open_store(&store).await?;
-            let actor = operator(who);
-            let at = clock.now();
-            let mut accounts = Vec::new();
-            let mut apps = Vec::new();
-            let master = store.master_kinds().await?;
-            let bar = progress(lines.len() as u64, "checking");
-            for (i, line) in lines.iter().enumerate() {
-                bar.set_position(i as u64);
-                let at_line = |e: String| {
-                    CliError::Config(format!("{}: line {}: {e}", file.display(), i + 2))
-                };
-                if let Some(on) = line.portal_account_on {
-                    accounts.push((line.code.clone(), on));
-                }
-                if let Some((readers, applied, delivered, installed)) = line.readers {
-                    let (kind, large_chain) = *master
-                        .get(line.code.as_str())
-                        .ok_or_else(|| at_line("code: is not in the facility master".into()))?;
-                    let app = application(
-                        &rules,
-                        SubsidyKind::of(kind, large_chain),
-                        readers,
-                        applied,
-                        delivered,
-                        installed,
-                    )
-                    .map_err(at_line)?;
-                    apps.push((line.code.clone(), app));
-                }
-            }
-            bar.finish_and_clear();
-            let opened = store
-                .record_portal_accounts(&accounts, &actor, at)
-                .await
-                .map_err(|(i, e)| refused_line(&file, &lines, &accounts, i, e))?;
-            store
-                .record_reader_applications(&apps, &actor, at)
-                .await
-                .map_err(|(i, e)| refused_line(&file, &lines, &apps, i, e))?;
-            println!(
-                "{} portal accounts opened, {} reader applications recorded",
-                opened,
-                apps.len()
-            );
+            let (opened, recorded) =
+                record_adoption(&store, &file, &lines, &rules, &operator(who), clock.now()).await?;
+            println!("{opened} portal accounts opened, {recorded} reader applications recorded");
             store.close().await;
             Ok(())
         }
@@ -366,6 +325,55 @@ pub async fn run(command: FacilityCommand, clock: &dyn Clock) -> Result<(), CliE
             crate::tokens::run(crate::tokens::Owner::Facility(code), command, clock).await
         }
     }
+}
+
+/// Records an adoption file's portal accounts and reader applications (the free readers by
+/// `rules`), all or nothing; returns how many accounts opened and applications were recorded.
+pub async fn record_adoption(
+    store: &Store,
+    file: &std::path::Path,
+    lines: &[crate::facilities::AdoptionLine],
+    rules: &onshi_domain::subsidy::SubsidyRules,
+    actor: &onshi_store::Actor,
+    at: OffsetDateTime,
+) -> Result<(usize, usize), CliError> {
+    let mut accounts = Vec::new();
+    let mut apps = Vec::new();
+    let master = store.master_kinds().await?;
+    let bar = progress(lines.len() as u64, "checking");
+    for (i, line) in lines.iter().enumerate() {
+        bar.set_position(i as u64);
+        let at_line =
+            |e: String| CliError::Config(format!("{}: line {}: {e}", file.display(), i + 2));
+        if let Some(on) = line.portal_account_on {
+            accounts.push((line.code.clone(), on));
+        }
+        if let Some((readers, applied, delivered, installed)) = line.readers {
+            let (kind, large_chain) = *master
+                .get(line.code.as_str())
+                .ok_or_else(|| at_line("code: is not in the facility master".into()))?;
+            let app = application(
+                rules,
+                SubsidyKind::of(kind, large_chain),
+                readers,
+                applied,
+                delivered,
+                installed,
+            )
+            .map_err(at_line)?;
+            apps.push((line.code.clone(), app));
+        }
+    }
+    bar.finish_and_clear();
+    let opened = store
+        .record_portal_accounts(&accounts, actor, at)
+        .await
+        .map_err(|(i, e)| refused_line(file, lines, &accounts, i, e))?;
+    store
+        .record_reader_applications(&apps, actor, at)
+        .await
+        .map_err(|(i, e)| refused_line(file, lines, &apps, i, e))?;
+    Ok((opened, apps.len()))
 }
 
 /// The error of a refused set, naming the file's line of the `i`-th item.

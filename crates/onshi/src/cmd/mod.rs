@@ -17,6 +17,7 @@ pub mod insurer;
 pub mod key;
 pub mod loadgen;
 pub mod pki;
+pub mod publish;
 pub mod reader;
 pub mod register;
 pub mod registrations;

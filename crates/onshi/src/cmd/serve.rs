@@ -57,6 +57,65 @@ pub struct ServeArgs {
     pub audit_checkpoints: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+}
+
+/// The operator's side of `serve` and `demo`: the subsidy rules in force and the weekly
+/// publication's day.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OperatorArgs {
+    /// A corrected card-reader subsidy rules file instead of the one shipped (same columns as
+    /// crates/onshi-domain/data/subsidy_rules.tsv); a bad file stops the start, naming its line.
+    #[arg(long, env = "ONSHI_SUBSIDY_RULES", value_name = "FILE")]
+    pub subsidy_rules: Option<PathBuf>,
+    /// The day (Japan) the public hospitals' edition is published by the server's scheduler:
+    /// monday … sunday, or off (publish by hand with `onshi publish weekly`). [default: monday]
+    #[arg(long, env = "ONSHI_WEEKLY_ON", value_name = "DAY")]
+    pub weekly_on: Option<String>,
+}
+
+impl OperatorArgs {
+    /// The settings, every problem named by its flag.
+    pub fn settings(&self) -> Result<OperatorSettings, CliError> {
+        let rules = crate::cmd::subsidy::load_rules(self.subsidy_rules.as_deref())?;
+        let weekly_on = match self
+            .weekly_on
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("monday") => Some(time::Weekday::Monday),
+            Some("tuesday") => Some(time::Weekday::Tuesday),
+            Some("wednesday") => Some(time::Weekday::Wednesday),
+            Some("thursday") => Some(time::Weekday::Thursday),
+            Some("friday") => Some(time::Weekday::Friday),
+            Some("saturday") => Some(time::Weekday::Saturday),
+            Some("sunday") => Some(time::Weekday::Sunday),
+            Some("off") => None,
+            Some(other) => {
+                return Err(CliError::Config(format!(
+                    "--weekly-on: '{other}' is not monday … sunday or off"
+                )));
+            }
+        };
+        Ok(OperatorSettings {
+            subsidy_rules: Arc::new(rules),
+            weekly_on,
+            audit_checkpoints: None,
+        })
+    }
+}
+
+/// What the operator set for a server: subsidy rules, publication day, audit checkpoints.
+#[derive(Debug, Clone)]
+pub struct OperatorSettings {
+    /// The subsidy rules in force.
+    pub subsidy_rules: Arc<onshi_domain::subsidy::SubsidyRules>,
+    /// The weekly publication's day.
+    pub weekly_on: Option<time::Weekday>,
+    /// Where signed audit checkpoints are kept.
+    pub audit_checkpoints: Option<PathBuf>,
 }
 
 /// The per-facility rate limits and the connection limit of `serve` and `demo`.
@@ -121,16 +180,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         }),
         _ => None,
     };
-    serve(
-        store,
-        key,
-        &listen,
-        &args.trust,
-        tls,
-        args.audit_checkpoints,
-        limits,
-    )
-    .await
+    let mut operator = args.operator.settings()?;
+    operator.audit_checkpoints = args.audit_checkpoints;
+    serve(store, key, &listen, &args.trust, tls, operator, limits).await
 }
 
 /// Where `serve` finds trust anchors and CRLs for card checks.
@@ -292,7 +344,7 @@ pub async fn serve(
     listen: &str,
     trust: &TrustArgs,
     tls: Option<TlsFiles>,
-    audit_checkpoints: Option<PathBuf>,
+    operator: OperatorSettings,
     (limits, connections): (RateLimitConfig, ConnectionSettings),
 ) -> Result<(), CliError> {
     let addr: SocketAddr = listen.parse().map_err(|_| {
@@ -315,7 +367,9 @@ pub async fn serve(
         key,
         trust.load(Arc::new(SystemClock)).await?,
     );
-    state.audit_checkpoints = audit_checkpoints;
+    state.audit_checkpoints = operator.audit_checkpoints;
+    state.subsidy_rules = Some(operator.subsidy_rules);
+    state.weekly_on = operator.weekly_on;
     state.rate_limits = Arc::new(RateLimits::new(limits));
     state.secure_cookies = tls.is_some();
     match tls {
