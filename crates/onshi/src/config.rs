@@ -42,7 +42,7 @@ pub struct StoreArgs {
     pub db_connections: Option<u32>,
 
     /// A TOML file with any of: db, db_connections, listen, my_number_key_file, check_limit,
-    /// mismatch_limit, max_connections.
+    /// mismatch_limit, max_connections, subsidy_rules, weekly_on.
     #[arg(long, env = "ONSHI_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -65,6 +65,10 @@ pub struct FileConfig {
     pub mismatch_limit: Option<u32>,
     /// Connections kept open at once (`serve --max-connections`).
     pub max_connections: Option<u32>,
+    /// A corrected subsidy rules file (`serve --subsidy-rules`).
+    pub subsidy_rules: Option<PathBuf>,
+    /// The weekly publication's day (`serve --weekly-on`).
+    pub weekly_on: Option<String>,
 }
 
 impl FileConfig {

@@ -145,6 +145,9 @@ impl PkiDir {
         let until = now + Duration::days(825);
         let ca_path = self.0.join("network-ca.pem");
         std::fs::write(&ca_path, ca.cert_pem()).map_err(io(&ca_path))?;
+        // Kept so that facilities approved later get their client certificates from it
+        // (`onshi facility approve --network-pki DIR`).
+        write_private(&self.0.join("network-ca.key"), ca.key_pem().as_bytes())?;
         let (cert, key) = ca
             .issue_tls(
                 server_name,
@@ -158,14 +161,41 @@ impl PkiDir {
         for code in facilities {
             onshi_domain::FacilityCode::parse(code)
                 .map_err(|e| CliError::Config(format!("--facility {code}: {e}")))?;
-            let (cert, key) = ca
-                .issue_tls(code, &[], now - Duration::minutes(5), until)
-                .map_err(pki_err)?;
-            std::fs::write(self.0.join(format!("facility-{code}.pem")), cert)
-                .map_err(io(&self.0))?;
-            write_private(&self.0.join(format!("facility-{code}.key")), key.as_bytes())?;
+            self.write_client(&ca, code, now)?;
         }
         Ok(())
+    }
+
+    /// The network CA `pki network` made here (its certificate and key).
+    pub fn network_ca(&self) -> Result<Authority, CliError> {
+        let cert = self.0.join("network-ca.pem");
+        let key = self.0.join("network-ca.key");
+        let cert_pem = std::fs::read_to_string(&cert).map_err(io(&cert))?;
+        let key_pem = std::fs::read_to_string(&key).map_err(io(&key))?;
+        Authority::from_pem(CertKind::Card, &cert_pem, &key_pem).map_err(pki_err)
+    }
+
+    /// A facility's client certificate and key from the network CA `ca`: `facility-CODE.pem`
+    /// and `.key` (the key 0600; an existing one is not overwritten). Returns the certificate's
+    /// path.
+    pub fn write_client(
+        &self,
+        ca: &Authority,
+        code: &str,
+        now: OffsetDateTime,
+    ) -> Result<PathBuf, CliError> {
+        let (cert, key) = ca
+            .issue_tls(
+                code,
+                &[],
+                now - Duration::minutes(5),
+                now + Duration::days(825),
+            )
+            .map_err(pki_err)?;
+        write_private(&self.0.join(format!("facility-{code}.key")), key.as_bytes())?;
+        let path = self.0.join(format!("facility-{code}.pem"));
+        std::fs::write(&path, cert).map_err(io(&path))?;
+        Ok(path)
     }
 
     /// Revokes a card's certificate and republishes its CRL.

@@ -311,6 +311,44 @@ fn demo_serves_healthz() {
         printed: seen,
     } = start_demo_with_members(dir.path(), &[], "12000");
     assert!(seen.contains("9 insurers, 12000 members"), "{seen}");
+    // The adoption dashboard starts from the seed's table of 2020-12-13, to the facility and
+    // the percent, with nobody operating yet.
+    let adoption = || -> serde_json::Value {
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        stream
+            .write_all(b"GET /v1/adoption HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"))
+    };
+    let before = adoption();
+    let row = |d: &serde_json::Value, key: &str| {
+        let r = if key == "all" {
+            d["total"].clone()
+        } else {
+            d["kinds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["key"] == key)
+                .cloned()
+                .unwrap()
+        };
+        (
+            r["applied"].as_i64().unwrap(),
+            r["facilities"].as_i64().unwrap(),
+            r["applied_rate"].as_f64().unwrap(),
+            r["operating"].as_i64().unwrap(),
+        )
+    };
+    assert_eq!(row(&before, "all"), (44_466, 228_280, 19.5, 0));
+    assert_eq!(row(&before, "hospital"), (2_184, 8_281, 26.4, 0));
+    assert_eq!(row(&before, "medical_clinic"), (11_467, 89_151, 12.9, 0));
+    assert_eq!(row(&before, "dental_clinic"), (11_166, 70_984, 15.7, 0));
+    assert_eq!(row(&before, "pharmacy"), (19_649, 59_864, 32.8, 0));
+    assert_eq!(before["total"]["portal_accounts"], 71_963);
     // The reader flow against the demo's cards and facility.
     let server = format!("http://{addr}");
     let reader = |card: &str, auth: &[&str]| {
@@ -384,6 +422,11 @@ fn demo_serves_healthz() {
         "<LimitApplicationCertificateRelatedConsFlg>1</LimitApplicationCertificateRelatedConsFlg>"
     ));
     assert!(face.contains("<LimitApplicationCertificateRelatedInfo>"));
+    // The demo clinic's first card check: it operates now.
+    let after = adoption();
+    assert_eq!(row(&after, "all"), (44_466, 228_280, 19.5, 1));
+    assert_eq!(row(&after, "medical_clinic").3, 1);
+    assert_eq!(after["months"][0]["card"], 1);
     let out = reader("smartphone", &["--pin", "1234"]);
     assert!(
         text(&out.stdout).starts_with("資格有効性 1 有効"),
@@ -2453,9 +2496,40 @@ fn the_facility_master_is_imported_onboarded_and_its_subsidy_estimated() {
     let waiting = text(&out.stdout);
     assert_eq!(waiting.lines().count(), 71_963 + 1);
     assert!(waiting.lines().any(|l| l.starts_with(&fresh)));
-    let out = onshi(&["facility", "approve", "--code", &fresh, "--db", &db]);
+    let out = onshi(&["pki", "network", "--dir", &path("net")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // A wrong PKI folder is named before anything is approved.
+    let out = onshi(&[
+        "facility",
+        "approve",
+        "--code",
+        &fresh,
+        "--network-pki",
+        &path("nowhere"),
+        "--db",
+        &db,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("network-ca.pem"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = onshi(&[
+        "facility",
+        "approve",
+        "--code",
+        &fresh,
+        "--network-pki",
+        &path("net"),
+        "--db",
+        &db,
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("onshi_fac_"));
+    let cert = std::fs::read_to_string(path(&format!("net/facility-{fresh}.pem"))).unwrap();
+    assert!(cert.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(std::path::Path::new(&path(&format!("net/facility-{fresh}.key"))).exists());
     let out = onshi(&[
         "facility",
         "readers",

@@ -58,6 +58,10 @@ pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
         db_connections: None,
         config: None,
     };
+    // A bad rules file or day is named before anything is set up.
+    let settings = args
+        .operator
+        .settings(&crate::config::FileConfig::default())?;
     let (store, key) = open_serving_store(&store_args).await?;
     let tokens_path = args.dir.join(TOKENS_FILE);
     let members_path = args.dir.join(MEMBERS_FILE);
@@ -125,7 +129,7 @@ pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
         &args.listen,
         &trust,
         None,
-        args.operator.settings()?,
+        settings,
         (
             args.limits.rates(&crate::config::FileConfig::default()),
             args.limits

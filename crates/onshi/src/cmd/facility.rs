@@ -77,12 +77,18 @@ pub enum FacilityCommand {
         store: StoreArgs,
     },
     /// Approve a facility that applied, and print its first API token (shown once). Audited.
+    /// Under mutual TLS, --network-pki also issues its client certificate from the network CA
+    /// of `onshi pki network`.
     ///
-    /// Example: onshi facility approve --code 1311234567
+    /// Example: onshi facility approve --code 1311234567 --network-pki onshi-pki
     Approve {
         /// 医療機関コード.
         #[arg(long)]
         code: String,
+        /// The folder of `onshi pki network` (network-ca.pem and .key): write the facility's
+        /// client certificate and key there as facility-CODE.pem and .key.
+        #[arg(long, value_name = "DIR")]
+        network_pki: Option<PathBuf>,
         /// Who approves, for the audit log. [default: $USER]
         #[arg(long, env = "ONSHI_OPERATOR")]
         operator: Option<String>,
@@ -243,14 +249,30 @@ pub async fn run(command: FacilityCommand, clock: &dyn Clock) -> Result<(), CliE
         }
         FacilityCommand::Approve {
             code,
+            network_pki,
             operator: who,
             store,
         } => {
             let code = facility_code(&code)?;
+            // The network CA is read before anything is approved, so a wrong folder is named
+            // while the facility still waits.
+            let network = network_pki
+                .map(|dir| {
+                    let pki = crate::pki_dir::PkiDir(dir);
+                    pki.network_ca().map(|ca| (pki, ca))
+                })
+                .transpose()?;
             let (store, _) = open_store(&store).await?;
             let token = approve(&store, &code, &operator(who), clock.now()).await?;
             println!("{}\t{token}", code.as_str());
             eprintln!("Keep the token now: only its hash is stored.");
+            if let Some((pki, ca)) = network {
+                let cert = pki.write_client(&ca, code.as_str(), clock.now())?;
+                eprintln!(
+                    "Client certificate for mutual TLS: {} (and its .key beside it)",
+                    cert.display()
+                );
+            }
             store.close().await;
             Ok(())
         }

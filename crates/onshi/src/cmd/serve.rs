@@ -76,15 +76,13 @@ pub struct OperatorArgs {
 }
 
 impl OperatorArgs {
-    /// The settings, every problem named by its flag.
-    pub fn settings(&self) -> Result<OperatorSettings, CliError> {
-        let rules = crate::cmd::subsidy::load_rules(self.subsidy_rules.as_deref())?;
-        let weekly_on = match self
-            .weekly_on
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
+    /// The settings from the flags (or environment), then the file, every problem named by
+    /// its flag.
+    pub fn settings(&self, file: &FileConfig) -> Result<OperatorSettings, CliError> {
+        let rules_file = self.subsidy_rules.as_ref().or(file.subsidy_rules.as_ref());
+        let rules = crate::cmd::subsidy::load_rules(rules_file.map(PathBuf::as_path))?;
+        let day = self.weekly_on.as_ref().or(file.weekly_on.as_ref());
+        let weekly_on = match day.map(|d| d.to_ascii_lowercase()).as_deref() {
             None | Some("monday") => Some(time::Weekday::Monday),
             Some("tuesday") => Some(time::Weekday::Tuesday),
             Some("wednesday") => Some(time::Weekday::Wednesday),
@@ -167,6 +165,7 @@ impl LimitArgs {
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let file = FileConfig::load(args.store.config.as_deref())?;
     let limits = (args.limits.rates(&file), args.limits.connections(&file));
+    let mut operator = args.operator.settings(&file)?;
     let listen = args
         .listen
         .or(file.listen)
@@ -180,7 +179,6 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         }),
         _ => None,
     };
-    let mut operator = args.operator.settings()?;
     operator.audit_checkpoints = args.audit_checkpoints;
     serve(store, key, &listen, &args.trust, tls, operator, limits).await
 }
