@@ -26,6 +26,30 @@ use crate::audit::audit;
 use crate::compared_time::ComparedTime;
 use crate::{Actor, Backend, Store, StoreError, on_pool};
 
+/// In a transaction: the index in `$codes` of the first code that is not a stored facility,
+/// or `None`.
+macro_rules! unknown_code {
+    ($tx:expr, $pg:expr, $codes:expr) => {{
+        let codes: &[&str] = $codes;
+        let sql = format!(
+            "SELECT code FROM facilities WHERE code IN ({})",
+            placeholders($pg, 1, codes.len(), 1).join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
+        for code in codes {
+            q = q.bind(*code);
+        }
+        match q.fetch_all(&mut *$tx).await {
+            Err(e) => Err(e),
+            Ok(rows) => {
+                let known: std::collections::HashSet<String> =
+                    rows.into_iter().map(|r| r.0).collect();
+                Ok(codes.iter().position(|c| !known.contains(*c)))
+            }
+        }
+    }};
+}
+
 /// Rows per multi-row INSERT of the master (11 parameters each).
 const FACILITY_ROWS_PER_INSERT: usize = 500;
 
@@ -599,48 +623,66 @@ impl Store {
     }
 
     /// Records facilities' card-reader applications (a later record of a facility replaces its
-    /// earlier one), all in one transaction: a facility not in the store refuses the whole set
-    /// with its index. One audit entry for the set (naming the facility when there is one).
+    /// earlier one), all in one transaction, in multi-row statements: an application out of
+    /// order or a facility not in the store refuses the whole set with its index. One audit
+    /// entry for the set (naming the facility when there is one).
     pub async fn record_reader_applications(
         &self,
         apps: &[(FacilityCode, ReaderApplication)],
         actor: &Actor,
         at: OffsetDateTime,
     ) -> Result<(), (usize, StoreError)> {
+        for (i, (_, app)) in apps.iter().enumerate() {
+            if let Err((field, reason)) = app.check() {
+                return Err((i, StoreError::Conflict(format!("{field}: {reason}"))));
+            }
+        }
+        // The last record of a facility is the one kept (one upsert may touch a row once).
+        let mut last: HashMap<&str, usize> = HashMap::new();
+        for (i, (code, _)) in apps.iter().enumerate() {
+            last.insert(code.as_str(), i);
+        }
+        let kept: Vec<&(FacilityCode, ReaderApplication)> = apps
+            .iter()
+            .enumerate()
+            .filter(|(i, (code, _))| last.get(code.as_str()) == Some(i))
+            .map(|(_, a)| a)
+            .collect();
         let whole = |e: sqlx::Error| (0, StoreError::from(e));
+        let pg = matches!(&*self.backend, Backend::Postgres(_));
         on_pool!(self, write, |p| {
             let mut tx = p.begin().await.map_err(whole)?;
-            for (i, (code, app)) in apps.iter().enumerate() {
-                let done: Result<(), StoreError> = async {
-                    if let Err((field, reason)) = app.check() {
-                        return Err(StoreError::Conflict(format!("{field}: {reason}")));
-                    }
-                    let n = sqlx::query(
-                        "INSERT INTO reader_applications (facility_code, readers, free_readers, applied_on, \
-                         delivered_on, installed_on, recorded_at) \
-                         SELECT code, $2, $3, $4, $5, $6, $7 FROM facilities WHERE code = $1 \
-                         ON CONFLICT (facility_code) DO UPDATE SET readers = excluded.readers, \
-                         free_readers = excluded.free_readers, applied_on = excluded.applied_on, \
-                         delivered_on = excluded.delivered_on, installed_on = excluded.installed_on, \
-                         recorded_at = excluded.recorded_at",
-                    )
-                    .bind(code.as_str())
-                    .bind(i32::from(app.readers))
-                    .bind(i32::from(app.free_readers))
-                    .bind(app.applied_on)
-                    .bind(app.delivered_on)
-                    .bind(app.installed_on)
-                    .bind(ComparedTime(at))
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if n == 0 {
-                        return Err(StoreError::NotFound("facility"));
-                    }
-                    Ok(())
+            for (c, chunk) in apps.chunks(FACILITY_ROWS_PER_INSERT).enumerate() {
+                let codes: Vec<&str> = chunk.iter().map(|(code, _)| code.as_str()).collect();
+                if let Some(j) = unknown_code!(tx, pg, &codes).map_err(whole)? {
+                    return Err((
+                        c * FACILITY_ROWS_PER_INSERT + j,
+                        StoreError::NotFound("facility"),
+                    ));
                 }
-                .await;
-                done.map_err(|e| (i, e))?;
+            }
+            for chunk in kept.chunks(FACILITY_ROWS_PER_INSERT) {
+                let sql = format!(
+                    "INSERT INTO reader_applications (facility_code, readers, free_readers, applied_on, \
+                     delivered_on, installed_on, recorded_at) VALUES {} \
+                     ON CONFLICT (facility_code) DO UPDATE SET readers = excluded.readers, \
+                     free_readers = excluded.free_readers, applied_on = excluded.applied_on, \
+                     delivered_on = excluded.delivered_on, installed_on = excluded.installed_on, \
+                     recorded_at = excluded.recorded_at",
+                    placeholders(pg, 1, chunk.len(), 7).join(", ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (code, app) in chunk {
+                    q = q
+                        .bind(code.as_str())
+                        .bind(i32::from(app.readers))
+                        .bind(i32::from(app.free_readers))
+                        .bind(app.applied_on)
+                        .bind(app.delivered_on)
+                        .bind(app.installed_on)
+                        .bind(ComparedTime(at));
+                }
+                q.execute(&mut *tx).await.map_err(whole)?;
             }
             let detail = match apps {
                 [(code, app)] => format!(
@@ -671,9 +713,9 @@ impl Store {
     }
 
     /// Records when facilities opened their portal accounts, as a file of past dates gives them
-    /// (the start of each day in Japan), in one transaction with one audit entry; facilities
-    /// already with an account keep theirs. A facility not in the store refuses the whole set
-    /// with its index.
+    /// (the start of each day in Japan), in one transaction with one audit entry, in multi-row
+    /// statements; facilities already with an account keep theirs. A facility not in the store
+    /// refuses the whole set with its index.
     pub async fn record_portal_accounts(
         &self,
         accounts: &[(FacilityCode, Date)],
@@ -681,33 +723,31 @@ impl Store {
         at: OffsetDateTime,
     ) -> Result<usize, (usize, StoreError)> {
         let whole = |e: sqlx::Error| (0, StoreError::from(e));
+        let pg = matches!(&*self.backend, Backend::Postgres(_));
         let mut opened = 0;
         on_pool!(self, write, |p| {
             let mut tx = p.begin().await.map_err(whole)?;
-            for (i, (code, on)) in accounts.iter().enumerate() {
-                let n = sqlx::query(
-                    "UPDATE facilities SET portal_account_at = $1 WHERE code = $2 \
-                     AND portal_account_at IS NULL",
-                )
-                .bind(ComparedTime(start_of_japan_day(*on)))
-                .bind(code.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| (i, e.into()))?
-                .rows_affected();
-                if n == 0 {
-                    // Open already, or not a facility at all.
-                    let (known,): (i64,) =
-                        sqlx::query_as("SELECT COUNT(*) FROM facilities WHERE code = $1")
-                            .bind(code.as_str())
-                            .fetch_one(&mut *tx)
-                            .await
-                            .map_err(|e| (i, e.into()))?;
-                    if known == 0 {
-                        return Err((i, StoreError::NotFound("facility")));
-                    }
+            for (c, chunk) in accounts.chunks(FACILITY_ROWS_PER_INSERT).enumerate() {
+                let codes: Vec<&str> = chunk.iter().map(|(code, _)| code.as_str()).collect();
+                if let Some(j) = unknown_code!(tx, pg, &codes).map_err(whole)? {
+                    return Err((
+                        c * FACILITY_ROWS_PER_INSERT + j,
+                        StoreError::NotFound("facility"),
+                    ));
                 }
-                opened += n as usize;
+                // VALUES names its columns column1, column2 on both backends.
+                let sql = format!(
+                    "UPDATE facilities SET portal_account_at = v.column2 FROM (VALUES {}) AS v \
+                     WHERE facilities.code = v.column1 AND facilities.portal_account_at IS NULL",
+                    placeholders(pg, 1, chunk.len(), 2).join(", ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (code, on) in chunk {
+                    q = q
+                        .bind(code.as_str())
+                        .bind(ComparedTime(start_of_japan_day(*on)));
+                }
+                opened += q.execute(&mut *tx).await.map_err(whole)?.rows_affected() as usize;
             }
             let audited: Result<(), StoreError> = async {
                 audit!(

@@ -240,6 +240,54 @@ async fn reader_applications_are_recorded_all_or_nothing() {
             .await
             .unwrap();
         assert_eq!(opened, 1);
+        // An account open already stays as it was; an unknown facility is named by its index.
+        let again = store
+            .record_portal_accounts(
+                &[
+                    (code("1311111111"), date!(2020 - 11 - 01)),
+                    (code("2741111111"), date!(2020 - 11 - 02)),
+                ],
+                &ops(),
+                T0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(again, 1, "only the pharmacy's opened");
+        let unknown = store
+            .record_portal_accounts(
+                &[
+                    (code("1331111111"), date!(2020 - 11 - 01)),
+                    (code("0141111111"), date!(2020 - 11 - 01)),
+                ],
+                &ops(),
+                T0,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(unknown, (1, StoreError::NotFound(_))));
+        // The same facility twice in one set: the later record is kept.
+        let mut two = readers(date!(2020 - 12 - 11));
+        two.readers = 2;
+        store
+            .record_reader_applications(
+                &[
+                    (code("2741111111"), readers(date!(2020 - 12 - 10))),
+                    (code("2741111111"), two),
+                ],
+                &ops(),
+                T0,
+            )
+            .await
+            .unwrap();
+        let pharmacy = store
+            .operator_facility(&code("2741111111"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            pharmacy.readers.map(|r| (r.readers, r.applied_on)),
+            Some((2, date!(2020 - 12 - 11)))
+        );
         let counts = store.adoption_counts().await.unwrap();
         let of = |k: FacilityKind| counts.iter().find(|c| c.kind == k).unwrap();
         assert_eq!(
