@@ -149,7 +149,7 @@ pub async fn dashboard(
         .iter()
         .map(|(p, s)| s.row(format!("{p:02}"), prefecture_name(i32::from(*p)).to_owned()))
         .collect();
-    let weeks = weekly(&store.adoption_days().await?, japan_date(now));
+    let weeks = weekly(&store.adoption_days(false).await?, japan_date(now));
     let mut months: BTreeMap<String, [i64; 3]> = BTreeMap::new();
     for m in store.monthly_checks().await? {
         let slot = match m.channel {
@@ -184,8 +184,17 @@ pub async fn dashboard(
     })
 }
 
+/// The weekly series by prefecture (keys `01`–`47`), for the weekly CSV.
+pub async fn weekly_by_prefecture(
+    store: &Store,
+    now: OffsetDateTime,
+) -> Result<Vec<AdoptionWeek>, StoreError> {
+    Ok(weekly(&store.adoption_days(true).await?, japan_date(now)))
+}
+
 /// Cumulative counts at the end of every week from the first step ever reached to the week of
-/// `today`, for all facilities (`all`) and each kind.
+/// `today`: for all facilities (`all`) and each kind, or, when the days are by prefecture, for
+/// each prefecture that has any.
 fn weekly(days: &[onshi_store::AdoptionDay], today: Date) -> Vec<AdoptionWeek> {
     let Some(first) = days.iter().map(|d| d.day).min() else {
         return Vec::new();
@@ -201,27 +210,43 @@ fn weekly(days: &[onshi_store::AdoptionDay], today: Date) -> Vec<AdoptionWeek> {
             AdoptionStep::Operating => 3,
         };
         let week = week_ending(d.day);
-        for key in ["all", d.kind.code()] {
-            per_week.entry((week, key.to_owned())).or_default()[slot] += d.facilities;
+        let keys = match d.prefecture {
+            Some(p) => vec![format!("{:02}", p.number())],
+            None => vec!["all".to_owned(), d.kind.code().to_owned()],
+        };
+        for key in keys {
+            per_week.entry((week, key)).or_default()[slot] += d.facilities;
         }
     }
-    let keys: Vec<&str> = std::iter::once("all")
-        .chain(FacilityKind::ALL.iter().map(|k| k.code()))
-        .collect();
-    let mut running: BTreeMap<&str, [i64; 4]> = keys.iter().map(|k| (*k, [0; 4])).collect();
+    let by_prefecture = days.iter().any(|d| d.prefecture.is_some());
+    let keys: Vec<String> = if by_prefecture {
+        let mut seen: Vec<u8> = days
+            .iter()
+            .filter_map(|d| d.prefecture.map(onshi_domain::Prefecture::number))
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.iter().map(|p| format!("{p:02}")).collect()
+    } else {
+        std::iter::once("all")
+            .chain(FacilityKind::ALL.iter().map(|k| k.code()))
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut running: BTreeMap<&str, [i64; 4]> = keys.iter().map(|k| (k.as_str(), [0; 4])).collect();
     let mut out = Vec::new();
     let mut week = week_ending(first);
     while week <= last {
         for key in &keys {
             let sums = running.entry(key).or_default();
-            if let Some(new) = per_week.get(&(week, (*key).to_owned())) {
+            if let Some(new) = per_week.get(&(week, key.clone())) {
                 for (s, n) in sums.iter_mut().zip(new) {
                     *s += n;
                 }
             }
             out.push(AdoptionWeek {
                 week_ending: week.to_string(),
-                key: (*key).to_owned(),
+                key: key.clone(),
                 portal_accounts: sums[0],
                 applied: sums[1],
                 ready: sums[2],
@@ -261,10 +286,11 @@ pub fn dashboard_csv(d: &AdoptionDashboard) -> String {
     out
 }
 
-/// The weekly series as CSV.
-pub fn weeks_csv(d: &AdoptionDashboard) -> String {
+/// The weekly series as CSV: all facilities and each kind (the dashboard's), then each
+/// prefecture (`by_prefecture`).
+pub fn weeks_csv(d: &AdoptionDashboard, by_prefecture: &[AdoptionWeek]) -> String {
     let mut out = String::from("week_ending,key,portal_accounts,applied,ready,operating\n");
-    for w in &d.weeks {
+    for w in d.weeks.iter().chain(by_prefecture) {
         out += &format!(
             "{},{},{},{},{},{}\n",
             w.week_ending, w.key, w.portal_accounts, w.applied, w.ready, w.operating

@@ -278,6 +278,8 @@ pub struct AdoptionDay {
     pub day: Date,
     /// The kind.
     pub kind: FacilityKind,
+    /// The prefecture, when the days were asked for by prefecture.
+    pub prefecture: Option<Prefecture>,
     /// The step.
     pub step: AdoptionStep,
     /// How many facilities reached it that day.
@@ -287,6 +289,7 @@ pub struct AdoptionDay {
 row_by_name! {
     struct DayRow {
         kind: String,
+        prefecture: i32,
         step: String,
         day: String,
         facilities: i64,
@@ -801,9 +804,9 @@ impl Store {
             .collect()
     }
 
-    /// How many facilities of each kind reached each step on each day (Japan): what the weekly
-    /// series are added up from.
-    pub async fn adoption_days(&self) -> Result<Vec<AdoptionDay>, StoreError> {
+    /// How many facilities of each kind (and prefecture, when `by_prefecture`) reached each
+    /// step on each day (Japan): what the weekly series are added up from.
+    pub async fn adoption_days(&self, by_prefecture: bool) -> Result<Vec<AdoptionDay>, StoreError> {
         let pg = matches!(&*self.backend, Backend::Postgres(_));
         // The day of a time in Japan, as text, per backend.
         let day_of = |col: &str| {
@@ -821,19 +824,24 @@ impl Store {
             }
         };
         let sql = format!(
-            "SELECT kind, step, day, COUNT(*) AS facilities FROM ( \
-               SELECT f.kind, 'portal' AS step, {portal} AS day FROM facilities f \
+            "SELECT kind, prefecture, step, day, COUNT(*) AS facilities FROM ( \
+               SELECT f.kind, {pref} AS prefecture, 'portal' AS step, {portal} AS day FROM facilities f \
                  WHERE f.kind IS NOT NULL AND f.portal_account_at IS NOT NULL \
-               UNION ALL SELECT f.kind, 'applied', {applied} FROM facilities f \
+               UNION ALL SELECT f.kind, {pref}, 'applied', {applied} FROM facilities f \
                  JOIN reader_applications r ON r.facility_code = f.code WHERE f.kind IS NOT NULL \
-               UNION ALL SELECT f.kind, 'ready', {ready} FROM facilities f \
+               UNION ALL SELECT f.kind, {pref}, 'ready', {ready} FROM facilities f \
                  JOIN reader_applications r ON r.facility_code = f.code \
                  WHERE f.kind IS NOT NULL AND r.installed_on IS NOT NULL \
-               UNION ALL SELECT f.kind, 'operating', {operating} FROM facilities f \
+               UNION ALL SELECT f.kind, {pref}, 'operating', {operating} FROM facilities f \
                  JOIN (SELECT facility_code, MIN(first_at) AS first_at FROM facility_checks \
                    WHERE channel IN ('card', 'smartphone') GROUP BY facility_code) o \
                  ON o.facility_code = f.code WHERE f.kind IS NOT NULL \
-             ) s GROUP BY kind, step, day ORDER BY day, kind, step",
+             ) s GROUP BY kind, prefecture, step, day ORDER BY day, kind, prefecture, step",
+            pref = if by_prefecture {
+                "COALESCE(f.prefecture, 0)"
+            } else {
+                "0"
+            },
             portal = day_of("f.portal_account_at"),
             applied = day_text("r.applied_on"),
             ready = day_text("r.installed_on"),
@@ -850,6 +858,11 @@ impl Store {
                 Ok(AdoptionDay {
                     day: onshi_domain::parse_date(&r.day).map_err(|_| corrupt())?,
                     kind: FacilityKind::parse(&r.kind).map_err(|_| corrupt())?,
+                    prefecture: if by_prefecture {
+                        Some(Prefecture::from_number(i64::from(r.prefecture)).ok_or_else(corrupt)?)
+                    } else {
+                        None
+                    },
                     step: match r.step.as_str() {
                         "portal" => AdoptionStep::PortalAccount,
                         "applied" => AdoptionStep::Applied,

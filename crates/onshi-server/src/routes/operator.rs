@@ -101,11 +101,13 @@ pub async fn adoption_csv(State(state): State<AppState>) -> Result<Response, Pro
     ))
 }
 
-/// `GET /adoption/weeks.csv`: the weekly series.
+/// `GET /adoption/weeks.csv`: the weekly series, by kind and by prefecture.
 pub async fn adoption_weeks_csv(State(state): State<AppState>) -> Result<Response, Problem> {
-    let d = dashboard(&state.store, state.clock.now()).await?;
+    let now = state.clock.now();
+    let d = dashboard(&state.store, now).await?;
+    let prefectures = crate::adoption::weekly_by_prefecture(&state.store, now).await?;
     Ok(public_file(
-        weeks_csv(&d),
+        weeks_csv(&d, &prefectures),
         "text/csv; charset=utf-8",
         Some("adoption-weeks.csv"),
     ))

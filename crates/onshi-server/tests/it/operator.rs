@@ -144,6 +144,8 @@ async fn the_dashboard_counts_the_master_and_moves_with_the_first_card_check() {
         );
         let (_, _, weeks) = w.page(Method::GET, "/adoption/weeks.csv", &[], "").await;
         assert!(weeks.contains("2026-11-29,all,2,2,0,1"), "{weeks}");
+        // By prefecture too: Tokyo's clinic (with its portal account) and hospital applied.
+        assert!(weeks.contains("2026-11-29,13,2,2,0,1"), "{weeks}");
         db.cleanup().await;
     }
 }

@@ -300,7 +300,7 @@ async fn reader_applications_are_recorded_all_or_nothing() {
         assert_eq!(of(FacilityKind::Hospital).portal_accounts, 1);
         assert_eq!(of(FacilityKind::Pharmacy).applied, 1);
         assert_eq!(of(FacilityKind::MedicalClinic).applied, 0);
-        let days = store.adoption_days().await.unwrap();
+        let days = store.adoption_days(false).await.unwrap();
         let day_of = |step| {
             days.iter()
                 .filter(|d| d.step == step && d.kind == FacilityKind::Hospital)
@@ -314,6 +314,18 @@ async fn reader_applications_are_recorded_all_or_nothing() {
             day_of(AdoptionStep::PortalAccount),
             [(date!(2020 - 10 - 01), 1)]
         );
+        // By prefecture: the hospital's application is Tokyo's, the pharmacy's Osaka's.
+        let by_pref = store.adoption_days(true).await.unwrap();
+        let applied_in = |p: u8| {
+            by_pref
+                .iter()
+                .filter(|d| {
+                    d.step == AdoptionStep::Applied && d.prefecture.map(|x| x.number()) == Some(p)
+                })
+                .map(|d| d.facilities)
+                .sum::<i64>()
+        };
+        assert_eq!((applied_in(13), applied_in(27)), (1, 1));
         let public = store.public_hospitals().await.unwrap();
         assert_eq!(public.len(), 1);
         assert_eq!(public[0].applied_on, Some(date!(2020 - 11 - 01)));
@@ -397,7 +409,7 @@ async fn a_facility_operates_from_its_first_answered_card_check() {
                 ("2026-02".to_owned(), CheckChannel::Card, 1)
             ]
         );
-        let days = store.adoption_days().await.unwrap();
+        let days = store.adoption_days(false).await.unwrap();
         assert!(days.iter().any(|d| d.step == AdoptionStep::Operating
             && d.day == date!(2026 - 02 - 01)
             && d.kind == FacilityKind::MedicalClinic));
