@@ -10,8 +10,8 @@ pub mod chart;
 mod operator;
 
 pub use operator::{
-    AdoptionLine, AdoptionPage, COST_ROWS, EditionHospital, ShownEstimate, SubsidyForm,
-    SubsidyPage, WeeklyIndex, WeeklyPage,
+    AdoptionLine, AdoptionPage, COST_ROWS, EditionHospital, OperatorFacilities, ShownEstimate,
+    SubsidyForm, SubsidyPage, WeeklyIndex, WeeklyPage, waiting_row,
 };
 
 /// The stylesheet of every page.

@@ -382,6 +382,21 @@ impl SubsidyPage {
     }
 }
 
+/// An operator's staff page of waiting facilities, the time as people read it.
+pub fn waiting_row(
+    code: &str,
+    name: &str,
+    kind: &str,
+    applied_at: &str,
+) -> (String, String, String, String) {
+    (
+        code.to_owned(),
+        name.to_owned(),
+        kind.to_owned(),
+        japan_minute(applied_at),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,4 +450,18 @@ mod tests {
         assert_eq!(html.matches("<svg").count(), 2, "bars and lines");
         assert!(!html.contains("<script"));
     }
+}
+
+/// The facilities waiting for the operator's approval, each with an approve form.
+#[derive(Template)]
+#[template(path = "operator_facilities.html")]
+pub struct OperatorFacilities {
+    /// The signed-in staff member, as shown.
+    pub who: String,
+    /// The forms' CSRF token.
+    pub csrf: String,
+    /// How many wait in all.
+    pub waiting: usize,
+    /// (code, name, kind, applied at) of those shown.
+    pub rows: Vec<(String, String, String, String)>,
 }

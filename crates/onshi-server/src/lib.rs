@@ -456,6 +456,14 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             axum::routing::get(routes::console::operator_reports_csv),
         )
         .route(
+            "/operator/facilities",
+            axum::routing::get(routes::console::operator_facilities),
+        )
+        .route(
+            "/operator/facilities/approve",
+            axum::routing::post(routes::console::approve_facility),
+        )
+        .route(
             "/staff/home",
             axum::routing::get(routes::console::staff_home),
         )

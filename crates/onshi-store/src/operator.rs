@@ -510,19 +510,34 @@ impl Store {
             .collect()
     }
 
-    /// The facilities waiting for the operator's approval (a portal account, not approved), by
-    /// when they applied.
-    pub async fn facilities_awaiting_approval(&self) -> Result<Vec<OperatorFacility>, StoreError> {
+    /// How many facilities wait for the operator's approval (a portal account, not approved),
+    /// and the first `limit` of them by when they applied.
+    pub async fn facilities_awaiting_approval(
+        &self,
+        limit: i64,
+    ) -> Result<(i64, Vec<OperatorFacility>), StoreError> {
         let sql = format!(
             "{FACILITY_SELECT} WHERE f.portal_account_at IS NOT NULL AND f.approved_at IS NULL \
-             ORDER BY f.portal_account_at, f.code"
+             ORDER BY f.portal_account_at, f.code LIMIT $1"
         );
-        let rows: Vec<FacilityRow> = on_pool!(self, read, |p| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let (rows, total): (Vec<FacilityRow>, (i64,)) = on_pool!(self, read, |p| {
+            let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(limit)
                 .fetch_all(p)
-                .await?
+                .await?;
+            let total = sqlx::query_as(
+                "SELECT COUNT(*) FROM facilities WHERE portal_account_at IS NOT NULL \
+                 AND approved_at IS NULL",
+            )
+            .fetch_one(p)
+            .await?;
+            (rows, total)
         });
-        rows.into_iter().map(FacilityRow::decode).collect()
+        let rows = rows
+            .into_iter()
+            .map(FacilityRow::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((total.0, rows))
     }
 
     /// A facility of the master opens its portal account: its application to take part.

@@ -756,6 +756,99 @@ pub async fn operator_reports(
     Ok(html(StatusCode::OK, page.render()))
 }
 
+/// How many waiting facilities the approval page lists.
+const WAITING_SHOWN: i64 = 200;
+
+/// `GET /operator/facilities`: the facilities that applied (a portal account) and wait for the
+/// operator's approval, the earliest first, each with its approve form.
+pub async fn operator_facilities(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let (who, csrf, _, _) = match operator_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
+    };
+    let (waiting, facilities) = state
+        .store
+        .facilities_awaiting_approval(WAITING_SHOWN)
+        .await?;
+    let rows = facilities
+        .iter()
+        .map(|f| {
+            onshi_pages::waiting_row(
+                f.code.as_str(),
+                &f.name,
+                f.kind.map_or("", |k| k.japanese()),
+                &f.portal_account_at
+                    .map(onshi_domain::japan::rfc3339_japan)
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    let page = onshi_pages::OperatorFacilities {
+        who,
+        csrf,
+        waiting: usize::try_from(waiting).unwrap_or(0),
+        rows,
+    };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+/// `POST /operator/facilities/approve` (form: csrf, code): approves a waiting facility,
+/// audited as the staff member, and shows its first API token once.
+pub async fn approve_facility(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let (_, csrf, _, account) = match operator_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
+    };
+    if let Some(refused) = form_refused(&body, &csrf) {
+        return Ok(refused);
+    }
+    let Some(code) =
+        form_field(&body, "code").and_then(|c| onshi_domain::FacilityCode::parse(&c).ok())
+    else {
+        return Ok(notice(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "医療機関コードが読めません",
+            &["一覧から承認し直してください。"],
+        ));
+    };
+    let (token, hash) = token::mint(TokenKind::Facility).map_err(|_| Problem::internal())?;
+    match state
+        .store
+        .approve_facility(&code, &hash, &account.actor(), state.clock.now())
+        .await
+    {
+        Ok(()) => {
+            let line = format!("医療機関コード {}: {token}", code.as_str());
+            Ok(notice(
+                StatusCode::OK,
+                "承認しました",
+                &[
+                    line.as_str(),
+                    "この API トークンは今だけ表示されます（保存されるのはハッシュのみ）。施設に安全な方法で渡してください。",
+                ],
+            ))
+        }
+        Err(onshi_store::StoreError::Conflict(why)) => Ok(notice(
+            StatusCode::CONFLICT,
+            "承認できません",
+            &[why.as_str()],
+        )),
+        Err(onshi_store::StoreError::NotFound(_)) => Ok(notice(
+            StatusCode::NOT_FOUND,
+            "この施設は施設マスタにありません",
+            &["一覧から承認し直してください。"],
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `GET /operator/reports.csv?year=`: the same figures as CSV.
 pub async fn operator_reports_csv(
     State(state): State<AppState>,

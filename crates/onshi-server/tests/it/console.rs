@@ -436,6 +436,95 @@ async fn staff_sign_in_with_two_factors_and_see_only_their_insurers_members() {
         let (s, _, _) = w.page(Method::GET, "/operator/reports", &staff, "").await;
         assert_eq!(s, StatusCode::FORBIDDEN, "an insurer's staff member");
 
+        // The operator approves a facility that applied, on the page: its token is shown once,
+        // the approval is audited as the staff member, and it cannot be approved twice.
+        let master = [onshi_domain::FacilityInput {
+            code: "2711111111",
+            name: "試験医院",
+            kind: "医科診療所",
+            prefecture: "27",
+            public: "0",
+            beds: "0",
+            ..Default::default()
+        }
+        .validate()
+        .unwrap()];
+        let now = *w.clock.lock().unwrap();
+        let ops = onshi_store::Actor::Operator("ops".into());
+        w.store
+            .import_facilities(&master, &ops, now, &mut |_| {})
+            .await
+            .unwrap();
+        let (_, _, text) = w
+            .page(Method::GET, "/operator/facilities", &operator, "")
+            .await;
+        assert!(text.contains("承認を待っている施設はありません"), "{text}");
+        let code = onshi_domain::FacilityCode::parse("2711111111").unwrap();
+        w.store
+            .open_portal_account(&code, &onshi_store::Actor::Facility(code.clone()), now)
+            .await
+            .unwrap();
+        let (s, _, text) = w
+            .page(Method::GET, "/operator/facilities", &operator, "")
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            text.contains("<td>2711111111</td><th scope=\"row\">試験医院</th>"),
+            "{text}"
+        );
+        let csrf = form_token(&text);
+        let (s, _, _) = w
+            .page(
+                Method::POST,
+                "/operator/facilities/approve",
+                &operator,
+                "csrf=forged&code=2711111111",
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let form = format!("csrf={csrf}&code=2711111111");
+        let (s, _, text) = w
+            .page(
+                Method::POST,
+                "/operator/facilities/approve",
+                &operator,
+                &form,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        let token = text
+            .split("2711111111: ")
+            .nth(1)
+            .and_then(|t| t.split('<').next())
+            .unwrap()
+            .to_owned();
+        assert!(token.starts_with("onshi_fac_"), "{text}");
+        let found = w
+            .store
+            .facility_by_token_hash(&onshi_store::token::hash(&token), now)
+            .await
+            .unwrap();
+        assert_eq!(found.map(|(f, _)| f.code), Some(code.clone()));
+        let (s, _, _) = w
+            .page(
+                Method::POST,
+                "/operator/facilities/approve",
+                &operator,
+                &form,
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "approved once");
+        let approvals = w
+            .store
+            .audit_of_action(onshi_domain::AuditAction::Onboard)
+            .await
+            .unwrap();
+        assert_eq!(approvals.last().unwrap().actor_kind, "staff");
+        let (s, _, _) = w
+            .page(Method::GET, "/operator/facilities", &staff, "")
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "an insurer's staff member");
+
         // Logout needs the page's token; after it the cookie opens nothing.
         let (_, _, text) = w.page(Method::GET, "/console/members", &staff, "").await;
         let csrf = form_token(&text);

@@ -132,8 +132,8 @@ async fn a_facility_applies_then_is_approved_and_only_then_has_credentials() {
                 .await
                 .unwrap()
         );
-        let waiting = store.facilities_awaiting_approval().await.unwrap();
-        assert_eq!(waiting.len(), 1);
+        let (total, waiting) = store.facilities_awaiting_approval(10).await.unwrap();
+        assert_eq!((total, waiting.len()), (1, 1));
         assert_eq!(waiting[0].code, clinic);
         assert!(
             store
@@ -157,12 +157,9 @@ async fn a_facility_applies_then_is_approved_and_only_then_has_credentials() {
             store.approve_facility(&clinic, "tok-2", &ops(), T0).await,
             Err(StoreError::Conflict(_))
         ));
-        assert!(
-            store
-                .facilities_awaiting_approval()
-                .await
-                .unwrap()
-                .is_empty()
+        assert_eq!(
+            store.facilities_awaiting_approval(10).await.unwrap(),
+            (0, Vec::new())
         );
         let steps = store.audit_of_action(AuditAction::Onboard).await.unwrap();
         assert_eq!(

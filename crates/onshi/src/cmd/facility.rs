@@ -233,7 +233,7 @@ pub async fn run(command: FacilityCommand, clock: &dyn Clock) -> Result<(), CliE
         }
         FacilityCommand::Waiting { store } => {
             let (store, _) = open_store(&store).await?;
-            for f in store.facilities_awaiting_approval().await? {
+            for f in store.facilities_awaiting_approval(i64::MAX).await?.1 {
                 println!(
                     "{}\t{}\t{}\t{}",
                     f.code.as_str(),
