@@ -153,7 +153,67 @@ impl Prefecture {
     pub fn number(self) -> u8 {
         self.0
     }
+    /// The name (北海道, 青森県, … 沖縄県).
+    pub fn name(self) -> &'static str {
+        PREFECTURE_NAMES[usize::from(self.0 - 1)]
+    }
+    /// The name without 都, 府 or 県 (北海道, 青森, … 東京, 大阪).
+    pub fn short_name(self) -> &'static str {
+        let name = self.name();
+        name.strip_suffix(['都', '府', '県']).unwrap_or(name)
+    }
 }
+
+/// 都道府県 names by JIS X 0401 code (index + 1).
+const PREFECTURE_NAMES: [&str; 47] = [
+    "北海道",
+    "青森県",
+    "岩手県",
+    "宮城県",
+    "秋田県",
+    "山形県",
+    "福島県",
+    "茨城県",
+    "栃木県",
+    "群馬県",
+    "埼玉県",
+    "千葉県",
+    "東京都",
+    "神奈川県",
+    "新潟県",
+    "富山県",
+    "石川県",
+    "福井県",
+    "山梨県",
+    "長野県",
+    "岐阜県",
+    "静岡県",
+    "愛知県",
+    "三重県",
+    "滋賀県",
+    "京都府",
+    "大阪府",
+    "兵庫県",
+    "奈良県",
+    "和歌山県",
+    "鳥取県",
+    "島根県",
+    "岡山県",
+    "広島県",
+    "山口県",
+    "徳島県",
+    "香川県",
+    "愛媛県",
+    "高知県",
+    "福岡県",
+    "佐賀県",
+    "長崎県",
+    "熊本県",
+    "大分県",
+    "宮崎県",
+    "鹿児島県",
+    "沖縄県",
+];
 
 /// 健診機関番号: ten digits (都道府県 2 + 機関区分 1 + 7), the number an institution's checkup
 /// documents carry under OID 1.2.392.200119.6.102.

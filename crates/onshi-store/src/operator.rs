@@ -50,6 +50,30 @@ macro_rules! unknown_code {
     }};
 }
 
+/// In a transaction: stamps a facility's onboarding step (`$column`, a time) and audits it.
+macro_rules! onboarding_step {
+    ($tx:expr, $column:literal, $code:expr, $at:expr, $actor:expr, $detail:expr) => {{
+        sqlx::query(concat!(
+            "UPDATE facilities SET ",
+            $column,
+            " = $1 WHERE code = $2"
+        ))
+        .bind(ComparedTime($at))
+        .bind($code.as_str())
+        .execute(&mut *$tx)
+        .await?;
+        audit!(
+            &mut *$tx,
+            $at,
+            $actor,
+            AuditAction::Onboard,
+            &[],
+            None,
+            Some($detail)
+        );
+    }};
+}
+
 /// Rows per multi-row INSERT of the master (11 parameters each).
 const FACILITY_ROWS_PER_INSERT: usize = 500;
 
@@ -315,50 +339,35 @@ row_by_name! {
     }
 }
 
-/// One row of a weekly edition: a public or public-sector hospital and its application.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicHospital {
-    /// 医療機関コード.
-    pub code: String,
-    /// Its name.
-    pub name: String,
-    /// 都道府県.
-    pub prefecture: i32,
-    /// When it applied for readers, if it did.
-    pub applied_on: Option<Date>,
-    /// When its readers were installed, if they were.
-    pub installed_on: Option<Date>,
-}
-
 row_by_name! {
-    struct PublicHospitalRow {
-        code: String,
-        name: String,
-        prefecture: i32,
-        applied_on: Option<Date>,
-        installed_on: Option<Date>,
+    /// One row of a weekly edition: a public or public-sector hospital and its application.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PublicHospital {
+        /// 医療機関コード.
+        pub code: String,
+        /// Its name.
+        pub name: String,
+        /// 都道府県.
+        pub prefecture: i32,
+        /// When it applied for readers, if it did.
+        pub applied_on: Option<Date>,
+        /// When its readers were installed, if they were.
+        pub installed_on: Option<Date>,
     }
 }
 
-/// A published weekly edition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WeeklyEdition {
-    /// The edition's date (Japan), `YYYY-MM-DD`.
-    pub edition: String,
-    /// When it was published.
-    pub published_at: OffsetDateTime,
-    /// SHA-256 (hex) of `content`.
-    pub content_hash: String,
-    /// The edition as published (CSV).
-    pub content: String,
-}
-
 row_by_name! {
-    struct EditionRow {
-        edition: String,
-        published_at: OffsetDateTime,
-        content_hash: String,
-        content: String,
+    /// A published weekly edition.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct WeeklyEdition {
+        /// The edition's date (Japan), `YYYY-MM-DD`.
+        pub edition: String,
+        /// When it was published.
+        pub published_at: OffsetDateTime,
+        /// SHA-256 (hex) of `content`.
+        pub content_hash: String,
+        /// The edition as published (CSV).
+        pub content: String,
     }
 }
 
@@ -560,19 +569,13 @@ impl Store {
                 Some((Some(_),)) => return Ok(false),
                 Some((None,)) => {}
             }
-            sqlx::query("UPDATE facilities SET portal_account_at = $1 WHERE code = $2")
-                .bind(ComparedTime(at))
-                .bind(code.as_str())
-                .execute(&mut *tx)
-                .await?;
-            audit!(
-                &mut *tx,
+            onboarding_step!(
+                tx,
+                "portal_account_at",
+                code,
                 at,
                 actor,
-                AuditAction::Onboard,
-                &[],
-                None,
-                Some(format!("portal account of facility {}", code.as_str()))
+                format!("portal account of facility {}", code.as_str())
             );
             tx.commit().await?;
             Ok(true)
@@ -613,11 +616,6 @@ impl Store {
                 }
                 Some((Some(_), None)) => {}
             }
-            sqlx::query("UPDATE facilities SET approved_at = $1 WHERE code = $2")
-                .bind(ComparedTime(at))
-                .bind(code.as_str())
-                .execute(&mut *tx)
-                .await?;
             sqlx::query(
                 "INSERT INTO api_tokens (token_hash, owner_kind, owner_id, created_at) VALUES ($1, 'facility', $2, $3)",
             )
@@ -626,14 +624,13 @@ impl Store {
             .bind(at)
             .execute(&mut *tx)
             .await?;
-            audit!(
-                &mut *tx,
+            onboarding_step!(
+                tx,
+                "approved_at",
+                code,
                 at,
                 actor,
-                AuditAction::Onboard,
-                &[],
-                None,
-                Some(format!("approved facility {}", code.as_str()))
+                format!("approved facility {}", code.as_str())
             );
             tx.commit().await?;
             Ok(())
@@ -930,7 +927,7 @@ impl Store {
 
     /// Every public or public-sector hospital of the master with its application, by code.
     pub async fn public_hospitals(&self) -> Result<Vec<PublicHospital>, StoreError> {
-        let rows: Vec<PublicHospitalRow> = on_pool!(self, read, |p| {
+        let rows: Vec<PublicHospital> = on_pool!(self, read, |p| {
             sqlx::query_as(
                 "SELECT f.code, f.name, f.prefecture, r.applied_on, r.installed_on FROM facilities f \
                  LEFT JOIN reader_applications r ON r.facility_code = f.code \
@@ -939,16 +936,7 @@ impl Store {
             .fetch_all(p)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|r| PublicHospital {
-                code: r.code,
-                name: r.name,
-                prefecture: r.prefecture,
-                applied_on: r.applied_on,
-                installed_on: r.installed_on,
-            })
-            .collect())
+        Ok(rows)
     }
 
     /// Stores a weekly edition, once: `Ok(false)` when an edition of that date exists (it is
@@ -993,7 +981,7 @@ impl Store {
 
     /// A published edition.
     pub async fn edition(&self, edition: &str) -> Result<Option<WeeklyEdition>, StoreError> {
-        let row: Option<EditionRow> = on_pool!(self, read, |p| {
+        let row: Option<WeeklyEdition> = on_pool!(self, read, |p| {
             sqlx::query_as(
                 "SELECT edition, published_at, content_hash, content FROM weekly_editions WHERE edition = $1",
             )
@@ -1001,12 +989,7 @@ impl Store {
             .fetch_optional(p)
             .await?
         });
-        Ok(row.map(|r| WeeklyEdition {
-            edition: r.edition,
-            published_at: r.published_at,
-            content_hash: r.content_hash,
-            content: r.content,
-        }))
+        Ok(row)
     }
 
     /// The dates of every published edition, newest first.

@@ -5,7 +5,7 @@
 //! Both are CSV in UTF-8 (a BOM is allowed) or CP932 (`--encoding cp932`), with a header line
 //! naming the columns in any order; unknown columns are refused, so a misspelt one is noticed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -127,23 +127,29 @@ fn header_map(
         .collect()
 }
 
-fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes())
-}
-
-/// Reads a facility master; all of it or nothing.
-pub fn read_master(path: &Path, encoding: Encoding) -> Result<Vec<FacilityRecord>, CliError> {
+/// Reads a CSV file whole: the header mapped to `columns` (`optional` may be missing), each
+/// line made into a row by `row` (given the cell of each column, trimmed), every problem
+/// collected as `line N: column: reason`, and a facility code given twice refused (`code_of`).
+/// All of it or nothing.
+fn read_rows<T>(
+    path: &Path,
+    encoding: Encoding,
+    columns: &[&'static str],
+    optional: &[&str],
+    row: impl for<'a> Fn(&'a dyn Fn(usize) -> &'a str) -> Result<T, FieldError>,
+    code_of: impl Fn(&T) -> &str,
+) -> Result<Vec<T>, CliError> {
     let text = read_text(path, encoding)?;
     let file = path.display().to_string();
-    let mut reader = csv_reader(&text);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let mut problems = Problems::default();
     let header = reader
         .headers()
         .map_err(|e| CliError::Config(format!("{file}: line 1: {e}")))?
         .clone();
-    let map = header_map(&header, &MASTER_COLUMNS, &MASTER_OPTIONAL, &mut problems);
+    let map = header_map(&header, columns, optional, &mut problems);
     if problems.total > 0 {
         return problems.into_result(Vec::new());
     }
@@ -152,20 +158,10 @@ pub fn read_master(path: &Path, encoding: Encoding) -> Result<Vec<FacilityRecord
     for record in reader.records() {
         let record = record.map_err(|e| CliError::Config(format!("{file}: {e}")))?;
         let line = record.position().map_or(0, |p| p.line());
-        let get = |c: usize| map[c].and_then(|i| record.get(i)).unwrap_or("");
-        let input = FacilityInput {
-            code: get(0),
-            name: get(1),
-            kind: get(2),
-            prefecture: get(3),
-            public: get(4),
-            beds: get(5),
-            chain_group: get(6),
-            group_prescriptions: get(7),
-        };
-        match input.validate() {
+        let get = |c: usize| map[c].and_then(|i| record.get(i)).unwrap_or("").trim();
+        match row(&get) {
             Ok(r) => {
-                if let Some(first) = first_line.insert(r.code.as_str().to_owned(), line) {
+                if let Some(first) = first_line.insert(code_of(&r).to_owned(), line) {
                     problems.add(
                         line,
                         FieldError::new("code", format!("is given twice (first on line {first})")),
@@ -177,6 +173,30 @@ pub fn read_master(path: &Path, encoding: Encoding) -> Result<Vec<FacilityRecord
         }
     }
     problems.into_result(out)
+}
+
+/// Reads a facility master; all of it or nothing.
+pub fn read_master(path: &Path, encoding: Encoding) -> Result<Vec<FacilityRecord>, CliError> {
+    read_rows(
+        path,
+        encoding,
+        &MASTER_COLUMNS,
+        &MASTER_OPTIONAL,
+        |get| {
+            FacilityInput {
+                code: get(0),
+                name: get(1),
+                kind: get(2),
+                prefecture: get(3),
+                public: get(4),
+                beds: get(5),
+                chain_group: get(6),
+                group_prescriptions: get(7),
+            }
+            .validate()
+        },
+        |r| r.code.as_str(),
+    )
 }
 
 /// What one line of the adoption file records.
@@ -192,30 +212,12 @@ pub struct AdoptionLine {
 
 /// Reads an adoption file; all of it or nothing.
 pub fn read_adoption(path: &Path, encoding: Encoding) -> Result<Vec<AdoptionLine>, CliError> {
-    let text = read_text(path, encoding)?;
-    let file = path.display().to_string();
-    let mut reader = csv_reader(&text);
-    let mut problems = Problems::default();
-    let header = reader
-        .headers()
-        .map_err(|e| CliError::Config(format!("{file}: line 1: {e}")))?
-        .clone();
-    let map = header_map(
-        &header,
+    read_rows(
+        path,
+        encoding,
         &ADOPTION_COLUMNS,
         &ADOPTION_COLUMNS[1..],
-        &mut problems,
-    );
-    if problems.total > 0 {
-        return problems.into_result(Vec::new());
-    }
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| CliError::Config(format!("{file}: {e}")))?;
-        let line = record.position().map_or(0, |p| p.line());
-        let get = |c: usize| map[c].and_then(|i| record.get(i)).unwrap_or("").trim();
-        let parsed = (|| -> Result<AdoptionLine, FieldError> {
+        |get| {
             let code = FacilityCode::parse(get(0)).map_err(|r| FieldError::new("code", r))?;
             let date = |c: usize| -> Result<Option<Date>, FieldError> {
                 match get(c) {
@@ -270,18 +272,9 @@ pub fn read_adoption(path: &Path, encoding: Encoding) -> Result<Vec<AdoptionLine
                 portal_account_on,
                 readers,
             })
-        })();
-        match parsed {
-            Ok(a) => {
-                if !seen.insert(a.code.clone()) {
-                    problems.add(line, FieldError::new("code", "is given twice"));
-                }
-                out.push(a);
-            }
-            Err(e) => problems.add(line, e),
-        }
-    }
-    problems.into_result(out)
+        },
+        |a| a.code.as_str(),
+    )
 }
 
 /// A reader application of a facility of `kind` (and large chain or not), its free readers

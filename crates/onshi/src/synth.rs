@@ -12,7 +12,7 @@ use std::path::Path;
 
 use time::{Date, Duration};
 
-use onshi_domain::{InsurerNumber, MyNumber};
+use onshi_domain::{InsurerNumber, MyNumber, Prefecture};
 
 use crate::CliError;
 use crate::import::Encoding;
@@ -87,57 +87,6 @@ pub enum Scale {
     National,
 }
 
-/// 都道府県 names by JIS X 0401 code (index + 1).
-const PREFECTURES: [&str; 47] = [
-    "北海道",
-    "青森県",
-    "岩手県",
-    "宮城県",
-    "秋田県",
-    "山形県",
-    "福島県",
-    "茨城県",
-    "栃木県",
-    "群馬県",
-    "埼玉県",
-    "千葉県",
-    "東京都",
-    "神奈川県",
-    "新潟県",
-    "富山県",
-    "石川県",
-    "福井県",
-    "山梨県",
-    "長野県",
-    "岐阜県",
-    "静岡県",
-    "愛知県",
-    "三重県",
-    "滋賀県",
-    "京都府",
-    "大阪府",
-    "兵庫県",
-    "奈良県",
-    "和歌山県",
-    "鳥取県",
-    "島根県",
-    "岡山県",
-    "広島県",
-    "山口県",
-    "徳島県",
-    "香川県",
-    "愛媛県",
-    "高知県",
-    "福岡県",
-    "佐賀県",
-    "長崎県",
-    "熊本県",
-    "大分県",
-    "宮崎県",
-    "鹿児島県",
-    "沖縄県",
-];
-
 /// A synthetic insurer: its number, name, 都道府県, share of people (a weight among insurers of
 /// the same kind) and how many workplaces (記号 1000 on) its employees are spread over.
 #[derive(Debug, Clone)]
@@ -185,7 +134,7 @@ pub fn synth_insurers(scale: Scale) -> Vec<SynthInsurer> {
             // their own draw), each kind's share spread unevenly over its insurers; 49,234
             // workplaces: 640 per 協会けんぽ branch, 18 per society, 25 per 共済組合.
             let pref = |i: usize| (i % 47) as u8 + 1;
-            let pname = |p: u8| PREFECTURES[usize::from(p - 1)];
+            let pname = |p: u8| Prefecture::from_number(i64::from(p)).map_or("", Prefecture::name);
             let short = |p: u8| {
                 let n = pname(p);
                 if p == 1 {

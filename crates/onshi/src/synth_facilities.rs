@@ -77,28 +77,6 @@ pub struct SynthFacility {
     pub readers: Option<(u8, Date)>,
 }
 
-/// Master file columns.
-pub const MASTER_HEADER: [&str; 8] = [
-    "code",
-    "name",
-    "kind",
-    "prefecture",
-    "public",
-    "beds",
-    "chain_group",
-    "group_prescriptions",
-];
-
-/// Adoption file columns.
-pub const ADOPTION_HEADER: [&str; 6] = [
-    "code",
-    "portal_account_on",
-    "readers",
-    "readers_applied_on",
-    "delivered_on",
-    "installed_on",
-];
-
 /// `total` shared over the prefectures by population, largest remainders first.
 fn by_prefecture(total: u32) -> [u32; 47] {
     let sum: u64 = POPULATION.iter().map(|p| u64::from(*p)).sum();
@@ -176,7 +154,8 @@ pub fn facilities(seed: u64) -> Vec<SynthFacility> {
                     let code = next_code(pref, digit);
                     let name = format!(
                         "合成{}第{}{}",
-                        PREF_SHORT[p],
+                        onshi_domain::Prefecture::from_number(i64::from(pref))
+                            .map_or("", onshi_domain::Prefecture::short_name),
                         i + 1,
                         match kind {
                             FacilityKind::Hospital => "病院",
@@ -311,57 +290,6 @@ fn adopt(all: &mut [SynthFacility], rng: &mut Rng) {
         all[i].portal_account_on = Some(day_between(rng, ACCOUNTS_OPEN, SEED_DATE));
     }
 }
-
-/// Short prefecture names for synthetic facility names.
-const PREF_SHORT: [&str; 47] = [
-    "北海道",
-    "青森",
-    "岩手",
-    "宮城",
-    "秋田",
-    "山形",
-    "福島",
-    "茨城",
-    "栃木",
-    "群馬",
-    "埼玉",
-    "千葉",
-    "東京",
-    "神奈川",
-    "新潟",
-    "富山",
-    "石川",
-    "福井",
-    "山梨",
-    "長野",
-    "岐阜",
-    "静岡",
-    "愛知",
-    "三重",
-    "滋賀",
-    "京都",
-    "大阪",
-    "兵庫",
-    "奈良",
-    "和歌山",
-    "鳥取",
-    "島根",
-    "岡山",
-    "広島",
-    "山口",
-    "徳島",
-    "香川",
-    "愛媛",
-    "高知",
-    "福岡",
-    "佐賀",
-    "長崎",
-    "熊本",
-    "大分",
-    "宮崎",
-    "鹿児島",
-    "沖縄",
-];
 
 /// The master file's rows.
 pub fn master_rows(all: &[SynthFacility]) -> impl Iterator<Item = [String; 8]> + '_ {

@@ -29,6 +29,16 @@ fn master() -> Vec<FacilityRecord> {
     ]
 }
 
+/// A store of `db` with [`master`] imported.
+async fn with_master(db: &TestDb) -> Store {
+    let store = db.open().await.unwrap();
+    store
+        .import_facilities(&master(), &ops(), T0, &mut |_| {})
+        .await
+        .unwrap();
+    store
+}
+
 fn code(s: &str) -> FacilityCode {
     FacilityCode::parse(s).unwrap()
 }
@@ -96,11 +106,7 @@ async fn the_master_imports_once_and_changes_only_what_changed() {
 #[tokio::test]
 async fn a_facility_applies_then_is_approved_and_only_then_has_credentials() {
     for db in TestDb::all().await.unwrap() {
-        let store = db.open().await.unwrap();
-        store
-            .import_facilities(&master(), &ops(), T0, &mut |_| {})
-            .await
-            .unwrap();
+        let store = with_master(&db).await;
         let clinic = code("1312222222");
         // No approval without an application, no token without approval.
         assert!(matches!(
@@ -182,11 +188,7 @@ async fn a_facility_applies_then_is_approved_and_only_then_has_credentials() {
 #[tokio::test]
 async fn reader_applications_are_recorded_all_or_nothing() {
     for db in TestDb::all().await.unwrap() {
-        let store = db.open().await.unwrap();
-        store
-            .import_facilities(&master(), &ops(), T0, &mut |_| {})
-            .await
-            .unwrap();
+        let store = with_master(&db).await;
         let mut late = readers(date!(2020 - 12 - 01));
         late.delivered_on = Some(date!(2020 - 11 - 01));
         let refused = store
@@ -333,11 +335,7 @@ async fn reader_applications_are_recorded_all_or_nothing() {
 #[tokio::test]
 async fn a_facility_operates_from_its_first_answered_card_check() {
     for db in TestDb::all().await.unwrap() {
-        let store = db.open().await.unwrap();
-        store
-            .import_facilities(&master(), &ops(), T0, &mut |_| {})
-            .await
-            .unwrap();
+        let store = with_master(&db).await;
         let clinic = code("1312222222");
         let person = card_holder();
         issue_card(&store, &person).await;

@@ -108,8 +108,16 @@ pub fn write_facilities(dir: &std::path::Path, seed: u64) -> Result<(PathBuf, Pa
     let all = sf::facilities(seed);
     let master = dir.join("facilities.csv");
     let adoption = dir.join("adoption.csv");
-    crate::facilities::write_csv(&master, &sf::MASTER_HEADER, sf::master_rows(&all))?;
-    crate::facilities::write_csv(&adoption, &sf::ADOPTION_HEADER, sf::adoption_rows(&all))?;
+    crate::facilities::write_csv(
+        &master,
+        &crate::facilities::MASTER_COLUMNS,
+        sf::master_rows(&all),
+    )?;
+    crate::facilities::write_csv(
+        &adoption,
+        &crate::facilities::ADOPTION_COLUMNS,
+        sf::adoption_rows(&all),
+    )?;
     Ok((master, adoption))
 }
 
