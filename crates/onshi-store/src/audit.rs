@@ -392,10 +392,18 @@ async fn write_group(pools: &Pools, group: &mut [AuditJob]) -> Result<Vec<bool>,
                 .await?;
             let rows = chain(group.iter().map(|j| &j.entries), end, n, head);
             let last = rows.last().map(|r| r.hash.clone()).unwrap_or_default();
+            // The answered checks' counts ride in the same statement (a data-modifying CTE), so
+            // counting them costs no round trip of its own.
+            let counts = check_counts(group, &answered);
             sqlx::query(
                 "WITH ins AS (INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, member_id, person_ref, \
                  detail, prev_hash, hash) SELECT * FROM UNNEST($1::bigint[], $2::timestamptz[], $3::text[], \
-                 $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])) \
+                 $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])), \
+                 counted AS (INSERT INTO facility_checks (facility_code, month, channel, checks, first_at) \
+                 SELECT * FROM UNNEST($12::text[], $13::text[], $14::text[], $15::bigint[], $16::timestamptz[]) \
+                 ON CONFLICT (facility_code, month, channel) DO UPDATE SET \
+                 checks = facility_checks.checks + excluded.checks, \
+                 first_at = LEAST(facility_checks.first_at, excluded.first_at)) \
                  UPDATE audit_head SET hash = $11 WHERE id = 1",
             )
             .bind(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
@@ -409,25 +417,13 @@ async fn write_group(pools: &Pools, group: &mut [AuditJob]) -> Result<Vec<bool>,
             .bind(rows.iter().map(|r| r.prev_hash.as_str()).collect::<Vec<_>>())
             .bind(rows.iter().map(|r| r.hash.as_str()).collect::<Vec<_>>())
             .bind(last)
+            .bind(counts.keys().map(|k| k.0).collect::<Vec<_>>())
+            .bind(counts.keys().map(|k| k.1.as_str()).collect::<Vec<_>>())
+            .bind(counts.keys().map(|k| k.2).collect::<Vec<_>>())
+            .bind(counts.values().map(|v| v.0).collect::<Vec<_>>())
+            .bind(counts.values().map(|v| v.1).collect::<Vec<_>>())
             .execute(&mut *tx)
             .await?;
-            let counts = check_counts(group, &answered);
-            if !counts.is_empty() {
-                sqlx::query(
-                    "INSERT INTO facility_checks (facility_code, month, channel, checks, first_at) \
-                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) \
-                     ON CONFLICT (facility_code, month, channel) DO UPDATE SET \
-                     checks = facility_checks.checks + excluded.checks, \
-                     first_at = LEAST(facility_checks.first_at, excluded.first_at)",
-                )
-                .bind(counts.iter().map(|c| c.0.0).collect::<Vec<_>>())
-                .bind(counts.iter().map(|c| c.0.1.as_str()).collect::<Vec<_>>())
-                .bind(counts.iter().map(|c| c.0.2).collect::<Vec<_>>())
-                .bind(counts.iter().map(|c| c.1.0).collect::<Vec<_>>())
-                .bind(counts.iter().map(|c| c.1.1).collect::<Vec<_>>())
-                .execute(&mut *tx)
-                .await?;
-            }
             tx.commit().await?;
         }
         Backend::Sqlite { write, .. } => {
