@@ -792,6 +792,9 @@ impl PublishedReports {
             None => false,
         };
         let waited = match &kept {
+            // No wait means none: a computation that happens to have finished already (it can,
+            // on another worker) is not looked at, so what is served does not depend on a race.
+            Some(_) if self.fresh_wait.is_zero() => None,
             Some(_) => tokio::time::timeout(self.fresh_wait, announced.wait_for(current))
                 .await
                 .ok(),
