@@ -38,6 +38,10 @@ pub struct SubsidyRequest {
     /// When the subsidy is applied for (YYYY-MM-DD), if known.
     #[serde(default)]
     pub subsidy_applied_on: Option<String>,
+    /// When the facility started operating (its first card check, YYYY-MM-DD), if it has:
+    /// some periods pay by it (R3-2022-diff).
+    #[serde(default)]
+    pub operation_started_on: Option<String>,
     /// The costs.
     pub costs: Vec<SubsidyCost>,
 }
@@ -253,6 +257,11 @@ impl SubsidyRequest {
                 .subsidy_applied_on
                 .as_deref()
                 .map(|t| date("subsidy_applied_on", t))
+                .transpose()?,
+            operation_started_on: self
+                .operation_started_on
+                .as_deref()
+                .map(|t| date("operation_started_on", t))
                 .transpose()?,
             costs,
         })

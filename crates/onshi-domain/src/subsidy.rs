@@ -130,6 +130,10 @@ pub struct SubsidyRule {
     pub completed_by: Option<Date>,
     /// The subsidy must be applied for by this day.
     pub apply_by: Option<Date>,
+    /// The facility must have started operating (its first card check) on or after this day.
+    pub operating_from: Option<Date>,
+    /// … and on or before this day.
+    pub operating_to: Option<Date>,
     /// The kind of facility.
     pub kind: SubsidyKind,
     /// Readers introduced (hospitals 1–3); `None`: any number.
@@ -154,6 +158,8 @@ impl SubsidyRule {
             && self.readers_to.is_none()
             && self.completed_by.is_none()
             && self.apply_by.is_none()
+            && self.operating_from.is_none()
+            && self.operating_to.is_none()
     }
 }
 
@@ -170,13 +176,15 @@ pub struct RulesError {
 }
 
 /// The columns of a rules file, in order.
-pub const RULE_COLUMNS: [&str; 14] = [
+pub const RULE_COLUMNS: [&str; 16] = [
     "period",
     "name",
     "readers_from",
     "readers_to",
     "completed_by",
     "apply_by",
+    "operating_from",
+    "operating_to",
     "kind",
     "readers",
     "free_readers",
@@ -253,8 +261,8 @@ impl SubsidyRules {
             if cols[0].is_empty() {
                 return Err(err("period", "is required".into()));
             }
-            let kind = SubsidyKind::parse(cols[6]).map_err(|r| err("kind", r))?;
-            let readers = match cols[7] {
+            let kind = SubsidyKind::parse(cols[8]).map_err(|r| err("kind", r))?;
+            let readers = match cols[9] {
                 "-" | "" => None,
                 s => Some(
                     s.parse::<u8>()
@@ -263,10 +271,10 @@ impl SubsidyRules {
                         .ok_or_else(|| err("readers", "must be 1 or more, or -".into()))?,
                 ),
             };
-            let free_readers = cols[8]
+            let free_readers = cols[10]
                 .parse::<u8>()
                 .map_err(|_| err("free_readers", "must be a whole number".into()))?;
-            let rate = Rate::parse(cols[10]).map_err(|r| err("rate", r))?;
+            let rate = Rate::parse(cols[12]).map_err(|r| err("rate", r))?;
             let rule = SubsidyRule {
                 period: cols[0].to_owned(),
                 name: cols[1].to_owned(),
@@ -274,14 +282,16 @@ impl SubsidyRules {
                 readers_to: date(3)?,
                 completed_by: date(4)?,
                 apply_by: date(5)?,
+                operating_from: date(6)?,
+                operating_to: date(7)?,
                 kind,
                 readers,
                 free_readers,
-                base_yen: yen(9)?,
+                base_yen: yen(11)?,
                 rate,
-                cap_yen: yen(11)?,
-                status: cols[12].to_owned(),
-                source: cols[13].to_owned(),
+                cap_yen: yen(13)?,
+                status: cols[14].to_owned(),
+                source: cols[15].to_owned(),
             };
             if !matches!(rule.status.as_str(), "V" | "V-partial" | "I") {
                 return Err(err("status", "must be V, V-partial or I".into()));
@@ -392,6 +402,25 @@ impl SubsidyRules {
                 && r.readers_to.is_none_or(|d| app.readers_applied_on <= d);
             if !in_window {
                 continue;
+            }
+            let operation_window = r.operating_from.is_some() || r.operating_to.is_some();
+            if operation_window {
+                // A period for facilities by when they started operating: without the date it
+                // is not considered; outside its window it is missed, with the reason.
+                let Some(on) = app.operation_started_on else {
+                    continue;
+                };
+                if r.operating_from.is_some_and(|d| on < d)
+                    || r.operating_to.is_some_and(|d| on > d)
+                {
+                    reasons.push(Reason::OperationOutside {
+                        period: r.period.clone(),
+                        from: r.operating_from,
+                        to: r.operating_to,
+                        on,
+                    });
+                    break;
+                }
             }
             let period_lines = self.rules.iter().filter(|l| l.period == r.period);
             let Some(line) = Self::line_in(period_lines, kind, app.readers) else {
@@ -557,6 +586,8 @@ pub struct SubsidyApplication {
     pub completed_on: Option<Date>,
     /// When it applies for the subsidy (交付申請日), if known.
     pub subsidy_applied_on: Option<Date>,
+    /// When the facility started operating (its first card check), if it has.
+    pub operation_started_on: Option<Date>,
     /// The costs.
     pub costs: Vec<CostItem>,
 }
@@ -584,6 +615,17 @@ pub enum Reason {
         /// Its last day.
         by: Date,
         /// The application's date.
+        on: Date,
+    },
+    /// The period pays facilities that started operating within a window, and this one did not.
+    OperationOutside {
+        /// The period.
+        period: String,
+        /// Its first day.
+        from: Option<Date>,
+        /// Its last day.
+        to: Option<Date>,
+        /// When the facility started operating.
         on: Date,
     },
     /// The period covers the date but has no line for this kind of facility.
@@ -666,6 +708,17 @@ impl fmt::Display for Reason {
                     "deadline missed: {what} on {on}, after {period}'s last day {by}; the base rule applies"
                 )
             }
+            Self::OperationOutside {
+                period,
+                from,
+                to,
+                on,
+            } => write!(
+                f,
+                "{period} pays facilities that started operating from {} to {}; operation started on {on}; the base rule applies",
+                from.map_or("-".into(), |d| d.to_string()),
+                to.map_or("-".into(), |d| d.to_string()),
+            ),
             Self::NoLineForKind { period, kind } => write!(
                 f,
                 "{period} has no terms for {}; the base rule applies",
@@ -738,6 +791,7 @@ mod tests {
             readers_applied_on: on,
             completed_on: None,
             subsidy_applied_on: None,
+            operation_started_on: None,
             costs: vec![CostItem {
                 label: "レセコン改修".into(),
                 yen: cost,
@@ -855,6 +909,29 @@ mod tests {
             .unwrap();
         assert_eq!(lc.total_yen, 214_000);
         assert!(matches!(lc.reasons[0], Reason::NoLineForKind { .. }));
+    }
+
+    #[test]
+    fn a_facility_that_applied_earlier_and_operated_in_2022_gets_the_difference() {
+        let rules = SubsidyRules::shipped().unwrap();
+        let mut a = app(SubsidyKind::Hospital, 2, date!(2021 - 06 - 01), 3_000_000);
+        // Without an operation date: the base rule, as any application of 2021-06.
+        assert_eq!(rules.estimate(&a).unwrap().total_yen, 1_001_000);
+        a.operation_started_on = Some(date!(2022 - 07 - 01));
+        let e = rules.estimate(&a).unwrap();
+        assert_eq!(
+            (e.period.as_str(), e.total_yen),
+            ("R3-2022-diff", 2_002_000)
+        );
+        a.operation_started_on = Some(date!(2023 - 02 - 01));
+        let e = rules.estimate(&a).unwrap();
+        assert_eq!((e.period.as_str(), e.total_yen), ("R0-base", 1_001_000));
+        assert!(matches!(e.reasons[0], Reason::OperationOutside { .. }));
+        assert!(
+            e.reasons[0].to_string().contains("2023-01-31"),
+            "{}",
+            e.reasons[0]
+        );
     }
 
     #[test]

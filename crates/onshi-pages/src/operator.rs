@@ -304,6 +304,8 @@ pub struct SubsidyForm {
     pub completed_on: String,
     /// Subsidy application date.
     pub subsidy_applied_on: String,
+    /// Operation start date.
+    pub operation_started_on: String,
     /// (label, yen) per line.
     pub costs: Vec<(String, String)>,
 }

@@ -293,6 +293,7 @@ pub fn application(
         readers_applied_on: applied_on,
         completed_on: None,
         subsidy_applied_on: None,
+        operation_started_on: None,
         costs: Vec::new(),
     })?;
     let app = ReaderApplication {

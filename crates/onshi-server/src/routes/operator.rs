@@ -185,6 +185,7 @@ pub async fn subsidy_page(
         readers_applied_on: get("readers_applied_on"),
         completed_on: get("completed_on"),
         subsidy_applied_on: get("subsidy_applied_on"),
+        operation_started_on: get("operation_started_on"),
         costs: (0..onshi_pages::COST_ROWS)
             .map(|i| (get(&format!("label{i}")), get(&format!("yen{i}"))))
             .collect(),
@@ -224,6 +225,7 @@ pub async fn subsidy_page(
         readers_applied_on: form.readers_applied_on.clone(),
         completed_on: Some(form.completed_on.clone()).filter(|s| !s.is_empty()),
         subsidy_applied_on: Some(form.subsidy_applied_on.clone()).filter(|s| !s.is_empty()),
+        operation_started_on: Some(form.operation_started_on.clone()).filter(|s| !s.is_empty()),
         costs,
     };
     let mut estimate = None;

@@ -280,6 +280,16 @@ async fn the_subsidy_calculator_answers_the_seed_and_names_what_is_wrong() {
             .contains("after R1-accel-2020's last day 2021-03-31"),
         "{e}"
     );
+    // Applied for in 2021, operating from 2022-07: the 2022 difference is paid.
+    let mut late = estimate("hospital", "2021-06-01");
+    late["operation_started_on"] = json!("2022-07-01");
+    let (_, e) = w
+        .call(Method::POST, "/v1/subsidy/estimate", None, late)
+        .await;
+    assert_eq!(
+        (e["period"].as_str(), e["total_yen"].as_u64()),
+        (Some("R3-2022-diff"), Some(1_903_000))
+    );
     let (s, e) = w
         .call(
             Method::POST,

@@ -45,6 +45,9 @@ pub enum SubsidyCommand {
         /// When the subsidy is applied for.
         #[arg(long)]
         subsidy_applied_on: Option<String>,
+        /// When the facility started operating (its first card check): R3-2022-diff pays by it.
+        #[arg(long)]
+        operation_started_on: Option<String>,
         /// A cost as LABEL=YEN (yen including consumption tax); repeat for each item.
         #[arg(long = "cost", value_name = "LABEL=YEN", required = true)]
         costs: Vec<String>,
@@ -83,15 +86,24 @@ pub fn run(command: SubsidyCommand) -> Result<(), CliError> {
             for r in rules.lines() {
                 let when = match (r.readers_from, r.readers_to) {
                     (None, None) => "otherwise (base rule)".to_owned(),
-                    (from, to) => format!(
-                        "readers applied {}..{}{}{}",
-                        from.map_or(String::new(), |d| d.to_string()),
-                        to.map_or(String::new(), |d| d.to_string()),
-                        r.completed_by
-                            .map_or(String::new(), |d| format!(", finished by {d}")),
-                        r.apply_by
-                            .map_or(String::new(), |d| format!(", applied by {d}")),
-                    ),
+                    (from, to) => {
+                        format!(
+                            "readers applied {}..{}{}{}",
+                            from.map_or(String::new(), |d| d.to_string()),
+                            to.map_or(String::new(), |d| d.to_string()),
+                            r.completed_by
+                                .map_or(String::new(), |d| format!(", finished by {d}")),
+                            r.apply_by
+                                .map_or(String::new(), |d| format!(", applied by {d}")),
+                        ) + &match (r.operating_from, r.operating_to) {
+                            (None, None) => String::new(),
+                            (from, to) => format!(
+                                ", operating from {}..{}",
+                                from.map_or(String::new(), |d| d.to_string()),
+                                to.map_or(String::new(), |d| d.to_string())
+                            ),
+                        }
+                    }
                 };
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
@@ -115,6 +127,7 @@ pub fn run(command: SubsidyCommand) -> Result<(), CliError> {
             readers_applied_on,
             completed_on,
             subsidy_applied_on,
+            operation_started_on,
             costs,
             tax_excluded,
             json,
@@ -142,6 +155,7 @@ pub fn run(command: SubsidyCommand) -> Result<(), CliError> {
                 readers_applied_on,
                 completed_on,
                 subsidy_applied_on,
+                operation_started_on,
                 costs: items,
             };
             let app = request.to_application().map_err(|e| {
