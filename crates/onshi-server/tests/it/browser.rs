@@ -487,6 +487,21 @@ async fn the_public_figures_read_and_print_in_chromium() {
         .unwrap();
     assert_eq!(kind.as_deref(), Some("medical_clinic"));
     click(&client, "form.subsidy button").await;
+    // The click returns before the answer has loaded: wait for the form's own address (it sends
+    // every field, the empty cost lines too) before reading the new page.
+    let mut sent = false;
+    for _ in 0..100 {
+        if client
+            .current_url()
+            .await
+            .is_ok_and(|u| u.as_str().contains("label4="))
+        {
+            sent = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(sent, "the form was sent");
     let again = wait_for(&client, "#result-title").await;
     assert_eq!(again.text().await.unwrap(), "補助額: 321,000円");
     keep(&client, "subsidy").await;
