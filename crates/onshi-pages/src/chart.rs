@@ -17,6 +17,50 @@ pub struct Trend {
     pub referral: Option<f64>,
 }
 
+/// A chart drawn on an SVG string, with numbers along both axes.
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The frame every chart shares: margins, the scale on the left with a light grid, and
+/// `labels` along the bottom at whole positions (every `step`-th of them), `ticks` places
+/// offered to plotters for them.
+fn axes<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    labels: &[String],
+    ticks: usize,
+    step: usize,
+) -> Result<Chart<'a, 'b>, String> {
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .x_label_area_size(28)
+        .y_label_area_size(48)
+        .build_cartesian_2d(x, y)
+        .map_err(|e| e.to_string())?;
+    let label = |v: &f64| {
+        let i = v.round();
+        if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize).is_multiple_of(step) {
+            labels.get(i as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(ticks)
+        .x_label_formatter(&label)
+        .y_labels(5)
+        .light_line_style(BLACK.mix(0.08))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
 /// Width and height of a trend chart, in SVG units.
 pub const SIZE: (u32, u32) = (480, 220);
 
@@ -62,29 +106,7 @@ pub fn trend_svg(trend: &Trend) -> Result<String, String> {
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(28)
-            .y_label_area_size(48)
-            .build_cartesian_2d(-0.3f64..x1 + 0.3, y0..y1)
-            .map_err(|e| e.to_string())?;
-        let label = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                dates.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n.max(2))
-            .x_label_formatter(&label)
-            .y_labels(5)
-            .light_line_style(BLACK.mix(0.08))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = axes(&root, -0.3f64..x1 + 0.3, y0..y1, &dates, n.max(2), 1)?;
         let grey = RGBColor(90, 90, 90).stroke_width(1);
         if let Some(g) = trend.guidance {
             chart
@@ -172,29 +194,14 @@ pub fn bars_svg(bars: &Bars) -> Result<String, String> {
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(28)
-            .y_label_area_size(48)
-            .build_cartesian_2d(-0.5f64..n as f64 - 0.5, 0f64..ymax)
-            .map_err(|e| e.to_string())?;
-        let label = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                bars.categories.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n)
-            .x_label_formatter(&label)
-            .y_labels(5)
-            .light_line_style(BLACK.mix(0.08))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = axes(
+            &root,
+            -0.5f64..n as f64 - 0.5,
+            0f64..ymax,
+            &bars.categories,
+            n,
+            1,
+        )?;
         let width = 0.7;
         for (s, series) in bars.values.iter().enumerate() {
             let fill = BAR_FILLS[s];
@@ -297,29 +304,7 @@ pub fn lines_svg(lines: &Lines) -> Result<String, String> {
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(28)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0f64..x1, 0f64..ymax)
-            .map_err(|e| e.to_string())?;
-        let label = |x: &f64| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize).is_multiple_of(step) {
-                lines.x.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n.min(400))
-            .x_label_formatter(&label)
-            .y_labels(5)
-            .light_line_style(BLACK.mix(0.08))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = axes(&root, 0f64..x1, 0f64..ymax, &lines.x, n.min(400), step)?;
         for (s, (name, values)) in lines.series.iter().enumerate() {
             let (colour, width) = LINE_STROKES[s];
             let points: Vec<(f64, f64)> = values

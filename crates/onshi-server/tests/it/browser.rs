@@ -14,6 +14,10 @@ use crate::world::*;
 use fantoccini::{ClientBuilder, Locator};
 use onshi_domain::staff::totp_code;
 
+/// One browser test at a time: two Chromiums on two cores made page loads slow enough for a
+/// wait to run out.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// chromedriver on a free port and a headless Chromium session, or `None` (with a note) where
 /// neither is installed.
 async fn browser() -> Option<(Child, fantoccini::Client)> {
@@ -145,6 +149,7 @@ async fn print_a4(client: &fantoccini::Client, name: &str) {
 
 #[tokio::test]
 async fn people_and_staff_use_the_pages_in_chromium() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let Some((mut driver, client)) = browser().await else {
         return;
     };
@@ -414,6 +419,7 @@ async fn people_and_staff_use_the_pages_in_chromium() {
 /// the dashboard and the edition print on A4.
 #[tokio::test]
 async fn the_public_figures_read_and_print_in_chromium() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let Some((mut driver, client)) = browser().await else {
         return;
     };
