@@ -61,6 +61,20 @@ fn axes<'a, 'b>(
     Ok(chart)
 }
 
+/// The legend of the series drawn with labels, boxed, at `position`.
+fn draw_legend<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// Width and height of a trend chart, in SVG units.
 pub const SIZE: (u32, u32) = (480, 220);
 
@@ -245,13 +259,7 @@ pub fn bars_svg(bars: &Bars) -> Result<String, String> {
                 .map_err(|e| e.to_string())?;
         }
         if legend {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .draw()
-                .map_err(|e| e.to_string())?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }
         root.present().map_err(|e| e.to_string())?;
     }
@@ -320,13 +328,7 @@ pub fn lines_svg(lines: &Lines) -> Result<String, String> {
                     PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(width))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg.replacen("<svg ", "<svg aria-hidden=\"true\" focusable=\"false\" ", 1))

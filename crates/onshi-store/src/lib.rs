@@ -112,7 +112,7 @@ pub use import_log::{ImportKind, ImportRecord};
 pub use judgements::{CheckupToJudge, RulePeriods};
 pub use members::MemberPage;
 pub use operator::{
-    AdoptionCount, AdoptionDay, AdoptionStep, FacilityImportCounts, MonthlyChecks,
+    AdoptionCount, AdoptionDay, AdoptionStep, EditionSummary, FacilityImportCounts, MonthlyChecks,
     OperatorFacility, PublicHospital, ReaderApplication, WeeklyEdition, start_of_japan_day,
 };
 pub use organisations::{CheckupRequest, Consignment, Employer, Institution};

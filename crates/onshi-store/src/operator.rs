@@ -371,6 +371,19 @@ row_by_name! {
     }
 }
 
+row_by_name! {
+    /// A published edition without its content.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct EditionSummary {
+        /// The edition's date (Japan), `YYYY-MM-DD`.
+        pub edition: String,
+        /// When it was published.
+        pub published_at: OffsetDateTime,
+        /// SHA-256 (hex) of its content.
+        pub content_hash: String,
+    }
+}
+
 /// The start of a day in Japan, in UTC (a file's dates become times this way).
 pub fn start_of_japan_day(d: Date) -> OffsetDateTime {
     d.midnight()
@@ -990,6 +1003,18 @@ impl Store {
             .await?
         });
         Ok(row)
+    }
+
+    /// Every published edition without its content (date, time, hash), newest first.
+    pub async fn edition_summaries(&self) -> Result<Vec<EditionSummary>, StoreError> {
+        let rows: Vec<EditionSummary> = on_pool!(self, read, |p| {
+            sqlx::query_as(
+                "SELECT edition, published_at, content_hash FROM weekly_editions ORDER BY edition DESC",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows)
     }
 
     /// The dates of every published edition, newest first.

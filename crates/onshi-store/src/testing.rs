@@ -13,6 +13,26 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
 use crate::{Store, StoreError};
 
+/// A facility master row named 試験施設 for tests: `code` with its prefecture, `kind`
+/// (病院, 医科診療所, …), `public` (1 or 0) and `beds`, validated as a file's row would be.
+pub fn facility(
+    code: &str,
+    kind: &str,
+    public: &str,
+    beds: &str,
+) -> Result<onshi_domain::FacilityRecord, onshi_domain::FieldError> {
+    onshi_domain::FacilityInput {
+        code,
+        name: "試験施設",
+        kind,
+        prefecture: code.get(..2).unwrap_or(""),
+        public,
+        beds,
+        ..onshi_domain::FacilityInput::default()
+    }
+    .validate()
+}
+
 /// The environment variable naming the PostgreSQL server for tests.
 pub const DATABASE_URL_VAR: &str = "ONSHI_TEST_DATABASE_URL";
 /// The environment variable that turns a skipped PostgreSQL test into a failure.

@@ -9,14 +9,13 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-use onshi_domain::import::LineError;
 use onshi_domain::subsidy::{SubsidyKind, SubsidyRules};
 use onshi_domain::{FacilityCode, FacilityInput, FacilityRecord, FieldError, parse_date};
 use onshi_store::ReaderApplication;
 use time::Date;
 
 use crate::CliError;
-use crate::import::{Encoding, MAX_LISTED_ERRORS};
+use crate::import::{Encoding, LineErrors};
 
 /// The master's columns; `chain_group` and `group_prescriptions` may be left out.
 pub const MASTER_COLUMNS: [&str; 8] = [
@@ -41,41 +40,16 @@ pub const ADOPTION_COLUMNS: [&str; 6] = [
     "installed_on",
 ];
 
-/// Problems found in a file, at most [`MAX_LISTED_ERRORS`] listed.
-#[derive(Default)]
-struct Problems {
-    listed: Vec<LineError>,
-    total: u64,
-}
-
-impl Problems {
-    fn add(&mut self, line: u64, error: FieldError) {
-        self.total += 1;
-        if self.listed.len() < MAX_LISTED_ERRORS {
-            self.listed.push(LineError { line, error });
-        }
-    }
-    fn into_result<T>(self, ok: T) -> Result<T, CliError> {
-        if self.total == 0 {
-            Ok(ok)
-        } else {
-            Err(CliError::Rejected {
-                errors: self.listed,
-                total: self.total,
-            })
-        }
-    }
-}
-
 /// The file's text, decoded.
 fn read_text(path: &Path, encoding: Encoding) -> Result<String, CliError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| CliError::Io(file.clone(), e))?;
     let text = match encoding {
         Encoding::Utf8 => String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = 1 + valid.iter().filter(|b| **b == b'\n').count();
             CliError::Config(format!(
-                "{file}: not UTF-8 at byte {} (give --encoding cp932 for a Shift_JIS file)",
-                e.utf8_error().valid_up_to()
+                "{file}: line {line}: not UTF-8 (give --encoding cp932 for a Shift_JIS file)"
             ))
         })?,
         Encoding::Cp932 => {
@@ -98,12 +72,12 @@ fn header_map(
     header: &csv::StringRecord,
     columns: &[&'static str],
     optional: &[&str],
-    problems: &mut Problems,
+    problems: &mut LineErrors,
 ) -> Vec<Option<usize>> {
     let names: Vec<&str> = header.iter().map(str::trim).collect();
     for name in &names {
         if !columns.contains(name) {
-            problems.add(
+            problems.push(
                 1,
                 FieldError::new(
                     (*name).to_owned(),
@@ -120,7 +94,7 @@ fn header_map(
         .map(|c| {
             let at = names.iter().position(|n| n == c);
             if at.is_none() && !optional.contains(c) {
-                problems.add(1, FieldError::new(*c, "column is missing from the header"));
+                problems.push(1, FieldError::new(*c, "column is missing from the header"));
             }
             at
         })
@@ -128,7 +102,7 @@ fn header_map(
 }
 
 /// Reads a CSV file whole: the header mapped to `columns` (`optional` may be missing), each
-/// line made into a row by `row` (given the cell of each column, trimmed), every problem
+/// line made into a row by `row` (given its line and the cell of each column, trimmed), every problem
 /// collected as `line N: column: reason`, and a facility code given twice refused (`code_of`).
 /// All of it or nothing.
 fn read_rows<T>(
@@ -136,7 +110,7 @@ fn read_rows<T>(
     encoding: Encoding,
     columns: &[&'static str],
     optional: &[&str],
-    row: impl for<'a> Fn(&'a dyn Fn(usize) -> &'a str) -> Result<T, FieldError>,
+    row: impl for<'a> Fn(u64, &'a dyn Fn(usize) -> &'a str) -> Result<T, FieldError>,
     code_of: impl Fn(&T) -> &str,
 ) -> Result<Vec<T>, CliError> {
     let text = read_text(path, encoding)?;
@@ -144,7 +118,7 @@ fn read_rows<T>(
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());
-    let mut problems = Problems::default();
+    let mut problems = LineErrors::default();
     let header = reader
         .headers()
         .map_err(|e| CliError::Config(format!("{file}: line 1: {e}")))?
@@ -159,17 +133,17 @@ fn read_rows<T>(
         let record = record.map_err(|e| CliError::Config(format!("{file}: {e}")))?;
         let line = record.position().map_or(0, |p| p.line());
         let get = |c: usize| map[c].and_then(|i| record.get(i)).unwrap_or("").trim();
-        match row(&get) {
+        match row(line, &get) {
             Ok(r) => {
                 if let Some(first) = first_line.insert(code_of(&r).to_owned(), line) {
-                    problems.add(
+                    problems.push(
                         line,
                         FieldError::new("code", format!("is given twice (first on line {first})")),
                     );
                 }
                 out.push(r);
             }
-            Err(e) => problems.add(line, e),
+            Err(e) => problems.push(line, e),
         }
     }
     problems.into_result(out)
@@ -182,7 +156,7 @@ pub fn read_master(path: &Path, encoding: Encoding) -> Result<Vec<FacilityRecord
         encoding,
         &MASTER_COLUMNS,
         &MASTER_OPTIONAL,
-        |get| {
+        |_, get| {
             FacilityInput {
                 code: get(0),
                 name: get(1),
@@ -202,6 +176,8 @@ pub fn read_master(path: &Path, encoding: Encoding) -> Result<Vec<FacilityRecord
 /// What one line of the adoption file records.
 #[derive(Debug, Clone)]
 pub struct AdoptionLine {
+    /// Its line in the file.
+    pub line: u64,
     /// The facility.
     pub code: FacilityCode,
     /// Its portal account's day, if given.
@@ -217,7 +193,7 @@ pub fn read_adoption(path: &Path, encoding: Encoding) -> Result<Vec<AdoptionLine
         encoding,
         &ADOPTION_COLUMNS,
         &ADOPTION_COLUMNS[1..],
-        |get| {
+        |line, get| {
             let code = FacilityCode::parse(get(0)).map_err(|r| FieldError::new("code", r))?;
             let date = |c: usize| -> Result<Option<Date>, FieldError> {
                 match get(c) {
@@ -268,6 +244,7 @@ pub fn read_adoption(path: &Path, encoding: Encoding) -> Result<Vec<AdoptionLine
                 ));
             }
             Ok(AdoptionLine {
+                line,
                 code,
                 portal_account_on,
                 readers,

@@ -72,22 +72,44 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Problems found in a data file: every one counted, the first [`MAX_LISTED_ERRORS`] kept to
+/// be shown as `line N: field: reason`.
+#[derive(Debug, Default)]
+pub struct LineErrors {
+    /// The problems kept.
+    pub listed: Vec<LineError>,
+    /// How many there were in all.
+    pub total: u64,
+}
+
+impl LineErrors {
+    /// Counts a problem, keeping it while fewer than [`MAX_LISTED_ERRORS`] are kept.
+    pub fn push(&mut self, line: u64, error: FieldError) {
+        self.total += 1;
+        if self.listed.len() < MAX_LISTED_ERRORS {
+            self.listed.push(LineError { line, error });
+        }
+    }
+
+    /// `ok` when there was no problem, else the file refused with them.
+    pub fn into_result<T>(self, ok: T) -> Result<T, CliError> {
+        if self.total == 0 {
+            Ok(ok)
+        } else {
+            Err(CliError::Rejected {
+                errors: self.listed,
+                total: self.total,
+            })
+        }
+    }
+}
+
 /// What the reading thread found.
 struct Parsed {
     rows: u64,
-    errors: Vec<LineError>,
-    error_count: u64,
+    problems: LineErrors,
     /// The registered insurers its rows name (the import is logged for each).
     insurers: BTreeSet<String>,
-}
-
-impl Parsed {
-    fn push(&mut self, line: u64, error: FieldError) {
-        self.error_count += 1;
-        if self.errors.len() < MAX_LISTED_ERRORS {
-            self.errors.push(LineError { line, error });
-        }
-    }
 }
 
 fn read_rows(
@@ -102,8 +124,7 @@ fn read_rows(
         .from_reader(source);
     let mut parsed = Parsed {
         rows: 0,
-        errors: Vec::new(),
-        error_count: 0,
+        problems: LineErrors::default(),
         insurers: BTreeSet::new(),
     };
     let mut record = csv::ByteRecord::new();
@@ -127,7 +148,7 @@ fn read_rows(
                     }
                     _ => e.to_string(),
                 };
-                parsed.push(line, FieldError::new("file", reason));
+                parsed.problems.push(line, FieldError::new("file", reason));
                 break;
             }
         }
@@ -142,7 +163,7 @@ fn read_rows(
                         .get(i)
                         .cloned()
                         .unwrap_or_else(|| format!("column {}", i + 1));
-                    parsed.push(
+                    parsed.problems.push(
                         line,
                         FieldError::new(
                             column,
@@ -164,7 +185,7 @@ fn read_rows(
                 }
                 Err(errors) => {
                     for e in errors {
-                        parsed.push(line, e);
+                        parsed.problems.push(line, e);
                     }
                     return Ok(parsed);
                 }
@@ -176,7 +197,7 @@ fn read_rows(
         }
         parsed.rows += 1;
         if fields.len() != map.width() {
-            parsed.push(
+            parsed.problems.push(
                 line,
                 FieldError::new(
                     "row",
@@ -194,13 +215,13 @@ fn read_rows(
             Ok(v) => v,
             Err(errors) => {
                 for e in errors {
-                    parsed.push(line, e);
+                    parsed.problems.push(line, e);
                 }
                 continue;
             }
         };
         if !insurers.contains(valid.key.insurer.as_str()) {
-            parsed.push(
+            parsed.problems.push(
                 line,
                 FieldError::new(
                     "insurer_number",
@@ -218,7 +239,7 @@ fn read_rows(
                 .insert(valid.key.insurer.as_str().to_owned());
         }
         valid.details.person = valid.my_number.take().map(|n| key.person_ref(&n));
-        if parsed.error_count == 0 {
+        if parsed.problems.total == 0 {
             batch.push(StagedRow::new(line, valid.key, valid.details));
             if batch.len() == BATCH && tx.blocking_send(std::mem::take(&mut batch)).is_err() {
                 // The store side stopped (its own error is reported there).
@@ -227,13 +248,13 @@ fn read_rows(
         }
     }
     // A file that failed to decode before its header was read is not empty: its error says why.
-    if header.is_none() && parsed.error_count == 0 {
-        parsed.push(
+    if header.is_none() && parsed.problems.total == 0 {
+        parsed.problems.push(
             1,
             FieldError::new("file", "is empty: expected a header row"),
         );
     }
-    if parsed.error_count == 0 && !batch.is_empty() {
+    if parsed.problems.total == 0 && !batch.is_empty() {
         let _ = tx.blocking_send(batch);
     }
     Ok(parsed)
@@ -313,7 +334,7 @@ pub async fn import_members(
         return Err(e.into());
     }
     let insurers = std::mem::take(&mut parsed.insurers);
-    if parsed.error_count == 0 {
+    if parsed.problems.total == 0 {
         bar.set_position(size);
     }
     let at = clock.now();
@@ -337,11 +358,11 @@ async fn finish(
     at: time::OffsetDateTime,
     bar: &ProgressBar,
 ) -> Result<ImportOutcome, CliError> {
-    if parsed.error_count > 0 {
+    if parsed.problems.total > 0 {
         bar.abandon_with_message("refused");
         return Err(CliError::Rejected {
-            errors: parsed.errors,
-            total: parsed.error_count,
+            errors: parsed.problems.listed,
+            total: parsed.problems.total,
         });
     }
     bar.set_message("checking");
@@ -464,14 +485,32 @@ mod tests {
             bytes.extend_from_slice(&SHIFT_JIS.encode(&row(i)).0);
         }
         let parsed = run(bytes);
-        assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
-        assert_eq!(parsed.errors[0].line, 2502, "{}", parsed.errors[0]);
-        assert!(parsed.errors[0].to_string().contains("not valid CP932"));
+        assert_eq!(
+            parsed.problems.listed.len(),
+            1,
+            "{:?}",
+            parsed.problems.listed
+        );
+        assert_eq!(
+            parsed.problems.listed[0].line, 2502,
+            "{}",
+            parsed.problems.listed[0]
+        );
+        assert!(
+            parsed.problems.listed[0]
+                .to_string()
+                .contains("not valid CP932")
+        );
 
         let parsed = run(vec![0x81, 0x20, b'a', b'\n']);
-        assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
-        assert_eq!(parsed.errors[0].line, 1);
-        assert!(!parsed.errors[0].to_string().contains("empty"));
+        assert_eq!(
+            parsed.problems.listed.len(),
+            1,
+            "{:?}",
+            parsed.problems.listed
+        );
+        assert_eq!(parsed.problems.listed[0].line, 1);
+        assert!(!parsed.problems.listed[0].to_string().contains("empty"));
     }
 
     #[test]

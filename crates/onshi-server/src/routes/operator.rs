@@ -33,16 +33,17 @@ pub async fn get_adoption(
 pub async fn list_editions(
     State(state): State<AppState>,
 ) -> Result<Json<WeeklyEditionList>, Problem> {
-    let mut editions = Vec::new();
-    for e in state.store.editions().await? {
-        if let Some(found) = state.store.edition(&e).await? {
-            editions.push(WeeklyEditionInfo {
-                edition: found.edition,
-                published_at: rfc3339_japan(found.published_at),
-                content_hash: found.content_hash,
-            });
-        }
-    }
+    let editions = state
+        .store
+        .edition_summaries()
+        .await?
+        .into_iter()
+        .map(|e| WeeklyEditionInfo {
+            edition: e.edition,
+            published_at: rfc3339_japan(e.published_at),
+            content_hash: e.content_hash,
+        })
+        .collect();
     Ok(Json(WeeklyEditionList { editions }))
 }
 

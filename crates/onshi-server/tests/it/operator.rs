@@ -3,22 +3,12 @@
 //! answers the seed's figures (JSON and the form page).
 
 use crate::world::*;
-use onshi_domain::{FacilityInput, FacilityRecord};
+use onshi_domain::FacilityRecord;
 use onshi_store::ReaderApplication;
 use time::macros::date;
 
 fn record(code: &str, kind: &str, public: &str, beds: &str) -> FacilityRecord {
-    FacilityInput {
-        code,
-        name: "試験施設",
-        kind,
-        prefecture: &code[..2],
-        public,
-        beds,
-        ..FacilityInput::default()
-    }
-    .validate()
-    .unwrap()
+    onshi_store::testing::facility(code, kind, public, beds).unwrap()
 }
 
 /// The world's clinic (1311111111) and pharmacy (1341111111) in the master, with two public

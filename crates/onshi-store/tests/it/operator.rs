@@ -3,21 +3,11 @@
 
 use crate::common::*;
 use onshi_domain::FacilityCode;
-use onshi_domain::facility::{CheckChannel, FacilityInput, FacilityKind, FacilityRecord};
+use onshi_domain::facility::{CheckChannel, FacilityKind, FacilityRecord};
 use onshi_store::{AdoptionStep, ReaderApplication, TokenOwner, WeeklyEdition};
 
 fn record(code: &str, kind: &str, public: &str, beds: &str) -> FacilityRecord {
-    FacilityInput {
-        code,
-        name: "試験施設",
-        kind,
-        prefecture: &code[..2],
-        public,
-        beds,
-        ..FacilityInput::default()
-    }
-    .validate()
-    .unwrap()
+    onshi_store::testing::facility(code, kind, public, beds).unwrap()
 }
 
 fn master() -> Vec<FacilityRecord> {

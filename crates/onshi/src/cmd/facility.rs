@@ -366,7 +366,7 @@ pub async fn record_adoption(
     for (i, line) in lines.iter().enumerate() {
         bar.set_position(i as u64);
         let at_line =
-            |e: String| CliError::Config(format!("{}: line {}: {e}", file.display(), i + 2));
+            |e: String| CliError::Config(format!("{}: line {}: {e}", file.display(), line.line));
         if let Some(on) = line.portal_account_on {
             accounts.push((line.code.clone(), on));
         }
@@ -406,14 +406,16 @@ fn refused_line<T>(
     i: usize,
     e: onshi_store::StoreError,
 ) -> CliError {
-    let line = items
-        .get(i)
-        .and_then(|(code, _)| lines.iter().position(|l| &l.code == code))
-        .map_or(0, |p| p + 2);
+    // Only a refusal of a row names a line; anything else is the store's own error.
     let reason = match e {
         onshi_store::StoreError::NotFound(_) => "code: is not in the facility master".to_owned(),
-        e => e.to_string(),
+        onshi_store::StoreError::Conflict(why) => why,
+        e => return CliError::Store(e),
     };
+    let line = items
+        .get(i)
+        .and_then(|(code, _)| lines.iter().find(|l| &l.code == code))
+        .map_or(0, |l| l.line);
     CliError::Config(format!(
         "{}: line {line}: {reason}; nothing was recorded",
         file.display()
