@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What an imported checkup archive held and what was stored.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct CheckupArchiveReceipt {
     /// The archive's file name.
     pub archive: String,
@@ -27,6 +27,10 @@ pub struct CheckupArchiveReceipt {
     /// accepted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consignments: Vec<String>,
+    /// Guidance steps recorded from a 特定保健指導 archive (実施区分 2, `hg08` documents: 21
+    /// the first interview, 22 the completion, 23 a drop-out); 0 for a checkup archive.
+    #[serde(default)]
+    pub guidance_events: usize,
     /// What is wrong but harmless (summary totals that do not add up).
     pub warnings: Vec<String>,
 }

@@ -21,6 +21,15 @@ pub const NUMBER_OID: &str = "1.2.392.200119.6.205";
 pub const BRANCH_OID: &str = "1.2.392.200119.6.211";
 /// The item codes of observations (特定健診項目コード, the 17-digit JLAC10-based codes).
 pub const ITEM_CODE_OID: &str = "1.2.392.200119.6.1005";
+/// The item codes of a guidance document's own observations (特定保健指導項目コード); a guidance
+/// document may also carry checkup items (weight, waist at the evaluation) under
+/// [`ITEM_CODE_OID`].
+pub const GUIDANCE_ITEM_CODE_OID: &str = "1.2.392.200119.6.1006";
+
+/// 報告区分 of 特定保健指導 documents (`code/@code`, OID 1.2.392.200119.6.1001): 21 開始
+/// (the first interview), 22 実績評価 (the final evaluation), 23 途中終了 (stopped), 24 その他,
+/// 25 初回未完了 (a first interview split over days, not yet whole).
+pub const GUIDANCE_REPORT_KINDS: [&str; 5] = ["21", "22", "23", "24", "25"];
 
 /// An observation's value as written (`xsi:type`).
 #[derive(Clone, PartialEq, Eq)]
@@ -105,6 +114,13 @@ pub struct Document {
     pub exam_date: Date,
     /// Every observation, grouped ones flattened, in document order.
     pub observations: Vec<Observation>,
+}
+
+impl Document {
+    /// Whether this is a 特定保健指導 document (`hg08`, 報告区分 21–25) rather than a checkup.
+    pub fn is_guidance(&self) -> bool {
+        GUIDANCE_REPORT_KINDS.contains(&self.report_kind.as_str())
+    }
 }
 
 impl std::fmt::Debug for Document {
@@ -200,6 +216,7 @@ fn id_with_root<'a>(parent: &'a Element, root: &str) -> Option<&'a Element> {
 
 fn observations(
     reader: &mut Reader,
+    guidance: bool,
     section: &str,
     parent: &Element,
     path: &str,
@@ -224,11 +241,18 @@ fn observations(
             reader.fail(&format!("{here}/code/@code"), obs.line, "is required");
         } else if let Some(system) = obs.child("code").and_then(|c| c.attribute("codeSystem"))
             && system != ITEM_CODE_OID
+            && !(guidance && system == GUIDANCE_ITEM_CODE_OID)
         {
             reader.fail(
                 &format!("{here}/code/@codeSystem"),
                 obs.line,
-                format!("must be {ITEM_CODE_OID} (特定健診項目コード)"),
+                if guidance {
+                    format!(
+                        "must be {GUIDANCE_ITEM_CODE_OID} (特定保健指導項目コード) or {ITEM_CODE_OID} (特定健診項目コード)"
+                    )
+                } else {
+                    format!("must be {ITEM_CODE_OID} (特定健診項目コード)")
+                },
             );
         }
         // A grouping observation (its items in entryRelationship) may carry no value.
@@ -260,7 +284,7 @@ fn observations(
             });
         }
         if grouped {
-            observations(reader, section, obs, &here, out);
+            observations(reader, guidance, section, obs, &here, out);
         }
     }
 }
@@ -428,7 +452,10 @@ pub fn read(root: &Element) -> Result<Document, Vec<DocumentError>> {
             if code.is_empty() {
                 r.fail(&format!("{path}/code/@code"), section.line, "is required");
             }
-            observations(&mut r, &code, section, &path, &mut found);
+            let guidance = report_kind
+                .as_deref()
+                .is_some_and(|k| GUIDANCE_REPORT_KINDS.contains(&k));
+            observations(&mut r, guidance, &code, section, &path, &mut found);
         }
     }
     match (

@@ -114,12 +114,6 @@ pub fn read_archive<R: Read + Seek>(
         place: String::new(),
         reason,
     };
-    if ArchiveName::parse(file_name).is_ok_and(|n| n.service == 2) {
-        return Err(vec![whole(
-            file_name,
-            "実施区分 2: 特定保健指導 archives (hg08 guidance records) are not imported; onshi takes 特定健診 archives (実施区分 1)".into(),
-        )]);
-    }
     let mut archive = Archive::open(reader, file_name, limits).map_err(|errors| {
         errors
             .into_iter()
@@ -127,6 +121,7 @@ pub fn read_archive<R: Read + Seek>(
             .collect::<Vec<_>>()
     })?;
     let name = archive.name().clone();
+    let guidance_archive = name.service == 2;
     let root = archive.root().to_owned();
     let entries = archive.entries().to_vec();
     let mut errors = Vec::new();
@@ -230,14 +225,37 @@ pub fn read_archive<R: Read + Seek>(
                 continue;
             }
         };
-        let mut problems: Vec<FileError> = validate::validate(&doc, table)
-            .into_iter()
-            .map(|e| FileError {
+        // A guidance document's items are not the checkup code table's: only its kind, person
+        // and date are read (the caller records the guidance step).
+        let mut problems: Vec<FileError> = if doc.is_guidance() {
+            Vec::new()
+        } else {
+            validate::validate(&doc, table)
+                .into_iter()
+                .map(|e| FileError {
+                    file: file.clone(),
+                    place: place(&e.path, e.line),
+                    reason: e.reason,
+                })
+                .collect()
+        };
+        if doc.is_guidance() != guidance_archive {
+            problems.push(FileError {
                 file: file.clone(),
-                place: place(&e.path, e.line),
-                reason: e.reason,
-            })
-            .collect();
+                place: "code/@code".into(),
+                reason: if guidance_archive {
+                    format!(
+                        "報告区分 {} is not a 特定保健指導 report (21–25), and the archive's 実施区分 is 2",
+                        doc.report_kind
+                    )
+                } else {
+                    format!(
+                        "報告区分 {} is a 特定保健指導 report (hg08), and the archive's 実施区分 is {} (特定健診): guidance goes in an archive of 実施区分 2",
+                        doc.report_kind, name.service
+                    )
+                },
+            });
+        }
         let insurer_place = format!(
             "recordTarget/patientRole/id[@root='{}']/@extension",
             index::INSURER_OID
@@ -260,54 +278,57 @@ pub fn read_archive<R: Read + Seek>(
         let mut claim = None;
         if let Some(claim_entry) = claim_entries.get(&pair_key(&entry.path)) {
             paired.insert(claim_entry.path.clone());
-            if let Some((claim_file, claim_root)) = read_xml(&mut archive, claim_entry, &mut errors)
-            {
-                match claim::read(&claim_root) {
-                    Ok(c) => {
-                        let mut fail = |place: &str, reason: String| {
-                            problems.push(FileError {
-                                file: claim_file.clone(),
-                                place: place.to_owned(),
-                                reason,
-                            });
-                        };
-                        let card = |a: &str| a.trim().to_owned();
-                        if (
-                            card(&c.insurer),
-                            card(&c.symbol),
-                            card(&c.number),
-                            card(&c.branch),
-                        ) != (
-                            card(&doc.insurer),
-                            card(&doc.symbol),
-                            card(&doc.number),
-                            card(&doc.branch),
-                        ) {
-                            fail(
-                                "subjectPerson/insuranceCard",
-                                format!("is not the card of its document {}", entry.path),
-                            );
-                        }
-                        if c.institution != doc.institution {
-                            fail(
-                                "subjectPerson/performerOrganization/id/@extension",
-                                format!("is not the institution of its document {}", entry.path),
-                            );
-                        }
-                        if !c.adds_up() {
-                            warnings.push(format!(
+        }
+        if let Some(claim_entry) = claim_entries
+            .get(&pair_key(&entry.path))
+            .filter(|_| !guidance_archive)
+            && let Some((claim_file, claim_root)) = read_xml(&mut archive, claim_entry, &mut errors)
+        {
+            match claim::read(&claim_root) {
+                Ok(c) => {
+                    let mut fail = |place: &str, reason: String| {
+                        problems.push(FileError {
+                            file: claim_file.clone(),
+                            place: place.to_owned(),
+                            reason,
+                        });
+                    };
+                    let card = |a: &str| a.trim().to_owned();
+                    if (
+                        card(&c.insurer),
+                        card(&c.symbol),
+                        card(&c.number),
+                        card(&c.branch),
+                    ) != (
+                        card(&doc.insurer),
+                        card(&doc.symbol),
+                        card(&doc.number),
+                        card(&doc.branch),
+                    ) {
+                        fail(
+                            "subjectPerson/insuranceCard",
+                            format!("is not the card of its document {}", entry.path),
+                        );
+                    }
+                    if c.institution != doc.institution {
+                        fail(
+                            "subjectPerson/performerOrganization/id/@extension",
+                            format!("is not the institution of its document {}", entry.path),
+                        );
+                    }
+                    if !c.adds_up() {
+                        warnings.push(format!(
                                 "{claim_file}: settlement/claimAmount is not unitAmount − paymentAmount − paymentByOtherProgram"
                             ));
-                        }
-                        totals.add(&c);
-                        claim = Some(c);
                     }
-                    Err(list) => problems.extend(list.into_iter().map(|(p, reason)| FileError {
-                        file: claim_file.clone(),
-                        place: p,
-                        reason,
-                    })),
+                    totals.add(&c);
+                    claim = Some(c);
                 }
+                Err(list) => problems.extend(list.into_iter().map(|(p, reason)| FileError {
+                    file: claim_file.clone(),
+                    place: p,
+                    reason,
+                })),
             }
         }
         if problems.is_empty() {
@@ -373,7 +394,11 @@ pub fn read_archive<R: Read + Seek>(
             }
         }
     }
-    if claims > 0 && claims != data {
+    if guidance_archive && claims > 0 {
+        warnings.push(format!(
+            "{root}/CLAIMS/: {claims} guidance claims (gc08) were not read: onshi records the guidance, not its settlement"
+        ));
+    } else if claims > 0 && claims != data {
         warnings.push(format!(
             "{root}/CLAIMS/: {claims} claims for {data} documents"
         ));

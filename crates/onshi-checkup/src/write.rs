@@ -31,11 +31,12 @@ pub fn document_xml(doc: &Document, institution_name: &str) -> String {
         concat!(
             r#"<?xml version="1.0" encoding="UTF-8"?>"#,
             "\n",
-            r#"<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="urn:hl7-org:v3 ../XSD/hc08_V08.xsd">"#,
+            r#"<ClinicalDocument xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="urn:hl7-org:v3 ../XSD/{schema}_V08.xsd">"#,
             r#"<typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/><id nullFlavor="NI"/>"#,
             r#"<code code="{kind}" codeSystem="1.2.392.200119.6.1001"/><effectiveTime value="{created}"/>"#,
             r#"<confidentialityCode code="N"/><recordTarget><patientRole>"#
         ),
+        schema = if doc.is_guidance() { "hg08" } else { "hc08" },
         kind = escape(&doc.report_kind),
         created = ymd(doc.created),
     );
@@ -84,11 +85,29 @@ pub fn document_xml(doc: &Document, institution_name: &str) -> String {
             sections.push(&o.section);
         }
     }
+    // A guidance document says what it is by its kind, person and date; with no items it
+    // still has its common section (指導共通), as a body needs one.
+    if sections.is_empty() && doc.is_guidance() {
+        sections.push("90010");
+    }
     for section in sections {
         let title = match section {
             "01010" => "特定健診・問診結果",
             "01990" => "任意追加項目",
+            "90010" => "指導共通",
+            "90020" | "90030" => "初回面接",
+            "90040" => "継続支援",
+            "90050" => "中間評価",
+            "90060" => "最終評価",
+            "90070" => "指導集計",
+            "90080" => "指導機関",
             _ => "検査・問診結果",
+        };
+        // Guidance sections (90…) code their own items as 特定保健指導項目コード.
+        let item_system = if section.starts_with('9') {
+            crate::document::GUIDANCE_ITEM_CODE_OID
+        } else {
+            crate::document::ITEM_CODE_OID
         };
         let _ = write!(
             x,
@@ -98,7 +117,7 @@ pub fn document_xml(doc: &Document, institution_name: &str) -> String {
         for o in doc.observations.iter().filter(|o| o.section == section) {
             let _ = write!(
                 x,
-                r#"<entry><observation classCode="OBS" moodCode="EVN"><code code="{}" codeSystem="1.2.392.200119.6.1005"/>"#,
+                r#"<entry><observation classCode="OBS" moodCode="EVN"><code code="{}" codeSystem="{item_system}"/>"#,
                 escape(&o.code)
             );
             match &o.value {
@@ -212,6 +231,8 @@ pub struct ArchiveWriter<W: Write + Seek> {
     created: Date,
     split: u8,
     interaction_type: u8,
+    /// 実施区分: 1 特定健診, 2 特定保健指導.
+    service: u8,
     documents: u32,
 }
 
@@ -243,8 +264,50 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         interaction_type: u8,
         schemas: bool,
     ) -> Result<Self, WriteError> {
+        Self::start(
+            out,
+            (sender, insurer),
+            created,
+            split,
+            interaction_type,
+            1,
+            schemas,
+        )
+    }
+
+    /// Starts a 特定保健指導 archive (`…_2`, 実施区分 2), as [`ArchiveWriter::new`] does a
+    /// checkup one: its documents are `hg08` guidance documents (報告区分 21–25).
+    pub fn new_guidance(
+        out: W,
+        sender: (&str, &str),
+        insurer: &str,
+        created: Date,
+        split: u8,
+        interaction_type: u8,
+        schemas: bool,
+    ) -> Result<Self, WriteError> {
+        Self::start(
+            out,
+            (sender, insurer),
+            created,
+            split,
+            interaction_type,
+            2,
+            schemas,
+        )
+    }
+
+    fn start(
+        out: W,
+        (sender, insurer): ((&str, &str), &str),
+        created: Date,
+        split: u8,
+        interaction_type: u8,
+        service: u8,
+        schemas: bool,
+    ) -> Result<Self, WriteError> {
         let root = format!(
-            "{}_{insurer}_{}{}_1",
+            "{}_{insurer}_{}{}_{service}",
             Self::name_sender(sender.0),
             ymd(created),
             split % 10
@@ -264,6 +327,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             created,
             split: split % 10,
             interaction_type,
+            service,
             documents: 0,
         })
     }
@@ -284,11 +348,12 @@ impl<W: Write + Seek> ArchiveWriter<W> {
         }
         self.documents += 1;
         let path = format!(
-            "{}/DATA/h{}{}{}1{:06}.xml",
+            "{}/DATA/h{}{}{}{}{:06}.xml",
             self.root,
             Self::name_sender(&self.sender.0),
             ymd(self.created),
             self.split,
+            self.service,
             self.documents
         );
         self.zip.start_file(path, options())?;
@@ -312,7 +377,7 @@ impl<W: Write + Seek> ArchiveWriter<W> {
             self.created,
             (&self.sender.0, &self.sender.1),
             &self.insurer,
-            1,
+            self.service,
             self.documents,
         );
         self.zip.write_all(index.as_bytes())?;

@@ -379,20 +379,3 @@ fn claims_are_paired_with_their_documents_and_their_money_added_up() {
         "{errors:?}"
     );
 }
-
-#[test]
-fn guidance_archives_are_refused_with_a_reason() {
-    let errors = read_archive(
-        Cursor::new(Vec::new()),
-        "5521111111_00280081_202405271_2.zip",
-        Limits::default(),
-        CodeTable::fy2024(),
-        |_| {},
-    )
-    .unwrap_err();
-    assert_eq!(errors.len(), 1);
-    assert!(
-        errors[0].reason.contains("特定保健指導 archives"),
-        "{errors:?}"
-    );
-}

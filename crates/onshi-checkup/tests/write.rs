@@ -112,3 +112,119 @@ fn written_archives_validate_against_the_schemas_they_carry() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+/// A guidance document (hg08) of the fixture's person: report kind `kind` on `on`.
+fn guidance(kind: &str, on: time::Date) -> Document {
+    let mut d = fixture();
+    d.report_kind = kind.into();
+    d.exam_date = on;
+    d.created = on;
+    d.program = "000".into();
+    d.observations.clear();
+    d
+}
+
+fn written_guidance(docs: &[Document]) -> (String, Vec<u8>) {
+    let mut w = ArchiveWriter::new_guidance(
+        Cursor::new(Vec::new()),
+        ("5521111111", INSTITUTION_OID),
+        "00280081",
+        date!(2025 - 03 - 02),
+        0,
+        6,
+        true,
+    )
+    .unwrap();
+    for d in docs {
+        w.add(d, "オンシ保健指導センター").unwrap();
+    }
+    let name = w.file_name();
+    (name, w.finish().unwrap().into_inner())
+}
+
+#[test]
+fn guidance_archives_are_written_valid_and_read_back() {
+    let docs = [
+        guidance("21", date!(2024 - 09 - 02)),
+        guidance("22", date!(2025 - 01 - 20)),
+        guidance("23", date!(2025 - 02 - 01)),
+    ];
+    let (name, bytes) = written_guidance(&docs);
+    assert_eq!(name, "5521111111_00280081_202503020_2.zip");
+    if xmllint() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, data) = validate_archive(dir.path(), &name, bytes.clone());
+        assert_eq!(data.len(), 3);
+        assert!(
+            data.iter().all(|p| p
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("h552111111120250302020")),
+            "the 21st character names 実施区分 2: {data:?}"
+        );
+    }
+    let mut read = Vec::new();
+    let receipt = read_archive(
+        Cursor::new(bytes),
+        &name,
+        Limits::default(),
+        CodeTable::fy2024(),
+        |c| read.push(c.document),
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(receipt.documents, 3);
+    assert_eq!(receipt.index.service, 2);
+    let got: Vec<(&str, time::Date, bool)> = read
+        .iter()
+        .map(|d| (d.report_kind.as_str(), d.exam_date, d.is_guidance()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("21", date!(2024 - 09 - 02), true),
+            ("22", date!(2025 - 01 - 20), true),
+            ("23", date!(2025 - 02 - 01), true),
+        ]
+    );
+}
+
+#[test]
+fn each_kind_of_document_goes_in_its_own_kind_of_archive() {
+    // A checkup in a guidance archive, and a guidance document in a checkup archive: refused,
+    // naming the file and the report kind.
+    let (name, bytes) = written_guidance(&[guidance("22", date!(2025 - 01 - 20)), fixture()]);
+    let errors = read_archive(
+        Cursor::new(bytes),
+        &name,
+        Limits::default(),
+        CodeTable::fy2024(),
+        |_| {},
+    )
+    .unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].file.ends_with("000002.xml"), "{errors:?}");
+    assert_eq!(errors[0].place, "code/@code");
+    assert!(
+        errors[0]
+            .reason
+            .contains("報告区分 10 is not a 特定保健指導 report"),
+        "{errors:?}"
+    );
+    let (name, bytes) = written(&[fixture(), guidance("21", date!(2024 - 09 - 02))], false);
+    let errors = read_archive(
+        Cursor::new(bytes),
+        &name,
+        Limits::default(),
+        CodeTable::fy2024(),
+        |_| {},
+    )
+    .unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]
+            .reason
+            .contains("報告区分 21 is a 特定保健指導 report"),
+        "{errors:?}"
+    );
+}

@@ -10,7 +10,7 @@ use onshi_checkup::archive::Limits;
 use onshi_checkup::codes::CodeTable;
 use onshi_checkup::document::{Document, Observation, Value};
 use onshi_checkup::import::Checkup;
-use onshi_store::{Actor, NewCheckup, NewObservation, Store, StoreError};
+use onshi_store::{Actor, GuidanceEvent, NewCheckup, NewObservation, Store, StoreError};
 use time::OffsetDateTime;
 
 /// Checkups staged in the store together.
@@ -163,6 +163,9 @@ async fn import_archive_unlogged(
     name: &str,
     at: OffsetDateTime,
 ) -> Result<CheckupArchiveReceipt, ArchiveError> {
+    if onshi_checkup::archive::ArchiveName::parse(name).is_ok_and(|n| n.service == 2) {
+        return import_guidance_archive(store, actor, file, name, at).await;
+    }
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<NewCheckup, String>>(2 * BATCH);
     let archive = name.to_owned();
     let reading = tokio::task::spawn_blocking(move || {
@@ -201,8 +204,130 @@ async fn import_archive_unlogged(
         claims: receipt.claims,
         claimed_yen: receipt.claimed,
         consignments: o.consignments.into_iter().collect(),
+        guidance_events: 0,
         warnings: receipt.warnings,
     })
+}
+
+/// The guidance step a guidance document (`hg08`) reports, by its 報告区分: 21 開始 is the
+/// first interview, 22 実績評価 the completion, 23 途中終了 the drop-out; 24 その他 and 25
+/// 初回未完了 (a first interview not yet whole) are no step (`None`).
+fn guidance_event(report_kind: &str) -> Option<GuidanceEvent> {
+    match report_kind {
+        "21" => Some(GuidanceEvent::FirstInterview),
+        "22" => Some(GuidanceEvent::Completed),
+        "23" => Some(GuidanceEvent::DroppedOut),
+        _ => None,
+    }
+}
+
+/// Imports a 特定保健指導 archive (実施区分 2), all or nothing: each `hg08` document read and
+/// checked as a checkup archive's are, its report kind taken as the guidance step on its date
+/// (`serviceEvent/effectiveTime`) and recorded for its member with the rules of
+/// `Store::record_guidance_all`, the fiscal year found from the member's checkups (the document
+/// does not name it in anything onshi reads). The sender is the insurer (its own members) or
+/// the guidance institution the documents name (or the operator, importing from the command
+/// line); employers do not send guidance.
+async fn import_guidance_archive(
+    store: &Store,
+    actor: &Actor,
+    file: std::fs::File,
+    name: &str,
+    at: OffsetDateTime,
+) -> Result<CheckupArchiveReceipt, ArchiveError> {
+    let archive = name.to_owned();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut documents = Vec::new();
+        onshi_checkup::import::read_archive(
+            std::io::BufReader::new(file),
+            &archive,
+            Limits::default(),
+            CodeTable::fy2024(),
+            |c| documents.push((c.file, c.document)),
+        )
+        .map(|receipt| (receipt, documents))
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("reading the archive stopped: {e}")))?;
+    let (receipt, documents) = read.map_err(|errors| {
+        ArchiveError::Refused(errors.iter().map(ToString::to_string).collect())
+    })?;
+    let mut problems = Vec::new();
+    let mut warnings = receipt.warnings;
+    let mut records = Vec::new();
+    let mut files = Vec::new();
+    for (file, d) in &documents {
+        let refusal = match actor {
+            Actor::Insurer(n) if n.as_str() != d.insurer => Some(format!(
+                "the document is for insurer {}, not the sender {n}",
+                d.insurer
+            )),
+            Actor::Institution(n) if n.as_str() != d.institution => Some(format!(
+                "the document is from guidance institution {}, not the sender {n}",
+                d.institution
+            )),
+            Actor::Employer(_) | Actor::Facility(_) | Actor::Person(_) | Actor::Staff { .. } => {
+                Some("only insurers and guidance institutions send guidance records".to_owned())
+            }
+            _ => None,
+        };
+        if let Some(reason) = refusal {
+            problems.push(format!("{file}: {reason}"));
+            continue;
+        }
+        let key = onshi_domain::MemberInput {
+            insurer_number: &d.insurer,
+            symbol: &d.symbol,
+            number: &d.number,
+            branch: &d.branch,
+            ..Default::default()
+        }
+        .card_key();
+        match (key, guidance_event(&d.report_kind)) {
+            (Err(errors), _) => {
+                let fields: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                problems.push(format!(
+                    "{file}: recordTarget/patientRole/id: {}",
+                    fields.join("; ")
+                ));
+            }
+            (Ok(_), None) => warnings.push(format!(
+                "{file}: 報告区分 {} records no guidance step (24 その他, 25 初回未完了)",
+                d.report_kind
+            )),
+            (Ok(key), Some(event)) => {
+                records.push(onshi_store::GuidanceRecord {
+                    key,
+                    year: None,
+                    event,
+                    on: d.exam_date,
+                });
+                files.push(file.clone());
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ArchiveError::Refused(problems));
+    }
+    match store.record_guidance_all(actor, &records, at).await {
+        Ok(()) => Ok(CheckupArchiveReceipt {
+            archive: name.to_owned(),
+            documents: receipt.documents,
+            guidance_events: records.len(),
+            warnings,
+            ..CheckupArchiveReceipt::default()
+        }),
+        Err((i, e)) => {
+            let file = files.get(i).cloned().unwrap_or_else(|| name.to_owned());
+            match e {
+                StoreError::NotFound(_) => Err(ArchiveError::Refused(vec![format!(
+                    "{file}: recordTarget/patientRole/id: no member of the insurer has this card"
+                )])),
+                StoreError::Conflict(m) => Err(ArchiveError::Refused(vec![format!("{file}: {m}")])),
+                other => Err(other.into()),
+            }
+        }
+    }
 }
 
 /// Stages what the reading side sends, a batch at a time (a few set-based statements per batch
@@ -314,6 +439,7 @@ async fn import_csv_unlogged(
         claims: 0,
         claimed_yen: 0,
         consignments: o.consignments.into_iter().collect(),
+        guidance_events: 0,
         warnings: Vec::new(),
     })
 }

@@ -49,8 +49,13 @@ impl GuidanceEvent {
 pub struct GuidanceRecord {
     /// The member's card.
     pub key: MemberKey,
-    /// The fiscal year whose checkup made them a target.
-    pub year: i32,
+    /// The fiscal year whose checkup made them a target; `None` when the sender does not say
+    /// (a guidance document, `hg08`, names the person and the date only): then it is found
+    /// from what is stored, among the event's fiscal year and the one before (guidance runs
+    /// on into the next year): for a completion or drop-out, the latest of those years whose
+    /// first interview is recorded on or before the date; otherwise the latest whose checkup,
+    /// dated on or before it, judged the member a guidance target (積極的 or 動機付け支援).
+    pub year: Option<i32>,
     /// Which step.
     pub event: GuidanceEvent,
     /// When it happened.
@@ -304,7 +309,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let record = GuidanceRecord {
             key: key.clone(),
-            year,
+            year: Some(year),
             event,
             on,
         };
@@ -327,14 +332,7 @@ impl Store {
             let mut tx = p.begin().await.map_err(whole)?;
             for (i, r) in records.iter().enumerate() {
                 let done: Result<(), StoreError> = async {
-                    let (key, year, event, on) = (&r.key, r.year, r.event, r.on);
-                    let (first, _, _, _) = year_bounds(year)?;
-                    let (_, window_end, _, _) = year_bounds(year + 1)?;
-                    if on < first || on > window_end {
-                        return Err(StoreError::Conflict(format!(
-                            "date: {on} is outside fiscal year {year}'s guidance ({first} to {window_end})"
-                        )));
-                    }
+                    let (key, event, on) = (&r.key, r.event, r.on);
                     let member: Option<(String,)> = sqlx::query_as(
                         "SELECT id FROM members WHERE insurer_number = $1 AND symbol = $2 AND number = $3 \
                          AND branch = $4",
@@ -348,6 +346,55 @@ impl Store {
                     let Some((member,)) = member else {
                         return Err(StoreError::NotFound("member"));
                     };
+                    let year = match r.year {
+                        Some(y) => y,
+                        None => {
+                            let latest = onshi_domain::fiscal_year(on);
+                            let mut found: Option<(i32,)> = None;
+                            if event != GuidanceEvent::FirstInterview {
+                                found = sqlx::query_as(
+                                    "SELECT fiscal_year FROM guidance_events WHERE member_id = $1 \
+                                     AND event = 'first_interview' AND fiscal_year IN ($2, $3) AND on_date <= $4 \
+                                     ORDER BY fiscal_year DESC LIMIT 1",
+                                )
+                                .bind(&member)
+                                .bind(latest - 1)
+                                .bind(latest)
+                                .bind(on)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                            }
+                            if found.is_none() {
+                                found = sqlx::query_as(
+                                    "SELECT fiscal_year FROM checkups WHERE member_id = $1 \
+                                     AND fiscal_year IN ($2, $3) AND exam_date <= $4 AND guidance_level IN ('1', '2') \
+                                     ORDER BY fiscal_year DESC LIMIT 1",
+                                )
+                                .bind(&member)
+                                .bind(latest - 1)
+                                .bind(latest)
+                                .bind(on)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                            }
+                            match found {
+                                Some((y,)) => y,
+                                None => {
+                                    return Err(StoreError::Conflict(format!(
+                                        "fiscal year: no checkup of fiscal year {} or {latest} dated on or before {on} judged this member a guidance target, and no first interview is recorded for either",
+                                        latest - 1
+                                    )));
+                                }
+                            }
+                        }
+                    };
+                    let (first, _, _, _) = year_bounds(year)?;
+                    let (_, window_end, _, _) = year_bounds(year + 1)?;
+                    if on < first || on > window_end {
+                        return Err(StoreError::Conflict(format!(
+                            "date: {on} is outside fiscal year {year}'s guidance ({first} to {window_end})"
+                        )));
+                    }
                     let others: Vec<(String, Date)> = sqlx::query_as(
                         "SELECT event, on_date FROM guidance_events WHERE member_id = $1 AND fiscal_year = $2",
                     )

@@ -42,7 +42,15 @@ pub fn validate_archive(
     data.sort();
     for (schema, files) in [
         ("XSD/ix08_V08.xsd", vec![root.join("ix08_V08.xml")]),
-        ("XSD/hc08_V08.xsd", data.clone()),
+        (
+            // 実施区分 2 holds guidance documents (hg08), 1 checkups (hc08).
+            if name.ends_with("_2.zip") {
+                "XSD/hg08_V08.xsd"
+            } else {
+                "XSD/hc08_V08.xsd"
+            },
+            data.clone(),
+        ),
     ] {
         for file in files {
             let out = Command::new("xmllint")

@@ -26,6 +26,12 @@ pub const ARCHIVE_LIMIT: usize = 1024 * 1024 * 1024;
 /// one of its employers (its employees, matched by the employer code of their qualification)
 /// or a checkup institution (its own documents; employer checkups, プログラム種別 030, only under
 /// a consignment in force of the person's employer, named in the receipt).
+///
+/// An archive of 実施区分 2 (`…_2.zip`, 特定保健指導, `hg08` documents) from the insurer or the
+/// guidance institution its documents name records guidance instead: each document's 報告区分
+/// is a step (21 first interview, 22 completion, 23 drop-out) on its `serviceEvent` date, in
+/// the fiscal year of the member's checkup that made them a target; the receipt counts them in
+/// `guidance_events`.
 #[utoipa::path(post, path = "/v1/checkup-archives/{name}", tag = "checkups",
     params(("name" = String, Path, description = "the archive's file name")),
     request_body(content = Vec<u8>, description = "the zip archive", content_type = "application/zip"),

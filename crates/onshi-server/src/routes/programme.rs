@@ -212,7 +212,7 @@ pub async fn upload_guidance_csv(
         match (key, GuidanceEvent::parse(row.event)) {
             (Ok(key), Some(event)) => records.push(onshi_store::GuidanceRecord {
                 key,
-                year: row.fiscal_year,
+                year: Some(row.fiscal_year),
                 event,
                 on: row.date,
             }),

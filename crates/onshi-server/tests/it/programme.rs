@@ -451,3 +451,154 @@ async fn guidance_by_csv_is_all_or_nothing_and_names_the_line() {
         db.cleanup().await;
     }
 }
+
+/// A guidance archive (実施区分 2) of the fixture's man, written by onshi's writer as a guidance
+/// institution would send it: one `hg08` document per `(report kind, date)`.
+fn guidance_archive(steps: &[(&str, time::Date)], created: time::Date) -> (String, Vec<u8>) {
+    let xml = include_str!("../../../onshi-checkup/tests/fixtures/hc08-complete.xml").replace(
+        r#"extension="00280081" root="1.2.392.200119.6.101""#,
+        r#"extension="01130012" root="1.2.392.200119.6.101""#,
+    );
+    let fixture =
+        onshi_checkup::document::read(&onshi_checkup::xml::parse(xml.as_bytes()).unwrap()).unwrap();
+    let mut w = onshi_checkup::write::ArchiveWriter::new_guidance(
+        std::io::Cursor::new(Vec::new()),
+        ("5521111111", onshi_checkup::write::INSTITUTION_OID),
+        "01130012",
+        created,
+        0,
+        6,
+        false,
+    )
+    .unwrap();
+    for (kind, on) in steps {
+        let mut d = fixture.clone();
+        d.report_kind = (*kind).into();
+        d.exam_date = *on;
+        d.created = created;
+        d.program = "000".into();
+        d.observations.clear();
+        w.add(&d, "オンシ保健指導センター").unwrap();
+    }
+    let name = w.file_name();
+    (name, w.finish().unwrap().into_inner())
+}
+
+/// A guidance institution's archive of hg08 documents records each step in the fiscal year of
+/// the checkup that made the member a target (a completion in the next fiscal year goes to
+/// the year of its first interview), all or nothing, again and again the same; a document
+/// whose member no checkup made a target refuses the archive, naming its file.
+#[tokio::test]
+async fn guidance_archives_record_each_step_in_the_year_of_its_checkup() {
+    use time::macros::date;
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        fixture_man(&w).await;
+        let doc = include_str!("../../../onshi-checkup/tests/fixtures/hc08-complete.xml")
+            .replace(
+                r#"extension="00280081" root="1.2.392.200119.6.101""#,
+                r#"extension="01130012" root="1.2.392.200119.6.101""#,
+            )
+            .replace(
+                r#"code="1" codeSystem="1.2.392.200119.6.2003""#,
+                r#"code="2" codeSystem="1.2.392.200119.6.2003""#,
+            );
+        let (s, r) = w
+            .upload(
+                "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
+                Some(w.insurer.as_str()),
+                crate::checkups::archive(&[doc]),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        let recorded = || async {
+            w.store
+                .audit_of_action(onshi_domain::AuditAction::RecordGuidance)
+                .await
+                .unwrap()
+                .len()
+        };
+        let w = &w;
+        let summary = |year: i32| async move {
+            let (s, v) = w
+                .call(
+                    Method::GET,
+                    &format!("/v1/programme/{year}"),
+                    Some(&w.insurer),
+                    Value::Null,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v
+        };
+
+        // Dated before the checkup (2024-05-20): no checkup made him a target yet. Refused,
+        // nothing recorded, the document named.
+        let (name, bytes) = guidance_archive(
+            &[("21", date!(2024 - 08 - 01)), ("21", date!(2024 - 05 - 01))],
+            date!(2024 - 08 - 02),
+        );
+        let (s, v) = w
+            .upload(
+                &format!("/v1/checkup-archives/{name}"),
+                Some(w.insurer.as_str()),
+                bytes,
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        let (field, reason) = (
+            v["errors"][0]["field"].as_str().unwrap_or_default(),
+            v["errors"][0]["reason"].as_str().unwrap_or_default(),
+        );
+        assert!(field.ends_with("000002.xml"), "{v}");
+        assert!(
+            reason.starts_with(
+                "fiscal year: no checkup of fiscal year 2023 or 2024 dated on or before 2024-05-01"
+            ),
+            "{v}"
+        );
+        assert_eq!(recorded().await, 0);
+
+        // The first interview in FY2024, the completion in FY2025 (May 2025), and a first
+        // interview not yet whole (25): two steps, both in FY2024, and a warning.
+        let (name, bytes) = guidance_archive(
+            &[
+                ("21", date!(2024 - 08 - 01)),
+                ("25", date!(2024 - 08 - 01)),
+                ("22", date!(2025 - 05 - 10)),
+            ],
+            date!(2025 - 05 - 12),
+        );
+        assert!(name.ends_with("_2.zip"), "{name}");
+        for _ in 0..2 {
+            let (s, r) = w
+                .upload(
+                    &format!("/v1/checkup-archives/{name}"),
+                    Some(w.insurer.as_str()),
+                    bytes.clone(),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{r}");
+            assert_eq!(
+                (&r["documents"], &r["guidance_events"], &r["linked"]),
+                (&json!(3), &json!(2), &json!(0)),
+                "{r}"
+            );
+            assert!(
+                r["warnings"][0]
+                    .as_str()
+                    .is_some_and(|w| w.contains("報告区分 25")),
+                "{r}"
+            );
+            let v = summary(2024).await;
+            assert_eq!(
+                (&v["started"], &v["completed"], &v["guidance_rate"]),
+                (&json!(1), &json!(1), &json!(100.0)),
+                "{v}"
+            );
+            assert_eq!(summary(2025).await["completed"], json!(0));
+        }
+        assert_eq!(recorded().await, 4, "each step audited, each time");
+        db.cleanup().await;
+    }
+}

@@ -54,6 +54,11 @@ pub enum ImportCommand {
     /// `file: element or code: reason`. Each checkup is linked to the member whose card key,
     /// birth date and sex match on the exam date, or left for the insurer to match.
     ///
+    /// An archive of 実施区分 2 (`…_2.zip`, 特定保健指導) records guidance instead: each hg08
+    /// document's 報告区分 is the step (21 first interview, 22 completion, 23 drop-out) on its
+    /// date, for the member with its card, in the fiscal year of the member's checkup that
+    /// made them a guidance target (see docs/reports.md).
+    ///
     /// Several archives, or folders of them, are imported one after another, each all or
     /// nothing; the command fails if any was refused.
     ///
@@ -186,6 +191,14 @@ pub async fn import_checkups(
         };
         for w in &r.warnings {
             eprintln!("warning: {w}");
+        }
+        if r.guidance_events > 0 || name.ends_with("_2.zip") {
+            println!(
+                "imported {name}: {} guidance documents ({} guidance steps recorded)",
+                r.documents, r.guidance_events
+            );
+            totals.archives += 1;
+            continue;
         }
         println!(
             "imported {name}: {} checkups ({} linked, {} to match, {} corrected, {} unchanged)",
