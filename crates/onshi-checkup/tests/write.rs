@@ -22,13 +22,25 @@ fn fixture() -> Document {
     document::read(&root).unwrap()
 }
 
-fn written(docs: &[Document], schemas: bool) -> (String, Vec<u8>) {
-    let mut w = ArchiveWriter::new(
+/// An archive of `docs` from institution 5521111111 to insurer 00280081: of checkups (split 1
+/// of 2024-05-27) or, with `guidance`, of guidance (split 0 of 2025-03-02).
+fn written_as(guidance: bool, docs: &[Document], schemas: bool) -> (String, Vec<u8>) {
+    let start = if guidance {
+        ArchiveWriter::new_guidance
+    } else {
+        ArchiveWriter::new
+    };
+    let (created, split) = if guidance {
+        (date!(2025 - 03 - 02), 0)
+    } else {
+        (date!(2024 - 05 - 27), 1)
+    };
+    let mut w = start(
         Cursor::new(Vec::new()),
         ("5521111111", INSTITUTION_OID),
         "00280081",
-        date!(2024 - 05 - 27),
-        1,
+        created,
+        split,
         6,
         schemas,
     )
@@ -38,6 +50,10 @@ fn written(docs: &[Document], schemas: bool) -> (String, Vec<u8>) {
     }
     let name = w.file_name();
     (name, w.finish().unwrap().into_inner())
+}
+
+fn written(docs: &[Document], schemas: bool) -> (String, Vec<u8>) {
+    written_as(false, docs, schemas)
 }
 
 #[test]
@@ -125,21 +141,7 @@ fn guidance(kind: &str, on: time::Date) -> Document {
 }
 
 fn written_guidance(docs: &[Document]) -> (String, Vec<u8>) {
-    let mut w = ArchiveWriter::new_guidance(
-        Cursor::new(Vec::new()),
-        ("5521111111", INSTITUTION_OID),
-        "00280081",
-        date!(2025 - 03 - 02),
-        0,
-        6,
-        true,
-    )
-    .unwrap();
-    for d in docs {
-        w.add(d, "オンシ保健指導センター").unwrap();
-    }
-    let name = w.file_name();
-    (name, w.finish().unwrap().into_inner())
+    written_as(true, docs, true)
 }
 
 #[test]

@@ -350,32 +350,31 @@ impl Store {
                         Some(y) => y,
                         None => {
                             let latest = onshi_domain::fiscal_year(on);
+                            // A recorded first interview first (for an end of guidance), then
+                            // the checkup that made the member a target.
+                            let by_interview = "SELECT fiscal_year FROM guidance_events WHERE member_id = $1 \
+                                 AND event = 'first_interview' AND fiscal_year IN ($2, $3) AND on_date <= $4 \
+                                 ORDER BY fiscal_year DESC LIMIT 1";
+                            let by_checkup = "SELECT fiscal_year FROM checkups WHERE member_id = $1 \
+                                 AND fiscal_year IN ($2, $3) AND exam_date <= $4 AND guidance_level IN ('1', '2') \
+                                 ORDER BY fiscal_year DESC LIMIT 1";
+                            let sources: &[&'static str] = if event == GuidanceEvent::FirstInterview {
+                                &[by_checkup]
+                            } else {
+                                &[by_interview, by_checkup]
+                            };
                             let mut found: Option<(i32,)> = None;
-                            if event != GuidanceEvent::FirstInterview {
-                                found = sqlx::query_as(
-                                    "SELECT fiscal_year FROM guidance_events WHERE member_id = $1 \
-                                     AND event = 'first_interview' AND fiscal_year IN ($2, $3) AND on_date <= $4 \
-                                     ORDER BY fiscal_year DESC LIMIT 1",
-                                )
-                                .bind(&member)
-                                .bind(latest - 1)
-                                .bind(latest)
-                                .bind(on)
-                                .fetch_optional(&mut *tx)
-                                .await?;
-                            }
-                            if found.is_none() {
-                                found = sqlx::query_as(
-                                    "SELECT fiscal_year FROM checkups WHERE member_id = $1 \
-                                     AND fiscal_year IN ($2, $3) AND exam_date <= $4 AND guidance_level IN ('1', '2') \
-                                     ORDER BY fiscal_year DESC LIMIT 1",
-                                )
-                                .bind(&member)
-                                .bind(latest - 1)
-                                .bind(latest)
-                                .bind(on)
-                                .fetch_optional(&mut *tx)
-                                .await?;
+                            for sql in sources {
+                                found = sqlx::query_as(*sql)
+                                    .bind(&member)
+                                    .bind(latest - 1)
+                                    .bind(latest)
+                                    .bind(on)
+                                    .fetch_optional(&mut *tx)
+                                    .await?;
+                                if found.is_some() {
+                                    break;
+                                }
                             }
                             match found {
                                 Some((y,)) => y,

@@ -3,6 +3,29 @@
 
 use crate::world::*;
 
+/// Uploads, as the insurer, the checkup fixture's man's checkup of 2024-05-20 without
+/// medication: waist 85, 138/88 mmHg, HDL 38, fasting glucose 251, a smoker: 積極的支援, the
+/// metabolic syndrome, and a referral (glucose past 126).
+async fn upload_target_checkup(w: &World) {
+    let doc = include_str!("../../../onshi-checkup/tests/fixtures/hc08-complete.xml")
+        .replace(
+            r#"extension="00280081" root="1.2.392.200119.6.101""#,
+            r#"extension="01130012" root="1.2.392.200119.6.101""#,
+        )
+        .replace(
+            r#"code="1" codeSystem="1.2.392.200119.6.2003""#,
+            r#"code="2" codeSystem="1.2.392.200119.6.2003""#,
+        );
+    let (s, r) = w
+        .upload(
+            "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
+            Some(w.insurer.as_str()),
+            crate::checkups::archive(&[doc]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+}
+
 /// Registers the checkup fixture's man (born 1970-01-01, card 1234 / 5678 / 01 of 01130012), a
 /// member since 2020.
 async fn fixture_man(w: &World) {
@@ -41,17 +64,6 @@ async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorde
         // The fixture's man (born 1970-01-01, 1234 / 5678 / 01), a member since 2020: eligible
         // in FY2024. The World's other members are 34 and not.
         fixture_man(&w).await;
-        // Without medication: waist 85, 138/88 mmHg, HDL 38, fasting glucose 251, a smoker:
-        // 積極的支援, the metabolic syndrome, and a referral (glucose past 126).
-        let doc = include_str!("../../../onshi-checkup/tests/fixtures/hc08-complete.xml")
-            .replace(
-                r#"extension="00280081" root="1.2.392.200119.6.101""#,
-                r#"extension="01130012" root="1.2.392.200119.6.101""#,
-            )
-            .replace(
-                r#"code="1" codeSystem="1.2.392.200119.6.2003""#,
-                r#"code="2" codeSystem="1.2.392.200119.6.2003""#,
-            );
         // Reports published before the archive are kept only until it changes the cells.
         let published = onshi_server::routes::programme::PublishedReports::default();
         let insurer = InsurerNumber::parse("01130012").unwrap();
@@ -60,14 +72,7 @@ async fn the_programme_counts_targets_and_rates_from_judged_checkups_and_recorde
                 .await
                 .unwrap();
         assert_eq!(before.people, 0);
-        let (s, r) = w
-            .upload(
-                "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
-                Some(w.insurer.as_str()),
-                crate::checkups::archive(&[doc]),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{r}");
+        upload_target_checkup(&w).await;
 
         let summary = || async {
             let (s, v) = w
@@ -494,23 +499,7 @@ async fn guidance_archives_record_each_step_in_the_year_of_its_checkup() {
     for db in TestDb::all().await.unwrap() {
         let w = World::standard(&db).await;
         fixture_man(&w).await;
-        let doc = include_str!("../../../onshi-checkup/tests/fixtures/hc08-complete.xml")
-            .replace(
-                r#"extension="00280081" root="1.2.392.200119.6.101""#,
-                r#"extension="01130012" root="1.2.392.200119.6.101""#,
-            )
-            .replace(
-                r#"code="1" codeSystem="1.2.392.200119.6.2003""#,
-                r#"code="2" codeSystem="1.2.392.200119.6.2003""#,
-            );
-        let (s, r) = w
-            .upload(
-                "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
-                Some(w.insurer.as_str()),
-                crate::checkups::archive(&[doc]),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{r}");
+        upload_target_checkup(&w).await;
         let recorded = || async {
             w.store
                 .audit_of_action(onshi_domain::AuditAction::RecordGuidance)
