@@ -7,7 +7,16 @@ use crate::world::*;
 /// medication: waist 85, 138/88 mmHg, HDL 38, fasting glucose 251, a smoker: 積極的支援, the
 /// metabolic syndrome, and a referral (glucose past 126).
 async fn upload_target_checkup(w: &World) {
+    upload_target_checkup_of(w, "20240520").await;
+}
+
+/// The same checkup examined on `exam` (YYYYMMDD).
+async fn upload_target_checkup_of(w: &World, exam: &str) {
     let doc = include_str!("../../../onshi-checkup/tests/fixtures/hc08-complete.xml")
+        .replace(
+            r#"<effectiveTime value="20240520"/>"#,
+            &format!(r#"<effectiveTime value="{exam}"/>"#),
+        )
         .replace(
             r#"extension="00280081" root="1.2.392.200119.6.101""#,
             r#"extension="01130012" root="1.2.392.200119.6.101""#,
@@ -548,8 +557,11 @@ async fn guidance_archives_record_each_step_in_the_year_of_its_checkup() {
         );
         assert_eq!(recorded().await, 0);
 
-        // The first interview in FY2024, the completion in FY2025 (May 2025), and a first
-        // interview not yet whole (25): two steps, both in FY2024, and a warning.
+        // His FY2025 checkup (2025-04-20) makes him a target again. The first interview in
+        // FY2024, the completion in FY2025 (May 2025, after the new checkup), and a first
+        // interview not yet whole (25): two steps, both in FY2024 (the completion goes to the
+        // year of its first interview, not to the newer checkup's), and a warning.
+        upload_target_checkup_of(w, "20250420").await;
         let (name, bytes) = guidance_archive(
             &[
                 ("21", date!(2024 - 08 - 01)),
@@ -585,7 +597,12 @@ async fn guidance_archives_record_each_step_in_the_year_of_its_checkup() {
                 (&json!(1), &json!(1), &json!(100.0)),
                 "{v}"
             );
-            assert_eq!(summary(2025).await["completed"], json!(0));
+            let v = summary(2025).await;
+            assert_eq!(
+                (&v["active"], &v["started"], &v["completed"]),
+                (&json!(1), &json!(0), &json!(0)),
+                "{v}"
+            );
         }
         assert_eq!(recorded().await, 4, "each step audited, each time");
         db.cleanup().await;
