@@ -276,12 +276,12 @@ pub fn read_archive<R: Read + Seek>(
             });
         }
         let mut claim = None;
-        if let Some(claim_entry) = claim_entries.get(&pair_key(&entry.path)) {
+        let claim_entry = claim_entries.get(&pair_key(&entry.path));
+        if let Some(claim_entry) = claim_entry {
             paired.insert(claim_entry.path.clone());
         }
-        if let Some(claim_entry) = claim_entries
-            .get(&pair_key(&entry.path))
-            .filter(|_| !guidance_archive)
+        // A guidance archive's claims (gc08) are not read (a warning below says so).
+        if let Some(claim_entry) = claim_entry.filter(|_| !guidance_archive)
             && let Some((claim_file, claim_root)) = read_xml(&mut archive, claim_entry, &mut errors)
         {
             match claim::read(&claim_root) {

@@ -257,20 +257,7 @@ async fn import_guidance_archive(
     let mut records = Vec::new();
     let mut files = Vec::new();
     for (file, d) in &documents {
-        let refusal = match actor {
-            Actor::Insurer(n) if n.as_str() != d.insurer => Some(format!(
-                "the document is for insurer {}, not the sender {n}",
-                d.insurer
-            )),
-            Actor::Institution(n) if n.as_str() != d.institution => Some(format!(
-                "the document is from guidance institution {}, not the sender {n}",
-                d.institution
-            )),
-            Actor::Employer(_) | Actor::Facility(_) | Actor::Person(_) | Actor::Staff { .. } => {
-                Some("only insurers and guidance institutions send guidance records".to_owned())
-            }
-            _ => None,
-        };
+        let refusal = onshi_store::document_sender_refusal(actor, &d.insurer, &d.institution, true);
         if let Some(reason) = refusal {
             problems.push(format!("{file}: {reason}"));
             continue;

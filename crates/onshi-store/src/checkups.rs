@@ -1353,23 +1353,38 @@ impl CheckupImport {
 
 /// Why `actor` may not send checkup `c` whatever the store holds, if it may not.
 fn sender_refusal(actor: &Actor, c: &NewCheckup) -> Option<String> {
-    let key = &c.key;
+    document_sender_refusal(actor, c.key.insurer.as_str(), &c.institution, false)
+}
+
+/// Why `actor` may not send a document (a checkup, or with `guidance` a guidance record) for
+/// insurer `insurer`'s member from institution `institution`, if it may not, naming the
+/// document's element at fault: an insurer sends for its own members, an employer for its
+/// insurer's (checkups only: employers do not send guidance), an institution its own
+/// documents, the operator anything; facilities, people and staff send none.
+pub fn document_sender_refusal(
+    actor: &Actor,
+    insurer: &str,
+    institution: &str,
+    guidance: bool,
+) -> Option<String> {
     match actor {
-        Actor::Insurer(n) if *n != key.insurer => Some(format!(
-            "{INSURER_ID}: the document is for insurer {}, not the sender {n}",
-            key.insurer
+        Actor::Insurer(n) if n.as_str() != insurer => Some(format!(
+            "{INSURER_ID}: the document is for insurer {insurer}, not the sender {n}"
         )),
-        Actor::Employer(e) if e.insurer != key.insurer => Some(format!(
-            "{INSURER_ID}: the document is for insurer {}, not employer {e}'s insurer",
-            key.insurer
-        )),
-        Actor::Institution(n) if n.as_str() != c.institution => Some(format!(
-            "{INSTITUTION_ID}: the document is from institution {}, not the sender {n}",
-            c.institution
-        )),
-        Actor::Facility(_) | Actor::Person(_) | Actor::Staff { .. } => {
-            Some("only insurers, employers and institutions send checkups".to_owned())
+        Actor::Employer(_) if guidance => {
+            Some("only insurers and guidance institutions send guidance records".to_owned())
         }
+        Actor::Employer(e) if e.insurer.as_str() != insurer => Some(format!(
+            "{INSURER_ID}: the document is for insurer {insurer}, not employer {e}'s insurer"
+        )),
+        Actor::Institution(n) if n.as_str() != institution => Some(format!(
+            "{INSTITUTION_ID}: the document is from institution {institution}, not the sender {n}"
+        )),
+        Actor::Facility(_) | Actor::Person(_) | Actor::Staff { .. } => Some(if guidance {
+            "only insurers and guidance institutions send guidance records".to_owned()
+        } else {
+            "only insurers, employers and institutions send checkups".to_owned()
+        }),
         _ => None,
     }
 }

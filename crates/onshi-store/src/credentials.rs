@@ -298,3 +298,6 @@ fn generation_stamp() -> Result<String, StoreError> {
         .map_err(|_| StoreError::Corrupt("no system randomness".into()))?;
     Ok(hex::encode(b))
 }
+
+/// Stores a facility's first token: $1 its hash, $2 the facility code, $3 when.
+pub(crate) const INSERT_FACILITY_TOKEN: &str = "INSERT INTO api_tokens (token_hash, owner_kind, owner_id, created_at) VALUES ($1, 'facility', $2, $3)";

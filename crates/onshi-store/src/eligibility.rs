@@ -216,14 +216,12 @@ impl Store {
             .await?
             .rows_affected();
             if n > 0 {
-                sqlx::query(
-                    "INSERT INTO api_tokens (token_hash, owner_kind, owner_id, created_at) VALUES ($1, 'facility', $2, $3)",
-                )
-                .bind(token_hash)
-                .bind(code.as_str())
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(crate::credentials::INSERT_FACILITY_TOKEN)
+                    .bind(token_hash)
+                    .bind(code.as_str())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
             }
             n

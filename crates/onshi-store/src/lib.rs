@@ -103,7 +103,7 @@ pub use bulk::BulkJob;
 pub use checkups::{
     Added, CheckupImport, CheckupImportOutcome, CheckupJudgement, CheckupSubject, ClaimAmounts,
     MatchCandidate, NewCheckup, NewObservation, StoredCheckup, StoredObservation, UnmatchedCheckup,
-    fiscal_year,
+    document_sender_refusal, fiscal_year,
 };
 pub use credentials::{Rotation, TokenOwner};
 pub use eligibility::{CardHolder, CardRead, Consent, Facility};

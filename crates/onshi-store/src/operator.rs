@@ -629,14 +629,12 @@ impl Store {
                 }
                 Some((Some(_), None)) => {}
             }
-            sqlx::query(
-                "INSERT INTO api_tokens (token_hash, owner_kind, owner_id, created_at) VALUES ($1, 'facility', $2, $3)",
-            )
-            .bind(token_hash)
-            .bind(code.as_str())
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(crate::credentials::INSERT_FACILITY_TOKEN)
+                .bind(token_hash)
+                .bind(code.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
             onboarding_step!(
                 tx,
                 "approved_at",
