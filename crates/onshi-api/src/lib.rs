@@ -47,7 +47,7 @@ pub use members::{
 pub use problem::{FieldError, Problem};
 pub use programme::{
     CostFigure, CsvReceipt, GuidanceEventBody, MedicalCostRow, NationalReport, NationalRow,
-    ProgrammeSummary, RankFigure, RateRow, ReportFigure, ScoringReport, ScoringRow,
-    WorkplaceGroupBody, WorkplaceRow, WorkplaceSheet, percent,
+    ProgrammeListPage, ProgrammeListPerson, ProgrammeSummary, RankFigure, RateRow, ReportFigure,
+    ScoringReport, ScoringRow, WorkplaceGroupBody, WorkplaceRow, WorkplaceSheet, percent,
 };
 pub use system::Health;

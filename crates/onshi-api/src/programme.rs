@@ -68,6 +68,62 @@ pub struct GuidanceEventBody {
     pub date: String,
 }
 
+/// One member on a programme list of `GET /v1/programme/{fiscal_year}/people`: who they are,
+/// their latest checkup of the year as judged, and the guidance recorded for the year.
+/// Personal data: each read is audited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProgrammeListPerson {
+    /// The member's id (the `after` of a next page).
+    pub member_id: String,
+    /// 記号.
+    pub symbol: String,
+    /// 番号.
+    pub number: String,
+    /// 枝番.
+    pub branch: String,
+    /// 氏名.
+    pub name: String,
+    /// 氏名（カナ）.
+    pub name_kana: String,
+    /// 生年月日 (YYYY-MM-DD).
+    pub birth_date: String,
+    /// 1 male, 2 female.
+    pub sex: u8,
+    /// 事業所コード, for a member recorded with a workplace.
+    pub employer: Option<String>,
+    /// The exam date of the latest checkup of the year (YYYY-MM-DD).
+    pub exam_date: String,
+    /// Its 保健指導レベル as the code of 9N506 (1 積極的支援, 2 動機付け支援, 3 情報提供,
+    /// 4 判定不能).
+    pub guidance_level: Option<String>,
+    /// The same in words.
+    pub guidance_level_name: Option<String>,
+    /// Its メタボリックシンドローム判定 as the code of 9N501 (1 基準該当, 2 予備群該当,
+    /// 3 非該当, 4 判定不能).
+    pub metabolic: Option<String>,
+    /// Whether an item is at or past its 受診勧奨判定値 (to see a doctor).
+    pub referral: bool,
+    /// 初回面接, when recorded (YYYY-MM-DD).
+    pub first_interview: Option<String>,
+    /// 終了 (the final evaluation), when recorded.
+    pub completed: Option<String>,
+    /// 脱落, when recorded.
+    pub dropped_out: Option<String>,
+}
+
+/// `GET /v1/programme/{fiscal_year}/people`: a page of a programme list, in card-key order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProgrammeListPage {
+    /// 年度.
+    pub fiscal_year: i32,
+    /// `targets` (特定保健指導対象者: 積極的 and 動機付け支援) or `referrals` (受診勧奨).
+    pub list: String,
+    /// The people (as many as the summary counts, over all pages).
+    pub items: Vec<ProgrammeListPerson>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next_after: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::percent;

@@ -544,6 +544,8 @@ mod tests {
 pub struct ProgrammeRow {
     /// 年度, as shown (2024年度).
     pub year: String,
+    /// 年度, as a number (for the links to its lists).
+    pub fiscal_year: i32,
     /// The counts and rates, in the table's column order.
     pub cells: Vec<String>,
 }
@@ -616,6 +618,7 @@ impl ConsoleProgramme {
                 .zip(names)
                 .map(|(y, year)| ProgrammeRow {
                     year,
+                    fiscal_year: y.fiscal_year,
                     cells: vec![
                         y.eligible.to_string(),
                         y.examined.to_string(),
@@ -633,6 +636,86 @@ impl ConsoleProgramme {
                     ],
                 })
                 .collect(),
+        }
+    }
+}
+
+/// One of an insurer's programme lists of a fiscal year: the guidance targets with the
+/// guidance recorded, or the people to refer to a doctor, a page at a time.
+#[derive(Template)]
+#[template(path = "console_programme_people.html")]
+pub struct ConsoleProgrammePeople {
+    /// The signed-in staff member, as shown.
+    pub who: String,
+    /// The logout form's CSRF token.
+    pub csrf: String,
+    /// 年度.
+    pub fiscal_year: i32,
+    /// `targets` or `referrals`.
+    pub list: String,
+    /// The list's name (保健指導対象者, 受診勧奨対象者).
+    pub title: String,
+    /// How many the programme counts on the list (over all pages).
+    pub total: i64,
+    /// This page's people, each as its cells in the table's column order.
+    pub rows: Vec<Vec<String>>,
+    /// The link to the next page, when there is one.
+    pub next: Option<String>,
+}
+
+/// A guidance step's cell: its date, or 未 when not recorded.
+fn step_text(date: Option<&String>) -> String {
+    date.map_or_else(|| "未".to_owned(), |d| d.clone())
+}
+
+impl ConsoleProgrammePeople {
+    /// The page of `page` (of fiscal year `page.fiscal_year`), on which the programme counts
+    /// `total` people.
+    pub fn new(who: String, csrf: String, page: &onshi_api::ProgrammeListPage, total: i64) -> Self {
+        let title = if page.list == "referrals" {
+            "受診勧奨対象者"
+        } else {
+            "保健指導対象者"
+        };
+        let rows = page
+            .items
+            .iter()
+            .map(|p| {
+                vec![
+                    format!("{} {}-{}", p.symbol, p.number, p.branch),
+                    p.name.clone(),
+                    p.name_kana.clone(),
+                    p.birth_date.clone(),
+                    match p.sex {
+                        1 => "男",
+                        2 => "女",
+                        _ => "–",
+                    }
+                    .to_owned(),
+                    p.employer.clone().unwrap_or_else(|| "–".into()),
+                    p.exam_date.clone(),
+                    p.guidance_level_name.clone().unwrap_or_else(|| "–".into()),
+                    if p.referral { "要" } else { "–" }.to_owned(),
+                    step_text(p.first_interview.as_ref()),
+                    step_text(p.completed.as_ref()),
+                    step_text(p.dropped_out.as_ref()),
+                ]
+            })
+            .collect();
+        ConsoleProgrammePeople {
+            who,
+            csrf,
+            fiscal_year: page.fiscal_year,
+            list: page.list.clone(),
+            title: title.to_owned(),
+            total,
+            rows,
+            next: page.next_after.as_ref().map(|a| {
+                format!(
+                    "/console/programme/people?year={}&list={}&after={a}",
+                    page.fiscal_year, page.list
+                )
+            }),
         }
     }
 }
@@ -703,6 +786,89 @@ mod programme_tests {
             html.contains("href=\"/console/programme\""),
             "in the console's navigation"
         );
+    }
+
+    fn person(
+        number: &str,
+        name: &str,
+        first_interview: Option<&str>,
+    ) -> onshi_api::ProgrammeListPerson {
+        onshi_api::ProgrammeListPerson {
+            member_id: format!("m-{number}"),
+            symbol: "10".into(),
+            number: number.into(),
+            branch: "00".into(),
+            name: name.into(),
+            name_kana: "シケン".into(),
+            birth_date: "1970-01-01".into(),
+            sex: 2,
+            employer: None,
+            exam_date: "2024-05-20".into(),
+            guidance_level: Some("2".into()),
+            guidance_level_name: Some("動機付け支援".into()),
+            metabolic: Some("2".into()),
+            referral: false,
+            first_interview: first_interview.map(str::to_owned),
+            completed: None,
+            dropped_out: None,
+        }
+    }
+
+    #[test]
+    fn a_programme_list_shows_each_person_their_steps_and_the_next_page() {
+        let page = ConsoleProgrammePeople::new(
+            "tanaka".into(),
+            "token".into(),
+            &onshi_api::ProgrammeListPage {
+                fiscal_year: 2024,
+                list: "targets".into(),
+                items: vec![
+                    person("1", "<b>試験</b> 花子", Some("2024-07-01")),
+                    person("2", "試験 月子", None),
+                ],
+                next_after: Some("m-2".into()),
+            },
+            3,
+        );
+        let html = page.render().unwrap_or_else(|e| panic!("{e}"));
+        assert!(html.contains("2024年度 保健指導対象者"), "{html}");
+        assert!(html.contains("（3人）"), "{html}");
+        assert!(
+            html.contains(
+                "<th scope=\"row\">10 1-00</th><td>&#60;b&#62;試験&#60;/b&#62; 花子</td>"
+            ),
+            "a name is text, never markup: {html}"
+        );
+        assert!(html.contains("<td>女</td><td>–</td><td>2024-05-20</td><td>動機付け支援</td><td>–</td><td>2024-07-01</td><td>未</td><td>未</td>"), "{html}");
+        assert!(
+            html.contains("<td>動機付け支援</td><td>–</td><td>未</td><td>未</td><td>未</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "href=\"/console/programme/people?year=2024&#38;list=targets&#38;after=m-2\""
+            ),
+            "{html}"
+        );
+        assert!(html.contains("/console/programme/people.csv?year=2024&amp;list=targets"));
+
+        let empty = ConsoleProgrammePeople::new(
+            "tanaka".into(),
+            "token".into(),
+            &onshi_api::ProgrammeListPage {
+                fiscal_year: 2023,
+                list: "referrals".into(),
+                items: Vec::new(),
+                next_after: None,
+            },
+            0,
+        );
+        let html = empty.render().unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            html.contains("この年度の受診勧奨対象者はいません。"),
+            "{html}"
+        );
+        assert!(!html.contains("次のページ"));
     }
 }
 

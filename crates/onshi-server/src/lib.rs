@@ -352,6 +352,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::checkups::resolve_match))
         .routes(routes!(routes::checkups::transfer))
         .routes(routes!(routes::programme::get_summary))
+        .routes(routes!(routes::programme::get_people))
         .routes(routes!(routes::programme::record_event))
         .routes(routes!(routes::programme::upload_guidance_csv))
         .routes(routes!(routes::programme::upload_medical_costs))
@@ -418,6 +419,14 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .route(
             "/console/programme",
             axum::routing::get(routes::console::programme),
+        )
+        .route(
+            "/console/programme/people",
+            axum::routing::get(routes::console::programme_people),
+        )
+        .route(
+            "/console/programme/people.csv",
+            axum::routing::get(routes::console::programme_people_csv),
         )
         .route(
             "/console/report",

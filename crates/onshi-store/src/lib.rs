@@ -116,7 +116,10 @@ pub use operator::{
     OperatorFacility, PublicHospital, ReaderApplication, WeeklyEdition, start_of_japan_day,
 };
 pub use organisations::{CheckupRequest, Consignment, Employer, Institution};
-pub use programme::{GuidanceEvent, GuidanceRecord, ProgrammeCounts, RateCounts};
+pub use programme::{
+    GuidanceEvent, GuidanceRecord, ProgrammeCounts, ProgrammeList, ProgrammePage, ProgrammePerson,
+    RateCounts,
+};
 pub use reports::{MedicalCost, ReportCell};
 pub use sessions::{GivenConsent, PortalSession, SessionTimes};
 pub use staff::{LOCK_AFTER, LOCK_FOR, StaffAccount};

@@ -191,6 +191,121 @@ const RATES: &str = "WITH eligible AS ( \
      LEFT JOIN done d ON d.member_id = e.id \
      GROUP BY e.insurer_number";
 
+/// Which of an insurer's programme lists of a fiscal year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgrammeList {
+    /// The guidance targets (特定保健指導対象者): 積極的 and 動機付け支援.
+    Targets,
+    /// The people to refer to a doctor (受診勧奨): an item at or past its 受診勧奨判定値.
+    Referrals,
+}
+
+impl ProgrammeList {
+    /// The wire name (`targets`, `referrals`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProgrammeList::Targets => "targets",
+            ProgrammeList::Referrals => "referrals",
+        }
+    }
+
+    /// The list of a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [ProgrammeList::Targets, ProgrammeList::Referrals]
+            .into_iter()
+            .find(|l| l.as_str() == s)
+    }
+
+    /// Which latest checkups the list takes.
+    fn condition(self) -> &'static str {
+        match self {
+            ProgrammeList::Targets => "r.guidance_level IN ('1', '2')",
+            ProgrammeList::Referrals => "r.referral",
+        }
+    }
+}
+
+row_by_name! {
+    /// A member on one of an insurer's programme lists of a fiscal year: who they are, what
+    /// their latest checkup of the year judged, and the guidance recorded for the year.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ProgrammePerson {
+        /// The member's id (what a next page starts after).
+        pub member_id: String,
+        /// 記号.
+        pub symbol: String,
+        /// 番号.
+        pub number: String,
+        /// 枝番.
+        pub branch: String,
+        /// 氏名.
+        pub name: String,
+        /// 氏名（カナ）.
+        pub name_kana: String,
+        /// 生年月日.
+        pub birth_date: Date,
+        /// 1 male, 2 female.
+        pub sex: i32,
+        /// 事業所コード, for a member recorded with a workplace.
+        pub employer: Option<String>,
+        /// The latest checkup's exam date.
+        pub exam_date: Date,
+        /// Its level (9N506: 1 積極的, 2 動機付け, 3 なし, 4 判定不能).
+        pub guidance_level: Option<String>,
+        /// Its メタボリックシンドローム判定 (1 基準該当, 2 予備群該当, 3 非該当, 4 判定不能).
+        pub metabolic: Option<String>,
+        /// Whether it has an item at or past its 受診勧奨判定値.
+        pub referral: Option<bool>,
+        /// 初回面接, when recorded.
+        pub first_interview: Option<Date>,
+        /// 終了, when recorded.
+        pub completed: Option<Date>,
+        /// 脱落, when recorded.
+        pub dropped_out: Option<Date>,
+    }
+}
+
+/// A page of a programme list, in card-key order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgrammePage {
+    /// The people.
+    pub items: Vec<ProgrammePerson>,
+    /// The member id to ask the next page after, when there is more.
+    pub next_after: Option<String>,
+}
+
+/// [`COUNTS`]'s members and latest checkups, the people of list `{}` (a [`ProgrammeList`]
+/// condition on `r`) after the member `$7` ('' for the first page) in card-key order, at
+/// most `$8`; $1…$6 as in [`COUNTS`].
+fn people_sql(list: ProgrammeList) -> String {
+    format!(
+        "WITH eligible AS ( \
+           SELECT m.id, m.symbol, m.number, m.branch, v.name, v.name_kana, v.birth_date, v.sex, v.employer \
+           FROM members m JOIN member_versions v ON v.member_id = m.id AND v.version = m.current_version \
+           WHERE m.insurer_number = $1 AND v.qualified_from <= $2 \
+             AND (v.qualified_until IS NULL OR v.qualified_until >= $3) \
+             AND v.birth_date <= $4 AND v.birth_date > $5 \
+         ), ranked AS ( \
+           SELECT c.member_id, c.exam_date, c.guidance_level, c.metabolic, c.referral, ROW_NUMBER() OVER ( \
+             PARTITION BY c.member_id ORDER BY c.exam_date DESC, c.version DESC, c.id DESC) AS rn \
+           FROM checkups c JOIN eligible e ON e.id = c.member_id \
+           WHERE c.insurer_number = $1 AND c.fiscal_year = $6 \
+         ), start AS (SELECT symbol, number, branch FROM members WHERE id = $7 AND insurer_number = $1) \
+         SELECT e.id AS member_id, e.symbol, e.number, e.branch, e.name, e.name_kana, e.birth_date, e.sex, \
+           e.employer, r.exam_date, r.guidance_level, r.metabolic, r.referral, \
+           (SELECT g.on_date FROM guidance_events g WHERE g.member_id = e.id AND g.fiscal_year = $6 \
+              AND g.event = 'first_interview') AS first_interview, \
+           (SELECT g.on_date FROM guidance_events g WHERE g.member_id = e.id AND g.fiscal_year = $6 \
+              AND g.event = 'completed') AS completed, \
+           (SELECT g.on_date FROM guidance_events g WHERE g.member_id = e.id AND g.fiscal_year = $6 \
+              AND g.event = 'dropped_out') AS dropped_out \
+         FROM eligible e JOIN ranked r ON r.member_id = e.id AND r.rn = 1 \
+         WHERE {} AND ($7 = '' OR (e.symbol, e.number, e.branch) > (SELECT symbol, number, branch FROM start)) \
+         ORDER BY e.symbol, e.number, e.branch LIMIT $8",
+        list.condition()
+    )
+}
+
 /// One insurer's implementation rates' counts for a fiscal year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RateCounts {
@@ -291,6 +406,65 @@ impl Store {
             completed: r.completed,
             dropped_out: r.dropped_out,
         })
+    }
+
+    /// A page of `insurer`'s list `list` of fiscal year `year`: the members [`Store::programme_counts`]
+    /// counts as targets (or referrals), with who they are, their latest checkup's judgement
+    /// and the guidance recorded, in card-key order after the member `after` (the first page
+    /// without), at most `limit` (1–1,000). Personal data: each member read is audited as a
+    /// read of checkup results by `actor`. An `after` that is not one of the insurer's members
+    /// is `NotFound("after: member")`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn programme_people(
+        &self,
+        actor: &Actor,
+        insurer: &InsurerNumber,
+        year: i32,
+        list: ProgrammeList,
+        after: Option<&str>,
+        limit: u32,
+        at: OffsetDateTime,
+    ) -> Result<ProgrammePage, StoreError> {
+        let (first, last, youngest, oldest) = year_bounds(year)?;
+        let limit = limit.clamp(1, 1000);
+        if let Some(after) = after {
+            let known: Option<(String,)> = crate::on_pool!(self, read, |p| sqlx::query_as(
+                "SELECT id FROM members WHERE id = $1 AND insurer_number = $2"
+            )
+            .bind(after)
+            .bind(insurer.as_str())
+            .fetch_optional(p)
+            .await?);
+            if known.is_none() {
+                return Err(StoreError::NotFound("after: member"));
+            }
+        }
+        let sql = people_sql(list);
+        let mut items: Vec<ProgrammePerson> = crate::on_pool!(self, read, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(insurer.as_str())
+                .bind(first)
+                .bind(last)
+                .bind(youngest)
+                .bind(oldest)
+                .bind(year)
+                .bind(after.unwrap_or(""))
+                .bind(i64::from(limit) + 1)
+                .fetch_all(p)
+                .await?
+        });
+        let next_after = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|m| m.member_id.clone())
+        } else {
+            None
+        };
+        let ids: Vec<&str> = items.iter().map(|m| m.member_id.as_str()).collect();
+        if !ids.is_empty() {
+            self.append_audit(at, actor, AuditAction::ReadCheckups, &ids, None)
+                .await?;
+        }
+        Ok(ProgrammePage { items, next_after })
     }
 
     /// Records `event` of the guidance of the member with card `key` in fiscal year `year`, on

@@ -338,6 +338,130 @@ pub async fn programme(
     Ok(html(StatusCode::OK, page.render()))
 }
 
+/// The fiscal year of a programme list (`?year=`, else this one) and the list (`?list=`).
+fn list_query(
+    state: &AppState,
+    query: &std::collections::HashMap<String, String>,
+) -> Result<(i32, onshi_store::ProgrammeList), Problem> {
+    let this_year = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now()));
+    let year = match query.get("year") {
+        None => this_year,
+        Some(y) => y
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|y| (2008..=this_year + 1).contains(y))
+            .ok_or_else(|| {
+                Problem::validation(vec![onshi_domain::FieldError::new(
+                    "year",
+                    format!("must be a fiscal year from 2008 to {}", this_year + 1),
+                )])
+            })?,
+    };
+    Ok((year, super::programme::list_of(query)?))
+}
+
+/// How many people the programme counts on `list` of `insurer`'s fiscal year `year`.
+async fn list_total(
+    state: &AppState,
+    insurer: &onshi_domain::InsurerNumber,
+    year: i32,
+    list: onshi_store::ProgrammeList,
+) -> Result<i64, Problem> {
+    let s = super::programme::summary(&state.store, insurer, year).await?;
+    Ok(match list {
+        onshi_store::ProgrammeList::Targets => s.active + s.motivational,
+        onshi_store::ProgrammeList::Referrals => s.referrals,
+    })
+}
+
+/// `GET /console/programme/people?year=&list=&after=`: a page of 200 of the insurer's guidance
+/// targets (`list=targets`) or people to refer (`list=referrals`), each read audited as the
+/// staff member's.
+pub async fn programme_people(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let (who, csrf, insurer, account) = match insurer_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
+    };
+    let (year, list) = list_query(&state, &query)?;
+    let page = state
+        .store
+        .programme_people(
+            &account.actor(),
+            &insurer,
+            year,
+            list,
+            query.get("after").map(String::as_str),
+            200,
+            state.clock.now(),
+        )
+        .await?;
+    let total = list_total(&state, &insurer, year, list).await?;
+    let page = onshi_pages::ConsoleProgrammePeople::new(
+        who,
+        csrf,
+        &onshi_api::ProgrammeListPage {
+            fiscal_year: year,
+            list: list.as_str().to_owned(),
+            items: page
+                .items
+                .iter()
+                .map(super::programme::list_person)
+                .collect(),
+            next_after: page.next_after,
+        },
+        total,
+    );
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+/// `GET /console/programme/people.csv?year=&list=`: the whole list as CSV (UTF-8 with a BOM),
+/// each read audited as the staff member's.
+pub async fn programme_people_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let (_, _, insurer, account) = match insurer_staff(&state, &headers).await? {
+        Ok(staff) => staff,
+        Err(page) => return Ok(*page),
+    };
+    let (year, list) = list_query(&state, &query)?;
+    let mut people = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = state
+            .store
+            .programme_people(
+                &account.actor(),
+                &insurer,
+                year,
+                list,
+                after.as_deref(),
+                1000,
+                state.clock.now(),
+            )
+            .await?;
+        people.extend(page.items.iter().map(super::programme::list_person));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    Ok(csv_file(
+        super::programme::people_csv(year, &people),
+        &format!(
+            "programme-{}-{}-{year}.csv",
+            list.as_str(),
+            insurer.as_str()
+        ),
+    ))
+}
+
 /// The last fiscal year that has ended (today in Japan time).
 fn last_complete_year(state: &AppState) -> i32 {
     onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now())) - 1

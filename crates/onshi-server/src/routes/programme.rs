@@ -2,13 +2,15 @@
 //! events it records.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
-use onshi_api::{GuidanceEventBody, ProgrammeSummary, percent};
+use onshi_api::{
+    GuidanceEventBody, ProgrammeListPage, ProgrammeListPerson, ProgrammeSummary, percent,
+};
 use onshi_checkup::grades::GradeRule;
 use onshi_domain::{FieldError, InsurerNumber};
-use onshi_store::{GuidanceEvent, ProgrammeCounts, Store, StoreError};
+use onshi_store::{GuidanceEvent, ProgrammeCounts, ProgrammeList, Store, StoreError};
 
 use crate::AppState;
 use crate::auth::AuthenticatedInsurer;
@@ -63,6 +65,163 @@ pub async fn get_summary(
 ) -> Result<Json<ProgrammeSummary>, Problem> {
     let year = fiscal_year(&year)?;
     Ok(Json(summary(&state.store, &insurer, year).await?))
+}
+
+/// A programme list member as the wire shows it.
+pub fn list_person(p: &onshi_store::ProgrammePerson) -> ProgrammeListPerson {
+    use onshi_checkup::stratify::GuidanceLevel;
+    ProgrammeListPerson {
+        member_id: p.member_id.clone(),
+        symbol: p.symbol.clone(),
+        number: p.number.clone(),
+        branch: p.branch.clone(),
+        name: p.name.clone(),
+        name_kana: p.name_kana.clone(),
+        birth_date: p.birth_date.to_string(),
+        sex: u8::try_from(p.sex).unwrap_or(0),
+        employer: p.employer.clone(),
+        exam_date: p.exam_date.to_string(),
+        guidance_level: p.guidance_level.clone(),
+        guidance_level_name: p
+            .guidance_level
+            .as_deref()
+            .and_then(GuidanceLevel::from_code)
+            .map(|l| l.name().to_owned()),
+        metabolic: p.metabolic.clone(),
+        referral: p.referral.unwrap_or(false),
+        first_interview: p.first_interview.map(|d| d.to_string()),
+        completed: p.completed.map(|d| d.to_string()),
+        dropped_out: p.dropped_out.map(|d| d.to_string()),
+    }
+}
+
+/// The list a `list` query parameter names (`targets` without one).
+pub fn list_of(
+    query: &std::collections::HashMap<String, String>,
+) -> Result<ProgrammeList, Problem> {
+    match query.get("list") {
+        None => Ok(ProgrammeList::Targets),
+        Some(l) => ProgrammeList::parse(l.trim()).ok_or_else(|| {
+            Problem::validation(vec![FieldError::new(
+                "list",
+                "must be targets or referrals",
+            )])
+        }),
+    }
+}
+
+/// A CSV field: quoted when it holds a comma, quote or line break, and led by `'` when a
+/// spreadsheet would read it as a formula.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+/// A programme list of fiscal year `year` as CSV (UTF-8 with a BOM, CRLF), one member a line.
+pub fn people_csv(year: i32, people: &[ProgrammeListPerson]) -> String {
+    let mut out = String::from(
+        "\u{feff}年度,記号,番号,枝番,氏名,氏名カナ,生年月日,性別,事業所コード,受診日,保健指導レベル(9N506),メタボリックシンドローム判定(9N501),受診勧奨,初回面接,終了,脱落\r\n",
+    );
+    let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
+    for p in people {
+        let fields = [
+            year.to_string(),
+            p.symbol.clone(),
+            p.number.clone(),
+            p.branch.clone(),
+            p.name.clone(),
+            p.name_kana.clone(),
+            p.birth_date.clone(),
+            p.sex.to_string(),
+            or_empty(&p.employer),
+            p.exam_date.clone(),
+            or_empty(&p.guidance_level),
+            or_empty(&p.metabolic),
+            if p.referral { "1" } else { "0" }.to_owned(),
+            or_empty(&p.first_interview),
+            or_empty(&p.completed),
+            or_empty(&p.dropped_out),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// Your programme's people for a fiscal year, a page at a time: the guidance targets
+/// (`list=targets`: 積極的 and 動機付け支援, with the guidance recorded for each) or the people to
+/// refer to a doctor (`list=referrals`: 受診勧奨), the same members the summary counts, in
+/// card-key order. Each member read is audited.
+#[utoipa::path(get, path = "/v1/programme/{fiscal_year}/people", tag = "checkups",
+    params(
+        ("fiscal_year" = i32, Path, description = "年度 (April to March), 2008 or later"),
+        ("list" = Option<String>, Query, description = "`targets` (default) or `referrals`"),
+        ("after" = Option<String>, Query, description = "the `next_after` of the previous page"),
+        ("limit" = Option<u32>, Query, description = "page size, 1–1000 (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "a page of the list", body = ProgrammeListPage),
+        (status = 404, description = "`after` is not one of your members", body = onshi_api::Problem),
+        (status = 422, description = "not a fiscal year onshi answers for, or a bad query", body = onshi_api::Problem),
+    ),
+    security(("insurer_token" = [])))]
+pub async fn get_people(
+    State(state): State<AppState>,
+    AuthenticatedInsurer(insurer): AuthenticatedInsurer,
+    Path(year): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<ProgrammeListPage>, Problem> {
+    let year = fiscal_year(&year)?;
+    let allowed = ["list", "after", "limit"];
+    let mut errors: Vec<FieldError> = query
+        .keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .map(|k| FieldError::new(k.clone(), "unknown query parameter"))
+        .collect();
+    let list = list_of(&query)
+        .map_err(|_| errors.push(FieldError::new("list", "must be targets or referrals")))
+        .ok();
+    let limit = match query.get("limit").map(|s| s.parse::<u32>()) {
+        None => Some(100),
+        Some(Ok(n)) if (1..=1000).contains(&n) => Some(n),
+        Some(_) => {
+            errors.push(FieldError::new(
+                "limit",
+                "must be a whole number from 1 to 1000",
+            ));
+            None
+        }
+    };
+    let (Some(list), Some(limit), true) = (list, limit, errors.is_empty()) else {
+        return Err(Problem::validation(errors));
+    };
+    let page = state
+        .store
+        .programme_people(
+            &state.actor(&insurer),
+            &insurer,
+            year,
+            list,
+            query.get("after").map(String::as_str),
+            limit,
+            state.clock.now(),
+        )
+        .await?;
+    Ok(Json(ProgrammeListPage {
+        fiscal_year: year,
+        list: list.as_str().to_owned(),
+        items: page.items.iter().map(list_person).collect(),
+        next_after: page.next_after,
+    }))
 }
 
 fn fiscal_year(text: &str) -> Result<i32, Problem> {
@@ -1083,4 +1242,20 @@ pub async fn employer_report(
             medical_cost: None,
         }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("試験 太郎"), "試験 太郎");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=1+1"), "'=1+1");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("-2,3"), "\"'-2,3\"");
+        assert_eq!(csv_field(""), "");
+    }
 }

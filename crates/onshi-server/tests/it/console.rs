@@ -52,6 +52,17 @@ async fn sign_in(
         .await
 }
 
+/// Adds account `login` of `kind`/`id` ([`account`]) and signs it in: its session cookie.
+pub(crate) async fn signed_in_staff(w: &World, login: &str, kind: &str, id: &str) -> Vec<String> {
+    account(w, login, kind, id).await;
+    let (s, h, text) = sign_in(w, login, &format!("pw-of-{login}"), &now_code(w)).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{text}");
+    set_cookies(&h)
+        .into_iter()
+        .filter(|c| c.starts_with("onshi_staff="))
+        .collect()
+}
+
 fn now_code(w: &World) -> String {
     totp_code(SECRET, *w.clock.lock().unwrap())
 }

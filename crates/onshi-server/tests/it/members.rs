@@ -519,6 +519,7 @@ async fn every_route_is_documented_and_answers() {
             "/v1/portal/login-codes",
             "/v1/portal/registrations",
             "/v1/programme/{fiscal_year}",
+            "/v1/programme/{fiscal_year}/people",
             "/v1/registrations",
             "/v1/subsidy/estimate",
             "/v1/weekly-editions",

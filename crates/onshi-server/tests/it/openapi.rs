@@ -850,6 +850,19 @@ async fn the_documented_statuses_are_the_ones_the_handlers_answer() {
         let (s, b) = w.call(Method::GET, uri, token, Value::Null).await;
         note(programme_op, s, &b);
     }
+    // The programme's lists: a page, a year out of range, an unreadable path, no token, a
+    // cursor that is no member of the insurer.
+    let people_op = "GET /v1/programme/{fiscal_year}/people";
+    for (uri, token) in [
+        ("/v1/programme/2024/people?list=referrals", ins),
+        ("/v1/programme/1999/people", ins),
+        ("/v1/programme/%FF/people", ins),
+        ("/v1/programme/2024/people", None),
+        ("/v1/programme/2024/people?after=nobody", ins),
+    ] {
+        let (s, b) = w.call(Method::GET, uri, token, Value::Null).await;
+        note(people_op, s, &b);
+    }
     // Guidance events: recorded, a bad field, no such member, a drop-out after a completion,
     // not JSON, too large, no token.
     let event_op = "POST /v1/guidance-events";

@@ -608,3 +608,269 @@ async fn guidance_archives_record_each_step_in_the_year_of_its_checkup() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn the_programme_lists_name_its_targets_and_referrals_with_their_guidance() {
+    for db in TestDb::all().await.unwrap() {
+        let w = World::standard(&db).await;
+        fixture_man(&w).await;
+        upload_target_checkup(&w).await;
+        let ins = Some(w.insurer.as_str());
+        let w = &w;
+        let list = |query: &'static str| async move {
+            w.call(
+                Method::GET,
+                &format!("/v1/programme/2024/people{query}"),
+                ins,
+                Value::Null,
+            )
+            .await
+        };
+
+        // The man the summary counts as 積極的支援 and a referral is on both lists, by name.
+        let (s, v) = list("").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(
+            (&v["fiscal_year"], &v["list"]),
+            (&json!(2024), &json!("targets"))
+        );
+        let items = v["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{v}");
+        let man = &items[0];
+        for (field, expected) in [
+            ("symbol", json!("1234")),
+            ("number", json!("5678")),
+            ("branch", json!("01")),
+            ("name", json!("試験 太郎")),
+            ("name_kana", json!("シケン タロウ")),
+            ("birth_date", json!("1970-01-01")),
+            ("sex", json!(1)),
+            ("exam_date", json!("2024-05-20")),
+            ("guidance_level", json!("1")),
+            ("guidance_level_name", json!("積極的支援")),
+            ("metabolic", json!("1")),
+            ("referral", json!(true)),
+            ("first_interview", Value::Null),
+            ("completed", Value::Null),
+        ] {
+            assert_eq!(man[field], expected, "{field}: {man}");
+        }
+        assert_eq!(v["next_after"], Value::Null);
+        let (s, v) = list("?list=referrals").await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["items"][0]["member_id"], man["member_id"], "{v}");
+
+        // The reads are audited with the member, as reads of checkup results by the insurer.
+        let member_id = man["member_id"].as_str().unwrap();
+        let reads = w
+            .store
+            .audit_of_member(member_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "read_checkups")
+            .count();
+        assert_eq!(reads, 2, "one read per list shown");
+
+        // Guidance recorded shows on the list.
+        let (s, v) = w
+            .call(
+                Method::POST,
+                "/v1/guidance-events",
+                ins,
+                json!({"fiscal_year": 2024, "symbol": "1234", "number": "5678", "branch": "01",
+                       "event": "first_interview", "date": "2024-08-01"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        let (_, v) = list("?limit=1").await;
+        assert_eq!(v["items"][0]["first_interview"], json!("2024-08-01"), "{v}");
+        assert_eq!(v["items"][0]["completed"], Value::Null, "{v}");
+
+        // A second target, in card-key order after him: pages of one follow each other.
+        let second = onshi_domain::MemberInput {
+            insurer_number: "01130012",
+            symbol: "1234",
+            number: "5679",
+            branch: "01",
+            name: "試験 次郎",
+            name_kana: "シケン ジロウ",
+            birth_date: "1970-01-01",
+            sex: "1",
+            relationship: "1",
+            qualified_from: "2020-04-01",
+            copay_ratio: "30",
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let now = *w.clock.lock().unwrap();
+        w.store
+            .create_member(
+                &Actor::Insurer(second.key.insurer.clone()),
+                &second.key,
+                &second.details,
+                now,
+            )
+            .await
+            .unwrap();
+        let doc = include_str!("../../../onshi-checkup/tests/fixtures/hc08-complete.xml")
+            .replace(
+                r#"extension="00280081" root="1.2.392.200119.6.101""#,
+                r#"extension="01130012" root="1.2.392.200119.6.101""#,
+            )
+            .replace(
+                r#"code="1" codeSystem="1.2.392.200119.6.2003""#,
+                r#"code="2" codeSystem="1.2.392.200119.6.2003""#,
+            )
+            .replace(
+                r#"<id extension="5678" root="1.2.392.200119.6.205"/>"#,
+                r#"<id extension="5679" root="1.2.392.200119.6.205"/>"#,
+            );
+        let (s, r) = w
+            .upload(
+                "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
+                ins,
+                crate::checkups::archive(&[doc]),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{r}");
+        let (_, summary) = w
+            .call(Method::GET, "/v1/programme/2024", ins, Value::Null)
+            .await;
+        assert_eq!(summary["active"], json!(2), "{summary}");
+        let (_, first) = list("?limit=1").await;
+        assert_eq!(first["items"][0]["number"], json!("5678"), "{first}");
+        let after = first["next_after"].as_str().unwrap().to_owned();
+        assert_eq!(after, member_id);
+        let (s, next) = w
+            .call(
+                Method::GET,
+                &format!("/v1/programme/2024/people?limit=1&after={after}"),
+                ins,
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{next}");
+        assert_eq!(next["items"][0]["number"], json!("5679"), "{next}");
+        assert_eq!(next["items"].as_array().unwrap().len(), 1);
+        assert_eq!(next["next_after"], Value::Null, "{next}");
+
+        // Another insurer lists its own members only: none of these.
+        let (s, v) = w
+            .call(
+                Method::GET,
+                "/v1/programme/2024/people",
+                Some(w.society.as_str()),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["items"], json!([]), "{v}");
+        let (s, v) = w
+            .call(
+                Method::GET,
+                &format!("/v1/programme/2024/people?after={after}"),
+                Some(w.society.as_str()),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::NOT_FOUND,
+            "another insurer's member as a cursor: {v}"
+        );
+
+        // Bad queries name their field.
+        for (query, field) in [
+            ("?list=everyone", "list"),
+            ("?limit=0", "limit"),
+            ("?sort=name", "sort"),
+        ] {
+            let (s, v) = list(query).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {v}");
+            assert!(
+                v.to_string().contains(&format!("\"{field}\"")),
+                "{query}: {v}"
+            );
+        }
+        let (s, _) = w
+            .call(Method::GET, "/v1/programme/1999/people", ins, Value::Null)
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // The insurer's staff see the same list in the console, and all of it as CSV.
+        let staff = crate::console::signed_in_staff(w, "tanaka", "insurer", "01130012").await;
+        let (s, _, text) = w
+            .page(
+                Method::GET,
+                "/console/programme/people?year=2024&list=targets",
+                &staff,
+                "",
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        assert!(text.contains("2024年度 保健指導対象者"), "{text}");
+        assert!(text.contains("（2人）"), "{text}");
+        assert!(
+            text.contains("<th scope=\"row\">1234 5678-01</th><td>試験 太郎</td>"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "<td>積極的支援</td><td>要</td><td>2024-08-01</td><td>未</td><td>未</td>"
+            ),
+            "{text}"
+        );
+        let (s, h, csv) = w
+            .page(
+                Method::GET,
+                "/console/programme/people.csv?year=2024&list=referrals",
+                &staff,
+                "",
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{csv}");
+        assert!(
+            h[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), 3, "a header and the two referrals: {csv}");
+        assert!(
+            lines[0].starts_with("\u{feff}年度,記号,番号,枝番,氏名"),
+            "{csv}"
+        );
+        assert_eq!(
+            lines[1],
+            "2024,1234,5678,01,試験 太郎,シケン タロウ,1970-01-01,1,,2024-05-20,1,1,1,2024-08-01,,"
+        );
+        let (s, _, text) = w
+            .page(
+                Method::GET,
+                "/console/programme/people?year=1999",
+                &staff,
+                "",
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+        // The programme page links each year's lists.
+        let (_, _, text) = w.page(Method::GET, "/console/programme", &staff, "").await;
+        assert!(
+            text.contains("href=\"/console/programme/people?year=2024&amp;list=referrals\""),
+            "{text}"
+        );
+        // Every read by the staff member is audited as theirs.
+        let by_staff = w
+            .store
+            .audit_of_member(member_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "read_checkups" && e.actor_id.contains("tanaka"))
+            .count();
+        assert_eq!(by_staff, 2, "the page and the CSV");
+    }
+}
