@@ -26,6 +26,7 @@ mod pki_dir;
 mod synth;
 mod synth_checkups;
 mod synth_facilities;
+mod synth_guidance;
 mod tokens;
 
 pub use error::CliError;

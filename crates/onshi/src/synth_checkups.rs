@@ -30,7 +30,7 @@ use onshi_domain::{InsurerKind, InsurerNumber};
 use crate::CliError;
 use crate::synth::{Rng as Draw, Row};
 
-fn seed_of(parts: &[&str], seed: u64) -> u64 {
+pub(crate) fn seed_of(parts: &[&str], seed: u64) -> u64 {
     // FNV-1a: stable across platforms and releases (std's hasher is not).
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
     for p in parts {

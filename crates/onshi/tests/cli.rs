@@ -639,6 +639,55 @@ fn demo_serves_healthz() {
         programme.starts_with("HTTP/1.1 200") && programme.contains("%</td>"),
         "{programme}"
     );
+    // The guidance their institutions reported, as guidance archives (実施区分 2) imported at
+    // setup, moves last year's 特定保健指導実施率 off zero and shows on its list of targets.
+    let recorded: u64 = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("Recorded "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no guidance recorded at setup: {seen}"));
+    assert!(recorded > 0, "{seen}");
+    let last_year: Vec<String> = programme
+        .split("<th scope=\"row\">2025年度</th>")
+        .nth(1)
+        .and_then(|t| t.split("</tr>").next())
+        .unwrap_or_default()
+        .split("<td class=\"num\">")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(last_year.len(), 13, "{programme}");
+    assert!(
+        last_year[10].ends_with('%') && last_year[10] != "0.0%",
+        "特定保健指導実施率 of 2025: {last_year:?}"
+    );
+    let targets = http(format!(
+        "GET /console/programme/people?year=2025&list=targets HTTP/1.1\r\nHost: x\r\nCookie: {staff_cookie}\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(
+        targets.starts_with("HTTP/1.1 200") && targets.contains("2025年度 保健指導対象者"),
+        "{targets}"
+    );
+    let rows: Vec<Vec<&str>> = targets
+        .split("<tr><th scope=\"row\">")
+        .skip(1)
+        .map(|r| {
+            r.split("</tr>")
+                .next()
+                .unwrap_or_default()
+                .split("<td>")
+                .skip(1)
+                .map(|c| c.split('<').next().unwrap_or_default())
+                .collect()
+        })
+        .collect();
+    assert!(!rows.is_empty(), "{targets}");
+    let started = rows
+        .iter()
+        .filter(|r| r.len() == 11 && r[8] != "未")
+        .count();
+    assert!(started > 0, "a first interview on the list: {targets}");
     // Last fiscal year's scoring report, with the published figures of the demo's insurers.
     let report = http(format!(
         "GET /console/report HTTP/1.1\r\nHost: x\r\nCookie: {staff_cookie}\r\nConnection: close\r\n\r\n"

@@ -48,6 +48,8 @@ const STAFF_FILE: &str = "demo-staff.txt";
 const MEMBERS_FILE: &str = "demo-members.csv";
 const MEMBERS_SJIS_FILE: &str = "demo-members-sjis.csv";
 const CHECKUPS_DIR: &str = "checkups";
+/// Where the demo writes the guidance archives (実施区分 2) it imports.
+const GUIDANCE_DIR: &str = "guidance";
 
 /// Runs `onshi demo`.
 pub async fn run(args: DemoArgs, clock: &dyn Clock) -> Result<(), CliError> {
@@ -182,6 +184,38 @@ async fn setup_checkups(
     println!(
         "Imported {} synthetic checkups ({} employer checkups under 40) of three fiscal years in {:.1} s.",
         written.checkups, written.employer_checkups, totals.seconds
+    );
+    // The guidance their institutions report for the targets the import judged, as guidance
+    // archives (実施区分 2) through the same import.
+    let started = std::time::Instant::now();
+    let this_year = onshi_store::fiscal_year(today);
+    let insurers: Vec<onshi_domain::InsurerNumber> =
+        synth::insurers().into_iter().map(|(n, _)| n).collect();
+    let guidance = crate::synth_guidance::write_guidance_archives(
+        store,
+        &operator(Some("demo".into())),
+        &insurers,
+        this_year - 2..=this_year,
+        today,
+        clock.now(),
+        &args.dir.join(GUIDANCE_DIR),
+        1,
+    )
+    .await?;
+    if !guidance.archives.is_empty() {
+        crate::cmd::import::import_checkups(
+            store,
+            &guidance.archives,
+            operator(Some("demo".into())),
+            clock,
+        )
+        .await?;
+    }
+    println!(
+        "Recorded {} synthetic guidance steps (first interviews, completions, drop-outs) from {} guidance archives in {:.1} s.",
+        guidance.steps,
+        guidance.archives.len(),
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }
