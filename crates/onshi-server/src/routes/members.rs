@@ -496,28 +496,15 @@ pub async fn list_members(
     AuthenticatedInsurer(insurer): AuthenticatedInsurer,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<MemberPage>, Problem> {
-    let allowed = ["as_of", "after", "limit", "number", "symbol", "branch"];
-    let mut errors: Vec<FieldError> = query
-        .keys()
-        .filter(|k| !allowed.contains(&k.as_str()))
-        .map(|k| FieldError::new(k.clone(), "unknown query parameter"))
-        .collect();
+    let (mut errors, limit) = super::page_query(
+        &query,
+        &["as_of", "after", "limit", "number", "symbol", "branch"],
+    );
     let as_of = match query.get("as_of") {
         Some(s) => parse_date(s)
             .map_err(|r| errors.push(FieldError::new("as_of", r)))
             .ok(),
         None => None,
-    };
-    let limit = match query.get("limit").map(|s| s.parse::<u32>()) {
-        None => 100,
-        Some(Ok(n)) if (1..=1000).contains(&n) => n,
-        Some(_) => {
-            errors.push(FieldError::new(
-                "limit",
-                "must be a whole number from 1 to 1000",
-            ));
-            100
-        }
     };
     if !errors.is_empty() {
         return Err(Problem::validation(errors));

@@ -7,7 +7,7 @@
 //! - [`bulk`]: bulk look-ups.
 //! - [`checkups`]: checkup archives uploaded by insurers, employers and institutions.
 //! - [`organisations`]: employers, their consignments of institutions, insurers' requests.
-//! - [`programme`]: an insurer's 特定健診・特定保健指導 counts and rates, and guidance events.
+//! - [`programme`]: an insurer's 特定健診・特定保健指導 counts, rates and lists, guidance events.
 //! - [`fhir`]: FHIR R4 CoverageEligibilityRequest.
 //! - [`audit`]: the audit log's signed checkpoint and inclusion proofs, public.
 //! - [`pages`]: the pages for people (HTML), their login codes and sessions.
@@ -25,3 +25,28 @@ pub mod operator;
 pub mod organisations;
 pub mod pages;
 pub mod programme;
+
+/// A paged listing's query: an error for each parameter outside `allowed`, and the page size
+/// `limit` asks for (1–1,000; 100 without; an error otherwise).
+pub(crate) fn page_query(
+    query: &std::collections::HashMap<String, String>,
+    allowed: &[&str],
+) -> (Vec<onshi_domain::FieldError>, u32) {
+    let mut errors: Vec<onshi_domain::FieldError> = query
+        .keys()
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .map(|k| onshi_domain::FieldError::new(k.clone(), "unknown query parameter"))
+        .collect();
+    let limit = match query.get("limit").map(|s| s.parse::<u32>()) {
+        None => 100,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => {
+            errors.push(onshi_domain::FieldError::new(
+                "limit",
+                "must be a whole number from 1 to 1000",
+            ));
+            100
+        }
+    };
+    (errors, limit)
+}

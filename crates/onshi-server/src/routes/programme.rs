@@ -181,27 +181,11 @@ pub async fn get_people(
     Query(query): Query<std::collections::HashMap<String, String>>,
 ) -> Result<Json<ProgrammeListPage>, Problem> {
     let year = fiscal_year(&year)?;
-    let allowed = ["list", "after", "limit"];
-    let mut errors: Vec<FieldError> = query
-        .keys()
-        .filter(|k| !allowed.contains(&k.as_str()))
-        .map(|k| FieldError::new(k.clone(), "unknown query parameter"))
-        .collect();
+    let (mut errors, limit) = super::page_query(&query, &["list", "after", "limit"]);
     let list = list_of(&query)
         .map_err(|_| errors.push(FieldError::new("list", "must be targets or referrals")))
         .ok();
-    let limit = match query.get("limit").map(|s| s.parse::<u32>()) {
-        None => Some(100),
-        Some(Ok(n)) if (1..=1000).contains(&n) => Some(n),
-        Some(_) => {
-            errors.push(FieldError::new(
-                "limit",
-                "must be a whole number from 1 to 1000",
-            ));
-            None
-        }
-    };
-    let (Some(list), Some(limit), true) = (list, limit, errors.is_empty()) else {
+    let (Some(list), true) = (list, errors.is_empty()) else {
         return Err(Problem::validation(errors));
     };
     let page = state

@@ -12,7 +12,16 @@ async fn upload_target_checkup(w: &World) {
 
 /// The same checkup examined on `exam` (YYYYMMDD).
 async fn upload_target_checkup_of(w: &World, exam: &str) {
+    upload_target_checkup_for(w, "5678", exam).await;
+}
+
+/// The same checkup of the member with card 1234 / `number` / 01, examined on `exam`.
+async fn upload_target_checkup_for(w: &World, number: &str, exam: &str) {
     let doc = include_str!("../../../onshi-checkup/tests/fixtures/hc08-complete.xml")
+        .replace(
+            r#"<id extension="5678" root="1.2.392.200119.6.205"/>"#,
+            &format!(r#"<id extension="{number}" root="1.2.392.200119.6.205"/>"#),
+        )
         .replace(
             r#"<effectiveTime value="20240520"/>"#,
             &format!(r#"<effectiveTime value="{exam}"/>"#),
@@ -38,13 +47,18 @@ async fn upload_target_checkup_of(w: &World, exam: &str) {
 /// Registers the checkup fixture's man (born 1970-01-01, card 1234 / 5678 / 01 of 01130012), a
 /// member since 2020.
 async fn fixture_man(w: &World) {
+    fixture_man_with(w, "5678", "試験 太郎", "シケン タロウ").await;
+}
+
+/// A man like the fixture's, with card 1234 / `number` / 01 and these names.
+async fn fixture_man_with(w: &World, number: &str, name: &str, kana: &str) {
     let m = onshi_domain::MemberInput {
         insurer_number: "01130012",
         symbol: "1234",
-        number: "5678",
+        number,
         branch: "01",
-        name: "試験 太郎",
-        name_kana: "シケン タロウ",
+        name,
+        name_kana: kana,
         birth_date: "1970-01-01",
         sex: "1",
         relationship: "1",
@@ -688,53 +702,8 @@ async fn the_programme_lists_name_its_targets_and_referrals_with_their_guidance(
         assert_eq!(v["items"][0]["completed"], Value::Null, "{v}");
 
         // A second target, in card-key order after him: pages of one follow each other.
-        let second = onshi_domain::MemberInput {
-            insurer_number: "01130012",
-            symbol: "1234",
-            number: "5679",
-            branch: "01",
-            name: "試験 次郎",
-            name_kana: "シケン ジロウ",
-            birth_date: "1970-01-01",
-            sex: "1",
-            relationship: "1",
-            qualified_from: "2020-04-01",
-            copay_ratio: "30",
-            ..Default::default()
-        }
-        .validate()
-        .unwrap();
-        let now = *w.clock.lock().unwrap();
-        w.store
-            .create_member(
-                &Actor::Insurer(second.key.insurer.clone()),
-                &second.key,
-                &second.details,
-                now,
-            )
-            .await
-            .unwrap();
-        let doc = include_str!("../../../onshi-checkup/tests/fixtures/hc08-complete.xml")
-            .replace(
-                r#"extension="00280081" root="1.2.392.200119.6.101""#,
-                r#"extension="01130012" root="1.2.392.200119.6.101""#,
-            )
-            .replace(
-                r#"code="1" codeSystem="1.2.392.200119.6.2003""#,
-                r#"code="2" codeSystem="1.2.392.200119.6.2003""#,
-            )
-            .replace(
-                r#"<id extension="5678" root="1.2.392.200119.6.205"/>"#,
-                r#"<id extension="5679" root="1.2.392.200119.6.205"/>"#,
-            );
-        let (s, r) = w
-            .upload(
-                "/v1/checkup-archives/5521111111_01130012_202405271_1.zip",
-                ins,
-                crate::checkups::archive(&[doc]),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{r}");
+        fixture_man_with(w, "5679", "試験 次郎", "シケン ジロウ").await;
+        upload_target_checkup_for(w, "5679", "20240520").await;
         let (_, summary) = w
             .call(Method::GET, "/v1/programme/2024", ins, Value::Null)
             .await;
