@@ -359,6 +359,30 @@ async fn people_and_staff_use_the_pages_in_chromium() {
     assert_eq!(rows.len(), 3, "three fiscal years");
     keep(&client, "console-programme").await;
     print_a4(&client, "console-programme").await;
+    // Each year's lists are linked from it: last year's guidance targets, printable.
+    click(
+        &client,
+        "main ul.links li:nth-child(2) a[href$='list=targets']",
+    )
+    .await;
+    let heading = wait_for(&client, "main h1").await;
+    assert!(
+        heading
+            .text()
+            .await
+            .unwrap()
+            .ends_with("年度 保健指導対象者"),
+        "the list's page"
+    );
+    assert!(
+        client
+            .find(Locator::Css("main a[href*='people.csv']"))
+            .await
+            .is_ok(),
+        "its CSV"
+    );
+    keep(&client, "console-programme-targets").await;
+    print_a4(&client, "console-programme-targets").await;
     // The scoring report of last fiscal year: 70 examined women of 55, so shares, the rates'
     // table and the habits' radar; it prints on A4.
     click(&client, "nav a[href='/console/report']").await;
