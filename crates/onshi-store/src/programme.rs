@@ -228,7 +228,7 @@ impl ProgrammeList {
 row_by_name! {
     /// A member on one of an insurer's programme lists of a fiscal year: who they are, what
     /// their latest checkup of the year judged, and the guidance recorded for the year.
-    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[derive(Clone, PartialEq, Eq)]
     pub struct ProgrammePerson {
         /// The member's id (what a next page starts after).
         pub member_id: String,
@@ -262,6 +262,15 @@ row_by_name! {
         pub completed: Option<Date>,
         /// 脱落, when recorded.
         pub dropped_out: Option<Date>,
+    }
+}
+
+impl std::fmt::Debug for ProgrammePerson {
+    /// Card keys, names, birth dates and judgements are personal data: not shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProgrammePerson")
+            .field("member_id", &self.member_id)
+            .finish_non_exhaustive()
     }
 }
 
