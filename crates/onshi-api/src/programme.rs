@@ -118,6 +118,9 @@ pub struct ProgrammeListPage {
     pub fiscal_year: i32,
     /// `targets` (特定保健指導対象者: 積極的 and 動機付け支援) or `referrals` (受診勧奨).
     pub list: String,
+    /// The guidance status the list of targets was narrowed to (`not_started`,
+    /// `in_progress`, `completed`, `dropped_out`), if any.
+    pub status: Option<String>,
     /// The people (as many as the summary counts, over all pages).
     pub items: Vec<ProgrammeListPerson>,
     /// Pass as `after` for the next page; absent on the last.

@@ -653,10 +653,16 @@ pub struct ConsoleProgrammePeople {
     pub fiscal_year: i32,
     /// `targets` or `referrals`.
     pub list: String,
-    /// The list's name (保健指導対象者, 受診勧奨対象者).
+    /// The list's name (保健指導対象者, 受診勧奨対象者), with the status it is narrowed to.
     pub title: String,
-    /// How many the programme counts on the list (over all pages).
-    pub total: i64,
+    /// The status the list of targets is narrowed to (its wire name), or empty.
+    pub status: String,
+    /// The filters of the list of targets: (label, address, whether it is this page's).
+    pub filters: Vec<(String, String, bool)>,
+    /// How many the programme counts on the list (over all pages; without a status only).
+    pub total: Option<i64>,
+    /// The CSV of the whole (narrowed) list.
+    pub csv: String,
     /// This page's people, each as its cells in the table's column order.
     pub rows: Vec<Vec<String>>,
     /// The link to the next page, when there is one.
@@ -669,13 +675,48 @@ fn step_text(date: Option<&String>) -> String {
 }
 
 impl ConsoleProgrammePeople {
-    /// The page of `page` (of fiscal year `page.fiscal_year`), on which the programme counts
-    /// `total` people.
+    /// The page of `page` (of fiscal year `page.fiscal_year`), on whose list the programme
+    /// counts `total` people.
     pub fn new(who: String, csrf: String, page: &onshi_api::ProgrammeListPage, total: i64) -> Self {
-        let title = if page.list == "referrals" {
-            "受診勧奨対象者"
+        const STATUSES: [(&str, &str); 4] = [
+            ("not_started", "未実施"),
+            ("in_progress", "実施中"),
+            ("completed", "終了"),
+            ("dropped_out", "脱落"),
+        ];
+        let status = page.status.clone().unwrap_or_default();
+        let status_name = STATUSES.iter().find(|(s, _)| *s == status).map(|(_, n)| *n);
+        let mut title = if page.list == "referrals" {
+            "受診勧奨対象者".to_owned()
         } else {
-            "保健指導対象者"
+            "保健指導対象者".to_owned()
+        };
+        if let Some(name) = status_name {
+            title.push_str(&format!("（{name}）"));
+        }
+        let base = format!(
+            "/console/programme/people?year={}&list={}",
+            page.fiscal_year, page.list
+        );
+        let filters = if page.list == "targets" {
+            std::iter::once(("すべて", ""))
+                .chain(STATUSES.iter().map(|(s, n)| (*n, *s)))
+                .map(|(label, s)| {
+                    let href = if s.is_empty() {
+                        base.clone()
+                    } else {
+                        format!("{base}&status={s}")
+                    };
+                    (label.to_owned(), href, s == status)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let with_status = if status.is_empty() {
+            String::new()
+        } else {
+            format!("&status={status}")
         };
         let rows = page
             .items
@@ -707,15 +748,19 @@ impl ConsoleProgrammePeople {
             csrf,
             fiscal_year: page.fiscal_year,
             list: page.list.clone(),
-            title: title.to_owned(),
-            total,
+            title,
+            total: status_name.is_none().then_some(total),
+            csv: format!(
+                "/console/programme/people.csv?year={}&list={}{with_status}",
+                page.fiscal_year, page.list
+            ),
+            status,
+            filters,
             rows,
-            next: page.next_after.as_ref().map(|a| {
-                format!(
-                    "/console/programme/people?year={}&list={}&after={a}",
-                    page.fiscal_year, page.list
-                )
-            }),
+            next: page
+                .next_after
+                .as_ref()
+                .map(|a| format!("{base}{with_status}&after={a}")),
         }
     }
 }
@@ -822,6 +867,7 @@ mod programme_tests {
             &onshi_api::ProgrammeListPage {
                 fiscal_year: 2024,
                 list: "targets".into(),
+                status: None,
                 items: vec![
                     person("1", "<b>試験</b> 花子", Some("2024-07-01")),
                     person("2", "試験 月子", None),
@@ -850,7 +896,46 @@ mod programme_tests {
             ),
             "{html}"
         );
-        assert!(html.contains("/console/programme/people.csv?year=2024&amp;list=targets"));
+        assert!(
+            html.contains("/console/programme/people.csv?year=2024&#38;list=targets\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("<strong aria-current=\"page\">すべて</strong>")
+                && html.contains("href=\"/console/programme/people?year=2024&#38;list=targets&#38;status=not_started\">未実施</a>"),
+            "the status filters: {html}"
+        );
+
+        // Narrowed to those not started: no total, the filter marked, the links keep it.
+        let narrowed = ConsoleProgrammePeople::new(
+            "tanaka".into(),
+            "token".into(),
+            &onshi_api::ProgrammeListPage {
+                fiscal_year: 2024,
+                list: "targets".into(),
+                status: Some("not_started".into()),
+                items: vec![person("2", "試験 月子", None)],
+                next_after: Some("m-2".into()),
+            },
+            3,
+        );
+        let html = narrowed.render().unwrap_or_else(|e| panic!("{e}"));
+        assert!(html.contains("2024年度 保健指導対象者（未実施）"), "{html}");
+        assert!(!html.contains("（3人）"), "{html}");
+        assert!(
+            html.contains("<strong aria-current=\"page\">未実施</strong>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "people?year=2024&#38;list=targets&#38;status=not_started&#38;after=m-2\""
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("people.csv?year=2024&#38;list=targets&#38;status=not_started\""),
+            "{html}"
+        );
 
         let empty = ConsoleProgrammePeople::new(
             "tanaka".into(),
@@ -858,6 +943,7 @@ mod programme_tests {
             &onshi_api::ProgrammeListPage {
                 fiscal_year: 2023,
                 list: "referrals".into(),
+                status: None,
                 items: Vec::new(),
                 next_after: None,
             },

@@ -117,8 +117,8 @@ pub use operator::{
 };
 pub use organisations::{CheckupRequest, Consignment, Employer, Institution};
 pub use programme::{
-    GuidanceEvent, GuidanceRecord, ProgrammeCounts, ProgrammeList, ProgrammePage, ProgrammePerson,
-    RateCounts,
+    GuidanceEvent, GuidanceRecord, GuidanceStatus, ProgrammeCounts, ProgrammeList, ProgrammePage,
+    ProgrammePerson, RateCounts,
 };
 pub use reports::{MedicalCost, ReportCell};
 pub use sessions::{GivenConsent, PortalSession, SessionTimes};

@@ -225,6 +225,76 @@ impl ProgrammeList {
     }
 }
 
+/// Where a guidance target's guidance of the year stands, to narrow the list of targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuidanceStatus {
+    /// 未実施: nothing recorded for the year.
+    NotStarted,
+    /// 実施中: a first interview, no completion or drop-out yet.
+    InProgress,
+    /// 終了: completed.
+    Completed,
+    /// 脱落: dropped out.
+    DroppedOut,
+}
+
+impl GuidanceStatus {
+    /// The wire name (`not_started`, `in_progress`, `completed`, `dropped_out`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuidanceStatus::NotStarted => "not_started",
+            GuidanceStatus::InProgress => "in_progress",
+            GuidanceStatus::Completed => "completed",
+            GuidanceStatus::DroppedOut => "dropped_out",
+        }
+    }
+
+    /// The status of a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            GuidanceStatus::NotStarted,
+            GuidanceStatus::InProgress,
+            GuidanceStatus::Completed,
+            GuidanceStatus::DroppedOut,
+        ]
+        .into_iter()
+        .find(|g| g.as_str() == s)
+    }
+
+    /// In Japanese, as the console shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            GuidanceStatus::NotStarted => "未実施",
+            GuidanceStatus::InProgress => "実施中",
+            GuidanceStatus::Completed => "終了",
+            GuidanceStatus::DroppedOut => "脱落",
+        }
+    }
+
+    /// The condition on member `e` and fiscal year `$6` (events as `guidance_events`).
+    fn condition(self) -> &'static str {
+        match self {
+            GuidanceStatus::NotStarted => {
+                "NOT EXISTS (SELECT 1 FROM guidance_events g WHERE g.member_id = e.id AND g.fiscal_year = $6)"
+            }
+            GuidanceStatus::InProgress => {
+                "EXISTS (SELECT 1 FROM guidance_events g WHERE g.member_id = e.id AND g.fiscal_year = $6 \
+                   AND g.event = 'first_interview') \
+                 AND NOT EXISTS (SELECT 1 FROM guidance_events g WHERE g.member_id = e.id AND g.fiscal_year = $6 \
+                   AND g.event IN ('completed', 'dropped_out'))"
+            }
+            GuidanceStatus::Completed => {
+                "EXISTS (SELECT 1 FROM guidance_events g WHERE g.member_id = e.id AND g.fiscal_year = $6 \
+                   AND g.event = 'completed')"
+            }
+            GuidanceStatus::DroppedOut => {
+                "EXISTS (SELECT 1 FROM guidance_events g WHERE g.member_id = e.id AND g.fiscal_year = $6 \
+                   AND g.event = 'dropped_out')"
+            }
+        }
+    }
+}
+
 row_by_name! {
     /// A member on one of an insurer's programme lists of a fiscal year: who they are, what
     /// their latest checkup of the year judged, and the guidance recorded for the year.
@@ -283,10 +353,10 @@ pub struct ProgrammePage {
     pub next_after: Option<String>,
 }
 
-/// [`COUNTS`]'s members and latest checkups, the people of list `{}` (a [`ProgrammeList`]
-/// condition on `r`) after the member `$7` ('' for the first page) in card-key order, at
+/// [`COUNTS`]'s members and latest checkups, the people of `list` (whose guidance stands at
+/// `status`, when given) after the member `$7` ('' for the first page) in card-key order, at
 /// most `$8`; $1…$6 as in [`COUNTS`].
-fn people_sql(list: ProgrammeList) -> String {
+fn people_sql(list: ProgrammeList, status: Option<GuidanceStatus>) -> String {
     format!(
         "WITH eligible AS ( \
            SELECT m.id, m.symbol, m.number, m.branch, v.name, v.name_kana, v.birth_date, v.sex, v.employer \
@@ -309,9 +379,10 @@ fn people_sql(list: ProgrammeList) -> String {
            (SELECT g.on_date FROM guidance_events g WHERE g.member_id = e.id AND g.fiscal_year = $6 \
               AND g.event = 'dropped_out') AS dropped_out \
          FROM eligible e JOIN ranked r ON r.member_id = e.id AND r.rn = 1 \
-         WHERE {} AND ($7 = '' OR (e.symbol, e.number, e.branch) > (SELECT symbol, number, branch FROM start)) \
+         WHERE {} AND {} AND ($7 = '' OR (e.symbol, e.number, e.branch) > (SELECT symbol, number, branch FROM start)) \
          ORDER BY e.symbol, e.number, e.branch LIMIT $8",
-        list.condition()
+        list.condition(),
+        status.map_or("1 = 1", GuidanceStatus::condition)
     )
 }
 
@@ -419,8 +490,9 @@ impl Store {
 
     /// A page of `insurer`'s list `list` of fiscal year `year`: the members [`Store::programme_counts`]
     /// counts as targets (or referrals), with who they are, their latest checkup's judgement
-    /// and the guidance recorded, in card-key order after the member `after` (the first page
-    /// without), at most `limit` (1–1,000). Personal data: each member read is audited as a
+    /// and the guidance recorded (only those whose guidance stands at `status`, when given),
+    /// in card-key order after the member `after` (the first page without), at most `limit`
+    /// (1–1,000). Personal data: each member read is audited as a
     /// read of checkup results by `actor`. An `after` that is not one of the insurer's members
     /// is `NotFound("after: member")`.
     #[allow(clippy::too_many_arguments)]
@@ -430,6 +502,7 @@ impl Store {
         insurer: &InsurerNumber,
         year: i32,
         list: ProgrammeList,
+        status: Option<GuidanceStatus>,
         after: Option<&str>,
         limit: u32,
         at: OffsetDateTime,
@@ -448,7 +521,7 @@ impl Store {
                 return Err(StoreError::NotFound("after: member"));
             }
         }
-        let sql = people_sql(list);
+        let sql = people_sql(list, status);
         let mut items: Vec<ProgrammePerson> = crate::on_pool!(self, read, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(insurer.as_str())

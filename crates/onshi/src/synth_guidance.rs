@@ -119,6 +119,7 @@ pub async fn write_guidance_archives(
                         insurer,
                         year,
                         ProgrammeList::Targets,
+                        None,
                         after.as_deref(),
                         1000,
                         at,

@@ -338,11 +338,19 @@ pub async fn programme(
     Ok(html(StatusCode::OK, page.render()))
 }
 
-/// The fiscal year of a programme list (`?year=`, else this one) and the list (`?list=`).
+/// The fiscal year of a programme list (`?year=`, else this one), the list (`?list=`) and the
+/// guidance status it is narrowed to (`?status=`).
 fn list_query(
     state: &AppState,
     query: &std::collections::HashMap<String, String>,
-) -> Result<(i32, onshi_store::ProgrammeList), Problem> {
+) -> Result<
+    (
+        i32,
+        onshi_store::ProgrammeList,
+        Option<onshi_store::GuidanceStatus>,
+    ),
+    Problem,
+> {
     let this_year = onshi_store::fiscal_year(onshi_domain::japan::japan_date(state.clock.now()));
     let year = match query.get("year") {
         None => this_year,
@@ -358,7 +366,8 @@ fn list_query(
                 )])
             })?,
     };
-    Ok((year, super::programme::list_of(query)?))
+    let (list, status) = super::programme::list_filter(query).map_err(Problem::validation)?;
+    Ok((year, list, status))
 }
 
 /// How many people the programme counts on `list` of `insurer`'s fiscal year `year`.
@@ -387,7 +396,7 @@ pub async fn programme_people(
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
-    let (year, list) = list_query(&state, &query)?;
+    let (year, list, status) = list_query(&state, &query)?;
     let page = state
         .store
         .programme_people(
@@ -395,6 +404,7 @@ pub async fn programme_people(
             &insurer,
             year,
             list,
+            status,
             query.get("after").map(String::as_str),
             200,
             state.clock.now(),
@@ -407,6 +417,7 @@ pub async fn programme_people(
         &onshi_api::ProgrammeListPage {
             fiscal_year: year,
             list: list.as_str().to_owned(),
+            status: status.map(|s| s.as_str().to_owned()),
             items: page
                 .items
                 .iter()
@@ -430,7 +441,7 @@ pub async fn programme_people_csv(
         Ok(staff) => staff,
         Err(page) => return Ok(*page),
     };
-    let (year, list) = list_query(&state, &query)?;
+    let (year, list, status) = list_query(&state, &query)?;
     let mut people = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -441,6 +452,7 @@ pub async fn programme_people_csv(
                 &insurer,
                 year,
                 list,
+                status,
                 after.as_deref(),
                 1000,
                 state.clock.now(),
@@ -455,8 +467,9 @@ pub async fn programme_people_csv(
     Ok(csv_file(
         super::programme::people_csv(year, &people),
         &format!(
-            "programme-{}-{}-{year}.csv",
+            "programme-{}{}-{}-{year}.csv",
             list.as_str(),
+            status.map_or(String::new(), |s| format!("-{}", s.as_str())),
             insurer.as_str()
         ),
     ))

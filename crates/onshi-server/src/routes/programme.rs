@@ -10,7 +10,9 @@ use onshi_api::{
 };
 use onshi_checkup::grades::GradeRule;
 use onshi_domain::{FieldError, InsurerNumber};
-use onshi_store::{GuidanceEvent, ProgrammeCounts, ProgrammeList, Store, StoreError};
+use onshi_store::{
+    GuidanceEvent, GuidanceStatus, ProgrammeCounts, ProgrammeList, Store, StoreError,
+};
 
 use crate::AppState;
 use crate::auth::AuthenticatedInsurer;
@@ -95,18 +97,42 @@ pub fn list_person(p: &onshi_store::ProgrammePerson) -> ProgrammeListPerson {
     }
 }
 
-/// The list a `list` query parameter names (`targets` without one).
-pub fn list_of(
+/// The list a `list` query parameter names (`targets` without one) and the guidance status
+/// `status` narrows it to (targets only), or the fields in error.
+pub fn list_filter(
     query: &std::collections::HashMap<String, String>,
-) -> Result<ProgrammeList, Problem> {
-    match query.get("list") {
-        None => Ok(ProgrammeList::Targets),
-        Some(l) => ProgrammeList::parse(l.trim()).ok_or_else(|| {
-            Problem::validation(vec![FieldError::new(
-                "list",
-                "must be targets or referrals",
-            )])
+) -> Result<(ProgrammeList, Option<GuidanceStatus>), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let list = match query.get("list") {
+        None => Some(ProgrammeList::Targets),
+        Some(l) => ProgrammeList::parse(l.trim()).or_else(|| {
+            errors.push(FieldError::new("list", "must be targets or referrals"));
+            None
         }),
+    };
+    let status = match query.get("status").map(|s| s.trim()) {
+        None | Some("") => None,
+        Some(s) => match GuidanceStatus::parse(s) {
+            Some(_) if list == Some(ProgrammeList::Referrals) => {
+                errors.push(FieldError::new(
+                    "status",
+                    "narrows the list of targets only (list=targets)",
+                ));
+                None
+            }
+            Some(status) => Some(status),
+            None => {
+                errors.push(FieldError::new(
+                    "status",
+                    "must be not_started, in_progress, completed or dropped_out",
+                ));
+                None
+            }
+        },
+    };
+    match (list, errors.is_empty()) {
+        (Some(list), true) => Ok((list, status)),
+        _ => Err(errors),
     }
 }
 
@@ -165,6 +191,7 @@ pub fn people_csv(year: i32, people: &[ProgrammeListPerson]) -> String {
     params(
         ("fiscal_year" = i32, Path, description = "年度 (April to March), 2008 or later"),
         ("list" = Option<String>, Query, description = "`targets` (default) or `referrals`"),
+        ("status" = Option<String>, Query, description = "targets only: `not_started` (nothing recorded), `in_progress` (a first interview, no end), `completed` or `dropped_out`"),
         ("after" = Option<String>, Query, description = "the `next_after` of the previous page"),
         ("limit" = Option<u32>, Query, description = "page size, 1–1000 (default 100)"),
     ),
@@ -181,11 +208,9 @@ pub async fn get_people(
     Query(query): Query<std::collections::HashMap<String, String>>,
 ) -> Result<Json<ProgrammeListPage>, Problem> {
     let year = fiscal_year(&year)?;
-    let (mut errors, limit) = super::page_query(&query, &["list", "after", "limit"]);
-    let list = list_of(&query)
-        .map_err(|_| errors.push(FieldError::new("list", "must be targets or referrals")))
-        .ok();
-    let (Some(list), true) = (list, errors.is_empty()) else {
+    let (mut errors, limit) = super::page_query(&query, &["list", "status", "after", "limit"]);
+    let filter = list_filter(&query).map_err(|e| errors.extend(e)).ok();
+    let (Some((list, status)), true) = (filter, errors.is_empty()) else {
         return Err(Problem::validation(errors));
     };
     let page = state
@@ -195,6 +220,7 @@ pub async fn get_people(
             &insurer,
             year,
             list,
+            status,
             query.get("after").map(String::as_str),
             limit,
             state.clock.now(),
@@ -203,6 +229,7 @@ pub async fn get_people(
     Ok(Json(ProgrammeListPage {
         fiscal_year: year,
         list: list.as_str().to_owned(),
+        status: status.map(|s| s.as_str().to_owned()),
         items: page.items.iter().map(list_person).collect(),
         next_after: page.next_after,
     }))

@@ -725,6 +725,29 @@ async fn the_programme_lists_name_its_targets_and_referrals_with_their_guidance(
         assert_eq!(next["items"].as_array().unwrap().len(), 1);
         assert_eq!(next["next_after"], Value::Null, "{next}");
 
+        // Narrowed by where the guidance stands: he has begun, the second has not.
+        for (status, number) in [("in_progress", "5678"), ("not_started", "5679")] {
+            let (s, v) = w
+                .call(
+                    Method::GET,
+                    &format!("/v1/programme/2024/people?status={status}"),
+                    ins,
+                    Value::Null,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            let numbers: Vec<&Value> = v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| &i["number"])
+                .collect();
+            assert_eq!(numbers, [&json!(number)], "{status}: {v}");
+            assert_eq!(v["status"], json!(status));
+        }
+        let (_, v) = list("?status=completed").await;
+        assert_eq!(v["items"], json!([]), "{v}");
+
         // Another insurer lists its own members only: none of these.
         let (s, v) = w
             .call(
@@ -755,6 +778,8 @@ async fn the_programme_lists_name_its_targets_and_referrals_with_their_guidance(
             ("?list=everyone", "list"),
             ("?limit=0", "limit"),
             ("?sort=name", "sort"),
+            ("?status=finished", "status"),
+            ("?list=referrals&status=completed", "status"),
         ] {
             let (s, v) = list(query).await;
             assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {v}");
@@ -815,6 +840,20 @@ async fn the_programme_lists_name_its_targets_and_referrals_with_their_guidance(
         assert_eq!(
             lines[1],
             "2024,1234,5678,01,試験 太郎,シケン タロウ,1970-01-01,1,,2024-05-20,1,1,1,2024-08-01,,"
+        );
+        let (s, _, text) = w
+            .page(
+                Method::GET,
+                "/console/programme/people?year=2024&list=targets&status=not_started",
+                &staff,
+                "",
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        assert!(text.contains("保健指導対象者（未実施）"), "{text}");
+        assert!(
+            text.contains("<th scope=\"row\">1234 5679-01</th>") && !text.contains("1234 5678-01"),
+            "{text}"
         );
         let (s, _, text) = w
             .page(
