@@ -116,10 +116,15 @@ pub struct Document {
     pub observations: Vec<Observation>,
 }
 
+/// Whether 報告区分 `kind` is a 特定保健指導 report (21–25) rather than a checkup's.
+fn is_guidance_kind(kind: &str) -> bool {
+    GUIDANCE_REPORT_KINDS.contains(&kind)
+}
+
 impl Document {
     /// Whether this is a 特定保健指導 document (`hg08`, 報告区分 21–25) rather than a checkup.
     pub fn is_guidance(&self) -> bool {
-        GUIDANCE_REPORT_KINDS.contains(&self.report_kind.as_str())
+        is_guidance_kind(&self.report_kind)
     }
 }
 
@@ -452,9 +457,7 @@ pub fn read(root: &Element) -> Result<Document, Vec<DocumentError>> {
             if code.is_empty() {
                 r.fail(&format!("{path}/code/@code"), section.line, "is required");
             }
-            let guidance = report_kind
-                .as_deref()
-                .is_some_and(|k| GUIDANCE_REPORT_KINDS.contains(&k));
+            let guidance = report_kind.as_deref().is_some_and(is_guidance_kind);
             observations(&mut r, guidance, &code, section, &path, &mut found);
         }
     }

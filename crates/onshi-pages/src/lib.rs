@@ -675,9 +675,14 @@ fn step_text(date: Option<&String>) -> String {
 }
 
 impl ConsoleProgrammePeople {
-    /// The page of `page` (of fiscal year `page.fiscal_year`), on whose list the programme
-    /// counts `total` people.
-    pub fn new(who: String, csrf: String, page: &onshi_api::ProgrammeListPage, total: i64) -> Self {
+    /// The page of `page` (of fiscal year `page.fiscal_year`), on whose whole list the
+    /// programme counts `total` people (shown for a list not narrowed by status).
+    pub fn new(
+        who: String,
+        csrf: String,
+        page: &onshi_api::ProgrammeListPage,
+        total: Option<i64>,
+    ) -> Self {
         const STATUSES: [(&str, &str); 4] = [
             ("not_started", "未実施"),
             ("in_progress", "実施中"),
@@ -749,7 +754,7 @@ impl ConsoleProgrammePeople {
             fiscal_year: page.fiscal_year,
             list: page.list.clone(),
             title,
-            total: status_name.is_none().then_some(total),
+            total: total.filter(|_| status_name.is_none()),
             csv: format!(
                 "/console/programme/people.csv?year={}&list={}{with_status}",
                 page.fiscal_year, page.list
@@ -874,7 +879,7 @@ mod programme_tests {
                 ],
                 next_after: Some("m-2".into()),
             },
-            3,
+            Some(3),
         );
         let html = page.render().unwrap_or_else(|e| panic!("{e}"));
         assert!(html.contains("2024年度 保健指導対象者"), "{html}");
@@ -917,7 +922,7 @@ mod programme_tests {
                 items: vec![person("2", "試験 月子", None)],
                 next_after: Some("m-2".into()),
             },
-            3,
+            Some(3),
         );
         let html = narrowed.render().unwrap_or_else(|e| panic!("{e}"));
         assert!(html.contains("2024年度 保健指導対象者（未実施）"), "{html}");
@@ -947,7 +952,7 @@ mod programme_tests {
                 items: Vec::new(),
                 next_after: None,
             },
-            0,
+            Some(0),
         );
         let html = empty.render().unwrap_or_else(|e| panic!("{e}"));
         assert!(

@@ -261,16 +261,6 @@ impl GuidanceStatus {
         .find(|g| g.as_str() == s)
     }
 
-    /// In Japanese, as the console shows it.
-    pub fn name(self) -> &'static str {
-        match self {
-            GuidanceStatus::NotStarted => "未実施",
-            GuidanceStatus::InProgress => "実施中",
-            GuidanceStatus::Completed => "終了",
-            GuidanceStatus::DroppedOut => "脱落",
-        }
-    }
-
     /// The condition on member `e` and fiscal year `$6` (events as `guidance_events`).
     fn condition(self) -> &'static str {
         match self {
@@ -354,8 +344,8 @@ pub struct ProgrammePage {
 }
 
 /// [`COUNTS`]'s members and latest checkups, the people of `list` (whose guidance stands at
-/// `status`, when given) after the member `$7` ('' for the first page) in card-key order, at
-/// most `$8`; $1…$6 as in [`COUNTS`].
+/// `status`, when given) from the first (`$7` true) or after the card key $8, $9, $10, in
+/// card-key order, at most `$11`; $1…$6 as in [`COUNTS`].
 fn people_sql(list: ProgrammeList, status: Option<GuidanceStatus>) -> String {
     format!(
         "WITH eligible AS ( \
@@ -369,7 +359,7 @@ fn people_sql(list: ProgrammeList, status: Option<GuidanceStatus>) -> String {
              PARTITION BY c.member_id ORDER BY c.exam_date DESC, c.version DESC, c.id DESC) AS rn \
            FROM checkups c JOIN eligible e ON e.id = c.member_id \
            WHERE c.insurer_number = $1 AND c.fiscal_year = $6 \
-         ), start AS (SELECT symbol, number, branch FROM members WHERE id = $7 AND insurer_number = $1) \
+         ) \
          SELECT e.id AS member_id, e.symbol, e.number, e.branch, e.name, e.name_kana, e.birth_date, e.sex, \
            e.employer, r.exam_date, r.guidance_level, r.metabolic, r.referral, \
            (SELECT g.on_date FROM guidance_events g WHERE g.member_id = e.id AND g.fiscal_year = $6 \
@@ -379,8 +369,8 @@ fn people_sql(list: ProgrammeList, status: Option<GuidanceStatus>) -> String {
            (SELECT g.on_date FROM guidance_events g WHERE g.member_id = e.id AND g.fiscal_year = $6 \
               AND g.event = 'dropped_out') AS dropped_out \
          FROM eligible e JOIN ranked r ON r.member_id = e.id AND r.rn = 1 \
-         WHERE {} AND {} AND ($7 = '' OR (e.symbol, e.number, e.branch) > (SELECT symbol, number, branch FROM start)) \
-         ORDER BY e.symbol, e.number, e.branch LIMIT $8",
+         WHERE {} AND {} AND ($7 OR (e.symbol, e.number, e.branch) > ($8, $9, $10)) \
+         ORDER BY e.symbol, e.number, e.branch LIMIT $11",
         list.condition(),
         status.map_or("1 = 1", GuidanceStatus::condition)
     )
@@ -509,18 +499,23 @@ impl Store {
     ) -> Result<ProgrammePage, StoreError> {
         let (first, last, youngest, oldest) = year_bounds(year)?;
         let limit = limit.clamp(1, 1000);
-        if let Some(after) = after {
-            let known: Option<(String,)> = crate::on_pool!(self, read, |p| sqlx::query_as(
-                "SELECT id FROM members WHERE id = $1 AND insurer_number = $2"
-            )
-            .bind(after)
-            .bind(insurer.as_str())
-            .fetch_optional(p)
-            .await?);
-            if known.is_none() {
-                return Err(StoreError::NotFound("after: member"));
+        // The card key the page starts after (the SQL's keyset), looked up once.
+        let start: Option<(String, String, String)> = match after {
+            None => None,
+            Some(after) => {
+                let found = crate::on_pool!(self, read, |p| {
+                    sqlx::query_as(
+                    "SELECT symbol, number, branch FROM members WHERE id = $1 AND insurer_number = $2"
+                )
+                .bind(after)
+                .bind(insurer.as_str())
+                .fetch_optional(p)
+                .await?
+                });
+                Some(found.ok_or(StoreError::NotFound("after: member"))?)
             }
-        }
+        };
+        let (symbol, number, branch) = start.clone().unwrap_or_default();
         let sql = people_sql(list, status);
         let mut items: Vec<ProgrammePerson> = crate::on_pool!(self, read, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
@@ -530,7 +525,10 @@ impl Store {
                 .bind(youngest)
                 .bind(oldest)
                 .bind(year)
-                .bind(after.unwrap_or(""))
+                .bind(start.is_none())
+                .bind(&symbol)
+                .bind(&number)
+                .bind(&branch)
                 .bind(i64::from(limit) + 1)
                 .fetch_all(p)
                 .await?

@@ -410,7 +410,11 @@ pub async fn programme_people(
             state.clock.now(),
         )
         .await?;
-    let total = list_total(&state, &insurer, year, list).await?;
+    // The summary's count is shown for a whole list only.
+    let total = match status {
+        None => Some(list_total(&state, &insurer, year, list).await?),
+        Some(_) => None,
+    };
     let page = onshi_pages::ConsoleProgrammePeople::new(
         who,
         csrf,
